@@ -1,0 +1,216 @@
+/**
+ * The framework-free contract between the core (createEntitlements), its stores (memory, Redis),
+ * and the adapters (Express, Koa, decorators). Adapters only ever talk to `Entitlements`.
+ */
+
+/** Stigg's AccessDeniedReason enum, exactly as on the wire. */
+export type AccessDeniedReason =
+  | 'BudgetExceeded'
+  | 'CustomerIsArchived'
+  | 'CustomerNotFound'
+  | 'CustomerResourceNotFound'
+  | 'FeatureNotFound'
+  | 'FeatureTypeMismatch'
+  | 'InsufficientCredits'
+  | 'NoActiveSubscription'
+  | 'NoFeatureEntitlementInSubscription'
+  | 'RequestedUsageExceedingLimit'
+  | 'RequestedValuesMismatch'
+  | 'Revoked'
+  | 'Unknown';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface CheckInput {
+  customerId: string;
+  featureId: string;
+  resourceId?: string | undefined;
+  /** Units this request will consume. Omitted (or 0) for a plain access check: nothing is reserved or reported. */
+  requestedUsage?: number | undefined;
+}
+
+/** Where a decision came from. */
+export type DecisionSource = 'cache' | 'upstream' | 'fallback' | 'fail-open';
+
+export interface Decision {
+  readonly granted: boolean;
+  readonly customerId: string;
+  readonly resourceId: string | undefined;
+  readonly featureId: string;
+  /** Stigg's reason when denied; null when granted. */
+  readonly accessDeniedReason: AccessDeniedReason | null;
+  readonly requestedUsage: number;
+  /** Usage including units reserved by requests still in flight; null for boolean features. */
+  readonly currentUsage: number | null;
+  readonly usageLimit: number | null;
+  readonly hasUnlimitedUsage: boolean;
+  /** End of the current usage period (ISO 8601) when the feature resets. */
+  readonly usagePeriodEnd: string | null;
+  /** True when granting this decision means usage must be reported (a NUMBER feature and requestedUsage > 0). */
+  readonly metered: boolean;
+  readonly source: DecisionSource;
+}
+
+/**
+ * A granted (or denied) check that may hold reserved units. Exactly one of commit/release takes
+ * effect; later calls are no-ops. For a denied decision both are no-ops.
+ */
+export interface Lease {
+  readonly decision: Decision;
+  /** The work succeeded: turn the reservation into usage and queue its report (never blocks on Stigg). */
+  commit(): void;
+  /** The work failed or was abandoned: give the reserved units back, report nothing. */
+  release(): void;
+}
+
+export interface UsageReport {
+  customerId: string;
+  featureId: string;
+  resourceId?: string | undefined;
+  value: number;
+  updateBehavior?: 'DELTA' | 'SET' | undefined;
+}
+
+/** A usage report waiting in the outbox; the idempotency key is fixed when it is created. */
+export interface PendingUsage extends UsageReport {
+  id: string;
+  idempotencyKey: string;
+  createdAt: string;
+  attempts: number;
+}
+
+/** The cached, upstream-derived state of one (customer, resource, feature). */
+export interface CachedEntitlement {
+  /** Reason Stigg gave that does not depend on usage (e.g. NoActiveSubscription); null when access is granted. */
+  accessDeniedReason: AccessDeniedReason | null;
+  featureType: 'BOOLEAN' | 'NUMBER' | null;
+  meterType: 'None' | 'Fluctuating' | 'Incremental' | null;
+  hasUnlimitedUsage: boolean;
+  usageLimit: number | null;
+  /** Usage as Stigg last reported it, plus usage committed locally since. */
+  currentUsage: number;
+  usagePeriodEnd: string | null;
+  resetPeriod: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
+  /** When it was fetched from Stigg (ms since epoch). */
+  fetchedAt: number;
+}
+
+export interface ReserveResult {
+  ok: boolean;
+  /** Committed usage plus everything reserved, after this call. */
+  currentUsage: number;
+  /** Handle to pass to commit/release when ok. */
+  reservationId?: string;
+}
+
+/**
+ * Where the cache, the reservations and the outbox of pending usage live. The memory store answers
+ * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
+ * method may return either.
+ */
+export interface Store {
+  readonly name: string;
+  getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;
+  setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number): MaybePromise<void>;
+  invalidateCustomer(customerId: string): MaybePromise<void>;
+  /** Atomically reserve `amount` when currentUsage + reserved + amount <= limit. */
+  reserve(key: string, amount: number, limit: number, ttlMs: number): MaybePromise<ReserveResult>;
+  release(key: string, reservationId: string): MaybePromise<void>;
+  /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */
+  commit(key: string, reservationId: string, report: PendingUsage): MaybePromise<void>;
+  /** Put a report in the outbox without a reservation (metering only). */
+  enqueueUsage(key: string, report: PendingUsage): MaybePromise<void>;
+  /** Take up to `max` pending reports for delivery; they come back after `leaseMs` unless acked. */
+  claimUsage(max: number, leaseMs: number): MaybePromise<PendingUsage[]>;
+  /** Stigg acknowledged these: remove them for good. */
+  ackUsage(ids: string[]): MaybePromise<void>;
+  /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
+  acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
+  close?(): Promise<void>;
+}
+
+/** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */
+export interface EntitlementsEvents {
+  'cache:hit': [key: string];
+  'cache:miss': [key: string];
+  'upstream:error': [error: Error];
+  'fallback:used': [decision: Decision];
+  'usage:flushed': [reports: PendingUsage[]];
+  /** A report that could not be delivered after every attempt; it carries the full content. */
+  'usage:dropped': [report: PendingUsage, error: Error];
+  'store:error': [error: Error];
+}
+
+export interface Logger {
+  debug?(message: string, meta?: Record<string, unknown>): void;
+  info?(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** What the adapters (Express, Koa, decorators) need from createEntitlements(). */
+export interface Entitlements {
+  /**
+   * Check `input` and, when granted with requestedUsage > 0 on a metered feature, reserve the units.
+   * Returns synchronously when the answer is cached in a synchronous store (the hot path).
+   * Throws/rejects `EntitlementUnavailableError` when no decision can be made (fail-closed).
+   */
+  acquire(input: CheckInput): MaybePromise<Lease>;
+  /** A check that reserves nothing. */
+  check(input: CheckInput): MaybePromise<Decision>;
+  /** Queue a usage report without a check (metering only). Never blocks on Stigg. */
+  report(report: UsageReport): MaybePromise<void>;
+  /** Forget cached entitlements of a customer (read-after-write after a subscription change). */
+  invalidate(customerId: string): MaybePromise<void>;
+  /** Deliver everything queued so far, waiting for a flush already running. */
+  flush(): Promise<void>;
+  /** Flush and stop; afterwards acquire/report throw. */
+  close(): Promise<void>;
+  on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
+  off<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
+}
+
+/**
+ * The part of the Stigg client the core uses (StiggClient satisfies it structurally). Results are
+ * the root fields of `entitlement(query:)` and `reportUsageBulk(input:)`.
+ */
+export interface UpstreamEntitlement {
+  isGranted: boolean;
+  accessDeniedReason?: AccessDeniedReason | null;
+  usageLimit?: number | null;
+  hasUnlimitedUsage: boolean;
+  currentUsage?: number | null;
+  requestedUsage?: number | null;
+  usagePeriodEnd?: string | null;
+  resetPeriod?: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
+  feature?: { refId: string; featureType: 'BOOLEAN' | 'NUMBER'; meterType?: 'None' | 'Fluctuating' | 'Incremental' | null } | null;
+}
+
+export interface UpstreamUsageResult {
+  id: string;
+  customerId: string;
+  featureId: string;
+  resourceId?: string | null;
+  currentUsage?: number | null;
+  usagePeriodEnd?: string | null;
+}
+
+export interface EntitlementsUpstream {
+  getEntitlement(query: {
+    customerId: string;
+    featureId: string;
+    resourceId?: string | null;
+    options?: { requestedUsage?: number | null } | null;
+  }): Promise<UpstreamEntitlement>;
+  reportUsageBulk(input: {
+    usages: Array<{
+      customerId: string;
+      featureId: string;
+      value: number;
+      resourceId?: string | null;
+      updateBehavior?: 'DELTA' | 'SET' | null;
+      idempotencyKey?: string | null;
+      createdAt?: string | null;
+    }>;
+  }): Promise<UpstreamUsageResult[]>;
+}

@@ -1,2 +1,2 @@
-export * from './core/types';
-export * from './core/errors';
+export * from './client';
+export * from './core';

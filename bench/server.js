@@ -1,0 +1,79 @@
+'use strict';
+// One server under test, in its own process: `node bench/server.js <express|koa> <variant> <apiUrl> <apiKey> <customerId>`.
+// Variants: ungated, floor (one async middleware doing a Map lookup and a comparison), gated
+// (requireFeature on a boolean feature, memory store, warm cache), gated-redis (same, RedisStore).
+// Prints `READY <port>` once warm.
+const path = require('node:path');
+const dist = path.join(__dirname, '..', 'dist', 'cjs');
+
+const [, , framework, variant, apiUrl, apiKey, customerId] = process.argv;
+const FEATURE = 'feature-04-analytics';
+
+async function main() {
+  const { StiggClient, createEntitlements } = require(path.join(dist, 'index.js'));
+  let entitlements;
+  let store;
+  if (variant.startsWith('gated')) {
+    if (variant === 'gated-redis') {
+      const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
+      store = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
+    }
+    const client = new StiggClient({ apiKey, apiUrl });
+    entitlements = createEntitlements({ client, ...(store ? { store } : {}) });
+    const warm = await entitlements.check({ customerId, featureId: FEATURE });
+    if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
+  }
+  const floorMap = new Map([[`${customerId}:${FEATURE}`, { limit: 1e9, used: 0 }]]);
+
+  let server;
+  if (framework === 'express') {
+    const express = require('express');
+    const app = express();
+    const handler = (_req, res) => { res.json({ ok: true }); };
+    if (variant === 'ungated') app.get('/r', handler);
+    else if (variant === 'floor') {
+      app.get('/r', async function floor(req, res, next) {
+        const entry = floorMap.get(`${req.headers['x-customer']}:${FEATURE}`);
+        if (entry === undefined || entry.used + 0 > entry.limit) { res.status(402).end(); return; }
+        next();
+      }, handler);
+    } else {
+      const { stigg, requireFeature } = require(path.join(dist, 'middleware', 'express', 'index.js'));
+      app.use(stigg({ entitlements, customer: (req) => req.headers['x-customer'] }));
+      app.get('/r', requireFeature(FEATURE), handler);
+    }
+    server = app.listen(0, '127.0.0.1');
+  } else {
+    const Koa = require('koa');
+    const app = new Koa();
+    const handler = (ctx) => { ctx.body = { ok: true }; };
+    if (variant === 'ungated') app.use(handler);
+    else if (variant === 'floor') {
+      app.use(async function floor(ctx, next) {
+        const entry = floorMap.get(`${ctx.get('x-customer')}:${FEATURE}`);
+        if (entry === undefined || entry.used + 0 > entry.limit) { ctx.status = 402; return; }
+        await next();
+      });
+      app.use(handler);
+    } else {
+      const { stigg, requireFeature } = require(path.join(dist, 'middleware', 'koa', 'index.js'));
+      app.use(stigg({ entitlements, customer: (ctx) => ctx.get('x-customer') || undefined }));
+      app.use(requireFeature(FEATURE));
+      app.use(handler);
+    }
+    server = app.listen(0, '127.0.0.1');
+  }
+  await new Promise((resolve) => server.once('listening', resolve));
+  process.stdout.write(`READY ${server.address().port}\n`);
+  process.on('SIGTERM', async () => {
+    server.close();
+    if (entitlements) await entitlements.close();
+    if (store && store.close) await store.close();
+    process.exit(0);
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error && error.stack ? error.stack : error}\n`);
+  process.exit(1);
+});

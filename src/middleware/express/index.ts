@@ -1,1 +1,193 @@
-export {};
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
+import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../../core/types';
+import {
+  RequestGate,
+  checkStatusMapping,
+  looksLikeRequest,
+  isThenable,
+  missingStiggError,
+  resolveRouteOptions,
+  resolveStiggOptions,
+  settleOnResponse,
+  toError,
+  type Flavor,
+  type Outcome,
+  type RouteConfig,
+} from '../gate';
+import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+
+export type { ProblemDetails } from '../problem';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The decision of the last requireFeature that granted this request. */
+      entitlement?: Decision;
+      /** Every granted requireFeature decision on this request, by feature id. */
+      entitlements?: Record<string, Decision>;
+    }
+  }
+}
+
+/** Renders a denial yourself instead of the default problem+json response. It must end the response. */
+export type OnDenied = (decision: Decision, req: Request, res: Response, problem: ProblemDetails) => void | Promise<void>;
+
+export interface StiggOptions {
+  /** The instance returned by createEntitlements(). */
+  entitlements: Entitlements;
+  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
+  customer: (req: Request) => MaybePromise<string | undefined | null>;
+  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
+  resource?: (req: Request) => MaybePromise<string | undefined | null>;
+  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
+  statusMapping?: StatusMapping;
+  onDenied?: OnDenied;
+  /** Whether a response with this status reports the requested usage. Default: status < 400. */
+  reportWhen?: (statusCode: number) => boolean;
+  /** Receives misconfiguration warnings and settle errors. Default: silent. */
+  logger?: Logger;
+}
+
+export interface RequireFeatureOptions {
+  /** Overrides stigg()'s resource resolver for this route. */
+  resource?: (req: Request) => MaybePromise<string | undefined | null>;
+  statusMapping?: StatusMapping;
+  onDenied?: OnDenied;
+  reportWhen?: (statusCode: number) => boolean;
+}
+
+export interface EntitlementErrorHandlerOptions {
+  statusMapping?: StatusMapping;
+}
+
+const flavor: Flavor = { module: 'stigg-gate/express', arg: 'req' };
+const kGate = Symbol.for('stigg-gate.express.gate');
+
+type Gate = RequestGate<Request, OnDenied>;
+type Route = RouteConfig<Request, OnDenied>;
+type GatedRequest = Request & { [kGate]?: Gate };
+
+/** Sets up the per-request context that requireFeature() and decorated methods use. Does no work by itself. */
+export function stigg(options: StiggOptions): RequestHandler {
+  const config = resolveStiggOptions<Request, OnDenied>(flavor, options);
+  return function stiggMiddleware(req, _res, next) {
+    const gate = new RequestGate(config, req);
+    (req as GatedRequest)[kGate] = gate;
+    if (isRequestContextEnabled()) {
+      requestContextStorage.run(gate, next);
+      return;
+    }
+    next();
+  };
+}
+
+function send(res: Response, problem: ProblemDetails, retryAfterSeconds?: number): void {
+  const body = JSON.stringify(problem);
+  res.statusCode = problem.status;
+  res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', retryAfterHeader(retryAfterSeconds));
+  res.end(body);
+}
+
+function expose(req: Request, decision: Decision): void {
+  req.entitlement = decision;
+  req.entitlements ??= {};
+  req.entitlements[decision.featureId] = decision;
+}
+
+function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
+  if (outcome.kind === 'granted') {
+    const lease = outcome.lease;
+    expose(req, lease.decision);
+    if (lease.decision.metered) settleOnResponse(res, lease, gate.reportWhen(route), gate.config.logger);
+    next();
+    return;
+  }
+  if (outcome.kind === 'problem') {
+    send(res, outcome.problem, outcome.retryAfterSeconds);
+    return;
+  }
+  outcome.lease.release();
+  const onDenied = gate.onDenied(route);
+  if (onDenied === undefined) {
+    send(res, outcome.problem);
+    return;
+  }
+  const rendered = onDenied(outcome.lease.decision, req, res, outcome.problem);
+  if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => next(toError(error)));
+}
+
+/**
+ * Gates a route on `featureId`. `requestedUsage` (a number, or a function of the request) is reserved
+ * now and reported when the response finishes with a status < 400; otherwise it is released.
+ */
+export function requireFeature(
+  featureId: string,
+  requestedUsage?: number | ((req: Request) => MaybePromise<number>),
+  options?: RequireFeatureOptions,
+): RequestHandler {
+  const route = resolveRouteOptions<Request, OnDenied>(flavor, featureId, requestedUsage, options);
+  return function requireFeatureMiddleware(req, res, next) {
+    const gate = (req as GatedRequest)[kGate];
+    if (gate === undefined) {
+      next(missingStiggError(flavor, route.featureId));
+      return;
+    }
+    let outcome: MaybePromise<Outcome>;
+    try {
+      outcome = gate.evaluate(route);
+    } catch (error) {
+      next(toError(error));
+      return;
+    }
+    if (!isThenable(outcome)) {
+      apply(gate, route, outcome, req, res, next);
+      return;
+    }
+    outcome.then(
+      function applyOutcome(value) {
+        try {
+          apply(gate, route, value, req, res, next);
+        } catch (error) {
+          // Only reachable before next() ran: apply calls next() last, and Express catches what handlers throw.
+          next(toError(error));
+        }
+      },
+      function failed(error: unknown) {
+        next(toError(error));
+      },
+    );
+  };
+}
+
+/**
+ * Renders EntitlementDeniedError / EntitlementUnavailableError (thrown by decorated methods) as
+ * problem+json; passes every other error on. Mount it after the routes.
+ */
+export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorRequestHandler {
+  if (looksLikeRequest(options)) {
+    throw new TypeError(
+      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) after your routes (stigg-gate/express).',
+    );
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
+  }
+  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  return function entitlementErrorHandlerMiddleware(err: unknown, req, res, next) {
+    if (!isEntitlementError(err) || res.headersSent) {
+      next(err);
+      return;
+    }
+    const gate = (req as GatedRequest)[kGate];
+    const rendered = errorProblem(err, mapping, gate?.config.statusMapping);
+    send(res, rendered.problem, rendered.retryAfterSeconds);
+  };
+}
+
+export { EntitlementDeniedError, EntitlementUnavailableError };

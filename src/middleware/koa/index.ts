@@ -1,1 +1,165 @@
-export {};
+import type { Context, Middleware, Next } from 'koa';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
+import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../../core/types';
+import {
+  RequestGate,
+  checkStatusMapping,
+  isThenable,
+  looksLikeRequest,
+  missingStiggError,
+  resolveRouteOptions,
+  resolveStiggOptions,
+  settleOnResponse,
+  type Flavor,
+  type Outcome,
+  type RouteConfig,
+} from '../gate';
+import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+
+export type { ProblemDetails } from '../problem';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The decision of the last requireFeature that granted this request. */
+    entitlement?: Decision;
+    /** Every granted requireFeature decision on this request, by feature id. */
+    entitlements?: Record<string, Decision>;
+  }
+}
+
+/** Renders a denial yourself instead of the default problem+json response (set ctx.status and ctx.body). */
+export type OnDenied = (decision: Decision, ctx: Context, problem: ProblemDetails) => void | Promise<void>;
+
+export interface StiggOptions {
+  /** The instance returned by createEntitlements(). */
+  entitlements: Entitlements;
+  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
+  customer: (ctx: Context) => MaybePromise<string | undefined | null>;
+  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
+  resource?: (ctx: Context) => MaybePromise<string | undefined | null>;
+  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
+  statusMapping?: StatusMapping;
+  onDenied?: OnDenied;
+  /** Whether a response with this status reports the requested usage. Default: status < 400. */
+  reportWhen?: (statusCode: number) => boolean;
+  /** Receives misconfiguration warnings and settle errors. Default: silent. */
+  logger?: Logger;
+}
+
+export interface RequireFeatureOptions {
+  /** Overrides stigg()'s resource resolver for this route. */
+  resource?: (ctx: Context) => MaybePromise<string | undefined | null>;
+  statusMapping?: StatusMapping;
+  onDenied?: OnDenied;
+  reportWhen?: (statusCode: number) => boolean;
+}
+
+export interface EntitlementErrorHandlerOptions {
+  statusMapping?: StatusMapping;
+}
+
+const flavor: Flavor = { module: 'stigg-gate/koa', arg: 'ctx' };
+const kGate = Symbol.for('stigg-gate.koa.gate');
+
+type Gate = RequestGate<Context, OnDenied>;
+type Route = RouteConfig<Context, OnDenied>;
+type GatedContext = Context & { [kGate]?: Gate };
+
+/** Sets up the per-request context that requireFeature() and decorated methods use. Does no work by itself. */
+export function stigg(options: StiggOptions): Middleware {
+  const config = resolveStiggOptions<Context, OnDenied>(flavor, options);
+  return function stiggMiddleware(ctx: Context, next: Next) {
+    const gate = new RequestGate(config, ctx);
+    (ctx as GatedContext)[kGate] = gate;
+    return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
+  };
+}
+
+function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number): void {
+  ctx.status = problem.status;
+  ctx.body = problem;
+  ctx.type = PROBLEM_CONTENT_TYPE;
+  if (retryAfterSeconds !== undefined) ctx.set('Retry-After', retryAfterHeader(retryAfterSeconds));
+}
+
+function expose(ctx: Context, decision: Decision): void {
+  const state = ctx.state;
+  state.entitlement = decision;
+  state.entitlements ??= {};
+  state.entitlements[decision.featureId] = decision;
+}
+
+function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: Next): unknown {
+  if (outcome.kind === 'granted') {
+    const lease = outcome.lease;
+    expose(ctx, lease.decision);
+    if (!lease.decision.metered) return next();
+    settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
+    return next().then(undefined, function releaseAndRethrow(error: unknown) {
+      lease.release();
+      throw error;
+    });
+  }
+  if (outcome.kind === 'problem') {
+    send(ctx, outcome.problem, outcome.retryAfterSeconds);
+    return undefined;
+  }
+  outcome.lease.release();
+  const onDenied = gate.onDenied(route);
+  if (onDenied === undefined) {
+    send(ctx, outcome.problem);
+    return undefined;
+  }
+  return onDenied(outcome.lease.decision, ctx, outcome.problem);
+}
+
+/**
+ * Gates a route on `featureId`. `requestedUsage` (a number, or a function of ctx) is reserved now and
+ * reported when the response finishes with a status < 400; otherwise it is released.
+ */
+export function requireFeature(
+  featureId: string,
+  requestedUsage?: number | ((ctx: Context) => MaybePromise<number>),
+  options?: RequireFeatureOptions,
+): Middleware {
+  const route = resolveRouteOptions<Context, OnDenied>(flavor, featureId, requestedUsage, options);
+  return function requireFeatureMiddleware(ctx: Context, next: Next) {
+    const gate = (ctx as GatedContext)[kGate];
+    if (gate === undefined) throw missingStiggError(flavor, route.featureId);
+    const outcome = gate.evaluate(route);
+    if (!isThenable(outcome)) return apply(gate, route, outcome, ctx, next);
+    return outcome.then(function applyOutcome(value) {
+      return apply(gate, route, value, ctx, next);
+    });
+  };
+}
+
+/**
+ * Renders EntitlementDeniedError / EntitlementUnavailableError (thrown by decorated methods further
+ * down) as problem+json and rethrows every other error. Mount it before the routes.
+ */
+export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): Middleware {
+  if (looksLikeRequest(options)) {
+    throw new TypeError(
+      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) before your routes (stigg-gate/koa).',
+    );
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
+  }
+  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  return async function entitlementErrorHandlerMiddleware(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (error) {
+      if (!isEntitlementError(error) || ctx.headerSent) throw error;
+      const gate = (ctx as GatedContext)[kGate];
+      const rendered = errorProblem(error, mapping, gate?.config.statusMapping);
+      send(ctx, rendered.problem, rendered.retryAfterSeconds);
+    }
+  };
+}
+
+export { EntitlementDeniedError, EntitlementUnavailableError };

@@ -1,0 +1,161 @@
+import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../core/errors';
+import type { AccessDeniedReason, Decision } from '../core/types';
+
+/**
+ * RFC 9457 problem details. `type` is a stable URN (`urn:stigg-gate:problem:<kebab-case name>`): it
+ * identifies the problem without pretending to be a page someone must host.
+ */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  featureId?: string;
+  accessDeniedReason?: AccessDeniedReason;
+  requestedUsage?: number;
+  currentUsage?: number | null;
+  usageLimit?: number | null;
+  usagePeriodEnd?: string;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+export const PROBLEM_TYPE_PREFIX = 'urn:stigg-gate:problem:';
+
+const TITLES: Readonly<Record<AccessDeniedReason, string>> = {
+  RequestedUsageExceedingLimit: 'Usage limit reached',
+  BudgetExceeded: 'Budget exceeded',
+  InsufficientCredits: 'Insufficient credits',
+  NoActiveSubscription: 'No active subscription',
+  NoFeatureEntitlementInSubscription: 'Feature not included in the subscription',
+  CustomerNotFound: 'Customer not found',
+  CustomerIsArchived: 'Customer is archived',
+  CustomerResourceNotFound: 'Resource not found for this customer',
+  Revoked: 'Entitlement revoked',
+  RequestedValuesMismatch: 'Requested values mismatch',
+  FeatureNotFound: 'Feature not found',
+  FeatureTypeMismatch: 'Feature type mismatch',
+  Unknown: 'Access denied',
+};
+
+function kebab(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+function problemType(name: string): string {
+  return PROBLEM_TYPE_PREFIX + kebab(name);
+}
+
+function deniedDetail(decision: Decision, reason: AccessDeniedReason): string {
+  const feature = `"${decision.featureId}"`;
+  switch (reason) {
+    case 'RequestedUsageExceedingLimit': {
+      const used = decision.currentUsage === null ? '' : ` (${decision.currentUsage} used)`;
+      const limit = decision.usageLimit === null ? 'the limit' : `the limit of ${decision.usageLimit}`;
+      const reset = decision.usagePeriodEnd === null ? '' : `; usage resets at ${decision.usagePeriodEnd}`;
+      return `Requesting ${decision.requestedUsage} more of feature ${feature} would exceed ${limit}${used}${reset}.`;
+    }
+    case 'NoActiveSubscription':
+      return `The customer has no active subscription that grants feature ${feature}.`;
+    case 'NoFeatureEntitlementInSubscription':
+      return `The customer's subscription does not include feature ${feature}.`;
+    case 'CustomerNotFound':
+      return `The customer is not known to Stigg, so feature ${feature} cannot be granted.`;
+    case 'CustomerIsArchived':
+      return `The customer is archived, so feature ${feature} cannot be granted.`;
+    case 'CustomerResourceNotFound':
+      return `The resource has no subscription that grants feature ${feature}.`;
+    case 'Revoked':
+      return `Access to feature ${feature} was revoked.`;
+    case 'FeatureNotFound':
+      return `Feature ${feature} does not exist in Stigg.`;
+    default:
+      return `Access to feature ${feature} was denied (${reason}).`;
+  }
+}
+
+/** The body for a decision Stigg denied. */
+export function deniedProblem(decision: Decision, status: number): ProblemDetails {
+  const reason = decision.accessDeniedReason ?? 'Unknown';
+  const problem: ProblemDetails = {
+    type: problemType(reason),
+    title: TITLES[reason],
+    status,
+    detail: deniedDetail(decision, reason),
+    featureId: decision.featureId,
+    accessDeniedReason: reason,
+    requestedUsage: decision.requestedUsage,
+    currentUsage: decision.currentUsage,
+    usageLimit: decision.usageLimit,
+  };
+  if (decision.usagePeriodEnd !== null) problem.usagePeriodEnd = decision.usagePeriodEnd;
+  return problem;
+}
+
+/** 401: the request carries no customer (the app's `customer` resolver returned nothing). */
+export function noCustomerProblem(featureId: string): ProblemDetails {
+  return {
+    type: problemType('NoCustomer'),
+    title: 'No customer',
+    status: 401,
+    detail: `Feature "${featureId}" requires an authenticated customer, and none was found on this request.`,
+    featureId,
+  };
+}
+
+/** 400: the usage taken from the request is not a finite number >= 0. */
+export function invalidUsageProblem(featureId: string, value: unknown): ProblemDetails {
+  const given = typeof value === 'number' ? String(value) : value === null ? 'null' : `a value of type ${typeof value}`;
+  return {
+    type: problemType('InvalidRequestedUsage'),
+    title: 'Invalid requested usage',
+    status: 400,
+    detail: `The requested usage of feature "${featureId}" must be a finite number >= 0; the request gave ${given}.`,
+    featureId,
+  };
+}
+
+/** 503: no decision could be made and the policy is fail-closed. */
+export function unavailableProblem(featureId: string, retryAfterSeconds: number): ProblemDetails {
+  return {
+    type: problemType('EntitlementsUnavailable'),
+    title: 'Entitlements unavailable',
+    status: 503,
+    detail: `No entitlement decision could be made for feature "${featureId}"; try again in ${retryAfterSeconds}s.`,
+    featureId,
+  };
+}
+
+/** Whole seconds, at least 1, for a Retry-After header. */
+export function retryAfterHeader(seconds: number): string {
+  return String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1);
+}
+
+/** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
+export function isEntitlementError(error: unknown): error is EntitlementDeniedError | EntitlementUnavailableError {
+  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const { name } = error as { name?: unknown };
+  if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
+  return name === 'EntitlementUnavailableError' && typeof (error as { featureId?: unknown }).featureId === 'string';
+}
+
+/** The problem for an error thrown by a decorated method; the first mapping that names the reason wins. */
+export function errorProblem(
+  error: EntitlementDeniedError | EntitlementUnavailableError,
+  ...mappings: Array<StatusMapping | undefined>
+): { problem: ProblemDetails; retryAfterSeconds?: number } {
+  if (error.name === 'EntitlementUnavailableError') {
+    const { featureId, retryAfterSeconds } = error as EntitlementUnavailableError;
+    return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
+  }
+  const denied = error as EntitlementDeniedError;
+  let status = denied.status;
+  for (const mapping of mappings) {
+    const mapped = mapping?.[denied.accessDeniedReason];
+    if (mapped !== undefined) {
+      status = mapped;
+      break;
+    }
+  }
+  return { problem: deniedProblem(denied.decision, status) };
+}

@@ -1,1 +1,21 @@
-export {};
+import { enableRequestContext } from '../core/context';
+
+// stigg() enters the AsyncLocalStorage request context only once this module is loaded.
+enableRequestContext();
+
+export { RequireFeature } from './require-feature';
+export { ReportUsage } from './report-usage';
+export { withCustomer, type CustomerScope } from './with-customer';
+export { getFeatureRequirements, getUsageReports } from './metadata';
+export { FEATURE_REQUIREMENTS_METADATA, USAGE_REPORTS_METADATA } from './constants';
+export { MissingCustomerError, InvalidUsageError } from './errors';
+export { EntitlementDeniedError, EntitlementUnavailableError } from '../core/errors';
+export type {
+  DecoratorScopeOptions,
+  FeatureRequirement,
+  UsageReportSpec,
+  RequestedUsage,
+  ReportedValue,
+  StiggDecorator,
+  AsyncMethod,
+} from './types';

@@ -1,0 +1,47 @@
+import { FEATURE_REQUIREMENTS_METADATA } from './constants';
+import { createDecorator } from './decorate';
+import { validateFeatureId, validateScopeOptions } from './validate';
+import type { DecoratorScopeOptions, FeatureRequirement, RequestedUsage, StiggDecorator } from './types';
+
+/**
+ * Gates a method (or every own method of a class) on a Stigg feature.
+ *
+ * Before the method runs, the entitlement of the current customer is checked and `requestedUsage`
+ * units are reserved; a denial rejects with `EntitlementDeniedError` (402/403, rendered as
+ * problem+json by entitlementErrorHandler() and the Koa middleware) and the method does not run.
+ * When the method returns (or its promise resolves) the units are reported as usage; when it throws
+ * (or rejects) the reservation is released and nothing is reported.
+ *
+ * **A decorated method always returns a promise**, because the check may need I/O; decorate `async`
+ * methods (the method form only accepts methods that return a promise).
+ *
+ * The customer comes from `options.customer(...args)`, else from the request context set up by
+ * stigg() or withCustomer(); none anywhere rejects with MissingCustomerError. Method requirements
+ * override class requirements for the same feature. Needs `import 'reflect-metadata'` in the host app.
+ *
+ * @param featureId the Stigg feature id, e.g. 'feature-01-templates'
+ * @param requestedUsage units one call consumes: a number, or a function of the method's arguments
+ *   (sync or async). Omit it for boolean features.
+ * @param options `customer`/`resource` from the method's arguments and the `entitlements` instance, for calls outside a request
+ */
+export function RequireFeature(featureId: string, options?: DecoratorScopeOptions): StiggDecorator;
+export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: DecoratorScopeOptions): StiggDecorator;
+export function RequireFeature(featureId: string, usageOrOptions?: RequestedUsage | DecoratorScopeOptions, maybeOptions?: DecoratorScopeOptions): StiggDecorator {
+  validateFeatureId('RequireFeature', featureId);
+  const usageGiven = typeof usageOrOptions === 'number' || typeof usageOrOptions === 'function';
+  const requestedUsage = usageGiven ? (usageOrOptions as RequestedUsage) : undefined;
+  if (!usageGiven && usageOrOptions !== undefined && maybeOptions !== undefined) {
+    throw new TypeError(
+      `@RequireFeature('${featureId}', requestedUsage, options): requestedUsage must be a number or a function of the method's arguments; got ${typeof usageOrOptions}.`,
+    );
+  }
+  const options = usageGiven || usageOrOptions === undefined ? maybeOptions : (usageOrOptions as DecoratorScopeOptions);
+  if (typeof requestedUsage === 'number' && !(Number.isFinite(requestedUsage) && requestedUsage >= 0)) {
+    throw new TypeError(
+      `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
+    );
+  }
+  const scope = validateScopeOptions('RequireFeature', featureId, options);
+  const requirement: FeatureRequirement = Object.freeze({ featureId, requestedUsage, ...scope });
+  return createDecorator('RequireFeature', FEATURE_REQUIREMENTS_METADATA, requirement);
+}

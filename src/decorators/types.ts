@@ -1,0 +1,53 @@
+import type { Entitlements, MaybePromise } from '../core/types';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- user callbacks receive the decorated method's own arguments */
+export type ArgsFunction<R> = (...args: any[]) => R;
+
+/** Where the entitlements and the customer come from when there is no request context (or to override it). */
+export interface DecoratorScopeOptions {
+  /** The customer to check, from the method's arguments. Undefined falls back to the request context. */
+  customer?: ArgsFunction<MaybePromise<string | undefined>>;
+  /** The resource (Stigg resourceId), from the method's arguments. Undefined falls back to the request context. */
+  resource?: ArgsFunction<MaybePromise<string | undefined>>;
+  /** The instance to use instead of the one stigg() or withCustomer() put in the context. */
+  entitlements?: Entitlements;
+}
+
+/** A number of units, or a function of the method's arguments (sync or async). */
+export type RequestedUsage = number | ArgsFunction<MaybePromise<number>>;
+
+/** A number of units (negative lowers usage), or a function of the method's result and arguments. */
+export type ReportedValue = number | ((result: any, ...args: any[]) => number);
+
+/** What @RequireFeature records (and getFeatureRequirements returns). */
+export interface FeatureRequirement {
+  readonly featureId: string;
+  readonly requestedUsage: RequestedUsage | undefined;
+  readonly customer: DecoratorScopeOptions['customer'];
+  readonly resource: DecoratorScopeOptions['resource'];
+  readonly entitlements: Entitlements | undefined;
+}
+
+/** What @ReportUsage records (and getUsageReports returns). */
+export interface UsageReportSpec {
+  readonly featureId: string;
+  readonly value: ReportedValue;
+  readonly customer: DecoratorScopeOptions['customer'];
+  readonly resource: DecoratorScopeOptions['resource'];
+  readonly entitlements: Entitlements | undefined;
+}
+
+/** Methods a decorator accepts on its own: they must already return a promise, as the decorated method will. */
+export type AsyncMethod = (...args: any[]) => PromiseLike<unknown>;
+export type AnyClass = abstract new (...args: any[]) => unknown;
+
+/**
+ * Works as a method or class decorator, in TypeScript's `experimentalDecorators` form and in the
+ * standard (TC39) form.
+ */
+export interface StiggDecorator {
+  <T extends AsyncMethod>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
+  <C extends AnyClass>(target: C): void;
+  <T extends AsyncMethod>(value: T, context: ClassMethodDecoratorContext<unknown, T>): T;
+  <C extends AnyClass>(value: C, context: ClassDecoratorContext<C>): void;
+}

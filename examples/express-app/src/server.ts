@@ -1,0 +1,97 @@
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Stigg, createEntitlements, type Logger } from 'stigg-gate';
+import { startEmulator, type Emulator } from 'stigg-gate/emulator';
+import { createApp } from './app';
+import { banner, provisionDemoCustomers } from './demo';
+
+const DEFAULT_API_URL = 'https://api.stigg.io/graphql';
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function line(stream: NodeJS.WriteStream, level: string, message: string, meta?: Record<string, unknown>): void {
+  stream.write(`[${level}] ${message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}\n`);
+}
+
+const logger: Logger = {
+  info: (message, meta) => line(process.stdout, 'info', message, meta),
+  warn: (message, meta) => line(process.stderr, 'warn', message, meta),
+  error: (message, meta) => line(process.stderr, 'error', message, meta),
+};
+
+/** An environment variable, with an empty value read as unset. */
+function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === '' ? undefined : value;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`PORT=${value} is not a valid port. Please choose an integer from 0 (any free port) to 65535.`);
+  }
+  return port;
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(env('PORT'));
+  const apiKey = env('STIGG_SERVER_API_KEY');
+  const apiUrl = env('STIGG_API_URL') ?? DEFAULT_API_URL;
+  const emulator: Emulator | undefined = apiKey === undefined ? await startEmulator() : undefined;
+  const client = Stigg.createClient(emulator?.apiKey ?? apiKey ?? '', { apiUrl: emulator?.url ?? apiUrl, logger });
+  const entitlements = createEntitlements({ client, logger });
+  const server = createServer(createApp({ client, entitlements, logger }));
+  try {
+    if (emulator !== undefined) await provisionDemoCustomers(client);
+    await new Promise<void>(function listen(resolve, reject) {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await entitlements.close();
+    await emulator?.stop();
+    throw error;
+  }
+  const { port: actualPort } = server.address() as AddressInfo;
+  process.stdout.write(`${banner({ baseUrl: `http://127.0.0.1:${actualPort}`, emulatorUrl: emulator?.url, apiUrl })}\n`);
+
+  let stopping = false;
+  async function shutdown(signal: NodeJS.Signals): Promise<void> {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal}: no longer accepting connections; finishing requests and flushing usage`);
+    setTimeout(function forceExit() {
+      logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await entitlements.close();
+    if (emulator !== undefined) {
+      logger.info('usage recorded by the emulator', { usage: emulator.stats().usage });
+      await emulator.stop();
+    }
+    logger.info('stopped');
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, function onSignal() {
+      shutdown(signal).catch(function shutdownFailed(error: unknown) {
+        logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exitCode = 1;
+      });
+    });
+  }
+}
+
+main().catch(function startFailed(error: unknown) {
+  logger.error('could not start the example', { error: error instanceof Error ? error.message : String(error) });
+  process.exitCode = 1;
+});

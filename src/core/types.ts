@@ -93,6 +93,8 @@ export interface CachedEntitlement {
   resetPeriod: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
   /** When it was fetched from Stigg (ms since epoch). */
   fetchedAt: number;
+  /** usagePeriodEnd parsed once (ms since epoch), so the hot path never parses dates. Stores keep it as is. */
+  usagePeriodEndMs?: number | null;
 }
 
 export interface ReserveResult {
@@ -118,12 +120,17 @@ export interface Store {
   release(key: string, reservationId: string): MaybePromise<void>;
   /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */
   commit(key: string, reservationId: string, report: PendingUsage): MaybePromise<void>;
-  /** Put a report in the outbox without a reservation (metering only). */
+  /**
+   * Put a report in the outbox without a reservation (metering, unlimited features, fallback grants),
+   * and apply it to the cached currentUsage of `key` when cached (DELTA adds, SET replaces).
+   */
   enqueueUsage(key: string, report: PendingUsage): MaybePromise<void>;
   /** Take up to `max` pending reports for delivery; they come back after `leaseMs` unless acked. */
   claimUsage(max: number, leaseMs: number): MaybePromise<PendingUsage[]>;
   /** Stigg acknowledged these: remove them for good. */
   ackUsage(ids: string[]): MaybePromise<void>;
+  /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
+  reservedUsage?(key: string): MaybePromise<number>;
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
   acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
   close?(): Promise<void>;

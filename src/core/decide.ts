@@ -1,0 +1,181 @@
+import type {
+  AccessDeniedReason,
+  CachedEntitlement,
+  CheckInput,
+  Decision,
+  DecisionSource,
+  UpstreamEntitlement,
+} from './types';
+
+const KEY_SEPARATOR = '\u001f';
+
+/** The cache key of one (customer, resource, feature). */
+export function entitlementKey(customerId: string, resourceId: string | undefined | null, featureId: string): string {
+  return customerId + KEY_SEPARATOR + (resourceId ?? '') + KEY_SEPARATOR + featureId;
+}
+
+/** A NUMBER feature whose usage is counted (Fluctuating/Incremental), as opposed to a configuration value. */
+export function isMetered(cached: CachedEntitlement): boolean {
+  return cached.featureType === 'NUMBER' && cached.meterType !== 'None';
+}
+
+/** A metered feature with a finite limit: decisions depend on usage. */
+export function isLimited(cached: CachedEntitlement): boolean {
+  return cached.accessDeniedReason === null && isMetered(cached) && !cached.hasUnlimitedUsage && cached.usageLimit !== null;
+}
+
+/** True when granting `requestedUsage` must hold units against a finite limit. */
+export function needsReservation(cached: CachedEntitlement, requestedUsage: number): boolean {
+  return requestedUsage > 0 && isLimited(cached);
+}
+
+/**
+ * The local decision for `input` (asking for `requested` units) against a cached entitlement.
+ * `currentUsage` is the usage to compare with (cached usage plus units reserved by other requests).
+ */
+export function decide(
+  input: CheckInput,
+  requested: number,
+  cached: CachedEntitlement,
+  currentUsage: number,
+  source: DecisionSource,
+): Decision {
+  const number = cached.featureType === 'NUMBER';
+  const metered = number && cached.meterType !== 'None';
+  let reason: AccessDeniedReason | null = cached.accessDeniedReason;
+  if (reason === null && number && !cached.hasUnlimitedUsage && cached.usageLimit !== null) {
+    const used = metered ? currentUsage + requested : requested;
+    if (used > cached.usageLimit) reason = 'RequestedUsageExceedingLimit';
+  }
+  return {
+    granted: reason === null,
+    customerId: input.customerId,
+    resourceId: input.resourceId ?? undefined,
+    featureId: input.featureId,
+    accessDeniedReason: reason,
+    requestedUsage: requested,
+    currentUsage: metered ? currentUsage : null,
+    usageLimit: cached.usageLimit,
+    hasUnlimitedUsage: cached.hasUnlimitedUsage,
+    usagePeriodEnd: cached.usagePeriodEnd,
+    metered: metered && requested > 0,
+    source,
+  };
+}
+
+/** The decision after the store tried to reserve `requested` units. */
+export function reservedDecision(
+  input: CheckInput,
+  requested: number,
+  cached: CachedEntitlement,
+  granted: boolean,
+  currentUsage: number,
+  source: DecisionSource,
+): Decision {
+  return {
+    granted,
+    customerId: input.customerId,
+    resourceId: input.resourceId ?? undefined,
+    featureId: input.featureId,
+    accessDeniedReason: granted ? null : 'RequestedUsageExceedingLimit',
+    requestedUsage: requested,
+    currentUsage,
+    usageLimit: cached.usageLimit,
+    hasUnlimitedUsage: false,
+    usagePeriodEnd: cached.usagePeriodEnd,
+    metered: true,
+    source,
+  };
+}
+
+export interface FallbackRule {
+  readonly hasAccess: boolean;
+  readonly usageLimit?: number | undefined;
+}
+
+/** A decision from the configured per-feature fallback (`source: 'fallback'`) or, without a rule, fail-open. */
+export function fallbackDecision(input: CheckInput, requested: number, rule: FallbackRule | undefined): Decision {
+  const limit = rule?.usageLimit ?? null;
+  let reason: AccessDeniedReason | null = null;
+  if (rule !== undefined) {
+    if (!rule.hasAccess) reason = 'NoFeatureEntitlementInSubscription';
+    else if (limit !== null && requested > limit) reason = 'RequestedUsageExceedingLimit';
+  }
+  return {
+    granted: reason === null,
+    customerId: input.customerId,
+    resourceId: input.resourceId ?? undefined,
+    featureId: input.featureId,
+    accessDeniedReason: reason,
+    requestedUsage: requested,
+    currentUsage: null,
+    usageLimit: limit,
+    hasUnlimitedUsage: false,
+    usagePeriodEnd: null,
+    metered: requested > 0,
+    source: rule === undefined ? 'fail-open' : 'fallback',
+  };
+}
+
+/** Parses an ISO date once; null when absent or unparsable. */
+export function parseDate(value: string | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function periodEndOf(cached: CachedEntitlement): number | null {
+  return cached.usagePeriodEndMs !== undefined ? cached.usagePeriodEndMs : parseDate(cached.usagePeriodEnd);
+}
+
+/**
+ * Turns Stigg's answer to `entitlement(query:)` at requestedUsage 0 into the cached form. A
+ * RequestedUsageExceedingLimit answer means "has access, at or over the limit": it is decided locally.
+ */
+export function toCachedEntitlement(result: UpstreamEntitlement, fetchedAt: number, unreportedUsage: number): CachedEntitlement {
+  const upstreamReason = result.isGranted ? null : (result.accessDeniedReason ?? 'Unknown');
+  const reason = upstreamReason === 'RequestedUsageExceedingLimit' ? null : upstreamReason;
+  const usageLimit = result.usageLimit ?? null;
+  let featureType = result.feature?.featureType ?? null;
+  if (featureType === null && (usageLimit !== null || result.hasUnlimitedUsage || typeof result.currentUsage === 'number')) {
+    featureType = 'NUMBER';
+  } else if (featureType === null && result.isGranted) {
+    featureType = 'BOOLEAN';
+  }
+  const usagePeriodEnd = result.usagePeriodEnd ?? null;
+  return {
+    accessDeniedReason: reason,
+    featureType,
+    meterType: result.feature?.meterType ?? null,
+    hasUnlimitedUsage: result.hasUnlimitedUsage === true,
+    usageLimit,
+    currentUsage: (result.currentUsage ?? 0) + unreportedUsage,
+    usagePeriodEnd,
+    usagePeriodEndMs: parseDate(usagePeriodEnd),
+    resetPeriod: result.resetPeriod ?? null,
+    fetchedAt,
+  };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The first period end after `now`, stepping from `periodEnd` by `resetPeriod` (UTC calendar). */
+export function nextPeriodEnd(periodEnd: number, resetPeriod: CachedEntitlement['resetPeriod'], now: number): number | null {
+  if (resetPeriod === null) return null;
+  if (periodEnd > now) return periodEnd;
+  if (resetPeriod === 'DAY' || resetPeriod === 'WEEK') {
+    const period = resetPeriod === 'DAY' ? DAY_MS : 7 * DAY_MS;
+    return periodEnd + (Math.floor((now - periodEnd) / period) + 1) * period;
+  }
+  const start = new Date(periodEnd);
+  const anchorDay = start.getUTCDate();
+  const stepMonths = resetPeriod === 'MONTH' ? 1 : 12;
+  for (let months = stepMonths; ; months += stepMonths) {
+    const date = new Date(periodEnd);
+    date.setUTCDate(1);
+    date.setUTCMonth(start.getUTCMonth() + months);
+    const lastDay = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
+    date.setUTCDate(Math.min(anchorDay, lastDay));
+    if (date.getTime() > now) return date.getTime();
+  }
+}

@@ -1,0 +1,223 @@
+import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
+
+export interface UsageBufferOptions {
+  store: Store;
+  client: EntitlementsUpstream;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+  leaseMs: number;
+  /** Stigg acknowledged `reports`; `results` is its answer, in the same order. */
+  onDelivered(reports: PendingUsage[], results: UpstreamUsageResult[]): void;
+  /** `report` will never be delivered. */
+  onDropped(report: PendingUsage, error: Error): void;
+  onStoreError(error: Error): void;
+  random?: () => number;
+}
+
+const MAX_RETRY_DELAY_MS = 30_000;
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+function statusOf(error: Record<string, unknown>): number | undefined {
+  const response = error['response'] as Record<string, unknown> | undefined;
+  const status = error['status'] ?? error['statusCode'] ?? response?.['status'];
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Whether retrying may succeed: the error says so (`transient`), or, lacking that, it looks like a
+ * network failure, a timeout, a 429 or a 5xx.
+ */
+export function isTransientError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const record = error as Record<string, unknown>;
+  if (typeof record['transient'] === 'boolean') return record['transient'];
+  const status = statusOf(record);
+  if (status !== undefined) return status === 429 || status >= 500;
+  const name = record['name'];
+  if (name === 'AbortError' || name === 'TimeoutError' || name === 'FetchError') return true;
+  const cause = record['cause'] as Record<string, unknown> | undefined;
+  const code = record['code'] ?? cause?.['code'];
+  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+  return error instanceof TypeError && /fetch failed|network|socket/i.test(error.message);
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/**
+ * Takes reports out of the store's outbox in batches and delivers each batch with ONE
+ * reportUsageBulk call, retrying with the same idempotency keys. Drains run one after another, so
+ * there is never more than one bulk call in flight.
+ */
+export class UsageBuffer {
+  private readonly options: UsageBufferOptions;
+  private readonly random: () => number;
+  private tail: Promise<void> = Promise.resolve();
+  private flushQueued: Promise<void> | undefined;
+  private batchDrainQueued = false;
+  private batchKickScheduled = false;
+  private queuedLocally = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: UsageBufferOptions) {
+    this.options = options;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      this.flush().catch(this.options.onStoreError);
+    }, this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the interval; a drain already running still finishes. */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** A report entered the outbox; a full batch is sent without waiting for the interval. */
+  notify(): void {
+    this.queuedLocally += 1;
+    if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
+    this.batchKickScheduled = true;
+    setImmediate(() => {
+      this.batchKickScheduled = false;
+      if (this.batchDrainQueued || this.queuedLocally < this.options.batchSize) return;
+      this.batchDrainQueued = true;
+      this.enqueueDrain(false).catch(this.options.onStoreError);
+    });
+  }
+
+  /** Delivers everything queued so far, after the drain already running (if any). */
+  flush(): Promise<void> {
+    if (this.flushQueued !== undefined) return this.flushQueued;
+    const queued = this.enqueueDrain(true);
+    this.flushQueued = queued;
+    return queued;
+  }
+
+  private enqueueDrain(everything: boolean): Promise<void> {
+    const run = this.tail.then(() => {
+      if (everything) this.flushQueued = undefined;
+      else this.batchDrainQueued = false;
+      return this.drain(everything);
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async drain(everything: boolean): Promise<void> {
+    const { store, batchSize, leaseMs } = this.options;
+    for (;;) {
+      if (!everything && this.queuedLocally < batchSize) return;
+      let batch: PendingUsage[];
+      try {
+        const claimed = store.claimUsage(batchSize, leaseMs);
+        batch = isPromise(claimed) ? await claimed : claimed;
+      } catch (error) {
+        this.options.onStoreError(toError(error));
+        return;
+      }
+      this.queuedLocally = Math.max(0, this.queuedLocally - batch.length);
+      if (batch.length === 0) {
+        this.queuedLocally = 0;
+        return;
+      }
+      await this.deliver(batch);
+      if (batch.length < batchSize && everything) return;
+    }
+  }
+
+  private async deliver(batch: PendingUsage[]): Promise<void> {
+    const { client, maxAttempts } = this.options;
+    const usages = batch.map(function toWire(report) {
+      return {
+        customerId: report.customerId,
+        featureId: report.featureId,
+        value: report.value,
+        resourceId: report.resourceId ?? null,
+        updateBehavior: report.updateBehavior ?? 'DELTA',
+        idempotencyKey: report.idempotencyKey,
+        createdAt: report.createdAt,
+      };
+    });
+    for (let attempt = 1; ; attempt += 1) {
+      let results: UpstreamUsageResult[];
+      try {
+        results = await client.reportUsageBulk({ usages });
+      } catch (caught) {
+        const error = toError(caught);
+        if (!isTransientError(caught)) {
+          if (batch.length > 1) {
+            for (const report of batch) await this.deliver([report]);
+            return;
+          }
+          await this.drop(batch, attempt, error);
+          return;
+        }
+        if (attempt >= maxAttempts) {
+          await this.drop(batch, attempt, error);
+          return;
+        }
+        await this.sleep(this.backoff(attempt, caught));
+        continue;
+      }
+      await this.ack(batch);
+      this.options.onDelivered(batch, Array.isArray(results) ? results : []);
+      return;
+    }
+  }
+
+  private backoff(attempt: number, error: unknown): number {
+    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** (attempt - 1));
+    const jittered = exponential / 2 + (this.random() * exponential) / 2;
+    const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    return typeof retryAfter === 'number' && retryAfter > jittered ? Math.min(retryAfter, MAX_RETRY_DELAY_MS) : jittered;
+  }
+
+  private async ack(batch: PendingUsage[]): Promise<void> {
+    try {
+      const acked = this.options.store.ackUsage(batch.map((report) => report.id));
+      if (isPromise(acked)) await acked;
+    } catch (error) {
+      // Not acked: the reports come back after leaseMs and are sent again with the same
+      // idempotency keys, which Stigg deduplicates.
+      this.options.onStoreError(toError(error));
+    }
+  }
+
+  private async drop(batch: PendingUsage[], attempts: number, error: Error): Promise<void> {
+    await this.ack(batch);
+    for (const report of batch) this.options.onDropped({ ...report, attempts: report.attempts + attempts }, error);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise(function wait(resolve) {
+      setTimeout(resolve, ms).unref();
+    });
+  }
+}

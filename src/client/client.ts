@@ -1,0 +1,399 @@
+import type { Logger } from '../core/types';
+import { loadOperation } from './documents';
+import type { OperationName } from './documents';
+import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
+import { sendOnce } from './transport';
+import type { FetchLike, TransportConfig } from './transport';
+import type {
+  ArchiveCustomerInput,
+  CouponConnection,
+  Customer,
+  CustomerSubscription,
+  Entitlement,
+  EstimateSubscriptionInput,
+  EstimateSubscriptionUpdateInput,
+  FetchEntitlementQuery,
+  FetchEntitlementsQuery,
+  GetActiveSubscriptionsInput,
+  GetCustomerByRefIdInput,
+  GetSubscriptionInput,
+  GrantPromotionalEntitlementsInput,
+  Operations,
+  PromotionalEntitlement,
+  ProvisionCustomerInput,
+  ProvisionedCustomer,
+  ProvisionSubscriptionInput,
+  ProvisionSubscriptionResult,
+  ReportUsageBulkInput,
+  ReportUsageInput,
+  RevokePromotionalEntitlementInput,
+  SubscriptionCancellationInput,
+  SubscriptionMigrationInput,
+  SubscriptionMigrationResult,
+  SubscriptionPreview,
+  UnarchiveCustomerInput,
+  UpdateCustomerInput,
+  UpdateSubscriptionInput,
+  UsageEventsReportInput,
+  UsageMeasurementWithCurrentUsage,
+} from './types';
+import {
+  optionalId,
+  requireEitherId,
+  requireFinite,
+  requireId,
+  requireNonEmptyArray,
+  requireObject,
+} from './validate';
+
+export const DEFAULT_API_URL = 'https://api.stigg.io/graphql';
+
+export interface StiggClientOptions {
+  /** The environment's server API key; sent as the X-API-KEY header and nowhere else. */
+  apiKey: string;
+  /** Default `https://api.stigg.io/graphql`. */
+  apiUrl?: string;
+  /** Per attempt, in ms. Default 5000. */
+  timeoutMs?: number;
+  /** Extra attempts after a transient failure (queries and idempotent mutations only). Default 2. */
+  maxRetries?: number;
+  /** Backoff base: attempt n waits a random time in [0, base * 2^n), capped by maxRetryDelayMs. Default 100. */
+  retryBaseDelayMs?: number;
+  /** Longest wait between attempts, also for Retry-After: a longer Retry-After ends the retries. Default 5000. */
+  maxRetryDelayMs?: number;
+  /** Default the global fetch. */
+  fetch?: FetchLike;
+  /** Receives a debug line per retry. Default: nothing is logged. */
+  logger?: Logger;
+}
+
+export type StiggCreateClientOptions = Omit<StiggClientOptions, 'apiKey'>;
+
+export interface GetCouponsArgs {
+  filter?: Operations['getCoupons']['variables']['filter'];
+  sorting?: Operations['getCoupons']['variables']['sorting'];
+  paging?: Operations['getCoupons']['variables']['paging'];
+}
+
+interface Configuration extends TransportConfig {
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  maxRetryDelayMs: number;
+  logger: Logger | undefined;
+}
+
+function invalidOption(name: string, expected: string): never {
+  throw new TypeError(`${expected} is required for the ${name} option of StiggClient.`);
+}
+
+function configure(options: StiggClientOptions): Configuration {
+  if (typeof options === 'string') {
+    throw new TypeError('new StiggClient() takes an options object: new StiggClient({ apiKey }) or Stigg.createClient(apiKey).');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('new StiggClient() needs an options object with at least { apiKey }.');
+  }
+  const { apiKey } = options;
+  // Checked here so that fetch never builds an "invalid header value" error quoting the key.
+  if (typeof apiKey !== 'string' || !/^[\x21-\x7e]+$/.test(apiKey)) {
+    invalidOption('apiKey', 'A non-empty string of printable ASCII without spaces (the server API key from Settings > Account > Environments)');
+  }
+  const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(apiUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof apiUrl !== 'string' || (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:')) {
+    invalidOption('apiUrl', `An absolute http(s) URL such as ${DEFAULT_API_URL}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
+    invalidOption('timeoutMs', 'A positive number of milliseconds (at most 2147483647)');
+  }
+  const maxRetries = options.maxRetries ?? 2;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) invalidOption('maxRetries', 'An integer from 0 to 10');
+  const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  if (typeof retryBaseDelayMs !== 'number' || !Number.isFinite(retryBaseDelayMs) || retryBaseDelayMs < 0) {
+    invalidOption('retryBaseDelayMs', 'A number of milliseconds >= 0');
+  }
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+  if (typeof maxRetryDelayMs !== 'number' || !Number.isFinite(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > 2 ** 31 - 1) {
+    invalidOption('maxRetryDelayMs', 'A number of milliseconds from 0 to 2147483647');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') invalidOption('fetch', 'A fetch-compatible function (the global fetch of Node >= 20 is the default)');
+  const { logger } = options;
+  if (logger !== undefined && (typeof logger?.warn !== 'function' || typeof logger.error !== 'function')) {
+    invalidOption('logger', 'An object with warn() and error() methods (debug() and info() are optional)');
+  }
+  return { apiKey, apiUrl, timeoutMs, maxRetries, retryBaseDelayMs, maxRetryDelayMs, fetch: fetchImpl, logger };
+}
+
+function sleep(ms: number): Promise<void> {
+  // Not unref'd on purpose: a retry someone awaits (e.g. the final usage flush on shutdown) must
+  // keep the process alive until it settles, like the socket of the request itself does.
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function hasKey(value: { idempotencyKey?: string | null }): boolean {
+  return typeof value.idempotencyKey === 'string' && value.idempotencyKey !== '';
+}
+
+/**
+ * A thin typed client for Stigg's GraphQL API: one method per document in operations/, each
+ * resolving to the value of the operation's root field.
+ */
+export class StiggClient {
+  readonly #config: Configuration;
+
+  constructor(options: StiggClientOptions) {
+    this.#config = configure(options);
+  }
+
+  async provisionCustomer(input: ProvisionCustomerInput): Promise<ProvisionedCustomer> {
+    const m = 'provisionCustomer';
+    requireObject(m, 'input', input);
+    requireEitherId(m, 'input.customerId (or input.refId)', input.customerId, input.refId);
+    if (input.subscriptionParams !== undefined && input.subscriptionParams !== null) {
+      requireObject(m, 'input.subscriptionParams', input.subscriptionParams);
+      requireId(m, 'input.subscriptionParams.planId', input.subscriptionParams.planId);
+    }
+    return this.#execute(m, { input }, false);
+  }
+
+  async updateCustomer(input: UpdateCustomerInput): Promise<Customer> {
+    const m = 'updateCustomer';
+    requireObject(m, 'input', input);
+    requireEitherId(m, 'input.customerId (or input.refId)', input.customerId, input.refId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async getCustomer(customerId: string | GetCustomerByRefIdInput): Promise<Customer> {
+    return this.#execute('getCustomer', { input: customerInput('getCustomer', customerId) }, false);
+  }
+
+  async archiveCustomer(customerId: string | ArchiveCustomerInput): Promise<Customer> {
+    return this.#execute('archiveCustomer', { input: customerInput('archiveCustomer', customerId) }, false);
+  }
+
+  async unarchiveCustomer(customerId: string | UnarchiveCustomerInput): Promise<Customer> {
+    return this.#execute('unarchiveCustomer', { input: customerInput('unarchiveCustomer', customerId) }, false);
+  }
+
+  async getActiveSubscriptions(input: GetActiveSubscriptionsInput): Promise<CustomerSubscription[]> {
+    const m = 'getActiveSubscriptions';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.customerId', input.customerId);
+    optionalId(m, 'input.resourceId', input.resourceId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async getSubscription(subscriptionId: string | GetSubscriptionInput): Promise<CustomerSubscription> {
+    const m = 'getSubscription';
+    const input = typeof subscriptionId === 'string' ? { subscriptionId } : subscriptionId;
+    requireObject(m, 'input', input);
+    requireId(m, typeof subscriptionId === 'string' ? 'subscriptionId' : 'input.subscriptionId', input.subscriptionId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async provisionSubscription(input: ProvisionSubscriptionInput): Promise<ProvisionSubscriptionResult> {
+    const m = 'provisionSubscription';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.customerId', input.customerId);
+    requireId(m, 'input.planId', input.planId);
+    optionalId(m, 'input.resourceId', input.resourceId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async updateSubscription(input: UpdateSubscriptionInput): Promise<CustomerSubscription> {
+    const m = 'updateSubscription';
+    requireObject(m, 'input', input);
+    requireEitherId(m, 'input.subscriptionId (or input.refId)', input.subscriptionId, input.refId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async cancelSubscription(input: SubscriptionCancellationInput): Promise<CustomerSubscription> {
+    const m = 'cancelSubscription';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.subscriptionRefId', input.subscriptionRefId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async migrateSubscriptionToLatest(input: SubscriptionMigrationInput): Promise<SubscriptionMigrationResult> {
+    const m = 'migrateSubscriptionToLatest';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.subscriptionId', input.subscriptionId);
+    return this.#execute(m, { input }, false);
+  }
+
+  async estimateSubscription(input: EstimateSubscriptionInput): Promise<SubscriptionPreview> {
+    const m = 'estimateSubscription';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.customerId', input.customerId);
+    requireId(m, 'input.planId', input.planId);
+    optionalId(m, 'input.resourceId', input.resourceId);
+    // A mutation on the wire, but it changes nothing: safe to retry like a read.
+    return this.#execute(m, { input }, true);
+  }
+
+  async estimateSubscriptionUpdate(input: EstimateSubscriptionUpdateInput): Promise<SubscriptionPreview> {
+    const m = 'estimateSubscriptionUpdate';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.subscriptionId', input.subscriptionId);
+    return this.#execute(m, { input }, true);
+  }
+
+  async getEntitlement(query: FetchEntitlementQuery): Promise<Entitlement> {
+    const m = 'getEntitlement';
+    requireObject(m, 'query', query);
+    requireId(m, 'query.customerId', query.customerId);
+    requireId(m, 'query.featureId', query.featureId);
+    optionalId(m, 'query.resourceId', query.resourceId);
+    if (query.options !== undefined && query.options !== null) {
+      requireObject(m, 'query.options', query.options);
+      const { requestedUsage } = query.options;
+      if (requestedUsage !== undefined && requestedUsage !== null) {
+        requireFinite(m, 'query.options.requestedUsage', requestedUsage);
+        if (requestedUsage < 0) throw new TypeError(`StiggClient.${m}(): query.options.requestedUsage must be >= 0 (got ${requestedUsage}).`);
+      }
+    }
+    return this.#execute(m, { query }, false);
+  }
+
+  async getEntitlements(query: FetchEntitlementsQuery): Promise<Entitlement[]> {
+    const m = 'getEntitlements';
+    requireObject(m, 'query', query);
+    requireId(m, 'query.customerId', query.customerId);
+    optionalId(m, 'query.resourceId', query.resourceId);
+    return this.#execute(m, { query }, false);
+  }
+
+  /** Retried on transient failures only when the input carries an idempotencyKey. */
+  async reportUsage(input: ReportUsageInput): Promise<UsageMeasurementWithCurrentUsage> {
+    const m = 'reportUsage';
+    checkUsage(m, 'input', input);
+    return this.#execute(m, { input }, hasKey(input));
+  }
+
+  /** Retried on transient failures only when every usage carries an idempotencyKey. */
+  async reportUsageBulk(input: ReportUsageBulkInput): Promise<UsageMeasurementWithCurrentUsage[]> {
+    const m = 'reportUsageBulk';
+    requireObject(m, 'input', input);
+    requireNonEmptyArray(m, 'input.usages', input.usages);
+    input.usages.forEach((usage, index) => checkUsage(m, `input.usages[${index}]`, usage));
+    return this.#execute(m, { input }, input.usages.every(hasKey));
+  }
+
+  /** Raw events; each needs an idempotencyKey, so a failed delivery is always safe to retry. */
+  async reportEvent(events: UsageEventsReportInput): Promise<void> {
+    const m = 'reportEvent';
+    requireObject(m, 'events', events);
+    requireNonEmptyArray(m, 'events.usageEvents', events.usageEvents);
+    events.usageEvents.forEach(function checkEvent(event, index) {
+      const label = `events.usageEvents[${index}]`;
+      requireObject(m, label, event);
+      requireId(m, `${label}.customerId`, event.customerId);
+      requireId(m, `${label}.eventName`, event.eventName);
+      requireId(m, `${label}.idempotencyKey`, event.idempotencyKey);
+      optionalId(m, `${label}.resourceId`, event.resourceId);
+    });
+    await this.#execute(m, { events }, true);
+  }
+
+  async getCoupons(args: GetCouponsArgs = {}): Promise<CouponConnection> {
+    requireObject('getCoupons', 'args', args as unknown);
+    const { filter, sorting, paging } = args;
+    return this.#execute('getCoupons', { filter, sorting, paging }, false);
+  }
+
+  async grantPromotionalEntitlements(input: GrantPromotionalEntitlementsInput): Promise<PromotionalEntitlement[]> {
+    const m = 'grantPromotionalEntitlements';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.customerId', input.customerId);
+    requireNonEmptyArray(m, 'input.promotionalEntitlements', input.promotionalEntitlements);
+    input.promotionalEntitlements.forEach(function checkGrant(grant, index) {
+      requireObject(m, `input.promotionalEntitlements[${index}]`, grant);
+      requireId(m, `input.promotionalEntitlements[${index}].featureId`, grant.featureId);
+      requireId(m, `input.promotionalEntitlements[${index}].period`, grant.period);
+    });
+    return this.#execute(m, { input }, false);
+  }
+
+  async revokePromotionalEntitlement(input: RevokePromotionalEntitlementInput): Promise<PromotionalEntitlement> {
+    const m = 'revokePromotionalEntitlement';
+    requireObject(m, 'input', input);
+    requireId(m, 'input.customerId', input.customerId);
+    requireId(m, 'input.featureId', input.featureId);
+    return this.#execute(m, { input }, false);
+  }
+
+  /**
+   * Sends one operation, retrying transient failures when that cannot apply a change twice: always
+   * for queries and `safeToRepeat` mutations, otherwise only when the request provably never left.
+   */
+  async #execute<K extends OperationName>(
+    name: K,
+    variables: Operations[K]['variables'],
+    safeToRepeat: boolean,
+  ): Promise<Operations[K]['result']> {
+    const config = this.#config;
+    const operation = loadOperation(name);
+    const repeatable = safeToRepeat || operation.kind === 'query';
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return (await sendOnce(config, operation, variables)) as Operations[K]['result'];
+      } catch (error) {
+        if (!(error instanceof StiggError) || !error.transient || attempt >= config.maxRetries) throw error;
+        const neverSent = error instanceof StiggNetworkError && !error.requestSent;
+        if (!repeatable && !neverSent) throw error;
+        const delay = this.#backoff(error, attempt);
+        if (delay === undefined) throw error;
+        config.logger?.debug?.(`stigg: retrying ${name} in ${Math.round(delay)} ms`, {
+          operation: name,
+          attempt: attempt + 1,
+          maxRetries: config.maxRetries,
+          error: error.name,
+          message: error.message,
+        });
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Full-jitter exponential backoff; a Retry-After is honoured, unless it exceeds maxRetryDelayMs (then undefined: stop). */
+  #backoff(error: StiggError, attempt: number): number | undefined {
+    const { retryBaseDelayMs, maxRetryDelayMs } = this.#config;
+    if (error instanceof StiggHttpError && error.retryAfterMs !== undefined) {
+      return error.retryAfterMs <= maxRetryDelayMs ? error.retryAfterMs : undefined;
+    }
+    return Math.random() * Math.min(maxRetryDelayMs, retryBaseDelayMs * 2 ** attempt);
+  }
+}
+
+function customerInput(method: string, customerId: string | { customerId: string }): { customerId: string } {
+  const input = typeof customerId === 'string' ? { customerId } : customerId;
+  requireObject(method, 'input', input);
+  requireId(method, typeof customerId === 'string' ? 'customerId' : 'input.customerId', input.customerId);
+  return input;
+}
+
+function checkUsage(method: string, label: string, usage: ReportUsageInput): void {
+  requireObject(method, label, usage);
+  requireId(method, `${label}.customerId`, usage.customerId);
+  requireId(method, `${label}.featureId`, usage.featureId);
+  requireFinite(method, `${label}.value`, usage.value);
+  optionalId(method, `${label}.resourceId`, usage.resourceId);
+  optionalId(method, `${label}.idempotencyKey`, usage.idempotencyKey);
+}
+
+/** `Stigg.createClient(apiKey, options?)`, as in Stigg's own SDKs. */
+export const Stigg = Object.freeze({
+  createClient(apiKey: string, options: StiggCreateClientOptions = {}): StiggClient {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('Stigg.createClient(apiKey, options?): options must be an object such as { timeoutMs: 3000 }.');
+    }
+    return new StiggClient({ ...options, apiKey });
+  },
+});

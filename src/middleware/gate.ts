@@ -65,7 +65,10 @@ export function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** Express treats a falsy error (and the strings 'route'/'router') as "no error": never pass those on. */
+/**
+ * Express treats a falsy error (and the strings 'route'/'router') as "no error", and Koa ignores a
+ * null rejection: errors from the app's resolvers that are not objects are wrapped.
+ */
 export function toError(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }

@@ -11,6 +11,7 @@ import {
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
+  toError,
   type Flavor,
   type Outcome,
   type RouteConfig,
@@ -128,11 +129,21 @@ export function requireFeature(
   return function requireFeatureMiddleware(ctx: Context, next: Next) {
     const gate = (ctx as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
-    const outcome = gate.evaluate(route);
+    let outcome: MaybePromise<Outcome>;
+    try {
+      outcome = gate.evaluate(route);
+    } catch (error) {
+      throw toError(error);
+    }
     if (!isThenable(outcome)) return apply(gate, route, outcome, ctx, next);
-    return outcome.then(function applyOutcome(value) {
-      return apply(gate, route, value, ctx, next);
-    });
+    return outcome.then(
+      function applyOutcome(value) {
+        return apply(gate, route, value, ctx, next);
+      },
+      function failed(error: unknown) {
+        throw toError(error);
+      },
+    );
   };
 }
 

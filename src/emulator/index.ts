@@ -1,1 +1,32 @@
-export {};
+export { startEmulator } from './server';
+export type { Emulator, EmulatorFaults, EmulatorOptions } from './server';
+export { EmulatorState } from './state';
+export type { AccessDeniedReason, EmulatorClock, EmulatorStats, RecordedEvent, SubscriptionStatus, CouponFilter } from './state';
+export { defaultCatalog } from './default-catalog';
+export { CatalogError, loadCatalogFile, validateCatalog } from './catalog';
+export type {
+  BillingModel,
+  BillingPeriod,
+  Catalog,
+  CatalogAddon,
+  CatalogCoupon,
+  CatalogCustomer,
+  CatalogEntitlement,
+  CatalogFeature,
+  CatalogPlan,
+  CatalogPrice,
+  CatalogProduct,
+  CatalogPromotionalEntitlement,
+  CatalogSubscription,
+  CatalogUsage,
+  CouponStatus,
+  CouponType,
+  Currency,
+  FeatureType,
+  MeterType,
+  PricingType,
+  PromotionalEntitlementPeriod,
+  ResetPeriod,
+} from './catalog';
+export { EmulatorError } from './errors';
+export type { EmulatorErrorCode } from './errors';

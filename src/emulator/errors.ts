@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+
+export type EmulatorErrorCode =
+  | 'CustomerNotFound'
+  | 'SubscriptionNotFound'
+  | 'PlanNotFound'
+  | 'AddonNotFound'
+  | 'FeatureNotFound'
+  | 'CouponNotFound'
+  | 'ResourceNotFound'
+  | 'PromotionalEntitlementNotFound'
+  | 'BadUserInput';
+
+/**
+ * A domain error as Stigg answers it: HTTP 200, `data: null`, and one error whose extensions carry
+ * the code, `isValidationError`, the offending identifier and a trace id. graphql-js copies
+ * `extensions` from the thrown error onto the GraphQL error it reports.
+ */
+export class EmulatorError extends Error {
+  override readonly name = 'EmulatorError';
+  readonly extensions: { code: EmulatorErrorCode; isValidationError: true; identifier?: string; traceId: string };
+
+  constructor(code: EmulatorErrorCode, message: string, identifier?: string) {
+    super(message);
+    this.extensions = identifier === undefined
+      ? { code, isValidationError: true, traceId: randomUUID() }
+      : { code, isValidationError: true, identifier, traceId: randomUUID() };
+  }
+}

@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import express5 from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import Koa from 'koa';
+import type { Context } from 'koa';
+import request from 'supertest';
+import * as ex from '../../src/middleware/express';
+import * as ko from '../../src/middleware/koa';
+import type { Entitlements } from '../../src/core/types';
+import { RequireFeature } from '../../src/decorators';
+import { CAMPAIGNS, startRig, type Rig } from './rig';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const express4 = require('express4') as typeof express5;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Koa2 = require('koa2') as typeof Koa;
+
+/** A service that knows nothing about HTTP: the customer comes from the request context stigg() set up. */
+class CampaignService {
+  runs: number[] = [];
+
+  @RequireFeature(CAMPAIGNS, (count: number) => count)
+  async launch(count: number): Promise<{ launched: number }> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.runs.push(count);
+    return { launched: count };
+  }
+}
+
+type App = Parameters<typeof request>[0];
+
+function expressApp(make: typeof express5, service: CampaignService, entitlements: Entitlements): App {
+  const app = make();
+  app.use(ex.stigg({ entitlements, customer: (req) => req.get('x-customer') }));
+  app.post('/campaigns/:count', function launchRoute(req: Request, res: Response, next: NextFunction) {
+    // Written for Express 4 too, which does not catch rejected handlers.
+    service.launch(Number(req.params.count)).then((body) => res.status(201).json(body), next);
+  });
+  app.use(ex.entitlementErrorHandler());
+  return app;
+}
+
+function koaApp(Make: typeof Koa, service: CampaignService, entitlements: Entitlements): App {
+  const app = new Make();
+  app.silent = true;
+  app.use(ko.entitlementErrorHandler());
+  app.use(ko.stigg({ entitlements, customer: (ctx: Context) => ctx.get('x-customer') || undefined }));
+  app.use(async function launchRoute(ctx: Context) {
+    const match = /^\/campaigns\/(\d+)$/.exec(ctx.path);
+    if (ctx.method !== 'POST' || !match) return;
+    ctx.status = 201;
+    ctx.body = await service.launch(Number(match[1]));
+  });
+  return app.callback();
+}
+
+const frameworks: Array<[string, (service: CampaignService, entitlements: Entitlements) => App]> = [
+  ['express 5', (s, e) => expressApp(express5, s, e)],
+  ['express 4', (s, e) => expressApp(express4, s, e)],
+  ['koa 3', (s, e) => koaApp(Koa, s, e)],
+  ['koa 2', (s, e) => koaApp(Koa2, s, e)],
+];
+
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig();
+});
+afterEach(async () => {
+  await rig.next();
+});
+afterAll(async () => {
+  await rig.stop();
+});
+
+describe.each(frameworks)('%s: a decorated service called from a route', (_name, makeApp) => {
+  test('takes the customer from the request: grants and reports, then renders the denial as problem+json 402', async () => {
+    const service = new CampaignService();
+    const app = makeApp(service, rig.entitlements);
+
+    const granted = await request(app).post('/campaigns/3').set('x-customer', 'c-basic');
+    expect(granted.status).toBe(201);
+    expect(granted.body).toEqual({ launched: 3 });
+
+    const denied = await request(app).post('/campaigns/2').set('x-customer', 'c-basic');
+    expect(denied.status).toBe(402);
+    expect(denied.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(denied.body).toMatchObject({
+      status: 402,
+      featureId: CAMPAIGNS,
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+      requestedUsage: 2,
+      usageLimit: 4,
+    });
+    expect(JSON.stringify(denied.body)).not.toContain(rig.emulator.apiKey);
+
+    // Another customer's request at the same time is checked against its own plan.
+    const other = await request(app).post('/campaigns/2').set('x-customer', 'c-basic-2');
+    expect(other.status).toBe(201);
+
+    expect(service.runs).toEqual([3, 2]);
+    expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(3);
+    expect(await rig.reported('c-basic-2', CAMPAIGNS)).toBe(2);
+  });
+
+  test('a request without a customer fails with 401 and the service body never runs', async () => {
+    const service = new CampaignService();
+    const response = await request(makeApp(service, rig.entitlements)).post('/campaigns/1');
+    expect(response.status).toBe(401);
+    expect(service.runs).toEqual([]);
+    expect(rig.emulator.stats().operations.entitlement ?? 0).toBe(0);
+  });
+});

@@ -259,15 +259,19 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private withCustomer(route: RouteConfig<Req, Deny>, customerId: string | undefined): MaybePromise<Outcome> {
     if (customerId === undefined) return { kind: 'problem', problem: noCustomerProblem(route.featureId) };
-    const usage = typeof route.requestedUsage === 'function' ? route.requestedUsage(this.req) : route.requestedUsage;
-    if (isThenable(usage)) return usage.then((value) => this.withUsage(route, customerId, value));
-    return this.withUsage(route, customerId, usage);
+    if (typeof route.requestedUsage !== 'function') return this.withUsage(route, customerId, route.requestedUsage);
+    const usage = route.requestedUsage(this.req);
+    if (isThenable(usage)) return usage.then((value) => this.withRequestUsage(route, customerId, value));
+    return this.withRequestUsage(route, customerId, usage);
+  }
+
+  /** Usage taken from the request must be a finite number >= 0: anything else is the client's mistake (400). */
+  private withRequestUsage(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: unknown): MaybePromise<Outcome> {
+    if (!isUsage(requestedUsage)) return { kind: 'problem', problem: invalidUsageProblem(route.featureId, requestedUsage) };
+    return this.withUsage(route, customerId, requestedUsage);
   }
 
   private withUsage(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined): MaybePromise<Outcome> {
-    if (requestedUsage !== undefined && !isUsage(requestedUsage)) {
-      return { kind: 'problem', problem: invalidUsageProblem(route.featureId, requestedUsage) };
-    }
     const resourceId = route.resource === undefined ? this.resourceId() : this.resolve('resource', route.resource);
     if (isThenable(resourceId)) return resourceId.then((id) => this.acquire(route, customerId, requestedUsage, id));
     return this.acquire(route, customerId, requestedUsage, resourceId);

@@ -1,3 +1,4 @@
+import { StiggClient, StiggGraphQLError } from '../../src/client';
 import type { Emulator } from '../../src/emulator';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -53,3 +54,21 @@ export const REPORT_USAGE_BULK = /* GraphQL */ `
     reportUsageBulk(input: $input) { id customerId resourceId featureId currentUsage usagePeriodStart usagePeriodEnd }
   }
 `;
+
+export const T0 = Date.parse('2026-01-15T10:00:00.000Z');
+export const DAY = 86_400_000;
+
+export function clientFor(emulator: Emulator): StiggClient {
+  return new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
+}
+
+/** The GraphQL error a client call rejected with (fails the test when it resolved or threw something else). */
+export async function graphqlError(promise: Promise<unknown>): Promise<StiggGraphQLError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof StiggGraphQLError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail with a StiggGraphQLError, but it succeeded');
+}

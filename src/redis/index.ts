@@ -1,1 +1,3 @@
-export {};
+export { RedisStore } from './store';
+export type { RedisStoreOptions, RedisClientLike } from './store';
+export { RedisStoreError } from './errors';

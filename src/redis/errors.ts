@@ -1,0 +1,13 @@
+/** A RedisStore operation failed, timed out, or was called after close(). */
+export class RedisStoreError extends Error {
+  override readonly name = 'RedisStoreError';
+  /** The Store method that failed, e.g. 'reserve'. */
+  readonly operation: string;
+  readonly timedOut: boolean;
+
+  constructor(operation: string, message: string, options?: { cause?: unknown; timedOut?: boolean }) {
+    super(`RedisStore.${operation}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = operation;
+    this.timedOut = options?.timedOut ?? false;
+  }
+}

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Every RedisStore operation is one Lua script, so each is atomic across processes and costs one
+ * round trip. Time comes from Redis (TIME), the one clock all processes share. Requires Redis >= 5.
+ */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(name: string, body: string): Script {
+  const source = `${NOW}\n${body.trim()}\n`;
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const NOW = `local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
+const EXTEND_TTL = `local function extend(key, ttl)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end`;
+
+/**
+ * KEYS: entitlement hash. Returns { data, usage } or nil when absent or past its expiry. Entries
+ * outlive their expiry by a grace period so that reservations and commits made by requests that
+ * read them just before still find the usage.
+ */
+export const GET_ENTITLEMENT = script(
+  'getEntitlement',
+  `
+local v = redis.call('HMGET', KEYS[1], 'data', 'usage', 'exp')
+if not v[1] or not v[2] or tonumber(v[3] or 0) <= now then return false end
+return { v[1], v[2] }
+`,
+);
+
+/**
+ * KEYS: entitlement hash, customer index, pending units of the key, fetch lock.
+ * ARGV: data, usage from Stigg, ttlMs, graceMs, key.
+ * Units committed here but not yet acknowledged by Stigg are added to Stigg's usage.
+ */
+export const SET_ENTITLEMENT = script(
+  'setEntitlement',
+  `
+${EXTEND_TTL}
+local ttl = tonumber(ARGV[3])
+local life = ttl + tonumber(ARGV[4])
+local pending = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl)
+redis.call('PEXPIRE', KEYS[1], life)
+redis.call('SADD', KEYS[2], ARGV[5])
+extend(KEYS[2], life)
+redis.call('DEL', KEYS[4])
+return 1
+`,
+);
+
+/** KEYS: customer index. ARGV: prefix of entitlement hashes. Marks every entry of the customer expired. */
+export const INVALIDATE_CUSTOMER = script(
+  'invalidateCustomer',
+  `
+local members = redis.call('SMEMBERS', KEYS[1])
+for _, key in ipairs(members) do
+  local entry = ARGV[1] .. key
+  if redis.call('EXISTS', entry) == 1 then redis.call('HSET', entry, 'exp', 0) end
+end
+redis.call('DEL', KEYS[1])
+return #members
+`,
+);
+
+/** KEYS: fetch lock. ARGV: token, ttlMs. */
+export const ACQUIRE_FETCH_LOCK = script(
+  'acquireFetchLock',
+  `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+`,
+);
+
+/**
+ * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH).
+ * ARGV: amount, limit ('inf' for none), ttlMs, reservation id.
+ * Returns { 1|0, committed + reserved after the call }.
+ */
+export const RESERVE = script(
+  'reserve',
+  `
+${EXTEND_TTL}
+local usage = redis.call('HGET', KEYS[1], 'usage')
+if not usage then
+  return redis.error_reply('ERR stigg-gate: no cached entitlement to reserve against; setEntitlement must come first')
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(expired) do redis.call('HDEL', KEYS[3], id) end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+local reserved = 0
+for _, amount in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(amount) end
+local before = tonumber(usage) + reserved
+local amount = tonumber(ARGV[1])
+if ARGV[2] ~= 'inf' and before + amount > tonumber(ARGV[2]) then
+  return { 0, tostring(before) }
+end
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[1])
+extend(KEYS[2], ttl)
+extend(KEYS[3], ttl)
+return { 1, tostring(before + amount) }
+`,
+);
+
+/** KEYS: reservation expiries, reservation amounts. ARGV: reservation id. */
+export const RELEASE = script(
+  'release',
+  `
+redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('HDEL', KEYS[2], ARGV[1])
+`,
+);
+
+/**
+ * Shared by commit and enqueueUsage. KEYS: entitlement hash, pending units of the key, outbox
+ * reports (HASH id → JSON), outbox keys (HASH id → key), outbox queue (ZSET scored by a sequence so
+ * it stays FIFO), outbox in-flight (ZSET), outbox sequence.
+ * ARGV: report id, report JSON, value, 'SET'|'DELTA', key, then the reservation id (commit only).
+ */
+const APPLY_AND_QUEUE = `local function apply()
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    if ARGV[4] == 'SET' then
+      redis.call('HSET', KEYS[1], 'usage', ARGV[3])
+    else
+      redis.call('HINCRBYFLOAT', KEYS[1], 'usage', ARGV[3])
+    end
+  end
+  if ARGV[4] ~= 'SET' then redis.call('INCRBYFLOAT', KEYS[2], ARGV[3]) end
+end
+local function queue()
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+  redis.call('ZREM', KEYS[6], ARGV[1])
+  redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[7]), ARGV[1])
+end`;
+
+/** KEYS: as APPLY_AND_QUEUE, then reservation expiries and amounts. A report id already queued is a no-op. */
+export const COMMIT = script(
+  'commit',
+  `
+${APPLY_AND_QUEUE}
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
+redis.call('ZREM', KEYS[8], ARGV[6])
+redis.call('HDEL', KEYS[9], ARGV[6])
+apply()
+queue()
+return 1
+`,
+);
+
+/** KEYS: as APPLY_AND_QUEUE. A report id already in the outbox is queued again (updated), not applied twice. */
+export const ENQUEUE = script(
+  'enqueueUsage',
+  `
+${APPLY_AND_QUEUE}
+local known = redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1
+if not known then apply() end
+queue()
+if known then return 0 end
+return 1
+`,
+);
+
+/**
+ * KEYS: outbox reports, outbox queue, outbox in-flight, outbox attempts (HASH id → claims).
+ * ARGV: max, leaseMs. Reports whose lease ran out come first, then the oldest queued ones.
+ * Returns a flat list { json, previous claims, json, previous claims, ... }.
+ */
+export const CLAIM = script(
+  'claimUsage',
+  `
+local max = tonumber(ARGV[1])
+local deadline = now + tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, max)
+if #ids < max then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, max - #ids - 1)) do
+    redis.call('ZREM', KEYS[2], id)
+    ids[#ids + 1] = id
+  end
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then
+    redis.call('ZADD', KEYS[3], deadline, id)
+    out[#out + 1] = json
+    out[#out + 1] = redis.call('HINCRBY', KEYS[4], id, 1) - 1
+  else
+    redis.call('ZREM', KEYS[3], id)
+  end
+end
+return out
+`,
+);
+
+/**
+ * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence.
+ * ARGV: prefix of pending-unit counters, then the ids. Returns how many were removed.
+ */
+export const ACK = script(
+  'ackUsage',
+  `
+local removed = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then
+    local key = redis.call('HGET', KEYS[2], id)
+    local ok, report = pcall(cjson.decode, json)
+    if key and ok and report.updateBehavior ~= 'SET' and type(report.value) == 'number' then
+      local counter = ARGV[1] .. key
+      if tonumber(redis.call('INCRBYFLOAT', counter, -report.value)) <= 1e-9 then redis.call('DEL', counter) end
+    end
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[5], id)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+    removed = removed + 1
+  end
+end
+if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then redis.call('DEL', KEYS[6]) end
+return removed
+`,
+);

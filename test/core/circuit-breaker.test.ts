@@ -1,0 +1,45 @@
+import { CircuitBreaker, CircuitOpenError } from '../../src/core/circuit-breaker';
+
+function breaker(failureThreshold = 3, resetTimeoutMs = 1000) {
+  let now = 0;
+  const circuit = new CircuitBreaker({ failureThreshold, resetTimeoutMs, now: () => now });
+  return { circuit, advance: (ms: number) => (now += ms) };
+}
+
+test('opens after failureThreshold consecutive failures, a success in between resets the count', () => {
+  const { circuit } = breaker(3);
+  circuit.failure();
+  circuit.failure();
+  circuit.success();
+  circuit.failure();
+  circuit.failure();
+  expect(circuit.state).toBe('closed');
+  expect(circuit.allow()).toBe(true);
+  circuit.failure();
+  expect(circuit.state).toBe('open');
+  expect(circuit.allow()).toBe(false);
+  const rejection = circuit.rejection();
+  expect(rejection).toBeInstanceOf(CircuitOpenError);
+  expect(rejection.transient).toBe(true);
+  expect(rejection.message).toMatch(/next attempt in 1000ms/);
+});
+
+test('half-open lets exactly one trial through; its outcome closes or reopens', () => {
+  const { circuit, advance } = breaker(1, 1000);
+  circuit.failure();
+  advance(999);
+  expect(circuit.allow()).toBe(false);
+  advance(1);
+  expect(circuit.state).toBe('half-open');
+  expect(circuit.allow()).toBe(true);
+  expect(circuit.allow()).toBe(false);
+  circuit.failure();
+  expect(circuit.state).toBe('open');
+  expect(circuit.allow()).toBe(false);
+  advance(1000);
+  expect(circuit.allow()).toBe(true);
+  circuit.success();
+  expect(circuit.state).toBe('closed');
+  expect(circuit.allow()).toBe(true);
+  expect(circuit.allow()).toBe(true);
+});

@@ -1,0 +1,363 @@
+import { createEntitlements } from '../../src/core/entitlements';
+import { EntitlementsClosedError, EntitlementUnavailableError } from '../../src/core/errors';
+import { MemoryStore } from '../../src/core/memory-store';
+import type { Decision, Entitlements, Lease, Logger } from '../../src/core/types';
+import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+
+function isThenable(value: unknown): boolean {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function recordingLogger(): Logger & { warnings: string[]; errors: string[] } {
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  return { warnings, errors, warn: (message) => warnings.push(message), error: (message) => errors.push(message) };
+}
+
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig(
+    [
+      customer('basic', 'plan-revvenu-basic'),
+      customer('growth', 'plan-revvenu-growth'),
+      customer('storm', 'plan-revvenu-basic'),
+      customer('swr', 'plan-revvenu-basic'),
+      customer('upgrade', 'plan-revvenu-basic'),
+      customer('five-left', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 5 }] }),
+      customer('five-left-warm', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 5 }] }),
+      customer('once', 'plan-revvenu-essentials'),
+      customer('shared', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 5 }] }),
+      customer('down', 'plan-revvenu-basic'),
+    ],
+    {},
+    { maxRetries: 0, timeoutMs: 2000 },
+  );
+});
+
+afterAll(async () => {
+  await rig.stop();
+});
+
+beforeEach(() => {
+  rig.emulator.setFaults({ latencyMs: 0, failureRate: 0 });
+});
+
+describe('options', () => {
+  test('bad options fail at construction with a fix-it message', () => {
+    const client = rig.client;
+    expect(() => createEntitlements(undefined as never)).toThrow(/createEntitlements\(\{ client: Stigg\.createClient\(apiKey\) \}\)/);
+    expect(() => createEntitlements({} as never)).toThrow(/client is required/);
+    expect(() => createEntitlements({ client, cache: { ttlMs: -1 } })).toThrow(TypeError);
+    expect(() => createEntitlements({ client, cache: { ttlMs: -1 } })).toThrow(/-1 is not a valid value for cache\.ttlMs\. Please choose an integer >= 0/);
+    expect(() => createEntitlements({ client, cache: { ttlMs: 10_000, staleTtlMs: 5_000 } })).toThrow(/staleTtlMs .* must be >= cache\.ttlMs/);
+    expect(() => createEntitlements({ client, usage: { batchSize: 0 } })).toThrow(/usage\.batchSize/);
+    expect(() => createEntitlements({ client, failMode: 'maybe' as never })).toThrow(/'closed' \(default\) or 'open'/);
+    expect(() => createEntitlements({ client, fallback: { f: { hasAccess: 'yes' } as never } })).toThrow(/fallback\["f"\]/);
+    expect(() => createEntitlements({ client, fallback: { f: { hasAccess: true, usageLimit: -1 } } })).toThrow(/usageLimit/);
+    expect(() => createEntitlements({ client, logger: {} as never })).toThrow(/logger must have warn\(\) and error\(\)/);
+    expect(() => createEntitlements({ client, store: { name: 'x' } as never })).toThrow(/store\.getEntitlement is not a function/);
+  });
+
+  test("the caller's options are never mutated", async () => {
+    const options = Object.freeze({
+      client: rig.client,
+      cache: Object.freeze({ ttlMs: 1000 }),
+      usage: Object.freeze({ batchSize: 10 }),
+      fallback: Object.freeze({ [ANALYTICS]: Object.freeze({ hasAccess: true }) }),
+    });
+    const before = JSON.stringify({ ...options, client: undefined });
+    const entitlements = createEntitlements(options);
+    await entitlements.check({ customerId: 'basic', featureId: TEMPLATES });
+    await entitlements.close();
+    expect(JSON.stringify({ ...options, client: undefined })).toBe(before);
+  });
+
+  test('bad inputs are TypeErrors', () => {
+    const entitlements = rig.make();
+    expect(() => entitlements.acquire({ customerId: '', featureId: TEMPLATES })).toThrow(/customerId must be a non-empty string/);
+    expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: -1 })).toThrow(/-1 is not a valid requestedUsage/);
+    expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: Number.NaN })).toThrow(TypeError);
+    expect(() => entitlements.report({ customerId: 'c', featureId: TEMPLATES, value: Infinity })).toThrow(/finite number/);
+  });
+});
+
+describe('cache', () => {
+  test('1,000 concurrent cold checks for one key make exactly one upstream call', async () => {
+    rig.emulator.setFaults({ latencyMs: 20 });
+    const before = rig.emulator.stats().operations['entitlement'] ?? 0;
+    const entitlements = rig.make();
+    const decisions = await Promise.all(
+      Array.from({ length: 1000 }, () => entitlements.check({ customerId: 'storm', featureId: TEMPLATES, requestedUsage: 1 })),
+    );
+    expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
+    expect(decisions.every((d) => d.granted && d.source === 'upstream')).toBe(true);
+  });
+
+  test('a warm granted acquire() and check() answer synchronously from the cache', async () => {
+    const entitlements = rig.make();
+    const hits: string[] = [];
+    entitlements.on('cache:hit', (key) => hits.push(key));
+    const cold = entitlements.acquire({ customerId: 'growth', featureId: ANALYTICS });
+    expect(isThenable(cold)).toBe(true);
+    expect((await cold).decision).toMatchObject({ granted: true, source: 'upstream', metered: false });
+    const warm = entitlements.acquire({ customerId: 'growth', featureId: ANALYTICS }) as Lease;
+    expect(isThenable(warm)).toBe(false);
+    expect(warm.decision).toMatchObject({ granted: true, source: 'cache' });
+    const check = entitlements.check({ customerId: 'growth', featureId: ANALYTICS }) as Decision;
+    expect(isThenable(check)).toBe(false);
+    expect(check.granted).toBe(true);
+    expect(hits).toHaveLength(2);
+  });
+
+  test('stale-while-revalidate: a stale key answers at once and is refreshed once in the background', async () => {
+    let now = Date.now();
+    const entitlements = rig.make({ now: () => now, cache: { ttlMs: 1000, staleTtlMs: 10_000 } });
+    await entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN });
+    const before = rig.emulator.stats().operations['entitlement'] ?? 0;
+    rig.emulator.setFaults({ latencyMs: 150 });
+    now += 1500;
+    const started = performance.now();
+    const stale = Array.from({ length: 100 }, () => entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN }) as Decision);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(stale.every((d) => !isThenable(d) && d.source === 'cache' && d.accessDeniedReason === 'NoFeatureEntitlementInSubscription')).toBe(true);
+    await entitlements.flush();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
+    // Refreshed: fresh again, no further upstream call.
+    expect(isThenable(entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN }))).toBe(false);
+    expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
+    // Past staleTtlMs the value is a miss and waits for Stigg.
+    now += 20_000;
+    const miss = entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN });
+    expect(isThenable(miss)).toBe(true);
+    expect((await miss).source).toBe('upstream');
+  });
+
+  test('invalidate(customerId) makes the next check see a subscription change', async () => {
+    const entitlements = rig.make();
+    expect((await entitlements.check({ customerId: 'upgrade', featureId: ANALYTICS })).granted).toBe(false);
+    await rig.client.provisionSubscription({ customerId: 'upgrade', planId: 'plan-revvenu-growth' });
+    expect((entitlements.check({ customerId: 'upgrade', featureId: ANALYTICS }) as Decision).granted).toBe(false);
+    await entitlements.invalidate('upgrade');
+    const after = await entitlements.check({ customerId: 'upgrade', featureId: ANALYTICS });
+    expect(after).toMatchObject({ granted: true, source: 'upstream' });
+  });
+});
+
+describe('reservations', () => {
+  async function storm(entitlements: Entitlements, customerId: string): Promise<Lease[]> {
+    return Promise.all(Array.from({ length: 50 }, () => entitlements.acquire({ customerId, featureId: TEMPLATES, requestedUsage: 1 })));
+  }
+
+  test('50 concurrent cold acquires against 5 remaining units grant exactly 5', async () => {
+    const entitlements = rig.make();
+    const leases = await storm(entitlements, 'five-left');
+    expect(leases.filter((l) => l.decision.granted)).toHaveLength(5);
+    const denied = leases.find((l) => !l.decision.granted);
+    expect(denied?.decision).toMatchObject({
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+      requestedUsage: 1,
+      currentUsage: 10,
+      usageLimit: 10,
+    });
+    for (const lease of leases) lease.release();
+  });
+
+  test('warm: the (R+1)-th of 50 is denied, released units become available again, committed ones are reported', async () => {
+    const entitlements = rig.make();
+    await entitlements.check({ customerId: 'five-left-warm', featureId: TEMPLATES });
+    const leases = await storm(entitlements, 'five-left-warm');
+    const granted = leases.filter((l) => l.decision.granted);
+    expect(granted).toHaveLength(5);
+    expect(granted.map((l) => l.decision.currentUsage).sort()).toEqual([5, 6, 7, 8, 9]);
+    granted[0]?.release();
+    granted[1]?.commit();
+    const again = entitlements.acquire({ customerId: 'five-left-warm', featureId: TEMPLATES, requestedUsage: 1 }) as Lease;
+    expect(again.decision.granted).toBe(true);
+    expect((entitlements.acquire({ customerId: 'five-left-warm', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted).toBe(false);
+    for (const lease of [...granted.slice(2), again]) lease.release();
+    await entitlements.flush();
+    expect(rig.emulator.stats().usage[usageKey('five-left-warm', TEMPLATES)]).toBe(1);
+  });
+
+  test('commit and release take effect exactly once', async () => {
+    const entitlements = rig.make();
+    const lease = await entitlements.acquire({ customerId: 'once', featureId: TEMPLATES, requestedUsage: 2 });
+    lease.commit();
+    lease.commit();
+    lease.release();
+    const released = entitlements.acquire({ customerId: 'once', featureId: TEMPLATES, requestedUsage: 3 }) as Lease;
+    released.release();
+    released.commit();
+    const denied = entitlements.acquire({ customerId: 'once', featureId: TEMPLATES, requestedUsage: 100 }) as Lease;
+    denied.commit();
+    const unlimited = await entitlements.acquire({ customerId: 'growth', featureId: TEMPLATES, requestedUsage: 7 });
+    expect(unlimited.decision).toMatchObject({ granted: true, hasUnlimitedUsage: true, metered: true });
+    unlimited.commit();
+    unlimited.commit();
+    const boolean = await entitlements.acquire({ customerId: 'growth', featureId: CUSTOM_DOMAIN, requestedUsage: 1 });
+    boolean.commit();
+    await entitlements.flush();
+    const usage = rig.emulator.stats().usage;
+    expect(usage[usageKey('once', TEMPLATES)]).toBe(2);
+    expect(usage[usageKey('growth', TEMPLATES)]).toBe(7);
+    expect(usage[usageKey('growth', CUSTOM_DOMAIN)]).toBeUndefined();
+    expect((entitlements.check({ customerId: 'once', featureId: TEMPLATES }) as Decision).currentUsage).toBe(2);
+  });
+
+  test("reconciliation: Stigg's usage after a delivered report replaces the cached usage, units still queued kept", async () => {
+    const a = rig.make({ usage: { flushIntervalMs: 60_000 } });
+    const b = rig.make({ usage: { flushIntervalMs: 60_000 } });
+    await a.check({ customerId: 'shared', featureId: TEMPLATES });
+    await b.check({ customerId: 'shared', featureId: TEMPLATES });
+    (a.acquire({ customerId: 'shared', featureId: TEMPLATES, requestedUsage: 2 }) as Lease).commit();
+    await a.flush();
+    (b.acquire({ customerId: 'shared', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).commit();
+    expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(6);
+    const flushing = b.flush();
+    (b.acquire({ customerId: 'shared', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).commit();
+    await flushing;
+    // 5 initial + 2 from a + 1 delivered from b + 1 queued in b.
+    expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(9);
+    await b.flush();
+    expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(9);
+    expect(rig.emulator.stats().usage[usageKey('shared', TEMPLATES)]).toBe(4);
+  });
+});
+
+describe('failure policy', () => {
+  test('a cached value outlives an outage; fallback rules, then fail-closed, decide when nothing is cached', async () => {
+    let now = Date.now();
+    const events: Decision[] = [];
+    const entitlements = rig.make({
+      now: () => now,
+      cache: { ttlMs: 1000, staleTtlMs: 60_000 },
+      fallback: { [ANALYTICS]: { hasAccess: true }, [TEMPLATES]: { hasAccess: true, usageLimit: 2 } },
+      retryAfterSeconds: 7,
+    });
+    entitlements.on('fallback:used', (decision) => events.push(decision));
+    await entitlements.check({ customerId: 'down', featureId: CAMPAIGNS });
+    rig.emulator.setFaults({ failureRate: 1 });
+    now += 5000;
+    const stale = await entitlements.check({ customerId: 'down', featureId: CAMPAIGNS, requestedUsage: 1 });
+    expect(stale).toMatchObject({ granted: true, source: 'cache', usageLimit: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await entitlements.check({ customerId: 'down', featureId: CAMPAIGNS })).toMatchObject({ granted: true, source: 'cache' });
+    now += 60_000;
+    await expect(Promise.resolve().then(() => entitlements.check({ customerId: 'down', featureId: CAMPAIGNS }))).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
+    expect(await entitlements.check({ customerId: 'down', featureId: ANALYTICS })).toMatchObject({ granted: true, source: 'fallback' });
+    const overFallback = await entitlements.acquire({ customerId: 'down', featureId: TEMPLATES, requestedUsage: 3 });
+    expect(overFallback.decision).toMatchObject({ granted: false, source: 'fallback', accessDeniedReason: 'RequestedUsageExceedingLimit', usageLimit: 2 });
+    const error = await Promise.resolve()
+      .then(() => entitlements.check({ customerId: 'down', featureId: CUSTOM_DOMAIN }))
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EntitlementUnavailableError);
+    expect(error).toMatchObject({ status: 503, retryAfterSeconds: 7, featureId: CUSTOM_DOMAIN });
+    expect(events.map((d) => d.featureId)).toEqual([ANALYTICS, TEMPLATES]);
+  });
+
+  test('fail-open grants, logs a rate-limited warning, and still reports the usage it granted', async () => {
+    const logger = recordingLogger();
+    const entitlements = rig.make({ failMode: 'open', logger, usage: { flushIntervalMs: 60_000 } });
+    rig.emulator.setFaults({ failureRate: 1 });
+    const leases = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => entitlements.acquire({ customerId: `open-${i}`, featureId: CUSTOM_DOMAIN })),
+    );
+    expect(leases.every((l) => l.decision.granted && l.decision.source === 'fail-open')).toBe(true);
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).toMatch(/failMode: open/);
+    const metered = await entitlements.acquire({ customerId: 'basic', featureId: CAMPAIGNS, requestedUsage: 2 });
+    expect(metered.decision).toMatchObject({ granted: true, source: 'fail-open', metered: true });
+    metered.commit();
+    expect(logger.warnings).toHaveLength(2);
+    rig.emulator.setFaults({ failureRate: 0 });
+    await entitlements.flush();
+    expect(rig.emulator.stats().usage[usageKey('basic', CAMPAIGNS)]).toBe(2);
+  });
+
+  test('the circuit breaker answers within milliseconds while Stigg is down, and recovers', async () => {
+    let now = Date.now();
+    const entitlements = rig.make({
+      now: () => now,
+      fallback: { [ANALYTICS]: { hasAccess: false } },
+      circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 5000 },
+    });
+    const upstreamErrors: Error[] = [];
+    entitlements.on('upstream:error', (error) => upstreamErrors.push(error));
+    rig.emulator.setFaults({ failureRate: 1, latencyMs: 150 });
+    const check = (i: number) => entitlements.check({ customerId: `cb-${i}`, featureId: ANALYTICS });
+    for (const i of [1, 2]) {
+      const started = performance.now();
+      expect((await check(i)).source).toBe('fallback');
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    }
+    const requests = rig.emulator.stats().requests;
+    const started = performance.now();
+    for (let i = 3; i < 53; i += 1) expect((await check(i)).source).toBe('fallback');
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(rig.emulator.stats().requests).toBe(requests);
+    expect(upstreamErrors).toHaveLength(2);
+
+    rig.emulator.setFaults({ failureRate: 0, latencyMs: 0 });
+    now += 5000;
+    expect(await check(100)).toMatchObject({ source: 'upstream', accessDeniedReason: 'CustomerNotFound' });
+    expect(rig.emulator.stats().requests).toBe(requests + 1);
+    expect((await check(101)).source).toBe('upstream');
+  });
+});
+
+test('reset periods roll over locally at usagePeriodEnd', async () => {
+  let now = Date.UTC(2030, 0, 15);
+  const emulator = await (await import('../../src/emulator')).startEmulator({
+    port: 0,
+    now: () => now,
+    catalog: { ...(await import('../../src/emulator')).defaultCatalog, customers: [customer('monthly', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 4 }] })] },
+  });
+  const { StiggClient } = await import('../../src/client');
+  const entitlements = createEntitlements({
+    client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }),
+    now: () => now,
+    cache: { ttlMs: 40 * 86_400_000, staleTtlMs: 40 * 86_400_000 },
+  });
+  try {
+    const full = await entitlements.check({ customerId: 'monthly', featureId: CAMPAIGNS, requestedUsage: 1 });
+    expect(full).toMatchObject({ granted: false, currentUsage: 4, usageLimit: 4 });
+    const periodEnd = Date.parse(full.usagePeriodEnd as string);
+    expect(periodEnd).toBeGreaterThan(now);
+    emulator.setFaults({ latencyMs: 200 });
+    now = periodEnd + 1;
+    const rolled = entitlements.check({ customerId: 'monthly', featureId: CAMPAIGNS, requestedUsage: 1 }) as Decision;
+    expect(isThenable(rolled)).toBe(false);
+    expect(rolled).toMatchObject({ granted: true, currentUsage: 0, source: 'cache' });
+    expect(Date.parse(rolled.usagePeriodEnd as string)).toBeGreaterThan(now);
+    expect(new Date(rolled.usagePeriodEnd as string).getUTCDate()).toBe(new Date(periodEnd).getUTCDate());
+  } finally {
+    emulator.setFaults({ latencyMs: 0 });
+    await entitlements.close();
+    await emulator.stop();
+  }
+});
+
+describe('lifecycle', () => {
+  test('nothing is accepted after close()', async () => {
+    const entitlements = rig.make();
+    await entitlements.close();
+    expect(() => entitlements.acquire({ customerId: 'basic', featureId: TEMPLATES })).toThrow(EntitlementsClosedError);
+    expect(() => entitlements.check({ customerId: 'basic', featureId: TEMPLATES })).toThrow(EntitlementsClosedError);
+    expect(() => entitlements.report({ customerId: 'basic', featureId: TEMPLATES, value: 1 })).toThrow(EntitlementsClosedError);
+    await expect(entitlements.close()).resolves.toBeUndefined();
+  });
+
+  test('a custom store is used and not closed by close()', async () => {
+    const store = new MemoryStore();
+    const close = jest.spyOn(store, 'close');
+    const entitlements = createEntitlements({ client: rig.client, store });
+    await entitlements.check({ customerId: 'basic', featureId: TEMPLATES });
+    expect(store.size).toBe(1);
+    await entitlements.close();
+    expect(close).not.toHaveBeenCalled();
+  });
+});

@@ -112,6 +112,12 @@ export interface ReserveResult {
  */
 export interface Store {
   readonly name: string;
+  /**
+   * True for a store shared by processes (Redis) whose setEntitlement itself adds the units still in
+   * its outbox, from every process, to value.currentUsage. The core then caches Stigg's usage as is,
+   * without adding the units only this process knows it has not reported yet.
+   */
+  readonly countsUnreportedUsage?: boolean;
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;
   setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number): MaybePromise<void>;
   invalidateCustomer(customerId: string): MaybePromise<void>;

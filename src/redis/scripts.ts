@@ -80,6 +80,24 @@ return 0
 `,
 );
 
+const PURGE_AND_SUM = `local function purgeAndSum(expiries, amounts)
+  local expired = redis.call('ZRANGEBYSCORE', expiries, '-inf', now)
+  for _, id in ipairs(expired) do redis.call('HDEL', amounts, id) end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', expiries, '-inf', now) end
+  local reserved = 0
+  for _, amount in ipairs(redis.call('HVALS', amounts)) do reserved = reserved + tonumber(amount) end
+  return reserved
+end`;
+
+/** KEYS: reservation expiries, reservation amounts. Returns the units still reserved. */
+export const RESERVED_USAGE = script(
+  'reservedUsage',
+  `
+${PURGE_AND_SUM}
+return tostring(purgeAndSum(KEYS[1], KEYS[2]))
+`,
+);
+
 /**
  * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH).
  * ARGV: amount, limit ('inf' for none), ttlMs, reservation id.
@@ -89,16 +107,12 @@ export const RESERVE = script(
   'reserve',
   `
 ${EXTEND_TTL}
+${PURGE_AND_SUM}
 local usage = redis.call('HGET', KEYS[1], 'usage')
 if not usage then
   return redis.error_reply('ERR stigg-gate: no cached entitlement to reserve against; setEntitlement must come first')
 end
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-for _, id in ipairs(expired) do redis.call('HDEL', KEYS[3], id) end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-local reserved = 0
-for _, amount in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(amount) end
-local before = tonumber(usage) + reserved
+local before = tonumber(usage) + purgeAndSum(KEYS[2], KEYS[3])
 local amount = tonumber(ARGV[1])
 if ARGV[2] ~= 'inf' and before + amount > tonumber(ARGV[2]) then
   return { 0, tostring(before) }

@@ -11,6 +11,7 @@ import {
   INVALIDATE_CUSTOMER,
   RELEASE,
   RESERVE,
+  RESERVED_USAGE,
   SET_ENTITLEMENT,
   type Script,
 } from './scripts';
@@ -59,6 +60,7 @@ const silentLogger: Logger = { warn() {}, error() {} };
  */
 export class RedisStore implements Store {
   readonly name = 'redis';
+  readonly countsUnreportedUsage = true;
   readonly prefix: string;
   private readonly client: RedisClientLike;
   private readonly owned: OwnedClient | undefined;
@@ -159,6 +161,11 @@ export class RedisStore implements Store {
     ]);
     const [ok, currentUsage] = reply as [number, string];
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
+  }
+
+  async reservedUsage(key: string): Promise<number> {
+    assertKey('reservedUsage', key);
+    return Number(await this.run('reservedUsage', RESERVED_USAGE, this.reservationKeys(key, false), []));
   }
 
   async release(key: string, reservationId: string): Promise<void> {

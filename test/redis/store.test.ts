@@ -168,6 +168,17 @@ describe('reservations', () => {
     expect(await redis.hlen(`${prefix}resv:${KEY}`)).toBe(1);
   });
 
+  it('reports the units still reserved, without expired reservations', async () => {
+    await store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
+    await expect(store.reservedUsage(KEY)).resolves.toBe(0);
+    await store.reserve(KEY, 2.5, 50, 10_000);
+    await store.reserve(KEY, 4, 50, 40);
+    await expect(store.reservedUsage(KEY)).resolves.toBe(6.5);
+    await sleep(60);
+    await expect(store.reservedUsage(KEY)).resolves.toBe(2.5);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 0 });
+  });
+
   it('rejects a reservation when no entitlement is cached instead of guessing the usage', async () => {
     await expect(store.reserve(KEY, 1, 10, 10_000)).rejects.toThrow(/setEntitlement must come first/);
   });

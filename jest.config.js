@@ -6,6 +6,15 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
+  // The package's own names (as the README and the example use them) resolve to the sources under test.
+  moduleNameMapper: {
+    '^stigg-gate$': '<rootDir>/src/index.ts',
+    '^stigg-gate/express$': '<rootDir>/src/middleware/express/index.ts',
+    '^stigg-gate/koa$': '<rootDir>/src/middleware/koa/index.ts',
+    '^stigg-gate/decorators$': '<rootDir>/src/decorators/index.ts',
+    '^stigg-gate/emulator$': '<rootDir>/src/emulator/index.ts',
+    '^stigg-gate/redis$': '<rootDir>/src/redis/index.ts',
+  },
   testTimeout: 30000,
   // Suites start servers and workers; two cores are what CI has.
   maxWorkers: 2,

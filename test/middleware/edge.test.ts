@@ -198,6 +198,21 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
     }
   });
 
+  test.each([
+    ['BudgetExceeded', 402],
+    ['InsufficientCredits', 402],
+    ['RequestedValuesMismatch', 403],
+    ['FeatureTypeMismatch', 403],
+    ['Unknown', 403],
+  ] as const)('%s (a reason the emulator does not produce here) answers %d problem+json', async (reason, status) => {
+    fake.answer = (input) => fake.lease(input, false, { accessDeniedReason: reason });
+    const app = build();
+    const res = await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(status);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(res.body).toMatchObject({ status, accessDeniedReason: reason, featureId: 'f-metered', requestedUsage: 2 });
+    expect(app.runs.get('/metered')).toBeUndefined();
+  });
+
   test('an onDenied that fails reaches the app error handler', async () => {
     fake.answer = (input) => fake.lease(input, false);
     const failure = new Error('renderer broke');

@@ -13,11 +13,11 @@ function line(stream: NodeJS.WriteStream, level: string, message: string, meta?:
   stream.write(`[${level}] ${message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}\n`);
 }
 
-const logger: Logger = {
-  info: (message, meta) => line(process.stdout, 'info', message, meta),
-  warn: (message, meta) => line(process.stderr, 'warn', message, meta),
-  error: (message, meta) => line(process.stderr, 'error', message, meta),
-};
+const logger = {
+  info: (message: string, meta?: Record<string, unknown>) => line(process.stdout, 'info', message, meta),
+  warn: (message: string, meta?: Record<string, unknown>) => line(process.stderr, 'warn', message, meta),
+  error: (message: string, meta?: Record<string, unknown>) => line(process.stderr, 'error', message, meta),
+} satisfies Logger;
 
 /** An environment variable, with an empty value read as unset. */
 function env(name: string): string | undefined {

@@ -83,7 +83,7 @@ interface Configuration extends TransportConfig {
 }
 
 function invalidOption(name: string, expected: string): never {
-  throw new TypeError(`${expected} is required for the ${name} option of StiggClient.`);
+  throw new TypeError(`StiggClient: the ${name} option must be ${expected}.`);
 }
 
 function configure(options: StiggClientOptions): Configuration {
@@ -96,7 +96,7 @@ function configure(options: StiggClientOptions): Configuration {
   const { apiKey } = options;
   // Checked here so that fetch never builds an "invalid header value" error quoting the key.
   if (typeof apiKey !== 'string' || !/^[\x21-\x7e]+$/.test(apiKey)) {
-    invalidOption('apiKey', 'A non-empty string of printable ASCII without spaces (the server API key from Settings > Account > Environments)');
+    invalidOption('apiKey', 'a non-empty string of printable ASCII without spaces (the server API key from Settings > Account > Environments in Stigg)');
   }
   const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
   let parsed: URL | undefined;
@@ -106,27 +106,27 @@ function configure(options: StiggClientOptions): Configuration {
     parsed = undefined;
   }
   if (typeof apiUrl !== 'string' || (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:')) {
-    invalidOption('apiUrl', `An absolute http(s) URL such as ${DEFAULT_API_URL}`);
+    invalidOption('apiUrl', `an absolute http(s) URL such as ${DEFAULT_API_URL}`);
   }
   const timeoutMs = options.timeoutMs ?? 5000;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
-    invalidOption('timeoutMs', 'A positive number of milliseconds (at most 2147483647)');
+    invalidOption('timeoutMs', 'a positive number of milliseconds (at most 2147483647)');
   }
   const maxRetries = options.maxRetries ?? 2;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) invalidOption('maxRetries', 'An integer from 0 to 10');
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) invalidOption('maxRetries', 'an integer from 0 to 10');
   const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
   if (typeof retryBaseDelayMs !== 'number' || !Number.isFinite(retryBaseDelayMs) || retryBaseDelayMs < 0) {
-    invalidOption('retryBaseDelayMs', 'A number of milliseconds >= 0');
+    invalidOption('retryBaseDelayMs', 'a number of milliseconds >= 0');
   }
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
   if (typeof maxRetryDelayMs !== 'number' || !Number.isFinite(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > 2 ** 31 - 1) {
-    invalidOption('maxRetryDelayMs', 'A number of milliseconds from 0 to 2147483647');
+    invalidOption('maxRetryDelayMs', 'a number of milliseconds from 0 to 2147483647');
   }
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (typeof fetchImpl !== 'function') invalidOption('fetch', 'A fetch-compatible function (the global fetch of Node >= 20 is the default)');
+  if (typeof fetchImpl !== 'function') invalidOption('fetch', 'a fetch-compatible function (the global fetch of Node >= 20 is the default)');
   const { logger } = options;
   if (logger !== undefined && (typeof logger?.warn !== 'function' || typeof logger.error !== 'function')) {
-    invalidOption('logger', 'An object with warn() and error() methods (debug() and info() are optional)');
+    invalidOption('logger', 'an object with warn() and error() methods (debug() and info() are optional)');
   }
   return { apiKey, apiUrl, timeoutMs, maxRetries, retryBaseDelayMs, maxRetryDelayMs, fetch: fetchImpl, logger };
 }

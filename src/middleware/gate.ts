@@ -329,11 +329,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 /**
  * Settle a granted lease by how the response ends: commit when it finished with a status that
  * `reportWhen` accepts, release on any other status or when the connection closed before it finished.
+ * Node emits 'close' on every response (after 'finish', or alone on a disconnect), so one listener does.
  */
 export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: ReportWhen, logger: Logger): void {
-  function settle(finished: boolean): void {
-    res.removeListener('finish', onFinish);
-    res.removeListener('close', onClose);
+  res.on('close', function settleLease() {
+    const finished = res.writableFinished;
     try {
       if (finished && reportWhen(res.statusCode)) lease.commit();
       else lease.release();
@@ -344,15 +344,7 @@ export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: 
       });
       if (finished) safeRelease(lease);
     }
-  }
-  function onFinish(): void {
-    settle(true);
-  }
-  function onClose(): void {
-    settle(res.writableFinished);
-  }
-  res.once('finish', onFinish);
-  res.once('close', onClose);
+  });
 }
 
 function safeRelease(lease: Lease): void {

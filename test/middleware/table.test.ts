@@ -170,6 +170,32 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     await expectFullQuota(app.server);
   });
 
+  test('usage is reported for responses on a kept-alive connection', async () => {
+    const app = build();
+    const base = await listen(app.server);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    app.server.on('connection', (socket) => sockets.add(socket));
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(`${base}/templates`, { method: 'POST', agent, headers: { [CUSTOMER_HEADER]: 'cust-basic' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect(sockets.size).toBe(1);
+    await entitlements.flush();
+    expect(usage('cust-basic', TEMPLATES)).toBe(2);
+  });
+
   test('a boolean feature is checked and never reported', async () => {
     const app = build();
     const res = await request(app.server).get('/analytics').set(CUSTOMER_HEADER, 'cust-growth').expect(200);

@@ -1,0 +1,143 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.PROBLEM_TYPE_PREFIX = exports.PROBLEM_CONTENT_TYPE = void 0;
+exports.deniedProblem = deniedProblem;
+exports.noCustomerProblem = noCustomerProblem;
+exports.invalidUsageProblem = invalidUsageProblem;
+exports.unavailableProblem = unavailableProblem;
+exports.retryAfterHeader = retryAfterHeader;
+exports.isEntitlementError = isEntitlementError;
+exports.errorProblem = errorProblem;
+const errors_1 = require("../core/errors");
+exports.PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+exports.PROBLEM_TYPE_PREFIX = 'urn:stigg-gate:problem:';
+const TITLES = {
+    RequestedUsageExceedingLimit: 'Usage limit reached',
+    BudgetExceeded: 'Budget exceeded',
+    InsufficientCredits: 'Insufficient credits',
+    NoActiveSubscription: 'No active subscription',
+    NoFeatureEntitlementInSubscription: 'Feature not included in the subscription',
+    CustomerNotFound: 'Customer not found',
+    CustomerIsArchived: 'Customer is archived',
+    CustomerResourceNotFound: 'Resource not found for this customer',
+    Revoked: 'Entitlement revoked',
+    RequestedValuesMismatch: 'Requested values mismatch',
+    FeatureNotFound: 'Feature not found',
+    FeatureTypeMismatch: 'Feature type mismatch',
+    Unknown: 'Access denied',
+};
+function kebab(name) {
+    return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+function problemType(name) {
+    return exports.PROBLEM_TYPE_PREFIX + kebab(name);
+}
+function deniedDetail(decision, reason) {
+    const feature = `"${decision.featureId}"`;
+    switch (reason) {
+        case 'RequestedUsageExceedingLimit': {
+            const used = decision.currentUsage === null ? '' : ` (${decision.currentUsage} used)`;
+            const limit = decision.usageLimit === null ? 'the limit' : `the limit of ${decision.usageLimit}`;
+            const reset = decision.usagePeriodEnd === null ? '' : `; usage resets at ${decision.usagePeriodEnd}`;
+            return `Requesting ${decision.requestedUsage} more of feature ${feature} would exceed ${limit}${used}${reset}.`;
+        }
+        case 'NoActiveSubscription':
+            return `The customer has no active subscription that grants feature ${feature}.`;
+        case 'NoFeatureEntitlementInSubscription':
+            return `The customer's subscription does not include feature ${feature}.`;
+        case 'CustomerNotFound':
+            return `The customer is not known to Stigg, so feature ${feature} cannot be granted.`;
+        case 'CustomerIsArchived':
+            return `The customer is archived, so feature ${feature} cannot be granted.`;
+        case 'CustomerResourceNotFound':
+            return `The resource has no subscription that grants feature ${feature}.`;
+        case 'Revoked':
+            return `Access to feature ${feature} was revoked.`;
+        case 'FeatureNotFound':
+            return `Feature ${feature} does not exist in Stigg.`;
+        default:
+            return `Access to feature ${feature} was denied (${reason}).`;
+    }
+}
+/** The body for a decision Stigg denied. */
+function deniedProblem(decision, status) {
+    const reason = decision.accessDeniedReason ?? 'Unknown';
+    const problem = {
+        type: problemType(reason),
+        title: TITLES[reason],
+        status,
+        detail: deniedDetail(decision, reason),
+        featureId: decision.featureId,
+        accessDeniedReason: reason,
+        requestedUsage: decision.requestedUsage,
+        currentUsage: decision.currentUsage,
+        usageLimit: decision.usageLimit,
+    };
+    if (decision.usagePeriodEnd !== null)
+        problem.usagePeriodEnd = decision.usagePeriodEnd;
+    return problem;
+}
+/** 401: the request carries no customer (the app's `customer` resolver returned nothing). */
+function noCustomerProblem(featureId) {
+    return {
+        type: problemType('NoCustomer'),
+        title: 'No customer',
+        status: 401,
+        detail: `Feature "${featureId}" requires an authenticated customer, and none was found on this request.`,
+        featureId,
+    };
+}
+/** 400: the usage taken from the request is not a finite number >= 0. */
+function invalidUsageProblem(featureId, value) {
+    const given = typeof value === 'number' ? String(value) : value === null ? 'null' : `a value of type ${typeof value}`;
+    return {
+        type: problemType('InvalidRequestedUsage'),
+        title: 'Invalid requested usage',
+        status: 400,
+        detail: `The requested usage of feature "${featureId}" must be a finite number >= 0; the request gave ${given}.`,
+        featureId,
+    };
+}
+/** 503: no decision could be made and the policy is fail-closed. */
+function unavailableProblem(featureId, retryAfterSeconds) {
+    return {
+        type: problemType('EntitlementsUnavailable'),
+        title: 'Entitlements unavailable',
+        status: 503,
+        detail: `No entitlement decision could be made for feature "${featureId}"; try again in ${retryAfterSeconds}s.`,
+        featureId,
+    };
+}
+/** Whole seconds, at least 1, for a Retry-After header. */
+function retryAfterHeader(seconds) {
+    return String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1);
+}
+/** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
+function isEntitlementError(error) {
+    if (error instanceof errors_1.EntitlementDeniedError || error instanceof errors_1.EntitlementUnavailableError)
+        return true;
+    if (typeof error !== 'object' || error === null)
+        return false;
+    const { name } = error;
+    if (name === 'EntitlementDeniedError')
+        return typeof error.decision === 'object';
+    return name === 'EntitlementUnavailableError' && typeof error.featureId === 'string';
+}
+/** The problem for an error thrown by a decorated method; the first mapping that names the reason wins. */
+function errorProblem(error, ...mappings) {
+    if (error.name === 'EntitlementUnavailableError') {
+        const { featureId, retryAfterSeconds } = error;
+        return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
+    }
+    const denied = error;
+    let status = denied.status;
+    for (const mapping of mappings) {
+        const mapped = mapping?.[denied.accessDeniedReason];
+        if (mapped !== undefined) {
+            status = mapped;
+            break;
+        }
+    }
+    return { problem: deniedProblem(denied.decision, status) };
+}
+//# sourceMappingURL=problem.js.map

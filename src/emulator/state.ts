@@ -278,7 +278,8 @@ export class EmulatorState {
 
   /** Publish a new version of a plan: new subscriptions get it, existing ones keep theirs until migrated. */
   publishPlan(plan: CatalogPlan): void {
-    validateCatalog({ ...this.catalog, plans: [...this.catalog.plans.filter((p) => p.id !== plan.id), plan], customers: [] });
+    const plans = this.catalog.plans.some((p) => p.id === plan.id) ? this.catalog.plans.map((p) => (p.id === plan.id ? plan : p)) : [...this.catalog.plans, plan];
+    validateCatalog({ ...this.catalog, plans, customers: [] }, `publishPlan("${plan.id}")`);
     const previous = this.plans.get(plan.id);
     this.indexPlan(structuredClone(plan), (previous?.version ?? 0) + 1, previous?.uid);
   }

@@ -1,0 +1,282 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.CatalogError = void 0;
+exports.validateCatalog = validateCatalog;
+exports.loadCatalogFile = loadCatalogFile;
+const node_fs_1 = require("node:fs");
+const FEATURE_TYPES = ['BOOLEAN', 'NUMBER'];
+const METER_TYPES = ['None', 'Fluctuating', 'Incremental'];
+const RESET_PERIODS = ['DAY', 'WEEK', 'MONTH', 'YEAR'];
+const PRICING_TYPES = ['FREE', 'PAID', 'CUSTOM'];
+const BILLING_PERIODS = ['MONTHLY', 'ANNUALLY'];
+const BILLING_MODELS = ['FLAT_FEE', 'PER_UNIT', 'USAGE_BASED'];
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'DKK'];
+const COUPON_TYPES = ['FIXED', 'PERCENTAGE'];
+const COUPON_STATUSES = ['ACTIVE', 'ARCHIVED'];
+const PROMO_PERIODS = ['ONE_WEEK', 'ONE_MONTH', 'SIX_MONTH', 'ONE_YEAR', 'LIFETIME', 'CUSTOM'];
+/** Thrown for a catalog that cannot be served; `path` points at the offending value (e.g. `plans[1].entitlements[0].featureId`). */
+class CatalogError extends TypeError {
+    path;
+    source;
+    name = 'CatalogError';
+    constructor(path, problem, source) {
+        super(`Invalid emulator catalog${source === undefined ? '' : ` (${source})`}: ${path} ${problem}`);
+        this.path = path;
+        this.source = source;
+    }
+}
+exports.CatalogError = CatalogError;
+/** Checks a catalog's shape and cross-references and returns it unchanged (typed); throws CatalogError. */
+function validateCatalog(input, source) {
+    function fail(path, problem) {
+        throw new CatalogError(path, problem, source);
+    }
+    function object(value, path) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+            fail(path, 'must be an object.');
+        return value;
+    }
+    function array(value, path, required) {
+        if (value === undefined && !required)
+            return [];
+        if (!Array.isArray(value))
+            fail(path, required ? 'must be an array (it is required).' : 'must be an array when present.');
+        return value;
+    }
+    function string(o, key, path, required) {
+        const value = o[key];
+        if (value === undefined && !required)
+            return undefined;
+        if (typeof value !== 'string' || value.length === 0)
+            fail(`${path}.${key}`, `must be a non-empty string, got ${JSON.stringify(value)}.`);
+        return value;
+    }
+    function number(o, key, path, required, min = 0) {
+        const value = o[key];
+        if (value === undefined && !required)
+            return undefined;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+            fail(`${path}.${key}`, `must be a finite number >= ${min}, got ${JSON.stringify(value)}.`);
+        }
+        return value;
+    }
+    function boolean(o, key, path) {
+        if (o[key] !== undefined && typeof o[key] !== 'boolean')
+            fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(o[key])}.`);
+    }
+    function oneOf(o, key, path, allowed, required) {
+        const value = o[key];
+        if (value === undefined && !required)
+            return undefined;
+        if (!allowed.includes(value))
+            fail(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
+        return value;
+    }
+    function date(o, key, path) {
+        const value = o[key];
+        if (value === undefined)
+            return;
+        if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+            fail(`${path}.${key}`, `must be an ISO 8601 date string, got ${JSON.stringify(value)}.`);
+    }
+    function metadata(o, path) {
+        if (o.additionalMetaData !== undefined)
+            object(o.additionalMetaData, `${path}.additionalMetaData`);
+    }
+    function uniqueIds(list, path) {
+        const ids = new Set();
+        list.forEach((item, i) => {
+            const id = string(object(item, `${path}[${i}]`), 'id', `${path}[${i}]`, true);
+            if (ids.has(id))
+                fail(`${path}[${i}].id`, `"${id}" is declared twice.`);
+            ids.add(id);
+        });
+        return ids;
+    }
+    function reference(o, key, path, ids, kind, required) {
+        const id = string(o, key, path, required);
+        if (id !== undefined && !ids.has(id))
+            fail(`${path}.${key}`, `"${id}" does not name a ${kind} (declared: ${[...ids].join(', ') || 'none'}).`);
+    }
+    const root = object(input, 'catalog');
+    oneOf(root, 'currency', 'catalog', CURRENCIES, false);
+    boolean(root, 'paidPlansRequirePaymentMethod', 'catalog');
+    const products = array(root.products, 'products', true);
+    const features = array(root.features, 'features', true);
+    const plans = array(root.plans, 'plans', true);
+    const addons = array(root.addons, 'addons', false);
+    const coupons = array(root.coupons, 'coupons', false);
+    const customers = array(root.customers, 'customers', false);
+    const productIds = uniqueIds(products, 'products');
+    const featureIds = uniqueIds(features, 'features');
+    const planIds = uniqueIds(plans, 'plans');
+    const addonIds = uniqueIds(addons, 'addons');
+    const couponIds = uniqueIds(coupons, 'coupons');
+    uniqueIds(customers, 'customers');
+    const featureTypes = new Map();
+    features.forEach((raw, i) => {
+        const path = `features[${i}]`;
+        const f = raw;
+        const type = oneOf(f, 'featureType', path, FEATURE_TYPES, true);
+        featureTypes.set(f.id, type);
+        const meter = oneOf(f, 'meterType', path, METER_TYPES, false);
+        if (type === 'BOOLEAN' && meter !== undefined && meter !== 'None')
+            fail(`${path}.meterType`, `must be None (or absent) for a BOOLEAN feature, got "${meter}".`);
+        for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName'])
+            string(f, key, path, false);
+        if (f.eventName !== undefined && meter === undefined)
+            fail(`${path}.eventName`, 'needs a metered feature (meterType Fluctuating or Incremental).');
+        metadata(f, path);
+    });
+    function entitlements(list, path) {
+        const seen = new Set();
+        array(list, path, false).forEach((raw, i) => {
+            const p = `${path}[${i}]`;
+            const e = object(raw, p);
+            reference(e, 'featureId', p, featureIds, 'feature in features[]', true);
+            const featureId = e.featureId;
+            if (seen.has(featureId))
+                fail(`${p}.featureId`, `"${featureId}" is entitled twice in one package.`);
+            seen.add(featureId);
+            number(e, 'usageLimit', p, false);
+            boolean(e, 'hasUnlimitedUsage', p);
+            oneOf(e, 'resetPeriod', p, RESET_PERIODS, false);
+            if (featureTypes.get(featureId) === 'BOOLEAN' && (e.usageLimit !== undefined || e.resetPeriod !== undefined)) {
+                fail(p, `grants the BOOLEAN feature "${featureId}": usageLimit and resetPeriod only apply to NUMBER features.`);
+            }
+        });
+        return seen;
+    }
+    function prices(list, path, entitled) {
+        array(list, path, false).forEach((raw, i) => {
+            const p = `${path}[${i}]`;
+            const price = object(raw, p);
+            oneOf(price, 'billingPeriod', p, BILLING_PERIODS, true);
+            number(price, 'amount', p, true);
+            const model = oneOf(price, 'billingModel', p, BILLING_MODELS, false);
+            if (model === 'PER_UNIT') {
+                reference(price, 'featureId', p, featureIds, 'feature in features[]', true);
+                if (!entitled.has(price.featureId))
+                    fail(`${p}.featureId`, `"${String(price.featureId)}" is priced per unit but not entitled by this package.`);
+            }
+            else if (price.featureId !== undefined) {
+                reference(price, 'featureId', p, featureIds, 'feature in features[]', false);
+            }
+        });
+    }
+    products.forEach((raw, i) => {
+        const path = `products[${i}]`;
+        const p = raw;
+        string(p, 'displayName', path, false);
+        string(p, 'description', path, false);
+        reference(p, 'defaultPlanId', path, planIds, 'plan in plans[]', false);
+    });
+    plans.forEach((raw, i) => {
+        const path = `plans[${i}]`;
+        const p = raw;
+        reference(p, 'productId', path, productIds, 'product in products[]', true);
+        oneOf(p, 'pricingType', path, PRICING_TYPES, true);
+        string(p, 'displayName', path, false);
+        string(p, 'description', path, false);
+        boolean(p, 'requiresPaymentMethod', path);
+        if (p.trialDays !== undefined && !Number.isInteger(p.trialDays))
+            fail(`${path}.trialDays`, `must be a whole number of days, got ${JSON.stringify(p.trialDays)}.`);
+        number(p, 'trialDays', path, false);
+        prices(p.prices, `${path}.prices`, entitlements(p.entitlements, `${path}.entitlements`));
+        metadata(p, path);
+    });
+    addons.forEach((raw, i) => {
+        const path = `addons[${i}]`;
+        const a = raw;
+        string(a, 'displayName', path, false);
+        string(a, 'description', path, false);
+        prices(a.prices, `${path}.prices`, entitlements(a.entitlements, `${path}.entitlements`));
+        metadata(a, path);
+    });
+    coupons.forEach((raw, i) => {
+        const path = `coupons[${i}]`;
+        const c = raw;
+        string(c, 'name', path, true);
+        string(c, 'description', path, false);
+        const type = oneOf(c, 'type', path, COUPON_TYPES, true);
+        number(c, 'discountValue', path, true);
+        if (type === 'PERCENTAGE' && c.discountValue > 100)
+            fail(`${path}.discountValue`, `is a percentage and must be <= 100, got ${String(c.discountValue)}.`);
+        oneOf(c, 'status', path, COUPON_STATUSES, false);
+        date(c, 'createdAt', path);
+        metadata(c, path);
+    });
+    customers.forEach((raw, i) => {
+        const path = `customers[${i}]`;
+        const c = raw;
+        for (const key of ['name', 'email', 'billingId'])
+            string(c, key, path, false);
+        boolean(c, 'hasPaymentMethod', path);
+        boolean(c, 'archived', path);
+        reference(c, 'couponId', path, couponIds, 'coupon in coupons[]', false);
+        metadata(c, path);
+        array(c.subscriptions, `${path}.subscriptions`, false).forEach((rawSub, j) => {
+            const p = `${path}.subscriptions[${j}]`;
+            const s = object(rawSub, p);
+            string(s, 'id', p, false);
+            reference(s, 'planId', p, planIds, 'plan in plans[]', true);
+            string(s, 'resourceId', p, false);
+            oneOf(s, 'billingPeriod', p, BILLING_PERIODS, false);
+            date(s, 'startDate', p);
+            metadata(s, p);
+            array(s.addons, `${p}.addons`, false).forEach((rawAddon, k) => {
+                const q = `${p}.addons[${k}]`;
+                const a = object(rawAddon, q);
+                reference(a, 'addonId', q, addonIds, 'add-on in addons[]', true);
+                number(a, 'quantity', q, false, 1);
+            });
+            array(s.billableFeatures, `${p}.billableFeatures`, false).forEach((rawFeature, k) => {
+                const q = `${p}.billableFeatures[${k}]`;
+                const f = object(rawFeature, q);
+                reference(f, 'featureId', q, featureIds, 'feature in features[]', true);
+                number(f, 'quantity', q, true);
+            });
+        });
+        array(c.usage, `${path}.usage`, false).forEach((rawUsage, j) => {
+            const p = `${path}.usage[${j}]`;
+            const u = object(rawUsage, p);
+            reference(u, 'featureId', p, featureIds, 'feature in features[]', true);
+            if (featureTypes.get(u.featureId) !== 'NUMBER')
+                fail(`${p}.featureId`, `"${String(u.featureId)}" is not a NUMBER feature; only NUMBER features have usage.`);
+            string(u, 'resourceId', p, false);
+            number(u, 'value', p, true, -Infinity);
+        });
+        array(c.promotionalEntitlements, `${path}.promotionalEntitlements`, false).forEach((rawPromo, j) => {
+            const p = `${path}.promotionalEntitlements[${j}]`;
+            const pe = object(rawPromo, p);
+            reference(pe, 'featureId', p, featureIds, 'feature in features[]', true);
+            const period = oneOf(pe, 'period', p, PROMO_PERIODS, true);
+            date(pe, 'customEndDate', p);
+            if (period === 'CUSTOM' && pe.customEndDate === undefined)
+                fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
+            number(pe, 'usageLimit', p, false);
+            boolean(pe, 'hasUnlimitedUsage', p);
+            oneOf(pe, 'resetPeriod', p, RESET_PERIODS, false);
+        });
+    });
+    return input;
+}
+/** Reads and validates a catalog JSON file. */
+function loadCatalogFile(file) {
+    let text;
+    try {
+        text = (0, node_fs_1.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new CatalogError('file', `could not be read: ${error.message}`, file);
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        throw new CatalogError('file', `is not valid JSON: ${error.message}`, file);
+    }
+    return validateCatalog(parsed, file);
+}
+//# sourceMappingURL=catalog.js.map

@@ -119,6 +119,9 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
 /**
  * Gates a route on `featureId`. `requestedUsage` (a number, or a function of ctx) is reserved now and
  * reported when the response finishes with a status < 400; otherwise it is released.
+ * Responses: denials 402/403 (statusForReason, overridable), no customer 401, bad usage from the
+ * request 400, no decision under fail-closed 503 + Retry-After, all application/problem+json. A
+ * route without stigg() in front throws a TypeError that names the fix (fail closed).
  */
 export function requireFeature(
   featureId: string,

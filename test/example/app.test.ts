@@ -109,6 +109,8 @@ describe('the example app', () => {
     const invalid = await request(app).post('/campaigns').set(basic).send({ count: -2 }).expect(400);
     expect(invalid.headers['content-type']).toMatch(/^application\/problem\+json/);
     await request(app).post('/campaigns').set(basic).send({}).expect(400);
+    await request(app).post('/campaigns').set(basic).send({ count: 2.5 }).expect(400);
+    await request(app).post('/campaigns').set(basic).send({ count: '3' }).expect(400);
     const plan = await request(app).post('/upgrade').set(basic).send({ planId: 'plan-revvenu-platinum' }).expect(400);
     expect(plan.body.detail).toContain('plan-revvenu-growth');
 

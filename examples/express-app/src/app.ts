@@ -51,6 +51,12 @@ function lastResortErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/** Campaigns to create, from the body; anything but a whole number >= 0 makes requireFeature answer 400. */
+function campaignCount(req: Request): number {
+  const count: unknown = req.body?.count;
+  return typeof count === 'number' && Number.isInteger(count) ? count : Number.NaN;
+}
+
 /** The example app: demo authentication, routes gated by requireFeature and @RequireFeature, and an upgrade route. */
 export function createApp(options: ExampleAppOptions): Express {
   if (typeof options?.client?.provisionSubscription !== 'function') {
@@ -64,7 +70,7 @@ export function createApp(options: ExampleAppOptions): Express {
   const logger = options.logger ?? silentLogger;
   const reports = new ReportService();
   const templates: Template[] = [];
-  let campaignCount = 0;
+  let lastCampaignId = 0;
 
   const app = express();
   app.disable('x-powered-by');
@@ -90,9 +96,9 @@ export function createApp(options: ExampleAppOptions): Express {
     res.json(templates.filter((template) => template.owner === owner));
   });
 
-  app.post('/campaigns', requireFeature('feature-02-campaigns', (req) => req.body?.count), function createCampaigns(req: Request, res: Response) {
+  app.post('/campaigns', requireFeature('feature-02-campaigns', campaignCount), function createCampaigns(req: Request, res: Response) {
     const count = Number(req.body.count);
-    const ids = Array.from({ length: count }, () => ++campaignCount);
+    const ids = Array.from({ length: count }, () => ++lastCampaignId);
     res.status(201).json({ created: ids });
   });
 

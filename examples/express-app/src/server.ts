@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Stigg, createEntitlements, type Logger } from 'stigg-gate';
+import { Stigg, createEntitlements, type Logger, type StiggClient } from 'stigg-gate';
 import { startEmulator, type Emulator } from 'stigg-gate/emulator';
 import { createApp } from './app';
 import { banner, provisionDemoCustomers } from './demo';
@@ -26,7 +26,7 @@ function env(name: string): string | undefined {
 }
 
 function parsePort(value: string | undefined): number {
-  if (value === undefined || value === '') return 3000;
+  if (value === undefined) return 3000;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`PORT=${value} is not a valid port. Please choose an integer from 0 (any free port) to 65535.`);
@@ -34,16 +34,28 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** The Stigg API named by the environment, or else an in-process emulator with the demo customers. */
+async function connect(apiUrl: string): Promise<{ client: StiggClient; emulator: Emulator | undefined }> {
+  const apiKey = env('STIGG_SERVER_API_KEY');
+  if (apiKey !== undefined) return { client: Stigg.createClient(apiKey, { apiUrl, logger }), emulator: undefined };
+  const emulator = await startEmulator();
+  const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, logger });
+  try {
+    await provisionDemoCustomers(client);
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+  return { client, emulator };
+}
+
 async function main(): Promise<void> {
   const port = parsePort(env('PORT'));
-  const apiKey = env('STIGG_SERVER_API_KEY');
   const apiUrl = env('STIGG_API_URL') ?? DEFAULT_API_URL;
-  const emulator: Emulator | undefined = apiKey === undefined ? await startEmulator() : undefined;
-  const client = Stigg.createClient(emulator?.apiKey ?? apiKey ?? '', { apiUrl: emulator?.url ?? apiUrl, logger });
+  const { client, emulator } = await connect(apiUrl);
   const entitlements = createEntitlements({ client, logger });
   const server = createServer(createApp({ client, entitlements, logger }));
   try {
-    if (emulator !== undefined) await provisionDemoCustomers(client);
     await new Promise<void>(function listen(resolve, reject) {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {

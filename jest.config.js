@@ -6,7 +6,7 @@ module.exports = {
   // TypeScript first: a stray compiled .js beside a source must never shadow the code under test.
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'node'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
   },
   // The package's own names (as the README and the example use them) resolve to the sources under test.
   moduleNameMapper: {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CircuitBreaker } from './circuit-breaker';
+import { coarseClock } from './clock';
 import {
   decide,
   entitlementKey,
@@ -15,6 +16,7 @@ import {
   type FallbackRule,
 } from './decide';
 import { EntitlementsClosedError, EntitlementUnavailableError } from './errors';
+import { KeyCache } from './keys';
 import { MemoryStore } from './memory-store';
 import type {
   CachedEntitlement,
@@ -75,7 +77,7 @@ export interface EntitlementsOptions {
     resetTimeoutMs?: number;
   };
   logger?: Logger;
-  /** Clock (ms since epoch); default Date.now. */
+  /** Clock (ms since epoch); default Date.now, read at most once per millisecond. */
   now?: () => number;
 }
 
@@ -96,6 +98,7 @@ interface Configuration {
   readonly retryAfterSeconds: number;
   readonly failureThreshold: number;
   readonly resetTimeoutMs: number;
+  readonly maxEntries: number;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -165,7 +168,7 @@ function configure(options: EntitlementsOptions): Configuration {
   }
   const maxEntries = integerOption('cache.maxEntries', cache['maxEntries'], 10_000, 1);
 
-  const now = options.now ?? Date.now;
+  const now = options.now ?? coarseClock();
   if (typeof now !== 'function') throw new TypeError('now must be a function returning milliseconds since the epoch, like Date.now.');
 
   let store = options.store;
@@ -224,6 +227,7 @@ function configure(options: EntitlementsOptions): Configuration {
     retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),
     failureThreshold: integerOption('circuitBreaker.failureThreshold', breaker['failureThreshold'], 5, 1),
     resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
+    maxEntries,
     logger,
     now,
   };
@@ -282,6 +286,7 @@ class EntitlementsEngine implements Entitlements {
   private readonly now: () => number;
   private readonly events = new EventEmitter();
   private readonly inflight = new Map<string, Fetch>();
+  private readonly keys: KeyCache;
   /** DELTA units queued by this process and not yet acknowledged by Stigg, per key. */
   private readonly unreported = new Map<string, number>();
   private readonly breaker: CircuitBreaker;
@@ -298,6 +303,7 @@ class EntitlementsEngine implements Entitlements {
     this.config = config;
     this.store = config.store;
     this.now = config.now;
+    this.keys = new KeyCache(config.maxEntries);
     this.breaker = new CircuitBreaker({
       failureThreshold: config.failureThreshold,
       resetTimeoutMs: config.resetTimeoutMs,
@@ -321,7 +327,7 @@ class EntitlementsEngine implements Entitlements {
   acquire(input: CheckInput): MaybePromise<Lease> {
     if (this.closed) throw new EntitlementsClosedError('acquire()');
     const requested = validateInput(input, 'acquire()');
-    const key = entitlementKey(input.customerId, input.resourceId, input.featureId);
+    const key = this.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.readCache(key);
     if (isPromise(cached)) return cached.then((value) => this.acquireWith(input, requested, key, value));
     return this.acquireWith(input, requested, key, cached);
@@ -330,7 +336,7 @@ class EntitlementsEngine implements Entitlements {
   check(input: CheckInput): MaybePromise<Decision> {
     if (this.closed) throw new EntitlementsClosedError('check()');
     const requested = validateInput(input, 'check()');
-    const key = entitlementKey(input.customerId, input.resourceId, input.featureId);
+    const key = this.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.readCache(key);
     if (isPromise(cached)) return cached.then((value) => this.checkWith(input, requested, key, value));
     return this.checkWith(input, requested, key, cached);

@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache';
+import { coarseClock } from './clock';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
 
 export interface MemoryStoreOptions {
   /** Most (customer, resource, feature) entitlements kept; least recently used go first. Default 10,000. */
   maxEntries?: number;
-  /** Clock (ms since epoch); inject one in tests. Default Date.now. */
+  /** Clock (ms since epoch); inject one in tests. Default: Date.now, read at most once per millisecond. */
   now?: () => number;
 }
 
@@ -41,7 +42,8 @@ export class MemoryStore implements Store {
   readonly name = 'memory';
   private readonly now: () => number;
   private readonly entries: LRUCache<string, Entry>;
-  private readonly keysByCustomer = new Map<string, Set<string>>();
+  /** Most customers have one cached key: a string until a second one comes. */
+  private readonly keysByCustomer = new Map<string, string | Set<string>>();
   private readonly reservations = new Map<string, KeyReservations>();
   private readonly outbox = new Map<string, OutboxItem>();
   private reservationSeq = 0;
@@ -55,7 +57,7 @@ export class MemoryStore implements Store {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new TypeError('now must be a function returning milliseconds since the epoch (like Date.now).');
     }
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? coarseClock();
     this.lastSweep = this.now();
     const keysByCustomer = this.keysByCustomer;
     this.entries = new LRUCache<string, Entry>({
@@ -64,6 +66,10 @@ export class MemoryStore implements Store {
         if (reason === 'set') return;
         const keys = keysByCustomer.get(entry.customerId);
         if (keys === undefined) return;
+        if (typeof keys === 'string') {
+          if (keys === key) keysByCustomer.delete(entry.customerId);
+          return;
+        }
         keys.delete(key);
         if (keys.size === 0) keysByCustomer.delete(entry.customerId);
       },
@@ -92,19 +98,18 @@ export class MemoryStore implements Store {
 
   setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number): void {
     this.entries.set(key, { value, customerId, expiresAt: this.now() + ttlMs });
-    let keys = this.keysByCustomer.get(customerId);
-    if (keys === undefined) {
-      keys = new Set();
-      this.keysByCustomer.set(customerId, keys);
-    }
-    keys.add(key);
+    const keys = this.keysByCustomer.get(customerId);
+    if (keys === undefined) this.keysByCustomer.set(customerId, key);
+    else if (typeof keys !== 'string') keys.add(key);
+    else if (keys !== key) this.keysByCustomer.set(customerId, new Set([keys, key]));
   }
 
   invalidateCustomer(customerId: string): void {
     const keys = this.keysByCustomer.get(customerId);
     if (keys === undefined) return;
-    for (const key of [...keys]) this.entries.delete(key);
     this.keysByCustomer.delete(customerId);
+    if (typeof keys === 'string') this.entries.delete(keys);
+    else for (const key of keys) this.entries.delete(key);
   }
 
   reservedUsage(key: string): number {

@@ -6,6 +6,7 @@ import {
   nextPeriodEnd,
   toCachedEntitlement,
 } from '../../src/core/decide';
+import { KeyCache } from '../../src/core/keys';
 import type { CachedEntitlement } from '../../src/core/types';
 
 function cached(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {
@@ -138,4 +139,16 @@ test('keys of distinct (customer, resource, feature) triples differ, even with :
   const keys = new Set(triples.map(([customerId, resourceId, featureId]) => entitlementKey(customerId, resourceId, featureId)));
   expect(keys.size).toBe(triples.length);
   expect(entitlementKey('c', null, 'f')).toBe(entitlementKey('c', undefined, 'f'));
+});
+
+test('the key cache hands out the same keys as entitlementKey, and stays bounded', () => {
+  const keys = new KeyCache(3);
+  for (let round = 0; round < 2; round += 1) {
+    for (let i = 0; i < 10; i += 1) {
+      for (const [resourceId, featureId] of [[undefined, 'f'], ['r', 'f'], [undefined, 'g'], ['r2', 'g']] as const) {
+        expect(keys.get(`c${i}`, resourceId, featureId)).toBe(entitlementKey(`c${i}`, resourceId, featureId));
+      }
+    }
+  }
+  expect((keys as unknown as { customers: Map<string, unknown> }).customers.size).toBeLessThanOrEqual(3);
 });

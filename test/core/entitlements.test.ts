@@ -29,6 +29,13 @@ beforeAll(async () => {
       customer('once', 'plan-revvenu-essentials'),
       customer('shared', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 5 }] }),
       customer('down', 'plan-revvenu-basic'),
+      {
+        id: 'sites',
+        subscriptions: [
+          { planId: 'plan-revvenu-basic', resourceId: 'site-1' },
+          { planId: 'plan-revvenu-growth', resourceId: 'site-2' },
+        ],
+      },
     ],
     {},
     { maxRetries: 0, timeoutMs: 2000 },
@@ -117,9 +124,9 @@ describe('cache', () => {
     const before = rig.emulator.stats().operations['entitlement'] ?? 0;
     rig.emulator.setFaults({ latencyMs: 150 });
     now += 1500;
-    const started = performance.now();
     const stale = Array.from({ length: 100 }, () => entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN }) as Decision);
-    expect(performance.now() - started).toBeLessThan(50);
+    // Answered synchronously, while the one refresh is still on its way (150 ms of emulator latency).
+    expect(rig.emulator.stats().operations['entitlement'] ?? 0).toBe(before);
     expect(stale.every((d) => !isThenable(d) && d.source === 'cache' && d.accessDeniedReason === 'NoFeatureEntitlementInSubscription')).toBe(true);
     await entitlements.flush();
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -224,6 +231,25 @@ describe('reservations', () => {
     expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(9);
     expect(rig.emulator.stats().usage[usageKey('shared', TEMPLATES)]).toBe(4);
   });
+});
+
+test('resources are decided, reserved and reported separately', async () => {
+  const entitlements = rig.make();
+  expect((await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: ANALYTICS })).granted).toBe(false);
+  expect((await entitlements.check({ customerId: 'sites', resourceId: 'site-2', featureId: ANALYTICS })).granted).toBe(true);
+  const site1 = await Promise.all(
+    Array.from({ length: 5 }, () => entitlements.acquire({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS, requestedUsage: 1 })),
+  );
+  expect(site1.map((lease) => lease.decision.granted)).toEqual([true, true, true, true, false]);
+  const site2 = await entitlements.acquire({ customerId: 'sites', resourceId: 'site-2', featureId: CAMPAIGNS, requestedUsage: 50 });
+  expect(site2.decision).toMatchObject({ granted: true, resourceId: 'site-2', usageLimit: 100 });
+  site1.forEach((lease) => lease.commit());
+  site2.commit();
+  await entitlements.flush();
+  expect(rig.emulator.stats().usage[usageKey('sites', CAMPAIGNS, 'site-1')]).toBe(4);
+  expect(rig.emulator.stats().usage[usageKey('sites', CAMPAIGNS, 'site-2')]).toBe(50);
+  await entitlements.invalidate('sites');
+  expect(await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS })).toMatchObject({ source: 'upstream', currentUsage: 4 });
 });
 
 describe('failure policy', () => {

@@ -21,42 +21,48 @@ function checkId(value: unknown, what: string, featureId: string, state: Wrapper
   throw new TypeError(`The ${what} resolved for feature "${featureId}" in ${label(state)} must be a string; got ${describe(value)}`);
 }
 
-/** Continues with `next` at once for a plain value, after it settles for a promise: no extra event-loop turn on the sync path. */
-function then<R>(value: unknown, next: (value: unknown) => R | PromiseLike<R>): R | PromiseLike<R> {
-  return isPromiseLike(value) ? Promise.resolve(value).then(next) : next(value);
-}
+type Spec = FeatureRequirement | UsageReportSpec;
 
 /** The entitlements and customer for one spec: the decorator's options first, then the request context. */
-function resolveScope(
-  spec: DecoratorScopeOptions & { featureId: string },
-  state: WrapperState,
-  thisArg: unknown,
-  args: unknown[],
-  context: RequestContext | undefined,
-): Scope | PromiseLike<Scope> {
-  const { featureId } = spec;
-  return then(spec.customer?.apply(thisArg, args), function withOptionCustomer(fromOption) {
-    const customerId = checkId(fromOption, 'customer', featureId, state);
-    if (customerId !== undefined || !context) return withCustomerId(customerId);
-    return then(context.customerId(), function withContextCustomer(fromContext) {
-      return withCustomerId(checkId(fromContext, 'customer', featureId, state));
-    });
-  });
-
-  function withCustomerId(customerId: string | undefined): Scope | PromiseLike<Scope> {
-    if (customerId === undefined) throw new MissingCustomerError(featureId, label(state), context !== undefined);
-    const entitlements = spec.entitlements ?? context?.entitlements;
-    if (!entitlements) {
-      throw new TypeError(
-        `No entitlements instance for feature "${featureId}" in ${label(state)}: pass { entitlements } in the decorator's options, ` +
-          `or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).`,
-      );
-    }
-    const resource = spec.resource ? spec.resource.apply(thisArg, args) : context?.resourceId();
-    return then(resource, function withResource(value) {
-      return { entitlements, customerId: customerId as string, resourceId: checkId(value, 'resource', featureId, state) };
+function resolveScope(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined): Scope | PromiseLike<Scope> {
+  const fromOption: unknown = spec.customer?.apply(thisArg, args);
+  if (isPromiseLike(fromOption)) {
+    return Promise.resolve(fromOption).then(function withOptionCustomer(value) {
+      return resolveFromContext(spec, state, thisArg, args, context, value);
     });
   }
+  return resolveFromContext(spec, state, thisArg, args, context, fromOption);
+}
+
+function resolveFromContext(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined, fromOption: unknown): Scope | PromiseLike<Scope> {
+  const customerId = checkId(fromOption, 'customer', spec.featureId, state);
+  if (customerId !== undefined || context === undefined) return completeScope(spec, state, thisArg, args, context, customerId);
+  const fromContext = context.customerId();
+  if (isPromiseLike(fromContext)) {
+    return Promise.resolve(fromContext).then(function withContextCustomer(value) {
+      return completeScope(spec, state, thisArg, args, context, checkId(value, 'customer', spec.featureId, state));
+    });
+  }
+  return completeScope(spec, state, thisArg, args, context, checkId(fromContext, 'customer', spec.featureId, state));
+}
+
+function completeScope(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined, customerId: string | undefined): Scope | PromiseLike<Scope> {
+  const { featureId } = spec;
+  if (customerId === undefined) throw new MissingCustomerError(featureId, label(state), context !== undefined);
+  const entitlements = spec.entitlements ?? context?.entitlements;
+  if (!entitlements) {
+    throw new TypeError(
+      `No entitlements instance for feature "${featureId}" in ${label(state)}: pass { entitlements } in the decorator's options, ` +
+        `or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).`,
+    );
+  }
+  const resource: unknown = spec.resource ? spec.resource.apply(thisArg, args) : context?.resourceId();
+  if (isPromiseLike(resource)) {
+    return Promise.resolve(resource).then(function withResource(value): Scope {
+      return { entitlements, customerId, resourceId: checkId(value, 'resource', featureId, state) };
+    });
+  }
+  return { entitlements, customerId, resourceId: checkId(resource, 'resource', featureId, state) };
 }
 
 function sameScopeOptions(a: DecoratorScopeOptions, b: DecoratorScopeOptions): boolean {
@@ -66,12 +72,14 @@ function sameScopeOptions(a: DecoratorScopeOptions, b: DecoratorScopeOptions): b
 function requestedUsageOf(requirement: FeatureRequirement, state: WrapperState, thisArg: unknown, args: unknown[]): number | undefined | PromiseLike<number> {
   const { requestedUsage, featureId } = requirement;
   if (typeof requestedUsage !== 'function') return requestedUsage;
-  return then(requestedUsage.apply(thisArg, args), function validUsage(usage) {
+  function validUsage(usage: unknown): number {
     if (typeof usage !== 'number' || !Number.isFinite(usage) || usage < 0) {
       throw new InvalidUsageError(featureId, label(state), usage, 'a finite number >= 0');
     }
     return usage;
-  });
+  }
+  const usage: unknown = requestedUsage.apply(thisArg, args);
+  return isPromiseLike(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
 }
 
 function releaseAll(leases: Lease[]): void {
@@ -98,29 +106,31 @@ function commitAll(leases: Lease[]): void {
  */
 export async function invoke(state: WrapperState, thisArg: unknown, args: unknown[]): Promise<unknown> {
   const { requirements, reports, original } = specsOf(state);
-  if (requirements.length === 0 && reports.length === 0) return original.apply(thisArg, args);
-
   const context = currentRequestContext();
+  const needed = requirements.length;
+  const count = needed + reports.length;
   const scopes: Scope[] = [];
-  const specs = [...requirements, ...reports];
-  for (const [index, spec] of specs.entries()) {
-    const previous = specs[index - 1];
-    if (previous && sameScopeOptions(previous, spec)) {
-      scopes.push(scopes[index - 1] as Scope);
-      continue;
+  let previous: Spec | undefined;
+  for (let i = 0; i < count; i += 1) {
+    const spec = (i < needed ? requirements[i] : reports[i - needed]) as Spec;
+    if (previous !== undefined && sameScopeOptions(previous, spec)) {
+      scopes.push(scopes[i - 1] as Scope);
+    } else {
+      const resolved = resolveScope(spec, state, thisArg, args, context);
+      scopes.push(isPromiseLike(resolved) ? await resolved : resolved);
     }
-    const resolved = resolveScope(spec, state, thisArg, args, context);
-    scopes.push(isPromiseLike(resolved) ? await resolved : resolved);
+    previous = spec;
   }
 
   const leases: Lease[] = [];
   try {
-    for (const [index, requirement] of requirements.entries()) {
-      const scope = scopes[index] as Scope;
+    for (let i = 0; i < needed; i += 1) {
+      const requirement = requirements[i] as FeatureRequirement;
+      const { entitlements, customerId, resourceId } = scopes[i] as Scope;
       const usage = requestedUsageOf(requirement, state, thisArg, args);
-      const acquired = scope.entitlements.acquire({
-        customerId: scope.customerId,
-        resourceId: scope.resourceId,
+      const acquired = entitlements.acquire({
+        customerId,
+        resourceId,
         featureId: requirement.featureId,
         requestedUsage: isPromiseLike(usage) ? await usage : usage,
       });
@@ -144,7 +154,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
   commitAll(leases);
 
   if (reports.length > 0) {
-    const reported = reportUsage(reports, scopes.slice(requirements.length), state, thisArg, result, args);
+    const reported = reportUsage(reports, scopes.slice(needed), state, thisArg, result, args);
     if (reported) await reported;
   }
   return result;

@@ -29,8 +29,22 @@ export interface Period {
   end: number;
 }
 
+const CACHE_LIMIT = 10_000;
+const periods = new Map<string, Period>();
+const isoStrings = new Map<number, string>();
+
 /** The period of `unit` that contains `now`, counted from `anchor` (periods before the anchor collapse into the first). */
 export function periodAt(anchor: number, unit: ResetPeriod, now: number): Period {
+  const key = `${unit}${anchor}`;
+  const cached = periods.get(key);
+  if (cached !== undefined && cached.start <= now && now < cached.end) return cached;
+  const period = computePeriod(anchor, unit, now);
+  if (periods.size >= CACHE_LIMIT) periods.clear();
+  periods.set(key, period);
+  return period;
+}
+
+function computePeriod(anchor: number, unit: ResetPeriod, now: number): Period {
   if (now < anchor) return { start: anchor, end: step(anchor, unit, 1) };
   let count: number;
   if (unit === 'DAY' || unit === 'WEEK') {
@@ -70,5 +84,12 @@ export function promotionEnd(period: PromotionalEntitlementPeriod, start: number
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
 export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  if (ms === null) return null;
+  let text = isoStrings.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoStrings.size >= CACHE_LIMIT) isoStrings.clear();
+    isoStrings.set(ms, text);
+  }
+  return text;
 }

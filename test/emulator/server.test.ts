@@ -121,8 +121,8 @@ describe('emulator wire behaviour', () => {
     expect(results).toHaveLength(1_000);
     expect(results.filter((r) => 'isGranted' in r && r.isGranted)).toHaveLength(500);
     expect(emulator.stats()).toMatchObject({ requests: 1_001, operations: { provisionCustomer: 1, entitlement: 500, reportUsage: 500 }, usage: { 'c||feature-01-templates': 500 } });
-    expect(elapsed).toBeLessThan(30_000);
-  });
+    expect(elapsed).toBeLessThan(60_000);
+  }, 90_000);
 });
 
 describe('emulator fault injection', () => {

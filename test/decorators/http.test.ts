@@ -44,7 +44,8 @@ function koaApp(Make: typeof Koa, service: CampaignService, entitlements: Entitl
   const app = new Make();
   app.silent = true;
   app.use(ko.entitlementErrorHandler());
-  app.use(ko.stigg({ entitlements, customer: (ctx: Context) => ctx.get('x-customer') || undefined }));
+  // An async resolver (as a session lookup would be); the Express apps use a sync one.
+  app.use(ko.stigg({ entitlements, customer: async (ctx: Context) => ctx.get('x-customer') || undefined }));
   app.use(async function launchRoute(ctx: Context) {
     const match = /^\/campaigns\/(\d+)$/.exec(ctx.path);
     if (ctx.method !== 'POST' || !match) return;

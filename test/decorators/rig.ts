@@ -15,6 +15,7 @@ export const customers: CatalogCustomer[] = [
   { id: 'c-essentials', subscriptions: [{ planId: 'plan-revvenu-essentials' }] },
   { id: 'c-five-left', subscriptions: [{ planId: 'plan-revvenu-essentials' }], usage: [{ featureId: TEMPLATES, value: 5 }] },
   { id: 'c-growth', subscriptions: [{ planId: 'plan-revvenu-growth' }] },
+  { id: 'c-sites', subscriptions: [{ planId: 'plan-revvenu-basic', resourceId: 'site-1' }] },
 ];
 
 export interface Rig {
@@ -23,7 +24,7 @@ export interface Rig {
   /** Fresh per test (nothing cached); closed by next(). */
   entitlements: Entitlements;
   /** Units the emulator applied through reportUsage/reportUsageBulk, after flushing. */
-  reported(customerId: string, featureId: string): Promise<number>;
+  reported(customerId: string, featureId: string, resourceId?: string): Promise<number>;
   next(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -36,9 +37,9 @@ export async function startRig(): Promise<Rig> {
     emulator,
     client,
     entitlements: make(),
-    async reported(customerId, featureId) {
+    async reported(customerId, featureId, resourceId = '') {
       await rig.entitlements.flush();
-      return emulator.stats().usage[`${customerId}||${featureId}`] ?? 0;
+      return emulator.stats().usage[`${customerId}|${resourceId}|${featureId}`] ?? 0;
     },
     async next() {
       await rig.entitlements.close();

@@ -257,6 +257,30 @@ describe('the customer outside a request', () => {
     expect(await rig.reported('c-basic-2', CAMPAIGNS)).toBe(4);
   });
 
+  test('customer, resource and usage may come from async functions of the arguments; resources are checked apart', async () => {
+    const entitlements = rig.entitlements;
+    interface Launch {
+      account: string;
+      site: string;
+      count: number;
+    }
+    class SiteCampaigns {
+      @RequireFeature(CAMPAIGNS, async (launch: Launch) => launch.count, {
+        customer: async (launch: Launch) => launch.account,
+        resource: (launch: Launch) => launch.site,
+        entitlements,
+      })
+      async launch(launch: Launch): Promise<string> {
+        return `${launch.site}:${launch.count}`;
+      }
+    }
+    const service = new SiteCampaigns();
+    await expect(service.launch({ account: 'c-sites', site: 'site-1', count: 4 })).resolves.toBe('site-1:4');
+    await expect(service.launch({ account: 'c-sites', site: 'site-1', count: 1 })).rejects.toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit' });
+    await expect(service.launch({ account: 'c-sites', site: 'site-2', count: 1 })).rejects.toMatchObject({ status: 403, accessDeniedReason: 'CustomerResourceNotFound' });
+    expect(await rig.reported('c-sites', CAMPAIGNS, 'site-1')).toBe(4);
+  });
+
   test('no customer anywhere is a MissingCustomerError naming the three ways to give one; the body never runs', async () => {
     const service = new CampaignService();
     const error = (await service.launch(1).catch((e: unknown) => e)) as MissingCustomerError;

@@ -2,6 +2,8 @@
 // test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:
 //   STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts
 
+import type { AccessDeniedReason } from '../core/types';
+
 /** An ISO-8601 date-time string, as Stigg sends it. */
 export type DateTime = string;
 /** Inputs also accept a Date (it is sent as its ISO-8601 string). */
@@ -14,7 +16,6 @@ type Expect<T extends true> = T;
 // ---------------------------------------------------------------- enums
 
 // AccessDeniedReason is core's own type (one symbol for the root entry point); this fails to compile when they drift.
-import type { AccessDeniedReason } from '../core/types';
 export type { AccessDeniedReason };
 export type AccessDeniedReasonMatchesSchema = Expect<SameUnion<
   AccessDeniedReason,

@@ -193,15 +193,16 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
     return `export interface ${name} {\n${lines.join('\n')}\n}`;
   });
 
+  const sharedImports: string[] = [];
   const enumBlocks = [...enums].sort().map(function enumBlock(name) {
     const type = schema.getType(name);
     if (!isEnumType(type)) throw new Error(`${name} is not an enum`);
     const values = type.getValues().map((v) => `  | '${v.value as string}'`).join('\n');
     const shared = SHARED_WITH_CORE[name];
     if (shared === undefined) return `export type ${name} =\n${values};`;
+    sharedImports.push(`import type { ${name} } from '${shared}';`);
     return [
       `// ${name} is core's own type (one symbol for the root entry point); this fails to compile when they drift.`,
-      `import type { ${name} } from '${shared}';`,
       `export type { ${name} };`,
       `export type ${name}MatchesSchema = Expect<SameUnion<`,
       `  ${name},`,
@@ -220,6 +221,8 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
     '// Generated from schema.graphql, fragments.graphql and operations/*.graphql by',
     '// test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:',
     '//   STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts',
+    '',
+    ...sharedImports,
     '',
     '/** An ISO-8601 date-time string, as Stigg sends it. */',
     'export type DateTime = string;',

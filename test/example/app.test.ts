@@ -118,6 +118,21 @@ describe('the example app', () => {
     expect(usage('demo-basic', 'feature-02-campaigns')).toBe(0);
   });
 
+  it('answers 503 with Retry-After on a gated route and 502 on the upgrade while Stigg is unreachable', async () => {
+    emulator.setFaults({ failureRate: 1 });
+    try {
+      const unavailable = await request(app).get('/analytics').set(growth).expect(503);
+      expect(unavailable.headers['retry-after']).toBe('5');
+      expect(unavailable.body).toMatchObject({ status: 503, featureId: 'feature-04-analytics' });
+      const upgrade = await request(app).post('/upgrade').set(basic).send({ planId: 'plan-revvenu-growth' }).expect(502);
+      expect(upgrade.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(upgrade.body)).not.toContain(emulator.apiKey);
+    } finally {
+      emulator.setFaults({ failureRate: 0 });
+    }
+    await request(app).get('/analytics').set(growth).expect(200);
+  });
+
   it('rejects missing dependencies at construction', () => {
     expect(() => createApp({ entitlements } as unknown as Parameters<typeof createApp>[0])).toThrow(TypeError);
     expect(() => createApp({ client } as unknown as Parameters<typeof createApp>[0])).toThrow(/createEntitlements/);

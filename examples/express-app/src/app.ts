@@ -76,7 +76,7 @@ export function createApp(options: ExampleAppOptions): Express {
   app.disable('x-powered-by');
   app.use(express.json());
   app.use(demoAuth(users));
-  app.use(stigg({ entitlements, customer: (req) => currentUser(req)?.stiggCustomerId }));
+  app.use(stigg({ entitlements, customer: (req) => currentUser(req)?.stiggCustomerId, logger }));
 
   app.get('/', function index(_req, res) {
     res.json({

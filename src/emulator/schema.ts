@@ -19,7 +19,7 @@ type Args = { readonly [argument: string]: any };
  * Root resolvers: one per root field, each counted in stats.operations when graphql-js executes it.
  * Nested fields resolve from the plain objects the state returns.
  */
-export function createRootValue(state: EmulatorState): Record<string, (args: Args) => unknown> {
+export function createRootValue(state: EmulatorState, schema: GraphQLSchema = loadSchema()): Record<string, (args: Args) => unknown> {
   const handlers: Record<string, (args: Args) => unknown> = {
     getCustomerByRefId: (a) => state.getCustomerByRefId(a.input),
     getActiveSubscriptions: (a) => state.getActiveSubscriptions(a.input),
@@ -43,6 +43,9 @@ export function createRootValue(state: EmulatorState): Record<string, (args: Arg
     grantPromotionalEntitlements: (a) => state.grantPromotionalEntitlements(a.input),
     revokePromotionalEntitlement: (a) => state.revokePromotionalEntitlement(a.input),
   };
+  const served = [schema.getQueryType(), schema.getMutationType()].flatMap((type) => Object.keys(type?.getFields() ?? {}));
+  const missing = served.filter((field) => !(field in handlers));
+  if (missing.length > 0) throw new Error(`The emulator has no resolver for ${missing.join(', ')} of src/client/schema.graphql; add it to createRootValue().`);
   const root: Record<string, (args: Args) => unknown> = {};
   for (const [field, handler] of Object.entries(handlers)) {
     root[field] = function countedResolver(args: Args): unknown {

@@ -1,5 +1,10 @@
 import { StiggAuthError, StiggClient, StiggHttpError, StiggNetworkError } from '../../src/client';
 import { defaultCatalog, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator';
+import { buildSchema } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EmulatorState } from '../../src/emulator';
+import { createRootValue } from '../../src/emulator/schema';
 import { clientFor, ENTITLEMENT, post, PROVISION_CUSTOMER, REPORT_USAGE, T0 } from './helpers';
 
 describe('emulator wire behaviour', () => {
@@ -215,5 +220,17 @@ describe('startEmulator options', () => {
     expect(JSON.stringify(defaultCatalog)).toBe(catalogBefore);
     await Promise.all([emulator.stop(), emulator.stop()]);
     await expect(fetch(emulator.url, { method: 'POST' })).rejects.toThrow();
+  });
+});
+
+describe('schema coverage', () => {
+  it('has a resolver for every root field of the wire schema, and refuses to start without one', () => {
+    const source = readFileSync(join(__dirname, '..', '..', 'src', 'client', 'schema.graphql'), 'utf8');
+    const state = new EmulatorState(defaultCatalog, { now: () => T0, set: () => undefined, advance: () => undefined });
+    expect(Object.keys(createRootValue(state, buildSchema(source))).sort()).toEqual(
+      expect.arrayContaining(['cachedEntitlements', 'entitlement', 'provisionSubscriptionV2', 'reportEvent', 'reportUsageBulk', 'revokePromotionalEntitlement']),
+    );
+    const extended = buildSchema(`${source}\nextend type Query { experiments: [String!]! }`);
+    expect(() => createRootValue(state, extended)).toThrow('The emulator has no resolver for experiments');
   });
 });

@@ -1,0 +1,179 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { buildToTemp, ROOT } from './build';
+import { connectRedis, deleteKeys, REDIS_URL, uniquePrefix } from './helpers';
+
+const CUSTOMER = 'customer-fleet';
+const FEATURE = 'feature-02-campaigns';
+const USAGE_KEY = `${CUSTOMER}||${FEATURE}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly stderr: string[];
+  flush(): Promise<void>;
+  close(): Promise<{ storeErrors: string[] }>;
+}
+
+let dist: string;
+let emulator: Emulator;
+let redis: Redis;
+const workers = new Set<ChildProcess>();
+const prefixes: string[] = [];
+
+function startWorker(prefix: string, usage: Record<string, number>): Promise<Worker> {
+  const child = fork(path.join(__dirname, 'fixtures', 'worker.js'), [], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_PATH: path.join(ROOT, 'node_modules'),
+      STIGG_GATE_DIST: dist,
+      STIGG_GATE_WORKER: JSON.stringify({ apiKey: emulator.apiKey, apiUrl: emulator.url, redisUrl: REDIS_URL, prefix, usage, commandTimeoutMs: 5000 }),
+    },
+  });
+  workers.add(child);
+  child.once('exit', () => workers.delete(child));
+  const stderr: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  let nextId = 0;
+  function request<T>(type: string, answer: string): Promise<T> {
+    const id = ++nextId;
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string; id?: number }) => {
+        if (message.type !== answer || (message.id !== undefined && message.id !== id)) return;
+        child.off('message', onMessage);
+        resolve(message as T);
+      };
+      child.on('message', onMessage);
+      child.once('exit', () => reject(new Error(`worker exited before "${answer}": ${stderr.join('')}`)));
+      child.send({ type, id });
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not ready within 10s: ${stderr.join('')}`)), 10_000);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}: ${stderr.join('')}`)));
+    child.on('message', function ready(message: { type: string; port?: number }) {
+      if (message.type !== 'ready') return;
+      clearTimeout(timer);
+      resolve({
+        child,
+        port: message.port as number,
+        stderr,
+        flush: async () => {
+          const reply = await request<{ error?: string }>('flush', 'flushed');
+          if (reply.error !== undefined) throw new Error(reply.error);
+        },
+        close: () => request<{ storeErrors: string[] }>('close', 'closed'),
+      });
+    });
+  });
+}
+
+async function startFleet(count: number, usage: Record<string, number>): Promise<{ prefix: string; fleet: Worker[] }> {
+  const prefix = uniquePrefix();
+  prefixes.push(prefix);
+  const fleet = await Promise.all(Array.from({ length: count }, () => startWorker(prefix, usage)));
+  return { prefix, fleet };
+}
+
+async function post(worker: Worker): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${worker.port}/campaigns`, { method: 'POST', headers: { 'x-customer': CUSTOMER } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function count(statuses: number[], status: number): number {
+  return statuses.filter((s) => s === status).length;
+}
+
+async function outboxSize(prefix: string): Promise<number> {
+  return redis.hlen(`${prefix}outbox`);
+}
+
+beforeAll(async () => {
+  redis = await connectRedis();
+  dist = buildToTemp();
+  emulator = await startEmulator({
+    catalog: {
+      ...defaultCatalog,
+      customers: [
+        {
+          id: CUSTOMER,
+          subscriptions: [{ planId: 'plan-revvenu-growth' }],
+          usage: [{ featureId: FEATURE, value: 50 }],
+        },
+      ],
+    },
+  });
+}, 30_000);
+
+beforeEach(() => {
+  emulator.reset();
+  emulator.setFaults({ latencyMs: 0, failureRate: 0 });
+});
+
+afterAll(async () => {
+  for (const child of workers) child.kill('SIGKILL');
+  await emulator?.stop();
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
+  await redis?.quit();
+  if (dist !== undefined) fs.rmSync(dist, { recursive: true, force: true });
+});
+
+it('4 processes, 400 concurrent requests, 50 units left: exactly 50 granted, one upstream check, usage +50 once flushed', async () => {
+  const { prefix, fleet } = await startFleet(4, { flushIntervalMs: 60_000, batchSize: 1000, leaseMs: 5000 });
+  const statuses = await Promise.all(Array.from({ length: 400 }, (_, i) => post(fleet[i % fleet.length]!)));
+  const queued = await outboxSize(prefix);
+  const closed = await Promise.all(fleet.map((worker) => worker.close()));
+  expect({
+    granted: count(statuses, 200),
+    denied: count(statuses, 402),
+    other: statuses.length - count(statuses, 200) - count(statuses, 402),
+    queued,
+    upstreamChecks: emulator.stats().operations.entitlement,
+    storeErrors: closed.flatMap((c) => c.storeErrors),
+  }).toEqual({ granted: 50, denied: 350, other: 0, queued: 50, upstreamChecks: 1, storeErrors: [] });
+  expect(emulator.stats().usage[USAGE_KEY]).toBe(50);
+  expect(await outboxSize(prefix)).toBe(0);
+}, 30_000);
+
+it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, the emulator counts every granted unit once', async () => {
+  const leaseMs = 700;
+  const { prefix, fleet } = await startFleet(3, { flushIntervalMs: 60_000, batchSize: 1000, leaseMs });
+  const [victim, ...survivors] = fleet as [Worker, Worker, Worker];
+  const statuses: number[] = [];
+  statuses.push(...(await Promise.all(Array.from({ length: 20 }, () => post(victim)))));
+  statuses.push(...(await Promise.all(Array.from({ length: 10 }, () => post(survivors[0]!)))));
+  expect(count(statuses, 200)).toBe(30);
+
+  // The victim claims the whole outbox and its report is on the wire when it dies.
+  emulator.setFaults({ latencyMs: 1500 });
+  const requestsBefore = emulator.stats().requests;
+  victim.flush().catch(() => {});
+  for (let waited = 0; emulator.stats().requests === requestsBefore && waited < 3000; waited += 10) await sleep(10);
+  expect(emulator.stats().requests).toBe(requestsBefore + 1);
+  statuses.push(...(await Promise.all(Array.from({ length: 5 }, () => post(victim)))));
+  // Usage is committed when the response finished; give the last commits their round trip to Redis.
+  for (let waited = 0; (await outboxSize(prefix)) < 35 && waited < 3000; waited += 10) await sleep(10);
+  victim.child.kill('SIGKILL');
+  await new Promise((resolve) => victim.child.once('exit', resolve));
+  emulator.setFaults({ latencyMs: 0 });
+  expect(await outboxSize(prefix)).toBe(35);
+
+  // The others run on: the limit still holds and, once the lease ran out, they deliver the victim's reports.
+  statuses.push(...(await Promise.all(Array.from({ length: 40 }, (_, i) => post(survivors[i % 2]!)))));
+  expect({ granted: count(statuses, 200), denied: count(statuses, 402) }).toEqual({ granted: 50, denied: 25 });
+  await sleep(leaseMs + 100);
+  await survivors[0]!.flush();
+  await survivors[1]!.flush();
+  // The victim's last request may still be executing in the emulator: let it end before counting.
+  for (let waited = 0; emulator.stats().operations.reportUsageBulk !== 2 && waited < 3000; waited += 20) await sleep(20);
+  expect(emulator.stats().usage[USAGE_KEY]).toBe(50);
+  expect(await outboxSize(prefix)).toBe(0);
+  await Promise.all(survivors.map((worker) => worker.close()));
+}, 30_000);

@@ -1,0 +1,84 @@
+import express from 'express';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { Stigg } from '../../src/client';
+import { createEntitlements } from '../../src/core';
+import type { Entitlements } from '../../src/core/types';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
+import { RedisStore, RedisStoreError } from '../../src/redis';
+import { closedPort } from './helpers';
+
+const CUSTOMER = 'customer-down';
+
+let emulator: Emulator;
+const cleanups: Array<() => unknown> = [];
+
+function appWith(entitlements: Entitlements): express.Express {
+  const app = express();
+  app.use(stigg({ entitlements, customer: (req) => req.get('x-customer') }));
+  app.post('/campaigns', requireFeature('feature-02-campaigns', 1), (_req, res) => {
+    res.json({ created: true });
+  });
+  app.use(entitlementErrorHandler());
+  return app;
+}
+
+function gate(store: RedisStore): { app: express.Express; storeErrors: Error[] } {
+  const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2000 });
+  const entitlements = createEntitlements({ client, store, failMode: 'closed', retryAfterSeconds: 7 });
+  const storeErrors: Error[] = [];
+  entitlements.on('store:error', (error) => storeErrors.push(error));
+  cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());
+  return { app: appWith(entitlements), storeErrors };
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
+  });
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  emulator.setFaults({ latencyMs: 0, failureRate: 0 });
+});
+
+afterAll(async () => {
+  await emulator.stop();
+});
+
+it('Redis refusing connections: Stigg still decides, the store failures surface as store:error, fast', async () => {
+  const { app, storeErrors } = gate(new RedisStore({ redis: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 300 }));
+  const started = Date.now();
+  const response = await request(app).post('/campaigns').set('x-customer', CUSTOMER);
+  expect(Date.now() - started).toBeLessThan(3000);
+  expect(response.status).toBe(200);
+  expect(storeErrors.length).toBeGreaterThan(0);
+  expect(storeErrors.every((error) => error instanceof RedisStoreError)).toBe(true);
+});
+
+it('Redis refusing connections and Stigg failing: fail-closed 503 with Retry-After, no hang', async () => {
+  emulator.setFaults({ failureRate: 1 });
+  const { app } = gate(new RedisStore({ redis: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 300 }));
+  const started = Date.now();
+  const responses = await Promise.all(Array.from({ length: 5 }, () => request(app).post('/campaigns').set('x-customer', CUSTOMER)));
+  expect(Date.now() - started).toBeLessThan(3000);
+  expect(responses.map((r) => r.status)).toEqual([503, 503, 503, 503, 503]);
+  expect(responses[0]!.headers['retry-after']).toBe('7');
+  expect(responses[0]!.headers['content-type']).toMatch(/application\/problem\+json/);
+});
+
+it('a Redis that never answers: every store call is cut at commandTimeoutMs and the request still ends', async () => {
+  const silent = new Redis({ port: await closedPort(), host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50, disconnectTimeout: 50 });
+  silent.on('error', () => {});
+  cleanups.push(() => silent.disconnect());
+  const { app, storeErrors } = gate(new RedisStore({ redis: silent, commandTimeoutMs: 200 }));
+  const started = Date.now();
+  const response = await request(app).post('/campaigns').set('x-customer', CUSTOMER);
+  const elapsed = Date.now() - started;
+  expect(elapsed).toBeGreaterThanOrEqual(200);
+  expect(elapsed).toBeLessThan(3000);
+  expect(response.status).toBe(200);
+  expect(storeErrors.some((error) => (error as RedisStoreError).timedOut)).toBe(true);
+});

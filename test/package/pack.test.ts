@@ -115,7 +115,8 @@ beforeAll(async () => {
   for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE']) {
     if (fs.existsSync(path.join(repo, file))) fs.copyFileSync(path.join(repo, file), path.join(staging, file));
   }
-  const notCompiledOutput = (source: string) => !/\.js(\.map)?$/.test(source) || source.includes(`${path.sep}scripts${path.sep}`);
+  // Leave out compiled output that an in-place tsc run may have left beside the sources.
+  const notCompiledOutput = (source: string) => !/\.js(\.map)?$/.test(source);
   fs.cpSync(path.join(repo, 'src'), path.join(staging, 'src'), { recursive: true, filter: notCompiledOutput });
   fs.cpSync(path.join(repo, 'scripts'), path.join(staging, 'scripts'), { recursive: true });
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(staging, 'node_modules'), 'dir');

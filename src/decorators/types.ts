@@ -1,6 +1,5 @@
 import type { Entitlements, MaybePromise } from '../core/types';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- user callbacks receive the decorated method's own arguments */
 export type ArgsFunction<R> = (...args: any[]) => R;
 
 /** Where the entitlements and the customer come from when there is no request context (or to override it). */

@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import ts from 'typescript';
-import * as decorators from '../../src/decorators';
 import {
   FEATURE_REQUIREMENTS_METADATA,
   MissingCustomerError,
@@ -11,6 +9,7 @@ import {
   withCustomer,
 } from '../../src/decorators';
 import type { Entitlements } from '../../src/core/types';
+import { loadStandard } from './tc39';
 
 const CUSTOM_KEY = 'test:audit';
 function Audit(tag: string): MethodDecorator {
@@ -206,22 +205,8 @@ describe('validation at decoration time', () => {
 });
 
 describe('standard (TC39) decorators', () => {
-  function load(source: string): Record<string, unknown> {
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators: false },
-    });
-    expect(outputText).toContain('__esDecorate');
-    const module = { exports: {} as Record<string, unknown> };
-    const requireShim = (name: string): unknown => {
-      if (name === 'stigg-gate/decorators') return decorators;
-      throw new Error(`unexpected require ${name}`);
-    };
-    new Function('require', 'module', 'exports', outputText)(requireShim, module, module.exports);
-    return module.exports;
-  }
-
   test('method and class forms record the same metadata and keep name and arity', () => {
-    const { Service } = load(`
+    const { Service } = loadStandard(`
       import { RequireFeature, ReportUsage } from 'stigg-gate/decorators';
       @RequireFeature('feature-04-analytics')
       export class Service {
@@ -240,7 +225,7 @@ describe('standard (TC39) decorators', () => {
 
   test('a standard decorator on a field is refused with a clear error', () => {
     expect(() =>
-      load(`
+      loadStandard(`
         import { RequireFeature } from 'stigg-gate/decorators';
         export class Service { @RequireFeature('f') count = 1; }
       `),

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { EntitlementDeniedError, EntitlementUnavailableError } from '../../src/core/errors';
 import { InvalidUsageError, MissingCustomerError, ReportUsage, RequireFeature, withCustomer } from '../../src/decorators';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, TEMPLATES, startRig, type Rig } from './rig';
+import { loadStandard } from './tc39';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -184,6 +185,58 @@ describe('class-level requirements', () => {
     expect(service.runs).toEqual(['create a', 'createPair b', 'publish example.com']);
     // create 1 + createPair 2 (not 1 + 2) + publish 1 (class requirement kept); stats' reservation released.
     expect(await rig.reported('c-essentials', TEMPLATES)).toBe(4);
+  });
+});
+
+describe('stacking', () => {
+  test('standard (TC39) decorators enforce the same way: class requirement, method override, report', async () => {
+    const { TemplateService } = loadStandard(`
+      import { RequireFeature, ReportUsage } from 'stigg-gate/decorators';
+      @RequireFeature('feature-03-custom-domain')
+      export class TemplateService {
+        runs = 0;
+        @RequireFeature('feature-01-templates', (count) => count)
+        @ReportUsage('feature-02-campaigns', (result) => result.length)
+        async create(count) { this.runs += 1; return Array.from({ length: count }, (_, i) => i); }
+        async stats() { this.runs += 1; return 'stats'; }
+      }
+    `) as { TemplateService: new () => { runs: number; create(count: number): Promise<number[]>; stats(): Promise<string> } };
+    const service = new TemplateService();
+    await expect(as('c-essentials', () => service.create(2))).resolves.toEqual([0, 1]);
+    await expect(as('c-essentials', () => service.stats())).resolves.toBe('stats');
+    await expect(as('c-basic', () => service.stats())).rejects.toMatchObject({ featureId: CUSTOM_DOMAIN });
+    await expect(as('c-essentials', () => service.create(9))).rejects.toMatchObject({ featureId: TEMPLATES, accessDeniedReason: 'RequestedUsageExceedingLimit' });
+    expect(service.runs).toBe(2);
+    expect(await rig.reported('c-essentials', TEMPLATES)).toBe(2);
+    expect(await rig.reported('c-essentials', CAMPAIGNS)).toBe(2);
+  });
+
+  test('a foreign wrapper between two of ours that copies metadata does not make ours enforce twice', async () => {
+    function Traced(): MethodDecorator {
+      return function traced(_target, _key, descriptor) {
+        const inner = descriptor.value as unknown as (...args: unknown[]) => unknown;
+        const outer = function tracedMethod(this: unknown, ...args: unknown[]): unknown {
+          return inner.apply(this, args);
+        };
+        for (const key of Reflect.getOwnMetadataKeys(inner)) Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, inner), outer);
+        return { ...descriptor, value: outer as never };
+      };
+    }
+    class Service {
+      runs = 0;
+      @RequireFeature(TEMPLATES, 1)
+      @Traced()
+      @RequireFeature(CAMPAIGNS, 1)
+      async both(): Promise<void> {
+        this.runs += 1;
+      }
+    }
+    const service = new Service();
+    await as('c-basic', () => service.both());
+    await as('c-basic', () => service.both());
+    expect(service.runs).toBe(2);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(2);
+    expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
   });
 });
 

@@ -266,6 +266,7 @@ export class EmulatorState {
     return this.statsData;
   }
 
+  /** Raw events accepted by reportEvent, oldest first (the newest 100,000 at most). */
   get events(): readonly RecordedEvent[] {
     return this.recordedEvents;
   }
@@ -672,6 +673,7 @@ export class EmulatorState {
       if (this.eventKeys.has(e.idempotencyKey)) continue;
       remember(this.eventKeys, e.idempotencyKey, true);
       const resourceId = e.resourceId ?? null;
+      if (this.recordedEvents.length >= IDEMPOTENCY_LIMIT) this.recordedEvents.splice(0, IDEMPOTENCY_LIMIT / 10);
       this.recordedEvents.push({
         customerId: e.customerId,
         eventName: e.eventName,

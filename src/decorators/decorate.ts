@@ -8,7 +8,6 @@ type Constructor = abstract new (...args: never[]) => unknown;
 interface StandardContext {
   kind: string;
   name: string | symbol | undefined;
-  static?: boolean;
 }
 
 function isStandardContext(value: unknown): value is StandardContext {

@@ -36,17 +36,25 @@ function resolveScope(spec: Spec, state: WrapperState, thisArg: unknown, args: u
 
 function resolveFromContext(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined, fromOption: unknown): Scope | PromiseLike<Scope> {
   const customerId = checkId(fromOption, 'customer', spec.featureId, state);
-  if (customerId !== undefined || context === undefined) return completeScope(spec, state, thisArg, args, context, customerId);
+  if (customerId !== undefined || context === undefined) return completeScope(spec, state, thisArg, args, context, customerId, false);
   const fromContext = context.customerId();
   if (isPromiseLike(fromContext)) {
     return Promise.resolve(fromContext).then(function withContextCustomer(value) {
-      return completeScope(spec, state, thisArg, args, context, checkId(value, 'customer', spec.featureId, state));
+      return completeScope(spec, state, thisArg, args, context, checkId(value, 'customer', spec.featureId, state), true);
     });
   }
-  return completeScope(spec, state, thisArg, args, context, checkId(fromContext, 'customer', spec.featureId, state));
+  return completeScope(spec, state, thisArg, args, context, checkId(fromContext, 'customer', spec.featureId, state), true);
 }
 
-function completeScope(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined, customerId: string | undefined): Scope | PromiseLike<Scope> {
+function completeScope(
+  spec: Spec,
+  state: WrapperState,
+  thisArg: unknown,
+  args: unknown[],
+  context: RequestContext | undefined,
+  customerId: string | undefined,
+  contextCustomer: boolean,
+): Scope | PromiseLike<Scope> {
   const { featureId } = spec;
   if (customerId === undefined) throw new MissingCustomerError(featureId, label(state), context !== undefined);
   const entitlements = spec.entitlements ?? context?.entitlements;
@@ -56,7 +64,7 @@ function completeScope(spec: Spec, state: WrapperState, thisArg: unknown, args: 
         `or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).`,
     );
   }
-  const resource: unknown = spec.resource ? spec.resource.apply(thisArg, args) : context?.resourceId();
+  const resource: unknown = spec.resource ? spec.resource.apply(thisArg, args) : contextCustomer ? context?.resourceId() : undefined;
   if (isPromiseLike(resource)) {
     return Promise.resolve(resource).then(function withResource(value): Scope {
       return { entitlements, customerId, resourceId: checkId(value, 'resource', featureId, state) };
@@ -82,8 +90,15 @@ function requestedUsageOf(requirement: FeatureRequirement, state: WrapperState, 
   return isPromiseLike(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
 }
 
+/** Never masks the error being rethrown: a reservation that failed to release expires on its own (reservationTtlMs). */
 function releaseAll(leases: Lease[]): void {
-  for (const lease of leases) lease.release();
+  for (const lease of leases) {
+    try {
+      lease.release();
+    } catch {
+      continue;
+    }
+  }
 }
 
 function commitAll(leases: Lease[]): void {

@@ -6,7 +6,10 @@ export type ArgsFunction<R> = (...args: any[]) => R;
 export interface DecoratorScopeOptions {
   /** The customer to check, from the method's arguments. Undefined falls back to the request context. */
   customer?: ArgsFunction<MaybePromise<string | undefined>>;
-  /** The resource (Stigg resourceId), from the method's arguments. Undefined falls back to the request context. */
+  /**
+   * The resource (Stigg resourceId), from the method's arguments; replaces the context's resource.
+   * Without it, the context's resource applies only when the customer came from the context too.
+   */
   resource?: ArgsFunction<MaybePromise<string | undefined>>;
   /** The instance to use instead of the one stigg() or withCustomer() put in the context. */
   entitlements?: Entitlements;

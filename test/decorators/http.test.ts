@@ -31,7 +31,7 @@ type App = Parameters<typeof request>[0];
 
 function expressApp(make: typeof express5, service: CampaignService, entitlements: Entitlements): App {
   const app = make();
-  app.use(ex.stigg({ entitlements, customer: (req) => req.get('x-customer') }));
+  app.use(ex.stigg({ entitlements, customer: (req) => req.get('x-customer'), resource: (req) => req.get('x-site') }));
   app.post('/campaigns/:count', function launchRoute(req: Request, res: Response, next: NextFunction) {
     // Written for Express 4 too, which does not catch rejected handlers.
     service.launch(Number(req.params.count)).then((body) => res.status(201).json(body), next);
@@ -45,7 +45,13 @@ function koaApp(Make: typeof Koa, service: CampaignService, entitlements: Entitl
   app.silent = true;
   app.use(ko.entitlementErrorHandler());
   // An async resolver (as a session lookup would be); the Express apps use a sync one.
-  app.use(ko.stigg({ entitlements, customer: async (ctx: Context) => ctx.get('x-customer') || undefined }));
+  app.use(
+    ko.stigg({
+      entitlements,
+      customer: async (ctx: Context) => ctx.get('x-customer') || undefined,
+      resource: (ctx: Context) => ctx.get('x-site') || undefined,
+    }),
+  );
   app.use(async function launchRoute(ctx: Context) {
     const match = /^\/campaigns\/(\d+)$/.exec(ctx.path);
     if (ctx.method !== 'POST' || !match) return;
@@ -101,6 +107,18 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
     expect(service.runs).toEqual([3, 2]);
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(3);
     expect(await rig.reported('c-basic-2', CAMPAIGNS)).toBe(2);
+  });
+
+  test('the resource comes from the request context too', async () => {
+    const service = new CampaignService();
+    const app = makeApp(service, rig.entitlements);
+    const granted = await request(app).post('/campaigns/2').set('x-customer', 'c-sites').set('x-site', 'site-1');
+    expect(granted.status).toBe(201);
+    const otherSite = await request(app).post('/campaigns/2').set('x-customer', 'c-sites').set('x-site', 'site-2');
+    expect(otherSite.status).toBe(403);
+    expect(otherSite.body).toMatchObject({ accessDeniedReason: 'CustomerResourceNotFound' });
+    expect(service.runs).toEqual([2]);
+    expect(await rig.reported('c-sites', CAMPAIGNS, 'site-1')).toBe(2);
   });
 
   test('a request without a customer fails with 401 and the service body never runs', async () => {

@@ -306,8 +306,12 @@ describe('the customer outside a request', () => {
     await expect(as('c-basic', () => consumer.handle({ customerId: 'c-basic-2', count: 3 }))).resolves.toBe(3);
     // An option that yields no customer falls back to the scope.
     await expect(as('c-basic-2', () => consumer.handle({ count: 1 }))).resolves.toBe(1);
+    // The scope's resource belongs to the scope's customer: a customer from the option is checked without it.
+    const inSite = withCustomer({ entitlements, customerId: 'c-sites', resourceId: 'site-1' }, () => consumer.handle({ customerId: 'c-growth', count: 1 }));
+    await expect(inSite).resolves.toBe(1);
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
     expect(await rig.reported('c-basic-2', CAMPAIGNS)).toBe(4);
+    expect(await rig.reported('c-growth', CAMPAIGNS)).toBe(1);
   });
 
   test('customer, resource and usage may come from async functions of the arguments; resources are checked apart', async () => {

@@ -26,12 +26,19 @@ interface KeyReservations {
   readonly byId: Map<string, Reservation>;
 }
 
-interface OutboxItem {
-  readonly report: PendingUsage;
-  leasedUntil: number;
+interface LeasedBatch {
+  reports: PendingUsage[];
+  readonly leasedUntil: number;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+
+/** The usual ack: exactly the batch that was claimed (same id strings, so comparisons are cheap). */
+function sameIds(reports: PendingUsage[], ids: string[]): boolean {
+  if (reports.length !== ids.length) return false;
+  for (let i = 0; i < ids.length; i += 1) if (reports[i]?.id !== ids[i]) return false;
+  return true;
+}
 
 /**
  * The default store: everything in this process, every method synchronous. Entitlements live in a
@@ -45,7 +52,12 @@ export class MemoryStore implements Store {
   /** Most customers have one cached key: a string until a second one comes. */
   private readonly keysByCustomer = new Map<string, string | Set<string>>();
   private readonly reservations = new Map<string, KeyReservations>();
-  private readonly outbox = new Map<string, OutboxItem>();
+  /** Unclaimed reports, oldest first, from `head` on (an array: a Map keyed by UUIDs costs ~0.5 µs a report). */
+  private queue: PendingUsage[] = [];
+  private head = 0;
+  /** Claimed batches; few at a time, since one flusher sends one batch after another. */
+  private leased: LeasedBatch[] = [];
+  private readonly maxEntries: number;
   private reservationSeq = 0;
   private lastSweep: number;
 
@@ -58,6 +70,7 @@ export class MemoryStore implements Store {
       throw new TypeError('now must be a function returning milliseconds since the epoch (like Date.now).');
     }
     this.now = options.now ?? coarseClock();
+    this.maxEntries = maxEntries;
     this.lastSweep = this.now();
     const keysByCustomer = this.keysByCustomer;
     this.entries = new LRUCache<string, Entry>({
@@ -83,7 +96,9 @@ export class MemoryStore implements Store {
 
   /** Reports in the outbox, claimed or not. */
   get pendingUsageCount(): number {
-    return this.outbox.size;
+    let count = this.queue.length - this.head;
+    for (const batch of this.leased) count += batch.reports.length;
+    return count;
   }
 
   getEntitlement(key: string): CachedEntitlement | undefined {
@@ -115,7 +130,7 @@ export class MemoryStore implements Store {
   reservedUsage(key: string): number {
     const held = this.reservations.get(key);
     if (held === undefined) return 0;
-    if (held.nextExpiry <= this.now()) this.expireReservations(key, held);
+    if (held.nextExpiry <= this.now()) this.expireReservations(held);
     return held.total;
   }
 
@@ -151,24 +166,51 @@ export class MemoryStore implements Store {
     if (value !== undefined) {
       value.currentUsage = report.updateBehavior === 'SET' ? report.value : value.currentUsage + report.value;
     }
-    this.outbox.set(report.id, { report, leasedUntil: 0 });
+    this.queue.push(report);
   }
 
   claimUsage(max: number, leaseMs: number): PendingUsage[] {
     const now = this.now();
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweepReservations(now);
-    const claimed: PendingUsage[] = [];
-    for (const item of this.outbox.values()) {
-      if (claimed.length >= max) break;
-      if (item.leasedUntil > now) continue;
-      item.leasedUntil = now + leaseMs;
-      claimed.push({ ...item.report });
+    if (this.leased.length > 0) this.requeueExpired(now);
+    const available = this.queue.length - this.head;
+    if (available <= 0 || max <= 0) return [];
+    const end = this.head + Math.min(max, available);
+    const reports = this.queue.slice(this.head, end);
+    this.head = end;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
-    return claimed;
+    this.leased.push({ reports, leasedUntil: now + leaseMs });
+    return reports.map(function copy(report) {
+      return { ...report };
+    });
   }
 
   ackUsage(ids: string[]): void {
-    for (const id of ids) this.outbox.delete(id);
+    if (ids.length === 0) return;
+    const exact = this.leased.findIndex((batch) => sameIds(batch.reports, ids));
+    if (exact !== -1) {
+      this.leased.splice(exact, 1);
+      return;
+    }
+    const acked = new Set(ids);
+    let removed = 0;
+    for (const batch of this.leased) {
+      const kept = batch.reports.filter((report) => !acked.has(report.id));
+      removed += batch.reports.length - kept.length;
+      batch.reports = kept;
+    }
+    this.leased = this.leased.filter((batch) => batch.reports.length > 0);
+    if (removed < acked.size) {
+      // Acked after its lease ran out and it went back to the queue.
+      this.queue = this.queue.slice(this.head).filter((report) => !acked.has(report.id));
+      this.head = 0;
+    }
   }
 
   async close(): Promise<void> {
@@ -177,16 +219,34 @@ export class MemoryStore implements Store {
     this.reservations.clear();
   }
 
+  private requeueExpired(now: number): void {
+    const expired: PendingUsage[] = [];
+    this.leased = this.leased.filter((batch) => {
+      if (batch.leasedUntil > now) return true;
+      for (const report of batch.reports) expired.push(report);
+      return false;
+    });
+    if (expired.length === 0) return;
+    this.queue = expired.concat(this.queue.slice(this.head));
+    this.head = 0;
+  }
+
   private dropReservation(key: string, reservationId: string): void {
     const held = this.reservations.get(key);
     const reservation = held?.byId.get(reservationId);
     if (held === undefined || reservation === undefined) return;
     held.byId.delete(reservationId);
-    held.total -= reservation.amount;
-    if (held.byId.size === 0) this.reservations.delete(key);
+    if (held.byId.size > 0) {
+      held.total -= reservation.amount;
+      return;
+    }
+    held.total = 0;
+    // An empty holder is kept for the next request on this key (the sweep removes idle ones),
+    // unless that would let the map grow past the cache bound.
+    if (this.reservations.size > this.maxEntries) this.reservations.delete(key);
   }
 
-  private expireReservations(key: string, held: KeyReservations): void {
+  private expireReservations(held: KeyReservations): void {
     const now = this.now();
     let next = Infinity;
     for (const [id, reservation] of held.byId) {
@@ -198,16 +258,14 @@ export class MemoryStore implements Store {
       }
     }
     held.nextExpiry = next;
-    if (held.byId.size === 0) {
-      held.total = 0;
-      this.reservations.delete(key);
-    }
+    if (held.byId.size === 0) held.total = 0;
   }
 
   private sweepReservations(now: number): void {
     this.lastSweep = now;
     for (const [key, held] of this.reservations) {
-      if (held.nextExpiry <= now) this.expireReservations(key, held);
+      if (held.nextExpiry <= now) this.expireReservations(held);
+      if (held.byId.size === 0) this.reservations.delete(key);
     }
   }
 }

@@ -111,3 +111,21 @@ test('claimed reports are invisible until their lease ends, acked ones are gone'
   time.advance(1000);
   expect(store.claimUsage(10, 1000)[0]).toEqual({ ...reports[1], attempts: 0 });
 });
+
+test('a partial ack keeps the rest leased; an ack that comes after the lease ran out still removes the report', () => {
+  const time = clock();
+  const store = new MemoryStore({ now: time.now });
+  const reports = [report(), report(), report()];
+  for (const r of reports) store.enqueueUsage('k', r);
+  const claimed = store.claimUsage(10, 1000);
+  store.ackUsage([claimed[1]?.id as string]);
+  expect(store.pendingUsageCount).toBe(2);
+  time.advance(1000);
+  expect(store.claimUsage(1, 1000).map((r) => r.id)).toEqual([reports[0]?.id]);
+  store.ackUsage([reports[2]?.id as string]);
+  expect(store.pendingUsageCount).toBe(1);
+  store.ackUsage([reports[0]?.id as string]);
+  expect(store.pendingUsageCount).toBe(0);
+  time.advance(1000);
+  expect(store.claimUsage(10, 1000)).toEqual([]);
+});

@@ -180,7 +180,7 @@ async function usage() {
 async function memory() {
   const CUSTOMERS = 1_000_000;
   const BUDGET_MS = 20_000;
-  const CHUNK = 10_000;
+  const CHUNK = 1_000;
   const MAX_ENTRIES = 10_000;
   const upstream = instantUpstream();
   const entitlements = createEntitlements({ client: upstream, cache: { maxEntries: MAX_ENTRIES } });

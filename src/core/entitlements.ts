@@ -475,7 +475,7 @@ class EntitlementsEngine implements Entitlements {
     }
     if (!refresh) return value;
     if (age >= this.config.staleTtlMs) return undefined;
-    this.load(input, key).catch(noop);
+    if (!this.inflight.has(key) && this.breaker.allow()) this.startFetch(input, key).catch(noop);
     return value;
   }
 
@@ -633,6 +633,11 @@ class EntitlementsEngine implements Entitlements {
     const pending = this.inflight.get(key);
     if (pending !== undefined) return pending.promise;
     if (!this.breaker.allow()) return Promise.reject(this.breaker.rejection());
+    return this.startFetch(input, key);
+  }
+
+  /** The circuit breaker has let this call through. */
+  private startFetch(input: CheckInput, key: string): Promise<CachedEntitlement> {
     const fetch: Fetch = {
       promise: undefined as unknown as Promise<CachedEntitlement>,
       customerId: input.customerId,

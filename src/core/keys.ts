@@ -1,11 +1,11 @@
 import { entitlementKey } from './decide';
 
 interface CustomerKeys {
-  readonly byFeature: Map<string, string>;
-  byResource: Map<string, Map<string, string>> | undefined;
   /** The last feature asked without a resource, and its key: most calls repeat it. */
-  lastFeatureId: string | undefined;
+  lastFeatureId: string;
   lastKey: string;
+  byFeature: Map<string, string> | undefined;
+  byResource: Map<string, Map<string, string>> | undefined;
 }
 
 /**
@@ -19,34 +19,43 @@ export class KeyCache {
   constructor(private readonly max: number) {}
 
   get(customerId: string, resourceId: string | undefined | null, featureId: string): string {
-    let keys = this.customers.get(customerId);
-    if (keys === undefined) {
-      if (this.customers.size >= this.max) this.customers.clear();
-      keys = { byFeature: new Map(), byResource: undefined, lastFeatureId: undefined, lastKey: '' };
-      this.customers.set(customerId, keys);
-    }
-    const plain = resourceId === undefined || resourceId === null;
-    if (plain && keys.lastFeatureId === featureId) return keys.lastKey;
-    let byFeature = keys.byFeature;
-    if (!plain) {
-      keys.byResource ??= new Map();
-      let forResource = keys.byResource.get(resourceId);
-      if (forResource === undefined) {
-        if (keys.byResource.size >= this.max) keys.byResource.clear();
-        forResource = new Map();
-        keys.byResource.set(resourceId, forResource);
+    const keys = this.customers.get(customerId);
+    if (resourceId === undefined || resourceId === null) {
+      if (keys === undefined) {
+        const key = entitlementKey(customerId, undefined, featureId);
+        this.remember(customerId, { lastFeatureId: featureId, lastKey: key, byFeature: undefined, byResource: undefined });
+        return key;
       }
-      byFeature = forResource;
-    }
-    let key = byFeature.get(featureId);
-    if (key === undefined) {
-      key = entitlementKey(customerId, resourceId, featureId);
-      byFeature.set(featureId, key);
-    }
-    if (plain) {
+      if (keys.lastFeatureId === featureId) return keys.lastKey;
+      keys.byFeature ??= keys.lastKey === '' ? new Map() : new Map([[keys.lastFeatureId, keys.lastKey]]);
+      let key = keys.byFeature.get(featureId);
+      if (key === undefined) {
+        key = entitlementKey(customerId, undefined, featureId);
+        keys.byFeature.set(featureId, key);
+      }
       keys.lastFeatureId = featureId;
       keys.lastKey = key;
+      return key;
+    }
+    const owner = keys ?? this.remember(customerId, { lastFeatureId: '', lastKey: '', byFeature: undefined, byResource: undefined });
+    owner.byResource ??= new Map();
+    let forResource = owner.byResource.get(resourceId);
+    if (forResource === undefined) {
+      if (owner.byResource.size >= this.max) owner.byResource.clear();
+      forResource = new Map();
+      owner.byResource.set(resourceId, forResource);
+    }
+    let key = forResource.get(featureId);
+    if (key === undefined) {
+      key = entitlementKey(customerId, resourceId, featureId);
+      forResource.set(featureId, key);
     }
     return key;
+  }
+
+  private remember(customerId: string, keys: CustomerKeys): CustomerKeys {
+    if (this.customers.size >= this.max) this.customers.clear();
+    this.customers.set(customerId, keys);
+    return keys;
   }
 }

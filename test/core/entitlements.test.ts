@@ -29,6 +29,9 @@ beforeAll(async () => {
       customer('once', 'plan-revvenu-essentials'),
       customer('shared', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 5 }] }),
       customer('down', 'plan-revvenu-basic'),
+      customer('cluster', 'plan-revvenu-basic'),
+      customer('abandoned', 'plan-revvenu-basic'),
+      customer('broken-store', 'plan-revvenu-basic'),
       {
         id: 'sites',
         subscriptions: [
@@ -250,6 +253,62 @@ test('resources are decided, reserved and reported separately', async () => {
   expect(rig.emulator.stats().usage[usageKey('sites', CAMPAIGNS, 'site-2')]).toBe(50);
   await entitlements.invalidate('sites');
   expect(await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS })).toMatchObject({ source: 'upstream', currentUsage: 4 });
+});
+
+/** Two instances sharing one store stand in for two processes sharing Redis. */
+class LockingStore extends MemoryStore {
+  private readonly locks = new Map<string, number>();
+  acquireFetchLock(key: string, ttlMs: number): boolean {
+    const until = this.locks.get(key);
+    if (until !== undefined && until > Date.now()) return false;
+    this.locks.set(key, Date.now() + ttlMs);
+    return true;
+  }
+}
+
+test('with a store that has acquireFetchLock, coalescing holds across instances', async () => {
+  rig.emulator.setFaults({ latencyMs: 50 });
+  const store = new LockingStore();
+  const instances = [rig.make({ store }), rig.make({ store })];
+  const before = rig.emulator.stats().operations['entitlement'] ?? 0;
+  const decisions = await Promise.all(
+    instances.flatMap((entitlements) => Array.from({ length: 200 }, () => entitlements.check({ customerId: 'cluster', featureId: TEMPLATES }))),
+  );
+  expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
+  expect(decisions.every((d) => d.granted && d.usageLimit === 3)).toBe(true);
+});
+
+test('a reservation nobody commits or releases comes back after reservationTtlMs', async () => {
+  let now = Date.now();
+  const entitlements = rig.make({ now: () => now, reservationTtlMs: 1000 });
+  const held = await entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 3 });
+  expect(held.decision.granted).toBe(true);
+  expect((entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted).toBe(false);
+  now += 1000;
+  const later = entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 3 }) as Lease;
+  expect(later.decision).toMatchObject({ granted: true, currentUsage: 0 });
+  later.release();
+});
+
+test('a failing store degrades to deciding on the cached usage, and says so', async () => {
+  class BrokenReserveStore extends MemoryStore {
+    override reserve(): never {
+      throw new Error('store down');
+    }
+  }
+  const errors: Error[] = [];
+  const entitlements = rig.make({ store: new BrokenReserveStore() });
+  entitlements.on('store:error', (error) => errors.push(error));
+  entitlements.on('store:error', () => {
+    throw new Error('listeners must not throw, but one that does changes nothing');
+  });
+  const lease = await entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 });
+  expect(lease.decision).toMatchObject({ granted: true, currentUsage: 0, usageLimit: 3 });
+  expect((entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 4 }) as Lease).decision.granted).toBe(false);
+  expect(errors.map((error) => error.message)).toEqual(['store down', 'store down']);
+  lease.commit();
+  await entitlements.flush();
+  expect(rig.emulator.stats().usage[usageKey('broken-store', TEMPLATES)]).toBe(2);
 });
 
 describe('failure policy', () => {

@@ -79,6 +79,9 @@ export class UsageBuffer {
   private batchKickScheduled = false;
   private queuedLocally = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
+  private waiting = 0;
+  private readonly sleepers = new Set<NodeJS.Timeout>();
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -88,7 +91,7 @@ export class UsageBuffer {
   start(): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
-      this.flush().catch(this.options.onStoreError);
+      this.drainAll().catch(this.options.onStoreError);
     }, this.options.flushIntervalMs);
     this.timer.unref();
   }
@@ -112,8 +115,23 @@ export class UsageBuffer {
     });
   }
 
-  /** Delivers everything queued so far, after the drain already running (if any). */
+  /**
+   * Delivers everything queued so far, after the drain already running (if any). Until it settles,
+   * retry delays hold the process open, so `await close()` in a SIGTERM handler is not cut short.
+   */
   flush(): Promise<void> {
+    this.waiting += 1;
+    for (const sleeper of this.sleepers) sleeper.ref();
+    const done = (): void => {
+      this.waiting -= 1;
+      if (this.waiting === 0) for (const sleeper of this.sleepers) sleeper.unref();
+    };
+    const flushed = this.drainAll();
+    flushed.then(done, done);
+    return flushed;
+  }
+
+  private drainAll(): Promise<void> {
     if (this.flushQueued !== undefined) return this.flushQueued;
     const queued = this.enqueueDrain(true);
     this.flushQueued = queued;
@@ -216,8 +234,13 @@ export class UsageBuffer {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise(function wait(resolve) {
-      setTimeout(resolve, ms).unref();
+    return new Promise((resolve) => {
+      const sleeper = setTimeout(() => {
+        this.sleepers.delete(sleeper);
+        resolve();
+      }, ms);
+      if (this.waiting === 0) sleeper.unref();
+      this.sleepers.add(sleeper);
     });
   }
 }

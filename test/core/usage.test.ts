@@ -232,3 +232,19 @@ test('fault injection (30% failures, added latency): every call answered, no uni
   expect(applied('faulty')).toBe(committed);
   expect(committed).toBeGreaterThan(300);
 });
+
+test('timers never hold the process open, except retry delays someone awaits through flush()', async () => {
+  const entitlements = make({ usage: { flushIntervalMs: 5, maxAttempts: 3, retryBaseDelayMs: 200 } });
+  const buffer = (entitlements as unknown as { buffer: { timer: NodeJS.Timeout; sleepers: Set<NodeJS.Timeout> } }).buffer;
+  const refs = () => [...buffer.sleepers].map((sleeper) => sleeper.hasRef());
+  expect(buffer.timer.hasRef()).toBe(false);
+  const lease = await grant(entitlements, 'exhaust', 1);
+  rig.emulator.setFaults({ failureRate: 1 });
+  lease.commit();
+  await until(() => buffer.sleepers.size > 0);
+  expect(refs()).toEqual([false]);
+  const flushed = entitlements.flush();
+  expect(refs()).toEqual([true]);
+  await flushed;
+  expect(buffer.sleepers.size).toBe(0);
+});

@@ -131,8 +131,10 @@ describe('cache', () => {
     // Answered synchronously, while the one refresh is still on its way (150 ms of emulator latency).
     expect(rig.emulator.stats().operations['entitlement'] ?? 0).toBe(before);
     expect(stale.every((d) => !isThenable(d) && d.source === 'cache' && d.accessDeniedReason === 'NoFeatureEntitlementInSubscription')).toBe(true);
-    await entitlements.flush();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    for (let waited = 0; (rig.emulator.stats().operations['entitlement'] ?? 0) === before && waited < 3000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
     // Refreshed: fresh again, no further upstream call.
     expect(isThenable(entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN }))).toBe(false);
@@ -382,7 +384,8 @@ describe('failure policy', () => {
     const requests = rig.emulator.stats().requests;
     const started = performance.now();
     for (let i = 3; i < 53; i += 1) expect((await check(i)).source).toBe('fallback');
-    expect(performance.now() - started).toBeLessThan(100);
+    // Waiting on Stigg would have cost 50 x 150 ms.
+    expect(performance.now() - started).toBeLessThan(500);
     expect(rig.emulator.stats().requests).toBe(requests);
     expect(upstreamErrors).toHaveLength(2);
 

@@ -4,7 +4,6 @@ import { CircuitBreaker } from './circuit-breaker';
 import { coarseClock } from './clock';
 import {
   decide,
-  entitlementKey,
   fallbackDecision,
   isLimited,
   needsReservation,
@@ -353,7 +352,7 @@ class EntitlementsEngine implements Entitlements {
     if (behavior !== 'DELTA' && behavior !== 'SET') {
       throw new TypeError(`report(): ${String(behavior)} is not a valid updateBehavior. Please choose 'DELTA' (default) or 'SET'.`);
     }
-    const key = entitlementKey(report.customerId, report.resourceId, report.featureId);
+    const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
     const pending = this.pendingUsage(report.customerId, report.resourceId ?? undefined, report.featureId, report.value, behavior);
     return this.enqueue(key, pending, undefined);
   }
@@ -764,13 +763,13 @@ class EntitlementsEngine implements Entitlements {
 
   private delivered(reports: PendingUsage[], results: UpstreamUsageResult[]): void {
     for (const report of reports) {
-      const key = entitlementKey(report.customerId, report.resourceId, report.featureId);
+      const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
       if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
     }
     const latest = new Map<string, UpstreamUsageResult>();
     for (const result of results) {
       if (typeof result?.currentUsage !== 'number') continue;
-      latest.set(entitlementKey(result.customerId, result.resourceId, result.featureId), result);
+      latest.set(this.keys.get(result.customerId, result.resourceId, result.featureId), result);
     }
     for (const [key, result] of latest) this.reconcile(key, result);
     this.emit('usage:flushed', reports);
@@ -794,7 +793,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   private dropped(report: PendingUsage, error: Error): void {
-    const key = entitlementKey(report.customerId, report.resourceId, report.featureId);
+    const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
     if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
     this.config.logger.error('A usage report could not be delivered to Stigg', {
       customerId: report.customerId,

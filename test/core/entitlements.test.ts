@@ -232,6 +232,9 @@ describe('reservations', () => {
     await flushing;
     // 5 initial + 2 from a + 1 delivered from b + 1 queued in b.
     expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(9);
+    // A refetch adds what this process has queued and Stigg has not seen yet.
+    await b.invalidate('shared');
+    expect(await b.check({ customerId: 'shared', featureId: TEMPLATES })).toMatchObject({ source: 'upstream', currentUsage: 9 });
     await b.flush();
     expect((b.check({ customerId: 'shared', featureId: TEMPLATES }) as Decision).currentUsage).toBe(9);
     expect(rig.emulator.stats().usage[usageKey('shared', TEMPLATES)]).toBe(4);

@@ -680,7 +680,7 @@ class EntitlementsEngine implements Entitlements {
       throw error;
     }
     this.breaker.success();
-    const value = toCachedEntitlement(result, this.now(), this.unreported.get(key) ?? 0);
+    const value = toCachedEntitlement(result, this.now(), this.unreportedUnits(key));
     if (!fetch.invalidated) this.writeCache(key, input.customerId, value);
     return value;
   }
@@ -755,6 +755,11 @@ class EntitlementsEngine implements Entitlements {
     this.dropped(report, toError(error));
   }
 
+  /** Units Stigg has not seen yet that the cached usage must include (a shared store adds its own). */
+  private unreportedUnits(key: string): number {
+    return this.store.countsUnreportedUsage === true ? 0 : (this.unreported.get(key) ?? 0);
+  }
+
   private track(key: string, units: number): void {
     const total = (this.unreported.get(key) ?? 0) + units;
     if (Math.abs(total) < 1e-9) this.unreported.delete(key);
@@ -782,7 +787,7 @@ class EntitlementsEngine implements Entitlements {
       const periodEndMs = parseDate(result.usagePeriodEnd) ?? periodEndOf(cached);
       this.writeCache(key, result.customerId, {
         ...cached,
-        currentUsage: (result.currentUsage as number) + (this.unreported.get(key) ?? 0),
+        currentUsage: (result.currentUsage as number) + this.unreportedUnits(key),
         usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
         usagePeriodEndMs: periodEndMs,
       });

@@ -32,6 +32,7 @@ beforeAll(async () => {
       customer('cluster', 'plan-revvenu-basic'),
       customer('abandoned', 'plan-revvenu-basic'),
       customer('broken-store', 'plan-revvenu-basic'),
+      customer('counted', 'plan-revvenu-basic'),
       {
         id: 'sites',
         subscriptions: [
@@ -314,6 +315,17 @@ test('a failing store degrades to deciding on the cached usage, and says so', as
   lease.commit();
   await entitlements.flush();
   expect(rig.emulator.stats().usage[usageKey('broken-store', TEMPLATES)]).toBe(2);
+});
+
+test('a store that counts unreported usage itself (countsUnreportedUsage) gets Stigg\'s usage as is', async () => {
+  class CountingStore extends MemoryStore {
+    readonly countsUnreportedUsage = true;
+  }
+  const entitlements = rig.make({ store: new CountingStore(), usage: { flushIntervalMs: 60_000 } });
+  (await entitlements.acquire({ customerId: 'counted', featureId: TEMPLATES, requestedUsage: 2 })).commit();
+  expect((entitlements.check({ customerId: 'counted', featureId: TEMPLATES }) as Decision).currentUsage).toBe(2);
+  await entitlements.invalidate('counted');
+  expect(await entitlements.check({ customerId: 'counted', featureId: TEMPLATES })).toMatchObject({ source: 'upstream', currentUsage: 0 });
 });
 
 describe('failure policy', () => {

@@ -43,7 +43,10 @@ export function decide(
   const number = cached.featureType === 'NUMBER';
   const metered = number && cached.meterType !== 'None';
   let reason: AccessDeniedReason | null = cached.accessDeniedReason;
-  if (reason === null && number && !cached.hasUnlimitedUsage && cached.usageLimit !== null) {
+  if (reason === null && requested > 0 && cached.featureType === 'BOOLEAN') {
+    // As Stigg answers: usage asked of an on/off feature is a misconfiguration, not a grant.
+    reason = 'FeatureTypeMismatch';
+  } else if (reason === null && number && !cached.hasUnlimitedUsage && cached.usageLimit !== null) {
     const used = metered ? currentUsage + requested : requested;
     if (used > cached.usageLimit) reason = 'RequestedUsageExceedingLimit';
   }

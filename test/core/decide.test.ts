@@ -54,6 +54,12 @@ describe('decide', () => {
     expect(boolean).toMatchObject({ granted: true, metered: false, currentUsage: null });
   });
 
+  test('usage asked of a boolean feature is FeatureTypeMismatch, as Stigg answers; a plain check is granted', () => {
+    const flag = cached({ featureType: 'BOOLEAN', meterType: 'None', usageLimit: null });
+    expect(decide(input, 1, flag, 0, 'cache')).toMatchObject({ granted: false, accessDeniedReason: 'FeatureTypeMismatch', metered: false });
+    expect(decide(input, 0, flag, 0, 'cache')).toMatchObject({ granted: true, accessDeniedReason: null });
+  });
+
   test('a configuration number (meterType None) compares the request itself with the limit', () => {
     const config = cached({ meterType: 'None', usageLimit: 5, currentUsage: 0 });
     expect(decide(input, 5, config, 100, 'cache')).toMatchObject({ granted: true, metered: false });

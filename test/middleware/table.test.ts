@@ -60,6 +60,7 @@ function routes(extra: RouteSpec[] = []): RouteSpec[] {
     { method: 'get', path: '/analytics', gates: [{ featureId: ANALYTICS }] },
     { method: 'get', path: '/custom-domain', gates: [{ featureId: CUSTOM_DOMAIN }] },
     { method: 'get', path: '/unknown', gates: [{ featureId: 'feature-99-missing' }] },
+    { method: 'post', path: '/analytics-units', gates: [{ featureId: ANALYTICS, usage: 1 }] },
     { method: 'post', path: '/sites/:siteId/templates', gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => v.params.siteId } }] },
     { method: 'post', path: '/both', gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: CAMPAIGNS, usage: (v: any) => Promise.resolve(v.body.count) }] },
     { method: 'post', path: '/templates-400', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: { status: 400 } },
@@ -249,6 +250,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     { reason: 'NoActiveSubscription', status: 402, customer: 'cust-none', method: 'get', path: '/analytics' },
     { reason: 'NoFeatureEntitlementInSubscription', status: 402, customer: 'cust-basic', method: 'get', path: '/analytics' },
     { reason: 'FeatureNotFound', status: 403, customer: 'cust-basic', method: 'get', path: '/unknown' },
+    { reason: 'FeatureTypeMismatch', status: 403, customer: 'cust-growth', method: 'post', path: '/analytics-units' },
     { reason: 'CustomerIsArchived', status: 403, customer: 'cust-archived', method: 'get', path: '/analytics' },
     { reason: 'CustomerResourceNotFound', status: 403, customer: 'cust-sites', method: 'post', path: '/sites/site-2/templates' },
     {

@@ -38,8 +38,8 @@ return { v[1], v[2] }
 
 /**
  * KEYS: entitlement hash, customer index, pending units of the key, fetch lock.
- * ARGV: data, usage from Stigg, ttlMs, graceMs, key.
- * Units committed here but not yet acknowledged by Stigg are added to Stigg's usage.
+ * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed here but not yet
+ * acknowledged by Stigg (from every process) to Stigg's usage.
  */
 export const SET_ENTITLEMENT = script(
   'setEntitlement',
@@ -47,7 +47,8 @@ export const SET_ENTITLEMENT = script(
 ${EXTEND_TTL}
 local ttl = tonumber(ARGV[3])
 local life = ttl + tonumber(ARGV[4])
-local pending = tonumber(redis.call('GET', KEYS[3]) or '0')
+local pending = 0
+if ARGV[6] == '1' then pending = tonumber(redis.call('GET', KEYS[3]) or '0') end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl)
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
@@ -110,7 +111,7 @@ ${EXTEND_TTL}
 ${PURGE_AND_SUM}
 local usage = redis.call('HGET', KEYS[1], 'usage')
 if not usage then
-  return redis.error_reply('ERR stigg-gate: no cached entitlement to reserve against; setEntitlement must come first')
+  return redis.error_reply('ERR stigg-gate: no cached entitlement at ' .. KEYS[1] .. ' to reserve against; setEntitlement must come first')
 end
 local before = tonumber(usage) + purgeAndSum(KEYS[2], KEYS[3])
 local amount = tonumber(ARGV[1])

@@ -34,6 +34,12 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Receives connection warnings of a client the store created. Default: silent. */
   logger?: Logger;
+  /**
+   * setEntitlement adds the units still in the shared outbox (from every process) to the usage
+   * fetched from Stigg. Default false: the core adds the units of its own process instead. Turn it on
+   * with a core that honours Store.countsUnreportedUsage (passes Stigg's usage as is).
+   */
+  countsUnreportedUsage?: boolean;
 }
 
 interface Configuration {
@@ -52,7 +58,8 @@ interface OwnedClient extends RedisClientLike {
 const GRACE_MS = 60_000;
 const DEFAULT_PREFIX = 'stigg-gate:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
-const silentLogger: Logger = { warn() {}, error() {} };
+function noop(): void {}
+const silentLogger: Logger = { warn: noop, error: noop };
 
 /**
  * A Store that keeps the entitlement cache, the reservations and the outbox of pending usage in
@@ -60,13 +67,15 @@ const silentLogger: Logger = { warn() {}, error() {} };
  */
 export class RedisStore implements Store {
   readonly name = 'redis';
-  readonly countsUnreportedUsage = true;
+  readonly countsUnreportedUsage: boolean;
   readonly prefix: string;
   private readonly client: RedisClientLike;
   private readonly owned: OwnedClient | undefined;
   private readonly config: Configuration;
   private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string };
   private closing: Promise<void> | undefined;
+  /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
+  private readonly writes = new Map<string, Promise<unknown>>();
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -78,6 +87,10 @@ export class RedisStore implements Store {
       logger: validateLogger(options.logger),
     };
     this.prefix = this.config.prefix;
+    if (options.countsUnreportedUsage !== undefined && typeof options.countsUnreportedUsage !== 'boolean') {
+      throw new TypeError('RedisStore: countsUnreportedUsage must be true or false.');
+    }
+    this.countsUnreportedUsage = options.countsUnreportedUsage ?? false;
     const { redis } = options;
     if (typeof redis === 'string') {
       this.owned = createClient(redis, this.config);
@@ -122,12 +135,19 @@ export class RedisStore implements Store {
     assertFinite('setEntitlement', value?.currentUsage, 'value.currentUsage');
     const ttl = toTtl('setEntitlement', ttlMs);
     const p = this.config.prefix;
-    await this.run(
+    const written = this.run(
       'setEntitlement',
       SET_ENTITLEMENT,
       [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`],
-      [JSON.stringify(value), String(value.currentUsage), ttl, GRACE_MS, key],
+      [JSON.stringify(value), String(value.currentUsage), ttl, GRACE_MS, key, this.countsUnreportedUsage ? '1' : '0'],
     );
+    const { writes } = this;
+    writes.set(key, written);
+    try {
+      await written;
+    } finally {
+      if (writes.get(key) === written) writes.delete(key);
+    }
   }
 
   async invalidateCustomer(customerId: string): Promise<void> {
@@ -152,6 +172,10 @@ export class RedisStore implements Store {
       throw new TypeError(`RedisStore.reserve: limit must be a number (Infinity for none), got ${String(limit)}.`);
     }
     const ttl = toTtl('reserve', ttlMs);
+    // Commands leave in order, but one answered NOSCRIPT (Redis restarted or flushed its scripts) is
+    // sent again later: without this wait, a reserve could overtake the write of the entry it needs.
+    const writing = this.writes.get(key);
+    if (writing !== undefined) await writing.catch(noop);
     const reservationId = randomUUID();
     const reply = await this.run('reserve', RESERVE, this.reservationKeys(key, true), [
       String(amount),

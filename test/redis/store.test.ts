@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { CachedEntitlement, PendingUsage } from '../../src/core/types';
 import { RedisStore, RedisStoreError } from '../../src/redis';
+import { RESERVE } from '../../src/redis/scripts';
 import { closedPort, connectRedis, deleteKeys, uniquePrefix } from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -250,7 +251,16 @@ describe('commit and the outbox', () => {
     expect(leftovers).toEqual([]);
   });
 
-  it('adds unacknowledged units to the usage Stigg reports when an entitlement is refreshed', async () => {
+  it('keeps the usage it is given by default', async () => {
+    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
+    await store.enqueueUsage(KEY, pending(4));
+    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 12 }), 10_000);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 12 });
+    expect(store.countsUnreportedUsage).toBe(false);
+  });
+
+  it('with countsUnreportedUsage, adds unacknowledged units to the usage Stigg reports when an entitlement is refreshed', async () => {
+    store = new RedisStore({ redis, prefix, countsUnreportedUsage: true });
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     const { reservationId } = await store.reserve(KEY, 4, 50, 10_000);
     const report = pending(4);
@@ -322,6 +332,15 @@ describe('close()', () => {
     await expect(store.getEntitlement(KEY)).rejects.toBeInstanceOf(RedisStoreError);
     expect(redis.status).toBe('ready');
     await expect(new RedisStore({ redis, prefix }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
+  });
+
+  it('does not let a reserve overtake the write it depends on when Redis lost its scripts', async () => {
+    await redis.script('FLUSH');
+    await redis.script('LOAD', RESERVE.source);
+    const written = store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 8 }), 10_000);
+    const reserved = store.reserve(KEY, 2, 10, 10_000);
+    await written;
+    await expect(reserved).resolves.toMatchObject({ ok: true, currentUsage: 10 });
   });
 
   it('loads its scripts again after SCRIPT FLUSH', async () => {

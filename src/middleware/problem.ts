@@ -1,4 +1,10 @@
-import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../core/errors';
+import {
+  EntitlementDeniedError,
+  EntitlementUnavailableError,
+  InvalidUsageError,
+  MissingCustomerError,
+  type StatusMapping,
+} from '../core/errors';
 import type { AccessDeniedReason, Decision } from '../core/types';
 
 /**
@@ -131,22 +137,37 @@ export function retryAfterHeader(seconds: number): string {
 }
 
 /** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
-export function isEntitlementError(error: unknown): error is EntitlementDeniedError | EntitlementUnavailableError {
-  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError) return true;
+export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError;
+
+export function isEntitlementError(error: unknown): error is RenderableError {
+  if (
+    error instanceof EntitlementDeniedError ||
+    error instanceof EntitlementUnavailableError ||
+    error instanceof MissingCustomerError ||
+    error instanceof InvalidUsageError
+  ) {
+    return true;
+  }
   if (typeof error !== 'object' || error === null) return false;
-  const { name } = error as { name?: unknown };
+  const { name, featureId } = error as { name?: unknown; featureId?: unknown };
   if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
-  return name === 'EntitlementUnavailableError' && typeof (error as { featureId?: unknown }).featureId === 'string';
+  const named = name === 'EntitlementUnavailableError' || name === 'MissingCustomerError' || name === 'InvalidUsageError';
+  return named && typeof featureId === 'string';
 }
 
 /** The problem for an error thrown by a decorated method; the first mapping that names the reason wins. */
 export function errorProblem(
-  error: EntitlementDeniedError | EntitlementUnavailableError,
+  error: RenderableError,
   ...mappings: Array<StatusMapping | undefined>
 ): { problem: ProblemDetails; retryAfterSeconds?: number } {
   if (error.name === 'EntitlementUnavailableError') {
     const { featureId, retryAfterSeconds } = error as EntitlementUnavailableError;
     return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
+  }
+  if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error as MissingCustomerError).featureId) };
+  if (error.name === 'InvalidUsageError') {
+    const { featureId, value } = error as InvalidUsageError;
+    return { problem: invalidUsageProblem(featureId, value) };
   }
   const denied = error as EntitlementDeniedError;
   let status = denied.status;

@@ -125,6 +125,8 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
     const service = new CampaignService();
     const response = await request(makeApp(service, rig.entitlements)).post('/campaigns/1');
     expect(response.status).toBe(401);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 401, title: 'No customer', featureId: CAMPAIGNS });
     expect(service.runs).toEqual([]);
     expect(rig.emulator.stats().operations.entitlement ?? 0).toBe(0);
   });

@@ -506,12 +506,12 @@ class EntitlementsEngine implements Entitlements {
     try {
       reserved = this.store.reserve(key, requested, cached.usageLimit as number, this.config.reservationTtlMs);
     } catch (error) {
-      return this.unreservedLease(input, requested, key, cached, source, error);
+      return this.unreservedLease(input, requested, key, error);
     }
     if (isPromise(reserved)) {
       return reserved.then(
         (result) => this.reservedLease(input, requested, key, cached, source, result),
-        (error: unknown) => this.unreservedLease(input, requested, key, cached, source, error),
+        (error: unknown) => this.unreservedLease(input, requested, key, error),
       );
     }
     return this.reservedLease(input, requested, key, cached, source, reserved);
@@ -531,17 +531,14 @@ class EntitlementsEngine implements Entitlements {
     return new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
   }
 
-  /** The store could not reserve: decide on the cached usage alone and still report on commit. */
-  private unreservedLease(
-    input: CheckInput,
-    requested: number,
-    key: string,
-    cached: CachedEntitlement,
-    source: DecisionSource,
-    error: unknown,
-  ): Lease {
+  /**
+   * The store could not reserve (e.g. Redis down or timed out). The cached usage alone cannot hold
+   * the limit across processes, so this is no decision: the store error is reported and the failure
+   * policy applies (the feature's fallback, else fail closed or open), as when Stigg is unreachable.
+   */
+  private unreservedLease(input: CheckInput, requested: number, key: string, error: unknown): Lease {
     this.storeError(toError(error));
-    return new EntitlementLease(this, key, decide(input, requested, cached, cached.currentUsage, source), undefined);
+    return this.leaseOf(key, this.fallback(input, requested, error), undefined);
   }
 
   private leaseOf(key: string, decision: Decision, reservationId: string | undefined): Lease {

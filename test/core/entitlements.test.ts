@@ -296,25 +296,67 @@ test('a reservation nobody commits or releases comes back after reservationTtlMs
   later.release();
 });
 
-test('a failing store degrades to deciding on the cached usage, and says so', async () => {
+describe('a store that cannot reserve (Redis down, a timeout): store:error, then the failure policy', () => {
   class BrokenReserveStore extends MemoryStore {
     override reserve(): never {
       throw new Error('store down');
     }
   }
-  const errors: Error[] = [];
-  const entitlements = rig.make({ store: new BrokenReserveStore() });
-  entitlements.on('store:error', (error) => errors.push(error));
-  entitlements.on('store:error', () => {
-    throw new Error('listeners must not throw, but one that does changes nothing');
+  class RejectingReserveStore extends MemoryStore {
+    override reserve(): never {
+      return Promise.reject(new Error('store timed out')) as never;
+    }
+  }
+
+  test('fail-closed by default: no grant on the locally cached usage, EntitlementUnavailableError (503)', async () => {
+    for (const store of [new BrokenReserveStore(), new RejectingReserveStore()]) {
+      const errors: Error[] = [];
+      const entitlements = rig.make({ store, retryAfterSeconds: 3 });
+      entitlements.on('store:error', (error) => errors.push(error));
+      entitlements.on('store:error', () => {
+        throw new Error('listeners must not throw, but one that does changes nothing');
+      });
+      const acquired = Promise.resolve().then(() => entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 }));
+      await expect(acquired).rejects.toMatchObject({ name: 'EntitlementUnavailableError', status: 503, retryAfterSeconds: 3 });
+      await expect(acquired).rejects.toBeInstanceOf(EntitlementUnavailableError);
+      expect(errors).toHaveLength(1);
+      // The value is cached (the store answers reads), still no grant without a reservation.
+      await expect(
+        Promise.resolve().then(() => entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 1 })),
+      ).rejects.toBeInstanceOf(EntitlementUnavailableError);
+      // A request that reserves nothing does not need the store's reservations.
+      await expect(Promise.resolve(entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES }))).resolves.toMatchObject({
+        decision: { granted: true },
+      });
+    }
+    expect(rig.emulator.stats().usage[usageKey('broken-store', TEMPLATES)]).toBeUndefined();
   });
-  const lease = await entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 });
-  expect(lease.decision).toMatchObject({ granted: true, currentUsage: 0, usageLimit: 3 });
-  expect((entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 4 }) as Lease).decision.granted).toBe(false);
-  expect(errors.map((error) => error.message)).toEqual(['store down', 'store down']);
-  lease.commit();
-  await entitlements.flush();
-  expect(rig.emulator.stats().usage[usageKey('broken-store', TEMPLATES)]).toBe(2);
+
+  test("a feature's fallback decides, and fail-open grants with source 'fail-open' and reports what it granted", async () => {
+    const fallbacks: Decision[] = [];
+    const withFallback = rig.make({ store: new RejectingReserveStore(), fallback: { [TEMPLATES]: { hasAccess: true, usageLimit: 3 } } });
+    withFallback.on('fallback:used', (decision) => fallbacks.push(decision));
+    expect((await withFallback.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 })).decision).toMatchObject({
+      granted: true,
+      source: 'fallback',
+    });
+    expect((await withFallback.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 4 })).decision).toMatchObject({
+      granted: false,
+      source: 'fallback',
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+    });
+    expect(fallbacks).toHaveLength(2);
+
+    const logger = recordingLogger();
+    const open = rig.make({ store: new BrokenReserveStore(), failMode: 'open', logger });
+    const lease = await open.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 });
+    expect(lease.decision).toMatchObject({ granted: true, source: 'fail-open', metered: true });
+    expect(logger.errors).toEqual(['Entitlements store "memory" failed']);
+    expect(logger.warnings[0]).toMatch(/failMode: open/);
+    lease.commit();
+    await open.flush();
+    expect(rig.emulator.stats().usage[usageKey('broken-store', TEMPLATES)]).toBe(2);
+  });
 });
 
 test('a store that counts unreported usage itself (countsUnreportedUsage) gets Stigg\'s usage as is', async () => {

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import request from 'supertest';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
+import type { EntitlementsOptions } from '../../src/core/entitlements';
 import type { Entitlements } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
@@ -24,9 +25,9 @@ function appWith(entitlements: Entitlements): express.Express {
   return app;
 }
 
-function gate(store: RedisStore): { app: express.Express; storeErrors: Error[] } {
+function gate(store: RedisStore, options: Partial<EntitlementsOptions> = {}): { app: express.Express; storeErrors: Error[] } {
   const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2000 });
-  const entitlements = createEntitlements({ client, store, failMode: 'closed', retryAfterSeconds: 7 });
+  const entitlements = createEntitlements({ client, store, failMode: 'closed', retryAfterSeconds: 7, ...options });
   const storeErrors: Error[] = [];
   entitlements.on('store:error', (error) => storeErrors.push(error));
   cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());
@@ -48,14 +49,29 @@ afterAll(async () => {
   await emulator.stop();
 });
 
-it('Redis refusing connections: Stigg still decides, the store failures surface as store:error, fast', async () => {
+it('Redis refusing connections: no reservation can be made, so the failure policy answers (fail-closed 503), fast, with store:error', async () => {
   const { app, storeErrors } = gate(new RedisStore({ redis: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 300 }));
   const started = Date.now();
   const response = await request(app).post('/campaigns').set('x-customer', CUSTOMER);
   expect(Date.now() - started).toBeLessThan(3000);
-  expect(response.status).toBe(200);
+  // Stigg answered, but granting on this process's view of the usage could exceed the limit across processes.
+  expect(response.status).toBe(503);
+  expect(response.headers['retry-after']).toBe('7');
   expect(storeErrors.length).toBeGreaterThan(0);
   expect(storeErrors.every((error) => error instanceof RedisStoreError)).toBe(true);
+  expect(storeErrors.some((error) => (error as RedisStoreError).operation === 'reserve')).toBe(true);
+  expect(emulator.stats().usage[`${CUSTOMER}||feature-02-campaigns`]).toBeUndefined();
+});
+
+it("Redis refusing connections: a feature's fallback decides, and fail-open grants", async () => {
+  const down = async () => new RedisStore({ redis: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 300 });
+  const withFallback = gate(await down(), { fallback: { 'feature-02-campaigns': { hasAccess: true, usageLimit: 0 } } });
+  const denied = await request(withFallback.app).post('/campaigns').set('x-customer', CUSTOMER);
+  expect(denied.status).toBe(402);
+  expect(denied.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit' });
+  const open = gate(await down(), { failMode: 'open' });
+  expect((await request(open.app).post('/campaigns').set('x-customer', CUSTOMER)).status).toBe(200);
+  expect(open.storeErrors.some((error) => (error as RedisStoreError).operation === 'reserve')).toBe(true);
 });
 
 it('Redis refusing connections and Stigg failing: fail-closed 503 with Retry-After, no hang', async () => {
@@ -79,6 +95,6 @@ it('a Redis that never answers: every store call is cut at commandTimeoutMs and 
   const elapsed = Date.now() - started;
   expect(elapsed).toBeGreaterThanOrEqual(200);
   expect(elapsed).toBeLessThan(3000);
-  expect(response.status).toBe(200);
+  expect(response.status).toBe(503);
   expect(storeErrors.some((error) => (error as RedisStoreError).timedOut)).toBe(true);
 });

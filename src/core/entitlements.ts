@@ -293,6 +293,8 @@ class EntitlementsEngine implements Entitlements {
   private readonly failOpenWarnedAt = new Map<string, number>();
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Store operations (and upstream fetches that end in one) started here and not settled yet; close() waits for them. */
+  private readonly storeWrites = new Set<Promise<void>>();
   private observeHits = false;
   private observeMisses = false;
   private isoMs = Number.NaN;
@@ -377,10 +379,34 @@ class EntitlementsEngine implements Entitlements {
     if (this.closing !== undefined) return this.closing;
     this.closed = true;
     this.buffer.stop();
-    this.closing = this.buffer.flush().then(async () => {
-      if (this.config.ownsStore) await this.store.close?.();
-    });
+    this.closing = this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * Commits still on their way into the outbox land first (so the last flush sends them), then the
+   * flush, then every store write started here (cache updates from that flush included), and only
+   * then a store this instance created is closed.
+   */
+  private async shutdown(): Promise<void> {
+    await this.settleStoreWrites();
+    try {
+      await this.buffer.flush();
+    } finally {
+      await this.settleStoreWrites();
+      if (this.config.ownsStore) await this.store.close?.();
+    }
+  }
+
+  private async settleStoreWrites(): Promise<void> {
+    while (this.storeWrites.size > 0) await Promise.all(this.storeWrites);
+  }
+
+  /** Remember a store operation (its errors already handled) until it settles. */
+  private background(operation: Promise<unknown>): void {
+    const settled = operation.then(noop, noop);
+    this.storeWrites.add(settled);
+    settled.then(() => this.storeWrites.delete(settled), noop);
   }
 
   on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this {
@@ -403,7 +429,7 @@ class EntitlementsEngine implements Entitlements {
     }
     const report = this.pendingUsage(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
     const queued = this.enqueue(key, report, reservationId);
-    if (isPromise(queued)) queued.catch(noop);
+    if (isPromise(queued)) this.background(queued);
     if (this.closed) {
       this.config.logger.warn('A lease was committed after entitlements.close(); delivering its usage now', {
         featureId: decision.featureId,
@@ -416,7 +442,7 @@ class EntitlementsEngine implements Entitlements {
   releaseLease(key: string, reservationId: string): void {
     try {
       const released = this.store.release(key, reservationId);
-      if (isPromise(released)) released.catch((error: unknown) => this.storeError(toError(error)));
+      if (isPromise(released)) this.background(released.catch((error: unknown) => this.storeError(toError(error))));
     } catch (error) {
       this.storeError(toError(error));
     }
@@ -509,6 +535,7 @@ class EntitlementsEngine implements Entitlements {
       return this.unreservedLease(input, requested, key, error);
     }
     if (isPromise(reserved)) {
+      this.background(reserved);
       return reserved.then(
         (result) => this.reservedLease(input, requested, key, cached, source, result),
         (error: unknown) => this.unreservedLease(input, requested, key, error),
@@ -614,13 +641,18 @@ class EntitlementsEngine implements Entitlements {
     return cached;
   }
 
-  private writeCache(key: string, customerId: string, value: CachedEntitlement): void {
+  /** Never throws or rejects (store errors are reported); the promise of an asynchronous store's write. */
+  private writeCache(key: string, customerId: string, value: CachedEntitlement): Promise<void> | undefined {
     const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
     try {
       const written = this.store.setEntitlement(key, customerId, value, ttl);
-      if (isPromise(written)) written.catch((error: unknown) => this.storeError(toError(error)));
+      if (!isPromise(written)) return undefined;
+      const handled = written.catch((error: unknown) => this.storeError(toError(error)));
+      this.background(handled);
+      return handled;
     } catch (error) {
       this.storeError(toError(error));
+      return undefined;
     }
   }
 
@@ -644,6 +676,8 @@ class EntitlementsEngine implements Entitlements {
     });
     (fetch as { promise: Promise<CachedEntitlement> }).promise = promise;
     this.inflight.set(key, fetch);
+    // It writes the cache when Stigg answers: close() waits for that too.
+    this.background(promise);
     return promise;
   }
 
@@ -763,7 +797,7 @@ class EntitlementsEngine implements Entitlements {
     else this.unreported.set(key, total);
   }
 
-  private delivered(reports: PendingUsage[], results: UpstreamUsageResult[]): void {
+  private delivered(reports: PendingUsage[], results: UpstreamUsageResult[]): MaybePromise<void> {
     for (const report of reports) {
       const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
       if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
@@ -773,16 +807,22 @@ class EntitlementsEngine implements Entitlements {
       if (typeof result?.currentUsage !== 'number') continue;
       latest.set(this.keys.get(result.customerId, result.resourceId, result.featureId), result);
     }
-    for (const [key, result] of latest) this.reconcile(key, result);
+    let writes: Array<Promise<void>> | undefined;
+    for (const [key, result] of latest) {
+      const written = this.reconcile(key, result);
+      if (written !== undefined) (writes ??= []).push(written);
+    }
     this.emit('usage:flushed', reports);
+    // The flush that delivered them ends once the cache says so.
+    return writes === undefined ? undefined : Promise.all(writes).then(noop);
   }
 
   /** Stigg's usage after a delivered report, plus what this process queued since, becomes the cached usage. */
-  private reconcile(key: string, result: UpstreamUsageResult): void {
-    const apply = (cached: CachedEntitlement | undefined): void => {
-      if (cached === undefined) return;
+  private reconcile(key: string, result: UpstreamUsageResult): Promise<void> | undefined {
+    const apply = (cached: CachedEntitlement | undefined): Promise<void> | undefined => {
+      if (cached === undefined) return undefined;
       const periodEndMs = parseDate(result.usagePeriodEnd) ?? periodEndOf(cached);
-      this.writeCache(key, result.customerId, {
+      return this.writeCache(key, result.customerId, {
         ...cached,
         currentUsage: (result.currentUsage as number) + this.unreportedUnits(key),
         usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
@@ -790,8 +830,10 @@ class EntitlementsEngine implements Entitlements {
       });
     };
     const cached = this.readCache(key);
-    if (isPromise(cached)) cached.then(apply).catch(noop);
-    else apply(cached);
+    if (!isPromise(cached)) return apply(cached);
+    const written = cached.then(apply).then(noop, noop);
+    this.background(written);
+    return written;
   }
 
   private dropped(report: PendingUsage, error: Error): void {

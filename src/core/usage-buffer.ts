@@ -8,8 +8,11 @@ export interface UsageBufferOptions {
   maxAttempts: number;
   retryBaseDelayMs: number;
   leaseMs: number;
-  /** Stigg acknowledged `reports`; `results` is its answer, in the same order. */
-  onDelivered(reports: PendingUsage[], results: UpstreamUsageResult[]): void;
+  /**
+   * Stigg acknowledged `reports`; `results` is its answer, in the same order. A promise (cache
+   * updates on their way to an asynchronous store) is waited for before the drain goes on.
+   */
+  onDelivered(reports: PendingUsage[], results: UpstreamUsageResult[]): MaybePromise<void>;
   /** `report` will never be delivered. */
   onDropped(report: PendingUsage, error: Error): void;
   onStoreError(error: Error): void;
@@ -205,7 +208,8 @@ export class UsageBuffer {
         continue;
       }
       await this.ack(batch);
-      this.options.onDelivered(batch, Array.isArray(results) ? results : []);
+      const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : []);
+      if (isPromise(updated)) await updated;
       return;
     }
   }

@@ -33,6 +33,7 @@ beforeAll(async () => {
       customer('abandoned', 'plan-revvenu-basic'),
       customer('broken-store', 'plan-revvenu-basic'),
       customer('counted', 'plan-revvenu-basic'),
+      customer('slow-store', 'plan-revvenu-basic'),
       {
         id: 'sites',
         subscriptions: [
@@ -494,6 +495,51 @@ describe('lifecycle', () => {
     expect(() => entitlements.check({ customerId: 'basic', featureId: TEMPLATES })).toThrow(EntitlementsClosedError);
     expect(() => entitlements.report({ customerId: 'basic', featureId: TEMPLATES, value: 1 })).toThrow(EntitlementsClosedError);
     await expect(entitlements.close()).resolves.toBeUndefined();
+  });
+
+  test('close() resolves after every store write it started: commits on their way, the flush, its cache updates', async () => {
+    /** A store that answers like Redis: every operation a promise, 20 ms later. */
+    class SlowStore extends MemoryStore {
+      inFlight = 0;
+      readonly log: string[] = [];
+      private later<T>(name: string, op: () => T): never {
+        this.inFlight += 1;
+        return new Promise((resolve) => setTimeout(resolve, 20)).then(() => {
+          this.inFlight -= 1;
+          this.log.push(name);
+          return op();
+        }) as never;
+      }
+      override getEntitlement(...args: Parameters<MemoryStore['getEntitlement']>): never {
+        return this.later('get', () => super.getEntitlement(...args));
+      }
+      override setEntitlement(...args: Parameters<MemoryStore['setEntitlement']>): never {
+        return this.later(`set ${args[2].currentUsage}`, () => super.setEntitlement(...args));
+      }
+      override reserve(...args: Parameters<MemoryStore['reserve']>): never {
+        return this.later('reserve', () => super.reserve(...args));
+      }
+      override commit(...args: Parameters<MemoryStore['commit']>): never {
+        return this.later('commit', () => super.commit(...args));
+      }
+      override claimUsage(...args: Parameters<MemoryStore['claimUsage']>): never {
+        return this.later('claim', () => super.claimUsage(...args));
+      }
+      override ackUsage(...args: Parameters<MemoryStore['ackUsage']>): never {
+        return this.later('ack', () => super.ackUsage(...args));
+      }
+    }
+    const store = new SlowStore();
+    const entitlements = rig.make({ store, usage: { flushIntervalMs: 60_000 } });
+    const lease = await entitlements.acquire({ customerId: 'slow-store', featureId: TEMPLATES, requestedUsage: 2 });
+    expect(lease.decision.granted).toBe(true);
+    lease.commit();
+    await entitlements.close();
+    expect(store.inFlight).toBe(0);
+    // The commit reached the outbox before the last flush claimed it, and Stigg's answer was written back.
+    expect(rig.emulator.stats().usage[usageKey('slow-store', TEMPLATES)]).toBe(2);
+    expect(store.log.slice(store.log.indexOf('commit'))).toEqual(['commit', 'claim', 'ack', 'get', 'set 2']);
+    expect(store.pendingUsageCount).toBe(0);
   });
 
   test('a custom store is used and not closed by close()', async () => {

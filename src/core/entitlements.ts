@@ -34,7 +34,7 @@ import type {
   UpstreamUsageResult,
   UsageReport,
 } from './types';
-import { UsageBuffer } from './usage-buffer';
+import { UsageBuffer, type DeliveryContext } from './usage-buffer';
 
 export interface EntitlementsOptions {
   /** The Stigg client (`Stigg.createClient(apiKey)`), or anything with getEntitlement() and reportUsageBulk(). */
@@ -106,6 +106,11 @@ interface Fetch {
   readonly promise: Promise<CachedEntitlement>;
   readonly customerId: string;
   invalidated: boolean;
+  /**
+   * DELTA units of the key this process got acknowledged while the fetch was on its way: Stigg's
+   * answer may predate them, so the cached usage keeps counting them (core accounting only).
+   */
+  deliveredMeanwhile: number;
 }
 
 const FETCH_LOCK_TTL_MS = 5_000;
@@ -295,6 +300,8 @@ class EntitlementsEngine implements Entitlements {
   private closing: Promise<void> | undefined;
   /** Store operations (and upstream fetches that end in one) started here and not settled yet; close() waits for them. */
   private readonly storeWrites = new Set<Promise<void>>();
+  /** The store adds every process's unreported units itself (Store.countsUnreportedUsage): no accounting here. */
+  private readonly countsUnreported: boolean;
   private observeHits = false;
   private observeMisses = false;
   private isoMs = Number.NaN;
@@ -303,6 +310,7 @@ class EntitlementsEngine implements Entitlements {
   constructor(config: Configuration) {
     this.config = config;
     this.store = config.store;
+    this.countsUnreported = config.store.countsUnreportedUsage === true;
     this.now = config.now;
     this.keys = new KeyCache(config.maxEntries);
     this.breaker = new CircuitBreaker({
@@ -318,7 +326,8 @@ class EntitlementsEngine implements Entitlements {
       maxAttempts: config.maxAttempts,
       retryBaseDelayMs: config.retryBaseDelayMs,
       leaseMs: config.leaseMs,
-      onDelivered: (reports, results) => this.delivered(reports, results),
+      onDelivered: (reports, results, context) => this.delivered(reports, results, context),
+      onDelivering: (reports) => this.usageMarks(reports),
       onDropped: (report, error) => this.dropped(report, error),
       onStoreError: (error) => this.storeError(error),
     });
@@ -642,10 +651,13 @@ class EntitlementsEngine implements Entitlements {
   }
 
   /** Never throws or rejects (store errors are reported); the promise of an asynchronous store's write. */
-  private writeCache(key: string, customerId: string, value: CachedEntitlement): Promise<void> | undefined {
+  private writeCache(key: string, customerId: string, value: CachedEntitlement, usageMark?: number): Promise<void> | undefined {
     const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
     try {
-      const written = this.store.setEntitlement(key, customerId, value, ttl);
+      const written =
+        usageMark === undefined
+          ? this.store.setEntitlement(key, customerId, value, ttl)
+          : this.store.setEntitlement(key, customerId, value, ttl, usageMark);
       if (!isPromise(written)) return undefined;
       const handled = written.catch((error: unknown) => this.storeError(toError(error)));
       this.background(handled);
@@ -670,6 +682,7 @@ class EntitlementsEngine implements Entitlements {
       promise: undefined as unknown as Promise<CachedEntitlement>,
       customerId: input.customerId,
       invalidated: false,
+      deliveredMeanwhile: 0,
     };
     const promise = this.fetchEntitlement(input, key, fetch).finally(() => {
       if (this.inflight.get(key) === fetch) this.inflight.delete(key);
@@ -682,6 +695,8 @@ class EntitlementsEngine implements Entitlements {
   }
 
   private async fetchEntitlement(input: CheckInput, key: string, fetch: Fetch): Promise<CachedEntitlement> {
+    // Read before Stigg's usage is, alongside the fetch lock (no extra round trip on the way).
+    const mark = this.usageMark(key);
     if (this.store.acquireFetchLock !== undefined) {
       let mine = true;
       try {
@@ -697,6 +712,7 @@ class EntitlementsEngine implements Entitlements {
         }
       }
     }
+    const usageMark = (isPromise(mark) ? await mark : mark) ?? undefined;
     let result;
     try {
       result = await this.config.client.getEntitlement({
@@ -711,9 +727,51 @@ class EntitlementsEngine implements Entitlements {
       throw error;
     }
     this.breaker.success();
-    const value = toCachedEntitlement(result, this.now(), this.unreportedUnits(key));
-    if (!fetch.invalidated) this.writeCache(key, input.customerId, value);
-    return value;
+    if (!this.countsUnreported) {
+      const value = toCachedEntitlement(result, this.now(), this.unreportedUnits(key) + fetch.deliveredMeanwhile);
+      if (!fetch.invalidated) this.writeCache(key, input.customerId, value);
+      return value;
+    }
+    // The store adds the outbox's units (every process's) to Stigg's usage: decide with what it keeps.
+    const value = toCachedEntitlement(result, this.now(), 0);
+    if (fetch.invalidated) return value;
+    const written = this.writeCache(key, input.customerId, value, usageMark);
+    if (written !== undefined) await written;
+    const stored = this.readCache(key);
+    return (isPromise(stored) ? await stored : stored) ?? value;
+  }
+
+  /**
+   * The store's usage mark of `key` when it counts unreported usage itself and has marks: a number,
+   * or null when the store failed to give one (reported). undefined when no mark is needed.
+   */
+  private usageMark(key: string): MaybePromise<number | null | undefined> {
+    if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
+    const failed = (error: unknown): null => {
+      this.storeError(toError(error));
+      return null;
+    };
+    try {
+      const mark = this.store.usageMark(key);
+      return isPromise(mark) ? mark.catch(failed) : mark;
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  /** Before a batch is sent: the usage mark of each key it reports on (see reconcile). */
+  private usageMarks(reports: PendingUsage[]): MaybePromise<Map<string, number | null> | undefined> {
+    if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
+    const keys = new Set<string>();
+    for (const report of reports) keys.add(this.keys.get(report.customerId, report.resourceId, report.featureId));
+    const marks = new Map<string, number | null>();
+    const waiting: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const mark = this.usageMark(key) as MaybePromise<number | null>;
+      if (isPromise(mark)) waiting.push(mark.then((value) => void marks.set(key, value)));
+      else marks.set(key, mark);
+    }
+    return waiting.length === 0 ? marks : Promise.all(waiting).then(() => marks);
   }
 
   private async waitForPeer(key: string): Promise<CachedEntitlement | undefined> {
@@ -758,7 +816,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   private enqueue(key: string, report: PendingUsage, reservationId: string | undefined): MaybePromise<void> {
-    if (report.updateBehavior !== 'SET') this.track(key, report.value);
+    if (report.updateBehavior !== 'SET' && !this.countsUnreported) this.track(key, report.value);
     let queued: MaybePromise<void>;
     try {
       queued =
@@ -788,7 +846,7 @@ class EntitlementsEngine implements Entitlements {
 
   /** Units Stigg has not seen yet that the cached usage must include (a shared store adds its own). */
   private unreportedUnits(key: string): number {
-    return this.store.countsUnreportedUsage === true ? 0 : (this.unreported.get(key) ?? 0);
+    return this.countsUnreported ? 0 : (this.unreported.get(key) ?? 0);
   }
 
   private track(key: string, units: number): void {
@@ -797,10 +855,19 @@ class EntitlementsEngine implements Entitlements {
     else this.unreported.set(key, total);
   }
 
-  private delivered(reports: PendingUsage[], results: UpstreamUsageResult[]): MaybePromise<void> {
+  private delivered(reports: PendingUsage[], results: UpstreamUsageResult[], context: DeliveryContext): MaybePromise<void> {
+    /** Counting store: DELTA units of this batch per key, acknowledged by this process after its marks were read. */
+    let acknowledged: Map<string, number> | undefined;
     for (const report of reports) {
+      if (report.updateBehavior === 'SET') continue;
       const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
-      if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
+      if (this.countsUnreported) {
+        (acknowledged ??= new Map()).set(key, (acknowledged.get(key) ?? 0) + report.value);
+        continue;
+      }
+      if (this.unreported.has(key)) this.track(key, -report.value);
+      const fetch = this.inflight.get(key);
+      if (fetch !== undefined) fetch.deliveredMeanwhile += report.value;
     }
     const latest = new Map<string, UpstreamUsageResult>();
     for (const result of results) {
@@ -808,8 +875,19 @@ class EntitlementsEngine implements Entitlements {
       latest.set(this.keys.get(result.customerId, result.resourceId, result.featureId), result);
     }
     let writes: Array<Promise<void>> | undefined;
+    const marks = context.before as Map<string, number | null> | undefined;
     for (const [key, result] of latest) {
-      const written = this.reconcile(key, result);
+      let usageMark: number | undefined;
+      if (this.countsUnreported && this.store.usageMark !== undefined) {
+        // Stigg's answer counts this batch, and whatever other processes delivered before it, some
+        // of it perhaps acknowledged since. Without a mark read before the batch was sent (or when
+        // the batch is still in the outbox) that cannot be told apart: the store's running count,
+        // kept by every commit, stays as it is until the next refresh.
+        const before = marks?.get(key);
+        if (typeof before !== 'number' || !context.acked) continue;
+        usageMark = before + (acknowledged?.get(key) ?? 0);
+      }
+      const written = this.reconcile(key, result, usageMark);
       if (written !== undefined) (writes ??= []).push(written);
     }
     this.emit('usage:flushed', reports);
@@ -817,8 +895,12 @@ class EntitlementsEngine implements Entitlements {
     return writes === undefined ? undefined : Promise.all(writes).then(noop);
   }
 
-  /** Stigg's usage after a delivered report, plus what this process queued since, becomes the cached usage. */
-  private reconcile(key: string, result: UpstreamUsageResult): Promise<void> | undefined {
+  /**
+   * Stigg's usage after a delivered report becomes the cached usage, plus the units Stigg has not
+   * seen: what this process queued since (core accounting), or what the store adds itself (every
+   * process's outbox, and with `usageMark` what other processes got acknowledged meanwhile).
+   */
+  private reconcile(key: string, result: UpstreamUsageResult, usageMark?: number): Promise<void> | undefined {
     const apply = (cached: CachedEntitlement | undefined): Promise<void> | undefined => {
       if (cached === undefined) return undefined;
       const periodEndMs = parseDate(result.usagePeriodEnd) ?? periodEndOf(cached);
@@ -827,7 +909,7 @@ class EntitlementsEngine implements Entitlements {
         currentUsage: (result.currentUsage as number) + this.unreportedUnits(key),
         usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
         usagePeriodEndMs: periodEndMs,
-      });
+      }, usageMark);
     };
     const cached = this.readCache(key);
     if (!isPromise(cached)) return apply(cached);

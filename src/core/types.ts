@@ -114,12 +114,23 @@ export interface Store {
   readonly name: string;
   /**
    * True for a store shared by processes (Redis) whose setEntitlement itself adds the units still in
-   * its outbox, from every process, to value.currentUsage. The core then caches Stigg's usage as is,
+   * its outbox, from every process, to value.currentUsage. The core then passes Stigg's usage as is,
    * without adding the units only this process knows it has not reported yet.
    */
   readonly countsUnreportedUsage?: boolean;
+  /**
+   * Optional, with countsUnreportedUsage: a mark of `key`'s acknowledged units (all processes; it
+   * only grows by what ackUsage removes from the outbox). The core reads one before it asks Stigg
+   * (a refresh, or a report whose answer reconciles the cache) and passes it to setEntitlement.
+   */
+  usageMark?(key: string): MaybePromise<number>;
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;
-  setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number): MaybePromise<void>;
+  /**
+   * With countsUnreportedUsage, `usageMark` (from usageMark(), read before Stigg's usage was) makes
+   * the store also add the units acknowledged since: Stigg's answer may predate them, and while
+   * counting a unit twice for a moment is safe, missing one lets processes grant past the limit.
+   */
+  setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): MaybePromise<void>;
   invalidateCustomer(customerId: string): MaybePromise<void>;
   /** Atomically reserve `amount` when currentUsage + reserved + amount <= limit. */
   reserve(key: string, amount: number, limit: number, ttlMs: number): MaybePromise<ReserveResult>;

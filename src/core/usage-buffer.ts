@@ -12,11 +12,23 @@ export interface UsageBufferOptions {
    * Stigg acknowledged `reports`; `results` is its answer, in the same order. A promise (cache
    * updates on their way to an asynchronous store) is waited for before the drain goes on.
    */
-  onDelivered(reports: PendingUsage[], results: UpstreamUsageResult[]): MaybePromise<void>;
+  onDelivered(reports: PendingUsage[], results: UpstreamUsageResult[], context: DeliveryContext): MaybePromise<void>;
+  /**
+   * Optional: called before a batch is first sent; what it returns (awaited) comes back in
+   * onDelivered's context. The core reads usage marks here, before Stigg counts the batch.
+   */
+  onDelivering?(reports: PendingUsage[]): MaybePromise<unknown>;
   /** `report` will never be delivered. */
   onDropped(report: PendingUsage, error: Error): void;
   onStoreError(error: Error): void;
   random?: () => number;
+}
+
+export interface DeliveryContext {
+  /** What onDelivering returned (undefined when it failed or is not set). */
+  readonly before: unknown;
+  /** The store acknowledged (removed) the reports; false when ackUsage failed and they will come back. */
+  readonly acked: boolean;
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -186,6 +198,15 @@ export class UsageBuffer {
         createdAt: report.createdAt,
       };
     });
+    let before: unknown;
+    if (this.options.onDelivering !== undefined) {
+      try {
+        const prepared = this.options.onDelivering(batch);
+        before = isPromise(prepared) ? await prepared : prepared;
+      } catch (error) {
+        this.options.onStoreError(toError(error));
+      }
+    }
     for (let attempt = 1; ; attempt += 1) {
       let results: UpstreamUsageResult[];
       try {
@@ -207,8 +228,8 @@ export class UsageBuffer {
         await this.sleep(this.backoff(attempt, caught));
         continue;
       }
-      await this.ack(batch);
-      const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : []);
+      const acked = await this.ack(batch);
+      const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
       if (isPromise(updated)) await updated;
       return;
     }
@@ -221,14 +242,16 @@ export class UsageBuffer {
     return typeof retryAfter === 'number' && retryAfter > jittered ? Math.min(retryAfter, MAX_RETRY_DELAY_MS) : jittered;
   }
 
-  private async ack(batch: PendingUsage[]): Promise<void> {
+  private async ack(batch: PendingUsage[]): Promise<boolean> {
     try {
       const acked = this.options.store.ackUsage(batch.map((report) => report.id));
       if (isPromise(acked)) await acked;
+      return true;
     } catch (error) {
       // Not acked: the reports come back after leaseMs and are sent again with the same
       // idempotency keys, which Stigg deduplicates.
       this.options.onStoreError(toError(error));
+      return false;
     }
   }
 

@@ -37,9 +37,11 @@ return { v[1], v[2] }
 );
 
 /**
- * KEYS: entitlement hash, customer index, pending units of the key, fetch lock.
- * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed here but not yet
- * acknowledged by Stigg (from every process) to Stigg's usage.
+ * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units of the key.
+ * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
+ * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
+ * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
+ * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not).
  */
 export const SET_ENTITLEMENT = script(
   'setEntitlement',
@@ -48,13 +50,27 @@ ${EXTEND_TTL}
 local ttl = tonumber(ARGV[3])
 local life = ttl + tonumber(ARGV[4])
 local pending = 0
-if ARGV[6] == '1' then pending = tonumber(redis.call('GET', KEYS[3]) or '0') end
+if ARGV[6] == '1' then
+  pending = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if ARGV[7] ~= '' then
+    local since = tonumber(redis.call('GET', KEYS[5]) or '0') - tonumber(ARGV[7])
+    if since > 0 then pending = pending + since end
+  end
+end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl)
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
 extend(KEYS[2], life)
 redis.call('DEL', KEYS[4])
 return 1
+`,
+);
+
+/** KEYS: acknowledged units of the key. Returns the counter (a usage mark, see SET_ENTITLEMENT). */
+export const USAGE_MARK = script(
+  'usageMark',
+  `
+return redis.call('GET', KEYS[1]) or '0'
 `,
 );
 
@@ -220,13 +236,15 @@ return out
 
 /**
  * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence.
- * ARGV: prefix of pending-unit counters, then the ids. Returns how many were removed.
+ * ARGV: prefix of pending-unit counters, prefix of acknowledged-unit counters, their lifetime (ms),
+ * then the ids. Returns how many were removed. A DELTA report moves its units from the key's pending
+ * counter to its acknowledged counter (which only grows; usage marks are read from it).
  */
 export const ACK = script(
   'ackUsage',
   `
 local removed = 0
-for i = 2, #ARGV do
+for i = 4, #ARGV do
   local id = ARGV[i]
   local json = redis.call('HGET', KEYS[1], id)
   if json then
@@ -235,6 +253,9 @@ for i = 2, #ARGV do
     if key and ok and report.updateBehavior ~= 'SET' and type(report.value) == 'number' then
       local counter = ARGV[1] .. key
       if tonumber(redis.call('INCRBYFLOAT', counter, -report.value)) <= 1e-9 then redis.call('DEL', counter) end
+      local acked = ARGV[2] .. key
+      redis.call('INCRBYFLOAT', acked, report.value)
+      redis.call('PEXPIRE', acked, ARGV[3])
     end
     redis.call('HDEL', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)

@@ -9,6 +9,7 @@ import {
   ENQUEUE,
   GET_ENTITLEMENT,
   INVALIDATE_CUSTOMER,
+  USAGE_MARK,
   RELEASE,
   RESERVE,
   RESERVED_USAGE,
@@ -36,8 +37,9 @@ export interface RedisStoreOptions {
   logger?: Logger;
   /**
    * setEntitlement adds the units still in the shared outbox (from every process) to the usage
-   * fetched from Stigg. Default false: the core adds the units of its own process instead. Turn it on
-   * with a core that honours Store.countsUnreportedUsage (passes Stigg's usage as is).
+   * fetched from Stigg, which the core then passes as is (Store.countsUnreportedUsage). Default true.
+   * false leaves the usage as given (the core adds only its own process's units: other processes'
+   * unsent units are missed).
    */
   countsUnreportedUsage?: boolean;
 }
@@ -58,6 +60,8 @@ interface OwnedClient extends RedisClientLike {
 const GRACE_MS = 60_000;
 const DEFAULT_PREFIX = 'stigg-gate:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+/** How long a key's acknowledged-units counter lives after its last acknowledgement (usage marks are read from it). */
+const ACKED_TTL_MS = 24 * 60 * 60 * 1000;
 function noop(): void {}
 const silentLogger: Logger = { warn: noop, error: noop };
 
@@ -90,7 +94,7 @@ export class RedisStore implements Store {
     if (options.countsUnreportedUsage !== undefined && typeof options.countsUnreportedUsage !== 'boolean') {
       throw new TypeError('RedisStore: countsUnreportedUsage must be true or false.');
     }
-    this.countsUnreportedUsage = options.countsUnreportedUsage ?? false;
+    this.countsUnreportedUsage = options.countsUnreportedUsage ?? true;
     const { redis } = options;
     if (typeof redis === 'string') {
       this.owned = createClient(redis, this.config);
@@ -129,17 +133,26 @@ export class RedisStore implements Store {
     return { ...value, currentUsage: Number(usage) };
   }
 
-  async setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number): Promise<void> {
+  async setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): Promise<void> {
     assertKey('setEntitlement', key);
     assertKey('setEntitlement', customerId, 'customerId');
     assertFinite('setEntitlement', value?.currentUsage, 'value.currentUsage');
+    if (usageMark !== undefined) assertFinite('setEntitlement', usageMark, 'usageMark');
     const ttl = toTtl('setEntitlement', ttlMs);
     const p = this.config.prefix;
     const written = this.run(
       'setEntitlement',
       SET_ENTITLEMENT,
-      [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`],
-      [JSON.stringify(value), String(value.currentUsage), ttl, GRACE_MS, key, this.countsUnreportedUsage ? '1' : '0'],
+      [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`, `${p}acked:${key}`],
+      [
+        JSON.stringify(value),
+        String(value.currentUsage),
+        ttl,
+        GRACE_MS,
+        key,
+        this.countsUnreportedUsage ? '1' : '0',
+        usageMark === undefined ? '' : String(usageMark),
+      ],
     );
     const { writes } = this;
     writes.set(key, written);
@@ -148,6 +161,12 @@ export class RedisStore implements Store {
     } finally {
       if (writes.get(key) === written) writes.delete(key);
     }
+  }
+
+  /** Units of `key` acknowledged so far, from every process: see Store.usageMark. */
+  async usageMark(key: string): Promise<number> {
+    assertKey('usageMark', key);
+    return Number(await this.run('usageMark', USAGE_MARK, [`${this.config.prefix}acked:${key}`], []));
   }
 
   async invalidateCustomer(customerId: string): Promise<void> {
@@ -231,7 +250,8 @@ export class RedisStore implements Store {
     }
     if (ids.length === 0) return;
     const { reports, keys, queue, inFlight, attempts, sequence } = this.outbox;
-    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence], [`${this.config.prefix}pend:`, ...ids]);
+    const p = this.config.prefix;
+    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
   }
 
   /** Stops the store; quits the client only when the store created it from a URL. */

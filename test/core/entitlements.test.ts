@@ -34,6 +34,7 @@ beforeAll(async () => {
       customer('broken-store', 'plan-revvenu-basic'),
       customer('counted', 'plan-revvenu-basic'),
       customer('slow-store', 'plan-revvenu-basic'),
+      customer('refresh-window', 'plan-revvenu-basic'),
       {
         id: 'sites',
         subscriptions: [
@@ -369,6 +370,39 @@ test('a store that counts unreported usage itself (countsUnreportedUsage) gets S
   expect((entitlements.check({ customerId: 'counted', featureId: TEMPLATES }) as Decision).currentUsage).toBe(2);
   await entitlements.invalidate('counted');
   expect(await entitlements.check({ customerId: 'counted', featureId: TEMPLATES })).toMatchObject({ source: 'upstream', currentUsage: 0 });
+});
+
+test("a refresh keeps counting this process's units delivered while Stigg's answer was on its way", async () => {
+  let hold: { reached: () => void; opened: Promise<void> } | undefined;
+  let open = (): void => {};
+  const client = {
+    getEntitlement: async (query: Parameters<typeof rig.client.getEntitlement>[0]) => {
+      const answer = await rig.client.getEntitlement(query);
+      if (hold !== undefined) {
+        hold.reached();
+        await hold.opened;
+      }
+      return answer;
+    },
+    reportUsageBulk: (input: Parameters<typeof rig.client.reportUsageBulk>[0]) => rig.client.reportUsageBulk(input),
+  };
+  const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
+  try {
+    (await entitlements.acquire({ customerId: 'refresh-window', featureId: TEMPLATES, requestedUsage: 2 })).commit();
+    await entitlements.invalidate('refresh-window');
+    const reached = new Promise<void>((resolve) => {
+      hold = { reached: resolve, opened: new Promise<void>((release) => (open = release)) };
+    });
+    const refreshing = entitlements.check({ customerId: 'refresh-window', featureId: TEMPLATES });
+    await reached; // Stigg said 0
+    await entitlements.flush(); // Stigg has the 2 now, and they left this process's accounting
+    hold = undefined;
+    open();
+    expect(await refreshing).toMatchObject({ source: 'upstream', currentUsage: 2 });
+    expect((entitlements.acquire({ customerId: 'refresh-window', featureId: TEMPLATES, requestedUsage: 2 }) as Lease).decision.granted).toBe(false);
+  } finally {
+    await entitlements.close();
+  }
 });
 
 describe('failure policy', () => {

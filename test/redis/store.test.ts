@@ -251,28 +251,59 @@ describe('commit and the outbox', () => {
     expect(leftovers).toEqual([]);
   });
 
-  it('keeps the usage it is given by default', async () => {
-    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
-    await store.enqueueUsage(KEY, pending(4));
-    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 12 }), 10_000);
-    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 12 });
-    expect(store.countsUnreportedUsage).toBe(false);
+  it('counts unreported usage by default; countsUnreportedUsage: false keeps the usage it is given', async () => {
+    expect(store.countsUnreportedUsage).toBe(true);
+    const plain = new RedisStore({ redis, prefix, countsUnreportedUsage: false });
+    expect(plain.countsUnreportedUsage).toBe(false);
+    await plain.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
+    await plain.enqueueUsage(KEY, pending(4));
+    await plain.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 12 }), 10_000);
+    await expect(plain.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 12 });
+    await plain.close();
+    expect(() => new RedisStore({ redis, prefix, countsUnreportedUsage: 'yes' as never })).toThrow(/countsUnreportedUsage must be true or false/);
   });
 
-  it('with countsUnreportedUsage, adds unacknowledged units to the usage Stigg reports when an entitlement is refreshed', async () => {
-    store = new RedisStore({ redis, prefix, countsUnreportedUsage: true });
+  it('adds unacknowledged units (every process\'s) to the usage Stigg reports when an entitlement is refreshed', async () => {
+    const other = new RedisStore({ redis, prefix });
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     const { reservationId } = await store.reserve(KEY, 4, 50, 10_000);
     const report = pending(4);
     await store.commit(KEY, reservationId!, report);
+    await other.enqueueUsage(KEY, pending(3));
     await store.enqueueUsage(KEY, pending(100, { updateBehavior: 'SET' }));
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
-    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 14 });
-    await store.claimUsage(10, 10_000);
-    await store.ackUsage([report.id]);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 17 });
+    await other.close();
+    const claimed = await store.claimUsage(10, 10_000);
+    await store.ackUsage(claimed.map((r) => r.id));
     expect(await redis.exists(`${prefix}pend:${KEY}`)).toBe(0);
-    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 14 }), 10_000);
-    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 14 });
+    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 17 }), 10_000);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 17 });
+  });
+
+  it('with a usage mark, also counts the units acknowledged since the mark was read (Stigg may not have had them)', async () => {
+    await expect(store.usageMark(KEY)).resolves.toBe(0);
+    const first = pending(2);
+    await store.enqueueUsage(KEY, first);
+    await store.claimUsage(10, 10_000);
+    await store.ackUsage([first.id]);
+    const mark = await store.usageMark(KEY);
+    expect(mark).toBe(2);
+    // Read Stigg (10), then another process delivers 4 and its acknowledgement removes them from the outbox.
+    const late = pending(4);
+    await store.enqueueUsage(KEY, late);
+    await store.claimUsage(10, 10_000);
+    await store.ackUsage([late.id]);
+    await store.ackUsage([late.id]);
+    await expect(store.usageMark(KEY)).resolves.toBe(6);
+    await store.enqueueUsage(KEY, pending(1));
+    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000, mark);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 15 });
+    // Without the mark the 4 units would be missing; SET reports do not move the mark.
+    await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
+    await expect(store.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 11 });
+    expect(await redis.pttl(`${prefix}acked:${KEY}`)).toBeGreaterThan(60_000);
+    await expect(store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000, Number.NaN)).rejects.toThrow(/usageMark/);
   });
 });
 

@@ -16,6 +16,8 @@ interface Worker {
   readonly port: number;
   readonly stderr: string[];
   flush(): Promise<void>;
+  /** The usage the worker decides with; `refresh` drops its cached value first. */
+  usage(refresh: boolean): Promise<number>;
   close(): Promise<{ storeErrors: string[] }>;
 }
 
@@ -41,7 +43,7 @@ function startWorker(prefix: string, usage: Record<string, number>): Promise<Wor
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   let nextId = 0;
-  function request<T>(type: string, answer: string): Promise<T> {
+  function request<T>(type: string, answer: string, extra: Record<string, unknown> = {}): Promise<T> {
     const id = ++nextId;
     return new Promise((resolve, reject) => {
       const onMessage = (message: { type: string; id?: number }) => {
@@ -51,7 +53,7 @@ function startWorker(prefix: string, usage: Record<string, number>): Promise<Wor
       };
       child.on('message', onMessage);
       child.once('exit', () => reject(new Error(`worker exited before "${answer}": ${stderr.join('')}`)));
-      child.send({ type, id });
+      child.send({ type, id, ...extra });
     });
   }
   return new Promise((resolve, reject) => {
@@ -67,6 +69,11 @@ function startWorker(prefix: string, usage: Record<string, number>): Promise<Wor
         flush: async () => {
           const reply = await request<{ error?: string }>('flush', 'flushed');
           if (reply.error !== undefined) throw new Error(reply.error);
+        },
+        usage: async (refresh) => {
+          const reply = await request<{ currentUsage?: number; error?: string }>('check', 'checked', { customerId: CUSTOMER, featureId: FEATURE, refresh });
+          if (reply.error !== undefined) throw new Error(reply.error);
+          return reply.currentUsage as number;
         },
         close: async () => {
           const reply = await request<{ storeErrors: string[] }>('close', 'closed');
@@ -172,9 +179,18 @@ it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, 
   statuses.push(...(await Promise.all(Array.from({ length: 40 }, (_, i) => post(survivors[i % 2]!)))));
   expect({ granted: count(statuses, 200), denied: count(statuses, 402) }).toEqual({ granted: 50, denied: 20 });
   await sleep(leaseMs + 100);
-  await survivors[0]!.flush();
+  // The survivor that served no unit before the kill delivers everything, the other's units included.
   await survivors[1]!.flush();
+  await survivors[0]!.flush();
   expect(emulator.stats().usage[USAGE_KEY]).toBe(50);
   expect(await outboxSize(prefix)).toBe(0);
-  await Promise.all(survivors.map((worker) => worker.close()));
+  // Settled: every process decides with Stigg's usage (50 + 50), no unit counted twice (that would
+  // deny units that are left) or missed (that would grant past the limit), also after a refresh.
+  expect(await Promise.all(survivors.map((worker) => worker.usage(false)))).toEqual([100, 100]);
+  // One after the other, so each fetches from Stigg itself rather than reading the other's fetch.
+  expect(await survivors[0]!.usage(true)).toBe(100);
+  expect(await survivors[1]!.usage(true)).toBe(100);
+  expect(await redis.exists(`${prefix}pend:${CUSTOMER}\u001f\u001f${FEATURE}`)).toBe(0);
+  const closed = await Promise.all(survivors.map((worker) => worker.close()));
+  expect(closed.flatMap((c) => c.storeErrors)).toEqual([]);
 }, 30_000);

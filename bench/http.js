@@ -10,7 +10,8 @@ const dist = path.join(__dirname, '..', 'dist', 'cjs');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const PIPELINE = Number(process.env.BENCH_PIPELINE ?? 8);
 const CUSTOMER = 'bench-customer';
 
 function startServer(framework, variant, emulator) {
@@ -18,10 +19,14 @@ function startServer(framework, variant, emulator) {
     const child = spawn(process.execPath, [path.join(__dirname, 'server.js'), framework, variant, emulator.url, emulator.apiKey, CUSTOMER], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let stats;
+    const exited = new Promise((done) => child.once('exit', () => done(stats)));
     const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      const match = /^READY (\d+)$/.exec(line);
-      if (match) resolve({ child, port: Number(match[1]) });
+      const ready = /^READY (\d+)$/.exec(line);
+      if (ready) resolve({ child, port: Number(ready[1]), exited });
+      const reported = /^STATS (.*)$/.exec(line);
+      if (reported) stats = JSON.parse(reported[1]);
     });
     child.once('exit', (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
   });
@@ -30,7 +35,7 @@ function startServer(framework, variant, emulator) {
 function runLoad(port, seconds) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
-      path.join(__dirname, 'loadgen.js'), '127.0.0.1', String(port), '/r', String(seconds), String(CONNECTIONS), `x-customer: ${CUSTOMER}`,
+      path.join(__dirname, 'loadgen.js'), '127.0.0.1', String(port), '/r', String(seconds), String(CONNECTIONS), `x-customer: ${CUSTOMER}`, String(PIPELINE),
     ], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk) => { out += chunk; });
@@ -39,16 +44,18 @@ function runLoad(port, seconds) {
 }
 
 async function measure(framework, variant, emulator) {
-  const { child, port } = await startServer(framework, variant, emulator);
+  const { child, port, exited } = await startServer(framework, variant, emulator);
+  let result;
   try {
     await runLoad(port, 1); // JIT warm-up, discarded
-    const result = await runLoad(port, SECONDS);
+    child.kill('SIGUSR2');
+    result = await runLoad(port, SECONDS);
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework}/${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    return result;
   } finally {
     child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
   }
+  const stats = await exited;
+  return { ...result, cpuUsPerRequest: stats ? stats.cpuUs / stats.requests : NaN };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -77,9 +84,21 @@ async function main() {
       for (const [variant, results] of Object.entries(byVariant)) {
         const rps = median(results.map((r) => r.rps));
         const mid = results.find((r) => r.rps === rps);
-        rows[variant] = { rps: Math.round(rps), p50Us: mid.p50Us, p99Us: mid.p99Us, rounds: results.map((r) => Math.round(r.rps)) };
+        const cpu = median(results.map((r) => r.cpuUsPerRequest));
+        rows[variant] = {
+          rps: Math.round(rps), p50Us: mid.p50Us, p99Us: mid.p99Us, serverCpuUsPerRequest: Number(cpu.toFixed(2)),
+          rounds: results.map((r) => Math.round(r.rps)),
+        };
       }
-      const ratio = (a, b) => (rows[a] && rows[b] ? Number((rows[a].rps / rows[b].rps).toFixed(3)) : undefined);
+      // Each round measures every variant back to back, so a ratio is taken within a round and the
+      // median over rounds is reported: drift of a shared machine between rounds cancels out.
+      const pairedRatio = (a, b, of) => {
+        if (!byVariant[a] || !byVariant[b]) return undefined;
+        return Number(median(byVariant[a].map((result, round) => of(result, byVariant[b][round]))).toFixed(3));
+      };
+      const ratio = (a, b) => pairedRatio(a, b, (x, y) => x.rps / y.rps);
+      // Requests per server CPU-second relative to the other variant: the throughput ratio if the server alone were the limit.
+      const cpuRatio = (a, b) => pairedRatio(a, b, (x, y) => y.cpuUsPerRequest / x.cpuUsPerRequest);
       summary[framework] = {
         ...rows,
         ratios: {
@@ -88,10 +107,15 @@ async function main() {
           floorVsUngated: ratio('floor', 'ungated'),
           gatedRedisVsGated: ratio('gated-redis', 'gated'),
         },
+        cpuEfficiencyRatios: {
+          gatedVsFloor: cpuRatio('gated', 'floor'),
+          gatedVsUngated: cpuRatio('gated', 'ungated'),
+          gatedRedisVsGated: cpuRatio('gated-redis', 'gated'),
+        },
       };
     }
     const upstream = emulator.stats();
-    return { http: { rounds: ROUNDS, secondsPerRun: SECONDS, connections: CONNECTIONS, ...summary, upstreamRequests: upstream.requests } };
+    return { http: { rounds: ROUNDS, secondsPerRun: SECONDS, connections: CONNECTIONS, pipelineDepth: PIPELINE, ...summary, upstreamRequests: upstream.requests } };
   } finally {
     await emulator.stop();
   }

@@ -4,11 +4,14 @@
 // process; prints one JSON line { requests, errors, non2xx, seconds, rps, p50Us, p99Us }.
 const net = require('node:net');
 
-const [, , host, portArg, path, secondsArg, connectionsArg, headerArg] = process.argv;
+const [, , host, portArg, path, secondsArg, connectionsArg, headerArg, depthArg] = process.argv;
 const port = Number(portArg);
 const seconds = Number(secondsArg ?? 3);
 const connections = Number(connectionsArg ?? 32);
 const extraHeader = headerArg ? `${headerArg}\r\n` : '';
+// Requests kept in flight per connection (HTTP/1.1 pipelining): the generator then spends far less
+// per request than the server, so the server is what saturates.
+const depth = Number(depthArg ?? 1);
 const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extraHeader}Connection: keep-alive\r\n\r\n`);
 
 const latencies = new Float64Array(4_000_000);
@@ -23,14 +26,14 @@ function connect() {
   const socket = net.connect({ host, port, noDelay: true });
   open++;
   let buffered = '';
-  let sentAt = 0n;
+  const sentAt = [];
   function send() {
-    if (stopping) { socket.end(); return; }
-    sentAt = process.hrtime.bigint();
+    if (stopping) { if (sentAt.length === 0) socket.end(); return; }
+    sentAt.push(process.hrtime.bigint());
     socket.write(request);
   }
   socket.setEncoding('latin1');
-  socket.on('connect', send);
+  socket.on('connect', () => { for (let i = 0; i < depth; i++) send(); });
   socket.on('data', function onData(chunk) {
     buffered += chunk;
     for (;;) {
@@ -42,7 +45,8 @@ function connect() {
       if (buffered.length < headerEnd + 4 + length) return;
       const status = Number(head.slice(9, 12));
       if (status < 200 || status >= 300) non2xx++;
-      if (count < latencies.length) latencies[count] = Number(process.hrtime.bigint() - sentAt) / 1000;
+      const at = sentAt.shift();
+      if (count < latencies.length && at !== undefined) latencies[count] = Number(process.hrtime.bigint() - at) / 1000;
       count++;
       buffered = buffered.slice(headerEnd + 4 + length);
       send();

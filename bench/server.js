@@ -2,7 +2,9 @@
 // One server under test, in its own process: `node bench/server.js <express|koa> <variant> <apiUrl> <apiKey> <customerId>`.
 // Variants: ungated, floor (one async middleware doing a Map lookup and a comparison), gated
 // (requireFeature on a boolean feature, memory store, warm cache), gated-redis (same, RedisStore).
-// Prints `READY <port>` once warm.
+// Prints `READY <port>` once warm. SIGUSR2 starts a measurement window; on SIGTERM it prints
+// `STATS {"requests","cpuUs"}` for that window: server CPU per request is far steadier than
+// throughput on a shared machine.
 const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist', 'cjs');
 
@@ -23,13 +25,16 @@ async function main() {
     const warm = await entitlements.check({ customerId, featureId: FEATURE });
     if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
   }
+  let served = 0;
+  let window = { requests: 0, cpu: process.cpuUsage() };
+  process.on('SIGUSR2', () => { window = { requests: served, cpu: process.cpuUsage() }; });
   const floorMap = new Map([[`${customerId}:${FEATURE}`, { limit: 1e9, used: 0 }]]);
 
   let server;
   if (framework === 'express') {
     const express = require('express');
     const app = express();
-    const handler = (_req, res) => { res.json({ ok: true }); };
+    const handler = (_req, res) => { served++; res.json({ ok: true }); };
     if (variant === 'ungated') app.get('/r', handler);
     else if (variant === 'floor') {
       app.get('/r', async function floor(req, res, next) {
@@ -46,7 +51,7 @@ async function main() {
   } else {
     const Koa = require('koa');
     const app = new Koa();
-    const handler = (ctx) => { ctx.body = { ok: true }; };
+    const handler = (ctx) => { served++; ctx.body = { ok: true }; };
     if (variant === 'ungated') app.use(handler);
     else if (variant === 'floor') {
       app.use(async function floor(ctx, next) {
@@ -66,6 +71,8 @@ async function main() {
   await new Promise((resolve) => server.once('listening', resolve));
   process.stdout.write(`READY ${server.address().port}\n`);
   process.on('SIGTERM', async () => {
+    const cpu = process.cpuUsage(window.cpu);
+    process.stdout.write(`STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`);
     server.close();
     if (entitlements) await entitlements.close();
     if (store && store.close) await store.close();

@@ -141,13 +141,13 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
           };
         });
         const h = route.handler ?? {};
-        app[route.method](route.path, ...((route.use?.express ?? []) as never[]), ...gates, function handler(req: Request, res: Response, next: NextFunction) {
+        app[route.method](route.path, ...((route.use?.express ?? []) as never[]), ...gates, function handler(_req: Request, res: Response, next: NextFunction) {
           count(runs, route.path);
           if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
           async function run(): Promise<void> {
             if (h.hold) await h.hold();
             if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            res.status(h.status ?? 200).json({ entitlement: req.entitlement ?? null, entitlements: req.entitlements ?? null });
+            res.status(h.status ?? 200).json({ entitlement: res.locals.entitlement ?? null, entitlements: res.locals.entitlements ?? null });
           }
           run().catch(next);
         });

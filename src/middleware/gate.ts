@@ -14,6 +14,33 @@ export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
 export type ReportWhen = (statusCode: number) => boolean;
 
 /** How the adapter names its request argument in messages. */
+/** stigg() options; `Req` is Express's Request or Koa's Context, `Deny` the adapter's onDenied. */
+export interface StiggOptionsFor<Req, Deny> {
+  /** The instance returned by createEntitlements(). */
+  entitlements: Entitlements;
+  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
+  customer: Resolver<Req>;
+  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
+  resource?: Resolver<Req>;
+  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
+  statusMapping?: StatusMapping;
+  /** Renders a denial yourself instead of the default problem+json response. */
+  onDenied?: Deny;
+  /** Whether a response with this status reports the requested usage. Default: status < 400. */
+  reportWhen?: ReportWhen;
+  /** Receives misconfiguration warnings and settle errors. Default: silent. */
+  logger?: Logger;
+}
+
+/** requireFeature() options, each overriding stigg()'s for one route. */
+export interface RequireFeatureOptionsFor<Req, Deny> {
+  /** Overrides stigg()'s resource resolver for this route. */
+  resource?: Resolver<Req>;
+  statusMapping?: StatusMapping;
+  onDenied?: Deny;
+  reportWhen?: ReportWhen;
+}
+
 export interface Flavor {
   readonly module: 'stigg-gate/express' | 'stigg-gate/koa';
   readonly arg: 'req' | 'ctx';

@@ -1,7 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
-import type { Decision, Entitlements, Logger, MaybePromise } from '../../core/types';
+import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
   checkStatusMapping,
@@ -15,6 +15,8 @@ import {
   type Flavor,
   type Outcome,
   type RouteConfig,
+  type StiggOptionsFor,
+  type RequireFeatureOptionsFor,
 } from '../gate';
 import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
 
@@ -33,29 +35,8 @@ declare module 'koa' {
 /** Renders a denial yourself instead of the default problem+json response (set ctx.status and ctx.body). */
 export type OnDenied = (decision: Decision, ctx: Context, problem: ProblemDetails) => void | Promise<void>;
 
-export interface StiggOptions {
-  /** The instance returned by createEntitlements(). */
-  entitlements: Entitlements;
-  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
-  customer: (ctx: Context) => MaybePromise<string | undefined | null>;
-  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
-  resource?: (ctx: Context) => MaybePromise<string | undefined | null>;
-  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
-  statusMapping?: StatusMapping;
-  onDenied?: OnDenied;
-  /** Whether a response with this status reports the requested usage. Default: status < 400. */
-  reportWhen?: (statusCode: number) => boolean;
-  /** Receives misconfiguration warnings and settle errors. Default: silent. */
-  logger?: Logger;
-}
-
-export interface RequireFeatureOptions {
-  /** Overrides stigg()'s resource resolver for this route. */
-  resource?: (ctx: Context) => MaybePromise<string | undefined | null>;
-  statusMapping?: StatusMapping;
-  onDenied?: OnDenied;
-  reportWhen?: (statusCode: number) => boolean;
-}
+export type StiggOptions = StiggOptionsFor<Context, OnDenied>;
+export type RequireFeatureOptions = RequireFeatureOptionsFor<Context, OnDenied>;
 
 export interface EntitlementErrorHandlerOptions {
   statusMapping?: StatusMapping;

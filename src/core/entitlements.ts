@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { asError, isThenable } from './maybe-promise';
 import { EventEmitter } from 'node:events';
 import { CircuitBreaker } from './circuit-breaker';
 import { coarseClock } from './clock';
@@ -121,13 +122,7 @@ function noop(): void {}
 
 const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
-function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
 
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -339,7 +334,7 @@ class EntitlementsEngine implements Entitlements {
     const requested = validateInput(input, 'acquire()');
     const key = this.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.readCache(key);
-    if (isPromise(cached)) return cached.then((value) => this.acquireWith(input, requested, key, value));
+    if (isThenable(cached)) return cached.then((value) => this.acquireWith(input, requested, key, value));
     return this.acquireWith(input, requested, key, cached);
   }
 
@@ -348,7 +343,7 @@ class EntitlementsEngine implements Entitlements {
     const requested = validateInput(input, 'check()');
     const key = this.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.readCache(key);
-    if (isPromise(cached)) return cached.then((value) => this.checkWith(input, requested, key, value));
+    if (isThenable(cached)) return cached.then((value) => this.checkWith(input, requested, key, value));
     return this.checkWith(input, requested, key, cached);
   }
 
@@ -438,7 +433,7 @@ class EntitlementsEngine implements Entitlements {
     }
     const report = this.pendingUsage(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
     const queued = this.enqueue(key, report, reservationId);
-    if (isPromise(queued)) this.background(queued);
+    if (isThenable(queued)) this.background(queued);
     if (this.closed) {
       this.config.logger.warn('A lease was committed after entitlements.close(); delivering its usage now', {
         featureId: decision.featureId,
@@ -451,9 +446,9 @@ class EntitlementsEngine implements Entitlements {
   releaseLease(key: string, reservationId: string): void {
     try {
       const released = this.store.release(key, reservationId);
-      if (isPromise(released)) this.background(released.catch((error: unknown) => this.storeError(toError(error))));
+      if (isThenable(released)) this.background(released.catch((error: unknown) => this.storeError(asError(error))));
     } catch (error) {
-      this.storeError(toError(error));
+      this.storeError(asError(error));
     }
   }
 
@@ -534,7 +529,7 @@ class EntitlementsEngine implements Entitlements {
   ): MaybePromise<Lease> {
     if (!needsReservation(cached, requested)) {
       const decision = this.decisionFrom(input, requested, key, cached, source);
-      if (isPromise(decision)) return decision.then((value) => new EntitlementLease(this, key, value, undefined));
+      if (isThenable(decision)) return decision.then((value) => new EntitlementLease(this, key, value, undefined));
       return new EntitlementLease(this, key, decision, undefined);
     }
     let reserved: MaybePromise<ReserveResult>;
@@ -543,7 +538,7 @@ class EntitlementsEngine implements Entitlements {
     } catch (error) {
       return this.unreservedLease(input, requested, key, error);
     }
-    if (isPromise(reserved)) {
+    if (isThenable(reserved)) {
       this.background(reserved);
       return reserved.then(
         (result) => this.reservedLease(input, requested, key, cached, source, result),
@@ -573,7 +568,7 @@ class EntitlementsEngine implements Entitlements {
    * policy applies (the feature's fallback, else fail closed or open), as when Stigg is unreachable.
    */
   private unreservedLease(input: CheckInput, requested: number, key: string, error: unknown): Lease {
-    this.storeError(toError(error));
+    this.storeError(asError(error));
     return this.leaseOf(key, this.fallback(input, requested, error), undefined);
   }
 
@@ -595,14 +590,14 @@ class EntitlementsEngine implements Entitlements {
     try {
       reserved = this.store.reservedUsage(key);
     } catch (error) {
-      this.storeError(toError(error));
+      this.storeError(asError(error));
       reserved = 0;
     }
-    if (isPromise(reserved)) {
+    if (isThenable(reserved)) {
       return reserved.then(
         (units) => decide(input, requested, cached, cached.currentUsage + units, source),
         (error: unknown) => {
-          this.storeError(toError(error));
+          this.storeError(asError(error));
           return decide(input, requested, cached, cached.currentUsage, source);
         },
       );
@@ -629,7 +624,7 @@ class EntitlementsEngine implements Entitlements {
     this.failOpenWarnedAt.set(featureId, now);
     this.config.logger.warn('Stigg unreachable and nothing cached: granting access (failMode: open)', {
       featureId,
-      error: toError(error).message,
+      error: asError(error).message,
     });
   }
 
@@ -638,12 +633,12 @@ class EntitlementsEngine implements Entitlements {
     try {
       cached = this.store.getEntitlement(key);
     } catch (error) {
-      this.storeError(toError(error));
+      this.storeError(asError(error));
       return undefined;
     }
-    if (isPromise(cached)) {
+    if (isThenable(cached)) {
       return cached.catch((error: unknown) => {
-        this.storeError(toError(error));
+        this.storeError(asError(error));
         return undefined;
       });
     }
@@ -658,12 +653,12 @@ class EntitlementsEngine implements Entitlements {
         usageMark === undefined
           ? this.store.setEntitlement(key, customerId, value, ttl)
           : this.store.setEntitlement(key, customerId, value, ttl, usageMark);
-      if (!isPromise(written)) return undefined;
-      const handled = written.catch((error: unknown) => this.storeError(toError(error)));
+      if (!isThenable(written)) return undefined;
+      const handled = written.catch((error: unknown) => this.storeError(asError(error)));
       this.background(handled);
       return handled;
     } catch (error) {
-      this.storeError(toError(error));
+      this.storeError(asError(error));
       return undefined;
     }
   }
@@ -702,7 +697,7 @@ class EntitlementsEngine implements Entitlements {
       try {
         mine = await this.store.acquireFetchLock(key, FETCH_LOCK_TTL_MS);
       } catch (error) {
-        this.storeError(toError(error));
+        this.storeError(asError(error));
       }
       if (!mine) {
         const fetchedByPeer = await this.waitForPeer(key);
@@ -712,7 +707,7 @@ class EntitlementsEngine implements Entitlements {
         }
       }
     }
-    const usageMark = (isPromise(mark) ? await mark : mark) ?? undefined;
+    const usageMark = (isThenable(mark) ? await mark : mark) ?? undefined;
     let result;
     try {
       result = await this.config.client.getEntitlement({
@@ -723,7 +718,7 @@ class EntitlementsEngine implements Entitlements {
       });
     } catch (error) {
       this.breaker.failure();
-      this.emit('upstream:error', toError(error));
+      this.emit('upstream:error', asError(error));
       throw error;
     }
     this.breaker.success();
@@ -738,7 +733,7 @@ class EntitlementsEngine implements Entitlements {
     const written = this.writeCache(key, input.customerId, value, usageMark);
     if (written !== undefined) await written;
     const stored = this.readCache(key);
-    return (isPromise(stored) ? await stored : stored) ?? value;
+    return (isThenable(stored) ? await stored : stored) ?? value;
   }
 
   /**
@@ -748,12 +743,12 @@ class EntitlementsEngine implements Entitlements {
   private usageMark(key: string): MaybePromise<number | null | undefined> {
     if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
     const failed = (error: unknown): null => {
-      this.storeError(toError(error));
+      this.storeError(asError(error));
       return null;
     };
     try {
       const mark = this.store.usageMark(key);
-      return isPromise(mark) ? mark.catch(failed) : mark;
+      return isThenable(mark) ? mark.catch(failed) : mark;
     } catch (error) {
       return failed(error);
     }
@@ -768,7 +763,7 @@ class EntitlementsEngine implements Entitlements {
     const waiting: Array<Promise<void>> = [];
     for (const key of keys) {
       const mark = this.usageMark(key) as MaybePromise<number | null>;
-      if (isPromise(mark)) waiting.push(mark.then((value) => void marks.set(key, value)));
+      if (isThenable(mark)) waiting.push(mark.then((value) => void marks.set(key, value)));
       else marks.set(key, mark);
     }
     return waiting.length === 0 ? marks : Promise.all(waiting).then(() => marks);
@@ -825,7 +820,7 @@ class EntitlementsEngine implements Entitlements {
       this.lost(report, error);
       throw error;
     }
-    if (isPromise(queued)) {
+    if (isThenable(queued)) {
       return queued.then(
         () => this.buffer.notify(),
         (error: unknown) => {
@@ -840,8 +835,8 @@ class EntitlementsEngine implements Entitlements {
 
   /** The store refused a report: it will never be delivered, so say so with its full content. */
   private lost(report: PendingUsage, error: unknown): void {
-    this.storeError(toError(error));
-    this.dropped(report, toError(error));
+    this.storeError(asError(error));
+    this.dropped(report, asError(error));
   }
 
   /** Units Stigg has not seen yet that the cached usage must include (a shared store adds its own). */
@@ -912,7 +907,7 @@ class EntitlementsEngine implements Entitlements {
       }, usageMark);
     };
     const cached = this.readCache(key);
-    if (!isPromise(cached)) return apply(cached);
+    if (!isThenable(cached)) return apply(cached);
     const written = cached.then(apply).then(noop, noop);
     this.background(written);
     return written;
@@ -951,7 +946,7 @@ class EntitlementsEngine implements Entitlements {
       this.events.emit(event, ...args);
     } catch (error) {
       this.config.logger.error(`An entitlements "${event}" listener threw; listeners must not throw`, {
-        error: toError(error).message,
+        error: asError(error).message,
       });
     }
   }

@@ -1,4 +1,5 @@
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
+import { asError, isThenable } from './maybe-promise';
 
 export interface UsageBufferOptions {
   store: Store;
@@ -72,13 +73,7 @@ export function isTransientError(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed|network|socket/i.test(error.message);
 }
 
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
-function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
 
 /**
  * Takes reports out of the store's outbox in batches and delivers each batch with ONE
@@ -170,9 +165,9 @@ export class UsageBuffer {
       let batch: PendingUsage[];
       try {
         const claimed = store.claimUsage(batchSize, leaseMs);
-        batch = isPromise(claimed) ? await claimed : claimed;
+        batch = isThenable(claimed) ? await claimed : claimed;
       } catch (error) {
-        this.options.onStoreError(toError(error));
+        this.options.onStoreError(asError(error));
         return;
       }
       this.queuedLocally = Math.max(0, this.queuedLocally - batch.length);
@@ -202,9 +197,9 @@ export class UsageBuffer {
     if (this.options.onDelivering !== undefined) {
       try {
         const prepared = this.options.onDelivering(batch);
-        before = isPromise(prepared) ? await prepared : prepared;
+        before = isThenable(prepared) ? await prepared : prepared;
       } catch (error) {
-        this.options.onStoreError(toError(error));
+        this.options.onStoreError(asError(error));
       }
     }
     for (let attempt = 1; ; attempt += 1) {
@@ -212,7 +207,7 @@ export class UsageBuffer {
       try {
         results = await client.reportUsageBulk({ usages });
       } catch (caught) {
-        const error = toError(caught);
+        const error = asError(caught);
         if (!isTransientError(caught)) {
           if (batch.length > 1) {
             for (const report of batch) await this.deliver([report]);
@@ -230,7 +225,7 @@ export class UsageBuffer {
       }
       const acked = await this.ack(batch);
       const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
-      if (isPromise(updated)) await updated;
+      if (isThenable(updated)) await updated;
       return;
     }
   }
@@ -245,12 +240,12 @@ export class UsageBuffer {
   private async ack(batch: PendingUsage[]): Promise<boolean> {
     try {
       const acked = this.options.store.ackUsage(batch.map((report) => report.id));
-      if (isPromise(acked)) await acked;
+      if (isThenable(acked)) await acked;
       return true;
     } catch (error) {
       // Not acked: the reports come back after leaseMs and are sent again with the same
       // idempotency keys, which Stigg deduplicates.
-      this.options.onStoreError(toError(error));
+      this.options.onStoreError(asError(error));
       return false;
     }
   }

@@ -1,4 +1,5 @@
 import { currentRequestContext, type RequestContext } from '../core/context';
+import { isThenable } from '../core/maybe-promise';
 import { EntitlementDeniedError } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
 import { InvalidUsageError, MissingCustomerError, describe } from './errors';
@@ -11,9 +12,6 @@ interface Scope {
   resourceId: string | undefined;
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 function checkId(value: unknown, what: string, featureId: string, state: WrapperState): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -26,7 +24,7 @@ type Spec = FeatureRequirement | UsageReportSpec;
 /** The entitlements and customer for one spec: the decorator's options first, then the request context. */
 function resolveScope(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined): Scope | PromiseLike<Scope> {
   const fromOption: unknown = spec.customer?.apply(thisArg, args);
-  if (isPromiseLike(fromOption)) {
+  if (isThenable(fromOption)) {
     return Promise.resolve(fromOption).then(function withOptionCustomer(value) {
       return resolveFromContext(spec, state, thisArg, args, context, value);
     });
@@ -38,7 +36,7 @@ function resolveFromContext(spec: Spec, state: WrapperState, thisArg: unknown, a
   const customerId = checkId(fromOption, 'customer', spec.featureId, state);
   if (customerId !== undefined || context === undefined) return completeScope(spec, state, thisArg, args, context, customerId, false);
   const fromContext = context.customerId();
-  if (isPromiseLike(fromContext)) {
+  if (isThenable(fromContext)) {
     return Promise.resolve(fromContext).then(function withContextCustomer(value) {
       return completeScope(spec, state, thisArg, args, context, checkId(value, 'customer', spec.featureId, state), true);
     });
@@ -65,7 +63,7 @@ function completeScope(
     );
   }
   const resource: unknown = spec.resource ? spec.resource.apply(thisArg, args) : contextCustomer ? context?.resourceId() : undefined;
-  if (isPromiseLike(resource)) {
+  if (isThenable(resource)) {
     return Promise.resolve(resource).then(function withResource(value): Scope {
       return { entitlements, customerId, resourceId: checkId(value, 'resource', featureId, state) };
     });
@@ -87,7 +85,7 @@ function requestedUsageOf(requirement: FeatureRequirement, state: WrapperState, 
     return usage;
   }
   const usage: unknown = requestedUsage.apply(thisArg, args);
-  return isPromiseLike(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
+  return isThenable(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
 }
 
 /** Never masks the error being rethrown: a reservation that failed to release expires on its own (reservationTtlMs). */
@@ -132,7 +130,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
       scopes.push(scopes[i - 1] as Scope);
     } else {
       const resolved = resolveScope(spec, state, thisArg, args, context);
-      scopes.push(isPromiseLike(resolved) ? await resolved : resolved);
+      scopes.push(isThenable(resolved) ? await resolved : resolved);
     }
     previous = spec;
   }
@@ -147,9 +145,9 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
         customerId,
         resourceId,
         featureId: requirement.featureId,
-        requestedUsage: isPromiseLike(usage) ? await usage : usage,
+        requestedUsage: isThenable(usage) ? await usage : usage,
       });
-      const lease = isPromiseLike(acquired) ? await acquired : acquired;
+      const lease = isThenable(acquired) ? await acquired : acquired;
       leases.push(lease);
       if (!lease.decision.granted) throw new EntitlementDeniedError(lease.decision);
     }
@@ -161,7 +159,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
   let result: unknown;
   try {
     result = original.apply(thisArg, args);
-    if (isPromiseLike(result)) result = await result;
+    if (isThenable(result)) result = await result;
   } catch (error) {
     releaseAll(leases);
     throw error;
@@ -189,7 +187,7 @@ function reportUsage(reports: readonly UsageReportSpec[], scopes: Scope[], state
     const { entitlements, customerId, resourceId } = scopes[index] as Scope;
     if (value === 0) continue;
     const queued = entitlements.report({ customerId, resourceId, featureId: report.featureId, value });
-    if (isPromiseLike(queued)) pending.push(queued);
+    if (isThenable(queued)) pending.push(queued);
   }
   if (pending.length > 0) return Promise.all(pending).then(function reported() {});
   return undefined;

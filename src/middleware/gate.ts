@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason, type StatusMapping } from '../core/errors';
 import type { RequestContext } from '../core/context';
+import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, Logger, MaybePromise } from '../core/types';
 import { deniedProblem, invalidUsageProblem, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
 
@@ -88,9 +89,7 @@ function reportWhenSuccessful(statusCode: number): boolean {
   return statusCode < 400;
 }
 
-export function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
+export { isThenable };
 
 /**
  * Express treats a falsy error (and the strings 'route'/'router') as "no error", and Koa ignores a

@@ -97,15 +97,20 @@ export class MissingCustomerError extends Error {
   }
 }
 
-/** A requested or reported usage computed from the method's arguments is not a usable number. */
+/**
+ * A requested or reported usage computed from the method's arguments is not a usable number. A
+ * requested usage comes from the caller's input (400); a reported one is computed from what the
+ * method returned, after it ran — the app's own bug (500, never rendered as the client's mistake).
+ */
 export class InvalidUsageError extends RangeError {
   override readonly name = 'InvalidUsageError';
-  readonly status = 400;
+  readonly status: 400 | 500;
   readonly featureId: string;
   readonly value: unknown;
 
-  constructor(featureId: string, method: string, value: unknown, expected: string) {
+  constructor(featureId: string, method: string, value: unknown, expected: string, status: 400 | 500 = 400) {
     super(`The usage computed for feature "${featureId}" in ${method} must be ${expected}; got ${describeValue(value)}`);
+    this.status = status;
     this.featureId = featureId;
     this.value = value;
   }

@@ -177,7 +177,7 @@ function reportUsage(reports: readonly UsageReportSpec[], scopes: Scope[], state
   const values = reports.map(function valueOf(report) {
     const value: unknown = typeof report.value === 'function' ? report.value.call(thisArg, result, ...args) : report.value;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new InvalidUsageError(report.featureId, label(state), value, 'a finite number (the method completed; no usage was reported)');
+      throw new InvalidUsageError(report.featureId, label(state), value, 'a finite number (the method completed; no usage was reported)', 500);
     }
     return value;
   });

@@ -140,18 +140,15 @@ export function retryAfterHeader(seconds: number): string {
 export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError;
 
 export function isEntitlementError(error: unknown): error is RenderableError {
-  if (
-    error instanceof EntitlementDeniedError ||
-    error instanceof EntitlementUnavailableError ||
-    error instanceof MissingCustomerError ||
-    error instanceof InvalidUsageError
-  ) {
+  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError) {
     return true;
   }
   if (typeof error !== 'object' || error === null) return false;
-  const { name, featureId } = error as { name?: unknown; featureId?: unknown };
+  const { name, featureId, status } = error as { name?: unknown; featureId?: unknown; status?: unknown };
+  // A reported usage the app computed wrongly (status 500) is the app's bug: the framework handles it.
+  if (name === 'InvalidUsageError') return status === 400 && typeof featureId === 'string';
   if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
-  const named = name === 'EntitlementUnavailableError' || name === 'MissingCustomerError' || name === 'InvalidUsageError';
+  const named = name === 'EntitlementUnavailableError' || name === 'MissingCustomerError';
   return named && typeof featureId === 'string';
 }
 

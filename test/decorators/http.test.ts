@@ -7,7 +7,7 @@ import request from 'supertest';
 import * as ex from '../../src/middleware/express';
 import * as ko from '../../src/middleware/koa';
 import type { Entitlements } from '../../src/core/types';
-import { RequireFeature } from '../../src/decorators';
+import { ReportUsage, RequireFeature } from '../../src/decorators';
 import { CAMPAIGNS, startRig, type Rig } from './rig';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,6 +25,12 @@ class CampaignService {
     this.runs.push(count);
     return { launched: count };
   }
+
+  /** The app's own metering bug: the usage computed from the result is not a number. */
+  @ReportUsage(CAMPAIGNS, () => Number.NaN)
+  async miscount(): Promise<{ ok: true }> {
+    return { ok: true };
+  }
 }
 
 type App = Parameters<typeof request>[0];
@@ -35,6 +41,9 @@ function expressApp(make: typeof express5, service: CampaignService, entitlement
   app.post('/campaigns/:count', function launchRoute(req: Request, res: Response, next: NextFunction) {
     // Written for Express 4 too, which does not catch rejected handlers.
     service.launch(Number(req.params.count)).then((body) => res.status(201).json(body), next);
+  });
+  app.post('/miscount', function miscountRoute(_req: Request, res: Response, next: NextFunction) {
+    service.miscount().then((body) => res.json(body), next);
   });
   app.use(ex.entitlementErrorHandler());
   return app;
@@ -52,9 +61,13 @@ function koaApp(Make: typeof Koa, service: CampaignService, entitlements: Entitl
       resource: (ctx: Context) => ctx.get('x-site') || undefined,
     }),
   );
-  app.use(async function launchRoute(ctx: Context) {
+  app.use(async function launchRoute(ctx: Context, next) {
+    if (ctx.path === '/miscount') {
+      ctx.body = await service.miscount();
+      return;
+    }
     const match = /^\/campaigns\/(\d+)$/.exec(ctx.path);
-    if (ctx.method !== 'POST' || !match) return;
+    if (ctx.method !== 'POST' || !match) return next();
     ctx.status = 201;
     ctx.body = await service.launch(Number(match[1]));
   });
@@ -119,6 +132,14 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
     expect(otherSite.body).toMatchObject({ accessDeniedReason: 'CustomerResourceNotFound' });
     expect(service.runs).toEqual([2]);
     expect(await rig.reported('c-sites', CAMPAIGNS, 'site-1')).toBe(2);
+  });
+
+  test('a reported usage the app computed wrongly is a 500 for the framework, not a 400 blaming the client', async () => {
+    const service = new CampaignService();
+    const response = await request(makeApp(service, rig.entitlements)).post('/miscount').set('x-customer', 'c-growth');
+    expect(response.status).toBe(500);
+    expect(response.headers['content-type'] ?? '').not.toMatch(/problem\+json/);
+    expect(rig.emulator.stats().usage).toEqual({});
   });
 
   test('a request without a customer fails with 401 and the service body never runs', async () => {

@@ -41,7 +41,7 @@ export function decide(
   source: DecisionSource,
 ): Decision {
   const number = cached.featureType === 'NUMBER';
-  const metered = number && cached.meterType !== 'None';
+  const metered = isMetered(cached);
   let reason: AccessDeniedReason | null = cached.accessDeniedReason;
   if (reason === null && requested > 0 && cached.featureType === 'BOOLEAN') {
     // As Stigg answers: usage asked of an on/off feature is a misconfiguration, not a grant.

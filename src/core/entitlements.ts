@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { asError, isThenable } from './maybe-promise';
+import { asError, isThenable, noop, silentLogger } from './maybe-promise';
 import { EventEmitter } from 'node:events';
 import { CircuitBreaker } from './circuit-breaker';
 import { coarseClock } from './clock';
@@ -118,9 +118,6 @@ const FETCH_LOCK_TTL_MS = 5_000;
 const PEER_POLL_MS = 25;
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 
-function noop(): void {}
-
-const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
 
 

@@ -1,4 +1,4 @@
-import type { MaybePromise } from './types';
+import type { Logger, MaybePromise } from './types';
 
 /** True when a MaybePromise holds a promise (any thenable); the synchronous hot path never awaits otherwise. */
 export function isThenable<T>(value: MaybePromise<T>): value is Promise<T>;
@@ -11,3 +11,8 @@ export function isThenable(value: unknown): boolean {
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+export function noop(): void {}
+
+/** The default logger everywhere: the library never writes to the console unless given a logger. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

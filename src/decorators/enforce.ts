@@ -2,7 +2,7 @@ import { currentRequestContext, type RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import { EntitlementDeniedError } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
-import { InvalidUsageError, MissingCustomerError, describe } from './errors';
+import { InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './wrap';
 

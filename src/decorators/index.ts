@@ -8,7 +8,7 @@ export { ReportUsage } from './report-usage';
 export { withCustomer, type CustomerScope } from './with-customer';
 export { getFeatureRequirements, getUsageReports } from './metadata';
 export { FEATURE_REQUIREMENTS_METADATA, USAGE_REPORTS_METADATA } from './constants';
-export { MissingCustomerError, InvalidUsageError } from './errors';
+export { MissingCustomerError, InvalidUsageError } from '../core/errors';
 export { EntitlementDeniedError, EntitlementUnavailableError } from '../core/errors';
 export type {
   DecoratorScopeOptions,

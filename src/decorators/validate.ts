@@ -1,4 +1,4 @@
-import { describe } from './errors';
+import { describeValue as describe } from '../core/errors';
 import type { DecoratorScopeOptions } from './types';
 
 const SCOPE_KEYS = new Set(['customer', 'resource', 'entitlements']);

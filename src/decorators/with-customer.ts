@@ -1,6 +1,6 @@
 import { requestContextStorage, type RequestContext } from '../core/context';
 import type { Entitlements } from '../core/types';
-import { describe } from './errors';
+import { describeValue as describe } from '../core/errors';
 import { isEntitlementsLike } from './validate';
 
 export interface CustomerScope {

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason, type StatusMapping } from '../core/errors';
 import type { RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable, silentLogger } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, Logger, MaybePromise } from '../core/types';
-import { deniedProblem, invalidUsageProblem, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
+import { ACCESS_DENIED_REASONS, deniedProblem, invalidUsageProblem, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
 
 /*
  * The framework-free part of requireFeature: option validation, the per-request context, and the
@@ -74,28 +74,18 @@ export type Outcome =
   | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
   | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
 
-const REASONS: ReadonlySet<string> = new Set<AccessDeniedReason>([
-  'BudgetExceeded', 'CustomerIsArchived', 'CustomerNotFound', 'CustomerResourceNotFound', 'FeatureNotFound',
-  'FeatureTypeMismatch', 'InsufficientCredits', 'NoActiveSubscription', 'NoFeatureEntitlementInSubscription',
-  'RequestedUsageExceedingLimit', 'RequestedValuesMismatch', 'Revoked', 'Unknown',
-]);
 
-const silentLogger: Logger = {
-  warn: function noopWarn() {},
-  error: function noopError() {},
-};
 
 function reportWhenSuccessful(statusCode: number): boolean {
   return statusCode < 400;
 }
 
-export { isThenable };
 
 /**
  * Express treats a falsy error (and the strings 'route'/'router') as "no error", and Koa ignores a
  * null rejection: errors from the app's resolvers that are not objects are wrapped.
  */
-export function toError(value: unknown): unknown {
+export function toThrowable(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
@@ -125,8 +115,8 @@ export function checkStatusMapping(fn: string, value: unknown): StatusMapping | 
   }
   const mapping: StatusMapping = {};
   for (const [reason, status] of Object.entries(value)) {
-    if (!REASONS.has(reason)) {
-      throw new TypeError(`"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...REASONS].join(', ')}.`);
+    if (!ACCESS_DENIED_REASONS.has(reason)) {
+      throw new TypeError(`"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...ACCESS_DENIED_REASONS].join(', ')}.`);
     }
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {
       throw new TypeError(`${describe(status)} is not a valid status for ${reason} in statusMapping of ${fn}. Please choose an integer from 400 to 599.`);

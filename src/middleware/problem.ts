@@ -43,6 +43,9 @@ const TITLES: Readonly<Record<AccessDeniedReason, string>> = {
   Unknown: 'Access denied',
 };
 
+/** Every AccessDeniedReason, derived from the titles (which the compiler keeps complete). */
+export const ACCESS_DENIED_REASONS: ReadonlySet<string> = new Set(Object.keys(TITLES));
+
 function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }

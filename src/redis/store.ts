@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { noop, silentLogger } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, PendingUsage, ReserveResult, Store } from '../core/types';
 import { RedisStoreError } from './errors';
 import {
@@ -62,8 +63,6 @@ const DEFAULT_PREFIX = 'stigg-gate:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 /** How long a key's acknowledged-units counter lives after its last acknowledgement (usage marks are read from it). */
 const ACKED_TTL_MS = 24 * 60 * 60 * 1000;
-function noop(): void {}
-const silentLogger: Logger = { warn: noop, error: noop };
 
 /**
  * A Store that keeps the entitlement cache, the reservations and the outbox of pending usage in

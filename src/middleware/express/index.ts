@@ -1,17 +1,17 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
+import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
   checkStatusMapping,
   looksLikeRequest,
-  isThenable,
   missingStiggError,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
-  toError,
+  toThrowable,
   type Flavor,
   type Outcome,
   type RouteConfig,
@@ -115,7 +115,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
     return;
   }
   const rendered = onDenied(outcome.lease.decision, req, res, outcome.problem);
-  if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => next(toError(error)));
+  if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => next(toThrowable(error)));
 }
 
 /**
@@ -141,7 +141,7 @@ export function requireFeature(
     try {
       outcome = gate.evaluate(route);
     } catch (error) {
-      next(toError(error));
+      next(toThrowable(error));
       return;
     }
     if (!isThenable(outcome)) {
@@ -154,11 +154,11 @@ export function requireFeature(
           apply(gate, route, value, req, res, next);
         } catch (error) {
           // Only reachable before next() ran: apply calls next() last, and Express catches what handlers throw.
-          next(toError(error));
+          next(toThrowable(error));
         }
       },
       function failed(error: unknown) {
-        next(toError(error));
+        next(toThrowable(error));
       },
     );
   };

@@ -1,17 +1,17 @@
 import type { Context, Middleware, Next } from 'koa';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
+import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
   checkStatusMapping,
-  isThenable,
   looksLikeRequest,
   missingStiggError,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
-  toError,
+  toThrowable,
   type Flavor,
   type Outcome,
   type RouteConfig,
@@ -117,7 +117,7 @@ export function requireFeature(
     try {
       outcome = gate.evaluate(route);
     } catch (error) {
-      throw toError(error);
+      throw toThrowable(error);
     }
     if (!isThenable(outcome)) return apply(gate, route, outcome, ctx, next);
     return outcome.then(
@@ -125,7 +125,7 @@ export function requireFeature(
         return apply(gate, route, value, ctx, next);
       },
       function failed(error: unknown) {
-        throw toError(error);
+        throw toThrowable(error);
       },
     );
   };

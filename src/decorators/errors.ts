@@ -1,1 +1,0 @@
-export { MissingCustomerError, InvalidUsageError, describeValue as describe } from '../core/errors';

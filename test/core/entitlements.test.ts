@@ -121,6 +121,14 @@ describe('cache', () => {
     expect(isThenable(check)).toBe(false);
     expect(check.granted).toBe(true);
     expect(hits).toHaveLength(2);
+    // The reserving path too: a warm metered acquire reserves and answers without a promise.
+    (await entitlements.acquire({ customerId: 'growth', featureId: CAMPAIGNS, requestedUsage: 1 })).release();
+    const metered = entitlements.acquire({ customerId: 'growth', featureId: CAMPAIGNS, requestedUsage: 1 }) as Lease;
+    expect(isThenable(metered)).toBe(false);
+    expect(metered.decision).toMatchObject({ granted: true, source: 'cache', metered: true, usageLimit: 100 });
+    const held = entitlements.check({ customerId: 'growth', featureId: CAMPAIGNS }) as Decision;
+    expect(held.currentUsage).toBe(1); // the reservation is counted
+    metered.release();
   });
 
   test('stale-while-revalidate: a stale key answers at once and is refreshed once in the background', async () => {

@@ -42,6 +42,18 @@ export interface RequireFeatureOptionsFor<Req, Deny> {
   reportWhen?: ReportWhen;
 }
 
+/** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state. */
+export interface DecisionBag {
+  entitlement?: Decision;
+  entitlements?: Record<string, Decision>;
+}
+
+export function recordDecision(bag: DecisionBag, decision: Decision): void {
+  bag.entitlement = decision;
+  bag.entitlements ??= {};
+  bag.entitlements[decision.featureId] = decision;
+}
+
 export interface Flavor {
   readonly module: 'stigg-gate/express' | 'stigg-gate/koa';
   readonly arg: 'req' | 'ctx';

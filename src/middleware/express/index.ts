@@ -8,6 +8,7 @@ import {
   checkStatusMapping,
   looksLikeRequest,
   missingStiggError,
+  recordDecision,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -89,17 +90,10 @@ function send(res: Response, problem: ProblemDetails, retryAfterSeconds?: number
   res.end(body);
 }
 
-function expose(res: Response, decision: Decision): void {
-  const locals = res.locals;
-  locals.entitlement = decision;
-  locals.entitlements ??= {};
-  locals.entitlements[decision.featureId] = decision;
-}
-
 function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
-    expose(res, lease.decision);
+    recordDecision(res.locals, lease.decision);
     if (lease.decision.metered) settleOnResponse(res, lease, gate.reportWhen(route), gate.config.logger);
     next();
     return;

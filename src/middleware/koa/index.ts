@@ -8,6 +8,7 @@ import {
   checkStatusMapping,
   looksLikeRequest,
   missingStiggError,
+  recordDecision,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -66,17 +67,10 @@ function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number)
   if (retryAfterSeconds !== undefined) ctx.set('Retry-After', retryAfterHeader(retryAfterSeconds));
 }
 
-function expose(ctx: Context, decision: Decision): void {
-  const state = ctx.state;
-  state.entitlement = decision;
-  state.entitlements ??= {};
-  state.entitlements[decision.featureId] = decision;
-}
-
 function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: Next): unknown {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
-    expose(ctx, lease.decision);
+    recordDecision(ctx.state, lease.decision);
     if (!lease.decision.metered) return next();
     settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
     return next().then(undefined, function releaseAndRethrow(error: unknown) {

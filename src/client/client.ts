@@ -350,13 +350,13 @@ export class StiggClient {
         if (!repeatable && !neverSent) throw error;
         const delay = this.#backoff(error, attempt);
         if (delay === undefined) throw error;
-        config.logger?.debug?.(`stigg: retrying ${name} in ${Math.round(delay)} ms`, {
+        config.logger?.debug?.({
           operation: name,
           attempt: attempt + 1,
           maxRetries: config.maxRetries,
           error: error.name,
           message: error.message,
-        });
+        }, `stigg: retrying ${name} in ${Math.round(delay)} ms`);
         await sleep(delay);
       }
     }

@@ -432,10 +432,10 @@ class EntitlementsEngine implements Entitlements {
     const queued = this.enqueue(key, report, reservationId);
     if (isThenable(queued)) this.background(queued);
     if (this.closed) {
-      this.config.logger.warn('A lease was committed after entitlements.close(); delivering its usage now', {
+      this.config.logger.warn({
         featureId: decision.featureId,
         idempotencyKey: report.idempotencyKey,
-      });
+      }, 'A lease was committed after entitlements.close(); delivering its usage now');
       this.buffer.flush().catch(noop);
     }
   }
@@ -619,10 +619,10 @@ class EntitlementsEngine implements Entitlements {
     const last = this.failOpenWarnedAt.get(featureId);
     if (last !== undefined && now - last < FAIL_OPEN_WARNING_INTERVAL_MS) return;
     this.failOpenWarnedAt.set(featureId, now);
-    this.config.logger.warn('Stigg unreachable and nothing cached: granting access (failMode: open)', {
+    this.config.logger.warn({
       featureId,
       error: asError(error).message,
-    });
+    }, 'Stigg unreachable and nothing cached: granting access (failMode: open)');
   }
 
   private readCache(key: string): MaybePromise<CachedEntitlement | undefined> {
@@ -913,7 +913,7 @@ class EntitlementsEngine implements Entitlements {
   private dropped(report: PendingUsage, error: Error): void {
     const key = this.keys.get(report.customerId, report.resourceId, report.featureId);
     if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
-    this.config.logger.error('A usage report could not be delivered to Stigg', {
+    this.config.logger.error({
       customerId: report.customerId,
       featureId: report.featureId,
       resourceId: report.resourceId,
@@ -923,12 +923,12 @@ class EntitlementsEngine implements Entitlements {
       createdAt: report.createdAt,
       attempts: report.attempts,
       error: error.message,
-    });
+    }, 'A usage report could not be delivered to Stigg');
     this.emit('usage:dropped', report, error);
   }
 
   private storeError(error: Error): void {
-    this.config.logger.error(`Entitlements store "${this.store.name}" failed`, { error: error.message });
+    this.config.logger.error({ error: error.message }, `Entitlements store "${this.store.name}" failed`);
     this.emit('store:error', error);
   }
 
@@ -942,9 +942,9 @@ class EntitlementsEngine implements Entitlements {
     try {
       this.events.emit(event, ...args);
     } catch (error) {
-      this.config.logger.error(`An entitlements "${event}" listener threw; listeners must not throw`, {
+      this.config.logger.error({
         error: asError(error).message,
-      });
+      }, `An entitlements "${event}" listener threw; listeners must not throw`);
     }
   }
 }

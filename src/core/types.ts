@@ -165,11 +165,15 @@ export interface EntitlementsEvents {
   'store:error': [error: Error];
 }
 
+/**
+ * A structured logger, called in the order pino, bunyan and winston-compatible loggers take:
+ * `logger.warn(meta, message)`. Never global: every factory takes one.
+ */
 export interface Logger {
-  debug?(message: string, meta?: Record<string, unknown>): void;
-  info?(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-  error(message: string, meta?: Record<string, unknown>): void;
+  debug?(meta: Record<string, unknown>, message: string): void;
+  info?(meta: Record<string, unknown>, message: string): void;
+  warn(meta: Record<string, unknown>, message: string): void;
+  error(meta: Record<string, unknown>, message: string): void;
 }
 
 /** What the adapters (Express, Koa, decorators) need from createEntitlements(). */

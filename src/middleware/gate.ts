@@ -142,7 +142,7 @@ function checkLogger(fn: string, value: unknown): Logger {
   if (value === undefined) return silentLogger;
   const logger = value as Partial<Logger> | null;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
-    throw new TypeError(`${describe(value)} is not a valid value for logger in ${fn}. Pass an object with warn(message, meta) and error(message, meta) methods, e.g. console or a pino logger.`);
+    throw new TypeError(`${describe(value)} is not a valid value for logger in ${fn}. Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`);
   }
   return logger as Logger;
 }
@@ -339,10 +339,10 @@ export class RequestGate<Req, Deny> implements RequestContext {
     const key = `${decision.featureId}\0${reason}`;
     if (this.config.warned.has(key)) return;
     this.config.warned.add(key);
-    this.config.logger.warn(`stigg-gate: feature "${decision.featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`, {
+    this.config.logger.warn({
       featureId: decision.featureId,
       accessDeniedReason: reason,
-    });
+    }, `stigg-gate: feature "${decision.featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
   }
 
   reportWhen(route: RouteConfig<Req, Deny>): ReportWhen {
@@ -366,10 +366,10 @@ export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: 
       if (finished && reportWhen(res.statusCode)) lease.commit();
       else lease.release();
     } catch (error) {
-      logger.error('stigg-gate: settling the usage of a request failed; nothing was reported for it', {
+      logger.error({
         featureId: lease.decision.featureId,
         error,
-      });
+      }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
       if (finished) safeRelease(lease);
     }
   });

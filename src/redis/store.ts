@@ -354,12 +354,12 @@ function createClient(url: string, config: Configuration): OwnedClient {
   client.on('error', function onRedisError(error: Error) {
     if (down) return;
     down = true;
-    logger.warn('RedisStore: Redis connection failed; store operations reject until it is back', { error: error.message });
+    logger.warn({ error: error.message }, 'RedisStore: Redis connection failed; store operations reject until it is back');
   });
   client.on('ready', function onRedisReady() {
     if (!down) return;
     down = false;
-    logger.info?.('RedisStore: Redis connection restored');
+    logger.info?.({}, 'RedisStore: Redis connection restored');
   });
   return client as unknown as OwnedClient;
 }

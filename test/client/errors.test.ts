@@ -221,7 +221,7 @@ describe('StiggClient retries', () => {
 
   it('logs each retry at debug level through the injected logger', async () => {
     const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-    const logger = { debug: (m: string, meta?: Record<string, unknown>) => lines.push([m, meta]), warn: () => undefined, error: () => undefined };
+    const logger = { debug: (meta: Record<string, unknown>, m: string) => lines.push([m, meta]), warn: () => undefined, error: () => undefined };
     stigg.fault(down, down);
     await makeClient({ logger }).getEntitlement(query);
     expect(lines).toHaveLength(2);

@@ -11,7 +11,7 @@ function isThenable(value: unknown): boolean {
 function recordingLogger(): Logger & { warnings: string[]; errors: string[] } {
   const warnings: string[] = [];
   const errors: string[] = [];
-  return { warnings, errors, warn: (message) => warnings.push(message), error: (message) => errors.push(message) };
+  return { warnings, errors, warn: (_meta, message) => warnings.push(message), error: (_meta, message) => errors.push(message) };
 }
 
 let rig: Rig;

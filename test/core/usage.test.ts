@@ -146,7 +146,7 @@ test('transient failures are retried with backoff up to maxAttempts, then droppe
   const dropped: PendingUsage[] = [];
   const entitlements = make({
     usage: { maxAttempts: 3, retryBaseDelayMs: 20, flushIntervalMs: 60_000 },
-    logger: { warn: () => undefined, error: (message) => errors.push(message) },
+    logger: { warn: () => undefined, error: (_meta, message) => errors.push(message) },
   });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
   const lease = await grant(entitlements, 'exhaust', 4);

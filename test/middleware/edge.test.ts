@@ -121,7 +121,7 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
     await new Promise((r) => setImmediate(r));
     expect(fake.settled).toEqual([{ featureId: 'f-metered', how: 'release' }]);
     expect(logger.errorsLogged).toHaveLength(1);
-    expect(String(logger.errorsLogged[0]![0])).toMatch(/settling the usage/);
+    expect(String(logger.errorsLogged[0]![1])).toMatch(/settling the usage/);
   });
 
   test('a non-metered grant holds no response listeners and is never settled', async () => {

@@ -29,7 +29,7 @@ describe.each([
     expect(() => stigg({ entitlements, customer, resource: 'site' })).toThrow('"site" is not a valid value for resource in stigg().');
     expect(() => stigg({ entitlements, customer, onDenied: true })).toThrow(/not a valid value for onDenied/);
     expect(() => stigg({ entitlements, customer, reportWhen: 300 })).toThrow(/300 is not a valid value for reportWhen/);
-    expect(() => stigg({ entitlements, customer, logger: {} })).toThrow(/not a valid value for logger in stigg\(\)\. Pass an object with warn/);
+    expect(() => stigg({ entitlements, customer, logger: {} })).toThrow(/not a valid value for logger in stigg\(\)\. Pass a structured logger with warn\(meta, message\)/);
     expect(() => stigg({ entitlements, customer, statusMapping: { NoSuchReason: 402 } })).toThrow(/"NoSuchReason" in statusMapping of stigg\(\) is not an AccessDeniedReason/);
     expect(() => stigg({ entitlements, customer, statusMapping: { Revoked: 200 } })).toThrow('200 is not a valid status for Revoked in statusMapping of stigg(). Please choose an integer from 400 to 599.');
     expect(() => stigg({ entitlements, customer, statusMapping: [] })).toThrow(/not a valid value for statusMapping/);

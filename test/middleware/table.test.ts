@@ -285,7 +285,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     await request(app.server).get('/unknown').set(CUSTOMER_HEADER, 'cust-growth').expect(403);
     await request(app.server).get('/analytics').set(CUSTOMER_HEADER, 'cust-basic').expect(402);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]![1]).toEqual({ featureId: 'feature-99-missing', accessDeniedReason: 'FeatureNotFound' });
+    expect(warnings[0]![0]).toEqual({ featureId: 'feature-99-missing', accessDeniedReason: 'FeatureNotFound' });
   });
 
   test('no customer answers 401 problem+json', async () => {

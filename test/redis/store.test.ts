@@ -315,7 +315,7 @@ describe('when Redis is unavailable', () => {
       redis: `redis://127.0.0.1:${port}`,
       prefix,
       commandTimeoutMs: 300,
-      logger: { warn: (message) => warnings.push(message), error: () => {} },
+      logger: { warn: (_meta, message) => warnings.push(message), error: () => {} },
     });
     try {
       const started = Date.now();

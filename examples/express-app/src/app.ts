@@ -42,11 +42,11 @@ function lastResortErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (error instanceof StiggError) {
-      logger.error('Stigg call failed', { method: req.method, path: req.path, error: error.message });
+      logger.error({ method: req.method, path: req.path, error: error.message }, 'Stigg call failed');
       problem(res, 502, `Stigg answered: ${error.message}`);
       return;
     }
-    logger.error('request failed', { method: req.method, path: req.path, error: error instanceof Error ? error.message : String(error) });
+    logger.error({ method: req.method, path: req.path, error: error instanceof Error ? error.message : String(error) }, 'request failed');
     problem(res, 500, 'The request could not be completed.');
   };
 }

@@ -9,14 +9,14 @@ import { banner, provisionDemoCustomers } from './demo';
 const DEFAULT_API_URL = 'https://api.stigg.io/graphql';
 const SHUTDOWN_GRACE_MS = 10_000;
 
-function line(stream: NodeJS.WriteStream, level: string, message: string, meta?: Record<string, unknown>): void {
-  stream.write(`[${level}] ${message}${meta === undefined ? '' : ` ${JSON.stringify(meta)}`}\n`);
+function line(stream: NodeJS.WriteStream, level: string, meta: Record<string, unknown>, message: string): void {
+  stream.write(`[${level}] ${message}${Object.keys(meta).length === 0 ? '' : ` ${JSON.stringify(meta)}`}\n`);
 }
 
 const logger = {
-  info: (message: string, meta?: Record<string, unknown>) => line(process.stdout, 'info', message, meta),
-  warn: (message: string, meta?: Record<string, unknown>) => line(process.stderr, 'warn', message, meta),
-  error: (message: string, meta?: Record<string, unknown>) => line(process.stderr, 'error', message, meta),
+  info: (meta: Record<string, unknown>, message: string) => line(process.stdout, 'info', meta, message),
+  warn: (meta: Record<string, unknown>, message: string) => line(process.stderr, 'warn', meta, message),
+  error: (meta: Record<string, unknown>, message: string) => line(process.stderr, 'error', meta, message),
 } satisfies Logger;
 
 /** An environment variable, with an empty value read as unset. */
@@ -74,13 +74,13 @@ async function main(): Promise<void> {
   let stopping = false;
   async function shutdown(signal: NodeJS.Signals): Promise<void> {
     if (stopping) {
-      logger.warn(`${signal} again: exiting without waiting`);
+      logger.warn({ signal }, 'signal again: exiting without waiting');
       process.exit(1);
     }
     stopping = true;
-    logger.info(`${signal}: no longer accepting connections; finishing requests and flushing usage`);
+    logger.info({ signal }, 'no longer accepting connections; finishing requests and flushing usage');
     setTimeout(function forceExit() {
-      logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took longer than the grace period; exiting');
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -88,15 +88,15 @@ async function main(): Promise<void> {
     await closed;
     await entitlements.close();
     if (emulator !== undefined) {
-      logger.info('usage recorded by the emulator', { usage: emulator.stats().usage });
+      logger.info({ usage: emulator.stats().usage }, 'usage recorded by the emulator');
       await emulator.stop();
     }
-    logger.info('stopped');
+    logger.info({}, 'stopped');
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, function onSignal() {
       shutdown(signal).catch(function shutdownFailed(error: unknown) {
-        logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
+        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
         process.exitCode = 1;
       });
     });
@@ -104,6 +104,6 @@ async function main(): Promise<void> {
 }
 
 main().catch(function startFailed(error: unknown) {
-  logger.error('could not start the example', { error: error instanceof Error ? error.message : String(error) });
+  logger.error({ error: error instanceof Error ? error.message : String(error) }, 'could not start the example');
   process.exitCode = 1;
 });

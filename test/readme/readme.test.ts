@@ -3,24 +3,27 @@ import path from 'node:path';
 import ts from 'typescript';
 
 /*
- * Every ```ts block of README.md must compile as written (strict, against src/ through the package
- * names), and every npm script or bin the README tells a user to run must exist.
+ * Every ```ts block of README.md and of docs/*.md must compile as written (strict, against src/
+ * through the package names), and every npm script or bin they tell a user to run must exist.
  */
 
 const root = path.resolve(__dirname, '..', '..');
-const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+const documents = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
   bin: Record<string, string>;
   exports: Record<string, unknown>;
 };
 
-function fencedBlocks(languages: readonly string[]): Array<{ line: number; code: string }> {
-  const blocks: Array<{ line: number; code: string }> = [];
-  const fence = /^```([\w-]*)[^\n]*\n([\s\S]*?)^```\s*$/gm;
-  for (let match = fence.exec(readme); match !== null; match = fence.exec(readme)) {
-    if (languages.includes(match[1] ?? '')) {
-      blocks.push({ line: readme.slice(0, match.index).split('\n').length, code: match[2] ?? '' });
+function fencedBlocks(languages: readonly string[]): Array<{ where: string; code: string }> {
+  const blocks: Array<{ where: string; code: string }> = [];
+  for (const document of documents) {
+    const text = fs.readFileSync(path.join(root, document), 'utf8');
+    const fence = /^```([\w-]*)[^\n]*\n([\s\S]*?)^```\s*$/gm;
+    for (let match = fence.exec(text); match !== null; match = fence.exec(text)) {
+      if (languages.includes(match[1] ?? '')) {
+        blocks.push({ where: `${document}:${text.slice(0, match.index).split('\n').length}`, code: match[2] ?? '' });
+      }
     }
   }
   return blocks;
@@ -48,14 +51,14 @@ function packagePaths(): Record<string, string[]> {
   return paths;
 }
 
-describe('README.md', () => {
+describe('README.md and docs/', () => {
   let diagnostics: Map<number, string>;
   let dir: string;
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(__dirname, '.snippets-'));
     const files = snippets.map(function writeSnippet(snippet, index) {
-      const file = path.join(dir, `snippet-${index + 1}-line-${snippet.line}.ts`);
+      const file = path.join(dir, `snippet-${index + 1}-${snippet.where.replace(/[^\w]+/g, '-')}.ts`);
       // `export {}` makes each snippet a module of its own, as it would be in the reader's project.
       fs.writeFileSync(file, `${snippet.code}\nexport {};\n`);
       return file;
@@ -97,10 +100,10 @@ describe('README.md', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(snippets.map((snippet, index) => [index, snippet.line] as const))('snippet %i (README.md line %i) compiles', (index) => {
+  it.each(snippets.map((snippet, index) => [index, snippet.where] as const))('snippet %i (%s) compiles', (index) => {
     const errors = diagnostics.get(index);
     if (errors !== undefined) {
-      throw new Error(`README.md snippet at line ${snippets[index]?.line} does not compile:\n${errors}\n--- snippet ---\n${snippets[index]?.code}`);
+      throw new Error(`The snippet at ${snippets[index]?.where} does not compile:\n${errors}\n--- snippet ---\n${snippets[index]?.code}`);
     }
   });
 

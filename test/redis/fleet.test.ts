@@ -4,7 +4,9 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { buildToTemp, ROOT } from './build';
-import { connectRedis, deleteKeys, REDIS_URL, uniquePrefix } from './helpers';
+import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+
+requireRedis();
 
 const CUSTOMER = 'customer-fleet';
 const FEATURE = 'feature-02-campaigns';

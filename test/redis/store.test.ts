@@ -3,7 +3,9 @@ import Redis from 'ioredis';
 import type { CachedEntitlement, PendingUsage } from '../../src/core/types';
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { RESERVE } from '../../src/redis/scripts';
-import { closedPort, connectRedis, deleteKeys, uniquePrefix } from './helpers';
+import { closedPort, connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+
+requireRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -353,7 +355,7 @@ describe('when Redis is unavailable', () => {
 
 describe('close()', () => {
   it('quits a client it created and leaves a given client open', async () => {
-    const owned = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix });
+    const owned = new RedisStore({ redis: REDIS_URL, prefix });
     await owned.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 3 }), 10_000);
     await expect(owned.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
     await Promise.all([owned.close(), owned.close()]);

@@ -238,7 +238,9 @@ return out
  * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence.
  * ARGV: prefix of pending-unit counters, prefix of acknowledged-unit counters, their lifetime (ms),
  * then the ids. Returns how many were removed. A DELTA report moves its units from the key's pending
- * counter to its acknowledged counter (which only grows; usage marks are read from it).
+ * counter to its acknowledged counter (usage marks are read from it). Values may be negative
+ * (units given back): a counter is deleted only at zero, never because it went below it, since
+ * acknowledgements arrive in any order.
  */
 export const ACK = script(
   'ackUsage',
@@ -252,7 +254,7 @@ for i = 4, #ARGV do
     local ok, report = pcall(cjson.decode, json)
     if key and ok and report.updateBehavior ~= 'SET' and type(report.value) == 'number' then
       local counter = ARGV[1] .. key
-      if tonumber(redis.call('INCRBYFLOAT', counter, -report.value)) <= 1e-9 then redis.call('DEL', counter) end
+      if math.abs(tonumber(redis.call('INCRBYFLOAT', counter, -report.value))) <= 1e-9 then redis.call('DEL', counter) end
       local acked = ARGV[2] .. key
       redis.call('INCRBYFLOAT', acked, report.value)
       redis.call('PEXPIRE', acked, ARGV[3])

@@ -271,3 +271,6 @@ if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then 
 return removed
 `,
 );
+
+/** The breaker's probe: Redis answers. */
+export const PING = script('ping', 'return 1');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { noop, silentLogger } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, PendingUsage, ReserveResult, Store } from '../core/types';
+import { isReplyError, RedisBreaker } from './breaker';
 import { RedisStoreError } from './errors';
 import {
   ACK,
@@ -10,6 +11,7 @@ import {
   ENQUEUE,
   GET_ENTITLEMENT,
   INVALIDATE_CUSTOMER,
+  PING,
   USAGE_MARK,
   RELEASE,
   RESERVE,
@@ -79,6 +81,7 @@ export class RedisStore implements Store {
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
   private readonly writes = new Map<string, Promise<unknown>>();
+  private readonly breaker: RedisBreaker;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -95,8 +98,14 @@ export class RedisStore implements Store {
     }
     this.countsUnreportedUsage = options.countsUnreportedUsage ?? true;
     const { redis } = options;
+    this.breaker = new RedisBreaker({
+      probe: () => this.exec('probe', PING, [], []),
+      probeIntervalMs: Math.min(Math.max(this.config.commandTimeoutMs, 250), 2000),
+      logger: this.config.logger,
+    });
     if (typeof redis === 'string') {
-      this.owned = createClient(redis, this.config);
+      const { breaker } = this;
+      this.owned = createClient(redis, this.config, { down: (error) => breaker.failed(error), up: () => breaker.answered() });
       this.client = this.owned;
     } else if (isClient(redis)) {
       this.owned = undefined;
@@ -260,6 +269,7 @@ export class RedisStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
+    this.breaker.stop();
     const client = this.owned;
     if (client === undefined) return;
     const quit = client.quit().then(
@@ -293,6 +303,24 @@ export class RedisStore implements Store {
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
     }
+    const down = this.breaker.open;
+    if (down !== undefined) {
+      return Promise.reject(new RedisStoreError(operation, `Redis is not answering (${down.message}); failing fast until it does`, { cause: down }));
+    }
+    const { breaker } = this;
+    return this.exec(operation, script, keys, args).then(
+      function answered(value) {
+        return value;
+      },
+      function failed(error: RedisStoreError) {
+        if (error.timedOut || !isReplyError(error.cause)) breaker.failed(error);
+        throw error;
+      },
+    );
+  }
+
+  /** One script call, cut at commandTimeoutMs. */
+  private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
     const { client } = this;
     const timeoutMs = this.config.commandTimeoutMs;
     let call: Promise<unknown>;
@@ -323,7 +351,7 @@ export class RedisStore implements Store {
   }
 }
 
-function createClient(url: string, config: Configuration): OwnedClient {
+function createClient(url: string, config: Configuration, events: { down(error: Error): void; up(): void }): OwnedClient {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -349,17 +377,11 @@ function createClient(url: string, config: Configuration): OwnedClient {
     disconnectTimeout: config.commandTimeoutMs,
     maxRetriesPerRequest: 1,
   });
-  const { logger } = config;
-  let down = false;
   client.on('error', function onRedisError(error: Error) {
-    if (down) return;
-    down = true;
-    logger.warn({ error: error.message }, 'RedisStore: Redis connection failed; store operations reject until it is back');
+    events.down(error);
   });
   client.on('ready', function onRedisReady() {
-    if (!down) return;
-    down = false;
-    logger.info?.({}, 'RedisStore: Redis connection restored');
+    events.up();
   });
   return client as unknown as OwnedClient;
 }

@@ -1,0 +1,88 @@
+import type Redis from 'ioredis';
+import type { CachedEntitlement } from '../../src/core/types';
+import { RedisStore, RedisStoreError } from '../../src/redis';
+import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { startRedisProxy, type RedisProxy } from './proxy';
+
+requireRedis();
+
+const KEY = 'customer-1||feature-02-campaigns';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function entitlement(): CachedEntitlement {
+  return {
+    accessDeniedReason: null,
+    featureType: 'NUMBER',
+    meterType: 'Fluctuating',
+    hasUnlimitedUsage: false,
+    usageLimit: 10,
+    currentUsage: 0,
+    usagePeriodEnd: null,
+    resetPeriod: null,
+    fetchedAt: Date.now(),
+  };
+}
+
+let redis: Redis;
+let proxy: RedisProxy;
+let prefix: string;
+const cleanups: Array<() => unknown> = [];
+
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+
+beforeEach(async () => {
+  prefix = uniquePrefix();
+  proxy = await startRedisProxy(REDIS_URL);
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  await proxy.close();
+  await deleteKeys(redis, prefix);
+});
+
+afterAll(async () => {
+  await redis.quit();
+});
+
+function storeBehindProxy(commandTimeoutMs = 300): { store: RedisStore; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = { warn: (_meta: object, message: string) => warnings.push(message), error: () => {}, info: () => {} };
+  const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs, logger });
+  cleanups.push(() => store.close());
+  return { store, warnings };
+}
+
+it('Redis hangs: the first call times out, the next fail at once; once Redis answers again the store works without a restart', async () => {
+  const { store, warnings } = storeBehindProxy(300);
+  await store.setEntitlement(KEY, 'customer-1', entitlement(), 60_000);
+  proxy.blackhole();
+  let started = Date.now();
+  await expect(store.getEntitlement(KEY)).rejects.toBeInstanceOf(RedisStoreError);
+  expect(Date.now() - started).toBeLessThan(1000);
+  started = Date.now();
+  const fast = await Promise.allSettled([store.getEntitlement(KEY), store.reserve(KEY, 1, 10, 1000), store.claimUsage(10, 1000)]);
+  expect(Date.now() - started).toBeLessThan(50);
+  for (const outcome of fast) {
+    expect(outcome.status).toBe('rejected');
+    expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(RedisStoreError);
+  }
+  expect(warnings.filter((w) => /not answering/.test(w))).toHaveLength(1);
+  await proxy.restore();
+  let back: CachedEntitlement | undefined;
+  for (let waited = 0; back === undefined && waited < 5000; waited += 50) {
+    await sleep(50);
+    back = await store.getEntitlement(KEY).catch(() => undefined);
+  }
+  expect(back).toMatchObject({ usageLimit: 10 });
+  await expect(store.reserve(KEY, 1, 10, 1000)).resolves.toMatchObject({ ok: true });
+});
+
+it('a script error (Redis answered) does not make the store fail fast', async () => {
+  const { store } = storeBehindProxy(300);
+  await expect(store.reserve(KEY, 1, 10, 1000)).rejects.toThrow(/no cached entitlement/);
+  await store.setEntitlement(KEY, 'customer-1', entitlement(), 60_000);
+  await expect(store.reserve(KEY, 1, 10, 1000)).resolves.toMatchObject({ ok: true });
+});

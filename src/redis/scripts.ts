@@ -23,30 +23,37 @@ const EXTEND_TTL = `local function extend(key, ttl)
 end`;
 
 /**
- * KEYS: entitlement hash. Returns { data, usage } or nil when absent or past its expiry. Entries
- * outlive their expiry by a grace period so that reservations and commits made by requests that
- * read them just before still find the usage.
+ * KEYS: entitlement hash. Returns { data, usage, ms until its expiry, customer id } or nil when
+ * absent or past its expiry. Entries outlive their expiry by a grace period so that reservations
+ * and commits made by requests that read them just before still find the usage.
  */
 export const GET_ENTITLEMENT = script(
   'getEntitlement',
   `
-local v = redis.call('HMGET', KEYS[1], 'data', 'usage', 'exp')
+local v = redis.call('HMGET', KEYS[1], 'data', 'usage', 'exp', 'cust')
 if not v[1] or not v[2] or tonumber(v[3] or 0) <= now then return false end
-return { v[1], v[2] }
+return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 `,
 );
 
 /**
- * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units of the key.
+ * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units
+ * of the key, the customer's invalidation generation.
  * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
  * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
  * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
- * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not).
+ * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not);
+ * then the customer's generation read with that mark ('' for none), customer id. Returns 0 without
+ * writing when the customer was invalidated since (the data predates the invalidation).
  */
 export const SET_ENTITLEMENT = script(
   'setEntitlement',
   `
 ${EXTEND_TTL}
+if ARGV[8] ~= '' and (redis.call('GET', KEYS[6]) or '0') ~= ARGV[8] then
+  redis.call('DEL', KEYS[4])
+  return 0
+end
 local ttl = tonumber(ARGV[3])
 local life = ttl + tonumber(ARGV[4])
 local pending = 0
@@ -57,7 +64,7 @@ if ARGV[6] == '1' then
     if since > 0 then pending = pending + since end
   end
 end
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl)
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl, 'cust', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
 extend(KEYS[2], life)
@@ -66,15 +73,22 @@ return 1
 `,
 );
 
-/** KEYS: acknowledged units of the key. Returns the counter (a usage mark, see SET_ENTITLEMENT). */
+/**
+ * KEYS: acknowledged units of the key, the customer's invalidation generation. Returns { counter,
+ * generation }: a usage mark (see SET_ENTITLEMENT) and what a write of data read now must find.
+ */
 export const USAGE_MARK = script(
   'usageMark',
   `
-return redis.call('GET', KEYS[1]) or '0'
+return { redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0' }
 `,
 );
 
-/** KEYS: customer index. ARGV: prefix of entitlement hashes. Marks every entry of the customer expired. */
+/**
+ * KEYS: customer index, the customer's invalidation generation. ARGV: prefix of entitlement hashes,
+ * channel, customer id. Marks every entry of the customer expired, bumps the generation (writes of
+ * data read before are refused) and tells every process (their near caches) on the channel.
+ */
 export const INVALIDATE_CUSTOMER = script(
   'invalidateCustomer',
   `
@@ -84,7 +98,19 @@ for _, key in ipairs(members) do
   if redis.call('EXISTS', entry) == 1 then redis.call('HSET', entry, 'exp', 0) end
 end
 redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+redis.call('PUBLISH', ARGV[2], 'c:' .. ARGV[3])
 return #members
+`,
+);
+
+/** KEYS: fetch lock. ARGV: token. Releases the lock only when it still holds this token. */
+export const RELEASE_FETCH_LOCK = script(
+  'releaseFetchLock',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `,
 );
 
@@ -274,3 +300,21 @@ return removed
 
 /** The breaker's probe: Redis answers. */
 export const PING = script('ping', 'return 1');
+
+/**
+ * KEYS: outbox reports, outbox queue, outbox in-flight. ARGV: ids. Claimed reports go back to the
+ * head of the queue (score 0; queued ones are scored from 1), claimable at once by any process.
+ */
+export const RELEASE_USAGE = script(
+  'releaseUsage',
+  `
+local released = 0
+for _, id in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[3], id) == 1 and redis.call('HEXISTS', KEYS[1], id) == 1 then
+    redis.call('ZADD', KEYS[2], 0, id)
+    released = released + 1
+  end
+end
+return released
+`,
+);

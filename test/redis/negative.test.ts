@@ -37,7 +37,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   prefix = uniquePrefix();
-  store = new RedisStore({ redis, prefix });
+  store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
 });
 
 afterEach(async () => {

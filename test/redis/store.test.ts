@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   prefix = uniquePrefix();
-  store = new RedisStore({ redis, prefix });
+  store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
 });
 
 afterEach(async () => {
@@ -122,7 +122,7 @@ describe('entitlement cache', () => {
   });
 
   it('grants the fetch lock to one caller until the entitlement is stored or the lock expires', async () => {
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     const attempts = await Promise.all([store.acquireFetchLock(KEY, 5000), other.acquireFetchLock(KEY, 5000), store.acquireFetchLock(KEY, 5000)]);
     expect(attempts.filter(Boolean)).toHaveLength(1);
     await store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
@@ -137,7 +137,7 @@ describe('reservations', () => {
   it('grants exactly the remaining units to concurrent callers on separate connections', async () => {
     const clients = await Promise.all([connectRedis(), connectRedis(), connectRedis()]);
     try {
-      const stores = clients.map((client) => new RedisStore({ redis: client, prefix }));
+      const stores = clients.map((client) => new RedisStore({ redis: client, prefix, nearCacheMs: 0 }));
       await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10, usageLimit: 60 }), 10_000);
       const results = await Promise.all(Array.from({ length: 120 }, (_, i) => stores[i % stores.length]!.reserve(KEY, 1, 60, 10_000)));
       const granted = results.filter((r) => r.ok);
@@ -235,7 +235,7 @@ describe('commit and the outbox', () => {
   it('leases claimed reports: not claimable again until the lease runs out, gone once acked', async () => {
     const reports = [pending(1), pending(2), pending(3)];
     for (const report of reports) await store.enqueueUsage(KEY, report);
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     const first = await store.claimUsage(2, 60);
     expect(first.map((r) => r.id)).toEqual([reports[0]!.id, reports[1]!.id]);
     expect(first.every((r) => r.attempts === 0)).toBe(true);
@@ -255,7 +255,7 @@ describe('commit and the outbox', () => {
 
   it('counts unreported usage by default; countsUnreportedUsage: false keeps the usage it is given', async () => {
     expect(store.countsUnreportedUsage).toBe(true);
-    const plain = new RedisStore({ redis, prefix, countsUnreportedUsage: false });
+    const plain = new RedisStore({ redis, prefix, countsUnreportedUsage: false, nearCacheMs: 0 });
     expect(plain.countsUnreportedUsage).toBe(false);
     await plain.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     await plain.enqueueUsage(KEY, pending(4));
@@ -266,7 +266,7 @@ describe('commit and the outbox', () => {
   });
 
   it('adds unacknowledged units (every process\'s) to the usage Stigg reports when an entitlement is refreshed', async () => {
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     const { reservationId } = await store.reserve(KEY, 4, 50, 10_000);
     const report = pending(4);
@@ -364,7 +364,7 @@ describe('close()', () => {
     await store.close();
     await expect(store.getEntitlement(KEY)).rejects.toBeInstanceOf(RedisStoreError);
     expect(redis.status).toBe('ready');
-    await expect(new RedisStore({ redis, prefix }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
+    await expect(new RedisStore({ redis, prefix, nearCacheMs: 0 }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
   });
 
   it('does not let a reserve overtake the write it depends on when Redis lost its scripts', async () => {

@@ -54,6 +54,7 @@ export function listenForInvalidations(subscriber: SubscriberLike, channel: stri
   subscriber.on('error', function onError() {
     listener.lost();
   });
+  subscribe();
   return async function stop() {
     closed = true;
     listener.lost();

@@ -32,7 +32,7 @@ export function listenForInvalidations(subscriber: SubscriberLike, channel: stri
       (error: unknown) => {
         if (closed) return;
         listener.lost();
-        logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not subscribe to invalidations; the near cache stays off until it can');
+        logger.info?.({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not subscribe to invalidations; the near cache stays off until it can');
       },
     );
   };
@@ -43,7 +43,7 @@ export function listenForInvalidations(subscriber: SubscriberLike, channel: stri
     listener.lost();
     if (closed || down) return;
     down = true;
-    logger.warn({ channel }, 'RedisStore: the invalidation subscription dropped; the near cache is off until it is back');
+    logger.info?.({ channel }, 'RedisStore: the invalidation subscription dropped; the near cache is off until it is back');
   });
   subscriber.on('ready', function onReady() {
     if (closed) return;

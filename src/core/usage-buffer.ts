@@ -1,5 +1,6 @@
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 import { asError, isThenable } from './maybe-promise';
+import { ref, soon, unref } from './timers';
 
 export interface UsageBufferOptions {
   store: Store;
@@ -88,10 +89,10 @@ export class UsageBuffer {
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
-  private readonly sleepers = new Set<NodeJS.Timeout>();
+  private readonly sleepers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -103,7 +104,7 @@ export class UsageBuffer {
     this.timer = setInterval(() => {
       this.drainAll().catch(this.options.onStoreError);
     }, this.options.flushIntervalMs);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -117,7 +118,7 @@ export class UsageBuffer {
     this.queuedLocally += 1;
     if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
     this.batchKickScheduled = true;
-    setImmediate(() => {
+    soon(() => {
       this.batchKickScheduled = false;
       if (this.batchDrainQueued || this.queuedLocally < this.options.batchSize) return;
       this.batchDrainQueued = true;
@@ -131,10 +132,10 @@ export class UsageBuffer {
    */
   flush(): Promise<void> {
     this.waiting += 1;
-    for (const sleeper of this.sleepers) sleeper.ref();
+    for (const sleeper of this.sleepers) ref(sleeper);
     const done = (): void => {
       this.waiting -= 1;
-      if (this.waiting === 0) for (const sleeper of this.sleepers) sleeper.unref();
+      if (this.waiting === 0) for (const sleeper of this.sleepers) unref(sleeper);
     };
     const flushed = this.drainAll();
     flushed.then(done, done);
@@ -261,7 +262,7 @@ export class UsageBuffer {
         this.sleepers.delete(sleeper);
         resolve();
       }, ms);
-      if (this.waiting === 0) sleeper.unref();
+      if (this.waiting === 0) unref(sleeper);
       this.sleepers.add(sleeper);
     });
   }

@@ -1,7 +1,7 @@
 import { EntitlementsClosedError } from './errors';
 import { FailurePolicy } from './failure-policy';
 import { Fetcher } from './fetcher';
-import { isPlainObject, validateInput } from './input';
+import { isPlainObject, validateId, validateInput } from './input';
 import { Reservations } from './leases';
 import { isThenable, noop } from './maybe-promise';
 import { configure, type Configuration, type EntitlementsOptions } from './options';
@@ -67,9 +67,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   invalidate(customerId: string): MaybePromise<void> {
-    if (typeof customerId !== 'string' || customerId === '') {
-      throw new TypeError('invalidate() expects the Stigg customer id (a non-empty string).');
-    }
+    validateId(customerId, 'customerId', 'invalidate()');
     this.fetcher.invalidate(customerId);
     return this.runtime.store.invalidateCustomer(customerId);
   }

@@ -3,6 +3,7 @@ import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { unref } from './timers';
+import { isTransientError } from './transient';
 import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise } from './types';
 
 interface Fetch {
@@ -168,7 +169,10 @@ export class Fetcher {
         options: { requestedUsage: 0 },
       });
     } catch (error) {
-      this.breaker.failure();
+      // Only a failure that says Stigg may be down counts: a rejected input or key says nothing about
+      // Stigg's health, and must not open the breaker for every other customer.
+      if (isTransientError(error)) this.breaker.failure();
+      else this.breaker.settled();
       runtime.emit('upstream:error', asError(error));
       throw error;
     }

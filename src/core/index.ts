@@ -31,6 +31,8 @@ export type { StatusMapping } from './errors';
 export { enableRequestContext, currentRequestContext } from './context';
 export type { RequestContext } from './context';
 export { createEntitlements } from './entitlements';
+export { InvalidIdError, MAX_ID_LENGTH, idProblem, validateId } from './input';
+export type { IdName } from './input';
 export type { EntitlementsOptions } from './entitlements';
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';

@@ -5,10 +5,9 @@ import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
-  checkStatusMapping,
-  looksLikeRequest,
   missingStiggError,
   recordDecision,
+  resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -163,15 +162,7 @@ export function requireFeature(
  * problem+json; passes every other error on. Mount it after the routes.
  */
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorRequestHandler {
-  if (looksLikeRequest(options)) {
-    throw new TypeError(
-      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) after your routes (stigg-gate/express).',
-    );
-  }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
-  }
-  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  const { statusMapping: mapping } = resolveErrorHandlerOptions(flavor, options, 'after your routes');
   return function entitlementErrorHandlerMiddleware(err: unknown, req, res, next) {
     if (!isEntitlementError(err) || res.headersSent) {
       next(err);

@@ -5,10 +5,9 @@ import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
-  checkStatusMapping,
-  looksLikeRequest,
   missingStiggError,
   recordDecision,
+  resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -43,7 +42,7 @@ export interface EntitlementErrorHandlerOptions {
   statusMapping?: StatusMapping;
 }
 
-const flavor: Flavor = { module: 'stigg-gate/koa', arg: 'ctx' };
+const flavor: Flavor = { module: 'stigg-gate/koa', arg: 'ctx', customerExample: 'ctx.state.user?.stiggCustomerId' };
 const kGate = Symbol.for('stigg-gate.koa.gate');
 
 type Gate = RequestGate<Context, OnDenied>;
@@ -130,15 +129,7 @@ export function requireFeature(
  * down) as problem+json and rethrows every other error. Mount it before the routes.
  */
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): Middleware {
-  if (looksLikeRequest(options)) {
-    throw new TypeError(
-      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) before your routes (stigg-gate/koa).',
-    );
-  }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
-  }
-  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  const { statusMapping: mapping } = resolveErrorHandlerOptions(flavor, options, 'before your routes');
   return async function entitlementErrorHandlerMiddleware(ctx: Context, next: Next) {
     try {
       await next();

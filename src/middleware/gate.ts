@@ -2,20 +2,22 @@ import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason 
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
+import { InvalidIdError, checkId, type IdFault } from './ids';
 import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { deniedProblem, invalidUsageProblem, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
+import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
 
 /*
  * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
  * An adapter (Express, Koa, Fastify, Hono, Nest) does only this:
  *   1. At construction: resolveStiggOptions / resolveRouteOptions / resolveErrorHandlerOptions (./options)
  *      with its Flavor.
- *   2. Per request, in stigg(): `new RequestGate(config, req)`, stored where requireFeature() finds it
+ *   2. Per request, in stigg(): `new RequestGate(config, req, method)`, stored where requireFeature() finds it
  *      (and run under requestContextStorage when isRequestContextEnabled(), for the decorators).
  *   3. In requireFeature(): `gate.evaluate(route)` -> Outcome (sync or a promise; it may throw or reject
  *      with the app's resolver errors: pass them through toThrowable()). Then, by outcome.kind:
- *      - 'granted': recordDecision(bag, lease.decision); when lease.decision.metered, settle the lease
- *        after the response (./settle: settleOnResponse for a Node response, or settle()); run the handler.
+ *      - 'granted': when the client is gone (isResponseGone), releaseQuietly(lease) and stop: the handler
+ *        must not run. Else recordDecision(bag, lease.decision); when lease.decision.metered, settle the
+ *        lease after the response (./settle: settleOnResponse for a Node response, or settle()); run the handler.
  *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
  *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
  *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
@@ -40,7 +42,7 @@ export {
   type StiggOptionsFor,
   type UsageResolver,
 } from './options';
-export { releaseQuietly, settle, settleOnResponse } from './settle';
+export { isResponseGone, releaseQuietly, settle, settleOnResponse } from './settle';
 
 export type Outcome =
   | { readonly kind: 'granted'; readonly lease: Lease }
@@ -67,12 +69,21 @@ export function toThrowable(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
-function normalizeId(kind: 'customer' | 'resource', value: string | undefined | null): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
+type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: IdFault };
+
+const NONE: Resolved = Object.freeze({ id: undefined });
+
+function checkResolved(kind: 'customer' | 'resource', value: string | undefined | null): Resolved {
+  if (value === undefined || value === null || value === '') return NONE;
   if (typeof value !== 'string') {
     throw new TypeError(`The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`);
   }
-  return value;
+  return checkId(value);
+}
+
+function idOrThrow(kind: 'customer' | 'resource', resolved: Resolved): string | undefined {
+  if (resolved.fault !== undefined) throw new InvalidIdError(kind, resolved.fault, null);
+  return resolved.id;
 }
 
 /** Whether `value` is usage a request may ask for. */
@@ -81,47 +92,116 @@ function isUsage(value: unknown): value is number {
 }
 
 /**
+ * What a usage function throws when the request lacks what it reads (`req.body.count` without a body):
+ * the client's mistake, answered 400. Any other error is the app's and goes to its error handler.
+ */
+function isInputError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
+}
+
+function noop(): void {}
+
+/** HEAD asks what a GET would answer: checked the same way, nothing reserved, nothing reported. */
+function checkOnly(lease: Lease): Lease {
+  lease.release();
+  return { decision: lease.decision, commit: noop, release: noop };
+}
+
+/** Where warnings go and which were given: a StiggConfig. */
+type Warnings = Pick<StiggConfig<unknown, unknown>, 'warned' | 'logger'>;
+
+/** Logs `message` once per config and key. */
+export function warnOnce(config: Warnings, key: string, meta: Record<string, unknown>, message: string): void {
+  if (config.warned.has(key)) return;
+  config.warned.add(key);
+  config.logger.warn(meta, message);
+}
+
+/** Misconfiguration reasons and reasons this version does not know are worth one warning per feature. */
+export function warnAboutReason(config: Warnings, featureId: string, reason: string): void {
+  if (!isKnownReason(reason)) {
+    warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
+      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`);
+    return;
+  }
+  if (!MISCONFIGURATION_REASONS.has(reason)) return;
+  warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
+    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
+}
+
+/**
  * One per request, created by stigg(). It is also the AsyncLocalStorage store that decorated service
  * methods read, so it implements RequestContext. Resolvers run lazily and at most once.
+ * `method` is the request's HTTP method: HEAD is checked but consumes nothing.
  */
 export class RequestGate<Req, Deny> implements RequestContext {
   readonly entitlements: Entitlements;
-  private customer: MaybePromise<string | undefined> | null = null;
-  private resource: MaybePromise<string | undefined> | null = null;
+  private customer: MaybePromise<Resolved> | null = null;
+  private resource: MaybePromise<Resolved> | null = null;
 
-  constructor(readonly config: StiggConfig<Req, Deny>, readonly req: Req) {
+  constructor(readonly config: StiggConfig<Req, Deny>, readonly req: Req, readonly method?: string) {
     this.entitlements = config.entitlements;
   }
 
+  /** For decorated methods: a bad id throws InvalidIdError (401/400). */
   customerId(): MaybePromise<string | undefined> {
+    const resolved = this.resolvedCustomer();
+    return isThenable(resolved) ? resolved.then((value) => idOrThrow('customer', value)) : idOrThrow('customer', resolved);
+  }
+
+  resourceId(): MaybePromise<string | undefined> {
+    const resolved = this.resolvedResource();
+    return isThenable(resolved) ? resolved.then((value) => idOrThrow('resource', value)) : idOrThrow('resource', resolved);
+  }
+
+  private resolvedCustomer(): MaybePromise<Resolved> {
     this.customer ??= this.resolve('customer', this.config.customer);
     return this.customer;
   }
 
-  resourceId(): MaybePromise<string | undefined> {
-    if (this.config.resource === undefined) return undefined;
+  private resolvedResource(): MaybePromise<Resolved> {
+    if (this.config.resource === undefined) return NONE;
     this.resource ??= this.resolve('resource', this.config.resource);
     return this.resource;
   }
 
-  private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<string | undefined> {
+  private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<Resolved> {
     const value = resolver(this.req);
-    return isThenable(value) ? value.then((id) => normalizeId(kind, id)) : normalizeId(kind, value);
+    return isThenable(value) ? value.then((id) => checkResolved(kind, id)) : checkResolved(kind, value);
   }
 
   /** Resolve customer, usage and resource, then acquire. May throw or reject with the app's errors. */
   evaluate(route: RouteConfig<Req, Deny>): MaybePromise<Outcome> {
-    const customerId = this.customerId();
-    if (isThenable(customerId)) return customerId.then((id) => this.withCustomer(route, id));
-    return this.withCustomer(route, customerId);
+    const customer = this.resolvedCustomer();
+    if (isThenable(customer)) return customer.then((value) => this.withCustomer(route, value));
+    return this.withCustomer(route, customer);
   }
 
-  private withCustomer(route: RouteConfig<Req, Deny>, customerId: string | undefined): MaybePromise<Outcome> {
+  private withCustomer(route: RouteConfig<Req, Deny>, customer: Resolved): MaybePromise<Outcome> {
+    if (customer.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('customer', customer.fault, route.featureId) };
+    const customerId = customer.id;
     if (customerId === undefined) return { kind: 'problem', problem: noCustomerProblem(route.featureId) };
     if (typeof route.requestedUsage !== 'function') return this.withUsage(route, customerId, route.requestedUsage);
-    const usage = route.requestedUsage(this.req);
-    if (isThenable(usage)) return usage.then((value) => this.withRequestUsage(route, customerId, value));
+    let usage: MaybePromise<number>;
+    try {
+      usage = route.requestedUsage(this.req);
+    } catch (error) {
+      return this.usageFailed(route, error);
+    }
+    if (isThenable(usage)) {
+      return usage.then(
+        (value) => this.withRequestUsage(route, customerId, value),
+        (error: unknown) => this.usageFailed(route, error),
+      );
+    }
     return this.withRequestUsage(route, customerId, usage);
+  }
+
+  private usageFailed(route: RouteConfig<Req, Deny>, error: unknown): Outcome {
+    if (!isInputError(error)) throw error;
+    warnOnce(this.config, `${route.featureId}\0usage`, { featureId: route.featureId, error },
+      `stigg-gate: the requestedUsage function of requireFeature('${route.featureId}') threw; the request was answered 400. Read optional input defensively, e.g. (req) => Number(req.body?.count ?? 1). Logged once per feature.`);
+    return { kind: 'problem', problem: invalidUsageProblem(route.featureId, undefined) };
   }
 
   /** Usage taken from the request must be a finite number >= 0: anything else is the client's mistake (400). */
@@ -131,9 +211,14 @@ export class RequestGate<Req, Deny> implements RequestContext {
   }
 
   private withUsage(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined): MaybePromise<Outcome> {
-    const resourceId = route.resource === undefined ? this.resourceId() : this.resolve('resource', route.resource);
-    if (isThenable(resourceId)) return resourceId.then((id) => this.acquire(route, customerId, requestedUsage, id));
-    return this.acquire(route, customerId, requestedUsage, resourceId);
+    const resource = route.resource === undefined ? this.resolvedResource() : this.resolve('resource', route.resource);
+    if (isThenable(resource)) return resource.then((value) => this.withResource(route, customerId, requestedUsage, value));
+    return this.withResource(route, customerId, requestedUsage, resource);
+  }
+
+  private withResource(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resource: Resolved): MaybePromise<Outcome> {
+    if (resource.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('resource', resource.fault, route.featureId) };
+    return this.acquire(route, customerId, requestedUsage, resource.id);
   }
 
   private acquire(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resourceId: string | undefined): MaybePromise<Outcome> {
@@ -159,21 +244,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
-    if (decision.granted) return { kind: 'granted', lease };
-    const reason = decision.accessDeniedReason ?? 'Unknown';
-    if (MISCONFIGURATION_REASONS.has(reason)) this.warnOnce(decision, reason);
+    if (decision.granted) return { kind: 'granted', lease: this.method === 'HEAD' && decision.metered ? checkOnly(lease) : lease };
+    const reason: AccessDeniedReason = decision.accessDeniedReason ?? 'Unknown';
+    warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);
     return { kind: 'denied', lease, problem: deniedProblem(decision, status) };
-  }
-
-  private warnOnce(decision: Decision, reason: AccessDeniedReason): void {
-    const key = `${decision.featureId}\0${reason}`;
-    if (this.config.warned.has(key)) return;
-    this.config.warned.add(key);
-    this.config.logger.warn({
-      featureId: decision.featureId,
-      accessDeniedReason: reason,
-    }, `stigg-gate: feature "${decision.featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
   }
 
   reportWhen(route: RouteConfig<Req, Deny>): ReportWhen {

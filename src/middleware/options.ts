@@ -1,5 +1,6 @@
 import type { StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
+import { rejectUnknownOptions } from '../core/unknown-options';
 import type { AccessDeniedReason, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
@@ -118,6 +119,10 @@ function checkLogger(fn: string, value: unknown): Logger {
   return logger as Logger;
 }
 
+const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'logger'];
+const ROUTE_KEYS = ['resource', 'statusMapping', 'onDenied', 'reportWhen'];
+const ERROR_HANDLER_KEYS = ['statusMapping'];
+
 interface StiggOptionsShape {
   entitlements?: unknown;
   customer?: unknown;
@@ -136,6 +141,7 @@ export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown)
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${fn} needs an options object: stigg({ entitlements, customer: (${flavor.arg}) => customerId }).`);
   }
+  rejectUnknownOptions(options, STIGG_KEYS, fn);
   const o = options as StiggOptionsShape;
   const entitlements = o.entitlements as Partial<Entitlements> | undefined;
   if (typeof entitlements !== 'object' || entitlements === null || typeof entitlements.acquire !== 'function') {
@@ -189,6 +195,7 @@ export function resolveRouteOptions<Req, Deny>(flavor: Flavor, featureId: unknow
     throw new TypeError(`${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`);
   }
   const o = (options ?? {}) as RouteOptionsShape;
+  rejectUnknownOptions(o, ROUTE_KEYS, fn);
   checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
   checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
   checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
@@ -215,6 +222,7 @@ export function resolveErrorHandlerOptions(flavor: Flavor, options: unknown, pla
     throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
   }
   const o = (options ?? {}) as { statusMapping?: unknown };
+  rejectUnknownOptions(o, ERROR_HANDLER_KEYS, 'entitlementErrorHandler()');
   return Object.freeze({ statusMapping: checkStatusMapping('entitlementErrorHandler()', o.statusMapping) });
 }
 

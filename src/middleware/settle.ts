@@ -32,10 +32,22 @@ function reportNothing(): boolean {
 }
 
 /**
+ * Whether the response can no longer carry a handler's answer: the client disconnected (Node
+ * destroys the response) or something already ended it. A 'close' listener added now would never run.
+ */
+export function isResponseGone(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded;
+}
+
+/**
  * Settle a granted lease by how the response ends. Node emits 'close' on every response (after
- * 'finish', or alone on a disconnect), so one listener does.
+ * 'finish', or alone on a disconnect), so one listener does; a response already closed settles now.
  */
 export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: ReportWhen, logger: Logger): void {
+  if (res.destroyed) {
+    settle(lease, res.writableFinished, res.statusCode, reportWhen, logger);
+    return;
+  }
   res.on('close', function settleLease() {
     settle(lease, res.writableFinished, res.statusCode, reportWhen, logger);
   });

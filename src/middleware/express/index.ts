@@ -10,6 +10,8 @@ import {
   resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
+  isResponseGone,
+  releaseQuietly,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -70,7 +72,7 @@ function holder(req: Request, res: Response): GateHolder {
 export function stigg(options: StiggOptions): RequestHandler {
   const config = resolveStiggOptions<Request, OnDenied>(flavor, options);
   return function stiggMiddleware(req, res, next) {
-    const gate = new RequestGate(config, req);
+    const gate = new RequestGate(config, req, req.method);
     holder(req, res)[kGate] = gate;
     if (isRequestContextEnabled()) {
       requestContextStorage.run(gate, next);
@@ -92,6 +94,10 @@ function send(res: Response, problem: ProblemDetails, retryAfterSeconds?: number
 function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (isResponseGone(res)) {
+      releaseQuietly(lease, gate.config.logger);
+      return;
+    }
     recordDecision(res.locals, lease.decision);
     if (lease.decision.metered) settleOnResponse(res, lease, gate.reportWhen(route), gate.config.logger);
     next();
@@ -130,6 +136,7 @@ export function requireFeature(
       next(missingStiggError(flavor, route.featureId));
       return;
     }
+    if (isResponseGone(res)) return;
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);

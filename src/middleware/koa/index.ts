@@ -10,6 +10,8 @@ import {
   resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
+  isResponseGone,
+  releaseQuietly,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -53,7 +55,7 @@ type GatedContext = Context & { [kGate]?: Gate };
 export function stigg(options: StiggOptions): Middleware {
   const config = resolveStiggOptions<Context, OnDenied>(flavor, options);
   return function stiggMiddleware(ctx: Context, next: Next) {
-    const gate = new RequestGate(config, ctx);
+    const gate = new RequestGate(config, ctx, ctx.method);
     (ctx as GatedContext)[kGate] = gate;
     return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
   };
@@ -69,6 +71,10 @@ function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number)
 function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: Next): unknown {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (isResponseGone(ctx.res)) {
+      releaseQuietly(lease, gate.config.logger);
+      return undefined;
+    }
     recordDecision(ctx.state, lease.decision);
     if (!lease.decision.metered) return next();
     settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
@@ -106,6 +112,7 @@ export function requireFeature(
   return function requireFeatureMiddleware(ctx: Context, next: Next) {
     const gate = (ctx as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
+    if (isResponseGone(ctx.res)) return undefined;
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);

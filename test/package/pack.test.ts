@@ -112,7 +112,7 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'stigg-gate-pack-'));
   const staging = path.join(work, 'staging');
   fs.mkdirSync(staging);
-  for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE']) {
+  for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'entries.json', 'LICENSE']) {
     if (fs.existsSync(path.join(repo, file))) fs.copyFileSync(path.join(repo, file), path.join(staging, file));
   }
   // Leave out compiled output that an in-place tsc run may have left beside the sources.

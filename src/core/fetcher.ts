@@ -174,6 +174,8 @@ export class Fetcher {
       if (isTransientError(error)) this.breaker.failure();
       else this.breaker.settled();
       runtime.emit('upstream:error', asError(error));
+      // Peers wait on the fetch lock for a fetch that will not write: let the next one try at once.
+      if (store.releaseFetchLock !== undefined) runtime.background(Promise.resolve().then(() => store.releaseFetchLock?.(key)).catch((failure: unknown) => runtime.storeError(asError(failure))));
       throw error;
     }
     this.breaker.success();

@@ -151,6 +151,13 @@ export interface Store {
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
   acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
   close?(): Promise<void>;
+  /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
+  releaseFetchLock?(key: string): MaybePromise<void>;
+  /**
+   * Optional: claimed reports this process could not deliver go back to the outbox for any process
+   * to claim now (not after their lease). Never removes a report.
+   */
+  releaseUsage?(ids: string[]): MaybePromise<void>;
 }
 
 /** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */

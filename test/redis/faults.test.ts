@@ -1,5 +1,8 @@
 import type Redis from 'ioredis';
+import { Stigg } from '../../src/client';
+import { createEntitlements } from '../../src/core';
 import type { CachedEntitlement } from '../../src/core/types';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 import { startRedisProxy, type RedisProxy } from './proxy';
@@ -85,4 +88,42 @@ it('a script error (Redis answered) does not make the store fail fast', async ()
   await expect(store.reserve(KEY, 1, 10, 1000)).rejects.toThrow(/no cached entitlement/);
   await store.setEntitlement(KEY, 'customer-1', entitlement(), 60_000);
   await expect(store.reserve(KEY, 1, 10, 1000)).resolves.toMatchObject({ ok: true });
+});
+
+describe('Stigg down, Redis up', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({
+      catalog: { ...defaultCatalog, customers: [{ id: 'customer-lock', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
+    });
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  it('a failed fetch releases its fetch lock: the next cold request (this process or another) asks Stigg at once', async () => {
+    const engines = [0, 1].map(() => {
+      const store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
+      const entitlements = createEntitlements({
+        client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 }),
+        store,
+        failMode: 'closed',
+      });
+      cleanups.push(() => entitlements.close(), () => store.close());
+      return entitlements;
+    });
+    const input = { customerId: 'customer-lock', featureId: 'feature-02-campaigns', requestedUsage: 1 };
+    emulator.setFaults({ failureRate: 1 });
+    await expect(Promise.resolve(engines[0]!.acquire(input))).rejects.toThrow();
+    emulator.setFaults({ failureRate: 0 });
+    for (const entitlements of engines) {
+      const started = Date.now();
+      const lease = await entitlements.acquire(input);
+      expect(lease.decision.granted).toBe(true);
+      // A lock left behind made every cold request wait its 5 s TTL out.
+      expect(Date.now() - started).toBeLessThan(1000);
+      lease.release();
+      await entitlements.invalidate('customer-lock');
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { coarseClock } from '../core/clock';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
@@ -87,6 +88,7 @@ export class RedisStore implements Store {
   private readonly locks = new Map<string, string>();
   /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
   private readonly generations = new Map<string, string>();
+  private readonly now = coarseClock();
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -157,7 +159,7 @@ export class RedisStore implements Store {
 
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
     if (typeof key !== 'string' || key === '') return Promise.reject(new TypeError(`RedisStore.getEntitlement: key must be a non-empty string, got ${JSON.stringify(key)}.`));
-    const now = Date.now();
+    const now = this.now();
     const local = this.near.get(key, now);
     if (local !== undefined) return local;
     const epoch = this.near.epoch;

@@ -150,3 +150,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { stiggWebhook } from './webhook';

@@ -318,3 +318,21 @@ end
 return released
 `,
 );
+
+/**
+ * KEYS: reservation expiries, reservation amounts. ARGV: reservation id, ttlMs. Extends a
+ * reservation still held to ttlMs from now; 0 when it already expired (its units were given back).
+ */
+export const RENEW_RESERVATION = script(
+  'renewReservation',
+  `
+${EXTEND_TTL}
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not expiry or tonumber(expiry) <= now or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+extend(KEYS[1], ttl)
+extend(KEYS[2], ttl)
+return 1
+`,
+);

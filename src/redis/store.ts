@@ -19,6 +19,7 @@ import {
   RELEASE,
   RELEASE_FETCH_LOCK,
   RELEASE_USAGE,
+  RENEW_RESERVATION,
   RESERVE,
   RESERVED_USAGE,
   SET_ENTITLEMENT,
@@ -272,6 +273,14 @@ export class RedisStore implements Store {
     ]);
     const [ok, currentUsage] = reply as [number, string];
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
+  }
+
+  /** A request still at work keeps its units: extends the reservation, or false when it already expired. */
+  async renewReservation(key: string, reservationId: string, ttlMs: number): Promise<boolean> {
+    assertKey('renewReservation', key);
+    assertKey('renewReservation', reservationId, 'reservationId');
+    const ttl = toTtl('renewReservation', ttlMs);
+    return (await this.run('renewReservation', RENEW_RESERVATION, this.reservationKeys(key, false), [reservationId, ttl])) === 1;
   }
 
   async reservedUsage(key: string): Promise<number> {

@@ -181,7 +181,7 @@ return redis.call('HDEL', KEYS[2], ARGV[1])
 /**
  * Shared by commit and enqueueUsage. KEYS: entitlement hash, pending units of the key, outbox
  * reports (HASH id → JSON), outbox keys (HASH id → key), outbox queue (ZSET scored by a sequence so
- * it stays FIFO), outbox in-flight (ZSET), outbox sequence.
+ * it stays FIFO), outbox in-flight (ZSET), outbox sequence, outbox order (HASH id → its sequence).
  * ARGV: report id, report JSON, value, 'SET'|'DELTA', key, then the reservation id (commit only).
  */
 const APPLY_AND_QUEUE = `local function apply()
@@ -198,7 +198,9 @@ local function queue()
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
   redis.call('ZREM', KEYS[6], ARGV[1])
-  redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[7]), ARGV[1])
+  local seq = redis.call('INCR', KEYS[7])
+  redis.call('ZADD', KEYS[5], seq, ARGV[1])
+  redis.call('HSET', KEYS[8], ARGV[1], seq)
 end`;
 
 /** KEYS: as APPLY_AND_QUEUE, then reservation expiries and amounts. A report id already queued is a no-op. */
@@ -207,8 +209,8 @@ export const COMMIT = script(
   `
 ${APPLY_AND_QUEUE}
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
-redis.call('ZREM', KEYS[8], ARGV[6])
-redis.call('HDEL', KEYS[9], ARGV[6])
+redis.call('ZREM', KEYS[9], ARGV[6])
+redis.call('HDEL', KEYS[10], ARGV[6])
 apply()
 queue()
 return 1
@@ -229,8 +231,10 @@ return 1
 );
 
 /**
- * KEYS: outbox reports, outbox queue, outbox in-flight, outbox attempts (HASH id → claims).
- * ARGV: max, leaseMs. Reports whose lease ran out come first, then the oldest queued ones.
+ * KEYS: outbox reports, outbox queue, outbox in-flight, outbox attempts (HASH id → claims), outbox
+ * order. ARGV: max, leaseMs. Reports whose lease ran out come first, in the order they were queued
+ * (Stigg's answers to a batch are read in order: the last one per key is its usage after the batch),
+ * then the oldest queued ones.
  * Returns a flat list { json, previous claims, json, previous claims, ... }.
  */
 export const CLAIM = script(
@@ -239,6 +243,11 @@ export const CLAIM = script(
 local max = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, max)
+if #ids > 1 then
+  local order = {}
+  for _, id in ipairs(ids) do order[id] = tonumber(redis.call('HGET', KEYS[5], id) or '0') end
+  table.sort(ids, function(a, b) return order[a] < order[b] end)
+end
 if #ids < max then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, max - #ids - 1)) do
     redis.call('ZREM', KEYS[2], id)
@@ -261,7 +270,7 @@ return out
 );
 
 /**
- * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence.
+ * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence, outbox order.
  * ARGV: prefix of pending-unit counters, prefix of acknowledged-unit counters, their lifetime (ms),
  * then the ids. Returns how many were removed. A DELTA report moves its units from the key's pending
  * counter to its acknowledged counter (usage marks are read from it). Values may be negative
@@ -288,6 +297,7 @@ for i = 4, #ARGV do
     redis.call('HDEL', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
     redis.call('HDEL', KEYS[5], id)
+    redis.call('HDEL', KEYS[7], id)
     redis.call('ZREM', KEYS[3], id)
     redis.call('ZREM', KEYS[4], id)
     removed = removed + 1
@@ -302,8 +312,9 @@ return removed
 export const PING = script('ping', 'return 1');
 
 /**
- * KEYS: outbox reports, outbox queue, outbox in-flight. ARGV: ids. Claimed reports go back to the
- * head of the queue (score 0; queued ones are scored from 1), claimable at once by any process.
+ * KEYS: outbox reports, outbox queue, outbox in-flight, outbox order. ARGV: ids. Claimed reports go
+ * back to the queue in their place (their sequence: ahead of everything queued after them), claimable
+ * at once by any process.
  */
 export const RELEASE_USAGE = script(
   'releaseUsage',
@@ -311,7 +322,7 @@ export const RELEASE_USAGE = script(
 local released = 0
 for _, id in ipairs(ARGV) do
   if redis.call('ZREM', KEYS[3], id) == 1 and redis.call('HEXISTS', KEYS[1], id) == 1 then
-    redis.call('ZADD', KEYS[2], 0, id)
+    redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[4], id) or '0'), id)
     released = released + 1
   end
 end

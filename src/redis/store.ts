@@ -77,7 +77,7 @@ export class RedisStore implements Store {
   private readonly owned: OwnedClient | undefined;
   private readonly commandTimeoutMs: number;
   private readonly logger: Logger;
-  private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string };
+  private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string; order: string };
   private readonly channel: string;
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
@@ -134,6 +134,7 @@ export class RedisStore implements Store {
       inFlight: `${p}outbox:inflight`,
       attempts: `${p}outbox:attempts`,
       sequence: `${p}outbox:seq`,
+      order: `${p}outbox:order`,
     };
     this.channel = `${p}invalidations`;
     this.near = new NearCache(nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
@@ -313,8 +314,8 @@ export class RedisStore implements Store {
     if (!Number.isInteger(max) || max < 0) throw new TypeError(`RedisStore.claimUsage: max must be an integer >= 0, got ${String(max)}.`);
     const lease = toTtl('claimUsage', leaseMs);
     if (max === 0) return [];
-    const { reports, queue, inFlight, attempts } = this.outbox;
-    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts], [max, lease])) as Array<string | number>;
+    const { reports, queue, inFlight, attempts, order } = this.outbox;
+    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<string | number>;
     const claimed: PendingUsage[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const report = JSON.parse(String(reply[i])) as PendingUsage;
@@ -332,8 +333,8 @@ export class RedisStore implements Store {
       throw new TypeError('RedisStore.releaseUsage: ids must be an array of report ids (strings).');
     }
     if (ids.length === 0) return;
-    const { reports, queue, inFlight } = this.outbox;
-    await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight], ids);
+    const { reports, queue, inFlight, order } = this.outbox;
+    await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight, order], ids);
   }
 
   async ackUsage(ids: string[]): Promise<void> {
@@ -341,9 +342,9 @@ export class RedisStore implements Store {
       throw new TypeError('RedisStore.ackUsage: ids must be an array of report ids (strings).');
     }
     if (ids.length === 0) return;
-    const { reports, keys, queue, inFlight, attempts, sequence } = this.outbox;
+    const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
     const p = this.prefix;
-    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
+    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence, order], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
   }
 
   /** Stops the store; quits the client only when the store created it from a URL. */
@@ -379,9 +380,9 @@ export class RedisStore implements Store {
 
   private queueArguments(operation: string, key: string, report: PendingUsage): [string[], string[]] {
     assertReport(operation, report);
-    const { reports, keys, queue, inFlight, sequence } = this.outbox;
+    const { reports, keys, queue, inFlight, sequence, order } = this.outbox;
     return [
-      [this.entitlementKey(key), `${this.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence],
+      [this.entitlementKey(key), `${this.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence, order],
       [report.id, JSON.stringify(report), String(report.value), report.updateBehavior === 'SET' ? 'SET' : 'DELTA', key],
     ];
   }

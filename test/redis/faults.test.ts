@@ -127,3 +127,56 @@ describe('Stigg down, Redis up', () => {
     }
   });
 });
+
+describe('Redis lost mid-flush', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({
+      catalog: { ...defaultCatalog, customers: [{ id: 'customer-flush', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
+    });
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  it('Stigg took the batch but Redis died before the ack: the reports come back and Stigg counts every unit once', async () => {
+    const real = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 });
+    let cutAfterDelivery = false;
+    const client = {
+      getEntitlement: real.getEntitlement.bind(real),
+      reportUsageBulk: async (input: Parameters<typeof real.reportUsageBulk>[0]) => {
+        const results = await real.reportUsageBulk(input);
+        if (cutAfterDelivery) {
+          cutAfterDelivery = false;
+          await proxy.refuse();
+        }
+        return results;
+      },
+    };
+    const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 300, nearCacheMs: 0 });
+    const leaseMs = 400;
+    const entitlements = createEntitlements({ client, store, usage: { flushIntervalMs: 60_000, leaseMs } });
+    cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());
+    const input = { customerId: 'customer-flush', featureId: 'feature-02-campaigns', requestedUsage: 1 };
+    for (let i = 0; i < 12; i++) {
+      const lease = await entitlements.acquire(input);
+      expect(lease.decision.granted).toBe(true);
+      lease.commit();
+    }
+    await sleep(50);
+    cutAfterDelivery = true;
+    await entitlements.flush();
+    expect(emulator.stats().usage['customer-flush||feature-02-campaigns']).toBe(12);
+    expect(await redis.hlen(`${prefix}outbox`)).toBe(12);
+    await proxy.restore();
+    // Once Redis answers again and the lease ran out, the same reports go again, with the same keys.
+    for (let waited = 0; (await redis.hlen(`${prefix}outbox`)) > 0 && waited < 8000; waited += 100) {
+      await sleep(100);
+      await entitlements.flush().catch(() => {});
+    }
+    expect(await redis.hlen(`${prefix}outbox`)).toBe(0);
+    expect(emulator.stats().usage['customer-flush||feature-02-campaigns']).toBe(12);
+    const decision = await entitlements.check({ customerId: 'customer-flush', featureId: 'feature-02-campaigns' });
+    expect(decision.currentUsage).toBe(12);
+  });
+});

@@ -82,6 +82,7 @@ describe('options', () => {
     expect(Object.keys(redis).sort()).toEqual(ownKeys);
     expect(own.name).toBe('redis');
     expect(own.prefix).toBe(prefix);
+    await own.close();
   });
 
   it('rejects bad arguments with TypeErrors', async () => {
@@ -348,6 +349,7 @@ describe('when Redis is unavailable', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(Date.now() - started).toBeLessThan(700);
     } finally {
+      await down.close();
       hanging.disconnect();
     }
   });

@@ -8,7 +8,7 @@ import type { SubscriberLike } from './subscriber';
 export interface RedisClientLike {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
-  duplicate?(): unknown;
+  duplicate?(...args: any[]): unknown;
   /** ioredis's Cluster has it set to true. */
   readonly isCluster?: boolean;
 }
@@ -84,10 +84,13 @@ export function raceTimer<T>(promise: Promise<T>, ms: number, fallback: T): Prom
 }
 
 /** A second connection for pub/sub, or undefined when the client cannot make one. */
-export function subscriberFor(client: RedisClientLike, logger: Logger): SubscriberLike | undefined {
+export function subscriberFor(client: RedisClientLike, logger: Logger, connectionName: string): SubscriberLike | undefined {
   if (typeof client.duplicate !== 'function') return undefined;
   try {
-    const subscriber = client.duplicate() as SubscriberLike;
+    // Named, so it can be told apart in CLIENT LIST; a Cluster's duplicate() takes startup nodes first.
+    const subscriber = (client.isCluster === true
+      ? client.duplicate([], { redisOptions: { connectionName } })
+      : client.duplicate({ connectionName })) as SubscriberLike;
     if (typeof subscriber?.subscribe !== 'function' || typeof subscriber.on !== 'function') return undefined;
     return subscriber;
   } catch (error) {

@@ -138,7 +138,7 @@ export class RedisStore implements Store {
     };
     this.channel = `${p}invalidations`;
     this.near = new NearCache(nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
-    const subscriber = nearCacheMs > 0 ? subscriberFor(this.client, this.logger) : undefined;
+    const subscriber = nearCacheMs > 0 ? subscriberFor(this.client, this.logger, `${p}invalidations`) : undefined;
     const { near } = this;
     this.stopListening =
       subscriber === undefined

@@ -197,3 +197,29 @@ describe('limits stay exact with near caches', () => {
     expect(late.decision.accessDeniedReason).toBe('RequestedUsageExceedingLimit');
   });
 });
+
+it('the invalidation connection alone is killed: the near cache empties at once, and invalidations work again once it is back', async () => {
+  const remote = open();
+  const other = open();
+  const channel = `${prefix}invalidations`;
+  await other.setEntitlement(BOOLEAN_KEY, 'customer-1', entitlement({ featureType: 'BOOLEAN', meterType: null }), 60_000);
+  await warm(remote, BOOLEAN_KEY);
+  const list = String(await redis.client('LIST'));
+  const ids = list.split('\n').filter((line) => line.includes(`name=${channel} `)).map((line) => /id=(\d+)/.exec(line)?.[1]);
+  expect(ids).toHaveLength(2);
+  // Both stores' listening connections (named after the channel), nothing else.
+  for (const id of ids) await redis.client('KILL', 'ID', id!);
+  // Invalidated while nobody listens: the message is lost, so no near copy may survive the drop.
+  await other.invalidateCustomer('customer-1');
+  for (let waited = 0; waited < 3000; waited += 20) {
+    const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+    if (count === 2) break;
+    await sleep(20);
+  }
+  await expect(Promise.resolve(remote.getEntitlement(BOOLEAN_KEY))).resolves.toBeUndefined();
+  await other.setEntitlement(BOOLEAN_KEY, 'customer-1', entitlement({ featureType: 'BOOLEAN', meterType: null }), 60_000);
+  await warm(remote, BOOLEAN_KEY);
+  await other.invalidateCustomer('customer-1');
+  await sleep(100);
+  await expect(Promise.resolve(remote.getEntitlement(BOOLEAN_KEY))).resolves.toBeUndefined();
+});

@@ -153,7 +153,7 @@ describe('Redis lost mid-flush', () => {
         return results;
       },
     };
-    const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 300, nearCacheMs: 0 });
+    const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 2000, nearCacheMs: 0 });
     const leaseMs = 400;
     const entitlements = createEntitlements({ client, store, usage: { flushIntervalMs: 60_000, leaseMs } });
     cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());

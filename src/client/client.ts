@@ -1,4 +1,5 @@
 import type { Logger } from '../core/types';
+import { rejectUnknownOptions } from '../core/unknown-options';
 import { loadOperation } from './documents';
 import type { OperationName } from './documents';
 import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
@@ -29,7 +30,6 @@ import type {
   RevokePromotionalEntitlementInput,
   SubscriptionCancellationInput,
   SubscriptionMigrationInput,
-  SubscriptionMigrationResult,
   SubscriptionPreview,
   UnarchiveCustomerInput,
   UpdateCustomerInput,
@@ -71,7 +71,6 @@ export type StiggCreateClientOptions = Omit<StiggClientOptions, 'apiKey'>;
 
 export interface GetCouponsArgs {
   filter?: Operations['getCoupons']['variables']['filter'];
-  sorting?: Operations['getCoupons']['variables']['sorting'];
   paging?: Operations['getCoupons']['variables']['paging'];
 }
 
@@ -170,7 +169,8 @@ export class StiggClient {
     return this.#execute(m, { input }, false);
   }
 
-  async getCustomer(customerId: string | GetCustomerByRefIdInput): Promise<Customer> {
+  /** Null when Stigg answers without a customer (the field is nullable in Stigg's schema). */
+  async getCustomer(customerId: string | GetCustomerByRefIdInput): Promise<Customer | null> {
     return this.#execute('getCustomer', { input: customerInput('getCustomer', customerId) }, false);
   }
 
@@ -221,7 +221,8 @@ export class StiggClient {
     return this.#execute(m, { input }, false);
   }
 
-  async migrateSubscriptionToLatest(input: SubscriptionMigrationInput): Promise<SubscriptionMigrationResult> {
+  /** Moves the subscription to the latest published version of its plan and add-ons; resolves to the migrated subscription. */
+  async migrateSubscriptionToLatest(input: SubscriptionMigrationInput): Promise<CustomerSubscription> {
     const m = 'migrateSubscriptionToLatest';
     requireObject(m, 'input', input);
     requireId(m, 'input.subscriptionId', input.subscriptionId);
@@ -304,8 +305,10 @@ export class StiggClient {
 
   async getCoupons(args: GetCouponsArgs = {}): Promise<CouponConnection> {
     requireObject('getCoupons', 'args', args as unknown);
-    const { filter, sorting, paging } = args;
-    return this.#execute('getCoupons', { filter, sorting, paging }, false);
+    // Stigg's coupons query takes no `sorting` (no official document passes one): a typo or a leftover fails here.
+    rejectUnknownOptions(args, ['filter', 'paging'], 'StiggClient.getCoupons()');
+    const { filter, paging } = args;
+    return this.#execute('getCoupons', { filter, paging }, false);
   }
 
   async grantPromotionalEntitlements(input: GrantPromotionalEntitlementsInput): Promise<PromotionalEntitlement[]> {

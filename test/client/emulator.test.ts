@@ -25,6 +25,7 @@ describe('StiggClient against the emulator', () => {
     });
     expect(provisioned.customer).toMatchObject({ customerId, name: 'Acme', additionalMetaData: { tier: 'smb' } });
     expect(provisioned.subscription?.plan.refId).toBe('plan-revvenu-basic');
+    expect(provisioned.entitlements?.map((e) => e.feature?.refId)).toContain('feature-01-templates');
 
     const updated = await client.updateCustomer({ customerId, email: 'finance@acme.test' });
     expect(updated.email).toBe('finance@acme.test');
@@ -60,7 +61,12 @@ describe('StiggClient against the emulator', () => {
   });
 
   it('estimates, provisions, updates, migrates and cancels a subscription', async () => {
-    const estimate = await client.estimateSubscription({ customerId, planId: 'plan-revvenu-growth', billingPeriod: 'MONTHLY' });
+    const estimate = await client.estimateSubscription({
+      customerId,
+      planId: 'plan-revvenu-growth',
+      billingPeriod: 'MONTHLY',
+      billingInformation: { billingAddress: { line1: '1 Main St', city: 'Berlin', country: 'DE', postalCode: '10115' } },
+    });
     expect(estimate.total.currency).toBeDefined();
 
     const result = await client.provisionSubscription({ customerId, planId: 'plan-revvenu-growth', billingPeriod: 'MONTHLY', addons: [{ addonId: 'addon-10-campaigns', quantity: 1 }] });
@@ -76,9 +82,9 @@ describe('StiggClient against the emulator', () => {
     const preview = await client.estimateSubscriptionUpdate({ subscriptionId, addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] });
     expect(typeof preview.total.amount).toBe('number');
     const updated = await client.updateSubscription({ subscriptionId, addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] });
-    expect(updated.addons[0]).toMatchObject({ quantity: 2, addon: { refId: 'addon-10-campaigns' } });
+    expect(updated.addons?.[0]).toMatchObject({ quantity: 2, addon: { refId: 'addon-10-campaigns' } });
 
-    expect(await client.migrateSubscriptionToLatest({ subscriptionId })).toEqual({ subscriptionId });
+    expect(await client.migrateSubscriptionToLatest({ subscriptionId })).toMatchObject({ subscriptionId, plan: { refId: 'plan-revvenu-growth' } });
     const canceled = await client.cancelSubscription({ subscriptionRefId: subscriptionId, subscriptionCancellationTime: 'IMMEDIATE' });
     expect(canceled.status).toBe('CANCELED');
   });

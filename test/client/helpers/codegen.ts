@@ -69,6 +69,8 @@ const SCALARS_OUT: Record<string, string> = {
   Boolean: 'boolean',
   DateTime: 'DateTime',
   JSON: 'JsonObject',
+  UUID: 'string',
+  ConnectionCursor: 'string',
 };
 /** Enums that src/core/types.ts already declares; types.ts re-exports them instead of declaring its own. */
 const SHARED_WITH_CORE: Record<string, string> = { AccessDeniedReason: '../core/types' };
@@ -202,10 +204,11 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
     if (shared === undefined) return `export type ${name} =\n${values};`;
     sharedImports.push(`import type { ${name} } from '${shared}';`);
     return [
-      `// ${name} is core's own type (one symbol for the root entry point); this fails to compile when they drift.`,
+      `// ${name} is core's own type (one symbol for the root entry point); this fails to compile when its`,
+      '// known values drift from the schema (an open `string & {}` end for values Stigg adds later is allowed).',
       `export type { ${name} };`,
       `export type ${name}MatchesSchema = Expect<SameUnion<`,
-      `  ${name},`,
+      `  KnownValues<${name}>,`,
       `${values}`,
       '>>;',
     ].join('\n');
@@ -231,6 +234,8 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
     '/** The JSON scalar (additionalMetaData, dimensions): passed through as is. */',
     'export type JsonObject = { [key: string]: unknown };',
     'type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;',
+    '/** The literal members of a string union, without an open `string` or `string & {}` member. */',
+    'type KnownValues<T> = T extends string ? (string extends T ? never : T) : never;',
     'type Expect<T extends true> = T;',
     '',
     '// ---------------------------------------------------------------- enums',

@@ -22,6 +22,8 @@ export const coupon = {
   description: null,
   type: 'PERCENTAGE',
   discountValue: 20,
+  percentOff: 20,
+  amountsOff: null,
   additionalMetaData: null,
   createdAt,
   updatedAt,
@@ -36,6 +38,7 @@ export const promotionalEntitlement = {
   featureId: 'feature-04-analytics',
   usageLimit: null,
   hasUnlimitedUsage: null,
+  hasSoftLimit: false,
   resetPeriod: null,
   period: 'LIFETIME',
   startDate: createdAt,
@@ -122,7 +125,13 @@ export const subscription = {
 
 export const preview = {
   subTotal: { amount: 30, currency: 'USD' },
+  totalExcludingTax: { amount: 24, currency: 'USD' },
   total: { amount: 24, currency: 'USD' },
+  discountAmount: { amount: 6, currency: 'USD' },
+  tax: null,
+  taxDetails: null,
+  isPlanDowngrade: false,
+  hasScheduledUpdates: false,
   billingPeriodRange: { start: createdAt, end: '2024-04-01T10:00:00.000Z' },
   proration: {
     prorationDate: createdAt,
@@ -143,6 +152,7 @@ export function entitlement(customerId: string, featureId: string, requestedUsag
     resourceId: null,
     usageLimit,
     hasUnlimitedUsage: false,
+    hasSoftLimit: false,
     currentUsage,
     requestedUsage,
     usagePeriodAnchor: null,

@@ -1,19 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { buildSchema, GraphQLEnumType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import { STIGG_SCHEMA_SDL } from '../client/generated/schema';
 import { EmulatorError } from './errors';
 import type { EmulatorState } from './state';
 
 let cached: GraphQLSchema | undefined;
 
 /**
- * Stigg's schema (src/client/schema.graphql, copied beside the build by scripts/build.js), with one
+ * Stigg's schema (src/client/schema.graphql, compiled into the build as src/client/generated/schema.ts), with one
  * change: AccessDeniedReason passes any string through, as Stigg's newer API answers reasons this
  * schema does not list yet (EntitlementNotFound) and the emulator can be told to answer one.
  */
 export function loadSchema(): GraphQLSchema {
   if (cached !== undefined) return cached;
-  const schema = buildSchema(readFileSync(join(__dirname, '..', 'client', 'schema.graphql'), 'utf8'));
+  const schema = buildSchema(STIGG_SCHEMA_SDL);
   const reasons = schema.getType('AccessDeniedReason');
   if (reasons instanceof GraphQLEnumType) {
     const known = reasons.serialize.bind(reasons);

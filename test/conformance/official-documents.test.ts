@@ -1,6 +1,5 @@
 import * as sdk from '@stigg/api-client-js/src/generated/sdk';
 import {
-  getNamedType,
   isEnumType,
   isInputObjectType,
   isListType,

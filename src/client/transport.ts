@@ -146,7 +146,11 @@ function fromResponse(
 function sanitizeEntry(entry: unknown, secret: string): StiggGraphQLErrorEntry {
   const raw = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
   const result: StiggGraphQLErrorEntry = { message: redact(typeof raw.message === 'string' ? raw.message : 'Unknown error', secret) };
-  if (Array.isArray(raw.path)) result.path = raw.path.filter((part): part is string | number => typeof part === 'string' || typeof part === 'number');
+  if (Array.isArray(raw.path)) {
+    result.path = raw.path
+      .filter((part): part is string | number => typeof part === 'string' || typeof part === 'number')
+      .map((part) => (typeof part === 'string' ? redact(part, secret) : part));
+  }
   if (typeof raw.extensions === 'object' && raw.extensions !== null) {
     result.extensions = redactDeep(raw.extensions, secret, 0) as StiggGraphQLErrorEntry['extensions'];
   }
@@ -179,14 +183,14 @@ function errorCodes(error: unknown): string[] {
 }
 
 function redact(text: string, secret: string): string {
-  return text.split(secret).join('[redacted]');
+  return secret === '' ? text : text.split(secret).join('[redacted]');
 }
 
 function redactDeep(value: unknown, secret: string, depth: number): unknown {
   if (typeof value === 'string') return redact(value, secret);
   if (typeof value !== 'object' || value === null || depth > 5) return typeof value === 'object' ? undefined : value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, secret, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, secret, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]));
 }
 
 /**

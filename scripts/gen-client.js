@@ -28,7 +28,10 @@ function readFragments() {
   const fragments = new Map();
   for (const definition of parse(source).definitions) {
     if (definition.kind !== Kind.FRAGMENT_DEFINITION) throw new Error('fragments.graphql may only hold fragments');
-    fragments.set(definition.name.value, { source: source.slice(definition.loc.start, definition.loc.end), spreads: spreadsOf(definition) });
+    fragments.set(definition.name.value, {
+      source: source.slice(definition.loc.start, definition.loc.end),
+      spreads: spreadsOf(definition),
+    });
   }
   return fragments;
 }
@@ -38,9 +41,16 @@ function compileOperation(name, fragments) {
   const source = fs.readFileSync(path.join(clientDir, file), 'utf8').trim();
   const document = parse(source);
   const [operation] = document.definitions;
-  if (document.definitions.length !== 1 || operation.kind !== Kind.OPERATION_DEFINITION) throw new Error(`${file} must hold exactly one operation`);
+  if (document.definitions.length !== 1 || operation.kind !== Kind.OPERATION_DEFINITION)
+    throw new Error(`${file} must hold exactly one operation`);
   const [root, ...rest] = operation.selectionSet.selections;
-  if (root.kind !== Kind.FIELD || rest.length > 0 || operation.operation === 'subscription' || root.alias || !operation.name) {
+  if (
+    root.kind !== Kind.FIELD ||
+    rest.length > 0 ||
+    operation.operation === 'subscription' ||
+    root.alias ||
+    !operation.name
+  ) {
     throw new Error(`${file} must be a named query or mutation selecting one root field, without an alias`);
   }
   const needed = [];
@@ -65,7 +75,11 @@ const HEADER = (from) => [
 /** The generated files, path → content. */
 function generate() {
   const fragments = readFragments();
-  const names = fs.readdirSync(path.join(clientDir, 'operations')).filter((f) => f.endsWith('.graphql')).map((f) => f.slice(0, -'.graphql'.length)).sort();
+  const names = fs
+    .readdirSync(path.join(clientDir, 'operations'))
+    .filter((f) => f.endsWith('.graphql'))
+    .map((f) => f.slice(0, -'.graphql'.length))
+    .sort();
   const entries = names.map((name) => {
     const op = compileOperation(name, fragments);
     return [

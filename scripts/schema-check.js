@@ -19,7 +19,16 @@ const PACKAGE = '@stigg/api-client-js';
 const HAND_MADE = new Set(['ReportUsageInput.idempotencyKey', 'ReportUsageBaseInput.idempotencyKey']);
 
 /** Declarations of sdk.d.ts that are codegen helpers, not schema types. */
-const HELPERS = new Set(['Maybe', 'InputMaybe', 'Exact', 'MakeOptional', 'MakeMaybe', 'Scalars', 'SdkFunctionWrapper', 'Sdk']);
+const HELPERS = new Set([
+  'Maybe',
+  'InputMaybe',
+  'Exact',
+  'MakeOptional',
+  'MakeMaybe',
+  'Scalars',
+  'SdkFunctionWrapper',
+  'Sdk',
+]);
 
 function officialDir() {
   const main = require.resolve(`${PACKAGE}/package.json`, { paths: [root] });
@@ -67,14 +76,22 @@ function rootUsage(schema, documents) {
   const used = [];
   for (const [name, document] of documents) {
     const info = new TypeInfo(schema);
-    visit(document, visitWithTypeInfo(info, {
-      OperationDefinition(operation) {
-        for (const selection of operation.selectionSet.selections) {
-          if (selection.kind !== 'Field') continue;
-          used.push({ document: name, operation: operation.operation, field: selection.name.value, args: (selection.arguments || []).map((a) => a.name.value) });
-        }
-      },
-    }));
+    visit(
+      document,
+      visitWithTypeInfo(info, {
+        OperationDefinition(operation) {
+          for (const selection of operation.selectionSet.selections) {
+            if (selection.kind !== 'Field') continue;
+            used.push({
+              document: name,
+              operation: operation.operation,
+              field: selection.name.value,
+              args: (selection.arguments || []).map((a) => a.name.value),
+            });
+          }
+        },
+      }),
+    );
   }
   return used;
 }
@@ -102,7 +119,8 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
     }
     const ours = type.getValues().map((value) => value.name);
     for (const value of values) if (!ours.includes(value)) drift.push(`enum ${name}: value ${value} missing`);
-    for (const value of ours) if (!values.includes(value)) drift.push(`enum ${name}: value ${value} is not in ${PACKAGE}`);
+    for (const value of ours)
+      if (!values.includes(value)) drift.push(`enum ${name}: value ${value} is not in ${PACKAGE}`);
   }
 
   for (const [name, fields] of inputs) {
@@ -115,20 +133,25 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
     for (const [field, expected] of fields) {
       const actual = ours[field];
       if (!actual) drift.push(`input ${name}.${field}: missing (${expected})`);
-      else if (String(actual.type) !== expected) drift.push(`input ${name}.${field}: ${String(actual.type)} in schema.graphql, ${expected} in ${PACKAGE}`);
+      else if (String(actual.type) !== expected)
+        drift.push(`input ${name}.${field}: ${String(actual.type)} in schema.graphql, ${expected} in ${PACKAGE}`);
     }
     for (const field of Object.keys(ours)) {
-      if (!fields.has(field) && !HAND_MADE.has(`${name}.${field}`)) drift.push(`input ${name}.${field}: not in ${PACKAGE}`);
+      if (!fields.has(field) && !HAND_MADE.has(`${name}.${field}`))
+        drift.push(`input ${name}.${field}: not in ${PACKAGE}`);
     }
   }
   for (const key of HAND_MADE) {
     const [name, field] = key.split('.');
     const type = schema.getType(name);
-    if (!isInputObjectType(type) || !type.getFields()[field]) drift.push(`input ${key}: the hand-made addition is missing`);
+    if (!isInputObjectType(type) || !type.getFields()[field])
+      drift.push(`input ${key}: the hand-made addition is missing`);
   }
 
   const sdk = require(path.join(dir, 'sdk.js'));
-  const documents = Object.keys(sdk).filter((key) => key.endsWith('Document')).map((key) => [key.slice(0, -'Document'.length), sdk[key]]);
+  const documents = Object.keys(sdk)
+    .filter((key) => key.endsWith('Document'))
+    .map((key) => [key.slice(0, -'Document'.length), sdk[key]]);
   for (const use of rootUsage(schema, documents)) {
     const parent = rootType(schema, use.operation);
     const field = parent && parent.getFields()[use.field];
@@ -137,7 +160,8 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
       continue;
     }
     for (const arg of use.args) {
-      if (!field.args.some((a) => a.name === arg)) drift.push(`${use.operation} field ${use.field}(${arg}:) (document ${use.document}): argument missing`);
+      if (!field.args.some((a) => a.name === arg))
+        drift.push(`${use.operation} field ${use.field}(${arg}:) (document ${use.document}): argument missing`);
     }
   }
   for (const [name, document] of documents) {
@@ -145,7 +169,11 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
   }
 
   const beyond = Object.values(schema.getTypeMap())
-    .filter((type) => !type.name.startsWith('__') && ((isEnumType(type) && !enums.has(type.name)) || (isInputObjectType(type) && !inputs.has(type.name))))
+    .filter(
+      (type) =>
+        !type.name.startsWith('__') &&
+        ((isEnumType(type) && !enums.has(type.name)) || (isInputObjectType(type) && !inputs.has(type.name))),
+    )
     .map((type) => type.name);
   return { drift, beyond, compared: { enums: enums.size, inputs: inputs.size, documents: documents.length } };
 }
@@ -159,9 +187,14 @@ if (require.main === module) {
   const what = `${compared.enums} enums, ${compared.inputs} input types, ${compared.documents} documents of ${PACKAGE} ${version}`;
   if (drift.length === 0) {
     console.log(`schema:check: ${path.relative(process.cwd(), schemaPath)} matches ${what}.`);
-    if (beyond.length > 0) console.log(`  Also in schema.graphql, from older versions or the Go models (not checked): ${beyond.join(', ')}.`);
+    if (beyond.length > 0)
+      console.log(
+        `  Also in schema.graphql, from older versions or the Go models (not checked): ${beyond.join(', ')}.`,
+      );
   } else {
-    console.error(`schema:check: ${drift.length} difference(s) between ${path.relative(process.cwd(), schemaPath)} and ${what}:`);
+    console.error(
+      `schema:check: ${drift.length} difference(s) between ${path.relative(process.cwd(), schemaPath)} and ${what}:`,
+    );
     for (const line of drift) console.error(`  - ${line}`);
     process.exitCode = 1;
   }

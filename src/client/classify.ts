@@ -5,10 +5,23 @@ import type { StiggGraphQLErrorEntry } from './errors';
 const TRANSIENT_STIGG_CODES: ReadonlySet<string> = new Set(['RateLimitExceeded', 'UnexpectedError']);
 
 /** Codes that reject the API key itself (Apollo's and Stigg's spellings). */
-const AUTH_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'Unauthenticated', 'IdentityForbidden']);
+const AUTH_CODES: ReadonlySet<string> = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'Unauthenticated',
+  'IdentityForbidden',
+]);
 
 /** GraphQL server codes (Apollo) for a request that can never succeed as sent. */
-const REQUEST_CODES = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE'];
+const REQUEST_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+];
 
 /** Known codes of a permanent rejection: Stigg's domain codes (CustomerNotFound …) and request errors. */
 const PERMANENT_CODES: ReadonlySet<string> = new Set(

@@ -37,14 +37,7 @@ import type {
   UsageEventsReportInput,
   UsageMeasurementWithCurrentUsage,
 } from './types';
-import {
-  optionalId,
-  requireEitherId,
-  requireFinite,
-  requireId,
-  requireNonEmptyArray,
-  requireObject,
-} from './validate';
+import { optionalId, requireEitherId, requireFinite, requireId, requireNonEmptyArray, requireObject } from './validate';
 
 export interface GetCouponsArgs {
   filter?: Operations['getCoupons']['variables']['filter'];
@@ -178,7 +171,8 @@ export class StiggClient {
       const { requestedUsage } = query.options;
       if (requestedUsage !== undefined && requestedUsage !== null) {
         requireFinite(m, 'query.options.requestedUsage', requestedUsage);
-        if (requestedUsage < 0) throw new TypeError(`StiggClient.${m}(): query.options.requestedUsage must be >= 0 (got ${requestedUsage}).`);
+        if (requestedUsage < 0)
+          throw new TypeError(`StiggClient.${m}(): query.options.requestedUsage must be >= 0 (got ${requestedUsage}).`);
       }
     }
     return this.#execute(m, { query }, false);
@@ -274,13 +268,16 @@ export class StiggClient {
         if (!repeatable && !neverSent) throw error;
         const delay = this.#backoff(error, attempt);
         if (delay === undefined) throw error;
-        config.logger?.debug?.({
-          operation: name,
-          attempt: attempt + 1,
-          maxRetries: config.maxRetries,
-          error: error.name,
-          message: error.message,
-        }, `stigg: retrying ${name} in ${Math.round(delay)} ms`);
+        config.logger?.debug?.(
+          {
+            operation: name,
+            attempt: attempt + 1,
+            maxRetries: config.maxRetries,
+            error: error.name,
+            message: error.message,
+          },
+          `stigg: retrying ${name} in ${Math.round(delay)} ms`,
+        );
         await sleep(delay);
       }
     }

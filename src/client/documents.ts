@@ -17,8 +17,12 @@ export interface LoadedOperation {
 // Compiled into the build by scripts/gen-client.js: nothing is read from disk at run time, so the
 // client bundles (esbuild, webpack, ncc) and runs where there is no file system (workerd).
 // Fails to compile when a document is missing or its kind or root field differs from types.ts.
-const operations: { readonly [K in OperationName]: LoadedOperation & { readonly kind: Operations[K]['kind']; readonly rootField: Operations[K]['rootField'] } } =
-  OPERATION_DOCUMENTS;
+const operations: {
+  readonly [K in OperationName]: LoadedOperation & {
+    readonly kind: Operations[K]['kind'];
+    readonly rootField: Operations[K]['rootField'];
+  };
+} = OPERATION_DOCUMENTS;
 
 /** The document of operations/<name>.graphql with the fragments it needs. */
 export function loadOperation(name: OperationName): LoadedOperation {

@@ -56,11 +56,18 @@ export class StiggGraphQLError extends StiggError {
   readonly status: number;
   readonly errors: readonly StiggGraphQLErrorEntry[];
 
-  constructor(operation: string, status: number, errors: readonly StiggGraphQLErrorEntry[], options: { transient?: boolean; cause?: unknown } = {}) {
+  constructor(
+    operation: string,
+    status: number,
+    errors: readonly StiggGraphQLErrorEntry[],
+    options: { transient?: boolean; cause?: unknown } = {},
+  ) {
     const [first] = errors;
     const code = first?.extensions?.code;
     const traceId = first?.extensions?.traceId;
-    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter((part) => part !== undefined);
+    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter(
+      (part) => part !== undefined,
+    );
     super(
       `Stigg ${operation} failed: ${first?.message ?? 'empty error response'}${details.length > 0 ? ` (${details.join(', ')})` : ''}`,
       { operation, transient: options.transient ?? false, cause: options.cause },

@@ -47,7 +47,11 @@ interface GraphQLResponseBody {
  * built-in is needed, so this runs in workerd and bundles anywhere). Never retries; every failure
  * becomes a StiggError.
  */
-export async function sendOnce(config: TransportConfig, operation: LoadedOperation, variables: object): Promise<unknown> {
+export async function sendOnce(
+  config: TransportConfig,
+  operation: LoadedOperation,
+  variables: object,
+): Promise<unknown> {
   const controller = new AbortController();
   const timer: unknown = setTimeout(function abortOnTimeout() {
     controller.abort();
@@ -80,7 +84,9 @@ export async function sendOnce(config: TransportConfig, operation: LoadedOperati
     }
     const data = body.data;
     if (data === null || data === undefined || !(operation.rootField in data)) {
-      throw new StiggHttpError(operation.name, status, undefined, { cause: new Error(`the response has no data.${operation.rootField}`) });
+      throw new StiggHttpError(operation.name, status, undefined, {
+        cause: new Error(`the response has no data.${operation.rootField}`),
+      });
     }
     return data[operation.rootField];
   } catch (error) {
@@ -93,13 +99,21 @@ export async function sendOnce(config: TransportConfig, operation: LoadedOperati
 function parseBody(text: string): GraphQLResponseBody | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as GraphQLResponseBody) : undefined;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as GraphQLResponseBody)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-function toStiggError(error: unknown, operation: string, config: TransportConfig, timedOut: boolean, status: number): StiggError {
+function toStiggError(
+  error: unknown,
+  operation: string,
+  config: TransportConfig,
+  timedOut: boolean,
+  status: number,
+): StiggError {
   if (error instanceof StiggError) return error;
   const secret = config.apiKey;
   const original = error instanceof FetchRejected ? error.error : error;
@@ -133,11 +147,16 @@ function fromResponse(
       ...(parsed ? {} : { body: redact(text.slice(0, MAX_BODY_IN_CAUSE), secret) }),
     },
   });
-  if (status === 401 || status === 403 || isAuthFailure(errors)) return new StiggAuthError(operation, status, { cause });
+  if (status === 401 || status === 403 || isAuthFailure(errors))
+    return new StiggAuthError(operation, status, { cause });
   if (status === 429 || status >= 500) {
     return new StiggHttpError(operation, status, parseRetryAfter(response.headers.get('retry-after')), { cause });
   }
-  if (errors.length > 0) return new StiggGraphQLError(operation, status, errors, { transient: isTransientGraphQLFailure(status, errors), cause });
+  if (errors.length > 0)
+    return new StiggGraphQLError(operation, status, errors, {
+      transient: isTransientGraphQLFailure(status, errors),
+      cause,
+    });
   // A body that is not a GraphQL response (truncated JSON, an HTML page), or a 4xx without errors.
   if (!parsed) cause.message = `GraphQL Error (Code: ${status}): the response is not GraphQL JSON`;
   return new StiggHttpError(operation, status, undefined, { cause });
@@ -145,7 +164,9 @@ function fromResponse(
 
 function sanitizeEntry(entry: unknown, secret: string): StiggGraphQLErrorEntry {
   const raw = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-  const result: StiggGraphQLErrorEntry = { message: redact(typeof raw.message === 'string' ? raw.message : 'Unknown error', secret) };
+  const result: StiggGraphQLErrorEntry = {
+    message: redact(typeof raw.message === 'string' ? raw.message : 'Unknown error', secret),
+  };
   if (Array.isArray(raw.path)) {
     result.path = raw.path
       .filter((part): part is string | number => typeof part === 'string' || typeof part === 'number')
@@ -190,7 +211,9 @@ function redactDeep(value: unknown, secret: string, depth: number): unknown {
   if (typeof value === 'string') return redact(value, secret);
   if (typeof value !== 'object' || value === null || depth > 5) return typeof value === 'object' ? undefined : value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, secret, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]),
+  );
 }
 
 /**

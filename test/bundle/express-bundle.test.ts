@@ -45,7 +45,10 @@ let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0 });
-  await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).provisionCustomer({ customerId, subscriptionParams: { planId: 'plan-revvenu-basic' } });
+  await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).provisionCustomer({
+    customerId,
+    subscriptionParams: { planId: 'plan-revvenu-basic' },
+  });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stigg-gate-bundle-'));
   fs.writeFileSync(path.join(dir, 'app.ts'), APP);
 });
@@ -80,22 +83,33 @@ describe('stigg-gate bundled with esbuild', () => {
       format: 'cjs',
       target: 'node20',
       external: ['express'],
-      alias: { 'stigg-gate': path.join(root, 'src/index.ts'), 'stigg-gate/express': path.join(root, 'src/middleware/express/index.ts') },
+      alias: {
+        'stigg-gate': path.join(root, 'src/index.ts'),
+        'stigg-gate/express': path.join(root, 'src/middleware/express/index.ts'),
+      },
       tsconfig: path.join(root, 'tsconfig.json'),
       metafile: true,
       logLevel: 'silent',
     });
     expect(result.errors).toEqual([]);
-    expect(Object.keys(result.metafile.inputs).some((input) => input.includes('src/client/generated/documents.ts'))).toBe(true);
+    expect(
+      Object.keys(result.metafile.inputs).some((input) => input.includes('src/client/generated/documents.ts')),
+    ).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['app.ts', 'bundle.js']);
 
     child = spawn(process.execPath, [path.join(dir, 'bundle.js')], {
       cwd: dir,
-      env: { ...process.env, STIGG_SERVER_API_KEY: emulator.apiKey, STIGG_API_URL: emulator.url, NODE_PATH: path.join(root, 'node_modules') },
+      env: {
+        ...process.env,
+        STIGG_SERVER_API_KEY: emulator.apiKey,
+        STIGG_API_URL: emulator.url,
+        NODE_PATH: path.join(root, 'node_modules'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const port = await waitForPort(child);
-    const post = (count: number): Promise<Response> => fetch(`http://127.0.0.1:${port}/campaigns/${count}`, { method: 'POST', headers: { 'x-customer': customerId } });
+    const post = (count: number): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/campaigns/${count}`, { method: 'POST', headers: { 'x-customer': customerId } });
 
     const granted = await post(3);
     expect(granted.status).toBe(201);
@@ -104,7 +118,10 @@ describe('stigg-gate bundled with esbuild', () => {
     const denied = await post(2);
     expect(denied.status).toBe(402);
     expect(denied.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await denied.json()).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', featureId: 'feature-02-campaigns' });
+    expect(await denied.json()).toMatchObject({
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+      featureId: 'feature-02-campaigns',
+    });
 
     const exited = new Promise<number | null>((resolve) => child?.once('exit', resolve));
     child.kill('SIGTERM');

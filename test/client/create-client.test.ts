@@ -16,7 +16,10 @@ beforeEach(() => {
   delete process.env.STIGG_API_URL;
 });
 afterAll(() => {
-  for (const [name, value] of [['STIGG_SERVER_API_KEY', saved.key], ['STIGG_API_URL', saved.url]] as const) {
+  for (const [name, value] of [
+    ['STIGG_SERVER_API_KEY', saved.key],
+    ['STIGG_API_URL', saved.url],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -60,9 +63,15 @@ describe('Stigg.createClient() and the environment', () => {
   });
 
   it('rejects unknown option keys with a did-you-mean', () => {
-    expect(() => Stigg.createClient('k', { timeout: 3000 } as never)).toThrow(/"timeout" is not an option of Stigg\.createClient\(\)\. Did you mean "timeoutMs"\?/);
-    expect(() => Stigg.createClient('k', { apiKey: 'other' } as never)).toThrow(/"apiKey" is not an option of Stigg\.createClient\(\)/);
-    expect(() => new StiggClient({ apiKey: 'k', apiURL: 'http://x' } as never)).toThrow(/"apiURL" is not an option of StiggClient\. Did you mean "apiUrl"\?/);
+    expect(() => Stigg.createClient('k', { timeout: 3000 } as never)).toThrow(
+      /"timeout" is not an option of Stigg\.createClient\(\)\. Did you mean "timeoutMs"\?/,
+    );
+    expect(() => Stigg.createClient('k', { apiKey: 'other' } as never)).toThrow(
+      /"apiKey" is not an option of Stigg\.createClient\(\)/,
+    );
+    expect(() => new StiggClient({ apiKey: 'k', apiURL: 'http://x' } as never)).toThrow(
+      /"apiURL" is not an option of StiggClient\. Did you mean "apiUrl"\?/,
+    );
     expect(() => Stigg.createClient('k', [] as never)).toThrow(/options must be an object/);
   });
 });

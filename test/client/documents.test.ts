@@ -43,11 +43,27 @@ describe('operations/*.graphql', () => {
   it('holds the 21 operations of the seed documents, one per file', () => {
     expect(operations.map((op) => op.name)).toEqual(
       [
-        'archiveCustomer', 'cancelSubscription', 'estimateSubscription', 'estimateSubscriptionUpdate',
-        'getActiveSubscriptions', 'getCoupons', 'getCustomer', 'getEntitlement', 'getEntitlements',
-        'getSubscription', 'grantPromotionalEntitlements', 'migrateSubscriptionToLatest', 'provisionCustomer',
-        'provisionSubscription', 'reportEvent', 'reportUsage', 'reportUsageBulk', 'revokePromotionalEntitlement',
-        'unarchiveCustomer', 'updateCustomer', 'updateSubscription',
+        'archiveCustomer',
+        'cancelSubscription',
+        'estimateSubscription',
+        'estimateSubscriptionUpdate',
+        'getActiveSubscriptions',
+        'getCoupons',
+        'getCustomer',
+        'getEntitlement',
+        'getEntitlements',
+        'getSubscription',
+        'grantPromotionalEntitlements',
+        'migrateSubscriptionToLatest',
+        'provisionCustomer',
+        'provisionSubscription',
+        'reportEvent',
+        'reportUsage',
+        'reportUsageBulk',
+        'revokePromotionalEntitlement',
+        'unarchiveCustomer',
+        'updateCustomer',
+        'updateSubscription',
       ].sort(),
     );
   });
@@ -57,15 +73,21 @@ describe('operations/*.graphql', () => {
     const document = parse(sent.query);
     // Each error names the file it comes from (the operation's file or the fragment in fragments.graphql) and the field.
     const where = (position: number | undefined): string => {
-      const definition = document.definitions.find((d) => d.loc && position !== undefined && d.loc.start <= position && position < d.loc.end);
-      return definition?.kind === Kind.FRAGMENT_DEFINITION ? `fragments.graphql (${definition.name.value})` : `operations/${name}.graphql`;
+      const definition = document.definitions.find(
+        (d) => d.loc && position !== undefined && d.loc.start <= position && position < d.loc.end,
+      );
+      return definition?.kind === Kind.FRAGMENT_DEFINITION
+        ? `fragments.graphql (${definition.name.value})`
+        : `operations/${name}.graphql`;
     };
     const errors = validate(schema, document).map((e) => `${where(e.nodes?.[0]?.loc?.start)}: ${e.message}`);
     expect(errors).toEqual([]);
   });
 
   it('uses the root fields and argument names of the real API', () => {
-    const used = Object.fromEntries(operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]));
+    const used = Object.fromEntries(
+      operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]),
+    );
     expect(used).toMatchObject({
       updateCustomer: 'updateOneCustomer',
       getCustomer: 'getCustomerByRefId',
@@ -100,9 +122,15 @@ describe('operations/*.graphql', () => {
   });
 
   it('has exactly one StiggClient method per document (and no other public method)', () => {
-    const methods = Object.getOwnPropertyNames(StiggClient.prototype).filter((name) => name !== 'constructor').sort();
+    const methods = Object.getOwnPropertyNames(StiggClient.prototype)
+      .filter((name) => name !== 'constructor')
+      .sort();
     expect(methods).toEqual(operations.map((op) => op.name));
-    expect(methods.every((name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function')).toBe(true);
+    expect(
+      methods.every(
+        (name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function',
+      ),
+    ).toBe(true);
     expect(Object.keys(methodsMatchDocuments)).toEqual([]);
     expect(typeof clientIsAnUpstream).toBe('function');
     expect(realInputs.every(Boolean)).toBe(true);

@@ -19,11 +19,21 @@ beforeAll(async () => {
 afterAll(() => stigg.close());
 beforeEach(() => stigg.reset());
 
-const client = (maxRetries = 0): StiggClient => new StiggClient({ apiKey: API_KEY, apiUrl: stigg.url, retryBaseDelayMs: 1, maxRetries });
+const client = (maxRetries = 0): StiggClient =>
+  new StiggClient({ apiKey: API_KEY, apiUrl: stigg.url, retryBaseDelayMs: 1, maxRetries });
 const query = { customerId: 'customer-demo-01', featureId: 'feature-01-templates' };
 const answer = (code: string | undefined, status = 200) => ({
   status,
-  body: { data: null, errors: [{ message: `failed (${code ?? 'no code'})`, path: ['entitlement'], extensions: code === undefined ? {} : { code } }] },
+  body: {
+    data: null,
+    errors: [
+      {
+        message: `failed (${code ?? 'no code'})`,
+        path: ['entitlement'],
+        extensions: code === undefined ? {} : { code },
+      },
+    ],
+  },
 });
 
 async function failure(promise: Promise<unknown>): Promise<any> {
@@ -70,7 +80,16 @@ describe('transient or permanent', () => {
   });
 
   it('is transient when any of several errors is', async () => {
-    stigg.fault({ status: 200, body: { data: null, errors: [{ message: 'a', extensions: { code: 'CustomerNotFound' } }, { message: 'b', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] } });
+    stigg.fault({
+      status: 200,
+      body: {
+        data: null,
+        errors: [
+          { message: 'a', extensions: { code: 'CustomerNotFound' } },
+          { message: 'b', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        ],
+      },
+    });
     expect(await failure(client().getEntitlement(query))).toMatchObject({ code: 'CustomerNotFound', transient: true });
   });
 
@@ -80,7 +99,13 @@ describe('transient or permanent', () => {
     entitlements.on('usage:dropped', (report) => dropped.push(report));
     try {
       await entitlements.report({ customerId: 'customer-demo-01', featureId: 'feature-02-campaigns', value: 2 });
-      stigg.fault({ status: 200, body: { data: null, errors: [{ message: 'Unexpected error value: "boom"', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] } });
+      stigg.fault({
+        status: 200,
+        body: {
+          data: null,
+          errors: [{ message: 'Unexpected error value: "boom"', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        },
+      });
       await entitlements.flush();
     } finally {
       await entitlements.close();
@@ -103,7 +128,12 @@ describe('the key never appears in an error', () => {
           {
             message: `no customer for key ${API_KEY}`,
             path: ['entitlement', API_KEY, 0],
-            extensions: { code: 'CustomerNotFound', [API_KEY]: 'echo', [`x-${API_KEY}`]: { [API_KEY]: [API_KEY] }, traceId: API_KEY },
+            extensions: {
+              code: 'CustomerNotFound',
+              [API_KEY]: 'echo',
+              [`x-${API_KEY}`]: { [API_KEY]: [API_KEY] },
+              traceId: API_KEY,
+            },
           },
         ],
       },
@@ -112,7 +142,14 @@ describe('the key never appears in an error', () => {
     expect(error).toBeInstanceOf(StiggGraphQLError);
     expect(error.path).toEqual(['entitlement', '[redacted]', 0]);
     expect(Object.keys(error.errors[0].extensions)).toEqual(['code', '[redacted]', 'x-[redacted]', 'traceId']);
-    const rendered = [util.inspect(error, { depth: Infinity, showHidden: true }), JSON.stringify(error), JSON.stringify(error.errors), String(error), error.stack, util.inspect(error.cause, { depth: Infinity })];
+    const rendered = [
+      util.inspect(error, { depth: Infinity, showHidden: true }),
+      JSON.stringify(error),
+      JSON.stringify(error.errors),
+      String(error),
+      error.stack,
+      util.inspect(error.cause, { depth: Infinity }),
+    ];
     for (const text of rendered) expect(text).not.toContain(API_KEY);
   });
 

@@ -6,9 +6,12 @@ import { generate } from '../../scripts/gen-client';
 const root = path.resolve(__dirname, '../..');
 
 describe('src/client/generated (npm run gen:client)', () => {
-  it.each([...generate()].map(([file, content]) => [path.relative(root, file), content]))('%s equals a fresh generation from the .graphql sources', (file, content) => {
-    expect(fs.readFileSync(path.join(root, file), 'utf8')).toBe(content);
-  });
+  it.each([...generate()].map(([file, content]) => [path.relative(root, file), content]))(
+    '%s equals a fresh generation from the .graphql sources',
+    (file, content) => {
+      expect(fs.readFileSync(path.join(root, file), 'utf8')).toBe(content);
+    },
+  );
 });
 
 describe('the client reads no file and needs no Node built-in at run time', () => {
@@ -18,7 +21,12 @@ describe('the client reads no file and needs no Node built-in at run time', () =
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (file.endsWith('.ts') && /from '(node:\w+|fs|path|http|https|stream)'|require\(|__dirname|readFileSync/.test(fs.readFileSync(file, 'utf8'))) {
+        else if (
+          file.endsWith('.ts') &&
+          /from '(node:\w+|fs|path|http|https|stream)'|require\(|__dirname|readFileSync/.test(
+            fs.readFileSync(file, 'utf8'),
+          )
+        ) {
           offenders.push(path.relative(root, file));
         }
       }

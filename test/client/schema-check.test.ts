@@ -15,7 +15,10 @@ describe('npm run schema:check (schema.graphql against @stigg/api-client-js)', (
   });
 
   it('says where the provenance is and marks the hand-made addition', () => {
-    const header = source.split('\n').filter((line) => line.startsWith('#')).join('\n');
+    const header = source
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .join('\n');
     expect(header).toMatch(/@stigg\/api-client-js 3\.108\.0/);
     expect(header).toMatch(/HAND-MADE ADDITION.*idempotencyKey.*ReportUsageInput and ReportUsageBaseInput/);
   });
@@ -40,7 +43,9 @@ describe('npm run schema:check (schema.graphql against @stigg/api-client-js)', (
 
   it('reports a lost hand-made addition', () => {
     const tampered = source.replace(/(input ReportUsageInput \{\n)[^\n]*\n {2}idempotencyKey: String\n\n/, '$1');
-    expect(checkSchema(tampered).drift).toContain('input ReportUsageInput.idempotencyKey: the hand-made addition is missing');
+    expect(checkSchema(tampered).drift).toContain(
+      'input ReportUsageInput.idempotencyKey: the hand-made addition is missing',
+    );
   });
 
   it('reads the codegen type notation of sdk.d.ts', () => {

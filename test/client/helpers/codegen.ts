@@ -199,7 +199,10 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
   const enumBlocks = [...enums].sort().map(function enumBlock(name) {
     const type = schema.getType(name);
     if (!isEnumType(type)) throw new Error(`${name} is not an enum`);
-    const values = type.getValues().map((v) => `  | '${v.value as string}'`).join('\n');
+    const values = type
+      .getValues()
+      .map((v) => `  | '${v.value as string}'`)
+      .join('\n');
     const shared = SHARED_WITH_CORE[name];
     if (shared === undefined) return `export type ${name} =\n${values};`;
     sharedImports.push(`import type { ${name} } from '${shared}';`);

@@ -44,7 +44,13 @@ export const promotionalEntitlement = {
   startDate: createdAt,
   endDate: null,
   isVisible: true,
-  feature: { ...entitlementFeature, refId: 'feature-04-analytics', displayName: 'Analytics', featureType: 'BOOLEAN', meterType: 'None' },
+  feature: {
+    ...entitlementFeature,
+    refId: 'feature-04-analytics',
+    displayName: 'Analytics',
+    featureType: 'BOOLEAN',
+    meterType: 'None',
+  },
 };
 
 export const customer = {
@@ -105,7 +111,13 @@ export const subscription = {
     {
       id: 'b1',
       quantity: 2,
-      addon: { id: '83763342-93af-4ea7-995f-9598be7393f0', refId: 'addon-10-campaigns', displayName: '10 campaigns', description: null, additionalMetaData: null },
+      addon: {
+        id: '83763342-93af-4ea7-995f-9598be7393f0',
+        refId: 'addon-10-campaigns',
+        displayName: '10 campaigns',
+        description: null,
+        additionalMetaData: null,
+      },
     },
   ],
   customer: { id: customer.id, customerId: customer.customerId, refId: customer.refId },
@@ -164,7 +176,10 @@ export function entitlement(customerId: string, featureId: string, requestedUsag
   };
 }
 
-export function usageMeasurement(usage: { customerId: string; featureId: string; value: number; resourceId?: string | null }, index: number) {
+export function usageMeasurement(
+  usage: { customerId: string; featureId: string; value: number; resourceId?: string | null },
+  index: number,
+) {
   return {
     id: `05e3a286-acaa-42cd-b76b-${String(index).padStart(12, '0')}`,
     customerId: usage.customerId,

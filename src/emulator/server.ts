@@ -29,7 +29,7 @@ export interface Emulator {
 }
 
 const DOCUMENT_CACHE_SIZE = 1_000;
-const UNAUTHORIZED = JSON.stringify({ data: null, errors: [{ message: 'Unauthorized: send the emulator API key as X-API-KEY', extensions: { code: 'UNAUTHENTICATED' } }] });
+const UNAUTHORIZED = JSON.stringify({ data: null, errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] });
 const UNAVAILABLE = errorJson('Service Unavailable', 'SERVICE_UNAVAILABLE');
 
 type Prepared = { document: DocumentNode } | { status: number; body: string };

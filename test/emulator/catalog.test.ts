@@ -83,7 +83,7 @@ describe('catalog validation', () => {
         expect((await client.getEntitlement({ customerId: 'acme', featureId: 'sso' })).isGranted).toBe(true);
         expect(await client.getSubscription('sub-acme')).toMatchObject({ status: 'ACTIVE', startDate: '2026-01-01T00:00:00.000Z' });
         expect((await client.getEntitlement({ customerId: 'gone', featureId: 'seats' })).accessDeniedReason).toBe('CustomerIsArchived');
-        expect(emulator.stats()).toEqual({ requests: 4, operations: { entitlement: 3, getSubscription: 1 }, faults: { http5xx: 0, dropped: 0 }, usage: {} });
+        expect(emulator.stats()).toEqual({ requests: 4, operations: { entitlement: 3, getSubscription: 1 }, faults: { http5xx: 0, dropped: 0 }, usage: {}, webhooks: { deliveries: [], failed: 0 } });
       } finally {
         await emulator.stop();
       }

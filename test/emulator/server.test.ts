@@ -1,8 +1,7 @@
 import { StiggAuthError, StiggClient, StiggHttpError, StiggNetworkError } from '../../src/client';
 import { defaultCatalog, startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator';
-import { buildSchema } from 'graphql';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { buildSchema, execute, parse } from 'graphql';
+import { STIGG_SCHEMA_SDL } from '../../src/client/generated/schema';
 import { EmulatorState } from '../../src/emulator';
 import { createRootValue } from '../../src/emulator/schema';
 import { clientFor, ENTITLEMENT, post, PROVISION_CUSTOMER, REPORT_USAGE, T0 } from './helpers';
@@ -42,7 +41,7 @@ describe('emulator wire behaviour', () => {
   it('answers a domain error with HTTP 200, data null, path, code, identifier and traceId', async () => {
     const res = await post(emulator, 'query Q($input: GetCustomerByRefIdInput!) { getCustomerByRefId(input: $input) { customerId } }', { input: { customerId: 'ghost' } });
     expect(res.status).toBe(200);
-    expect(res.data).toBeNull();
+    expect(res.data).toEqual({ getCustomerByRefId: null });
     expect(res.errors).toEqual([
       {
         message: 'Customer not found: ghost',
@@ -99,15 +98,20 @@ describe('emulator wire behaviour', () => {
       operations: { provisionCustomer: 1, reportUsage: 5, entitlement: 1 },
       faults: { http5xx: 0, dropped: 0 },
       usage: { 'c||feature-02-campaigns': 3, 'c||feature-01-templates': 1 },
+      webhooks: { deliveries: [], failed: 0 },
     };
     expect(emulator.stats()).toEqual(expected);
-    const res = await fetch(emulator.url.replace('/graphql', '/stats'));
+    const stats = emulator.url.replace('/graphql', '/stats');
+    expect((await fetch(stats)).status).toBe(401);
+    expect((await fetch(stats, { headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
+    const res = await fetch(stats, { headers: { 'x-api-key': emulator.apiKey } });
     expect(await res.json()).toEqual(expected);
+    expect(await (await fetch(`${stats}?apiKey=${emulator.apiKey}`)).json()).toEqual(expected);
     const snapshot = emulator.stats();
     snapshot.operations.entitlement = 99;
     expect(emulator.stats().operations.entitlement).toBe(1);
     emulator.reset();
-    expect(emulator.stats()).toEqual({ requests: 0, operations: {}, faults: { http5xx: 0, dropped: 0 }, usage: {} });
+    expect(emulator.stats()).toEqual({ requests: 0, operations: {}, faults: { http5xx: 0, dropped: 0 }, usage: {}, webhooks: { deliveries: [], failed: 0 } });
   });
 
   it('serves 1,000 concurrent requests through the client without errors', async () => {
@@ -224,13 +228,15 @@ describe('startEmulator options', () => {
 });
 
 describe('schema coverage', () => {
-  it('has a resolver for every root field of the wire schema, and refuses to start without one', () => {
-    const source = readFileSync(join(__dirname, '..', '..', 'src', 'client', 'schema.graphql'), 'utf8');
+  it('answers every root field of the schema: modelled ones from the state, the others with NOT_MODELLED naming the operation', async () => {
     const state = new EmulatorState(defaultCatalog, { now: () => T0, set: () => undefined, advance: () => undefined });
-    expect(Object.keys(createRootValue(state, buildSchema(source))).sort()).toEqual(
-      expect.arrayContaining(['cachedEntitlements', 'entitlement', 'provisionSubscriptionV2', 'reportEvent', 'reportUsageBulk', 'revokePromotionalEntitlement']),
-    );
-    const extended = buildSchema(`${source}\nextend type Query { experiments: [String!]! }`);
-    expect(() => createRootValue(state, extended)).toThrow('The emulator has no resolver for experiments');
+    const extended = buildSchema(`${STIGG_SCHEMA_SDL}\nextend type Query { experiments: [String!]! }`);
+    const root = createRootValue(state, extended);
+    expect(Object.keys(root)).toEqual(expect.arrayContaining(['cachedEntitlements', 'entitlement', 'provisionSubscriptionV2', 'reportEvent', 'experiments', 'paywall']));
+    const result = await execute({ schema: extended, document: parse('query ListExperiments { experiments }'), rootValue: root });
+    expect(result.data).toBeNull();
+    expect(result.errors?.[0]?.message).toBe('ListExperiments (experiments): the Stigg emulator does not model experiments; see docs/emulator.md for what it models.');
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_MODELLED', isValidationError: false, identifier: 'experiments' });
+    expect(state.stats().operations).toEqual({ experiments: 1 });
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CatalogCoupon, CatalogEntitlement, CatalogPlan, CatalogPrice } from './catalog';
+import { connection } from './connection';
 import { iso } from './time';
 import { money, parseDate, type Indexed, type Json, type Store } from './store';
 
@@ -205,4 +206,9 @@ function couponOut(store: Store, c: CatalogCoupon, now: number): Json {
 
 export function featureOut(store: Store, featureId: string): Json | null {
   return (store.features.get(featureId) as Indexed<unknown> | undefined)?.out ?? null;
+}
+
+/** `products(paging:)`: the catalog's products in catalog order. */
+export function products(store: Store, args: { paging?: { first?: number | null; after?: string | null; last?: number | null; before?: string | null } | null }): Json {
+  return connection([...store.products.values()].map((p) => ({ ...p.out, plans: () => [...store.plans.values()].filter((plan) => plan.def.productId === p.def.id).map((plan) => plan.out) })), args.paging);
 }

@@ -177,3 +177,13 @@ export function cachedEntitlements(store: Store, query: { customerId: string; re
   }
   return grantedEntitlements(store, customer.refId, resourceId, store.clock.now());
 }
+
+/** `entitlementsState(query:)`: the granted entitlements, and why there are none (never throws for an unknown customer). */
+export function entitlementsState(store: Store, query: { customerId: string; resourceId?: Maybe<string> }): Json {
+  const customer = store.customers.get(query.customerId);
+  if (customer === undefined || customer.archived) return { entitlements: [], accessDeniedReason: 'CustomerNotFound', entitlementsV2: null };
+  const now = store.clock.now();
+  const entitlements = grantedEntitlements(store, customer.refId, query.resourceId ?? null, now);
+  const active = customer.subscriptions.some((s) => ACTIVE_STATUSES.has(statusOf(store, s, now)));
+  return { entitlements, accessDeniedReason: active || entitlements.length > 0 ? null : 'NoActiveSubscription', entitlementsV2: null };
+}

@@ -41,6 +41,12 @@ export function customerOut(store: Store, c: CustomerRecord): Json {
     eligibleForTrial: [],
     trialedPlans: () => c.subscriptions.filter((s) => s.trialEndDate !== null).map((s) => ({ productId: s.productId, productRefId: s.productId, planRefId: s.plan.def.id, planId: s.plan.uid })),
     syncStates: [],
+    statistics: () => ({
+      activeSubscriptionsByPricingType: (['FREE', 'PAID', 'CUSTOM'] as const).map((pricingType) => ({
+        pricingType,
+        totalCount: active.filter((s) => s.plan.def.pricingType === pricingType).length,
+      })),
+    }),
     coupon: c.couponRefId === null ? null : store.coupons.get(c.couponRefId) ?? null,
     promotionalEntitlements: () => promotions.map((p) => promotionOut(store, c, p, now)),
     subscriptions: () => c.subscriptions.filter((s) => statusOf(store, s, now) !== 'CANCELED').map((s) => subscriptionOut(store, s)),

@@ -1,9 +1,9 @@
 import type { Catalog, CatalogPlan } from './catalog';
 import { validateCatalog } from './catalog';
-import { indexCatalog, indexPlan } from './catalog-index';
+import { indexCatalog, indexPlan, products } from './catalog-index';
 import { coupons, type CouponFilter } from './coupons';
 import { archiveCustomer, getCustomerByRefId, provisionCustomer, unarchiveCustomer, updateOneCustomer, type ProvisionCustomerArgs } from './customers';
-import { cachedEntitlements, effective, entitlement, grantedEntitlements, periodOf, readUsage } from './entitlements';
+import { cachedEntitlements, effective, entitlement, entitlementsState, grantedEntitlements, periodOf, readUsage } from './entitlements';
 import { estimateSubscription, estimateSubscriptionUpdate } from './estimates';
 import { createSubscription } from './lifecycle';
 import { grantPromotionalEntitlements, revokePromotionalEntitlement, type GrantArgs } from './promotions';
@@ -13,6 +13,7 @@ import {
   completeCheckout,
   getActiveSubscriptions,
   getSubscription,
+  listSubscriptions,
   migrateSubscriptionToLatest,
   provisionSubscriptionV2,
   updateOneSubscription,
@@ -164,6 +165,7 @@ export class EmulatorState {
 
   getActiveSubscriptions = (input: Input): Json[] => getActiveSubscriptions(this.store, input);
   getSubscription = (input: Input): Json => getSubscription(this.store, input);
+  subscriptions = (args: Input): Json => listSubscriptions(this.store, args);
   provisionSubscriptionV2 = (input: ProvisionSubscriptionArgs): Json => provisionSubscriptionV2(this.store, input);
   completeCheckout = (checkoutId: string): Json | null => completeCheckout(this.store, checkoutId);
   updateOneSubscription = (input: Input): Json => updateOneSubscription(this.store, input);
@@ -172,12 +174,14 @@ export class EmulatorState {
 
   entitlement = (query: Input): Json => entitlement(this.store, query);
   cachedEntitlements = (query: Input): Json[] => cachedEntitlements(this.store, query);
+  entitlementsState = (query: Input): Json => entitlementsState(this.store, query);
 
   reportUsage = (input: UsageArgs): Json => reportUsage(this.store, input);
   reportUsageBulk = (input: { usages: UsageArgs[] }): Json[] => reportUsageBulk(this.store, input);
   reportEvent = (events: Input): null => reportEvent(this.store, events);
 
   coupons = (args: { filter?: CouponFilter | null; paging?: Input }): Json => coupons(this.store, args);
+  products = (args: Input): Json => products(this.store, args);
   estimateSubscription = (input: Input): Json => estimateSubscription(this.store, input);
   estimateSubscriptionUpdate = (input: Input): Json => estimateSubscriptionUpdate(this.store, input);
 

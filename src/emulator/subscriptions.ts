@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BillingPeriod } from './catalog';
 import { grantedEntitlements } from './entitlements';
+import { connection, matches, type Comparison, type Paging } from './connection';
 import { EmulatorError } from './errors';
 import { ACTIVE_STATUSES, billingPeriodOf, createSubscription, planOf, requiresPayment, statusOf, validatePackage, validateSubscriptionArgs } from './lifecycle';
 import { subscriptionOut } from './shapes';
@@ -138,4 +139,33 @@ export function migrateSubscriptionToLatest(store: Store, input: { subscriptionI
   planOf(store, sub, now);
   subscriptionChanged(store, sub, 'subscription_updated');
   return subscriptionOut(store, sub);
+}
+
+interface SubscriptionFilter {
+  and?: Maybe<SubscriptionFilter[]>;
+  or?: Maybe<SubscriptionFilter[]>;
+  customerId?: Maybe<Comparison>;
+  resourceId?: Maybe<Comparison>;
+  productId?: Maybe<Comparison>;
+  status?: Maybe<Comparison>;
+  [key: string]: unknown;
+}
+
+const FILTERED = ['customerId', 'resourceId', 'productId', 'status'] as const;
+
+/** `subscriptions(filter:, paging:)`: every subscription (canceled ones too), newest first, filtered by customer, resource, product and status. */
+export function listSubscriptions(store: Store, args: { filter?: Maybe<SubscriptionFilter>; paging?: Maybe<Paging> }): Json {
+  const now = store.clock.now();
+  const nodes = [...store.subscriptions.values()]
+    .filter((s) => !s.customer.archived)
+    .reverse()
+    .filter((s) => {
+      const fields: Record<string, unknown> = { customerId: s.customer.refId, resourceId: s.resourceId, productId: s.productId, status: statusOf(store, s, now) };
+      return matches(args.filter, FILTERED, (field) => fields[field]);
+    })
+    .map((s) => {
+      const out = subscriptionOut(store, s);
+      return { ...out, id: String(out.id), additionalMetaData: out.additionalMetaData ?? {} };
+    });
+  return connection(nodes, args.paging);
 }

@@ -137,6 +137,32 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     expect((await stigg.GetCustomerById({ input: { customerId: 'acme' } })).getCustomerByRefId?.customerId).toBe('acme');
   });
 
+  it('answers the read queries the SDKs use: entitlementsState, products, subscriptions, customer statistics, SDK configuration', async () => {
+    await stigg.ProvisionCustomer({ input: { customerId: 'reader', subscriptionParams: { planId: 'plan-revvenu-essentials' } } });
+    await stigg.ProvisionSubscription({ input: { customerId: 'reader', planId: 'plan-revvenu-basic', resourceId: 'ws-1' } });
+    const state = (await stigg.GetEntitlementsState({ query: { customerId: 'reader' } })).entitlementsState;
+    expect(state.accessDeniedReason).toBeNull();
+    expect(state.entitlements.map((e) => e.feature?.refId)).toContain('feature-03-custom-domain');
+    expect((await stigg.GetEntitlementsState({ query: { customerId: 'nobody' } })).entitlementsState).toEqual({ entitlements: [], accessDeniedReason: 'CustomerNotFound' });
+
+    const products = (await stigg.GetProducts()).products.edges.map((e) => e.node);
+    expect(products).toEqual([expect.objectContaining({ refId: 'product-revvenu', displayName: 'Revvenu', productSettings: { downgradePlan: { refId: 'plan-revvenu-basic', displayName: 'Basic' } } })]);
+
+    const all = (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' } } })).subscriptions;
+    expect(all.edges.map((e) => [e.node.plan.planId, e.node.resource?.resourceId ?? null, e.node.status])).toEqual([
+      ['plan-revvenu-basic', 'ws-1', 'ACTIVE'],
+      ['plan-revvenu-essentials', null, 'ACTIVE'],
+    ]);
+    const paged = (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' } }, paging: { first: 1 } })).subscriptions;
+    expect(paged).toMatchObject({ edges: [{ node: { plan: { planId: 'plan-revvenu-basic' } } }], pageInfo: { hasNextPage: true } });
+    expect((await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' }, resourceId: { eq: 'ws-1' } } })).subscriptions.edges).toHaveLength(1);
+    expect((await stigg.GetActiveSubscriptionsList({ input: { customerId: 'reader', resourceIds: ['ws-1'] } })).getActiveSubscriptions.map((s) => s.plan.planId)).toEqual(['plan-revvenu-basic']);
+
+    const statistics = (await stigg.GetCustomerStatistics({ input: { customerId: 'reader' } })).getCustomerByRefId?.statistics;
+    expect(statistics?.activeSubscriptionsByPricingType).toEqual(expect.arrayContaining([{ pricingType: 'FREE', totalCount: 1 }, { pricingType: 'PAID', totalCount: 1 }]));
+    expect((await stigg.GetSdkConfiguration()).sdkConfiguration).toEqual({ sentryDsn: null, isWidgetWatermarkEnabled: false });
+  });
+
   it('answers an operation the emulator does not model with a NOT_MODELLED error naming it', async () => {
     expect(await errorCode(stigg.GetPaywall({ input: {} }))).toBe('NOT_MODELLED');
     expect(await errorCode(stigg.GetMockPaywall({ input: {} }))).toBe('NOT_MODELLED');

@@ -32,7 +32,7 @@ const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
 const COPIED_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname'] as const;
 const MAX_BODY_IN_CAUSE = 500;
 
-/** Marks a rejection of fetch itself, as opposed to a failure while reading the response. */
+/** Marks a failure of the connection (fetch rejected, or the body broke off while being read). */
 class FetchRejected {
   constructor(readonly error: unknown) {}
 }
@@ -76,7 +76,12 @@ export async function sendOnce(
       throw new FetchRejected(error);
     }
     status = response.status;
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new FetchRejected(error);
+    }
     const body = parseBody(text);
     const errors = body !== undefined && Array.isArray(body.errors) ? body.errors : [];
     if (body === undefined || !response.ok || errors.length > 0) {
@@ -123,7 +128,6 @@ function toStiggError(
     const requestSent = codes.length === 0 || codes.some((code) => !NEVER_SENT_CODES.has(code));
     return new StiggNetworkError(operation, codes[0], requestSent, { cause: scrubError(original, secret) });
   }
-  // Reading the body failed midway (connection reset while streaming).
   return new StiggHttpError(operation, status, undefined, { cause: scrubError(original, secret) });
 }
 

@@ -4,8 +4,10 @@
  * transient; Stigg's domain codes and request errors are permanent. And the key stays out of
  * every error, including GraphQL `path` entries and keys inside `extensions` (item 15).
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import util from 'node:util';
-import { StiggAuthError, StiggClient, StiggGraphQLError } from '../../src/client';
+import { StiggAuthError, StiggClient, StiggGraphQLError, StiggNetworkError } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { startFakeStigg } from './helpers/graphql-server';
 import type { FakeStigg } from './helpers/graphql-server';
@@ -77,6 +79,29 @@ describe('transient or permanent', () => {
     expect(error).toBeInstanceOf(StiggGraphQLError);
     expect(error).toMatchObject({ status, transient: false });
     expect(stigg.requests).toHaveLength(1);
+  });
+
+  it('a body that breaks off midway is a transient StiggNetworkError (the request was sent)', async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits += 1;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"data":{"entitlement":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+      const error = await failure(
+        new StiggClient({ apiKey: API_KEY, apiUrl: url, maxRetries: 1, retryBaseDelayMs: 1 }).getEntitlement(query),
+      );
+      expect(error).toBeInstanceOf(StiggNetworkError);
+      expect(error).toMatchObject({ transient: true, requestSent: true });
+      expect(hits).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('is transient when any of several errors is', async () => {

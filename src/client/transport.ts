@@ -68,6 +68,8 @@ export async function sendOnce(
           'content-type': 'application/json',
           accept: 'application/graphql-response+json, application/json',
           'X-API-KEY': config.apiKey,
+          // As Stigg's own client sends it.
+          'x-graphql-operation-name': operation.operationName,
         },
         body: JSON.stringify({ query: operation.query, variables, operationName: operation.operationName }),
         signal: controller.signal,

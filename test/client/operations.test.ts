@@ -398,6 +398,7 @@ describe('every StiggClient method against a GraphQL server on loopback', () => 
       expect(request?.headers['x-api-key']).toBe(stigg.apiKey);
       expect(request?.headers['content-type']).toMatch(/^application\/json/);
       expect(request?.body?.operationName).toBe(testCase.operationName);
+    expect(request?.headers['x-graphql-operation-name']).toBe(testCase.operationName);
       expect(request?.body?.variables).toEqual(testCase.variables);
       expect(Object.keys(request?.resolved ?? {})).toEqual([testCase.rootField]);
 

@@ -4,7 +4,8 @@
 // - src/client/generated/documents.ts: each operations/<name>.graphql with the fragments it spreads;
 // - src/client/generated/schema.ts: schema.graphql as a string (for the emulator);
 // - src/client/generated/error-codes.ts: Stigg's ErrorCode enum (the transport's error classification).
-// `npm run gen:client` writes them; test/client/generated.test.ts fails when they are stale.
+// `npm run gen:client` writes them, and src/client/types.ts (test/client/helpers/codegen.ts);
+// test/client/generated.test.ts and types.test.ts fail when they are stale.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -124,11 +125,33 @@ function generate() {
   ]);
 }
 
+/** src/client/types.ts, from the TypeScript generator the types test uses (compiled on the fly with esbuild). */
+function generateTypesFile() {
+  const helpers = path.resolve(__dirname, '..', 'test', 'client', 'helpers');
+  const { outputFiles } = require('esbuild').buildSync({
+    entryPoints: [path.join(helpers, 'codegen.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  });
+  const compiled = { exports: {} };
+  new Function('module', 'exports', 'require', '__dirname', outputFiles[0].text)(
+    compiled,
+    compiled.exports,
+    require,
+    helpers,
+  );
+  return [compiled.exports.typesFile, compiled.exports.generateTypes()];
+}
+
 module.exports = { generate };
 
 if (require.main === module) {
   fs.mkdirSync(outDir, { recursive: true });
-  for (const [file, content] of generate()) {
+  for (const [file, content] of [...generate(), generateTypesFile()]) {
     const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
     if (current === content) continue;
     fs.writeFileSync(file, content);

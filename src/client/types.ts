@@ -1,6 +1,6 @@
 // Generated from schema.graphql, fragments.graphql and operations/*.graphql by
 // test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:
-//   STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts
+//   npm run gen:client
 
 import type { AccessDeniedReason } from '../core/types';
 

@@ -226,7 +226,7 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
   return [
     '// Generated from schema.graphql, fragments.graphql and operations/*.graphql by',
     '// test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:',
-    '//   STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts',
+    '//   npm run gen:client',
     '',
     ...sharedImports,
     '',

@@ -1,7 +1,7 @@
 /**
  * Generates src/client/types.ts from schema.graphql, fragments.graphql and operations/*.graphql.
  * test/client/types.test.ts fails when the checked-in file differs from a fresh generation; to
- * regenerate after changing a document: STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts
+ * regenerate after changing a document: npm run gen:client (or STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts)
  */
 import fs from 'node:fs';
 import path from 'node:path';

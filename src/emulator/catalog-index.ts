@@ -33,7 +33,8 @@ export function indexCatalog(store: Store): void {
       updatedAt: created,
     };
     store.features.set(f.id, { uid, def: f, out });
-    if (f.eventName !== undefined) store.eventFeatures.set(f.eventName, [...(store.eventFeatures.get(f.eventName) ?? []), f]);
+    if (f.eventName !== undefined)
+      store.eventFeatures.set(f.eventName, [...(store.eventFeatures.get(f.eventName) ?? []), f]);
   }
   for (const p of c.products) {
     const uid = randomUUID();
@@ -57,8 +58,9 @@ export function indexCatalog(store: Store): void {
         subscriptionStartSetup: p.defaultPlanId === undefined ? 'PLAN_SELECTION' : 'FREE_PLAN',
         downgradePlanId: p.defaultPlanId ?? null,
         subscriptionStartPlanId: p.defaultPlanId ?? null,
-        downgradePlan: () => (p.defaultPlanId === undefined ? null : store.plans.get(p.defaultPlanId)?.out ?? null),
-        subscriptionStartPlan: () => (p.defaultPlanId === undefined ? null : store.plans.get(p.defaultPlanId)?.out ?? null),
+        downgradePlan: () => (p.defaultPlanId === undefined ? null : (store.plans.get(p.defaultPlanId)?.out ?? null)),
+        subscriptionStartPlan: () =>
+          p.defaultPlanId === undefined ? null : (store.plans.get(p.defaultPlanId)?.out ?? null),
         prorateAtEndOfBillingPeriod: false,
       },
     };
@@ -123,7 +125,10 @@ export function indexPlan(store: Store, p: CatalogPlan, version: number, uid: st
     compatiblePackageGroups: [],
     prices: (p.prices ?? []).map((price) => priceOut(store, price, pkg)),
     overagePrices: [],
-    defaultTrialConfig: (p.trialDays ?? 0) > 0 ? { duration: p.trialDays, units: 'DAY', budget: null, trialEndBehavior: 'CONVERT_TO_PAID' } : null,
+    defaultTrialConfig:
+      (p.trialDays ?? 0) > 0
+        ? { duration: p.trialDays, units: 'DAY', budget: null, trialEndBehavior: 'CONVERT_TO_PAID' }
+        : null,
     environmentId: ENVIRONMENT_ID,
     createdAt: now,
     updatedAt: now,
@@ -138,7 +143,7 @@ function packageEntitlements(store: Store, list: CatalogEntitlement[] | undefine
     id: `${packageId}-entitlement-${i}`,
     featureId: e.featureId,
     packageId,
-    usageLimit: e.hasUnlimitedUsage === true ? null : e.usageLimit ?? null,
+    usageLimit: e.hasUnlimitedUsage === true ? null : (e.usageLimit ?? null),
     hasUnlimitedUsage: e.hasUnlimitedUsage ?? false,
     hasSoftLimit: false,
     resetPeriod: e.resetPeriod ?? null,
@@ -173,7 +178,7 @@ export function priceOut(store: Store, p: CatalogPrice, pkg: { id: string; refId
     blockSize: null,
     isOverridePrice: false,
     featureId: p.featureId ?? null,
-    feature: p.featureId === undefined ? null : store.features.get(p.featureId)?.out ?? null,
+    feature: p.featureId === undefined ? null : (store.features.get(p.featureId)?.out ?? null),
     package: pkg,
     packageId: pkg.id,
     environmentId: ENVIRONMENT_ID,
@@ -209,6 +214,17 @@ export function featureOut(store: Store, featureId: string): Json | null {
 }
 
 /** `products(paging:)`: the catalog's products in catalog order. */
-export function products(store: Store, args: { paging?: { first?: number | null; after?: string | null; last?: number | null; before?: string | null } | null }): Json {
-  return connection([...store.products.values()].map((p) => ({ ...p.out, plans: () => [...store.plans.values()].filter((plan) => plan.def.productId === p.def.id).map((plan) => plan.out) })), args.paging);
+export function products(
+  store: Store,
+  args: {
+    paging?: { first?: number | null; after?: string | null; last?: number | null; before?: string | null } | null;
+  },
+): Json {
+  return connection(
+    [...store.products.values()].map((p) => ({
+      ...p.out,
+      plans: () => [...store.plans.values()].filter((plan) => plan.def.productId === p.def.id).map((plan) => plan.out),
+    })),
+    args.paging,
+  );
 }

@@ -70,24 +70,37 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
   if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
   if (values['access-denied-reason'] !== undefined) options.accessDeniedReason = values['access-denied-reason'];
   if (values.demo === true && values.catalog !== undefined) {
-    throw new TypeError('--demo adds demo customers to the default catalog; with --catalog, declare "customers" in the file instead.');
+    throw new TypeError(
+      '--demo adds demo customers to the default catalog; with --catalog, declare "customers" in the file instead.',
+    );
   }
   if (values.catalog !== undefined) options.catalog = values.catalog;
   if (values.demo === true) options.catalog = { ...defaultCatalog, customers: demoCustomers };
-  if (values['webhook-secret'] !== undefined && values['webhook-url'] === undefined) throw new TypeError('--webhook-secret needs --webhook-url.');
+  if (values['webhook-secret'] !== undefined && values['webhook-url'] === undefined)
+    throw new TypeError('--webhook-secret needs --webhook-url.');
   if (values['webhook-url'] !== undefined) {
-    options.webhooks = { url: values['webhook-url'], ...(values['webhook-secret'] === undefined ? {} : { secret: values['webhook-secret'] }) };
+    options.webhooks = {
+      url: values['webhook-url'],
+      ...(values['webhook-secret'] === undefined ? {} : { secret: values['webhook-secret'] }),
+    };
   }
   return options;
 }
 
 function describeCatalog(options: EmulatorOptions): string {
-  const catalog: Catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : options.catalog ?? defaultCatalog;
-  const source = typeof options.catalog === 'string' ? options.catalog : options.catalog === undefined ? 'the default Revvenu catalog' : 'the default Revvenu catalog with the demo customers';
+  const catalog: Catalog =
+    typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+  const source =
+    typeof options.catalog === 'string'
+      ? options.catalog
+      : options.catalog === undefined
+        ? 'the default Revvenu catalog'
+        : 'the default Revvenu catalog with the demo customers';
   const customers = catalog.customers ?? [];
-  const who = customers.length === 0
-    ? 'no customers yet: provision them (provisionCustomer), or restart with --demo'
-    : `customers: ${customers.map((c) => c.id).join(', ')}`;
+  const who =
+    customers.length === 0
+      ? 'no customers yet: provision them (provisionCustomer), or restart with --demo'
+      : `customers: ${customers.map((c) => c.id).join(', ')}`;
   return `Catalog: ${source} (${catalog.plans.length} plans, ${catalog.features.length} features); ${who}`;
 }
 
@@ -124,7 +137,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`stigg-gate-emulator: ${(error as Error).message}\n`);
     return 1;
   }
-  const webhooks = options.webhooks === undefined ? '' : `Webhooks: POST ${options.webhooks.url}${options.webhooks.secret === undefined ? '' : ' (Stigg-Webhooks-Secret set)'}\n`;
+  const webhooks =
+    options.webhooks === undefined
+      ? ''
+      : `Webhooks: POST ${options.webhooks.url}${options.webhooks.secret === undefined ? '' : ' (Stigg-Webhooks-Secret set)'}\n`;
   io.out(
     `Stigg emulator listening on ${emulator.url} (X-API-KEY: ${emulator.apiKey})\n${catalogLine}\n${webhooks}` +
       `Paste into your app's environment:\n  STIGG_API_URL=${emulator.url}\n  STIGG_SERVER_API_KEY=${emulator.apiKey}\n`,
@@ -134,7 +150,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
       io.out(`Stigg emulator stopping (${signal})\n${usageSummary(emulator)}`);
-      emulator.stop().then(() => resolve(0), () => resolve(1));
+      emulator.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     }
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);

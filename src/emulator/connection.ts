@@ -27,10 +27,21 @@ export function compare(value: unknown, c: Maybe<Comparison>): boolean {
 }
 
 /** A filter tree (and / or / field comparisons) over the fields `read` exposes. */
-export function matches<F extends { and?: Maybe<F[]>; or?: Maybe<F[]> }>(filter: F | null | undefined, fields: readonly string[], read: (field: string) => unknown): boolean {
+export function matches<F extends { and?: Maybe<F[]>; or?: Maybe<F[]> }>(
+  filter: F | null | undefined,
+  fields: readonly string[],
+  read: (field: string) => unknown,
+): boolean {
   if (filter === null || filter === undefined) return true;
-  if (filter.and !== null && filter.and !== undefined && !filter.and.every((f) => matches(f, fields, read))) return false;
-  if (filter.or !== null && filter.or !== undefined && filter.or.length > 0 && !filter.or.some((f) => matches(f, fields, read))) return false;
+  if (filter.and !== null && filter.and !== undefined && !filter.and.every((f) => matches(f, fields, read)))
+    return false;
+  if (
+    filter.or !== null &&
+    filter.or !== undefined &&
+    filter.or.length > 0 &&
+    !filter.or.some((f) => matches(f, fields, read))
+  )
+    return false;
   const comparisons = filter as unknown as Record<string, Maybe<Comparison>>;
   return fields.every((field) => compare(read(field), comparisons[field]));
 }
@@ -58,7 +69,12 @@ export function connection(nodes: Json[], paging: Maybe<Paging>): Json {
   const edges = nodes.slice(from, to).map((node, i) => ({ cursor: cursor(from + i), node }));
   return {
     edges,
-    pageInfo: { hasNextPage: to < total, hasPreviousPage: from > 0, startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: to < total,
+      hasPreviousPage: from > 0,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
     totalCount: total,
   };
 }

@@ -86,7 +86,13 @@ export const defaultCatalog: Catalog = {
 
 /** The customers `stigg-gate-emulator --demo` provisions into the default catalog: one per plan, some usage, a promotion. */
 export const demoCustomers: CatalogCustomer[] = [
-  { id: 'demo-basic', name: 'Basic Demo', email: 'basic@demo.test', subscriptions: [{ planId: 'plan-revvenu-basic' }], usage: [{ featureId: 'feature-01-templates', value: 1 }] },
+  {
+    id: 'demo-basic',
+    name: 'Basic Demo',
+    email: 'basic@demo.test',
+    subscriptions: [{ planId: 'plan-revvenu-basic' }],
+    usage: [{ featureId: 'feature-01-templates', value: 1 }],
+  },
   {
     id: 'demo-essentials',
     name: 'Essentials Demo',
@@ -103,5 +109,10 @@ export const demoCustomers: CatalogCustomer[] = [
     couponId: 'coupon-vip',
     subscriptions: [{ planId: 'plan-revvenu-growth', addons: [{ addonId: 'addon-10-campaigns', quantity: 1 }] }],
   },
-  { id: 'demo-promoted', name: 'Promoted Demo', subscriptions: [{ planId: 'plan-revvenu-basic' }], promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_MONTH' }] },
+  {
+    id: 'demo-promoted',
+    name: 'Promoted Demo',
+    subscriptions: [{ planId: 'plan-revvenu-basic' }],
+    promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_MONTH' }],
+  },
 ];

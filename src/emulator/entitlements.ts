@@ -1,7 +1,8 @@
 import { EmulatorError } from './errors';
 import { ACTIVE_STATUSES, planOf, statusOf } from './lifecycle';
 import { iso, periodAt, type Period } from './time';
-import { usageKey, type AccessDeniedReason, type Json, type Maybe, type Store } from './store';
+import type { AccessDeniedReason } from '../core/types';
+import { usageKey, type Json, type Maybe, type Store } from './store';
 import type { ResetPeriod } from './catalog';
 
 /** What a customer is entitled to for one feature, before usage is compared. */
@@ -16,7 +17,14 @@ export interface Effective {
   updatedAt: number | null;
 }
 
-const NONE = { hasUnlimitedUsage: false, hasSoftLimit: false, usageLimit: null, resetPeriod: null, anchor: null, updatedAt: null } as const;
+const NONE = {
+  hasUnlimitedUsage: false,
+  hasSoftLimit: false,
+  usageLimit: null,
+  resetPeriod: null,
+  anchor: null,
+  updatedAt: null,
+} as const;
 
 /** Sources of one feature (subscriptions, promotions) do not add up: the most generous one applies. */
 function moreGenerous(current: Effective | null, candidate: Effective): Effective {
@@ -25,7 +33,13 @@ function moreGenerous(current: Effective | null, candidate: Effective): Effectiv
   return current;
 }
 
-export function effective(store: Store, customerId: string, featureId: string, resourceId: string | null, now: number): Effective {
+export function effective(
+  store: Store,
+  customerId: string,
+  featureId: string,
+  resourceId: string | null,
+  now: number,
+): Effective {
   const denied = (reason: AccessDeniedReason): Effective => ({ reason, ...NONE });
   const customer = store.customers.get(customerId);
   if (customer === undefined) return denied('CustomerNotFound');
@@ -57,7 +71,15 @@ export function effective(store: Store, customerId: string, featureId: string, r
       resetPeriod ??= entitlement.resetPeriod ?? null;
     }
     if (found) {
-      best = moreGenerous(best, { reason: null, hasUnlimitedUsage: unlimited, hasSoftLimit: false, usageLimit: unlimited ? null : limit, resetPeriod, anchor: sub.usageAnchor, updatedAt: sub.createdAt });
+      best = moreGenerous(best, {
+        reason: null,
+        hasUnlimitedUsage: unlimited,
+        hasSoftLimit: false,
+        usageLimit: unlimited ? null : limit,
+        resetPeriod,
+        anchor: sub.usageAnchor,
+        updatedAt: sub.createdAt,
+      });
     }
   }
   if (resourceId !== null && scoped === 0) return denied('CustomerResourceNotFound');
@@ -73,13 +95,14 @@ export function effective(store: Store, customerId: string, featureId: string, r
       reason: null,
       hasUnlimitedUsage: promo.hasUnlimitedUsage,
       hasSoftLimit: promo.hasSoftLimit,
-      usageLimit: promo.hasUnlimitedUsage ? null : promo.usageLimit ?? 0,
+      usageLimit: promo.hasUnlimitedUsage ? null : (promo.usageLimit ?? 0),
       resetPeriod: promo.resetPeriod,
       anchor: promo.startDate,
       updatedAt: promo.startDate,
     });
   }
-  if (best !== null) return feature.def.featureType === 'BOOLEAN' ? { reason: null, ...NONE, updatedAt: best.updatedAt } : best;
+  if (best !== null)
+    return feature.def.featureType === 'BOOLEAN' ? { reason: null, ...NONE, updatedAt: best.updatedAt } : best;
   if (revoked) return denied('Revoked');
   return denied(active === 0 ? 'NoActiveSubscription' : 'NoFeatureEntitlementInSubscription');
 }
@@ -89,7 +112,13 @@ export function periodOf(eff: Effective, now: number): Period | null {
 }
 
 /** Usage of the current period (a record from an earlier period reads as 0 and is reset). */
-export function readUsage(store: Store, customerId: string, resourceId: string | null, featureId: string, period: Period | null): number {
+export function readUsage(
+  store: Store,
+  customerId: string,
+  resourceId: string | null,
+  featureId: string,
+  period: Period | null,
+): number {
   const record = store.usage.get(usageKey(customerId, resourceId, featureId));
   if (record === undefined) return 0;
   if (period !== null && record.periodStart !== period.start) {
@@ -104,12 +133,20 @@ export function isMetered(store: Store, featureId: string): boolean {
   return feature !== undefined && feature.featureType === 'NUMBER' && (feature.meterType ?? 'None') !== 'None';
 }
 
-export function entitlementOut(store: Store, customerId: string, resourceId: string | null, featureId: string, requestedUsage: number, now: number): Json {
+export function entitlementOut(
+  store: Store,
+  customerId: string,
+  resourceId: string | null,
+  featureId: string,
+  requestedUsage: number,
+  now: number,
+): Json {
   const eff = effective(store, customerId, featureId, resourceId, now);
   const feature = store.features.get(featureId);
   const period = periodOf(eff, now);
   const metered = isMetered(store, featureId);
-  const currentUsage = metered && eff.reason !== 'CustomerNotFound' ? readUsage(store, customerId, resourceId, featureId, period) : 0;
+  const currentUsage =
+    metered && eff.reason !== 'CustomerNotFound' ? readUsage(store, customerId, resourceId, featureId, period) : 0;
   let reason: string | null = eff.reason;
   if (reason === null && feature !== undefined) {
     if (feature.def.featureType === 'BOOLEAN') {
@@ -119,7 +156,9 @@ export function entitlementOut(store: Store, customerId: string, resourceId: str
     }
   }
   if (reason !== null && store.deniedReasonOverride !== null) reason = store.deniedReasonOverride;
-  const usageUpdatedAt = metered ? store.usage.get(usageKey(customerId, resourceId, featureId))?.updatedAt ?? null : null;
+  const usageUpdatedAt = metered
+    ? (store.usage.get(usageKey(customerId, resourceId, featureId))?.updatedAt ?? null)
+    : null;
   return {
     isGranted: reason === null,
     accessDeniedReason: reason,
@@ -152,18 +191,32 @@ export function entitlementOut(store: Store, customerId: string, resourceId: str
 /** `entitlement(query:)`: never throws for unknown customers, features or resources; it answers isGranted false with the reason. */
 export function entitlement(
   store: Store,
-  query: { customerId: string; featureId: string; resourceId?: Maybe<string>; options?: Maybe<{ requestedUsage?: Maybe<number> }> },
+  query: {
+    customerId: string;
+    featureId: string;
+    resourceId?: Maybe<string>;
+    options?: Maybe<{ requestedUsage?: Maybe<number> }>;
+  },
 ): Json {
   const requested = query.options?.requestedUsage ?? 0;
-  if (!Number.isFinite(requested) || requested < 0) throw new EmulatorError('BadUserInput', `requestedUsage must be a finite number >= 0, got ${requested}`);
-  return entitlementOut(store, query.customerId, query.resourceId ?? null, query.featureId, requested, store.clock.now());
+  if (!Number.isFinite(requested) || requested < 0)
+    throw new EmulatorError('BadUserInput', `requestedUsage must be a finite number >= 0, got ${requested}`);
+  return entitlementOut(
+    store,
+    query.customerId,
+    query.resourceId ?? null,
+    query.featureId,
+    requested,
+    store.clock.now(),
+  );
 }
 
 /** Every feature the customer (and resource) is entitled to, granted. */
 export function grantedEntitlements(store: Store, customerId: string, resourceId: string | null, now: number): Json[] {
   const result: Json[] = [];
   for (const featureId of store.features.keys()) {
-    if (effective(store, customerId, featureId, resourceId, now).reason === null) result.push(entitlementOut(store, customerId, resourceId, featureId, 0, now));
+    if (effective(store, customerId, featureId, resourceId, now).reason === null)
+      result.push(entitlementOut(store, customerId, resourceId, featureId, 0, now));
   }
   return result;
 }
@@ -181,9 +234,14 @@ export function cachedEntitlements(store: Store, query: { customerId: string; re
 /** `entitlementsState(query:)`: the granted entitlements, and why there are none (never throws for an unknown customer). */
 export function entitlementsState(store: Store, query: { customerId: string; resourceId?: Maybe<string> }): Json {
   const customer = store.customers.get(query.customerId);
-  if (customer === undefined || customer.archived) return { entitlements: [], accessDeniedReason: 'CustomerNotFound', entitlementsV2: null };
+  if (customer === undefined || customer.archived)
+    return { entitlements: [], accessDeniedReason: 'CustomerNotFound', entitlementsV2: null };
   const now = store.clock.now();
   const entitlements = grantedEntitlements(store, customer.refId, query.resourceId ?? null, now);
   const active = customer.subscriptions.some((s) => ACTIVE_STATUSES.has(statusOf(store, s, now)));
-  return { entitlements, accessDeniedReason: active || entitlements.length > 0 ? null : 'NoActiveSubscription', entitlementsV2: null };
+  return {
+    entitlements,
+    accessDeniedReason: active || entitlements.length > 0 ? null : 'NoActiveSubscription',
+    entitlementsV2: null,
+  };
 }

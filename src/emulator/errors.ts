@@ -24,8 +24,9 @@ export class EmulatorError extends Error {
   constructor(code: EmulatorErrorCode, message: string, identifier?: string) {
     super(message);
     const isValidationError = code !== 'NOT_MODELLED';
-    this.extensions = identifier === undefined
-      ? { code, isValidationError, traceId: randomUUID() }
-      : { code, isValidationError, identifier, traceId: randomUUID() };
+    this.extensions =
+      identifier === undefined
+        ? { code, isValidationError, traceId: randomUUID() }
+        : { code, isValidationError, identifier, traceId: randomUUID() };
   }
 }

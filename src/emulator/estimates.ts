@@ -9,11 +9,25 @@ type Billable = Maybe<Array<{ featureId: string; quantity: number }>>;
 function discountOf(store: Store, couponRefId: string | null, start: number): Json | null {
   const coupon = couponRefId === null ? undefined : store.coupons.get(couponRefId);
   if (coupon === undefined || coupon.status !== 'ACTIVE') return null;
-  return { name: coupon.name, type: coupon.type, value: coupon.discountValue, durationType: 'FOREVER', durationInMonths: null, start: iso(start), end: null };
+  return {
+    name: coupon.name,
+    type: coupon.type,
+    value: coupon.discountValue,
+    durationType: 'FOREVER',
+    durationInMonths: null,
+    start: iso(start),
+    end: null,
+  };
 }
 
 /** A SubscriptionPreview without tax (the emulator has no tax integration: tax 0, totals excluding tax = totals). */
-function preview(store: Store, c: Cost, couponRefId: string | null, range: { start: number; end: number }, extra: Json): Json {
+function preview(
+  store: Store,
+  c: Cost,
+  couponRefId: string | null,
+  range: { start: number; end: number },
+  extra: Json,
+): Json {
   const zero = money(0, store.currency);
   const discount = discountOf(store, couponRefId, range.start);
   const price = {
@@ -39,7 +53,10 @@ function preview(store: Store, c: Cost, couponRefId: string | null, range: { sta
   };
 }
 
-export function estimateSubscription(store: Store, input: ProvisionSubscriptionArgs & { billingInformation?: unknown }): Json {
+export function estimateSubscription(
+  store: Store,
+  input: ProvisionSubscriptionArgs & { billingInformation?: unknown },
+): Json {
   const { customer, plan } = validateSubscriptionArgs(store, input);
   const now = store.clock.now();
   const billingPeriod = input.billingPeriod ?? 'MONTHLY';
@@ -57,13 +74,17 @@ export function estimateSubscription(store: Store, input: ProvisionSubscriptionA
 }
 
 /** The net of crediting the unused part of the current period and charging the new price for it. */
-export function estimateSubscriptionUpdate(store: Store, input: { subscriptionId: string; billableFeatures?: Billable; addons?: Addons; promotionCode?: Maybe<string> }): Json {
+export function estimateSubscriptionUpdate(
+  store: Store,
+  input: { subscriptionId: string; billableFeatures?: Billable; addons?: Addons; promotionCode?: Maybe<string> },
+): Json {
   const sub = store.subscription(input.subscriptionId);
   const now = store.clock.now();
   const plan = planOf(store, sub, now).def;
   validatePackage(store, plan, input.billableFeatures, input.addons);
   if (input.promotionCode !== null && input.promotionCode !== undefined) store.coupon(input.promotionCode);
-  const billable = input.billableFeatures?.map((b) => ({ featureId: b.featureId, quantity: b.quantity })) ?? sub.billableFeatures;
+  const billable =
+    input.billableFeatures?.map((b) => ({ featureId: b.featureId, quantity: b.quantity })) ?? sub.billableFeatures;
   const addons = input.addons?.map((a) => ({ addonId: a.addonId, quantity: a.quantity ?? 1 })) ?? sub.addons;
   const coupon = input.promotionCode ?? sub.customer.couponRefId;
   const before = cost(store, plan, sub.billingPeriod, sub.billableFeatures, sub.addons, sub.customer.couponRefId).total;

@@ -13,7 +13,12 @@ export const CORS_HEADERS = {
 } as const;
 
 export function send(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
-  res.writeHead(status, { ...JSON_HEADERS, ...CORS_HEADERS, 'content-length': String(Buffer.byteLength(body)), ...headers });
+  res.writeHead(status, {
+    ...JSON_HEADERS,
+    ...CORS_HEADERS,
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -24,7 +29,10 @@ export function errorJson(message: string, code: string): string {
 /** A CORS preflight: allowed headers echo what the browser asks for, so any X-SDK-* header the SDKs add passes. */
 export function preflight(req: IncomingMessage, res: ServerResponse): void {
   const requested = req.headers['access-control-request-headers'];
-  res.writeHead(204, { ...CORS_HEADERS, ...(typeof requested === 'string' ? { 'access-control-allow-headers': requested } : {}) });
+  res.writeHead(204, {
+    ...CORS_HEADERS,
+    ...(typeof requested === 'string' ? { 'access-control-allow-headers': requested } : {}),
+  });
   res.end();
 }
 

@@ -1,7 +1,16 @@
 export { startEmulator } from './server';
 export type { Emulator, EmulatorFaults, EmulatorOptions, EmulatorWebhooks } from './server';
 export { EmulatorState } from './state';
-export type { AccessDeniedReason, ChangeEvent, EmulatorClock, EmulatorStats, RecordedEvent, SubscriptionStatus, CouponFilter, WebhookDelivery } from './state';
+export type {
+  AccessDeniedReason,
+  ChangeEvent,
+  EmulatorClock,
+  EmulatorStats,
+  RecordedEvent,
+  SubscriptionStatus,
+  CouponFilter,
+  WebhookDelivery,
+} from './state';
 export { defaultCatalog, demoCustomers } from './default-catalog';
 export { CatalogError, loadCatalogFile, validateCatalog } from './catalog';
 export type {

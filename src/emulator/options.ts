@@ -38,12 +38,29 @@ export interface EmulatorOptions extends EmulatorFaults {
   webhooks?: EmulatorWebhooks;
 }
 
-const KNOWN_OPTIONS = ['port', 'host', 'apiKey', 'catalog', 'latencyMs', 'failureRate', 'accessDeniedReason', 'seed', 'now', 'webhooks'] as const;
+const KNOWN_OPTIONS = [
+  'port',
+  'host',
+  'apiKey',
+  'catalog',
+  'latencyMs',
+  'failureRate',
+  'accessDeniedReason',
+  'seed',
+  'now',
+  'webhooks',
+] as const;
 const KNOWN_FAULTS = ['latencyMs', 'failureRate', 'accessDeniedReason'] as const;
 
 function checkNumber(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
     throw new TypeError(
       `${JSON.stringify(value)} is not a valid value for ${name}. Please choose ${integer ? 'an integer' : 'a number'} from ${min} to ${max}.`,
     );
@@ -51,18 +68,26 @@ function checkNumber(name: string, value: unknown, min: number, max: number, int
 }
 
 export function checkFaults(faults: EmulatorFaults, where: string): void {
-  if (typeof faults !== 'object' || faults === null) throw new TypeError(`${where} takes { latencyMs?, failureRate?, accessDeniedReason? }.`);
+  if (typeof faults !== 'object' || faults === null)
+    throw new TypeError(`${where} takes { latencyMs?, failureRate?, accessDeniedReason? }.`);
   if (where === 'setFaults()') rejectUnknownOptions(faults, KNOWN_FAULTS, where);
   checkNumber('latencyMs', faults.latencyMs, 0, 600_000, false);
   checkNumber('failureRate', faults.failureRate, 0, 1, false);
   const reason = faults.accessDeniedReason;
-  if (reason !== undefined && reason !== null && (typeof reason !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(reason))) {
-    throw new TypeError(`${JSON.stringify(reason)} is not a valid value for accessDeniedReason. Please pass a reason name such as "EntitlementNotFound", or null.`);
+  if (
+    reason !== undefined &&
+    reason !== null &&
+    (typeof reason !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(reason))
+  ) {
+    throw new TypeError(
+      `${JSON.stringify(reason)} is not a valid value for accessDeniedReason. Please pass a reason name such as "EntitlementNotFound", or null.`,
+    );
   }
 }
 
 export function checkOptions(options: EmulatorOptions): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError('startEmulator() takes an options object, e.g. startEmulator({ port: 0 }).');
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('startEmulator() takes an options object, e.g. startEmulator({ port: 0 }).');
   rejectUnknownOptions(options, KNOWN_OPTIONS, 'startEmulator()');
   checkNumber('port', options.port, 0, 65_535, true);
   checkNumber('seed', options.seed, -(2 ** 31), 2 ** 32, true);
@@ -73,14 +98,16 @@ export function checkOptions(options: EmulatorOptions): void {
       throw new TypeError(`${JSON.stringify(value)} is not a valid value for ${key}. Please pass a non-empty string.`);
     }
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning milliseconds since the epoch, e.g. () => Date.now().');
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new TypeError('now must be a function returning milliseconds since the epoch, e.g. () => Date.now().');
   const catalog = options.catalog;
   if (catalog !== undefined && typeof catalog !== 'string' && (typeof catalog !== 'object' || catalog === null)) {
     throw new TypeError('catalog must be a Catalog object or the path of a catalog JSON file.');
   }
   const webhooks = options.webhooks;
   if (webhooks !== undefined) {
-    if (typeof webhooks !== 'object' || webhooks === null) throw new TypeError('webhooks must be { url, secret? }, e.g. { url: "http://127.0.0.1:3000/stigg/webhooks" }.');
+    if (typeof webhooks !== 'object' || webhooks === null)
+      throw new TypeError('webhooks must be { url, secret? }, e.g. { url: "http://127.0.0.1:3000/stigg/webhooks" }.');
     rejectUnknownOptions(webhooks, ['url', 'secret'], 'startEmulator({ webhooks })');
     let url: URL | undefined;
     try {
@@ -89,7 +116,9 @@ export function checkOptions(options: EmulatorOptions): void {
       url = undefined;
     }
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new TypeError(`${JSON.stringify(webhooks.url)} is not a valid value for webhooks.url. Please pass an http(s) URL.`);
+      throw new TypeError(
+        `${JSON.stringify(webhooks.url)} is not a valid value for webhooks.url. Please pass an http(s) URL.`,
+      );
     }
     if (webhooks.secret !== undefined && (typeof webhooks.secret !== 'string' || webhooks.secret.length === 0)) {
       throw new TypeError('webhooks.secret must be a non-empty string when given.');
@@ -112,7 +141,8 @@ export function createRandom(seed: number): () => number {
 export function createClock(base: () => number): EmulatorClock {
   let offset = 0;
   function check(name: string, ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new TypeError(`clock.${name}() takes milliseconds as a finite number, got ${String(ms)}.`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms))
+      throw new TypeError(`clock.${name}() takes milliseconds as a finite number, got ${String(ms)}.`);
   }
   return {
     now: () => base() + offset,

@@ -7,7 +7,11 @@ import type { Json, Store, SubscriptionRecord } from './store';
 type Quantities = Array<{ featureId: string; quantity: number }>;
 
 export function unitsOf(plan: CatalogPlan, price: CatalogPrice, billable: Quantities): number {
-  return billable.find((b) => b.featureId === price.featureId)?.quantity ?? plan.entitlements?.find((e) => e.featureId === price.featureId)?.usageLimit ?? 1;
+  return (
+    billable.find((b) => b.featureId === price.featureId)?.quantity ??
+    plan.entitlements?.find((e) => e.featureId === price.featureId)?.usageLimit ??
+    1
+  );
 }
 
 export interface Cost {
@@ -61,7 +65,8 @@ export function subscriptionPrices(store: Store, sub: SubscriptionRecord, now: n
       subscriptionId: sub.refId,
       billingModel: p.billingModel ?? 'FLAT_FEE',
       featureId: p.featureId ?? null,
-      usageLimit: p.billingModel === 'PER_UNIT' && p.featureId !== undefined ? unitsOf(plan.def, p, sub.billableFeatures) : null,
+      usageLimit:
+        p.billingModel === 'PER_UNIT' && p.featureId !== undefined ? unitsOf(plan.def, p, sub.billableFeatures) : null,
       hasSoftLimit: false,
       createdAt: iso(sub.createdAt),
       updatedAt: iso(sub.createdAt),

@@ -26,7 +26,8 @@ export function grantPromotionalEntitlements(store: Store, input: GrantArgs, int
   for (const grant of input.promotionalEntitlements) {
     store.feature(grant.featureId);
     const custom = parseDate(grant.customEndDate, 'customEndDate');
-    if (grant.period === 'CUSTOM' && custom === null) throw new EmulatorError('BadUserInput', 'customEndDate is required when period is CUSTOM', grant.featureId);
+    if (grant.period === 'CUSTOM' && custom === null)
+      throw new EmulatorError('BadUserInput', 'customEndDate is required when period is CUSTOM', grant.featureId);
   }
   const granted = input.promotionalEntitlements.map((grant) => {
     customer.promotions = customer.promotions.filter((p) => p.featureId !== grant.featureId);
@@ -34,7 +35,7 @@ export function grantPromotionalEntitlements(store: Store, input: GrantArgs, int
     const record: PromotionRecord = {
       uid: randomUUID(),
       featureId: grant.featureId,
-      usageLimit: unlimited ? null : grant.usageLimit ?? null,
+      usageLimit: unlimited ? null : (grant.usageLimit ?? null),
       hasUnlimitedUsage: unlimited,
       hasSoftLimit: grant.hasSoftLimit ?? false,
       resetPeriod: grant.resetPeriod ?? null,
@@ -47,7 +48,13 @@ export function grantPromotionalEntitlements(store: Store, input: GrantArgs, int
     customer.promotions.push(record);
     return promotionOut(store, customer, record, now);
   });
-  if (internal?.silent !== true) store.emit({ trigger: 'promotional_entitlement_granted', customerId: customer.refId, resourceId: null, subscription: null });
+  if (internal?.silent !== true)
+    store.emit({
+      trigger: 'promotional_entitlement_granted',
+      customerId: customer.refId,
+      resourceId: null,
+      subscription: null,
+    });
   return granted;
 }
 
@@ -57,9 +64,18 @@ export function revokePromotionalEntitlement(store: Store, input: { customerId: 
   const now = store.clock.now();
   const promo = customer.promotions.find((p) => p.featureId === input.featureId && p.revokedAt === null);
   if (promo === undefined) {
-    throw new EmulatorError('PromotionalEntitlementNotFound', `Promotional entitlement not found: ${input.customerId}/${input.featureId}`, input.featureId);
+    throw new EmulatorError(
+      'PromotionalEntitlementNotFound',
+      `Promotional entitlement not found: ${input.customerId}/${input.featureId}`,
+      input.featureId,
+    );
   }
   promo.revokedAt = now;
-  store.emit({ trigger: 'promotional_entitlement_revoked', customerId: customer.refId, resourceId: null, subscription: null });
+  store.emit({
+    trigger: 'promotional_entitlement_revoked',
+    customerId: customer.refId,
+    resourceId: null,
+    subscription: null,
+  });
   return promotionOut(store, customer, promo, now);
 }

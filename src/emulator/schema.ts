@@ -65,14 +65,18 @@ export function modelledRootFields(state: EmulatorState): Record<string, (args: 
 
 /** Every root field of the schema (queries, mutations, subscriptions), in schema order. */
 export function rootFields(schema: GraphQLSchema = loadSchema()): string[] {
-  return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => Object.keys(type?.getFields() ?? {}));
+  return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+    Object.keys(type?.getFields() ?? {}),
+  );
 }
 
 function notModelled(field: string, subscription: boolean): Resolver {
   return function notModelledResolver(_args, _context, info) {
     const operation = info.operation.name?.value;
     const named = operation === undefined || operation === field ? field : `${operation} (${field})`;
-    const hint = subscription ? 'it does not push GraphQL subscriptions; configure webhooks instead' : 'see docs/emulator.md for what it models';
+    const hint = subscription
+      ? 'it does not push GraphQL subscriptions; configure webhooks instead'
+      : 'see docs/emulator.md for what it models';
     throw new EmulatorError('NOT_MODELLED', `${named}: the Stigg emulator does not model ${field}; ${hint}.`, field);
   };
 }

@@ -5,7 +5,14 @@ import { loadCatalogFile } from './catalog';
 import { defaultCatalog } from './default-catalog';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
-import { checkFaults, checkOptions, createClock, createRandom, type EmulatorFaults, type EmulatorOptions } from './options';
+import {
+  checkFaults,
+  checkOptions,
+  createClock,
+  createRandom,
+  type EmulatorFaults,
+  type EmulatorOptions,
+} from './options';
 import { createRootValue, loadSchema } from './schema';
 import { EmulatorState, type EmulatorClock, type EmulatorStats } from './state';
 import { createWebhookSender, type WebhookSender } from './webhooks';
@@ -29,7 +36,10 @@ export interface Emulator {
 }
 
 const DOCUMENT_CACHE_SIZE = 1_000;
-const UNAUTHORIZED = JSON.stringify({ data: null, errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] });
+const UNAUTHORIZED = JSON.stringify({
+  data: null,
+  errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }],
+});
 const UNAVAILABLE = errorJson('Service Unavailable', 'SERVICE_UNAVAILABLE');
 
 type Prepared = { document: DocumentNode } | { status: number; body: string };
@@ -49,11 +59,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apiKey = options.apiKey ?? 'emulator-server-key';
   const host = options.host ?? '127.0.0.1';
   const seed = options.seed ?? 1;
-  const catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : options.catalog ?? defaultCatalog;
+  const catalog =
+    typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
   const clock = createClock(options.now ?? Date.now);
   const state = new EmulatorState(catalog, clock);
   state.deniedReasonOverride = options.accessDeniedReason ?? null;
-  const webhooks: WebhookSender | null = options.webhooks === undefined ? null : createWebhookSender(options.webhooks, state);
+  const webhooks: WebhookSender | null =
+    options.webhooks === undefined ? null : createWebhookSender(options.webhooks, state);
   if (webhooks !== null) state.onChange = (event) => webhooks.send(event);
   const schema = loadSchema();
   const rootValue = createRootValue(state, schema);
@@ -74,7 +86,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (document !== undefined) {
       const errors = validate(schema, document);
-      prepared = errors.length > 0 ? { status: 400, body: errorBody(errors, 'GRAPHQL_VALIDATION_FAILED') } : { document };
+      prepared =
+        errors.length > 0 ? { status: 400, body: errorBody(errors, 'GRAPHQL_VALIDATION_FAILED') } : { document };
     }
     if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
     documents.set(query, prepared as Prepared);
@@ -139,8 +152,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       send(res, 400, errorJson('Request body is not valid JSON', 'BAD_REQUEST'));
       return;
     }
-    if (typeof payload !== 'object' || payload === null || typeof payload.query !== 'string' || payload.query.length === 0) {
-      send(res, 400, errorJson('POST body must be JSON with a "query" string (and optional "variables" and "operationName")', 'BAD_REQUEST'));
+    if (
+      typeof payload !== 'object' ||
+      payload === null ||
+      typeof payload.query !== 'string' ||
+      payload.query.length === 0
+    ) {
+      send(
+        res,
+        400,
+        errorJson(
+          'POST body must be JSON with a "query" string (and optional "variables" and "operationName")',
+          'BAD_REQUEST',
+        ),
+      );
       return;
     }
     const prepared = prepare(payload.query);
@@ -172,10 +197,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (subscription === null) {
-      send(res, 404, JSON.stringify({ status: 'not-found', message: 'No pending checkout with this id (already completed, or reset).' }));
+      send(
+        res,
+        404,
+        JSON.stringify({
+          status: 'not-found',
+          message: 'No pending checkout with this id (already completed, or reset).',
+        }),
+      );
       return;
     }
-    send(res, 200, JSON.stringify({ status: 'completed', subscriptionId: subscription.refId, subscriptionStatus: subscription.status }));
+    send(
+      res,
+      200,
+      JSON.stringify({
+        status: 'completed',
+        subscriptionId: subscription.refId,
+        subscriptionStatus: subscription.status,
+      }),
+    );
   }
 
   const server = createServer(function stiggEmulator(req, res) {
@@ -244,7 +284,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         timers.clear();
         const closed = new Promise<void>((done) => server.close(() => done()));
         server.closeAllConnections();
-        Promise.all([closed, webhooks?.stop()]).then(() => resolve(), () => resolve());
+        Promise.all([closed, webhooks?.stop()]).then(
+          () => resolve(),
+          () => resolve(),
+        );
       });
       return stopping;
     },

@@ -2,7 +2,14 @@ import { ENVIRONMENT_ID } from './catalog-index';
 import { ACTIVE_STATUSES, billingPeriodOf, planOf, statusOf } from './lifecycle';
 import { cost, subscriptionPrices } from './pricing';
 import { iso } from './time';
-import { money, type CustomerRecord, type Json, type PromotionRecord, type Store, type SubscriptionRecord } from './store';
+import {
+  money,
+  type CustomerRecord,
+  type Json,
+  type PromotionRecord,
+  type Store,
+  type SubscriptionRecord,
+} from './store';
 
 /** Wire shape of a Customer. Related objects resolve lazily (graphql-js calls functions), so cycles cost nothing. */
 export function customerOut(store: Store, c: CustomerRecord): Json {
@@ -39,7 +46,15 @@ export function customerOut(store: Store, c: CustomerRecord): Json {
     experimentInfo: null,
     experiment: null,
     eligibleForTrial: [],
-    trialedPlans: () => c.subscriptions.filter((s) => s.trialEndDate !== null).map((s) => ({ productId: s.productId, productRefId: s.productId, planRefId: s.plan.def.id, planId: s.plan.uid })),
+    trialedPlans: () =>
+      c.subscriptions
+        .filter((s) => s.trialEndDate !== null)
+        .map((s) => ({
+          productId: s.productId,
+          productRefId: s.productId,
+          planRefId: s.plan.def.id,
+          planId: s.plan.uid,
+        })),
     syncStates: [],
     statistics: () => ({
       activeSubscriptionsByPricingType: (['FREE', 'PAID', 'CUSTOM'] as const).map((pricingType) => ({
@@ -47,9 +62,10 @@ export function customerOut(store: Store, c: CustomerRecord): Json {
         totalCount: active.filter((s) => s.plan.def.pricingType === pricingType).length,
       })),
     }),
-    coupon: c.couponRefId === null ? null : store.coupons.get(c.couponRefId) ?? null,
+    coupon: c.couponRefId === null ? null : (store.coupons.get(c.couponRefId) ?? null),
     promotionalEntitlements: () => promotions.map((p) => promotionOut(store, c, p, now)),
-    subscriptions: () => c.subscriptions.filter((s) => statusOf(store, s, now) !== 'CANCELED').map((s) => subscriptionOut(store, s)),
+    subscriptions: () =>
+      c.subscriptions.filter((s) => statusOf(store, s, now) !== 'CANCELED').map((s) => subscriptionOut(store, s)),
   };
 }
 
@@ -114,7 +130,11 @@ export function subscriptionOut(store: Store, sub: SubscriptionRecord): Json {
     additionalMetaData: sub.additionalMetaData ?? null,
     prices: subscriptionPrices(store, sub, now),
     totalPrice: paid
-      ? { subTotal: money(total.subTotal, store.currency), total: money(total.total, store.currency), addonsTotal: money(total.addonsTotal, store.currency) }
+      ? {
+          subTotal: money(total.subTotal, store.currency),
+          total: money(total.total, store.currency),
+          addonsTotal: money(total.addonsTotal, store.currency),
+        }
       : null,
     plan: plan.out,
     addons: sub.addons.map((a, i) => ({
@@ -127,7 +147,10 @@ export function subscriptionOut(store: Store, sub: SubscriptionRecord): Json {
     })),
     customer: () => customerOut(store, sub.customer),
     payingCustomer: () => (sub.payingCustomer === null ? null : customerOut(store, sub.payingCustomer)),
-    resource: sub.resourceId === null ? null : { resourceId: sub.resourceId, createdAt: iso(sub.createdAt), environmentId: ENVIRONMENT_ID },
+    resource:
+      sub.resourceId === null
+        ? null
+        : { resourceId: sub.resourceId, createdAt: iso(sub.createdAt), environmentId: ENVIRONMENT_ID },
     paymentCollection: sub.paymentPending ? 'ACTION_REQUIRED' : 'NOT_REQUIRED',
     paymentCollectionMethod: paid ? 'CHARGE' : 'NONE',
     latestInvoice: null,

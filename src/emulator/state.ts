@@ -2,12 +2,36 @@ import type { Catalog, CatalogPlan } from './catalog';
 import { validateCatalog } from './catalog';
 import { indexCatalog, indexPlan, products } from './catalog-index';
 import { coupons, type CouponFilter } from './coupons';
-import { archiveCustomer, getCustomerByRefId, provisionCustomer, unarchiveCustomer, updateOneCustomer, type ProvisionCustomerArgs } from './customers';
-import { cachedEntitlements, effective, entitlement, entitlementsState, grantedEntitlements, periodOf, readUsage } from './entitlements';
+import {
+  archiveCustomer,
+  getCustomerByRefId,
+  provisionCustomer,
+  unarchiveCustomer,
+  updateOneCustomer,
+  type ProvisionCustomerArgs,
+} from './customers';
+import {
+  cachedEntitlements,
+  effective,
+  entitlement,
+  entitlementsState,
+  grantedEntitlements,
+  periodOf,
+  readUsage,
+} from './entitlements';
 import { estimateSubscription, estimateSubscriptionUpdate } from './estimates';
 import { createSubscription } from './lifecycle';
 import { grantPromotionalEntitlements, revokePromotionalEntitlement, type GrantArgs } from './promotions';
-import { emptyStats, Store, type ChangeEvent, type EmulatorClock, type EmulatorStats, type Json, type ProvisionSubscriptionArgs, type RecordedEvent } from './store';
+import {
+  emptyStats,
+  Store,
+  type ChangeEvent,
+  type EmulatorClock,
+  type EmulatorStats,
+  type Json,
+  type ProvisionSubscriptionArgs,
+  type RecordedEvent,
+} from './store';
 import {
   cancelSubscription,
   completeCheckout,
@@ -21,7 +45,15 @@ import {
 import { reportEvent, reportUsage, reportUsageBulk, type UsageArgs } from './usage';
 
 export type { CouponFilter } from './coupons';
-export type { AccessDeniedReason, ChangeEvent, EmulatorClock, EmulatorStats, RecordedEvent, SubscriptionStatus, WebhookDelivery } from './store';
+export type {
+  AccessDeniedReason,
+  ChangeEvent,
+  EmulatorClock,
+  EmulatorStats,
+  RecordedEvent,
+  SubscriptionStatus,
+  WebhookDelivery,
+} from './store';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- each operation takes its GraphQL input, already validated and coerced by graphql-js */
 type Input = any;
@@ -97,19 +129,25 @@ export class EmulatorState {
   /** Current usage as the entitlement would report it (after any period rollover). */
   currentUsage(customerId: string, featureId: string, resourceId?: string | null): number {
     const now = this.store.clock.now();
-    const eff = this.store.customers.has(customerId) ? effective(this.store, customerId, featureId, resourceId ?? null, now) : null;
+    const eff = this.store.customers.has(customerId)
+      ? effective(this.store, customerId, featureId, resourceId ?? null, now)
+      : null;
     return readUsage(this.store, customerId, resourceId ?? null, featureId, eff === null ? null : periodOf(eff, now));
   }
 
   /** The customer's granted entitlements (the body of an entitlements.updated webhook). */
   entitlementsOf(customerId: string, resourceId: string | null = null): Json[] {
-    return this.store.customers.has(customerId) ? grantedEntitlements(this.store, customerId, resourceId, this.store.clock.now()) : [];
+    return this.store.customers.has(customerId)
+      ? grantedEntitlements(this.store, customerId, resourceId, this.store.clock.now())
+      : [];
   }
 
   /** Publish a new version of a plan: new subscriptions get it, existing ones keep theirs until migrated. */
   publishPlan(plan: CatalogPlan): void {
     const catalog = this.store.catalog;
-    const plans = catalog.plans.some((p) => p.id === plan.id) ? catalog.plans.map((p) => (p.id === plan.id ? plan : p)) : [...catalog.plans, plan];
+    const plans = catalog.plans.some((p) => p.id === plan.id)
+      ? catalog.plans.map((p) => (p.id === plan.id ? plan : p))
+      : [...catalog.plans, plan];
     validateCatalog({ ...catalog, plans, customers: [] }, `publishPlan("${plan.id}")`);
     const previous = this.store.plans.get(plan.id);
     indexPlan(this.store, structuredClone(plan), (previous?.version ?? 0) + 1, previous?.uid);
@@ -122,7 +160,14 @@ export class EmulatorState {
     for (const customer of store.catalog.customers ?? []) {
       provisionCustomer(
         store,
-        { customerId: customer.id, name: customer.name, email: customer.email, billingId: customer.billingId, couponRefId: customer.couponId, additionalMetaData: customer.additionalMetaData },
+        {
+          customerId: customer.id,
+          name: customer.name,
+          email: customer.email,
+          billingId: customer.billingId,
+          couponRefId: customer.couponId,
+          additionalMetaData: customer.additionalMetaData,
+        },
         { skipJourney: true },
       );
       const record = store.customer(customer.id);
@@ -143,10 +188,20 @@ export class EmulatorState {
         createSubscription(store, record, args, now);
       }
       if (customer.promotionalEntitlements !== undefined) {
-        grantPromotionalEntitlements(store, { customerId: customer.id, promotionalEntitlements: customer.promotionalEntitlements }, { silent: true });
+        grantPromotionalEntitlements(
+          store,
+          { customerId: customer.id, promotionalEntitlements: customer.promotionalEntitlements },
+          { silent: true },
+        );
       }
       for (const u of customer.usage ?? []) {
-        reportUsage(store, { customerId: customer.id, featureId: u.featureId, resourceId: u.resourceId, value: u.value, updateBehavior: 'SET' });
+        reportUsage(store, {
+          customerId: customer.id,
+          featureId: u.featureId,
+          resourceId: u.resourceId,
+          value: u.value,
+          updateBehavior: 'SET',
+        });
       }
       record.archived = customer.archived ?? false;
       if (record.archived) {

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type { BillingPeriod, Catalog, CatalogAddon, CatalogFeature, CatalogPlan, CatalogProduct, Currency, PromotionalEntitlementPeriod, ResetPeriod } from './catalog';
+import type {
+  BillingPeriod,
+  Catalog,
+  CatalogAddon,
+  CatalogFeature,
+  CatalogPlan,
+  CatalogProduct,
+  Currency,
+  PromotionalEntitlementPeriod,
+  ResetPeriod,
+} from './catalog';
 import { EmulatorError } from './errors';
 
-export type AccessDeniedReason =
-  | 'CustomerIsArchived'
-  | 'CustomerNotFound'
-  | 'CustomerResourceNotFound'
-  | 'FeatureNotFound'
-  | 'FeatureTypeMismatch'
-  | 'NoActiveSubscription'
-  | 'NoFeatureEntitlementInSubscription'
-  | 'RequestedUsageExceedingLimit'
-  | 'Revoked';
+/** The library's own list (one type for the whole package); the emulator answers the subset it models. */
+export type { AccessDeniedReason } from '../core/types';
 
 export type SubscriptionStatus = 'ACTIVE' | 'CANCELED' | 'EXPIRED' | 'IN_TRIAL' | 'NOT_STARTED' | 'PAYMENT_PENDING';
 
@@ -200,7 +202,20 @@ export class Store {
   }
 
   clear(): void {
-    for (const map of [this.features, this.products, this.plans, this.addons, this.coupons, this.customers, this.subscriptions, this.usage, this.usageReplays, this.eventKeys, this.checkouts, this.eventFeatures]) {
+    for (const map of [
+      this.features,
+      this.products,
+      this.plans,
+      this.addons,
+      this.coupons,
+      this.customers,
+      this.subscriptions,
+      this.usage,
+      this.usageReplays,
+      this.eventKeys,
+      this.checkouts,
+      this.eventFeatures,
+    ]) {
       (map as Map<string, unknown>).clear();
     }
     this.events.length = 0;
@@ -221,7 +236,8 @@ export class Store {
 
   subscription(refId: Maybe<string>): SubscriptionRecord {
     const record = refId === null || refId === undefined ? undefined : this.subscriptions.get(refId);
-    if (record === undefined) throw new EmulatorError('SubscriptionNotFound', `Subscription not found: ${String(refId)}`, refId ?? undefined);
+    if (record === undefined)
+      throw new EmulatorError('SubscriptionNotFound', `Subscription not found: ${String(refId)}`, refId ?? undefined);
     return record;
   }
 
@@ -245,7 +261,13 @@ export class Store {
 }
 
 export function emptyStats(): EmulatorStats {
-  return { requests: 0, operations: {}, faults: { http5xx: 0, dropped: 0 }, usage: {}, webhooks: { deliveries: [], failed: 0 } };
+  return {
+    requests: 0,
+    operations: {},
+    faults: { http5xx: 0, dropped: 0 },
+    usage: {},
+    webhooks: { deliveries: [], failed: 0 },
+  };
 }
 
 export function money(amount: number, currency: Currency): { amount: number; currency: Currency } {
@@ -263,7 +285,8 @@ export function shortId(): string {
 export function parseDate(value: Maybe<string>, field: string): number | null {
   if (value === null || value === undefined) return null;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new EmulatorError('BadUserInput', `${field} must be an ISO 8601 date, got "${value}"`, value);
+  if (Number.isNaN(ms))
+    throw new EmulatorError('BadUserInput', `${field} must be an ISO 8601 date, got "${value}"`, value);
   return ms;
 }
 

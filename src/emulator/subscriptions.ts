@@ -3,9 +3,26 @@ import type { BillingPeriod } from './catalog';
 import { grantedEntitlements } from './entitlements';
 import { connection, matches, type Comparison, type Paging } from './connection';
 import { EmulatorError } from './errors';
-import { ACTIVE_STATUSES, billingPeriodOf, createSubscription, planOf, requiresPayment, statusOf, validatePackage, validateSubscriptionArgs } from './lifecycle';
+import {
+  ACTIVE_STATUSES,
+  billingPeriodOf,
+  createSubscription,
+  planOf,
+  requiresPayment,
+  statusOf,
+  validatePackage,
+  validateSubscriptionArgs,
+} from './lifecycle';
 import { subscriptionOut } from './shapes';
-import { parseDate, type ChangeTrigger, type Json, type Maybe, type ProvisionSubscriptionArgs, type Store, type SubscriptionRecord } from './store';
+import {
+  parseDate,
+  type ChangeTrigger,
+  type Json,
+  type Maybe,
+  type ProvisionSubscriptionArgs,
+  type Store,
+  type SubscriptionRecord,
+} from './store';
 
 export function subscriptionChanged(store: Store, sub: SubscriptionRecord, trigger: ChangeTrigger): void {
   const now = store.clock.now();
@@ -17,12 +34,20 @@ export function subscriptionChanged(store: Store, sub: SubscriptionRecord, trigg
   });
 }
 
-export function getActiveSubscriptions(store: Store, input: { customerId: string; resourceId?: Maybe<string>; resourceIds?: Maybe<string[]> }): Json[] {
+export function getActiveSubscriptions(
+  store: Store,
+  input: { customerId: string; resourceId?: Maybe<string>; resourceIds?: Maybe<string[]> },
+): Json[] {
   const customer = store.customer(input.customerId);
   const now = store.clock.now();
-  const resources = input.resourceIds ?? (input.resourceId === null || input.resourceId === undefined ? null : [input.resourceId]);
+  const resources =
+    input.resourceIds ?? (input.resourceId === null || input.resourceId === undefined ? null : [input.resourceId]);
   return customer.subscriptions
-    .filter((s) => (resources === null || (s.resourceId !== null && resources.includes(s.resourceId))) && ACTIVE_STATUSES.has(statusOf(store, s, now)))
+    .filter(
+      (s) =>
+        (resources === null || (s.resourceId !== null && resources.includes(s.resourceId))) &&
+        ACTIVE_STATUSES.has(statusOf(store, s, now)),
+    )
     .map((s) => subscriptionOut(store, s));
 }
 
@@ -95,13 +120,15 @@ export function updateOneSubscription(
   if (id === null || id === undefined) throw new EmulatorError('BadUserInput', 'subscriptionId (or refId) is required');
   const sub = store.subscription(id);
   const now = store.clock.now();
-  if (statusOf(store, sub, now) === 'CANCELED') throw new EmulatorError('BadUserInput', `Subscription ${id} is canceled`, id);
+  if (statusOf(store, sub, now) === 'CANCELED')
+    throw new EmulatorError('BadUserInput', `Subscription ${id} is canceled`, id);
   validatePackage(store, planOf(store, sub, now).def, input.billableFeatures, input.addons);
   if (input.promotionCode !== null && input.promotionCode !== undefined) store.coupon(input.promotionCode);
   if (input.billableFeatures !== null && input.billableFeatures !== undefined) {
     sub.billableFeatures = input.billableFeatures.map((b) => ({ featureId: b.featureId, quantity: b.quantity }));
   }
-  if (input.addons !== null && input.addons !== undefined) sub.addons = input.addons.map((a) => ({ addonId: a.addonId, quantity: a.quantity ?? 1 }));
+  if (input.addons !== null && input.addons !== undefined)
+    sub.addons = input.addons.map((a) => ({ addonId: a.addonId, quantity: a.quantity ?? 1 }));
   if (input.billingPeriod !== null && input.billingPeriod !== undefined) sub.billingPeriod = input.billingPeriod;
   if (input.additionalMetaData !== undefined) sub.additionalMetaData = input.additionalMetaData ?? null;
   subscriptionChanged(store, sub, 'subscription_updated');
@@ -111,7 +138,11 @@ export function updateOneSubscription(
 /** IMMEDIATE (the default) ends access now; END_OF_BILLING_PERIOD keeps it until the period ends; SPECIFIC_DATE needs endDate. */
 export function cancelSubscription(
   store: Store,
-  input: { subscriptionRefId: string; subscriptionCancellationTime?: Maybe<'IMMEDIATE' | 'END_OF_BILLING_PERIOD' | 'SPECIFIC_DATE'>; endDate?: Maybe<string> },
+  input: {
+    subscriptionRefId: string;
+    subscriptionCancellationTime?: Maybe<'IMMEDIATE' | 'END_OF_BILLING_PERIOD' | 'SPECIFIC_DATE'>;
+    endDate?: Maybe<string>;
+  },
 ): Json {
   const sub = store.subscription(input.subscriptionRefId);
   const now = store.clock.now();
@@ -120,7 +151,8 @@ export function cancelSubscription(
   let end: number;
   if (when === 'SPECIFIC_DATE') {
     const date = parseDate(input.endDate, 'endDate');
-    if (date === null) throw new EmulatorError('BadUserInput', 'endDate is required when subscriptionCancellationTime is SPECIFIC_DATE');
+    if (date === null)
+      throw new EmulatorError('BadUserInput', 'endDate is required when subscriptionCancellationTime is SPECIFIC_DATE');
     end = Math.max(now, date);
   } else {
     end = when === 'IMMEDIATE' ? now : billingPeriodOf(sub, now).end;
@@ -132,7 +164,10 @@ export function cancelSubscription(
 }
 
 /** Moves the subscription to the latest published version of its plan, now or at the end of the billing period. */
-export function migrateSubscriptionToLatest(store: Store, input: { subscriptionId: string; subscriptionMigrationTime?: Maybe<'IMMEDIATE' | 'END_OF_BILLING_PERIOD'> }): Json {
+export function migrateSubscriptionToLatest(
+  store: Store,
+  input: { subscriptionId: string; subscriptionMigrationTime?: Maybe<'IMMEDIATE' | 'END_OF_BILLING_PERIOD'> },
+): Json {
   const sub = store.subscription(input.subscriptionId);
   const now = store.clock.now();
   sub.migrateAt = input.subscriptionMigrationTime === 'END_OF_BILLING_PERIOD' ? billingPeriodOf(sub, now).end : now;
@@ -154,13 +189,21 @@ interface SubscriptionFilter {
 const FILTERED = ['customerId', 'resourceId', 'productId', 'status'] as const;
 
 /** `subscriptions(filter:, paging:)`: every subscription (canceled ones too), newest first, filtered by customer, resource, product and status. */
-export function listSubscriptions(store: Store, args: { filter?: Maybe<SubscriptionFilter>; paging?: Maybe<Paging> }): Json {
+export function listSubscriptions(
+  store: Store,
+  args: { filter?: Maybe<SubscriptionFilter>; paging?: Maybe<Paging> },
+): Json {
   const now = store.clock.now();
   const nodes = [...store.subscriptions.values()]
     .filter((s) => !s.customer.archived)
     .reverse()
     .filter((s) => {
-      const fields: Record<string, unknown> = { customerId: s.customer.refId, resourceId: s.resourceId, productId: s.productId, status: statusOf(store, s, now) };
+      const fields: Record<string, unknown> = {
+        customerId: s.customer.refId,
+        resourceId: s.resourceId,
+        productId: s.productId,
+        status: statusOf(store, s, now),
+      };
       return matches(args.filter, FILTERED, (field) => fields[field]);
     })
     .map((s) => {

@@ -21,9 +21,14 @@ function validateUsage(store: Store, u: UsageArgs): CatalogFeature {
   const customer = store.customer(u.customerId);
   const feature = store.feature(u.featureId);
   if (feature.featureType !== 'NUMBER' || (feature.meterType ?? 'None') === 'None') {
-    throw new EmulatorError('BadUserInput', `Feature ${feature.id} is not metered: usage can only be reported for NUMBER features with meterType Fluctuating or Incremental`, feature.id);
+    throw new EmulatorError(
+      'BadUserInput',
+      `Feature ${feature.id} is not metered: usage can only be reported for NUMBER features with meterType Fluctuating or Incremental`,
+      feature.id,
+    );
   }
-  if (!Number.isFinite(u.value)) throw new EmulatorError('BadUserInput', `value must be a finite number, got ${u.value}`);
+  if (!Number.isFinite(u.value))
+    throw new EmulatorError('BadUserInput', `value must be a finite number, got ${u.value}`);
   const resourceId = u.resourceId ?? null;
   if (resourceId !== null && !customer.subscriptions.some((s) => s.resourceId === resourceId)) {
     throw new EmulatorError('ResourceNotFound', `Resource not found: ${resourceId}`, resourceId);
@@ -70,7 +75,8 @@ function applyUsage(store: Store, u: UsageArgs, now: number): Json {
     environmentId: ENVIRONMENT_ID,
     credit: null,
   };
-  if (u.idempotencyKey !== null && u.idempotencyKey !== undefined) remember(store.usageReplays, u.idempotencyKey, result);
+  if (u.idempotencyKey !== null && u.idempotencyKey !== undefined)
+    remember(store.usageReplays, u.idempotencyKey, result);
   return result;
 }
 
@@ -89,7 +95,16 @@ export function reportUsageBulk(store: Store, input: { usages: UsageArgs[] }): J
 /** Raw events: deduplicated by idempotencyKey; each counts one unit toward the features metering its eventName. */
 export function reportEvent(
   store: Store,
-  events: { usageEvents: Array<{ customerId: string; eventName: string; idempotencyKey: string; resourceId?: Maybe<string>; dimensions?: unknown; timestamp?: Maybe<string> }> },
+  events: {
+    usageEvents: Array<{
+      customerId: string;
+      eventName: string;
+      idempotencyKey: string;
+      resourceId?: Maybe<string>;
+      dimensions?: unknown;
+      timestamp?: Maybe<string>;
+    }>;
+  },
 ): null {
   for (const e of events.usageEvents) parseDate(e.timestamp, 'timestamp');
   const now = store.clock.now();

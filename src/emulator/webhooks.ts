@@ -28,7 +28,13 @@ export interface WebhookSender {
 export function webhookBodies(state: EmulatorState, event: ChangeEvent): Json[] {
   const now = iso(state.clock.now());
   const traceId = randomUUID();
-  const envelope = (): Json => ({ messageId: randomUUID(), traceId, timestamp: now, environmentId: null, eventId: randomUUID() });
+  const envelope = (): Json => ({
+    messageId: randomUUID(),
+    traceId,
+    timestamp: now,
+    environmentId: null,
+    eventId: randomUUID(),
+  });
   const bodies: Json[] = [];
   const subscriptionType = SUBSCRIPTION_TYPES[event.trigger];
   if (subscriptionType !== undefined && event.subscription !== null) {
@@ -36,13 +42,21 @@ export function webhookBodies(state: EmulatorState, event: ChangeEvent): Json[] 
       ...envelope(),
       type: subscriptionType,
       customer: { id: event.customerId },
-      subscription: { id: event.subscription.id, status: event.subscription.status, plan: { id: event.subscription.planId } },
+      subscription: {
+        id: event.subscription.id,
+        status: event.subscription.status,
+        plan: { id: event.subscription.planId },
+      },
     });
   }
   const entitlements = state.entitlementsOf(event.customerId, event.resourceId).map((e) => {
     const feature = e.feature as Json | null;
     return {
-      feature: { id: feature?.refId ?? null, featureType: feature?.featureType ?? null, meterType: feature?.meterType ?? null },
+      feature: {
+        id: feature?.refId ?? null,
+        featureType: feature?.featureType ?? null,
+        meterType: feature?.meterType ?? null,
+      },
       usageLimit: e.usageLimit,
       hasUnlimitedUsage: e.hasUnlimitedUsage,
       hasSoftLimit: e.hasSoftLimit,
@@ -79,10 +93,14 @@ export function createWebhookSender(config: EmulatorWebhooks, state: EmulatorSta
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       timer.unref();
-      controller.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      controller.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -111,7 +129,14 @@ export function createWebhookSender(config: EmulatorWebhooks, state: EmulatorSta
     const delivered = status >= 200 && status < 300;
     if (!delivered) stats.failed += 1;
     if (stats.deliveries.length >= DELIVERY_LOG) stats.deliveries.shift();
-    stats.deliveries.push({ type: String(body.type), customerId: String((body.customer as Json).id), messageId: String(body.messageId), status, attempts, delivered });
+    stats.deliveries.push({
+      type: String(body.type),
+      customerId: String((body.customer as Json).id),
+      messageId: String(body.messageId),
+      status,
+      attempts,
+      delivered,
+    });
   }
 
   return {

@@ -2,11 +2,19 @@ import Stigg from '@stigg/node-server-sdk';
 import { join } from 'node:path';
 import { loadCatalogFile, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
 
-const catalog: Catalog = { ...loadCatalogFile(join(__dirname, '..', '..', 'examples', 'emulator-catalog.json')), customers: [] };
+const catalog: Catalog = {
+  ...loadCatalogFile(join(__dirname, '..', '..', 'examples', 'emulator-catalog.json')),
+  customers: [],
+};
 
 /** Everything the SDK would print goes here, so a failure shows what the SDK saw. */
 const logged: unknown[][] = [];
-const logger = { log: (...a: unknown[]) => logged.push(a), error: (...a: unknown[]) => logged.push(a), warn: (...a: unknown[]) => logged.push(a), debug: () => undefined };
+const logger = {
+  log: (...a: unknown[]) => logged.push(a),
+  error: (...a: unknown[]) => logged.push(a),
+  warn: (...a: unknown[]) => logged.push(a),
+  debug: () => undefined,
+};
 
 /**
  * Stigg's server SDK, @stigg/node-server-sdk 3.95.0 (the newest this registry installs), unchanged, with
@@ -41,72 +49,149 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
   });
 
   it('walks a customer from provisioning to archive, each answer meaning what Stigg means', async () => {
-    const provisioned = await stigg.provisionCustomer({ customerId: 'acme', name: 'Acme', email: 'ops@acme.test', subscriptionParams: { planId: 'plan-revvenu-essentials' } });
+    const provisioned = await stigg.provisionCustomer({
+      customerId: 'acme',
+      name: 'Acme',
+      email: 'ops@acme.test',
+      subscriptionParams: { planId: 'plan-revvenu-essentials' },
+    });
     expect(provisioned.customer).toMatchObject({ id: 'acme', name: 'Acme', email: 'ops@acme.test' });
-    expect(provisioned.subscription).toMatchObject({ status: 'ACTIVE', planId: 'plan-revvenu-essentials', customerId: 'acme' });
+    expect(provisioned.subscription).toMatchObject({
+      status: 'ACTIVE',
+      planId: 'plan-revvenu-essentials',
+      customerId: 'acme',
+    });
 
     const customerId = 'acme';
-    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-03-custom-domain' })).toMatchObject({ isFallback: false, hasAccess: true });
+    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-03-custom-domain' })).toMatchObject({
+      isFallback: false,
+      hasAccess: true,
+    });
     expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
       isFallback: false,
       hasAccess: false,
       accessDeniedReason: 'NoFeatureEntitlementInSubscription',
     });
-    expect(await stigg.getNumericEntitlement({ customerId, featureId: 'feature-05-seats' })).toMatchObject({ isFallback: false, hasAccess: true, value: 5 });
-    expect(await stigg.getMeteredEntitlement({ customerId, featureId: 'feature-02-campaigns', options: { requestedUsage: 20 } })).toMatchObject({
+    expect(await stigg.getNumericEntitlement({ customerId, featureId: 'feature-05-seats' })).toMatchObject({
+      isFallback: false,
+      hasAccess: true,
+      value: 5,
+    });
+    expect(
+      await stigg.getMeteredEntitlement({
+        customerId,
+        featureId: 'feature-02-campaigns',
+        options: { requestedUsage: 20 },
+      }),
+    ).toMatchObject({
       isFallback: false,
       hasAccess: true,
       usageLimit: 20,
       currentUsage: 0,
       hasSoftLimit: false,
     });
-    expect(await stigg.getMeteredEntitlement({ customerId, featureId: 'feature-02-campaigns', options: { requestedUsage: 21 } })).toMatchObject({
+    expect(
+      await stigg.getMeteredEntitlement({
+        customerId,
+        featureId: 'feature-02-campaigns',
+        options: { requestedUsage: 21 },
+      }),
+    ).toMatchObject({
       isFallback: false,
       hasAccess: false,
       accessDeniedReason: 'RequestedUsageExceedingLimit',
     });
 
     // usage: single, bulk, bulk with an idempotency key replayed (the SDK's reportUsage drops unknown keys; bulk passes them on)
-    expect(await stigg.reportUsage({ customerId, featureId: 'feature-02-campaigns', value: 3 })).toMatchObject({ customerId, featureId: 'feature-02-campaigns', currentUsage: 3 });
+    expect(await stigg.reportUsage({ customerId, featureId: 'feature-02-campaigns', value: 3 })).toMatchObject({
+      customerId,
+      featureId: 'feature-02-campaigns',
+      currentUsage: 3,
+    });
     const keyed = { customerId, featureId: 'feature-02-campaigns', value: 2, idempotencyKey: 'acme-batch-1' } as never;
     const first = await stigg.reportUsageBulk({ usages: [keyed] });
     const replay = await stigg.reportUsageBulk({ usages: [keyed] });
     expect(first[0]).toMatchObject({ currentUsage: 5 });
     expect(replay).toEqual(first);
     expect(emulator.state.currentUsage(customerId, 'feature-02-campaigns')).toBe(5);
-    const metered = await stigg.getMeteredEntitlement({ customerId, featureId: 'feature-02-campaigns', options: { requestedUsage: 15 } });
+    const metered = await stigg.getMeteredEntitlement({
+      customerId,
+      featureId: 'feature-02-campaigns',
+      options: { requestedUsage: 15 },
+    });
     expect(metered).toMatchObject({ isFallback: false, hasAccess: true, currentUsage: 5, usageLimit: 20 });
 
     // subscriptions: active, provision, update, migrate, cancel
     const active = await stigg.getActiveSubscriptions({ customerId });
     expect(active.map((s) => [s.plan.id, s.status])).toEqual([['plan-revvenu-essentials', 'ACTIVE']]);
     const growth = await stigg.provisionSubscription({ customerId, planId: 'plan-revvenu-growth', skipTrial: true });
-    expect(growth).toMatchObject({ provisionStatus: 'SUCCESS', subscription: { status: 'ACTIVE', planId: 'plan-revvenu-growth' } });
+    expect(growth).toMatchObject({
+      provisionStatus: 'SUCCESS',
+      subscription: { status: 'ACTIVE', planId: 'plan-revvenu-growth' },
+    });
     const subscriptionId = growth.subscription!.id;
-    const updated = await stigg.updateSubscription({ subscriptionId, addons: [{ addonId: 'addon-10-campaigns', quantity: 1 }] });
+    const updated = await stigg.updateSubscription({
+      subscriptionId,
+      addons: [{ addonId: 'addon-10-campaigns', quantity: 1 }],
+    });
     expect(updated.addons.map((a) => [a.addonId, a.quantity])).toEqual([['addon-10-campaigns', 1]]);
-    expect(await stigg.getMeteredEntitlement({ customerId, featureId: 'feature-02-campaigns' })).toMatchObject({ isFallback: false, usageLimit: 110, currentUsage: 5 });
+    expect(await stigg.getMeteredEntitlement({ customerId, featureId: 'feature-02-campaigns' })).toMatchObject({
+      isFallback: false,
+      usageLimit: 110,
+      currentUsage: 5,
+    });
     expect(await stigg.migrateSubscriptionToLatest({ subscriptionId })).toMatchObject({ subscriptionId });
     const cancelled = await stigg.cancelSubscription({ subscriptionId });
     expect(cancelled.status).toBe('CANCELED');
     // No entitlement left: the SDK reads an empty list as CustomerNotFound (its doesCustomerExist() compromise).
-    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-03-custom-domain' })).toMatchObject({ isFallback: false, hasAccess: false, accessDeniedReason: 'CustomerNotFound' });
+    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-03-custom-domain' })).toMatchObject({
+      isFallback: false,
+      hasAccess: false,
+      accessDeniedReason: 'CustomerNotFound',
+    });
 
     // coupons and an estimate
     const coupons = await stigg.getCoupons();
-    expect(coupons.find((c) => c.id === 'coupon-vip')).toMatchObject({ name: 'VIP', discountValue: 20, percentOff: 20, amountsOff: null });
-    const estimate = await stigg.estimateSubscription({ customerId, planId: 'plan-revvenu-essentials', promotionCode: 'coupon-vip' } as never);
+    expect(coupons.find((c) => c.id === 'coupon-vip')).toMatchObject({
+      name: 'VIP',
+      discountValue: 20,
+      percentOff: 20,
+      amountsOff: null,
+    });
+    const estimate = await stigg.estimateSubscription({
+      customerId,
+      planId: 'plan-revvenu-essentials',
+      promotionCode: 'coupon-vip',
+    } as never);
     expect(estimate).toMatchObject({ subTotal: { amount: 60 }, total: { amount: 48 } });
 
     // promotional grant and revoke (on the free plan, which has no analytics)
-    expect(await stigg.provisionSubscription({ customerId, planId: 'plan-revvenu-basic' })).toMatchObject({ provisionStatus: 'SUCCESS' });
-    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({ hasAccess: false, accessDeniedReason: 'NoFeatureEntitlementInSubscription' });
-    await stigg.grantPromotionalEntitlements({ customerId, promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_WEEK' as never }] });
-    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({ isFallback: false, hasAccess: true });
+    expect(await stigg.provisionSubscription({ customerId, planId: 'plan-revvenu-basic' })).toMatchObject({
+      provisionStatus: 'SUCCESS',
+    });
+    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
+      hasAccess: false,
+      accessDeniedReason: 'NoFeatureEntitlementInSubscription',
+    });
+    await stigg.grantPromotionalEntitlements({
+      customerId,
+      promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_WEEK' as never }],
+    });
+    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
+      isFallback: false,
+      hasAccess: true,
+    });
     await stigg.revokePromotionalEntitlements({ customerId, featureId: 'feature-04-analytics' } as never);
     // The SDK decides from the entitlement list, where a revoked feature is simply absent; the API itself says Revoked.
-    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({ isFallback: false, hasAccess: false, accessDeniedReason: 'NoFeatureEntitlementInSubscription' });
-    expect(emulator.state.entitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({ isGranted: false, accessDeniedReason: 'Revoked' });
+    expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
+      isFallback: false,
+      hasAccess: false,
+      accessDeniedReason: 'NoFeatureEntitlementInSubscription',
+    });
+    expect(emulator.state.entitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
+      isGranted: false,
+      accessDeniedReason: 'Revoked',
+    });
 
     // archive and unarchive
     await stigg.archiveCustomer(customerId);

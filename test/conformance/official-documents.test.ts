@@ -18,8 +18,12 @@ import { EmulatorState, defaultCatalog } from '../../src/emulator';
 import { print } from 'graphql';
 
 /** The 60 operation documents of Stigg's official JS client (@stigg/api-client-js 3.108.0). */
-const documents: Array<{ name: string; document: DocumentNode; operation: OperationDefinitionNode }> = Object.entries(sdk)
-  .filter(([key, value]) => key.endsWith('Document') && typeof value === 'object' && value !== null && 'definitions' in value)
+const documents: Array<{ name: string; document: DocumentNode; operation: OperationDefinitionNode }> = Object.entries(
+  sdk,
+)
+  .filter(
+    ([key, value]) => key.endsWith('Document') && typeof value === 'object' && value !== null && 'definitions' in value,
+  )
   .map(([, value]) => value as unknown as DocumentNode)
   .flatMap((document) => {
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
@@ -33,10 +37,12 @@ function sample(schema: GraphQLSchema, type: GraphQLInputType): unknown {
   if (isEnumType(type)) return type.getValues()[0]?.value;
   if (isInputObjectType(type)) {
     const value: Record<string, unknown> = {};
-    for (const field of Object.values(type.getFields())) if (isNonNullType(field.type)) value[field.name] = sample(schema, field.type);
+    for (const field of Object.values(type.getFields()))
+      if (isNonNullType(field.type)) value[field.name] = sample(schema, field.type);
     return value;
   }
-  if (isScalarType(type)) return { Float: 1, Int: 1, Boolean: false, DateTime: '2026-01-01T00:00:00.000Z', JSON: {} }[type.name] ?? 'sample';
+  if (isScalarType(type))
+    return { Float: 1, Int: 1, Boolean: false, DateTime: '2026-01-01T00:00:00.000Z', JSON: {} }[type.name] ?? 'sample';
   return null;
 }
 
@@ -57,9 +63,12 @@ describe("Stigg's official client documents against the emulator", () => {
     expect(documents).toHaveLength(60);
   });
 
-  it.each(documents.map((d) => [d.name, d.document] as const))('%s validates against the served schema', (_name, document) => {
-    expect(validate(schema, document).map((e) => e.message)).toEqual([]);
-  });
+  it.each(documents.map((d) => [d.name, d.document] as const))(
+    '%s validates against the served schema',
+    (_name, document) => {
+      expect(validate(schema, document).map((e) => e.message)).toEqual([]);
+    },
+  );
 
   it.each(documents.filter((d) => d.operation.operation !== 'subscription').map((d) => [d.name, d] as const))(
     '%s answers with data or a coded GraphQL error, never a crash',
@@ -71,15 +80,27 @@ describe("Stigg's official client documents against the emulator", () => {
       }
       const res = await fetch(emulator.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': emulator.apiKey, 'x-graphql-operation-name': operation.name?.value ?? '' },
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': emulator.apiKey,
+          'x-graphql-operation-name': operation.name?.value ?? '',
+        },
         body: JSON.stringify({ query: print(document), variables, operationName: operation.name?.value }),
       });
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+      const body = (await res.json()) as {
+        data?: unknown;
+        errors?: Array<{ message: string; extensions?: { code?: string } }>;
+      };
       const codes = (body.errors ?? []).map((e) => e.extensions?.code);
       expect(codes).not.toContain('INTERNAL_SERVER_ERROR');
       const field = rootFieldOf(operation);
-      if (field in modelledRootFields(new EmulatorState(defaultCatalog, { now: Date.now, set: () => undefined, advance: () => undefined }))) {
+      if (
+        field in
+        modelledRootFields(
+          new EmulatorState(defaultCatalog, { now: Date.now, set: () => undefined, advance: () => undefined }),
+        )
+      ) {
         expect(codes).not.toContain('NOT_MODELLED');
       } else {
         expect(body.errors).toEqual([

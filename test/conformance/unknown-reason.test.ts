@@ -18,8 +18,16 @@ describe('an accessDeniedReason newer than this version, end to end (emulator â†
   beforeAll(async () => {
     emulator = await startEmulator({ accessDeniedReason: 'EntitlementNotFound' });
     emulator.state.provisionCustomer({ customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } });
-    const logger = { debug: () => undefined, info: () => undefined, warn: (...a: unknown[]) => warnings.push(a), error: () => undefined };
-    entitlements = createEntitlements({ client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }), logger });
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (...a: unknown[]) => warnings.push(a),
+      error: () => undefined,
+    };
+    entitlements = createEntitlements({
+      client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }),
+      logger,
+    });
   });
   afterAll(async () => {
     await entitlements.close();
@@ -34,7 +42,11 @@ describe('an accessDeniedReason newer than this version, end to end (emulator â†
 
     const denied = await request(app).get('/analytics');
     expect(denied.status).toBe(403);
-    expect(denied.body).toMatchObject({ accessDeniedReason: 'EntitlementNotFound', title: expect.any(String), status: 403 });
+    expect(denied.body).toMatchObject({
+      accessDeniedReason: 'EntitlementNotFound',
+      title: expect.any(String),
+      status: 403,
+    });
     expect(Object.values(denied.body as Record<string, unknown>)).not.toContain(undefined);
     expect((await request(app).get('/templates')).status).toBe(200);
   });

@@ -16,7 +16,12 @@ beforeAll(() => {
       if (entry.isDirectory()) transpile(join(from, entry.name), join(to, entry.name));
       else if (entry.name.endsWith('.ts')) {
         const { outputText } = ts.transpileModule(readFileSync(join(from, entry.name), 'utf8'), {
-          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, experimentalDecorators: true },
+          compilerOptions: {
+            module: ts.ModuleKind.CommonJS,
+            target: ts.ScriptTarget.ES2022,
+            esModuleInterop: true,
+            experimentalDecorators: true,
+          },
         });
         writeFileSync(join(to, entry.name.replace(/\.ts$/, '.js')), outputText);
       }
@@ -32,7 +37,11 @@ function run(args: string[]): ChildProcessWithoutNullStreams {
   });
 }
 
-function collect(child: ChildProcessWithoutNullStreams): { out: () => string; err: () => string; exit: Promise<number | null> } {
+function collect(child: ChildProcessWithoutNullStreams): {
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+} {
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -56,27 +65,64 @@ function waitForUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
 describe('stigg-gate-emulator CLI', () => {
   it('starts on a free port, prints the URL, serves the catalog and API key it was given, stops on SIGTERM', async () => {
     const catalogFile = join(dir, 'catalog.json');
-    writeFileSync(catalogFile, JSON.stringify({
-      products: [{ id: 'p' }],
-      features: [{ id: 'f-seats', featureType: 'NUMBER', meterType: 'Fluctuating' }],
-      plans: [{ id: 'plan-free', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'f-seats', usageLimit: 2 }] }],
-      customers: [{ id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] }],
-    }));
-    const child = run(['--port', '0', '--host', '127.0.0.1', '--catalog', catalogFile, '--api-key', 'cli-key', '--seed', '7']);
+    writeFileSync(
+      catalogFile,
+      JSON.stringify({
+        products: [{ id: 'p' }],
+        features: [{ id: 'f-seats', featureType: 'NUMBER', meterType: 'Fluctuating' }],
+        plans: [
+          {
+            id: 'plan-free',
+            productId: 'p',
+            pricingType: 'FREE',
+            entitlements: [{ featureId: 'f-seats', usageLimit: 2 }],
+          },
+        ],
+        customers: [
+          { id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] },
+        ],
+      }),
+    );
+    const child = run([
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--catalog',
+      catalogFile,
+      '--api-key',
+      'cli-key',
+      '--seed',
+      '7',
+    ]);
     const output = collect(child);
     const url = await waitForUrl(child);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     expect(url).not.toMatch(/:0\/graphql$/);
 
     const query = 'query($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted usageLimit currentUsage } }';
-    const body = JSON.stringify({ query, variables: { q: { customerId: 'cust-1', featureId: 'f-seats', options: { requestedUsage: 1 } } } });
+    const body = JSON.stringify({
+      query,
+      variables: { q: { customerId: 'cust-1', featureId: 'f-seats', options: { requestedUsage: 1 } } },
+    });
     const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(refused.status).toBe(401);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' }, body });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' },
+      body,
+    });
     expect(await res.json()).toEqual({ data: { entitlement: { isGranted: true, usageLimit: 2, currentUsage: 1 } } });
 
-    const report = JSON.stringify({ query: 'mutation($i: ReportUsageInput!) { reportUsage(input: $i) { currentUsage } }', variables: { i: { customerId: 'cust-1', featureId: 'f-seats', value: 1 } } });
-    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' }, body: report });
+    const report = JSON.stringify({
+      query: 'mutation($i: ReportUsageInput!) { reportUsage(input: $i) { currentUsage } }',
+      variables: { i: { customerId: 'cust-1', featureId: 'f-seats', value: 1 } },
+    });
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' },
+      body: report,
+    });
 
     child.kill('SIGTERM');
     expect(await output.exit).toBe(0);
@@ -88,11 +134,14 @@ describe('stigg-gate-emulator CLI', () => {
 
   it('exits 1 with the offending path when the catalog is invalid', async () => {
     const catalogFile = join(dir, 'bad.json');
-    writeFileSync(catalogFile, JSON.stringify({
-      products: [{ id: 'p' }],
-      features: [{ id: 'f', featureType: 'NUMBER' }],
-      plans: [{ id: 'plan', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'missing' }] }],
-    }));
+    writeFileSync(
+      catalogFile,
+      JSON.stringify({
+        products: [{ id: 'p' }],
+        features: [{ id: 'f', featureType: 'NUMBER' }],
+        plans: [{ id: 'plan', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'missing' }] }],
+      }),
+    );
     const output = collect(run(['--catalog', catalogFile]));
     expect(await output.exit).toBe(1);
     expect(output.err()).toContain('plans[0].entitlements[0].featureId');
@@ -113,8 +162,15 @@ describe('stigg-gate-emulator CLI', () => {
     expect(output.out()).toContain('customers: demo-basic, demo-essentials, demo-growth, demo-promoted');
     expect(output.out()).toContain('Webhooks: POST http://127.0.0.1:9/hooks (Stigg-Webhooks-Secret set)');
     const query = 'query($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted usageLimit currentUsage } }';
-    const body = JSON.stringify({ query, variables: { q: { customerId: 'demo-essentials', featureId: 'feature-02-campaigns' } } });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'emulator-server-key' }, body });
+    const body = JSON.stringify({
+      query,
+      variables: { q: { customerId: 'demo-essentials', featureId: 'feature-02-campaigns' } },
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'emulator-server-key' },
+      body,
+    });
     expect(await res.json()).toEqual({ data: { entitlement: { isGranted: true, usageLimit: 20, currentUsage: 18 } } });
     child.kill('SIGINT');
     expect(await output.exit).toBe(0);

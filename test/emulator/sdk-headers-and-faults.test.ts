@@ -24,7 +24,12 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
   });
 
   it("accepts the headers Stigg's SDKs send", async () => {
-    const res = await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId: 'feature-01-templates' } }, { 'X-API-KEY': emulator.apiKey, ...SDK_HEADERS });
+    const res = await post(
+      emulator,
+      ENTITLEMENT,
+      { query: { customerId: 'c', featureId: 'feature-01-templates' } },
+      { 'X-API-KEY': emulator.apiKey, ...SDK_HEADERS },
+    );
     expect(res.status).toBe(200);
     expect(res.data).toMatchObject({ entitlement: { isGranted: false, accessDeniedReason: 'CustomerNotFound' } });
   });
@@ -32,7 +37,11 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
   it('answers a CORS preflight with the methods and the headers the browser asks for, and allows any origin on answers', async () => {
     const preflight = await fetch(emulator.url, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key,source,x-sdk-version,content-type' },
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'x-api-key,source,x-sdk-version,content-type',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
@@ -44,30 +53,51 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
       body: JSON.stringify({ query: '{ sdkConfiguration { sentryDsn isWidgetWatermarkEnabled } }' }),
     });
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');
-    expect(await answer.json()).toEqual({ data: { sdkConfiguration: { sentryDsn: null, isWidgetWatermarkEnabled: false } } });
+    expect(await answer.json()).toEqual({
+      data: { sdkConfiguration: { sentryDsn: null, isWidgetWatermarkEnabled: false } },
+    });
   });
 
   it('the accessDeniedReason fault answers a reason this schema does not list (EntitlementNotFound) on every denial, verbatim', async () => {
-    await post(emulator, PROVISION_CUSTOMER, { input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } } });
-    const check = async (featureId: string): Promise<unknown> => (await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId } })).data;
+    await post(emulator, PROVISION_CUSTOMER, {
+      input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
+    });
+    const check = async (featureId: string): Promise<unknown> =>
+      (await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId } })).data;
     emulator.setFaults({ accessDeniedReason: 'EntitlementNotFound' });
-    expect(await check('feature-04-analytics')).toMatchObject({ entitlement: { isGranted: false, accessDeniedReason: 'EntitlementNotFound' } });
-    expect(await check('feature-01-templates')).toMatchObject({ entitlement: { isGranted: true, accessDeniedReason: null } });
+    expect(await check('feature-04-analytics')).toMatchObject({
+      entitlement: { isGranted: false, accessDeniedReason: 'EntitlementNotFound' },
+    });
+    expect(await check('feature-01-templates')).toMatchObject({
+      entitlement: { isGranted: true, accessDeniedReason: null },
+    });
     emulator.setFaults({ accessDeniedReason: null });
-    expect(await check('feature-04-analytics')).toMatchObject({ entitlement: { isGranted: false, accessDeniedReason: 'NoFeatureEntitlementInSubscription' } });
+    expect(await check('feature-04-analytics')).toMatchObject({
+      entitlement: { isGranted: false, accessDeniedReason: 'NoFeatureEntitlementInSubscription' },
+    });
 
     const started = await startEmulator({ accessDeniedReason: 'EntitlementNotFound' });
     try {
-      expect((await post(started, ENTITLEMENT, { query: { customerId: 'nobody', featureId: 'f' } })).data).toMatchObject({ entitlement: { accessDeniedReason: 'EntitlementNotFound' } });
+      expect(
+        (await post(started, ENTITLEMENT, { query: { customerId: 'nobody', featureId: 'f' } })).data,
+      ).toMatchObject({ entitlement: { accessDeniedReason: 'EntitlementNotFound' } });
     } finally {
       await started.stop();
     }
-    expect(() => emulator.setFaults({ accessDeniedReason: 'no spaces' })).toThrow('is not a valid value for accessDeniedReason');
+    expect(() => emulator.setFaults({ accessDeniedReason: 'no spaces' })).toThrow(
+      'is not a valid value for accessDeniedReason',
+    );
   });
 
   it('unknown options of startEmulator() and setFaults() throw with a did-you-mean', async () => {
-    await expect(startEmulator({ faliureRate: 0.5 } as never)).rejects.toThrow('"faliureRate" is not an option of startEmulator(). Did you mean "failureRate"?');
-    await expect(startEmulator({ webhook: { url: 'http://127.0.0.1:1' } } as never)).rejects.toThrow('Did you mean "webhooks"?');
-    expect(() => emulator.setFaults({ latency: 5 } as never)).toThrow('"latency" is not an option of setFaults(). Did you mean "latencyMs"?');
+    await expect(startEmulator({ faliureRate: 0.5 } as never)).rejects.toThrow(
+      '"faliureRate" is not an option of startEmulator(). Did you mean "failureRate"?',
+    );
+    await expect(startEmulator({ webhook: { url: 'http://127.0.0.1:1' } } as never)).rejects.toThrow(
+      'Did you mean "webhooks"?',
+    );
+    expect(() => emulator.setFaults({ latency: 5 } as never)).toThrow(
+      '"latency" is not an option of setFaults(). Did you mean "latencyMs"?',
+    );
   });
 });

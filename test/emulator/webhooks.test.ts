@@ -9,7 +9,9 @@ interface Received {
 }
 
 /** A loopback receiver that answers the statuses it is given in turn (then 200). */
-async function receiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+async function receiver(
+  statuses: number[] = [],
+): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -21,15 +23,45 @@ async function receiver(statuses: number[] = []): Promise<{ url: string; receive
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/stigg/webhooks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/stigg/webhooks`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 const PROVISION_SUBSCRIPTION = /* GraphQL */ `
-  mutation P($input: ProvisionSubscriptionInput!) { provisionSubscriptionV2(input: $input) { status subscription { subscriptionId status } } }
+  mutation P($input: ProvisionSubscriptionInput!) {
+    provisionSubscriptionV2(input: $input) {
+      status
+      subscription {
+        subscriptionId
+        status
+      }
+    }
+  }
 `;
-const CANCEL = /* GraphQL */ `mutation C($input: SubscriptionCancellationInput!) { cancelSubscription(input: $input) { status } }`;
-const GRANT = /* GraphQL */ `mutation G($input: GrantPromotionalEntitlementsInput!) { grantPromotionalEntitlements(input: $input) { id } }`;
-const REVOKE = /* GraphQL */ `mutation R($input: RevokePromotionalEntitlementInput!) { revokePromotionalEntitlement(input: $input) { id } }`;
+const CANCEL = /* GraphQL */ `
+  mutation C($input: SubscriptionCancellationInput!) {
+    cancelSubscription(input: $input) {
+      status
+    }
+  }
+`;
+const GRANT = /* GraphQL */ `
+  mutation G($input: GrantPromotionalEntitlementsInput!) {
+    grantPromotionalEntitlements(input: $input) {
+      id
+    }
+  }
+`;
+const REVOKE = /* GraphQL */ `
+  mutation R($input: RevokePromotionalEntitlementInput!) {
+    revokePromotionalEntitlement(input: $input) {
+      id
+    }
+  }
+`;
 const UUID = expect.stringMatching(/^[0-9a-f-]{36}$/);
 
 describe('emulator webhooks', () => {
@@ -47,9 +79,13 @@ describe('emulator webhooks', () => {
 
   it('a new subscription POSTs subscription.created then entitlements.updated, with the secret header, in the agreed shape', async () => {
     await post(emulator, PROVISION_CUSTOMER, { input: { customerId: 'c' } });
-    const res = await post<{ provisionSubscriptionV2: { subscription: { subscriptionId: string } } }>(emulator, PROVISION_SUBSCRIPTION, {
-      input: { customerId: 'c', planId: 'plan-revvenu-essentials' },
-    });
+    const res = await post<{ provisionSubscriptionV2: { subscription: { subscriptionId: string } } }>(
+      emulator,
+      PROVISION_SUBSCRIPTION,
+      {
+        input: { customerId: 'c', planId: 'plan-revvenu-essentials' },
+      },
+    );
     const subscriptionId = res.data?.provisionSubscriptionV2.subscription.subscriptionId;
     await emulator.webhooksSettled();
 
@@ -59,18 +95,37 @@ describe('emulator webhooks', () => {
       expect(headers['stigg-webhooks-secret']).toBe('whsec-test');
     }
     const [subscription, entitlements] = hooks.received.map((r) => r.body);
-    const envelope = { messageId: UUID, traceId: UUID, eventId: UUID, timestamp: new Date(T0).toISOString(), environmentId: null };
+    const envelope = {
+      messageId: UUID,
+      traceId: UUID,
+      eventId: UUID,
+      timestamp: new Date(T0).toISOString(),
+      environmentId: null,
+    };
     expect(subscription).toEqual({
       ...envelope,
       type: 'subscription.created',
       customer: { id: 'c' },
       subscription: { id: subscriptionId, status: 'ACTIVE', plan: { id: 'plan-revvenu-essentials' } },
     });
-    expect(entitlements).toMatchObject({ ...envelope, type: 'entitlements.updated', trigger: 'subscription_created', customer: { id: 'c' }, resource: null, entitlementsUpdatedAt: new Date(T0).toISOString() });
+    expect(entitlements).toMatchObject({
+      ...envelope,
+      type: 'entitlements.updated',
+      trigger: 'subscription_created',
+      customer: { id: 'c' },
+      resource: null,
+      entitlementsUpdatedAt: new Date(T0).toISOString(),
+    });
     expect(subscription?.traceId).toBe(entitlements?.traceId);
     expect(subscription?.messageId).not.toBe(entitlements?.messageId);
-    const byFeature = Object.fromEntries((entitlements?.entitlements as Array<{ feature: { id: string } }>).map((e) => [e.feature.id, e]));
-    expect(Object.keys(byFeature).sort()).toEqual(['feature-01-templates', 'feature-02-campaigns', 'feature-03-custom-domain']);
+    const byFeature = Object.fromEntries(
+      (entitlements?.entitlements as Array<{ feature: { id: string } }>).map((e) => [e.feature.id, e]),
+    );
+    expect(Object.keys(byFeature).sort()).toEqual([
+      'feature-01-templates',
+      'feature-02-campaigns',
+      'feature-03-custom-domain',
+    ]);
     expect(byFeature['feature-02-campaigns']).toEqual({
       feature: { id: 'feature-02-campaigns', featureType: 'NUMBER', meterType: 'Incremental' },
       usageLimit: 20,
@@ -83,23 +138,45 @@ describe('emulator webhooks', () => {
     expect(emulator.stats().webhooks).toEqual({
       failed: 0,
       deliveries: [
-        { type: 'subscription.created', customerId: 'c', messageId: subscription?.messageId, status: 200, attempts: 1, delivered: true },
-        { type: 'entitlements.updated', customerId: 'c', messageId: entitlements?.messageId, status: 200, attempts: 1, delivered: true },
+        {
+          type: 'subscription.created',
+          customerId: 'c',
+          messageId: subscription?.messageId,
+          status: 200,
+          attempts: 1,
+          delivered: true,
+        },
+        {
+          type: 'entitlements.updated',
+          customerId: 'c',
+          messageId: entitlements?.messageId,
+          status: 200,
+          attempts: 1,
+          delivered: true,
+        },
       ],
     });
   });
 
   it('cancel, promotional grant and revoke each send entitlements.updated with their trigger; reading sends nothing', async () => {
-    await post(emulator, PROVISION_CUSTOMER, { input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } } });
+    await post(emulator, PROVISION_CUSTOMER, {
+      input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
+    });
     await emulator.webhooksSettled();
     hooks.received.length = 0;
     const [sub] = emulator.state.getActiveSubscriptions({ customerId: 'c' }) as Array<{ subscriptionId: string }>;
     await post(emulator, CANCEL, { input: { subscriptionRefId: sub?.subscriptionId } });
-    await post(emulator, GRANT, { input: { customerId: 'c', promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_WEEK' }] } });
+    await post(emulator, GRANT, {
+      input: { customerId: 'c', promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_WEEK' }] },
+    });
     await post(emulator, REVOKE, { input: { customerId: 'c', featureId: 'feature-04-analytics' } });
-    await post(emulator, 'query Q($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted } }', { q: { customerId: 'c', featureId: 'feature-04-analytics' } });
+    await post(emulator, 'query Q($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted } }', {
+      q: { customerId: 'c', featureId: 'feature-04-analytics' },
+    });
     await emulator.webhooksSettled();
-    expect(hooks.received.map((r) => [r.body.type, r.body.trigger ?? (r.body.subscription as { status: string }).status])).toEqual([
+    expect(
+      hooks.received.map((r) => [r.body.type, r.body.trigger ?? (r.body.subscription as { status: string }).status]),
+    ).toEqual([
       ['subscription.canceled', 'CANCELED'],
       ['entitlements.updated', 'subscription_canceled'],
       ['entitlements.updated', 'promotional_entitlement_granted'],
@@ -116,11 +193,18 @@ describe('emulator webhooks', () => {
     hooks = await receiver([500, 503]);
     emulator = await startEmulator({ now: () => T0, webhooks: { url: hooks.url } });
     const started = performance.now();
-    await post(emulator, PROVISION_CUSTOMER, { input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } } });
+    await post(emulator, PROVISION_CUSTOMER, {
+      input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
+    });
     expect(hooks.received.length).toBeLessThan(3); // answered before the retries (100 ms, then 400 ms later) were made
     await emulator.webhooksSettled();
     expect(performance.now() - started).toBeGreaterThanOrEqual(100 + 400 - 20);
-    expect(hooks.received.map((r) => r.body.type)).toEqual(['subscription.created', 'subscription.created', 'subscription.created', 'entitlements.updated']);
+    expect(hooks.received.map((r) => r.body.type)).toEqual([
+      'subscription.created',
+      'subscription.created',
+      'subscription.created',
+      'entitlements.updated',
+    ]);
     expect(hooks.received[0]?.headers['stigg-webhooks-secret']).toBeUndefined();
     expect(emulator.stats().webhooks.deliveries.map((d) => [d.type, d.attempts, d.status, d.delivered])).toEqual([
       ['subscription.created', 3, 200, true],
@@ -129,17 +213,31 @@ describe('emulator webhooks', () => {
 
     const unreachable = await startEmulator({ webhooks: { url: 'http://127.0.0.1:9/nothing-listens' } });
     try {
-      await post(unreachable, PROVISION_CUSTOMER, { input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } } });
+      await post(unreachable, PROVISION_CUSTOMER, {
+        input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
+      });
       await unreachable.webhooksSettled();
-      expect(unreachable.stats().webhooks).toMatchObject({ failed: 2, deliveries: [{ status: 0, attempts: 4, delivered: false }, { status: 0, attempts: 4, delivered: false }] });
+      expect(unreachable.stats().webhooks).toMatchObject({
+        failed: 2,
+        deliveries: [
+          { status: 0, attempts: 4, delivered: false },
+          { status: 0, attempts: 4, delivered: false },
+        ],
+      });
     } finally {
       await unreachable.stop();
     }
   });
 
   it('rejects bad webhook options at start', async () => {
-    await expect(startEmulator({ webhooks: { url: 'ftp://x' } })).rejects.toThrow('is not a valid value for webhooks.url');
-    await expect(startEmulator({ webhooks: { url: 'http://127.0.0.1:1', secrett: 'x' } as never })).rejects.toThrow('"secrett" is not an option of startEmulator({ webhooks }). Did you mean "secret"?');
-    await expect(startEmulator({ webhooks: { url: 'http://127.0.0.1:1', secret: '' } })).rejects.toThrow('webhooks.secret must be a non-empty string');
+    await expect(startEmulator({ webhooks: { url: 'ftp://x' } })).rejects.toThrow(
+      'is not a valid value for webhooks.url',
+    );
+    await expect(startEmulator({ webhooks: { url: 'http://127.0.0.1:1', secrett: 'x' } as never })).rejects.toThrow(
+      '"secrett" is not an option of startEmulator({ webhooks }). Did you mean "secret"?',
+    );
+    await expect(startEmulator({ webhooks: { url: 'http://127.0.0.1:1', secret: '' } })).rejects.toThrow(
+      'webhooks.secret must be a non-empty string',
+    );
   });
 });

@@ -126,7 +126,17 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     expect(first.currentUsage).toBe(6);
     expect(replay).toEqual(first);
 
-    // the entitlement shows the new usage
+    // raw events count toward the feature metering their name (examples/emulator-catalog.json: campaign_sent)
+    const event = {
+      customerId: 'acme',
+      eventName: 'campaign_sent',
+      idempotencyKey: 'evt-1',
+      dimensions: { channel: 'email' },
+    };
+    expect((await stigg.ReportEvent({ input: { usageEvents: [event, event] } })).reportEvent).toBeNull();
+    expect(emulator.state.currentUsage('acme', 'feature-02-campaigns')).toBe(7);
+    await stigg.ReportUsage({ input: { customerId: 'acme', featureId: 'feature-02-campaigns', value: -1 } });
+
     expect(await entitlement('feature-02-campaigns', 14)).toMatchObject({ isGranted: true, currentUsage: 6 });
     expect(await entitlement('feature-02-campaigns', 15)).toMatchObject({
       isGranted: false,
@@ -145,7 +155,29 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
       usageLimit: 10,
     });
 
-    // active subscriptions
+    // update the customer; the check-requested report is acknowledged
+    const updatedCustomer = (
+      await stigg.UpdateCustomer({ input: { customerId: 'acme', name: 'Acme Inc', couponRefId: 'coupon-welcome' } })
+    ).updateCustomer;
+    expect(updatedCustomer).toMatchObject({ customerId: 'acme', name: 'Acme Inc', email: 'ops@acme.test' });
+    const full = (await stigg.GetCustomerById({ input: { customerId: 'acme' } })).getCustomerByRefId;
+    expect(full).toMatchObject({
+      coupon: { refId: 'coupon-welcome', amountsOff: [{ amount: 5, currency: 'USD' }] },
+      hasActiveSubscription: true,
+      promotionalEntitlements: [],
+    });
+    expect(full?.subscriptions?.map((sub) => sub.plan.refId)).toEqual(['plan-revvenu-essentials']);
+    await stigg.UpdateCustomer({ input: { customerId: 'acme', couponRefId: null } });
+    const check = {
+      customerId: 'acme',
+      featureId: 'feature-02-campaigns',
+      entitlementCheckResult: { hasAccess: true },
+    };
+    expect(
+      (await stigg.ReportEntitlementCheckRequested({ entitlementCheckRequested: check as never }))
+        .reportEntitlementCheckRequested,
+    ).toBe(true);
+
     const active = (await stigg.GetActiveSubscriptions({ input: { customerId: 'acme' } })).getActiveSubscriptions;
     expect(active).toHaveLength(1);
     expect(active[0]).toMatchObject({

@@ -1,5 +1,6 @@
 import { buildSchema, GraphQLEnumType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import { STIGG_SCHEMA_SDL } from '../client/generated/schema';
+import { SDK_CONFIGURATION } from './edge';
 import { EmulatorError } from './errors';
 import type { EmulatorState } from './state';
 
@@ -28,8 +29,6 @@ export function loadSchema(): GraphQLSchema {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Args = { readonly [argument: string]: any };
 type Resolver = (args: Args, context: unknown, info: GraphQLResolveInfo) => unknown;
-
-const SDK_CONFIGURATION = { sentryDsn: null, isWidgetWatermarkEnabled: false, showWatermark: false };
 
 /** Root fields the emulator answers, by the argument names of Stigg's schema. */
 export function modelledRootFields(state: EmulatorState): Record<string, (args: Args) => unknown> {

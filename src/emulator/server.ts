@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { execute, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { loadCatalogFile } from './catalog';
 import { defaultCatalog } from './default-catalog';
+import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
 import {
@@ -240,6 +241,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (req.method === 'GET' && path === '/stats') {
       if (authorized(req, apiKey)) send(res, 200, JSON.stringify(state.stats()));
       else send(res, 401, UNAUTHORIZED);
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/v1/')) {
+      if (!authorized(req, apiKey)) {
+        send(res, 401, UNAUTHORIZED);
+        return;
+      }
+      edgeAnswer(path, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), state, schema, rootValue).then(
+        (body) =>
+          body === null
+            ? send(
+                res,
+                404,
+                errorJson(
+                  `Not found: ${path}. The emulator serves the edge API's entitlements, subscriptions and SDK configuration.`,
+                  'NOT_MODELLED',
+                ),
+              )
+            : send(res, 200, JSON.stringify(body)),
+        (error: unknown) => send(res, 500, errorJson((error as Error).message, 'INTERNAL_SERVER_ERROR')),
+      );
       return;
     }
     if (req.method === 'GET' && path.startsWith('/checkout/')) {

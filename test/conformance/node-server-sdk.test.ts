@@ -7,13 +7,13 @@ const catalog: Catalog = {
   customers: [],
 };
 
-/** Everything the SDK would print goes here, so a failure shows what the SDK saw. */
+/** The SDK's warnings and errors go here, so a failure shows what the SDK saw. */
 const logged: unknown[][] = [];
 const logger = {
-  log: (...a: unknown[]) => logged.push(a),
-  error: (...a: unknown[]) => logged.push(a),
-  warn: (...a: unknown[]) => logged.push(a),
+  log: () => undefined,
   debug: () => undefined,
+  warn: (...a: unknown[]) => logged.push(a),
+  error: (...a: unknown[]) => logged.push(a),
 };
 
 /**
@@ -198,5 +198,55 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
     await expect(stigg.getCustomer(customerId)).rejects.toThrow(/Customer not found/);
     await stigg.unarchiveCustomer(customerId);
     expect(await stigg.getCustomer(customerId)).toMatchObject({ id: 'acme' });
+  });
+});
+
+describe('conformance: @stigg/node-server-sdk with its edge API on (its default), pointed at the emulator', () => {
+  let emulator: Emulator;
+  let stigg: Stigg;
+
+  beforeAll(async () => {
+    logged.length = 0;
+    emulator = await startEmulator({ port: 0, catalog });
+    const origin = emulator.url.replace(/\/graphql$/, '');
+    stigg = Stigg.initialize({
+      apiKey: emulator.apiKey,
+      baseUri: origin,
+      baseEdgeUri: origin,
+      realtimeUpdatesEnabled: false,
+      logConfiguration: { logger: logger as never, logLevel: 'error' as never },
+    });
+    await stigg.waitForInitialization();
+  });
+  afterAll(async () => {
+    stigg.close();
+    await emulator.stop();
+  });
+
+  it('reads entitlements and active subscriptions from the edge routes, and a new customer is CustomerNotFound', async () => {
+    await stigg.provisionCustomer({
+      customerId: 'edge-co',
+      subscriptionParams: { planId: 'plan-revvenu-basic', resourceId: 'site-1' },
+    });
+    await stigg.provisionSubscription({ customerId: 'edge-co', planId: 'plan-revvenu-essentials' });
+    expect(
+      await stigg.getMeteredEntitlement({
+        customerId: 'edge-co',
+        featureId: 'feature-02-campaigns',
+        options: { requestedUsage: 20 },
+      }),
+    ).toMatchObject({ isFallback: false, hasAccess: true, usageLimit: 20 });
+    expect(
+      await stigg.getNumericEntitlement({ customerId: 'edge-co', featureId: 'feature-05-seats', resourceId: 'site-1' }),
+    ).toMatchObject({ isFallback: false, value: 1 });
+    expect(emulator.stats().operations.edgeEntitlements).toBeGreaterThanOrEqual(2);
+    const list = await stigg.getActiveSubscriptionsList({ customerId: 'edge-co' });
+    expect(list.map((s) => s.plan.planId).sort()).toEqual(['plan-revvenu-basic', 'plan-revvenu-essentials']);
+    const scoped = await stigg.getActiveSubscriptionsList({ customerId: 'edge-co', resourceId: 'site-1' });
+    expect(scoped.map((s) => [s.plan.planId, s.resource?.resourceId])).toEqual([['plan-revvenu-basic', 'site-1']]);
+    expect(
+      await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' }),
+    ).toMatchObject({ isFallback: false, hasAccess: false, accessDeniedReason: 'CustomerNotFound' });
+    expect(logged).toEqual([]);
   });
 });

@@ -58,6 +58,40 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
     });
   });
 
+  it("serves the edge API's read routes with the API key: entitlements, active subscriptions, SDK configuration", async () => {
+    await post(emulator, PROVISION_CUSTOMER, {
+      input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
+    });
+    const origin = emulator.url.replace(/\/graphql$/, '');
+    const get = (path: string, key: string | null = emulator.apiKey) =>
+      fetch(`${origin}${path}`, { headers: key === null ? {} : { 'X-API-KEY': key, 'X-API-VERSION': '1' } });
+    expect((await get('/v1/c/c/entitlements.json', null)).status).toBe(401);
+    const entitlements = (await (await get('/v1/c/c/entitlements.json')).json()) as {
+      data: { entitlements: Array<{ feature: { refId: string }; usageLimit: number }> };
+    };
+    expect(entitlements.data.entitlements.map((e) => [e.feature.refId, e.usageLimit])).toEqual([
+      ['feature-01-templates', 3],
+      ['feature-02-campaigns', 4],
+    ]);
+    expect(await (await get('/v1/c/nobody/entitlements.json')).json()).toEqual({ data: { entitlements: [] } });
+    const subscriptions = (await (await get('/v1/c/c/subscriptions.json')).json()) as {
+      data: { getActiveSubscriptions: Array<{ plan: { planId: string } }> };
+    };
+    expect(subscriptions.data.getActiveSubscriptions.map((s) => s.plan.planId)).toEqual(['plan-revvenu-basic']);
+    const unknown = (await (await get('/v1/c/nobody/subscriptions.json')).json()) as {
+      errors: Array<{ extensions: { code: string } }>;
+    };
+    expect(unknown.errors[0]?.extensions.code).toBe('CustomerNotFound');
+    expect(await (await get('/v1/config/server-sdk-configuration.json')).json()).toEqual({
+      data: { sdkConfiguration: { sentryDsn: null, isWidgetWatermarkEnabled: false, showWatermark: false } },
+    });
+    const paywall = await get('/v1/paywall.json');
+    expect(paywall.status).toBe(404);
+    expect(
+      ((await paywall.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code,
+    ).toBe('NOT_MODELLED');
+  });
+
   it('the accessDeniedReason fault answers a reason this schema does not list (EntitlementNotFound) on every denial, verbatim', async () => {
     await post(emulator, PROVISION_CUSTOMER, {
       input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },

@@ -82,7 +82,11 @@ export function webhookBodies(state: EmulatorState, event: ChangeEvent): Json[] 
  * request's path; a failed POST (connection error, timeout, non-2xx) is retried with backoff, then
  * counted in stats().webhooks.failed.
  */
-export function createWebhookSender(config: EmulatorWebhooks, state: EmulatorState): WebhookSender {
+export function createWebhookSender(
+  config: EmulatorWebhooks,
+  state: EmulatorState,
+  timing: { firstBackoffMs: number } = { firstBackoffMs: FIRST_BACKOFF_MS },
+): WebhookSender {
   const controller = new AbortController();
   let chain: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -109,7 +113,7 @@ export function createWebhookSender(config: EmulatorWebhooks, state: EmulatorSta
     let status = 0;
     let attempts = 0;
     while (attempts < ATTEMPTS && !stopped) {
-      if (attempts > 0) await wait(FIRST_BACKOFF_MS * 4 ** (attempts - 1));
+      if (attempts > 0) await wait(timing.firstBackoffMs * 4 ** (attempts - 1));
       if (stopped) break;
       attempts += 1;
       try {

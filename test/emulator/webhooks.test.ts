@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, EmulatorState, startEmulator, type Emulator } from '../../src/emulator';
+import { createWebhookSender } from '../../src/emulator/webhooks';
 import { post, PROVISION_CUSTOMER, T0 } from './helpers';
 
 interface Received {
@@ -211,22 +212,20 @@ describe('emulator webhooks', () => {
       ['entitlements.updated', 1, 200, true],
     ]);
 
-    const unreachable = await startEmulator({ webhooks: { url: 'http://127.0.0.1:9/nothing-listens' } });
-    try {
-      await post(unreachable, PROVISION_CUSTOMER, {
-        input: { customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } },
-      });
-      await unreachable.webhooksSettled();
-      expect(unreachable.stats().webhooks).toMatchObject({
-        failed: 2,
-        deliveries: [
-          { status: 0, attempts: 4, delivered: false },
-          { status: 0, attempts: 4, delivered: false },
-        ],
-      });
-    } finally {
-      await unreachable.stop();
-    }
+    // Nothing listens: four attempts each (backoff shortened here), then counted as failed.
+    const state = new EmulatorState(defaultCatalog, { now: () => T0, set: () => undefined, advance: () => undefined });
+    const sender = createWebhookSender({ url: 'http://127.0.0.1:9/nothing-listens' }, state, { firstBackoffMs: 1 });
+    state.onChange = (event) => sender.send(event);
+    state.provisionCustomer({ customerId: 'c', subscriptionParams: { planId: 'plan-revvenu-basic' } });
+    await sender.settled();
+    expect(state.stats().webhooks).toMatchObject({
+      failed: 2,
+      deliveries: [
+        { type: 'subscription.created', status: 0, attempts: 4, delivered: false },
+        { type: 'entitlements.updated', status: 0, attempts: 4, delivered: false },
+      ],
+    });
+    await sender.stop();
   });
 
   it('rejects bad webhook options at start', async () => {

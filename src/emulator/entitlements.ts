@@ -221,14 +221,14 @@ export function grantedEntitlements(store: Store, customerId: string, resourceId
   return result;
 }
 
-/** `cachedEntitlements(query:)`. */
+/**
+ * `cachedEntitlements(query:)`: the granted entitlements. As Stigg's node SDK documents it, an unknown
+ * customer (or resource) gets an empty list, not an error: the SDK reads an empty list as CustomerNotFound.
+ */
 export function cachedEntitlements(store: Store, query: { customerId: string; resourceId?: Maybe<string> }): Json[] {
-  const customer = store.customer(query.customerId);
-  const resourceId = query.resourceId ?? null;
-  if (resourceId !== null && !customer.subscriptions.some((s) => s.resourceId === resourceId)) {
-    throw new EmulatorError('ResourceNotFound', `Resource not found: ${resourceId}`, resourceId);
-  }
-  return grantedEntitlements(store, customer.refId, resourceId, store.clock.now());
+  const customer = store.customers.get(query.customerId);
+  if (customer === undefined || customer.archived) return [];
+  return grantedEntitlements(store, customer.refId, query.resourceId ?? null, store.clock.now());
 }
 
 /** `entitlementsState(query:)`: the granted entitlements, and why there are none (never throws for an unknown customer). */

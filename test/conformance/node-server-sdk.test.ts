@@ -102,6 +102,14 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
       accessDeniedReason: 'RequestedUsageExceedingLimit',
     });
 
+    expect(
+      await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' }),
+    ).toMatchObject({
+      isFallback: false,
+      hasAccess: false,
+      accessDeniedReason: 'CustomerNotFound',
+    });
+
     // usage: single, bulk, bulk with an idempotency key replayed (the SDK's reportUsage drops unknown keys; bulk passes them on)
     expect(await stigg.reportUsage({ customerId, featureId: 'feature-02-campaigns', value: 3 })).toMatchObject({
       customerId,

@@ -126,6 +126,32 @@ describe('Stigg down, Redis up', () => {
       await entitlements.invalidate('customer-lock');
     }
   });
+  it('a process waiting on the fetch lock takes over at once when the holder fails (or its answer was refused by an invalidation)', async () => {
+    const real = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 });
+    const failing = {
+      getEntitlement: async () => {
+        await sleep(300);
+        throw Object.assign(new Error('Stigg answered 503'), { status: 503 });
+      },
+      reportUsageBulk: real.reportUsageBulk.bind(real),
+    };
+    const engines = [failing, real].map((client) => {
+      const store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
+      const entitlements = createEntitlements({ client, store, failMode: 'closed' });
+      cleanups.push(() => entitlements.close(), () => store.close());
+      return entitlements;
+    });
+    const input = { customerId: 'customer-lock', featureId: 'feature-02-campaigns', requestedUsage: 1 };
+    const holder = Promise.resolve(engines[0]!.acquire(input)).catch((error: unknown) => error);
+    await sleep(50);
+    const started = Date.now();
+    const lease = await engines[1]!.acquire(input);
+    // It waited for the holder (~250 ms more), not for the lock's 5 s TTL.
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(lease.decision.granted).toBe(true);
+    lease.release();
+    expect(await holder).toBeInstanceOf(Error);
+  });
 });
 
 describe('Redis lost mid-flush', () => {

@@ -20,7 +20,7 @@ export interface Worker {
   close(): Promise<{ storeErrors: string[] }>;
 }
 
-export function startWorker(dist: string, emulator: Emulator, prefix: string, usage: Record<string, number>): Promise<Worker> {
+export function startWorker(dist: string, emulator: Emulator, prefix: string, usage: Record<string, number>, port = 0): Promise<Worker> {
   const child = fork(path.join(__dirname, 'fixtures', 'worker.js'), [], {
     execArgv: [],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -28,7 +28,7 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
       PATH: process.env.PATH ?? '',
       NODE_PATH: path.join(ROOT, 'node_modules'),
       STIGG_GATE_DIST: dist,
-      STIGG_GATE_WORKER: JSON.stringify({ apiKey: emulator.apiKey, apiUrl: emulator.url, redisUrl: REDIS_URL, prefix, usage, commandTimeoutMs: 5000 }),
+      STIGG_GATE_WORKER: JSON.stringify({ apiKey: emulator.apiKey, apiUrl: emulator.url, redisUrl: REDIS_URL, prefix, usage, commandTimeoutMs: 5000, port }),
     },
   });
   workers.add(child);

@@ -121,7 +121,7 @@ describe('Stigg down, Redis up', () => {
       const lease = await entitlements.acquire(input);
       expect(lease.decision.granted).toBe(true);
       // A lock left behind made every cold request wait its 5 s TTL out.
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(2500);
       lease.release();
       await entitlements.invalidate('customer-lock');
     }
@@ -147,7 +147,7 @@ describe('Stigg down, Redis up', () => {
     const started = Date.now();
     const lease = await engines[1]!.acquire(input);
     // It waited for the holder (~250 ms more), not for the lock's 5 s TTL.
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(2500);
     expect(lease.decision.granted).toBe(true);
     lease.release();
     expect(await holder).toBeInstanceOf(Error);

@@ -93,11 +93,11 @@ it('a negative usage mark difference is never added (it could only lower the usa
 
 it('renewReservation keeps a reservation held past its first TTL; an expired one is not brought back', async () => {
   await store.setEntitlement(KEY, 'customer-1', entitlement(0), 60_000);
-  const kept = await store.reserve(KEY, 6, 10, 80);
-  const lost = await store.reserve(KEY, 4, 10, 80);
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  const kept = await store.reserve(KEY, 6, 10, 1000);
+  const lost = await store.reserve(KEY, 4, 10, 1000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   await expect(store.renewReservation(KEY, kept.reservationId!, 10_000)).resolves.toBe(true);
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   await expect(store.renewReservation(KEY, lost.reservationId!, 10_000)).resolves.toBe(false);
   await expect(store.reservedUsage(KEY)).resolves.toBe(6);
   await expect(store.reserve(KEY, 5, 10, 10_000)).resolves.toMatchObject({ ok: false, currentUsage: 6 });

@@ -1,4 +1,6 @@
 import type { Logger } from '../core/types';
+import { RedisStoreError } from './errors';
+import type { Script } from './scripts';
 import type { SubscriberLike } from './subscriber';
 
 /**
@@ -97,4 +99,40 @@ export function subscriberFor(client: RedisClientLike, logger: Logger, connectio
     logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not open the invalidation connection; the near cache stays off');
     return undefined;
   }
+}
+
+/** One script call (loaded again on NOSCRIPT), cut at timeoutMs; every failure is a RedisStoreError. */
+export function runScript(
+  client: RedisClientLike,
+  timeoutMs: number,
+  operation: string,
+  script: Script,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
+  let call: Promise<unknown>;
+  try {
+    call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, function loadScript(error: unknown) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(script.source, keys.length, ...keys, ...args);
+    });
+  } catch (error) {
+    call = Promise.reject(error);
+  }
+  return new Promise(function settle(resolve, reject) {
+    const timer = setTimeout(function timedOut() {
+      reject(new RedisStoreError(operation, `Redis did not answer within ${timeoutMs}ms`, { timedOut: true }));
+    }, timeoutMs);
+    timer.unref();
+    call.then(
+      function answered(value) {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      function failed(error: unknown) {
+        clearTimeout(timer);
+        reject(new RedisStoreError(operation, error instanceof Error ? error.message : String(error), { cause: error }));
+      },
+    );
+  });
 }

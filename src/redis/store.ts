@@ -4,7 +4,7 @@ import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { isReplyError, RedisBreaker } from './breaker';
-import { createClient, isClient, isNoScript, raceTimer, subscriberFor, type OwnedClient, type RedisClientLike } from './connection';
+import { createClient, isClient, raceTimer, runScript, subscriberFor, type OwnedClient, type RedisClientLike } from './connection';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
@@ -402,35 +402,8 @@ export class RedisStore implements Store {
     });
   }
 
-  /** One script call, cut at commandTimeoutMs. */
   private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    const { client } = this;
-    const timeoutMs = this.commandTimeoutMs;
-    let call: Promise<unknown>;
-    try {
-      call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, function loadScript(error: unknown) {
-        if (!isNoScript(error)) throw error;
-        return client.eval(script.source, keys.length, ...keys, ...args);
-      });
-    } catch (error) {
-      call = Promise.reject(error);
-    }
-    return new Promise(function settle(resolve, reject) {
-      const timer = setTimeout(function timedOut() {
-        reject(new RedisStoreError(operation, `Redis did not answer within ${timeoutMs}ms`, { timedOut: true }));
-      }, timeoutMs);
-      timer.unref();
-      call.then(
-        function answered(value) {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        function failed(error: unknown) {
-          clearTimeout(timer);
-          reject(new RedisStoreError(operation, error instanceof Error ? error.message : String(error), { cause: error }));
-        },
-      );
-    });
+    return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args);
   }
 }
 

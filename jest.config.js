@@ -7,7 +7,10 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'node'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
+    // NestJS 12 is ESM-only; jest's CommonJS loader needs it compiled (test/nest/esm-to-cjs.js).
+    '/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/nest/esm-to-cjs.js',
   },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)', '\\.pnp\\.[^\\/]+$'],
   // The package's own names (as the README and the example use them) resolve to the sources under test.
   moduleNameMapper: {
     '^stigg-gate$': '<rootDir>/src/index.ts',
@@ -16,6 +19,7 @@ module.exports = {
     '^stigg-gate/decorators$': '<rootDir>/src/decorators/index.ts',
     '^stigg-gate/emulator$': '<rootDir>/src/emulator/index.ts',
     '^stigg-gate/redis$': '<rootDir>/src/redis/index.ts',
+    '^stigg-gate/nest$': '<rootDir>/src/nest/index.ts',
   },
   testTimeout: 30000,
   // Suites start servers and workers; two cores are what CI has.

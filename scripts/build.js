@@ -37,6 +37,7 @@ const entries = {
   decorators: 'decorators/index.js',
   emulator: 'emulator/index.js',
   redis: 'redis/index.js',
+  nest: 'nest/index.js',
 };
 fs.mkdirSync(path.join(dist, 'esm'), { recursive: true });
 for (const [name, file] of Object.entries(entries)) {

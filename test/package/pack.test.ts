@@ -25,6 +25,7 @@ const EXPECTED: Record<string, string[]> = {
   'stigg-gate/decorators': ['RequireFeature', 'ReportUsage'],
   'stigg-gate/emulator': ['startEmulator', 'defaultCatalog'],
   'stigg-gate/redis': ['RedisStore'],
+  'stigg-gate/nest': ['StiggModule', 'StiggGuard', 'StiggInterceptor', 'STIGG_ENTITLEMENTS'],
 };
 const ENTRIES = Object.keys(EXPECTED);
 

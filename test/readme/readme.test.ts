@@ -41,6 +41,7 @@ function packagePaths(): Record<string, string[]> {
     './decorators': 'decorators/index.ts',
     './emulator': 'emulator/index.ts',
     './redis': 'redis/index.ts',
+    './nest': 'nest/index.ts',
   };
   const paths: Record<string, string[]> = {};
   for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json')) {

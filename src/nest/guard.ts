@@ -111,7 +111,8 @@ export class StiggGuard implements CanActivate {
   private take(context: NestRequestContext, lease: Lease): void {
     const decision = lease.decision;
     if (decision.granted) {
-      context.hold(lease);
+      // Only metered grants hold units; a boolean grant has nothing to commit or release.
+      if (decision.metered) context.hold(lease);
       return;
     }
     context.releaseAll();

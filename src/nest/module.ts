@@ -44,22 +44,23 @@ function bindFilterToRoutes(modules: Iterable<ControllerHolder>): true {
   return true;
 }
 
-function providersFor(config: Provider, switches: { useGlobalGuard?: boolean | undefined; useGlobalInterceptor?: boolean | undefined }): Provider[] {
+function providersFor(config: Provider, switches: { useGlobalGuard?: boolean | undefined }): Provider[] {
   const providers: Provider[] = [
     config,
     { provide: STIGG_ENTITLEMENTS, useFactory: (resolved: StiggNestConfig) => resolved.entitlements, inject: [STIGG_CONFIG] },
     { provide: STIGG_FILTER_BINDING, useFactory: (modules: ModulesContainer) => bindFilterToRoutes(modules.values() as Iterable<ControllerHolder>), inject: [ModulesContainer] },
     StiggGuard,
     StiggInterceptor,
+    // Always global: without the request context a gated controller method would check again, or find no customer.
+    { provide: APP_INTERCEPTOR, useExisting: StiggInterceptor },
   ];
   if (switches.useGlobalGuard !== false) providers.push({ provide: APP_GUARD, useExisting: StiggGuard });
-  if (switches.useGlobalInterceptor !== false) providers.push({ provide: APP_INTERCEPTOR, useExisting: StiggInterceptor });
   return providers;
 }
 
 const EXPORTS = [STIGG_ENTITLEMENTS, STIGG_CONFIG, StiggGuard, StiggInterceptor];
-const ASYNC_KEYS = ['imports', 'inject', 'useFactory', 'isGlobal', 'useGlobalGuard', 'useGlobalInterceptor'];
-const DECLARATION_KEYS = ['isGlobal', 'useGlobalGuard', 'useGlobalInterceptor'] as const;
+const ASYNC_KEYS = ['imports', 'inject', 'useFactory', 'isGlobal', 'useGlobalGuard'];
+const DECLARATION_KEYS = ['isGlobal', 'useGlobalGuard'] as const;
 
 /**
  * Gates NestJS routes on Stigg entitlements. `forRoot({ client | entitlements, customer, … })` provides

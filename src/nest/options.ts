@@ -29,8 +29,6 @@ export interface StiggNestOptions {
    * authenticates in a guard of its own, and list StiggGuard after it: `@UseGuards(AuthGuard, StiggGuard)`.
    */
   useGlobalGuard?: boolean;
-  /** Register StiggInterceptor as a global interceptor (APP_INTERCEPTOR). Default true. */
-  useGlobalInterceptor?: boolean;
   /** Receives misconfiguration warnings and settle errors (and the created instance's logs). Default: silent. */
   logger?: Logger;
 }
@@ -44,7 +42,6 @@ export interface StiggModuleAsyncOptions {
   useFactory: (...args: any[]) => MaybePromise<StiggModuleOptions>;
   isGlobal?: boolean;
   useGlobalGuard?: boolean;
-  useGlobalInterceptor?: boolean;
 }
 
 /** Validated module configuration, shared by the guard, the interceptor and the module. */
@@ -61,7 +58,7 @@ export interface StiggNestConfig {
   readonly warned: Set<string>;
 }
 
-const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'useGlobalInterceptor', 'logger'] as const;
+const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'logger'] as const;
 
 /** Every createEntitlements() option; the compiler keeps the list complete. */
 const ENTITLEMENTS_KEYS = Object.keys({
@@ -108,10 +105,9 @@ function reportWhenSuccessful(statusCode: number): boolean {
 }
 
 /** The module-level switches, read when the module is declared (forRoot / forRootAsync). */
-export function checkModuleSwitches(where: string, options: { isGlobal?: unknown; useGlobalGuard?: unknown; useGlobalInterceptor?: unknown }): void {
+export function checkModuleSwitches(where: string, options: { isGlobal?: unknown; useGlobalGuard?: unknown }): void {
   checkBoolean(where, 'isGlobal', options.isGlobal);
   checkBoolean(where, 'useGlobalGuard', options.useGlobalGuard);
-  checkBoolean(where, 'useGlobalInterceptor', options.useGlobalInterceptor);
 }
 
 /** Validates forRoot() options (TypeError with a fix-it) and creates the entitlements instance when none is given. */

@@ -1,3 +1,5 @@
+const { jestModuleNameMapper } = require('./scripts/entries');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -12,15 +14,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)', '\\.pnp\\.[^\\/]+$'],
   // The package's own names (as the README and the example use them) resolve to the sources under test.
-  moduleNameMapper: {
-    '^stigg-gate$': '<rootDir>/src/index.ts',
-    '^stigg-gate/express$': '<rootDir>/src/middleware/express/index.ts',
-    '^stigg-gate/koa$': '<rootDir>/src/middleware/koa/index.ts',
-    '^stigg-gate/decorators$': '<rootDir>/src/decorators/index.ts',
-    '^stigg-gate/emulator$': '<rootDir>/src/emulator/index.ts',
-    '^stigg-gate/redis$': '<rootDir>/src/redis/index.ts',
-    '^stigg-gate/nest$': '<rootDir>/src/nest/index.ts',
-  },
+  moduleNameMapper: jestModuleNameMapper(),
   testTimeout: 30000,
   // Suites start servers and workers; two cores are what CI has.
   maxWorkers: 2,

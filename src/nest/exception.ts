@@ -6,6 +6,7 @@ import {
   MissingCustomerError,
   type StatusMapping,
 } from '../core/errors';
+import { InvalidIdError } from '../middleware/ids';
 import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
 
 /**
@@ -79,7 +80,7 @@ export function sendProblem(response: unknown, problem: ProblemDetails, retryAft
  * Express and Koa adapters give them. Catches nothing else, so every other error goes on to the app's
  * own filters. StiggModule binds it to each controller route (route filters come before global ones).
  */
-@Catch(EntitlementProblemException, EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError)
+@Catch(EntitlementProblemException, EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, InvalidIdError)
 export class StiggExceptionFilter implements ExceptionFilter {
   catch(exception: EntitlementProblemException | RenderableError, host: ArgumentsHost): unknown {
     const rendered = exception instanceof EntitlementProblemException ? exception : problemException(exception, undefined);

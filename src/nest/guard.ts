@@ -1,27 +1,37 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { EntitlementUnavailableError, MISCONFIGURATION_REASONS, statusForReason } from '../core/errors';
 import { isThenable } from '../core/maybe-promise';
-import type { AccessDeniedReason, Decision, Lease, MaybePromise } from '../core/types';
+import type { MaybePromise } from '../core/types';
 import { getFeatureRequirements, metadataVersion } from '../decorators/metadata';
 import type { FeatureRequirement } from '../decorators/types';
-import { deniedProblem, noCustomerProblem, unavailableProblem } from '../middleware/problem';
+import { isResponseGone, releaseQuietly, type Outcome, type RouteConfig } from '../middleware/gate';
 import { EntitlementProblemException, rawResponse } from './exception';
 import type { StiggNestConfig } from './options';
 import { contextOf, type NestRequestContext } from './request-context';
 import { STIGG_CONFIG } from './tokens';
 
+type Route = RouteConfig<ExecutionContext, never>;
+
 /** What the guard checks for one handler, computed once per handler (and again after new metadata). */
 interface Plan {
   readonly version: number;
-  /** Requirements the guard can check before the arguments exist: a constant usage, no per-argument customer or resource. */
-  readonly checked: readonly FeatureRequirement[];
+  /** Requirements the guard can check before the arguments exist: a constant usage, no customer/resource/entitlements option of their own. */
+  readonly routes: readonly Route[];
   readonly features: ReadonlySet<string>;
 }
 
-const NO_PLAN: Plan = Object.freeze({ version: -1, checked: [], features: new Set<string>() });
-
 function checkable(requirement: FeatureRequirement): boolean {
-  return typeof requirement.requestedUsage !== 'function' && requirement.customer === undefined && requirement.resource === undefined;
+  return typeof requirement.requestedUsage !== 'function' && requirement.customer === undefined && requirement.resource === undefined && requirement.entitlements === undefined;
+}
+
+function routeOf(requirement: FeatureRequirement): Route {
+  return Object.freeze({
+    featureId: requirement.featureId,
+    requestedUsage: requirement.requestedUsage as number | undefined,
+    resource: undefined,
+    statusMapping: undefined,
+    onDenied: undefined,
+    reportWhen: undefined,
+  });
 }
 
 /**
@@ -44,22 +54,25 @@ export class StiggGuard implements CanActivate {
     if (executionContext.getType() !== 'http') return true;
     const handler = executionContext.getHandler();
     const plan = this.planOf(executionContext.getClass(), handler);
-    if (plan.checked.length === 0) return true;
+    if (plan.routes.length === 0) return true;
     const context = contextOf(this.config, executionContext);
     // Registered twice (globally and with @UseGuards): the first run already holds the units.
     if (context.enforcedFeatures(handler) !== undefined) return true;
     context.markEnforced(handler, plan.features);
-    const customerId = context.customerId();
-    const granted = isThenable(customerId)
-      ? customerId.then((id) => this.acquireAll(context, plan, id))
-      : this.acquireAll(context, plan, customerId);
-    if (isThenable(granted)) return granted.then(() => this.held(context, executionContext));
-    return this.held(context, executionContext);
+    const done = this.evaluateFrom(context, plan, 0);
+    if (isThenable(done)) return done.then(() => this.proceed(context, executionContext));
+    return this.proceed(context, executionContext);
   }
 
-  private held(context: NestRequestContext, executionContext: ExecutionContext): boolean {
+  /** The handler runs unless the client already left (its units are given back then). */
+  private proceed(context: NestRequestContext, executionContext: ExecutionContext): boolean {
     const res = rawResponse(executionContext.switchToHttp().getResponse());
-    if (res !== undefined) context.settleWhenDone(res);
+    if (res === undefined) return true;
+    if (isResponseGone(res)) {
+      context.releaseAll();
+      return false;
+    }
+    context.settleWhenDone(res);
     return true;
   }
 
@@ -70,73 +83,49 @@ export class StiggGuard implements CanActivate {
     const name = (handler as { name?: unknown }).name;
     const requirements = typeof name === 'string' && name !== '' ? getFeatureRequirements(controller, name) : [];
     const checked = requirements.filter(checkable);
-    const plan = checked.length === 0 ? { ...NO_PLAN, version } : { version, checked, features: new Set(checked.map((r) => r.featureId)) };
+    const plan: Plan = { version, routes: checked.map(routeOf), features: new Set(checked.map((requirement) => requirement.featureId)) };
     this.plans.set(handler, plan);
     return plan;
   }
 
-  private acquireAll(context: NestRequestContext, plan: Plan, customerId: string | undefined): MaybePromise<void> {
-    const first = plan.checked[0] as FeatureRequirement;
-    if (customerId === undefined) throw new EntitlementProblemException(noCustomerProblem(first.featureId));
-    const resourceId = context.resourceId();
-    if (isThenable(resourceId)) return resourceId.then((id) => this.acquireFrom(context, plan, customerId, id, 0));
-    return this.acquireFrom(context, plan, customerId, resourceId, 0);
-  }
-
-  /** Acquires plan.checked[index…] in order; a denial releases what this request already holds. */
-  private acquireFrom(context: NestRequestContext, plan: Plan, customerId: string, resourceId: string | undefined, index: number): MaybePromise<void> {
-    for (let i = index; i < plan.checked.length; i += 1) {
-      const requirement = plan.checked[i] as FeatureRequirement;
-      const entitlements = requirement.entitlements ?? context.entitlements;
-      let lease: MaybePromise<Lease>;
+  /** Evaluates plan.routes[index…] in order; anything but a grant releases what this request already holds. */
+  private evaluateFrom(context: NestRequestContext, plan: Plan, index: number): MaybePromise<void> {
+    for (let i = index; i < plan.routes.length; i += 1) {
+      let outcome: MaybePromise<Outcome>;
       try {
-        lease = entitlements.acquire({ customerId, resourceId, featureId: requirement.featureId, requestedUsage: requirement.requestedUsage as number | undefined });
+        outcome = context.evaluate(plan.routes[i] as Route);
       } catch (error) {
-        this.fail(context, error);
+        context.releaseAll();
+        throw error;
       }
-      if (isThenable(lease)) {
-        return lease.then(
+      if (isThenable(outcome)) {
+        return outcome.then(
           (value) => {
             this.take(context, value);
-            return this.acquireFrom(context, plan, customerId, resourceId, i + 1);
+            return this.evaluateFrom(context, plan, i + 1);
           },
-          (error: unknown) => this.fail(context, error),
+          (error: unknown) => {
+            context.releaseAll();
+            throw error;
+          },
         );
       }
-      this.take(context, lease);
+      this.take(context, outcome);
     }
     return undefined;
   }
 
-  private take(context: NestRequestContext, lease: Lease): void {
-    const decision = lease.decision;
-    if (decision.granted) {
+  private take(context: NestRequestContext, outcome: Outcome): void {
+    if (outcome.kind === 'granted') {
       // Only metered grants hold units; a boolean grant has nothing to commit or release.
-      if (decision.metered) context.hold(lease);
+      if (outcome.lease.decision.metered) context.hold(outcome.lease);
       return;
     }
     context.releaseAll();
-    const reason = decision.accessDeniedReason ?? 'Unknown';
-    if (MISCONFIGURATION_REASONS.has(reason)) this.warnOnce(decision, reason);
-    const status = this.config.statusMapping?.[reason] ?? statusForReason(reason);
-    throw new EntitlementProblemException(deniedProblem(decision, status));
-  }
-
-  private fail(context: NestRequestContext, error: unknown): never {
-    context.releaseAll();
-    if (error instanceof EntitlementUnavailableError) {
-      throw new EntitlementProblemException(unavailableProblem(error.featureId, error.retryAfterSeconds), error.retryAfterSeconds, error);
+    if (outcome.kind === 'denied') {
+      releaseQuietly(outcome.lease, this.config.logger);
+      throw new EntitlementProblemException(outcome.problem);
     }
-    throw error;
-  }
-
-  private warnOnce(decision: Decision, reason: AccessDeniedReason): void {
-    const key = `${decision.featureId}\0${reason}`;
-    if (this.config.warned.has(key)) return;
-    this.config.warned.add(key);
-    this.config.logger.warn(
-      { featureId: decision.featureId, accessDeniedReason: reason },
-      `stigg-gate: feature "${decision.featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`,
-    );
+    throw new EntitlementProblemException(outcome.problem, outcome.retryAfterSeconds);
   }
 }

@@ -4,7 +4,7 @@ import { describeValue, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import type { Entitlements, Logger, MaybePromise } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
-import { checkStatusMapping } from '../middleware/gate';
+import { checkStatusMapping, type StiggConfig } from '../middleware/gate';
 
 export type ContextResolver = (context: ExecutionContext) => MaybePromise<string | undefined | null>;
 
@@ -44,18 +44,10 @@ export interface StiggModuleAsyncOptions {
   useGlobalGuard?: boolean;
 }
 
-/** Validated module configuration, shared by the guard, the interceptor and the module. */
-export interface StiggNestConfig {
-  readonly entitlements: Entitlements;
+/** Validated module configuration: the shared gate's, plus whether the module owns the instance. */
+export interface StiggNestConfig extends StiggConfig<ExecutionContext, never> {
   /** True when StiggModule created the instance, and so closes it on shutdown. */
   readonly owned: boolean;
-  readonly customer: ContextResolver | undefined;
-  readonly resource: ContextResolver | undefined;
-  readonly statusMapping: StatusMapping | undefined;
-  readonly reportWhen: (statusCode: number) => boolean;
-  readonly logger: Logger;
-  /** `${featureId}\0${reason}` already warned about. */
-  readonly warned: Set<string>;
 }
 
 const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'logger'] as const;
@@ -102,6 +94,10 @@ function checkLogger(value: unknown): Logger {
 
 function reportWhenSuccessful(statusCode: number): boolean {
   return statusCode < 400;
+}
+
+function noCustomer(): undefined {
+  return undefined;
 }
 
 /** The module-level switches, read when the module is declared (forRoot / forRootAsync). */
@@ -154,9 +150,10 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   return Object.freeze({
     entitlements,
     owned,
-    customer: o.customer as ContextResolver | undefined,
+    customer: (o.customer as ContextResolver | undefined) ?? noCustomer,
     resource: o.resource as ContextResolver | undefined,
     statusMapping,
+    onDenied: undefined,
     reportWhen: (o.reportWhen as ((statusCode: number) => boolean) | undefined) ?? reportWhenSuccessful,
     logger,
     warned: new Set<string>(),

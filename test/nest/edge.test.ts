@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   Controller,
+  Head,
   Injectable,
   Post,
   Sse,
@@ -65,6 +66,10 @@ class EdgeController {
   @Post('missing-feature')
   @RequireFeature('feature-99-missing')
   async missing(): Promise<void> {}
+
+  @Head('export-head')
+  @RequireFeature(TEMPLATES, 1)
+  async exportHead(): Promise<void> {}
 
   @Post('site-templates')
   @RequireFeature(TEMPLATES, 1)
@@ -184,6 +189,26 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
     expect((await request(nest.getHttpServer()).get('/analytics').set('x-customer', 'c-basic')).status).toBe(402);
     expect(runs.get('analytics')).toBeUndefined();
     expect((await request(nest.getHttpServer()).post('/failing').set('x-customer', 'c-basic')).status).toBe(500);
+    expect(await templatesLeft(nest)).toBe(3);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
+  });
+
+  it('answers 401 problem+json for a blank customer id before any work, and 400 for a bad resource id', async () => {
+    const nest = await start({ resource: () => 'x'.repeat(300) });
+    const blank = await request(nest.getHttpServer()).post('/templates').set('x-customer', '   ');
+    expect(blank.status).toBe(401);
+    expect(blank.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(blank.body).toMatchObject({ status: 401, featureId: TEMPLATES });
+    const longResource = await request(nest.getHttpServer()).post('/templates').set('x-customer', 'c-basic');
+    expect(longResource.status).toBe(400);
+    expect(runs.get('createTemplate')).toBeUndefined();
+  });
+
+  it('checks a HEAD request without consuming units', async () => {
+    const nest = await start();
+    for (let i = 0; i < 5; i += 1) {
+      expect((await request(nest.getHttpServer()).head('/edge/export-head').set('x-customer', 'c-basic')).status).toBe(200);
+    }
     expect(await templatesLeft(nest)).toBe(3);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
   });

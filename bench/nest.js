@@ -34,7 +34,16 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
     }
   }
   const decorators = variant === 'gated' ? [Get('r'), RequireFeature(FEATURE)] : [Get('r')];
-  Object.defineProperty(BenchController.prototype, 'r', Reflect.decorate(decorators, BenchController.prototype, 'r', Object.getOwnPropertyDescriptor(BenchController.prototype, 'r')));
+  Object.defineProperty(
+    BenchController.prototype,
+    'r',
+    Reflect.decorate(
+      decorators,
+      BenchController.prototype,
+      'r',
+      Object.getOwnPropertyDescriptor(BenchController.prototype, 'r'),
+    ),
+  );
   Reflect.decorate([Controller()], BenchController);
 
   let entitlements;
@@ -43,7 +52,9 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
     entitlements = createEntitlements({ client: new StiggClient({ apiKey, apiUrl }) });
     const warm = await entitlements.check({ customerId, featureId: FEATURE });
     if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
-    imports.push(StiggModule.forRoot({ entitlements, customer: (ctx) => ctx.switchToHttp().getRequest().headers['x-customer'] }));
+    imports.push(
+      StiggModule.forRoot({ entitlements, customer: (ctx) => ctx.switchToHttp().getRequest().headers['x-customer'] }),
+    );
   }
   class BenchModule {}
   Reflect.decorate([Module({ imports, controllers: [BenchController] })], BenchModule);
@@ -60,11 +71,15 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
   await app.listen(0, '127.0.0.1');
 
   let window = { requests: 0, cpu: process.cpuUsage() };
-  process.on('SIGUSR2', () => { window = { requests: served, cpu: process.cpuUsage() }; });
+  process.on('SIGUSR2', () => {
+    window = { requests: served, cpu: process.cpuUsage() };
+  });
   process.stdout.write(`READY ${app.getHttpServer().address().port}\n`);
   process.on('SIGTERM', async () => {
     const cpu = process.cpuUsage(window.cpu);
-    process.stdout.write(`STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`);
+    process.stdout.write(
+      `STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`,
+    );
     await app.close();
     if (entitlements) await entitlements.close();
     process.exit(0);
@@ -73,9 +88,13 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
 
 function startServer(platform, variant, emulator) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, 'server', platform, variant, emulator.url, emulator.apiKey, CUSTOMER], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [__filename, 'server', platform, variant, emulator.url, emulator.apiKey, CUSTOMER],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stats;
     const exited = new Promise((done) => child.once('exit', () => done(stats)));
     const lines = readline.createInterface({ input: child.stdout });
@@ -91,12 +110,27 @@ function startServer(platform, variant, emulator) {
 
 function runLoad(port, seconds) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      path.join(__dirname, 'loadgen.js'), '127.0.0.1', String(port), '/r', String(seconds), String(CONNECTIONS), `x-customer: ${CUSTOMER}`, String(PIPELINE),
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(__dirname, 'loadgen.js'),
+        '127.0.0.1',
+        String(port),
+        '/r',
+        String(seconds),
+        String(CONNECTIONS),
+        `x-customer: ${CUSTOMER}`,
+        String(PIPELINE),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout.on('data', (chunk) => { out += chunk; });
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`))));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`)),
+    );
   });
 }
 
@@ -107,7 +141,8 @@ async function measure(platform, variant, emulator) {
     await runLoad(port, 1); // JIT warm-up, discarded
     child.kill('SIGUSR2');
     result = await runLoad(port, SECONDS);
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`nest ${platform}/${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`nest ${platform}/${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   } finally {
     child.kill('SIGTERM');
   }
@@ -141,23 +176,36 @@ async function main() {
         const rps = median(results.map((r) => r.rps));
         const mid = results.find((r) => r.rps === rps);
         rows[variant] = {
-          rps: Math.round(rps), p50Us: mid.p50Us, p99Us: mid.p99Us,
+          rps: Math.round(rps),
+          p50Us: mid.p50Us,
+          p99Us: mid.p99Us,
           serverCpuUsPerRequest: Number(median(results.map((r) => r.cpuUsPerRequest)).toFixed(2)),
           rounds: results.map((r) => Math.round(r.rps)),
         };
       }
-      const paired = (a, b, of) => (byVariant[a] && byVariant[b]
-        ? Number(median(byVariant[a].map((result, round) => of(result, byVariant[b][round]))).toFixed(3))
-        : undefined);
+      const paired = (a, b, of) =>
+        byVariant[a] && byVariant[b]
+          ? Number(median(byVariant[a].map((result, round) => of(result, byVariant[b][round]))).toFixed(3))
+          : undefined;
       const ratio = (a, b) => paired(a, b, (x, y) => x.rps / y.rps);
       const cpuRatio = (a, b) => paired(a, b, (x, y) => y.cpuUsPerRequest / x.cpuUsPerRequest);
       summary[platform] = {
         ...rows,
-        ratios: { gatedVsUngated: ratio('gated', 'ungated'), moduleVsUngated: ratio('module', 'ungated'), gatedVsModule: ratio('gated', 'module') },
-        cpuEfficiencyRatios: { gatedVsUngated: cpuRatio('gated', 'ungated'), moduleVsUngated: cpuRatio('module', 'ungated'), gatedVsModule: cpuRatio('gated', 'module') },
+        ratios: {
+          gatedVsUngated: ratio('gated', 'ungated'),
+          moduleVsUngated: ratio('module', 'ungated'),
+          gatedVsModule: ratio('gated', 'module'),
+        },
+        cpuEfficiencyRatios: {
+          gatedVsUngated: cpuRatio('gated', 'ungated'),
+          moduleVsUngated: cpuRatio('module', 'ungated'),
+          gatedVsModule: cpuRatio('gated', 'module'),
+        },
       };
     }
-    return { nest: { rounds: ROUNDS, secondsPerRun: SECONDS, connections: CONNECTIONS, pipelineDepth: PIPELINE, ...summary } };
+    return {
+      nest: { rounds: ROUNDS, secondsPerRun: SECONDS, connections: CONNECTIONS, pipelineDepth: PIPELINE, ...summary },
+    };
   } finally {
     await emulator.stop();
   }
@@ -165,7 +213,10 @@ async function main() {
 
 module.exports = { main };
 if (require.main === module) {
-  const run = process.argv[2] === 'server' ? serve(...process.argv.slice(3)) : main().then((result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'));
+  const run =
+    process.argv[2] === 'server'
+      ? serve(...process.argv.slice(3))
+      : main().then((result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'));
   run.catch((error) => {
     process.stderr.write(`${error && error.stack ? error.stack : error}\n`);
     process.exit(1);

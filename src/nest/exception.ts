@@ -7,7 +7,13 @@ import {
   type StatusMapping,
 } from '../core/errors';
 import { InvalidIdError } from '../middleware/ids';
-import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
+import {
+  PROBLEM_CONTENT_TYPE,
+  errorProblem,
+  retryAfterHeader,
+  type ProblemDetails,
+  type RenderableError,
+} from '../middleware/problem';
 
 /**
  * What stigg-gate/nest throws for a request it answers itself (denial 402/403, no customer 401, bad
@@ -19,7 +25,11 @@ export class EntitlementProblemException extends HttpException {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(problem: ProblemDetails, retryAfterSeconds?: number, cause?: unknown) {
-    super(problem, problem.status, cause === undefined ? { description: problem.title } : { cause, description: problem.title });
+    super(
+      problem,
+      problem.status,
+      cause === undefined ? { description: problem.title } : { cause, description: problem.title },
+    );
     this.name = 'EntitlementProblemException';
     this.problem = problem;
     this.retryAfterSeconds = retryAfterSeconds;
@@ -27,7 +37,10 @@ export class EntitlementProblemException extends HttpException {
 }
 
 /** The exception for an error a decorated method threw (rendered with the module's status mapping). */
-export function problemException(error: RenderableError, statusMapping: StatusMapping | undefined): EntitlementProblemException {
+export function problemException(
+  error: RenderableError,
+  statusMapping: StatusMapping | undefined,
+): EntitlementProblemException {
   const { problem, retryAfterSeconds } = errorProblem(error, statusMapping);
   return new EntitlementProblemException(problem, retryAfterSeconds, error);
 }
@@ -42,14 +55,22 @@ interface FastifyReplyLike {
 
 function isFastifyReply(value: unknown): value is FastifyReplyLike {
   const reply = value as Partial<FastifyReplyLike> | null;
-  return typeof reply === 'object' && reply !== null && typeof reply.code === 'function' && typeof reply.send === 'function' && typeof reply.raw === 'object';
+  return (
+    typeof reply === 'object' &&
+    reply !== null &&
+    typeof reply.code === 'function' &&
+    typeof reply.send === 'function' &&
+    typeof reply.raw === 'object'
+  );
 }
 
 /** The underlying Node response of Express's Response (itself one) or Fastify's reply. */
 export function rawResponse(response: unknown): ServerResponse | undefined {
   if (isFastifyReply(response)) return response.raw;
   const res = response as Partial<ServerResponse> | null;
-  return typeof res === 'object' && res !== null && typeof res.setHeader === 'function' && typeof res.end === 'function' ? (res as ServerResponse) : undefined;
+  return typeof res === 'object' && res !== null && typeof res.setHeader === 'function' && typeof res.end === 'function'
+    ? (res as ServerResponse)
+    : undefined;
 }
 
 /** Writes the problem to an Express response or a Fastify reply. */
@@ -63,7 +84,10 @@ export function sendProblem(response: unknown, problem: ProblemDetails, retryAft
     return;
   }
   const res = rawResponse(response);
-  if (res === undefined) throw new TypeError('stigg-gate/nest can render problems on @nestjs/platform-express and @nestjs/platform-fastify responses only.');
+  if (res === undefined)
+    throw new TypeError(
+      'stigg-gate/nest can render problems on @nestjs/platform-express and @nestjs/platform-fastify responses only.',
+    );
   if (res.headersSent) {
     res.end();
     return;
@@ -80,10 +104,17 @@ export function sendProblem(response: unknown, problem: ProblemDetails, retryAft
  * Express and Koa adapters give them. Catches nothing else, so every other error goes on to the app's
  * own filters. StiggModule binds it to each controller route (route filters come before global ones).
  */
-@Catch(EntitlementProblemException, EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, InvalidIdError)
+@Catch(
+  EntitlementProblemException,
+  EntitlementDeniedError,
+  EntitlementUnavailableError,
+  MissingCustomerError,
+  InvalidIdError,
+)
 export class StiggExceptionFilter implements ExceptionFilter {
   catch(exception: EntitlementProblemException | RenderableError, host: ArgumentsHost): unknown {
-    const rendered = exception instanceof EntitlementProblemException ? exception : problemException(exception, undefined);
+    const rendered =
+      exception instanceof EntitlementProblemException ? exception : problemException(exception, undefined);
     if (host.getType() !== 'http') return rendered;
     sendProblem(host.switchToHttp().getResponse(), rendered.problem, rendered.retryAfterSeconds);
     return undefined;

@@ -20,7 +20,12 @@ interface Plan {
 }
 
 function checkable(requirement: FeatureRequirement): boolean {
-  return typeof requirement.requestedUsage !== 'function' && requirement.customer === undefined && requirement.resource === undefined && requirement.entitlements === undefined;
+  return (
+    typeof requirement.requestedUsage !== 'function' &&
+    requirement.customer === undefined &&
+    requirement.resource === undefined &&
+    requirement.entitlements === undefined
+  );
 }
 
 function routeOf(requirement: FeatureRequirement): Route {
@@ -83,7 +88,11 @@ export class StiggGuard implements CanActivate {
     const name = (handler as { name?: unknown }).name;
     const requirements = typeof name === 'string' && name !== '' ? getFeatureRequirements(controller, name) : [];
     const checked = requirements.filter(checkable);
-    const plan: Plan = { version, routes: checked.map(routeOf), features: new Set(checked.map((requirement) => requirement.featureId)) };
+    const plan: Plan = {
+      version,
+      routes: checked.map(routeOf),
+      features: new Set(checked.map((requirement) => requirement.featureId)),
+    };
     this.plans.set(handler, plan);
     return plan;
   }

@@ -1,11 +1,24 @@
-import { Inject, Module, UseFilters, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  UseFilters,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { describeValue } from '../core/errors';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { stiggExceptionFilter } from './exception';
 import { StiggGuard } from './guard';
 import { StiggInterceptor } from './interceptor';
-import { checkModuleSwitches, resolveModuleOptions, type StiggModuleAsyncOptions, type StiggModuleOptions, type StiggNestConfig } from './options';
+import {
+  checkModuleSwitches,
+  resolveModuleOptions,
+  type StiggModuleAsyncOptions,
+  type StiggModuleOptions,
+  type StiggNestConfig,
+} from './options';
 import { STIGG_CONFIG, STIGG_ENTITLEMENTS } from './tokens';
 
 const STIGG_FILTER_BINDING = Symbol.for('stigg-gate:nest:filter-binding');
@@ -27,7 +40,11 @@ function bindFilterToRoutes(modules: Iterable<ControllerHolder>): true {
     for (const wrapper of moduleRef.controllers.values()) {
       const controller = wrapper.metatype;
       if (typeof controller !== 'function') continue;
-      for (let proto = controller.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+      for (
+        let proto = controller.prototype as object | null;
+        proto !== null && proto !== Object.prototype;
+        proto = Object.getPrototypeOf(proto) as object | null
+      ) {
         for (const key of Object.getOwnPropertyNames(proto)) {
           if (key === 'constructor') continue;
           const descriptor = Object.getOwnPropertyDescriptor(proto, key);
@@ -47,8 +64,16 @@ function bindFilterToRoutes(modules: Iterable<ControllerHolder>): true {
 function providersFor(config: Provider, switches: { useGlobalGuard?: boolean | undefined }): Provider[] {
   const providers: Provider[] = [
     config,
-    { provide: STIGG_ENTITLEMENTS, useFactory: (resolved: StiggNestConfig) => resolved.entitlements, inject: [STIGG_CONFIG] },
-    { provide: STIGG_FILTER_BINDING, useFactory: (modules: ModulesContainer) => bindFilterToRoutes(modules.values() as Iterable<ControllerHolder>), inject: [ModulesContainer] },
+    {
+      provide: STIGG_ENTITLEMENTS,
+      useFactory: (resolved: StiggNestConfig) => resolved.entitlements,
+      inject: [STIGG_CONFIG],
+    },
+    {
+      provide: STIGG_FILTER_BINDING,
+      useFactory: (modules: ModulesContainer) => bindFilterToRoutes(modules.values() as Iterable<ControllerHolder>),
+      inject: [ModulesContainer],
+    },
     StiggGuard,
     StiggInterceptor,
     // Always global: without the request context a gated controller method would check again, or find no customer.
@@ -100,7 +125,9 @@ export class StiggModule implements OnApplicationShutdown {
         const resolved = await useFactory(...args);
         for (const key of DECLARATION_KEYS) {
           if (typeof resolved === 'object' && resolved !== null && key in resolved) {
-            throw new TypeError(`${key} is an option of StiggModule.forRootAsync({ ${key}, useFactory }) itself, not of the options useFactory returns: Nest needs it before the factory runs.`);
+            throw new TypeError(
+              `${key} is an option of StiggModule.forRootAsync({ ${key}, useFactory }) itself, not of the options useFactory returns: Nest needs it before the factory runs.`,
+            );
           }
         }
         return resolveModuleOptions(resolved);

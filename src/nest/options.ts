@@ -34,7 +34,8 @@ export interface StiggNestOptions {
 }
 
 /** Either an instance the app created (`entitlements`), or the options StiggModule creates one from. */
-export type StiggModuleOptions = StiggNestOptions & ({ entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined }));
+export type StiggModuleOptions = StiggNestOptions &
+  ({ entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined }));
 
 export interface StiggModuleAsyncOptions {
   imports?: unknown[];
@@ -50,7 +51,16 @@ export interface StiggNestConfig extends StiggConfig<ExecutionContext, never> {
   readonly owned: boolean;
 }
 
-const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'logger'] as const;
+const NEST_KEYS = [
+  'entitlements',
+  'customer',
+  'resource',
+  'statusMapping',
+  'reportWhen',
+  'isGlobal',
+  'useGlobalGuard',
+  'logger',
+] as const;
 
 /** Every createEntitlements() option; the compiler keeps the list complete. */
 const ENTITLEMENTS_KEYS = Object.keys({
@@ -77,14 +87,21 @@ function checkFunction(name: string, value: unknown, hint: string): void {
 
 function checkBoolean(where: string, name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new TypeError(`${describeValue(value)} is not a valid value for ${name} in ${where}. Please choose true or false.`);
+    throw new TypeError(
+      `${describeValue(value)} is not a valid value for ${name} in ${where}. Please choose true or false.`,
+    );
   }
 }
 
 function checkLogger(value: unknown): Logger {
   if (value === undefined) return silentLogger;
   const logger = value as Partial<Logger> | null;
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    typeof logger.warn !== 'function' ||
+    typeof logger.error !== 'function'
+  ) {
     throw new TypeError(
       `${describeValue(value)} is not a valid value for logger in StiggModule.forRoot(). Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`,
     );
@@ -116,9 +133,17 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   rejectUnknownOptions(options, KNOWN_KEYS, 'StiggModule.forRoot()');
   const o = options as Record<string, unknown>;
   checkModuleSwitches('StiggModule.forRoot()', o);
-  checkFunction('customer', o.customer, 'Pass a function of the ExecutionContext, e.g. customer: (ctx) => ctx.switchToHttp().getRequest().user?.stiggCustomerId.');
+  checkFunction(
+    'customer',
+    o.customer,
+    'Pass a function of the ExecutionContext, e.g. customer: (ctx) => ctx.switchToHttp().getRequest().user?.stiggCustomerId.',
+  );
   checkFunction('resource', o.resource, 'Pass a function of the ExecutionContext that returns the Stigg resource id.');
-  checkFunction('reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
+  checkFunction(
+    'reportWhen',
+    o.reportWhen,
+    'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.',
+  );
   const statusMapping = checkStatusMapping('StiggModule.forRoot()', o.statusMapping);
   const logger = checkLogger(o.logger);
 
@@ -126,12 +151,21 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   let owned: boolean;
   if (o.entitlements !== undefined) {
     const given = o.entitlements as Partial<Entitlements> | null;
-    if (typeof given !== 'object' || given === null || typeof given.acquire !== 'function' || typeof given.flush !== 'function') {
-      throw new TypeError(`${describeValue(o.entitlements)} is not a valid value for entitlements in StiggModule.forRoot(). Pass the instance createEntitlements({ client }) returned, or leave it out and pass { client } to let the module create one.`);
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      typeof given.acquire !== 'function' ||
+      typeof given.flush !== 'function'
+    ) {
+      throw new TypeError(
+        `${describeValue(o.entitlements)} is not a valid value for entitlements in StiggModule.forRoot(). Pass the instance createEntitlements({ client }) returned, or leave it out and pass { client } to let the module create one.`,
+      );
     }
     const stray = ENTITLEMENTS_KEYS.filter((key) => key !== 'logger' && o[key] !== undefined);
     if (stray.length > 0) {
-      throw new TypeError(`StiggModule.forRoot() got both an entitlements instance and createEntitlements() options (${stray.join(', ')}). Pass one or the other: the options only configure an instance the module creates.`);
+      throw new TypeError(
+        `StiggModule.forRoot() got both an entitlements instance and createEntitlements() options (${stray.join(', ')}). Pass one or the other: the options only configure an instance the module creates.`,
+      );
     }
     entitlements = given as Entitlements;
     owned = false;

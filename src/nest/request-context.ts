@@ -61,7 +61,11 @@ export function contextOf(config: StiggNestConfig, executionContext: ExecutionCo
   const request = executionContext.switchToHttp().getRequest<{ method?: unknown }>();
   let context = contexts.get(request);
   if (context === undefined) {
-    context = new NestRequestContext(config, executionContext, typeof request.method === 'string' ? request.method : undefined);
+    context = new NestRequestContext(
+      config,
+      executionContext,
+      typeof request.method === 'string' ? request.method : undefined,
+    );
     contexts.set(request, context);
   }
   return context;

@@ -31,7 +31,9 @@ function ran(name: string): void {
 }
 
 export function customerFromHeader(context: ExecutionContext): string | undefined {
-  const value: unknown = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['x-customer'];
+  const value: unknown = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[
+    'x-customer'
+  ];
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -111,7 +113,12 @@ export class GatedController {
 export class CatchEverythingFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
-    const response = host.switchToHttp().getResponse<{ status?: (code: number) => { json: (body: unknown) => void }; code?: (code: number) => { send: (body: unknown) => void } }>();
+    const response = host
+      .switchToHttp()
+      .getResponse<{
+        status?: (code: number) => { json: (body: unknown) => void };
+        code?: (code: number) => { send: (body: unknown) => void };
+      }>();
     const body = { statusCode: status, handledBy: 'CatchEverythingFilter' };
     if (typeof response.code === 'function') response.code(status).send(body);
     else response.status?.(status).json(body);
@@ -122,11 +129,16 @@ export type Platform = 'express' | 'fastify';
 export const platforms: Platform[] = ['express', 'fastify'];
 
 /** A Nest application on `platform`, initialised and ready for supertest. */
-export async function createApp(platform: Platform, metadata: ModuleMetadata, configure?: (app: INestApplication) => void): Promise<INestApplication> {
+export async function createApp(
+  platform: Platform,
+  metadata: ModuleMetadata,
+  configure?: (app: INestApplication) => void,
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = platform === 'express'
-    ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: false })
-    : moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+  const app =
+    platform === 'express'
+      ? moduleRef.createNestApplication(new ExpressAdapter(), { logger: false })
+      : moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
   configure?.(app);
   await app.init();
   if (platform === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();

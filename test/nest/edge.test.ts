@@ -105,7 +105,8 @@ function readOneEventAndLeave(app: INestApplication, path: string): Promise<stri
 async function templatesLeft(app: INestApplication): Promise<number> {
   let granted = 0;
   for (let i = 0; i < 4; i += 1) {
-    if ((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status === 201) granted += 1;
+    if ((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status === 201)
+      granted += 1;
   }
   return granted;
 }
@@ -119,7 +120,9 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
 
   async function start(options: Record<string, unknown> = {}): Promise<INestApplication> {
     app = await createApp(platform, {
-      imports: [StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options } as never)],
+      imports: [
+        StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options } as never),
+      ],
       controllers: [GatedController, EdgeController],
       providers: [ReportService, RefuseGuard],
     });
@@ -175,16 +178,25 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
   });
 
   it('checks the resource the resource resolver names', async () => {
-    const nest = await start({ resource: (ctx: { switchToHttp(): { getRequest(): { headers: Record<string, string> } } }) => ctx.switchToHttp().getRequest().headers['x-site'] });
-    const granted = await request(nest.getHttpServer()).post('/edge/site-templates').set('x-customer', 'c-sites').set('x-site', 'site-1');
+    const nest = await start({
+      resource: (ctx: { switchToHttp(): { getRequest(): { headers: Record<string, string> } } }) =>
+        ctx.switchToHttp().getRequest().headers['x-site'],
+    });
+    const granted = await request(nest.getHttpServer())
+      .post('/edge/site-templates')
+      .set('x-customer', 'c-sites')
+      .set('x-site', 'site-1');
     expect(granted.status).toBe(201);
-    const otherSite = await request(nest.getHttpServer()).post('/edge/site-templates').set('x-customer', 'c-sites').set('x-site', 'site-2');
+    const otherSite = await request(nest.getHttpServer())
+      .post('/edge/site-templates')
+      .set('x-customer', 'c-sites')
+      .set('x-site', 'site-2');
     expect(otherSite.status).toBe(403);
     expect(otherSite.body).toMatchObject({ accessDeniedReason: 'CustomerResourceNotFound' });
     expect(await rig.reported('c-sites', TEMPLATES, 'site-1')).toBe(1);
   });
 
-  it('without StiggGuard, the method wrapper enforces a gated controller route inside the interceptor\'s context, once', async () => {
+  it("without StiggGuard, the method wrapper enforces a gated controller route inside the interceptor's context, once", async () => {
     const nest = await start({ useGlobalGuard: false });
     expect((await request(nest.getHttpServer()).get('/analytics').set('x-customer', 'c-basic')).status).toBe(402);
     expect(runs.get('analytics')).toBeUndefined();
@@ -207,7 +219,9 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
   it('checks a HEAD request without consuming units', async () => {
     const nest = await start();
     for (let i = 0; i < 5; i += 1) {
-      expect((await request(nest.getHttpServer()).head('/edge/export-head').set('x-customer', 'c-basic')).status).toBe(200);
+      expect((await request(nest.getHttpServer()).head('/edge/export-head').set('x-customer', 'c-basic')).status).toBe(
+        200,
+      );
     }
     expect(await templatesLeft(nest)).toBe(3);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
@@ -216,9 +230,17 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
   it('owns nothing it was not given: a second app on the same instance keeps working after the first closes', async () => {
     const entitlements = createEntitlements({ client: rig.client });
     try {
-      const first = await createApp(platform, { imports: [StiggModule.forRoot({ entitlements, customer: customerFromHeader })], controllers: [GatedController], providers: [ReportService] });
+      const first = await createApp(platform, {
+        imports: [StiggModule.forRoot({ entitlements, customer: customerFromHeader })],
+        controllers: [GatedController],
+        providers: [ReportService],
+      });
       await first.close();
-      const nest = await createApp(platform, { imports: [StiggModule.forRoot({ entitlements, customer: customerFromHeader })], controllers: [GatedController], providers: [ReportService] });
+      const nest = await createApp(platform, {
+        imports: [StiggModule.forRoot({ entitlements, customer: customerFromHeader })],
+        controllers: [GatedController],
+        providers: [ReportService],
+      });
       app = nest;
       expect((await request(nest.getHttpServer()).get('/analytics').set('x-customer', 'c-growth')).status).toBe(200);
     } finally {

@@ -57,7 +57,11 @@ beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'cjs', 'nest', 'index.js'))) {
     throw new Error('The library is not built with stigg-gate/nest: run `npm run build` before this test.');
   }
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(exampleDir, 'tsconfig.json')], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(exampleDir, 'tsconfig.json')],
+    { stdio: 'pipe' },
+  );
 }, 60_000);
 
 afterAll(() => {
@@ -69,8 +73,12 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM thro
   delete env.STIGG_SERVER_API_KEY;
   delete env.STIGG_API_URL;
   child = spawn(process.execPath, [path.join(exampleDir, 'dist', 'main.js')], { cwd: root, env });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
 
   await waitForOutput(/Stop with Ctrl-C/, 20_000);
   const baseUrl = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(output);
@@ -93,9 +101,11 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM thro
         type: 'application/problem+json; charset=utf-8',
       });
     }
-    if (response.ok && curl.url.endsWith('/templates')) granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
+    if (response.ok && curl.url.endsWith('/templates'))
+      granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
     if (response.ok && curl.url.endsWith('/campaigns')) {
-      granted['feature-02-campaigns'] = (granted['feature-02-campaigns'] ?? 0) + Number(JSON.parse(curl.body ?? '{}').count);
+      granted['feature-02-campaigns'] =
+        (granted['feature-02-campaigns'] ?? 0) + Number(JSON.parse(curl.body ?? '{}').count);
     }
   }
   expect(granted).toEqual({ 'feature-01-templates': 1, 'feature-02-campaigns': 5 });

@@ -3,7 +3,15 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { StiggModule } from 'stigg-gate/nest';
 import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
-import { CatchEverythingFilter, GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
+import {
+  CatchEverythingFilter,
+  GatedController,
+  ReportService,
+  createApp,
+  customerFromHeader,
+  platforms,
+  runs,
+} from './app';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -46,7 +54,9 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
     // c-basic has 3 templates: a route that reserved twice per request would be denied on the second.
     for (const expected of [201, 201, 402]) {
-      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(expected);
+      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(
+        expected,
+      );
     }
     expect(runs.get('createTemplate')).toBe(3);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
@@ -118,10 +128,18 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
 
   it('enforces usage computed from the arguments in the method wrapper, inside the request context', async () => {
     await start();
-    const tooMany = await request(app.getHttpServer()).post('/campaigns').set('x-customer', 'c-basic').send({ count: 5 });
+    const tooMany = await request(app.getHttpServer())
+      .post('/campaigns')
+      .set('x-customer', 'c-basic')
+      .send({ count: 5 });
     expect(tooMany.status).toBe(402);
     expect(tooMany.headers['content-type']).toMatch(PROBLEM);
-    expect(tooMany.body).toMatchObject({ featureId: CAMPAIGNS, accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: 5, usageLimit: 4 });
+    expect(tooMany.body).toMatchObject({
+      featureId: CAMPAIGNS,
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+      requestedUsage: 5,
+      usageLimit: 4,
+    });
     expect(runs.get('createCampaigns')).toBeUndefined();
     const fits = await request(app.getHttpServer()).post('/campaigns').set('x-customer', 'c-basic').send({ count: 2 });
     expect(fits.status).toBe(201);
@@ -136,7 +154,10 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     const basic = await request(app.getHttpServer()).get('/report').set('x-customer', 'c-basic');
     expect(basic.status).toBe(402);
     expect(basic.headers['content-type']).toMatch(PROBLEM);
-    expect(basic.body).toMatchObject({ featureId: ANALYTICS, accessDeniedReason: 'NoFeatureEntitlementInSubscription' });
+    expect(basic.body).toMatchObject({
+      featureId: ANALYTICS,
+      accessDeniedReason: 'NoFeatureEntitlementInSubscription',
+    });
     const anonymous = await request(app.getHttpServer()).get('/report');
     expect(anonymous.status).toBe(401);
     expect(runs.get('ReportService.monthly')).toBe(1);
@@ -155,7 +176,10 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     const denied = await request(app.getHttpServer()).get('/analytics').set('x-customer', 'c-basic');
     expect(denied.status).toBe(402);
     expect(denied.headers['content-type']).toMatch(PROBLEM);
-    expect(denied.body).toMatchObject({ accessDeniedReason: 'NoFeatureEntitlementInSubscription', featureId: ANALYTICS });
+    expect(denied.body).toMatchObject({
+      accessDeniedReason: 'NoFeatureEntitlementInSubscription',
+      featureId: ANALYTICS,
+    });
     const fromService = await request(app.getHttpServer()).get('/report').set('x-customer', 'c-basic');
     expect(fromService.status).toBe(402);
     expect(fromService.body).toMatchObject({ accessDeniedReason: 'NoFeatureEntitlementInSubscription' });

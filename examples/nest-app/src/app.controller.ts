@@ -1,4 +1,16 @@
-import { BadRequestException, Body, Controller, Get, Inject, Post, Put, Query, Req, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Post,
+  Put,
+  Query,
+  Req,
+  UnauthorizedException,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { Entitlements, StiggClient } from 'stigg-gate';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { STIGG_ENTITLEMENTS } from 'stigg-gate/nest';
@@ -38,7 +50,14 @@ export class AppController {
   @Get()
   index(): { routes: string[]; demoTokens: string[] } {
     return {
-      routes: ['POST /templates', 'POST /campaigns {"count": n}', 'GET /analytics', 'PUT /custom-domain', 'GET /reports/monthly', 'POST /upgrade {"planId": "..."}'],
+      routes: [
+        'POST /templates',
+        'POST /campaigns {"count": n}',
+        'GET /analytics',
+        'PUT /custom-domain',
+        'GET /reports/monthly',
+        'POST /upgrade {"planId": "..."}',
+      ],
       demoTokens: [...demoUsers.keys()],
     };
   }
@@ -46,8 +65,15 @@ export class AppController {
   /** One template per call: StiggGuard reserves 1 unit before the handler, reported once the 201 is sent. */
   @Post('templates')
   @RequireFeature('feature-01-templates', 1)
-  async createTemplate(@Req() req: AuthenticatedRequest, @Body() body: { name?: unknown } | undefined): Promise<Template> {
-    const template: Template = { id: this.templates.length + 1, owner: req.user?.id ?? 'unknown', name: String(body?.name ?? 'Untitled') };
+  async createTemplate(
+    @Req() req: AuthenticatedRequest,
+    @Body() body: { name?: unknown } | undefined,
+  ): Promise<Template> {
+    const template: Template = {
+      id: this.templates.length + 1,
+      owner: req.user?.id ?? 'unknown',
+      name: String(body?.name ?? 'Untitled'),
+    };
     this.templates.push(template);
     return template;
   }
@@ -77,12 +103,20 @@ export class AppController {
   }
 
   @Post('upgrade')
-  async upgrade(@Req() req: AuthenticatedRequest, @Body() body: { planId?: unknown } | undefined): Promise<Record<string, unknown>> {
+  async upgrade(
+    @Req() req: AuthenticatedRequest,
+    @Body() body: { planId?: unknown } | undefined,
+  ): Promise<Record<string, unknown>> {
     const user = req.user;
     if (user === undefined) throw new UnauthorizedException('Send Authorization: Bearer <token> to upgrade.');
     const planId = body?.planId ?? 'plan-revvenu-growth';
-    if (typeof planId !== 'string' || !upgradePlans.includes(planId)) throw new BadRequestException(`planId must be one of: ${upgradePlans.join(', ')}.`);
-    const result = await this.client.provisionSubscription({ customerId: user.stiggCustomerId, planId, billingPeriod: 'MONTHLY' });
+    if (typeof planId !== 'string' || !upgradePlans.includes(planId))
+      throw new BadRequestException(`planId must be one of: ${upgradePlans.join(', ')}.`);
+    const result = await this.client.provisionSubscription({
+      customerId: user.stiggCustomerId,
+      planId,
+      billingPeriod: 'MONTHLY',
+    });
     await this.entitlements.invalidate(user.stiggCustomerId);
     return {
       customerId: user.stiggCustomerId,

@@ -13,7 +13,9 @@ export const demoCustomers: ReadonlyArray<{
   { customerId: 'demo-archived', name: 'Barbara', planId: 'plan-revvenu-basic', archived: true },
 ];
 
-export async function provisionDemoCustomers(client: Pick<StiggClient, 'provisionCustomer' | 'archiveCustomer'>): Promise<void> {
+export async function provisionDemoCustomers(
+  client: Pick<StiggClient, 'provisionCustomer' | 'archiveCustomer'>,
+): Promise<void> {
   for (const customer of demoCustomers) {
     await client.provisionCustomer({
       customerId: customer.customerId,
@@ -36,7 +38,13 @@ export interface StoryStep {
 
 /** What the printed curl commands show, in order. */
 export const story: readonly StoryStep[] = [
-  { title: 'A grant: Ada (Basic plan) creates a template', expect: '201', method: 'POST', path: '/templates', token: 'token-basic' },
+  {
+    title: 'A grant: Ada (Basic plan) creates a template',
+    expect: '201',
+    method: 'POST',
+    path: '/templates',
+    token: 'token-basic',
+  },
   {
     title: 'A 402 with the reason: 5 campaigns exceed the 4 a month of the Basic plan',
     expect: '402 RequestedUsageExceedingLimit',
@@ -52,7 +60,13 @@ export const story: readonly StoryStep[] = [
     path: '/reports/monthly',
     token: 'token-basic',
   },
-  { title: "A 403: Barbara's customer is archived", expect: '403 CustomerIsArchived', method: 'GET', path: '/analytics', token: 'token-archived' },
+  {
+    title: "A 403: Barbara's customer is archived",
+    expect: '403 CustomerIsArchived',
+    method: 'GET',
+    path: '/analytics',
+    token: 'token-archived',
+  },
   { title: 'A 401: no user, so no customer', expect: '401', method: 'POST', path: '/templates' },
   {
     title: 'The upgrade: Ada moves to the Growth plan',
@@ -62,7 +76,14 @@ export const story: readonly StoryStep[] = [
     token: 'token-basic',
     body: { planId: 'plan-revvenu-growth' },
   },
-  { title: 'The limit is lifted: the same 5 campaigns now pass', expect: '201', method: 'POST', path: '/campaigns', token: 'token-basic', body: { count: 5 } },
+  {
+    title: 'The limit is lifted: the same 5 campaigns now pass',
+    expect: '201',
+    method: 'POST',
+    path: '/campaigns',
+    token: 'token-basic',
+    body: { count: 5 },
+  },
 ];
 
 export function curlCommand(baseUrl: string, step: StoryStep): string {

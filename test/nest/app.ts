@@ -20,7 +20,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { ExecutionContext } from '@nestjs/common';
-import { RequireFeature } from 'stigg-gate/decorators';
+import { ReportUsage, RequireFeature } from 'stigg-gate/decorators';
 import { ANALYTICS, CAMPAIGNS, TEMPLATES } from '../decorators/rig';
 
 /** Handler and service-method runs, by name; reset per test. */
@@ -101,6 +101,24 @@ export class GatedController {
     return new StreamableFile(Readable.from(['line 1\n', 'line 2\n']), { type: 'text/plain' });
   }
 
+  /** Two features: the guard checks the constant one, the method's wrapper the one computed from the body. */
+  @Post('bundle')
+  @RequireFeature(TEMPLATES, 1)
+  @RequireFeature(CAMPAIGNS, (body: { count: number }) => body.count)
+  async bundle(@Body() body: { count: number }): Promise<{ created: number }> {
+    ran('bundle');
+    return { created: body.count };
+  }
+
+  /** The guard checks templates; @ReportUsage stays the wrapper's. */
+  @Post('metered')
+  @RequireFeature(TEMPLATES, 1)
+  @ReportUsage(CAMPAIGNS, 2)
+  async metered(): Promise<{ ok: true }> {
+    ran('metered');
+    return { ok: true };
+  }
+
   @Get('open')
   open(): { ok: true } {
     ran('open');
@@ -113,12 +131,10 @@ export class GatedController {
 export class CatchEverythingFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
-    const response = host
-      .switchToHttp()
-      .getResponse<{
-        status?: (code: number) => { json: (body: unknown) => void };
-        code?: (code: number) => { send: (body: unknown) => void };
-      }>();
+    const response = host.switchToHttp().getResponse<{
+      status?: (code: number) => { json: (body: unknown) => void };
+      code?: (code: number) => { send: (body: unknown) => void };
+    }>();
     const body = { statusCode: status, handledBy: 'CatchEverythingFilter' };
     if (typeof response.code === 'function') response.code(status).send(body);
     else response.status?.(status).json(body);

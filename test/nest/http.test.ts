@@ -146,6 +146,32 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
   });
 
+  it("splits one handler's features between the guard (constant usage) and the wrapper (usage from the body), each once", async () => {
+    await start();
+    const tooMany = await request(app.getHttpServer()).post('/bundle').set('x-customer', 'c-basic').send({ count: 5 });
+    expect(tooMany.status).toBe(402);
+    expect(tooMany.body).toMatchObject({ featureId: CAMPAIGNS });
+    expect(runs.get('bundle')).toBeUndefined();
+    const fits = await request(app.getHttpServer()).post('/bundle').set('x-customer', 'c-basic').send({ count: 3 });
+    expect(fits.status).toBe(201);
+    expect(runs.get('bundle')).toBe(1);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
+    expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(3);
+    // The wrapper's denial released the guard's template unit: 2 of 3 templates are left.
+    for (const expected of [201, 201, 402]) {
+      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(
+        expected,
+      );
+    }
+  });
+
+  it('keeps @ReportUsage on a guarded controller method', async () => {
+    await start();
+    expect((await request(app.getHttpServer()).post('/metered').set('x-customer', 'c-basic')).status).toBe(201);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
+    expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
+  });
+
   it('enters the request context for decorated service methods called by an ungated route', async () => {
     await start();
     const growth = await request(app.getHttpServer()).get('/report').set('x-customer', 'c-growth');

@@ -53,20 +53,31 @@ export class NestRequestContext extends RequestGate<ExecutionContext, never> {
   }
 }
 
-const contexts = new WeakMap<object, NestRequestContext>();
+const kContext = Symbol.for('stigg-gate.nest.context');
 
-/** The request's context, shared by the guard and the interceptor (keyed by the platform's request object). */
+type Holder = { [kContext]?: NestRequestContext };
+
+/**
+ * Where a request's context lives: Express's res.locals (adding a property to an Express request
+ * costs ~2 µs), else Fastify's request object. Not a WeakMap: its entries for short-lived requests
+ * cost the garbage collector more than the whole check (~15 µs per request, measured with Fastify).
+ */
+function holderOf(executionContext: ExecutionContext): { holder: Holder; method: string | undefined } {
+  const http = executionContext.switchToHttp();
+  const request = http.getRequest<{ method?: unknown }>();
+  const locals = http.getResponse<{ locals?: unknown }>().locals;
+  const holder = (typeof locals === 'object' && locals !== null ? locals : request) as Holder;
+  return { holder, method: typeof request.method === 'string' ? request.method : undefined };
+}
+
+/** The request's context, shared by the guard and the interceptor. */
 export function contextOf(config: StiggNestConfig, executionContext: ExecutionContext): NestRequestContext {
   if (executionContext.getType() !== 'http') return new NestRequestContext(config, executionContext);
-  const request = executionContext.switchToHttp().getRequest<{ method?: unknown }>();
-  let context = contexts.get(request);
+  const { holder, method } = holderOf(executionContext);
+  let context = holder[kContext];
   if (context === undefined) {
-    context = new NestRequestContext(
-      config,
-      executionContext,
-      typeof request.method === 'string' ? request.method : undefined,
-    );
-    contexts.set(request, context);
+    context = new NestRequestContext(config, executionContext, method);
+    holder[kContext] = context;
   }
   return context;
 }

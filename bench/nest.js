@@ -4,7 +4,8 @@
 // (variants interleaved per round, ratios paired within a round, median over rounds; see http.js).
 //   node bench/nest.js                      the comparison (also part of `npm run bench`)
 //   node bench/nest.js server <platform> <variant> <apiUrl> <apiKey> <customerId>   one server under test
-// Variants: ungated (no StiggModule), module (StiggModule installed, this route not gated: what every
+// Variants: ungated (no StiggModule), floor (a global guard doing a Map lookup and a pass-through
+// interceptor: what any such Nest enhancer costs), module (StiggModule installed, this route not gated: what every
 // route of an app using it pays), gated (@RequireFeature on a boolean feature, memory store, warm).
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -48,7 +49,24 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
 
   let entitlements;
   const imports = [];
-  if (variant !== 'ungated') {
+  const providers = [];
+  if (variant === 'floor') {
+    // Nest's own price for a global guard and interceptor: a Map lookup and a comparison, and a pass-through.
+    const { APP_GUARD, APP_INTERCEPTOR } = require('@nestjs/core');
+    const floorMap = new Map([[`${customerId}:${FEATURE}`, { limit: 1e9, used: 0 }]]);
+    providers.push(
+      {
+        provide: APP_GUARD,
+        useValue: {
+          canActivate(ctx) {
+            const entry = floorMap.get(`${ctx.switchToHttp().getRequest().headers['x-customer']}:${FEATURE}`);
+            return entry !== undefined && entry.used + 0 <= entry.limit;
+          },
+        },
+      },
+      { provide: APP_INTERCEPTOR, useValue: { intercept: (_ctx, next) => next.handle() } },
+    );
+  } else if (variant !== 'ungated') {
     entitlements = createEntitlements({ client: new StiggClient({ apiKey, apiUrl }) });
     const warm = await entitlements.check({ customerId, featureId: FEATURE });
     if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
@@ -57,7 +75,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
     );
   }
   class BenchModule {}
-  Reflect.decorate([Module({ imports, controllers: [BenchController] })], BenchModule);
+  Reflect.decorate([Module({ imports, providers, controllers: [BenchController] })], BenchModule);
 
   let adapter;
   if (platform === 'fastify') {
@@ -153,7 +171,7 @@ async function measure(platform, variant, emulator) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
-  const variants = (process.env.BENCH_NEST_VARIANTS ?? 'ungated,module,gated').split(',');
+  const variants = (process.env.BENCH_NEST_VARIANTS ?? 'ungated,floor,module,gated').split(',');
   const platforms = (process.env.BENCH_NEST_PLATFORMS ?? 'express,fastify').split(',');
   const { startEmulator } = require(path.join(dist, 'emulator', 'index.js'));
   const { StiggClient } = require(path.join(dist, 'index.js'));
@@ -193,11 +211,15 @@ async function main() {
         ...rows,
         ratios: {
           gatedVsUngated: ratio('gated', 'ungated'),
+          gatedVsFloor: ratio('gated', 'floor'),
+          floorVsUngated: ratio('floor', 'ungated'),
           moduleVsUngated: ratio('module', 'ungated'),
           gatedVsModule: ratio('gated', 'module'),
         },
         cpuEfficiencyRatios: {
           gatedVsUngated: cpuRatio('gated', 'ungated'),
+          gatedVsFloor: cpuRatio('gated', 'floor'),
+          floorVsUngated: cpuRatio('floor', 'ungated'),
           moduleVsUngated: cpuRatio('module', 'ungated'),
           gatedVsModule: cpuRatio('gated', 'module'),
         },

@@ -146,6 +146,18 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
   });
 
+  it('answers 400 problem+json when the usage computed from the body is not a number', async () => {
+    await start();
+    const bad = await request(app.getHttpServer())
+      .post('/campaigns')
+      .set('x-customer', 'c-basic')
+      .send({ count: 'many' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toMatch(PROBLEM);
+    expect(bad.body).toMatchObject({ status: 400, title: 'Invalid requested usage', featureId: CAMPAIGNS });
+    expect(runs.get('createCampaigns')).toBeUndefined();
+  });
+
   it("splits one handler's features between the guard (constant usage) and the wrapper (usage from the body), each once", async () => {
     await start();
     const tooMany = await request(app.getHttpServer()).post('/bundle').set('x-customer', 'c-basic').send({ count: 5 });

@@ -1,4 +1,4 @@
-import { CircuitBreaker } from './circuit-breaker';
+import type { CircuitBreaker } from './circuit-breaker';
 import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -39,12 +39,7 @@ export class Fetcher {
   unreportedUnits: (key: string) => number = () => 0;
 
   constructor(private readonly runtime: Runtime) {
-    const { config } = runtime;
-    this.breaker = new CircuitBreaker({
-      failureThreshold: config.failureThreshold,
-      resetTimeoutMs: config.resetTimeoutMs,
-      now: config.now,
-    });
+    this.breaker = runtime.breaker;
   }
 
   /** The one cached-or-load step of check() and acquire(). */

@@ -2,6 +2,7 @@ export type {
   AccessDeniedReason,
   CachedEntitlement,
   CheckInput,
+  CloseOptions,
   Decision,
   DecisionSource,
   Entitlements,
@@ -34,7 +35,7 @@ export { createEntitlements } from './entitlements';
 export { InvalidIdError, MAX_ID_LENGTH, idProblem, validateId } from './input';
 export type { IdName } from './input';
 export type { EntitlementsOptions } from './entitlements';
-export { MemoryStore } from './memory-store';
+export { MemoryStore, OutboxFullError } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { CircuitOpenError } from './circuit-breaker';
 export type { CircuitState } from './circuit-breaker';

@@ -7,6 +7,21 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /** Clock (ms since epoch); inject one in tests. Default: Date.now, read at most once per millisecond. */
   now?: () => number;
+  /**
+   * Most usage reports held for delivery (default 100,000, ~60 MB). At the bound, reports not yet
+   * sent are compacted first (DELTAs of one customer, feature and resource add up into one); a
+   * report that still does not fit is refused with an OutboxFullError.
+   */
+  maxPendingUsage?: number;
+}
+
+/** The memory store's outbox is at its bound even after compaction: the report was not queued. */
+export class OutboxFullError extends Error {
+  override readonly name = 'OutboxFullError';
+  readonly transient = false;
+  constructor(readonly maxPendingUsage: number) {
+    super(`The memory store's usage outbox holds ${maxPendingUsage} reports (maxPendingUsage) and Stigg has not taken them: report refused`);
+  }
 }
 
 interface Entry {
@@ -33,6 +48,10 @@ interface LeasedBatch {
 
 const SWEEP_INTERVAL_MS = 60_000;
 
+function sameKey(report: PendingUsage): string {
+  return `${report.customerId}\u001f${report.resourceId ?? ''}\u001f${report.featureId}`;
+}
+
 /** The usual ack: exactly the batch that was claimed (same id strings, so comparisons are cheap). */
 function sameIds(reports: PendingUsage[], ids: string[]): boolean {
   if (reports.length !== ids.length) return false;
@@ -58,6 +77,9 @@ export class MemoryStore implements Store {
   /** Claimed batches; few at a time, since one flusher sends one batch after another. */
   private leased: LeasedBatch[] = [];
   private readonly maxEntries: number;
+  private readonly maxPendingUsage: number;
+  /** Reports handed out for delivery at least once: Stigg may have them, so they are never merged. */
+  private readonly sent = new WeakSet<PendingUsage>();
   private reservationSeq = 0;
   private lastSweep: number;
 
@@ -69,8 +91,13 @@ export class MemoryStore implements Store {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new TypeError('now must be a function returning milliseconds since the epoch (like Date.now).');
     }
+    const maxPendingUsage = options.maxPendingUsage ?? 100_000;
+    if (!Number.isSafeInteger(maxPendingUsage) || maxPendingUsage < 1) {
+      throw new TypeError(`${String(options.maxPendingUsage)} is not a valid value for maxPendingUsage. Please choose a positive integer.`);
+    }
     this.now = options.now ?? coarseClock();
     this.maxEntries = maxEntries;
+    this.maxPendingUsage = maxPendingUsage;
     this.lastSweep = this.now();
     const keysByCustomer = this.keysByCustomer;
     this.entries = new LRUCache<string, Entry>({
@@ -161,12 +188,64 @@ export class MemoryStore implements Store {
     this.enqueueUsage(key, report);
   }
 
+  /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */
   enqueueUsage(key: string, report: PendingUsage): void {
     const value = this.entries.peek(key)?.value;
     if (value !== undefined) {
       value.currentUsage = report.updateBehavior === 'SET' ? report.value : value.currentUsage + report.value;
     }
+    if (this.pendingUsageCount >= this.maxPendingUsage) {
+      this.compact();
+      if (this.pendingUsageCount >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
+    }
     this.queue.push(report);
+  }
+
+  /** Everything in the outbox, claimed or not, removed: what close() hands to the app when Stigg did not take it. */
+  takePendingUsage(): PendingUsage[] {
+    const reports: PendingUsage[] = [];
+    for (const batch of this.leased) for (const report of batch.reports) reports.push({ ...report });
+    for (let i = this.head; i < this.queue.length; i += 1) reports.push({ ...(this.queue[i] as PendingUsage) });
+    this.leased = [];
+    this.queue = [];
+    this.head = 0;
+    return reports;
+  }
+
+  /** Extends an unexpired reservation (a request still at work); false when it is gone. */
+  renewReservation(key: string, reservationId: string, ttlMs: number): boolean {
+    const held = this.reservations.get(key);
+    if (held === undefined) return false;
+    if (held.nextExpiry <= this.now()) this.expireReservations(held);
+    const reservation = held.byId.get(reservationId);
+    if (reservation === undefined) return false;
+    const expiresAt = Math.max(reservation.expiresAt, this.now() + ttlMs);
+    held.byId.set(reservationId, { amount: reservation.amount, expiresAt });
+    return true;
+  }
+
+  /** DELTAs never sent for one (customer, resource, feature) add up into the first of them. */
+  private compact(): void {
+    const first = new Map<string, PendingUsage>();
+    const kept: PendingUsage[] = [];
+    for (let i = this.head; i < this.queue.length; i += 1) {
+      const report = this.queue[i] as PendingUsage;
+      if (report.updateBehavior === 'SET' || this.sent.has(report)) {
+        kept.push(report);
+        if (report.updateBehavior === 'SET') first.delete(sameKey(report));
+        continue;
+      }
+      const key = sameKey(report);
+      const into = first.get(key);
+      if (into === undefined) {
+        first.set(key, report);
+        kept.push(report);
+      } else {
+        into.value += report.value;
+      }
+    }
+    this.queue = kept;
+    this.head = 0;
   }
 
   claimUsage(max: number, leaseMs: number): PendingUsage[] {
@@ -186,6 +265,7 @@ export class MemoryStore implements Store {
       this.head = 0;
     }
     this.leased.push({ reports, leasedUntil: now + leaseMs });
+    for (const report of reports) this.sent.add(report);
     return reports.map(function copy(report) {
       return { ...report };
     });

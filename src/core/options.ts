@@ -24,9 +24,12 @@ export interface EntitlementsOptions {
     batchSize?: number;
     /** Flush at least this often (default 1,000 ms). */
     flushIntervalMs?: number;
-    /** Delivery attempts before a report is dropped with a 'usage:dropped' event (default 8). */
-    maxAttempts?: number;
-    /** First retry delay, doubled each attempt, with jitter (default 200 ms). */
+    /**
+     * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
+     * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
+     */
+    maxAgeMs?: number;
+    /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
     retryBaseDelayMs?: number;
     /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
     leaseMs?: number;
@@ -59,7 +62,7 @@ export interface Configuration {
   readonly staleTtlMs: number;
   readonly batchSize: number;
   readonly flushIntervalMs: number;
-  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
   readonly retryBaseDelayMs: number;
   readonly leaseMs: number;
   readonly reservationTtlMs: number;
@@ -77,7 +80,7 @@ const WHERE = 'createEntitlements()';
 const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
 const SECTIONS = {
   cache: ['ttlMs', 'staleTtlMs', 'maxEntries'],
-  usage: ['batchSize', 'flushIntervalMs', 'maxAttempts', 'retryBaseDelayMs', 'leaseMs'],
+  usage: ['batchSize', 'flushIntervalMs', 'maxAgeMs', 'retryBaseDelayMs', 'leaseMs'],
   circuitBreaker: ['failureThreshold', 'resetTimeoutMs'],
 } as const;
 const STORE_METHODS = ['getEntitlement', 'setEntitlement', 'invalidateCustomer', 'reserve', 'release', 'commit', 'enqueueUsage', 'claimUsage', 'ackUsage'] as const;
@@ -171,7 +174,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     staleTtlMs,
     batchSize: integerOption('usage.batchSize', usage['batchSize'], 100, 1),
     flushIntervalMs: integerOption('usage.flushIntervalMs', usage['flushIntervalMs'], 1_000, 1),
-    maxAttempts: integerOption('usage.maxAttempts', usage['maxAttempts'], 8, 1),
+    maxAgeMs: integerOption('usage.maxAgeMs', usage['maxAgeMs'], 24 * 60 * 60_000, 1),
     retryBaseDelayMs: integerOption('usage.retryBaseDelayMs', usage['retryBaseDelayMs'], 200, 0),
     leaseMs: integerOption('usage.leaseMs', usage['leaseMs'], 30_000, 1),
     reservationTtlMs: integerOption('reservationTtlMs', raw['reservationTtlMs'], 60_000, 1),

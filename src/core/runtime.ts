@@ -1,3 +1,4 @@
+import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
 import { asError, isThenable, noop } from './maybe-promise';
@@ -13,6 +14,8 @@ export class Runtime {
   readonly now: () => number;
   readonly keys: KeyCache;
   readonly events: TypedEmitter<EntitlementsEvents>;
+  /** Stigg's health as seen by fetches and deliveries alike. */
+  readonly breaker: CircuitBreaker;
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
@@ -22,6 +25,7 @@ export class Runtime {
     this.now = config.now;
     this.keys = new KeyCache(config.maxEntries);
     this.events = new TypedEmitter(config.logger);
+    this.breaker = new CircuitBreaker({ failureThreshold: config.failureThreshold, resetTimeoutMs: config.resetTimeoutMs, now: config.now });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
   }
 

@@ -1,7 +1,8 @@
-import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
+import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
-import { isTransientError } from './transient';
+import { failureKind } from './transient';
+import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
 
@@ -10,9 +11,13 @@ export interface UsageBufferOptions {
   client: EntitlementsUpstream;
   batchSize: number;
   flushIntervalMs: number;
-  maxAttempts: number;
+  /** A report is given up only once this old, and never while the breaker says Stigg is down. */
+  maxAgeMs: number;
   retryBaseDelayMs: number;
   leaseMs: number;
+  /** Shared with the entitlement fetches: delivery failures open it, and retries wait for it. */
+  breaker: CircuitBreaker;
+  now: () => number;
   /**
    * Stigg acknowledged `reports`; `results` is its answer, in the same order. A promise (cache
    * updates on their way to an asynchronous store) is waited for before the drain goes on.
@@ -23,8 +28,10 @@ export interface UsageBufferOptions {
    * onDelivered's context. The core reads usage marks here, before Stigg counts the batch.
    */
   onDelivering?(reports: PendingUsage[]): MaybePromise<unknown>;
-  /** `report` will never be delivered. */
+  /** `report` will never be delivered: Stigg rejected it for good, or it outlived maxAgeMs. */
   onDropped(report: PendingUsage, error: Error): void;
+  /** A delivery failed and will be retried (for logging). */
+  onRetry?(error: unknown, reports: PendingUsage[]): void;
   onStoreError(error: Error): void;
   random?: () => number;
 }
@@ -54,7 +61,8 @@ export class UsageBuffer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
-  private readonly sleepers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  private aborted = false;
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -94,10 +102,10 @@ export class UsageBuffer {
    */
   flush(): Promise<void> {
     this.waiting += 1;
-    for (const sleeper of this.sleepers) ref(sleeper);
+    for (const sleeper of this.sleepers.keys()) ref(sleeper);
     const done = (): void => {
       this.waiting -= 1;
-      if (this.waiting === 0) for (const sleeper of this.sleepers) unref(sleeper);
+      if (this.waiting === 0) for (const sleeper of this.sleepers.keys()) unref(sleeper);
     };
     const flushed = this.drainAll();
     flushed.then(done, done);
@@ -121,10 +129,27 @@ export class UsageBuffer {
     return run;
   }
 
+  /**
+   * Stop retrying and sending: what is not delivered stays in the outbox (claimed reports come
+   * back to a shared store's other processes when their lease ends). Used by close() at its deadline.
+   */
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    for (const [sleeper, wake] of this.sleepers) {
+      clearTimeout(sleeper);
+      wake();
+    }
+    this.sleepers.clear();
+  }
+
   private async drain(everything: boolean): Promise<void> {
     const { store, batchSize, leaseMs } = this.options;
     for (;;) {
-      if (!everything && this.queuedLocally < batchSize) return;
+      if (this.aborted || (!everything && this.queuedLocally < batchSize)) return;
       let batch: PendingUsage[];
       try {
         const claimed = store.claimUsage(batchSize, leaseMs);
@@ -143,49 +168,45 @@ export class UsageBuffer {
     }
   }
 
+  /**
+   * Sends `batch` until Stigg takes it. Transient failures and a rejected API key are retried
+   * (delays follow the breaker); a batch with a rejected report is split so the others get through;
+   * a report Stigg rejects for good is dropped, loudly. A report that fails otherwise is left in the
+   * outbox: it comes back after its lease. Nothing is given up before maxAgeMs, nor while Stigg is down.
+   */
   private async deliver(batch: PendingUsage[]): Promise<void> {
-    const { client, maxAttempts } = this.options;
-    const usages = batch.map(function toWire(report) {
-      return {
-        customerId: report.customerId,
-        featureId: report.featureId,
-        value: report.value,
-        resourceId: report.resourceId ?? null,
-        updateBehavior: report.updateBehavior ?? 'DELTA',
-        idempotencyKey: report.idempotencyKey,
-        createdAt: report.createdAt,
-      };
-    });
-    let before: unknown;
-    if (this.options.onDelivering !== undefined) {
-      try {
-        const prepared = this.options.onDelivering(batch);
-        before = isThenable(prepared) ? await prepared : prepared;
-      } catch (error) {
-        this.options.onStoreError(asError(error));
-      }
-    }
-    for (let attempt = 1; ; attempt += 1) {
+    const { client, breaker } = this.options;
+    const usages = batch.map(toWire);
+    const before = await this.prepare(batch);
+    for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
       try {
         results = await client.reportUsageBulk({ usages });
       } catch (caught) {
         const error = asError(caught);
-        if (!isTransientError(caught)) {
+        const kind = failureKind(caught);
+        if (kind === 'transient') breaker.failure();
+        const aged = kind === 'transient' ? [] : this.aged(batch);
+        if (aged.length > 0 && breaker.state === 'closed') {
+          await this.drop(aged, attempt, error);
+          const rest = batch.filter((report) => !aged.includes(report));
+          if (rest.length > 0) await this.deliver(rest);
+          return;
+        }
+        if (kind === 'rejected' || kind === 'unknown') {
           if (batch.length > 1) {
             for (const report of batch) await this.deliver([report]);
             return;
           }
-          await this.drop(batch, attempt, error);
+          if (kind === 'rejected') await this.drop(batch, attempt, error);
+          else this.options.onRetry?.(caught, batch);
           return;
         }
-        if (attempt >= maxAttempts) {
-          await this.drop(batch, attempt, error);
-          return;
-        }
-        await this.sleep(this.backoff(attempt, caught));
+        this.options.onRetry?.(caught, batch);
+        await this.sleep(this.delay(attempt, caught));
         continue;
       }
+      breaker.success();
       const acked = await this.ack(batch);
       const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
       if (isThenable(updated)) await updated;
@@ -193,8 +214,31 @@ export class UsageBuffer {
     }
   }
 
-  private backoff(attempt: number, error: unknown): number {
-    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** (attempt - 1));
+  private async prepare(batch: PendingUsage[]): Promise<unknown> {
+    if (this.options.onDelivering === undefined) return undefined;
+    try {
+      const prepared = this.options.onDelivering(batch);
+      return isThenable(prepared) ? await prepared : prepared;
+    } catch (error) {
+      this.options.onStoreError(asError(error));
+      return undefined;
+    }
+  }
+
+  /** Reports older than maxAgeMs (by their createdAt). */
+  private aged(batch: PendingUsage[]): PendingUsage[] {
+    const oldest = this.options.now() - this.options.maxAgeMs;
+    return batch.filter((report) => {
+      const created = Date.parse(report.createdAt);
+      return Number.isFinite(created) && created <= oldest;
+    });
+  }
+
+  /** While the breaker is open, until its next trial; otherwise exponential backoff with jitter, or Retry-After. */
+  private delay(attempt: number, error: unknown): number {
+    const { breaker } = this.options;
+    if (breaker.state === 'open') return Math.min(MAX_RETRY_DELAY_MS, Math.max(this.options.retryBaseDelayMs, breaker.rejection().retryInMs));
+    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** Math.min(attempt - 1, 20));
     const jittered = exponential / 2 + (this.random() * exponential) / 2;
     const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
     return typeof retryAfter === 'number' && retryAfter > jittered ? Math.min(retryAfter, MAX_RETRY_DELAY_MS) : jittered;
@@ -225,7 +269,19 @@ export class UsageBuffer {
         resolve();
       }, ms);
       if (this.waiting === 0) unref(sleeper);
-      this.sleepers.add(sleeper);
+      this.sleepers.set(sleeper, resolve);
     });
   }
+}
+
+function toWire(report: PendingUsage) {
+  return {
+    customerId: report.customerId,
+    featureId: report.featureId,
+    value: report.value,
+    resourceId: report.resourceId ?? null,
+    updateBehavior: report.updateBehavior ?? 'DELTA',
+    idempotencyKey: report.idempotencyKey,
+    createdAt: report.createdAt,
+  };
 }

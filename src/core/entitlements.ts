@@ -29,7 +29,7 @@ class EntitlementsEngine implements Entitlements {
     this.fetcher = new Fetcher(this.runtime);
     this.ledger = new UsageLedger(this.runtime);
     this.reservations = new Reservations(this.runtime, this.ledger, new FailurePolicy(this.runtime));
-    this.fetcher.unreportedUnits = (key) => this.ledger.unreportedUnits(key);
+    this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
   }
@@ -85,6 +85,7 @@ class EntitlementsEngine implements Entitlements {
     const timeoutMs = closeTimeout(options);
     this.closed = true;
     this.ledger.buffer.stop();
+    this.reservations.stop();
     this.reservations.afterClose = (decision, idempotencyKey) => {
       this.runtime.config.logger.warn({ featureId: decision.featureId, idempotencyKey }, 'A lease was committed after entitlements.close(); delivering its usage now');
       if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);

@@ -4,17 +4,20 @@ import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
+import { unref } from './timers';
 import type { UsageLedger } from './usage-ledger';
 
 /** Exactly one of commit/release takes effect; a denied lease does nothing. */
 class EntitlementLease implements Lease {
   private settled: boolean;
+  /** When the reservation was made (renewals stop after reservationMaxMs). */
+  reservedAt = 0;
 
   constructor(
     private readonly owner: Reservations,
-    private readonly key: string,
+    readonly key: string,
     readonly decision: Decision,
-    private readonly reservationId: string | undefined,
+    readonly reservationId: string | undefined,
   ) {
     this.settled = !decision.granted;
   }
@@ -22,13 +25,13 @@ class EntitlementLease implements Lease {
   commit(): void {
     if (this.settled) return;
     this.settled = true;
-    this.owner.commit(this.key, this.decision, this.reservationId);
+    this.owner.commit(this, this.key, this.decision, this.reservationId);
   }
 
   release(): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId);
+    if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
   }
 }
 
@@ -57,10 +60,15 @@ export class Reservations {
     };
   }
 
+  /** Leases holding a reservation, renewed while their request is at work (stores with renewReservation). */
+  private readonly live = new Set<EntitlementLease>();
+  private renewTimer: ReturnType<typeof setInterval> | undefined;
+
   /** Never blocks on Stigg. */
-  commit(key: string, decision: Decision, reservationId: string | undefined): void {
+  commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined): void {
+    this.live.delete(lease);
     if (!decision.metered) {
-      if (reservationId !== undefined) this.release(key, reservationId);
+      if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
@@ -69,7 +77,8 @@ export class Reservations {
     this.afterClose?.(decision, report.idempotencyKey);
   }
 
-  release(key: string, reservationId: string): void {
+  release(key: string, reservationId: string, lease: EntitlementLease): void {
+    this.live.delete(lease);
     try {
       const released = this.runtime.store.release(key, reservationId);
       if (isThenable(released)) this.runtime.background(released.catch((error: unknown) => this.runtime.storeError(asError(error))));
@@ -104,7 +113,62 @@ export class Reservations {
     const granted = result.ok && result.reservationId !== undefined;
     const currentUsage = granted ? result.currentUsage - requested : result.currentUsage;
     const decision = reservedDecision(input, requested, cached, granted, currentUsage, source);
-    return new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
+    const lease = new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
+    if (granted && this.runtime.store.renewReservation !== undefined) this.hold(lease);
+    return lease;
+  }
+
+  /** Stops the renewals (close()). */
+  stop(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private hold(lease: EntitlementLease): void {
+    lease.reservedAt = this.runtime.now();
+    this.live.add(lease);
+    if (this.renewTimer !== undefined) return;
+    const every = Math.max(1, Math.floor(this.runtime.config.reservationTtlMs / 3));
+    this.renewTimer = unref(setInterval(() => this.renew(), every));
+  }
+
+  /**
+   * A request still at work keeps its units: each reservation is extended before it would expire,
+   * up to reservationMaxMs (a request that never settles must not hold units forever).
+   */
+  private renew(): void {
+    const { store, config } = this.runtime;
+    if (this.live.size === 0) {
+      this.stop();
+      return;
+    }
+    const now = this.runtime.now();
+    for (const lease of this.live) {
+      const reservationId = lease.reservationId as string;
+      if (now - lease.reservedAt >= config.reservationMaxMs) {
+        this.live.delete(lease);
+        config.logger.warn(
+          { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage, heldMs: now - lease.reservedAt },
+          'A lease was neither committed nor released within reservationMaxMs: its units are no longer held (a commit still reports them)',
+        );
+        continue;
+      }
+      const lost = (): void => {
+        this.live.delete(lease);
+        config.logger.warn(
+          { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage },
+          'A reservation expired while its request was at work: its units may be granted again (a commit still reports them)',
+        );
+      };
+      try {
+        const renewed = store.renewReservation?.(lease.key, reservationId, config.reservationTtlMs);
+        if (isThenable(renewed)) {
+          this.runtime.background(renewed.then((ok) => (ok ? undefined : lost()), (error: unknown) => this.runtime.storeError(asError(error))));
+        } else if (renewed === false) lost();
+      } catch (error) {
+        this.runtime.storeError(asError(error));
+      }
+    }
   }
 
   /**

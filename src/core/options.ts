@@ -34,8 +34,13 @@ export interface EntitlementsOptions {
     /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
     leaseMs?: number;
   };
-  /** Reserved units come back after this long if a request never commits or releases (default 60,000 ms). */
+  /**
+   * Reserved units come back after this long if the process holding them dies (default 60,000 ms).
+   * While the request is at work its reservation is renewed (stores with renewReservation).
+   */
   reservationTtlMs?: number;
+  /** A lease neither committed nor released after this long stops being renewed (default 3,600,000 ms). */
+  reservationMaxMs?: number;
   /** Per-feature decision when Stigg cannot be reached and nothing is cached. */
   fallback?: Record<string, { hasAccess: boolean; usageLimit?: number }>;
   /** Without a fallback: 'closed' (default) throws EntitlementUnavailableError, 'open' grants and logs. */
@@ -66,6 +71,7 @@ export interface Configuration {
   readonly retryBaseDelayMs: number;
   readonly leaseMs: number;
   readonly reservationTtlMs: number;
+  readonly reservationMaxMs: number;
   readonly fallback: ReadonlyMap<string, FallbackRule>;
   readonly failMode: 'closed' | 'open';
   readonly retryAfterSeconds: number;
@@ -77,7 +83,7 @@ export interface Configuration {
 }
 
 const WHERE = 'createEntitlements()';
-const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
+const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'reservationMaxMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
 const SECTIONS = {
   cache: ['ttlMs', 'staleTtlMs', 'maxEntries'],
   usage: ['batchSize', 'flushIntervalMs', 'maxAgeMs', 'retryBaseDelayMs', 'leaseMs'],
@@ -178,6 +184,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     retryBaseDelayMs: integerOption('usage.retryBaseDelayMs', usage['retryBaseDelayMs'], 200, 0),
     leaseMs: integerOption('usage.leaseMs', usage['leaseMs'], 30_000, 1),
     reservationTtlMs: integerOption('reservationTtlMs', raw['reservationTtlMs'], 60_000, 1),
+    reservationMaxMs: integerOption('reservationMaxMs', raw['reservationMaxMs'], 3_600_000, 1),
     fallback,
     failMode,
     retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),

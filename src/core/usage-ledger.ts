@@ -16,6 +16,11 @@ export class UsageLedger {
   readonly buffer: UsageBuffer;
   /** DELTA units queued by this process and not yet acknowledged by Stigg, per key. */
   private readonly unreported = new Map<string, number>();
+  /**
+   * Keys with a SET report Stigg has not acknowledged: what their usage will be once it has (the
+   * SET's value plus DELTAs queued after it). Stigg's answers meanwhile predate the SET.
+   */
+  private readonly pendingSets = new Map<string, { count: number; usage: number }>();
   /** This process got `units` of `key` acknowledged (a fetch on its way must still count them). */
   onAcknowledged: (key: string, units: number) => void = noop;
   private isoMs = Number.NaN;
@@ -48,7 +53,7 @@ export class UsageLedger {
   /** Into the outbox: with a reservation (commit) or without (enqueueUsage). A refused report is dropped loudly. */
   enqueue(key: string, report: PendingUsage, reservationId: string | undefined): MaybePromise<void> {
     const { store } = this.runtime;
-    if (report.updateBehavior !== 'SET' && !this.runtime.countsUnreported) this.track(key, report.value);
+    if (!this.runtime.countsUnreported) this.account(key, report);
     let queued: MaybePromise<void>;
     try {
       queued = reservationId === undefined ? store.enqueueUsage(key, report) : store.commit(key, reservationId, report);
@@ -69,8 +74,35 @@ export class UsageLedger {
     return undefined;
   }
 
+  /** The usage to cache for `key` when Stigg says `upstream` (core accounting: a shared store adds its own). */
+  usageOf(key: string, upstream: number): number {
+    const set = this.pendingSets.get(key);
+    return set !== undefined ? set.usage : upstream + this.unreportedUnits(key);
+  }
+
+  private account(key: string, report: PendingUsage): void {
+    const set = this.pendingSets.get(key);
+    if (report.updateBehavior === 'SET') {
+      if (set === undefined) this.pendingSets.set(key, { count: 1, usage: report.value });
+      else {
+        set.count += 1;
+        set.usage = report.value;
+      }
+      return;
+    }
+    this.track(key, report.value);
+    if (set !== undefined) set.usage += report.value;
+  }
+
+  private settledSet(key: string): void {
+    const set = this.pendingSets.get(key);
+    if (set === undefined) return;
+    set.count -= 1;
+    if (set.count <= 0) this.pendingSets.delete(key);
+  }
+
   /** Units Stigg has not seen yet that the cached usage must include (a shared store adds its own). */
-  unreportedUnits(key: string): number {
+  private unreportedUnits(key: string): number {
     return this.runtime.countsUnreported ? 0 : (this.unreported.get(key) ?? 0);
   }
 
@@ -116,8 +148,11 @@ export class UsageLedger {
     /** Counting store: DELTA units of this batch per key, acknowledged by this process after its marks were read. */
     let acknowledged: Map<string, number> | undefined;
     for (const report of reports) {
-      if (report.updateBehavior === 'SET') continue;
       const key = runtime.keys.get(report.customerId, report.resourceId, report.featureId);
+      if (report.updateBehavior === 'SET') {
+        if (!runtime.countsUnreported) this.settledSet(key);
+        continue;
+      }
       if (runtime.countsUnreported) {
         (acknowledged ??= new Map()).set(key, (acknowledged.get(key) ?? 0) + report.value);
         continue;
@@ -163,7 +198,7 @@ export class UsageLedger {
       const periodEndMs = parseDate(result.usagePeriodEnd) ?? periodEndOf(cached);
       return runtime.writeCache(key, result.customerId, {
         ...cached,
-        currentUsage: (result.currentUsage as number) + this.unreportedUnits(key),
+        currentUsage: this.usageOf(key, result.currentUsage as number),
         usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
         usagePeriodEndMs: periodEndMs,
       }, usageMark);
@@ -178,7 +213,8 @@ export class UsageLedger {
   private dropped(report: PendingUsage, error: Error): void {
     const { runtime } = this;
     const key = runtime.keys.get(report.customerId, report.resourceId, report.featureId);
-    if (report.updateBehavior !== 'SET' && this.unreported.has(key)) this.track(key, -report.value);
+    if (report.updateBehavior === 'SET') this.settledSet(key);
+    else if (this.unreported.has(key)) this.track(key, -report.value);
     runtime.config.logger.error({
       customerId: report.customerId,
       featureId: report.featureId,

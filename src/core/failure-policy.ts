@@ -6,22 +6,50 @@ import type { CheckInput, Decision } from './types';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 
-/** No decision from Stigg or the cache: the feature's fallback, else fail open or closed. */
+/**
+ * No decision from Stigg or the cache: the feature's fallback, else fail open or closed. A fallback
+ * never denies with a reason that asks for an upgrade: Stigg did not decide, so a feature whose
+ * fallback denies, or whose fallback usageLimit is used up, answers EntitlementUnavailableError (503).
+ */
 export class FailurePolicy {
   private readonly failOpenWarnedAt = new Map<string, number>();
+  /** Units granted by a fallback with a usageLimit per key, since Stigg last answered for it. */
+  private readonly granted = new Map<string, number>();
 
   constructor(private readonly runtime: Runtime) {}
 
-  decide(input: CheckInput, requested: number, error: unknown): Decision {
+  decide(input: CheckInput, requested: number, key: string, error: unknown): Decision {
     const { config } = this.runtime;
     const rule = config.fallback.get(input.featureId);
-    if (rule === undefined && config.failMode === 'closed') {
-      throw new EntitlementUnavailableError(input.featureId, config.retryAfterSeconds, { cause: error });
+    if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
+    if (rule !== undefined && !rule.hasAccess) throw this.unavailable(input, error);
+    if (rule?.usageLimit !== undefined && requested > 0) {
+      const used = this.granted.get(key) ?? 0;
+      if (used + requested > rule.usageLimit || used >= rule.usageLimit) throw this.unavailable(input, error);
+      if (this.granted.size >= config.maxEntries && !this.granted.has(key)) this.granted.clear();
+      this.granted.set(key, used + requested);
     }
-    const decision = fallbackDecision(input, requested, rule);
+    const decision = fallbackDecision(input, requested, rule, rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0) - requested);
     if (rule === undefined) this.warnFailOpen(input.featureId, error);
     this.runtime.emit('fallback:used', decision);
     return decision;
+  }
+
+  /** A fallback lease released its units: the total has them back. */
+  giveBack(key: string, units: number): void {
+    const used = this.granted.get(key);
+    if (used === undefined) return;
+    if (used - units <= 0) this.granted.delete(key);
+    else this.granted.set(key, used - units);
+  }
+
+  /** Stigg answered for `key`: a later outage starts a new fallback total. */
+  recovered(key: string): void {
+    if (this.granted.size > 0) this.granted.delete(key);
+  }
+
+  private unavailable(input: CheckInput, error: unknown): EntitlementUnavailableError {
+    return new EntitlementUnavailableError(input.featureId, this.runtime.config.retryAfterSeconds, { cause: error });
   }
 
   private warnFailOpen(featureId: string, error: unknown): void {

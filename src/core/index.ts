@@ -5,6 +5,7 @@ export type {
   CloseOptions,
   Decision,
   DecisionSource,
+  DeniedReason,
   Entitlements,
   EntitlementsEvents,
   EntitlementsUpstream,

@@ -4,8 +4,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Longest id accepted (Stigg's ids are far shorter); bounds every key the cache and the store hold. */
-export const MAX_ID_LENGTH = 255;
+/** Longest id accepted (as the middleware: Stigg's ids are far shorter); bounds every key the cache and the store hold. */
+export const MAX_ID_LENGTH = 256;
 
 export type IdName = 'customerId' | 'featureId' | 'resourceId';
 

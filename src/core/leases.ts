@@ -32,6 +32,7 @@ class EntitlementLease implements Lease {
     if (this.settled) return;
     this.settled = true;
     if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
+    else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage);
   }
 }
 
@@ -48,15 +49,15 @@ export class Reservations {
   constructor(
     private readonly runtime: Runtime,
     private readonly ledger: UsageLedger,
-    private readonly policy: FailurePolicy,
+    readonly policy: FailurePolicy,
   ) {
     this.asLease = {
       from: (input, requested, key, value, source) => this.lease(input, requested, key, value, source),
-      failed: (input, requested, key, error) => new EntitlementLease(this, key, policy.decide(input, requested, error), undefined),
+      failed: (input, requested, key, error) => new EntitlementLease(this, key, policy.decide(input, requested, key, error), undefined),
     };
     this.asDecision = {
       from: (input, requested, key, value, source) => this.decision(input, requested, key, value, source),
-      failed: (input, requested, _key, error) => policy.decide(input, requested, error),
+      failed: (input, requested, key, error) => policy.decide(input, requested, key, error),
     };
   }
 
@@ -178,7 +179,7 @@ export class Reservations {
    */
   private unreserved(input: CheckInput, requested: number, key: string, error: unknown): Lease {
     this.runtime.storeError(asError(error));
-    return new EntitlementLease(this, key, this.policy.decide(input, requested, error), undefined);
+    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error), undefined);
   }
 
   private decision(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Decision> {

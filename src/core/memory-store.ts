@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { coarseClock } from './clock';
+import { exceeds } from './decide';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
 
 export interface MemoryStoreOptions {
@@ -164,7 +165,7 @@ export class MemoryStore implements Store {
   reserve(key: string, amount: number, limit: number, ttlMs: number): ReserveResult {
     const used = this.entries.peek(key)?.value.currentUsage ?? 0;
     const current = used + this.reservedUsage(key);
-    if (current + amount > limit) return { ok: false, currentUsage: current };
+    if (exceeds(current, amount, limit)) return { ok: false, currentUsage: current };
     const now = this.now();
     let held = this.reservations.get(key);
     if (held === undefined) {

@@ -23,7 +23,7 @@ export class Runtime {
   constructor(readonly config: Configuration) {
     this.store = config.store;
     this.now = config.now;
-    this.keys = new KeyCache(config.maxEntries);
+    this.keys = new KeyCache(2 * config.maxEntries);
     this.events = new TypedEmitter(config.logger);
     this.breaker = new CircuitBreaker({ failureThreshold: config.failureThreshold, resetTimeoutMs: config.resetTimeoutMs, now: config.now });
     this.countsUnreported = config.store.countsUnreportedUsage === true;

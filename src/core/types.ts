@@ -19,6 +19,12 @@ export type AccessDeniedReason =
   | 'Revoked'
   | 'Unknown';
 
+/**
+ * A reason as Stigg sends it: one this version knows, or one Stigg added later (e.g.
+ * 'EntitlementNotFound'), passed through verbatim and answered like any other denial.
+ */
+export type DeniedReason = AccessDeniedReason | (string & {});
+
 export type MaybePromise<T> = T | Promise<T>;
 
 export interface CheckInput {
@@ -37,8 +43,8 @@ export interface Decision {
   readonly customerId: string;
   readonly resourceId: string | undefined;
   readonly featureId: string;
-  /** Stigg's reason when denied; null when granted. */
-  readonly accessDeniedReason: AccessDeniedReason | null;
+  /** Stigg's reason when denied (verbatim, also one this version does not know); null when granted. */
+  readonly accessDeniedReason: DeniedReason | null;
   readonly requestedUsage: number;
   /** Usage including units reserved by requests still in flight; null for boolean features. */
   readonly currentUsage: number | null;
@@ -82,7 +88,7 @@ export interface PendingUsage extends UsageReport {
 /** The cached, upstream-derived state of one (customer, resource, feature). */
 export interface CachedEntitlement {
   /** Reason Stigg gave that does not depend on usage (e.g. NoActiveSubscription); null when access is granted. */
-  accessDeniedReason: AccessDeniedReason | null;
+  accessDeniedReason: DeniedReason | null;
   featureType: 'BOOLEAN' | 'NUMBER' | null;
   meterType: 'None' | 'Fluctuating' | 'Incremental' | null;
   hasUnlimitedUsage: boolean;

@@ -2,6 +2,7 @@ import { fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
 import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
+import { classifyFailure } from './upstream-log';
 import type { CheckInput, Decision } from './types';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
@@ -18,7 +19,7 @@ export class FailurePolicy {
 
   constructor(private readonly runtime: Runtime) {}
 
-  decide(input: CheckInput, requested: number, key: string, error: unknown): Decision {
+  decide(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store' = 'upstream'): Decision {
     const { config } = this.runtime;
     const rule = config.fallback.get(input.featureId);
     if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
@@ -30,7 +31,7 @@ export class FailurePolicy {
       this.granted.set(key, used + requested);
     }
     const decision = fallbackDecision(input, requested, rule, rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0) - requested);
-    if (rule === undefined) this.warnFailOpen(input.featureId, error);
+    if (rule === undefined) this.warnFailOpen(input.featureId, error, origin);
     this.runtime.emit('fallback:used', decision);
     return decision;
   }
@@ -52,14 +53,16 @@ export class FailurePolicy {
     return new EntitlementUnavailableError(input.featureId, this.runtime.config.retryAfterSeconds, { cause: error });
   }
 
-  private warnFailOpen(featureId: string, error: unknown): void {
+  private warnFailOpen(featureId: string, error: unknown, origin: 'upstream' | 'store'): void {
     const now = this.runtime.now();
     const last = this.failOpenWarnedAt.get(featureId);
     if (last !== undefined && now - last < FAIL_OPEN_WARNING_INTERVAL_MS) return;
     this.failOpenWarnedAt.set(featureId, now);
-    this.runtime.config.logger.warn({
-      featureId,
-      error: asError(error).message,
-    }, 'Stigg unreachable and nothing cached: granting access (failMode: open)');
+    let { cause } = classifyFailure(error);
+    if (origin === 'store') cause = `the entitlements store "${this.runtime.store.name}" failed (${asError(error).message})`;
+    else if (asError(error).name === 'CircuitOpenError' && this.runtime.upstreamLog.lastCause !== undefined) {
+      cause = `${cause}; last: ${this.runtime.upstreamLog.lastCause}`;
+    }
+    this.runtime.config.logger.warn({ featureId, cause, error: asError(error).message }, `${cause} and nothing cached: granting access (failMode: open)`);
   }
 }

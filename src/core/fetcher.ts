@@ -3,7 +3,7 @@ import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { unref } from './timers';
-import { isTransientError } from './transient';
+import { failureKind } from './transient';
 import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise } from './types';
 
 interface Fetch {
@@ -180,10 +180,12 @@ export class Fetcher {
         options: { requestedUsage: 0 },
       });
     } catch (error) {
-      // Only a failure that says Stigg may be down counts: a rejected input or key says nothing about
-      // Stigg's health, and must not open the breaker for every other customer.
-      if (isTransientError(error)) this.breaker.failure();
+      // Only a failure that holds for every customer counts (Stigg down, the API key refused): one
+      // request's rejected input must not open the breaker for everyone else.
+      const kind = failureKind(error);
+      if (kind === 'transient' || kind === 'auth') this.breaker.failure();
       else this.breaker.settled();
+      runtime.upstreamLog.failed('getEntitlement', error, { featureId: input.featureId });
       runtime.emit('upstream:error', asError(error));
       throw error;
     }

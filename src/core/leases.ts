@@ -179,7 +179,7 @@ export class Reservations {
    */
   private unreserved(input: CheckInput, requested: number, key: string, error: unknown): Lease {
     this.runtime.storeError(asError(error));
-    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error), undefined);
+    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, 'store'), undefined);
   }
 
   private decision(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Decision> {

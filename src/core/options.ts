@@ -79,6 +79,8 @@ export interface Configuration {
   readonly resetTimeoutMs: number;
   readonly maxEntries: number;
   readonly logger: Logger;
+  /** A logger was given (the library is otherwise silent, see UpstreamLog). */
+  readonly hasLogger: boolean;
   readonly now: () => number;
 }
 
@@ -192,6 +194,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
     maxEntries,
     logger,
+    hasLogger: options.logger !== undefined,
     now,
   };
 }

@@ -3,6 +3,7 @@ import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
+import { UpstreamLog } from './upstream-log';
 import type { CachedEntitlement, EntitlementsEvents, MaybePromise, Store } from './types';
 
 /**
@@ -16,6 +17,7 @@ export class Runtime {
   readonly events: TypedEmitter<EntitlementsEvents>;
   /** Stigg's health as seen by fetches and deliveries alike. */
   readonly breaker: CircuitBreaker;
+  readonly upstreamLog: UpstreamLog;
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
@@ -27,6 +29,7 @@ export class Runtime {
     this.events = new TypedEmitter(config.logger);
     this.breaker = new CircuitBreaker({ failureThreshold: config.failureThreshold, resetTimeoutMs: config.resetTimeoutMs, now: config.now });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
+    this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
   }
 
   emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {

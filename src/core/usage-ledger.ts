@@ -41,6 +41,7 @@ export class UsageLedger {
       onDelivered: (reports, results, context) => this.delivered(reports, results, context),
       onDelivering: (reports) => this.usageMarks(reports),
       onDropped: (report, error) => this.dropped(report, error),
+      onRetry: (error, reports) => runtime.upstreamLog.failed('reportUsageBulk', error, { reports: reports.length, retrying: true }),
       onStoreError: (error) => runtime.storeError(error),
     });
   }

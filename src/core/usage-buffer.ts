@@ -58,6 +58,8 @@ export class UsageBuffer {
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
+  /** When the oldest report this process queued and has not claimed yet arrived. */
+  private firstQueuedAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
@@ -71,10 +73,19 @@ export class UsageBuffer {
 
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => {
-      this.drainAll().catch(this.options.onStoreError);
-    }, this.options.flushIntervalMs);
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(this.options.flushIntervalMs / 2)));
     unref(this.timer);
+  }
+
+  /**
+   * A batch still forming is not split by the timer: a partial batch goes once its oldest report has
+   * waited flushIntervalMs (so a steady stream makes one call per batchSize reports). With nothing
+   * queued here the tick still drains, picking up what other processes left in a shared outbox.
+   */
+  private tick(): void {
+    const queued = this.queuedLocally;
+    if (queued > 0 && queued < this.options.batchSize && this.options.now() - this.firstQueuedAt < this.options.flushIntervalMs) return;
+    this.drainAll().catch(this.options.onStoreError);
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -85,6 +96,7 @@ export class UsageBuffer {
 
   /** A report entered the outbox; a full batch is sent without waiting for the interval. */
   notify(): void {
+    if (this.queuedLocally === 0) this.firstQueuedAt = this.options.now();
     this.queuedLocally += 1;
     if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
     this.batchKickScheduled = true;

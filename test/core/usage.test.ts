@@ -245,3 +245,16 @@ test('timers never hold the process open, except retry delays someone awaits thr
   await flushed;
   expect(buffer.sleepers.size).toBe(0);
 });
+
+test('a steady stream makes one reportUsageBulk per 100 reports: the timer never splits a batch still forming', async () => {
+  const entitlements = make({ usage: { flushIntervalMs: 1_000 } });
+  const before = bulkCalls();
+  const applied0 = applied('batch') ?? 0;
+  for (let burst = 0; burst < 30; burst += 1) {
+    for (let i = 0; i < 50; i += 1) entitlements.report({ customerId: 'batch', featureId: TEMPLATES, value: 1 });
+    await sleep(100);
+  }
+  await entitlements.flush();
+  expect((applied('batch') ?? 0) - applied0).toBe(1_500);
+  expect(bulkCalls() - before).toBe(15);
+});

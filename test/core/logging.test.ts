@@ -81,15 +81,20 @@ test('a network failure is its own category, logged once at error as well', asyn
 });
 
 test('without a logger a rejected API key is still not silent: one process warning on stderr', async () => {
-  // A real Node process (jest's sandbox does not deliver process warnings): the core bundled from
-  // src, the client from the build (it reads its documents from beside it).
+  // A real Node process (jest's sandbox does not deliver process warnings), the core bundled from
+  // src; its upstream asks the emulator with a wrong key and fails as the client does on a 401.
   const dir = await mkdtemp(path.join(tmpdir(), 'stigg-gate-warning-'));
   const entry = path.join(dir, 'entry.ts');
   await writeFile(
     entry,
-    `const { StiggClient } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/cjs/client'))});
-import { createEntitlements } from ${JSON.stringify(path.resolve(__dirname, '../../src/core'))};
-const client = new StiggClient({ apiKey: 'wrong-key-0123456789', apiUrl: process.env.URL as string, maxRetries: 0 });
+    `import { createEntitlements } from ${JSON.stringify(path.resolve(__dirname, '../../src/core'))};
+const client = {
+  async getEntitlement() {
+    const response = await fetch(process.env.URL as string, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'wrong-key-0123456789' }, body: '{"query":"{ __typename }"}' });
+    throw Object.assign(new Error('Stigg rejected the API key (HTTP ' + response.status + ')'), { name: 'StiggAuthError', status: response.status, transient: false });
+  },
+  async reportUsageBulk() { return []; },
+};
 const entitlements = createEntitlements({ client });
 (async () => {
   for (let i = 0; i < 3; i += 1) await Promise.resolve().then(() => entitlements.check({ customerId: 'logged', featureId: 'feature-01-templates' })).catch(() => undefined);
@@ -98,7 +103,7 @@ const entitlements = createEntitlements({ client });
 `,
   );
   const bundle = path.join(dir, 'bundle.js');
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', outfile: bundle, logLevel: 'silent', external: [path.resolve(__dirname, '../../dist/cjs/client')] });
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', outfile: bundle, logLevel: 'silent' });
   const { stderr } = await run(process.execPath, [bundle], { env: { ...process.env, URL: rig.emulator.url } });
   const warnings = stderr.split('\n').filter((line) => line.includes('StiggGateWarning'));
   expect(warnings).toHaveLength(1);

@@ -12,6 +12,10 @@ class EntitlementLease implements Lease {
   private settled: boolean;
   /** When the reservation was made (renewals stop after reservationMaxMs). */
   reservedAt = 0;
+  /** Links of Reservations' list of live leases. */
+  live = false;
+  prevLive: EntitlementLease | undefined = undefined;
+  nextLive: EntitlementLease | undefined = undefined;
 
   constructor(
     private readonly owner: Reservations,
@@ -61,13 +65,17 @@ export class Reservations {
     };
   }
 
-  /** Leases holding a reservation, renewed while their request is at work (stores with renewReservation). */
-  private readonly live = new Set<EntitlementLease>();
+  /**
+   * Leases holding a reservation, renewed while their request is at work (stores with
+   * renewReservation): a list linked through the leases, as a Set churned by one add and one delete
+   * per request spends ~150 ns rehashing.
+   */
+  private liveHead: EntitlementLease | undefined;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Never blocks on Stigg. */
   commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined): void {
-    this.live.delete(lease);
+    this.unhold(lease);
     if (!decision.metered) {
       if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
@@ -79,7 +87,7 @@ export class Reservations {
   }
 
   release(key: string, reservationId: string, lease: EntitlementLease): void {
-    this.live.delete(lease);
+    this.unhold(lease);
     try {
       const released = this.runtime.store.release(key, reservationId);
       if (isThenable(released)) this.runtime.background(released.catch((error: unknown) => this.runtime.storeError(asError(error))));
@@ -127,10 +135,24 @@ export class Reservations {
 
   private hold(lease: EntitlementLease): void {
     lease.reservedAt = this.runtime.now();
-    this.live.add(lease);
+    lease.live = true;
+    lease.nextLive = this.liveHead;
+    if (this.liveHead !== undefined) this.liveHead.prevLive = lease;
+    this.liveHead = lease;
     if (this.renewTimer !== undefined) return;
     const every = Math.max(1, Math.floor(this.runtime.config.reservationTtlMs / 3));
     this.renewTimer = unref(setInterval(() => this.renew(), every));
+  }
+
+  private unhold(lease: EntitlementLease): void {
+    if (!lease.live) return;
+    lease.live = false;
+    const { prevLive, nextLive } = lease;
+    if (prevLive === undefined) this.liveHead = nextLive;
+    else prevLive.nextLive = nextLive;
+    if (nextLive !== undefined) nextLive.prevLive = prevLive;
+    lease.prevLive = undefined;
+    lease.nextLive = undefined;
   }
 
   /**
@@ -139,15 +161,17 @@ export class Reservations {
    */
   private renew(): void {
     const { store, config } = this.runtime;
-    if (this.live.size === 0) {
+    if (this.liveHead === undefined) {
       this.stop();
       return;
     }
     const now = this.runtime.now();
-    for (const lease of this.live) {
+    let next: EntitlementLease | undefined;
+    for (let lease: EntitlementLease | undefined = this.liveHead; lease !== undefined; lease = next) {
+      next = lease.nextLive;
       const reservationId = lease.reservationId as string;
       if (now - lease.reservedAt >= config.reservationMaxMs) {
-        this.live.delete(lease);
+        this.unhold(lease);
         config.logger.warn(
           { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage, heldMs: now - lease.reservedAt },
           'A lease was neither committed nor released within reservationMaxMs: its units are no longer held (a commit still reports them)',
@@ -155,7 +179,7 @@ export class Reservations {
         continue;
       }
       const lost = (): void => {
-        this.live.delete(lease);
+        this.unhold(lease);
         config.logger.warn(
           { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage },
           'A reservation expired while its request was at work: its units may be granted again (a commit still reports them)',

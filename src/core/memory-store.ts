@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { coarseClock } from './clock';
 import { exceeds } from './decide';
+import { IdTable } from './reservation-table';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
 
 export interface MemoryStoreOptions {
@@ -32,14 +33,17 @@ interface Entry {
 }
 
 interface Reservation {
+  readonly id: number;
+  readonly holder: KeyReservations;
   readonly amount: number;
-  readonly expiresAt: number;
+  expiresAt: number;
 }
 
 interface KeyReservations {
+  readonly key: string;
   total: number;
+  count: number;
   nextExpiry: number;
-  readonly byId: Map<string, Reservation>;
 }
 
 interface LeasedBatch {
@@ -51,6 +55,20 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 function sameKey(report: PendingUsage): string {
   return `${report.customerId}\u001f${report.resourceId ?? ''}\u001f${report.featureId}`;
+}
+
+function copy(report: PendingUsage): PendingUsage {
+  return {
+    id: report.id,
+    idempotencyKey: report.idempotencyKey,
+    customerId: report.customerId,
+    featureId: report.featureId,
+    resourceId: report.resourceId,
+    value: report.value,
+    updateBehavior: report.updateBehavior,
+    createdAt: report.createdAt,
+    attempts: report.attempts,
+  };
 }
 
 /** The usual ack: exactly the batch that was claimed (same id strings, so comparisons are cheap). */
@@ -71,7 +89,9 @@ export class MemoryStore implements Store {
   private readonly entries: LRUCache<string, Entry>;
   /** Most customers have one cached key: a string until a second one comes. */
   private readonly keysByCustomer = new Map<string, string | Set<string>>();
+  /** Units held per key; the reservations themselves are in `byId`, by their numeric id. */
   private readonly reservations = new Map<string, KeyReservations>();
+  private readonly byId = new IdTable<Reservation>();
   /** Unclaimed reports, oldest first, from `head` on (an array: a Map keyed by UUIDs costs ~0.5 µs a report). */
   private queue: PendingUsage[] = [];
   private head = 0;
@@ -79,8 +99,11 @@ export class MemoryStore implements Store {
   private leased: LeasedBatch[] = [];
   private readonly maxEntries: number;
   private readonly maxPendingUsage: number;
-  /** Reports handed out for delivery at least once: Stigg may have them, so they are never merged. */
-  private readonly sent = new WeakSet<PendingUsage>();
+  /**
+   * How many reports from `head` on were handed out for delivery before (their lease ran out): Stigg
+   * may have them, so they are never merged. They are always the first ones of the queue.
+   */
+  private sentAhead = 0;
   private reservationSeq = 0;
   private lastSweep: number;
 
@@ -158,7 +181,7 @@ export class MemoryStore implements Store {
   reservedUsage(key: string): number {
     const held = this.reservations.get(key);
     if (held === undefined) return 0;
-    if (held.nextExpiry <= this.now()) this.expireReservations(held);
+    if (held.nextExpiry <= this.now()) this.expireReservations();
     return held.total;
   }
 
@@ -169,15 +192,16 @@ export class MemoryStore implements Store {
     const now = this.now();
     let held = this.reservations.get(key);
     if (held === undefined) {
-      held = { total: 0, nextExpiry: Infinity, byId: new Map() };
+      held = { key, total: 0, count: 0, nextExpiry: Infinity };
       this.reservations.set(key, held);
     }
-    const reservationId = String(++this.reservationSeq);
+    const id = ++this.reservationSeq;
     const expiresAt = now + ttlMs;
-    held.byId.set(reservationId, { amount, expiresAt });
+    this.byId.set(id, { id, holder: held, amount, expiresAt });
     held.total += amount;
+    held.count += 1;
     if (expiresAt < held.nextExpiry) held.nextExpiry = expiresAt;
-    return { ok: true, currentUsage: current + amount, reservationId };
+    return { ok: true, currentUsage: current + amount, reservationId: String(id) };
   }
 
   release(key: string, reservationId: string): void {
@@ -205,11 +229,12 @@ export class MemoryStore implements Store {
   /** Everything in the outbox, claimed or not, removed: what close() hands to the app when Stigg did not take it. */
   takePendingUsage(): PendingUsage[] {
     const reports: PendingUsage[] = [];
-    for (const batch of this.leased) for (const report of batch.reports) reports.push({ ...report });
-    for (let i = this.head; i < this.queue.length; i += 1) reports.push({ ...(this.queue[i] as PendingUsage) });
+    for (const batch of this.leased) for (const report of batch.reports) reports.push(copy(report));
+    for (let i = this.head; i < this.queue.length; i += 1) reports.push(copy(this.queue[i] as PendingUsage));
     this.leased = [];
     this.queue = [];
     this.head = 0;
+    this.sentAhead = 0;
     return reports;
   }
 
@@ -217,11 +242,10 @@ export class MemoryStore implements Store {
   renewReservation(key: string, reservationId: string, ttlMs: number): boolean {
     const held = this.reservations.get(key);
     if (held === undefined) return false;
-    if (held.nextExpiry <= this.now()) this.expireReservations(held);
-    const reservation = held.byId.get(reservationId);
+    if (held.nextExpiry <= this.now()) this.expireReservations();
+    const reservation = this.reservation(key, reservationId);
     if (reservation === undefined) return false;
-    const expiresAt = Math.max(reservation.expiresAt, this.now() + ttlMs);
-    held.byId.set(reservationId, { amount: reservation.amount, expiresAt });
+    reservation.expiresAt = Math.max(reservation.expiresAt, this.now() + ttlMs);
     return true;
   }
 
@@ -229,9 +253,10 @@ export class MemoryStore implements Store {
   private compact(): void {
     const first = new Map<string, PendingUsage>();
     const kept: PendingUsage[] = [];
+    const sentEnd = this.head + this.sentAhead;
     for (let i = this.head; i < this.queue.length; i += 1) {
       const report = this.queue[i] as PendingUsage;
-      if (report.updateBehavior === 'SET' || this.sent.has(report)) {
+      if (report.updateBehavior === 'SET' || i < sentEnd) {
         kept.push(report);
         if (report.updateBehavior === 'SET') first.delete(sameKey(report));
         continue;
@@ -257,6 +282,7 @@ export class MemoryStore implements Store {
     if (available <= 0 || max <= 0) return [];
     const end = this.head + Math.min(max, available);
     const reports = this.queue.slice(this.head, end);
+    this.sentAhead = Math.max(0, this.sentAhead - reports.length);
     this.head = end;
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -266,10 +292,7 @@ export class MemoryStore implements Store {
       this.head = 0;
     }
     this.leased.push({ reports, leasedUntil: now + leaseMs });
-    for (const report of reports) this.sent.add(report);
-    return reports.map(function copy(report) {
-      return { ...report };
-    });
+    return reports.map(copy);
   }
 
   ackUsage(ids: string[]): void {
@@ -289,8 +312,18 @@ export class MemoryStore implements Store {
     this.leased = this.leased.filter((batch) => batch.reports.length > 0);
     if (removed < acked.size) {
       // Acked after its lease ran out and it went back to the queue.
-      this.queue = this.queue.slice(this.head).filter((report) => !acked.has(report.id));
+      const sentEnd = this.head + this.sentAhead;
+      let sentKept = 0;
+      const kept: PendingUsage[] = [];
+      for (let i = this.head; i < this.queue.length; i += 1) {
+        const report = this.queue[i] as PendingUsage;
+        if (acked.has(report.id)) continue;
+        kept.push(report);
+        if (i < sentEnd) sentKept += 1;
+      }
+      this.queue = kept;
       this.head = 0;
+      this.sentAhead = sentKept;
     }
   }
 
@@ -298,6 +331,7 @@ export class MemoryStore implements Store {
     this.entries.clear();
     this.keysByCustomer.clear();
     this.reservations.clear();
+    this.byId.clear();
   }
 
   private requeueExpired(now: number): void {
@@ -310,43 +344,53 @@ export class MemoryStore implements Store {
     if (expired.length === 0) return;
     this.queue = expired.concat(this.queue.slice(this.head));
     this.head = 0;
+    this.sentAhead += expired.length;
+  }
+
+  /** The reservation `reservationId` of `key`, if it is still held. */
+  private reservation(key: string, reservationId: string): Reservation | undefined {
+    const reservation = this.byId.get(Number(reservationId));
+    return reservation !== undefined && reservation.holder.key === key ? reservation : undefined;
   }
 
   private dropReservation(key: string, reservationId: string): void {
-    const held = this.reservations.get(key);
-    const reservation = held?.byId.get(reservationId);
-    if (held === undefined || reservation === undefined) return;
-    held.byId.delete(reservationId);
-    if (held.byId.size > 0) {
+    const reservation = this.reservation(key, reservationId);
+    if (reservation === undefined) return;
+    this.byId.delete(reservation.id);
+    this.released(reservation);
+  }
+
+  private released(reservation: Reservation): void {
+    const held = reservation.holder;
+    held.count -= 1;
+    if (held.count > 0) {
       held.total -= reservation.amount;
       return;
     }
     held.total = 0;
+    held.nextExpiry = Infinity;
     // An empty holder is kept for the next request on this key (the sweep removes idle ones),
     // unless that would let the map grow past the cache bound.
-    if (this.reservations.size > this.maxEntries) this.reservations.delete(key);
+    if (this.reservations.size > this.maxEntries && this.reservations.get(held.key) === held) this.reservations.delete(held.key);
   }
 
-  private expireReservations(held: KeyReservations): void {
+  /** Drops every expired reservation (of any key) and sets each key's next expiry again. Rare: only crashed or long requests expire. */
+  private expireReservations(): void {
     const now = this.now();
-    let next = Infinity;
-    for (const [id, reservation] of held.byId) {
+    for (const held of this.reservations.values()) held.nextExpiry = Infinity;
+    for (const reservation of this.byId.all()) {
       if (reservation.expiresAt <= now) {
-        held.byId.delete(id);
-        held.total -= reservation.amount;
-      } else if (reservation.expiresAt < next) {
-        next = reservation.expiresAt;
+        this.byId.delete(reservation.id);
+        this.released(reservation);
+      } else if (reservation.expiresAt < reservation.holder.nextExpiry) {
+        reservation.holder.nextExpiry = reservation.expiresAt;
       }
     }
-    held.nextExpiry = next;
-    if (held.byId.size === 0) held.total = 0;
   }
 
   private sweepReservations(now: number): void {
     this.lastSweep = now;
-    for (const [key, held] of this.reservations) {
-      if (held.nextExpiry <= now) this.expireReservations(held);
-      if (held.byId.size === 0) this.reservations.delete(key);
-    }
+    this.expireReservations();
+    for (const [key, held] of this.reservations) if (held.count === 0) this.reservations.delete(key);
   }
 }

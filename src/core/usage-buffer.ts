@@ -44,6 +44,8 @@ export interface DeliveryContext {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Singles of a split batch that may fail alike before the failure is taken for everyone's. */
+const SPLIT_PROBES = 3;
 
 /**
  * Takes reports out of the store's outbox in batches and delivers each batch with ONE
@@ -175,18 +177,21 @@ export class UsageBuffer {
         this.queuedLocally = 0;
         return;
       }
-      await this.deliver(batch);
+      if (!(await this.deliver(batch))) return;
       if (batch.length < batchSize && everything) return;
     }
   }
 
   /**
    * Sends `batch` until Stigg takes it. Transient failures and a rejected API key are retried
-   * (delays follow the breaker); a batch with a rejected report is split so the others get through;
-   * a report Stigg rejects for good is dropped, loudly. A report that fails otherwise is left in the
-   * outbox: it comes back after its lease. Nothing is given up before maxAgeMs, nor while Stigg is down.
+   * (delays follow the breaker) and never give a report up. A batch that fails otherwise is split so
+   * the others get through: a report Stigg rejects for good is dropped, loudly; one that fails in a way
+   * not known to be permanent is left in the outbox (it comes back after its lease) and given up only
+   * once older than maxAgeMs while Stigg answers. False when draining should stop for now: the
+   * first singles of a split all failed alike, so the failure is not the batch's but everyone's
+   * (e.g. an API change), and splitting every batch would only multiply the calls.
    */
-  private async deliver(batch: PendingUsage[]): Promise<void> {
+  private async deliver(batch: PendingUsage[]): Promise<boolean> {
     const { client, breaker } = this.options;
     const usages = batch.map(toWire);
     const before = await this.prepare(batch);
@@ -197,33 +202,43 @@ export class UsageBuffer {
       } catch (caught) {
         const error = asError(caught);
         const kind = failureKind(caught);
-        if (kind === 'transient') breaker.failure();
-        const aged = kind === 'transient' ? [] : this.aged(batch);
-        if (aged.length > 0 && breaker.state === 'closed') {
-          await this.drop(aged, attempt, error);
-          const rest = batch.filter((report) => !aged.includes(report));
-          if (rest.length > 0) await this.deliver(rest);
-          return;
+        if (kind === 'transient' || kind === 'auth') {
+          if (kind === 'transient') breaker.failure();
+          this.options.onRetry?.(caught, batch);
+          await this.sleep(this.delay(attempt, caught));
+          continue;
         }
-        if (kind === 'rejected' || kind === 'unknown') {
-          if (batch.length > 1) {
-            for (const report of batch) await this.deliver([report]);
-            return;
-          }
-          if (kind === 'rejected') await this.drop(batch, attempt, error);
-          else this.options.onRetry?.(caught, batch);
-          return;
+        if (batch.length > 1) return this.split(batch);
+        if (kind === 'rejected') {
+          await this.drop(batch, attempt, error);
+          return true;
+        }
+        if (this.aged(batch).length > 0 && breaker.state === 'closed') {
+          await this.drop(batch, attempt, error);
+          return true;
         }
         this.options.onRetry?.(caught, batch);
-        await this.sleep(this.delay(attempt, caught));
-        continue;
+        return false;
       }
       breaker.success();
       const acked = await this.ack(batch);
       const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
       if (isThenable(updated)) await updated;
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /** One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. */
+  private async split(batch: PendingUsage[]): Promise<boolean> {
+    let failedInARow = 0;
+    for (const report of batch) {
+      if (this.aborted) return false;
+      if (failedInARow >= SPLIT_PROBES) return false;
+      if (await this.deliver([report])) failedInARow = 0;
+      else failedInARow += 1;
+    }
+    return failedInARow === 0 || failedInARow < batch.length;
   }
 
   private async prepare(batch: PendingUsage[]): Promise<unknown> {

@@ -81,7 +81,14 @@ export class Reservations {
       return;
     }
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
-    const queued = this.ledger.enqueue(key, report, reservationId);
+    let queued: MaybePromise<void>;
+    try {
+      queued = this.ledger.enqueue(key, report, reservationId);
+    } catch {
+      // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
+      // with the whole report. commit() runs after the response: it must not throw there.
+      return;
+    }
     if (isThenable(queued)) this.runtime.background(queued);
     this.afterClose?.(decision, report.idempotencyKey);
   }

@@ -140,3 +140,16 @@ test('ids that are Object.prototype names are ordinary ids', async () => {
   expect(applied('constructor')).toBe(2);
   expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
 });
+
+test('commit() never throws, even when the store refuses the report (a full outbox): the report is surfaced instead', async () => {
+  const { MemoryStore } = await import('../../src/core/memory-store');
+  const store = new MemoryStore({ maxPendingUsage: 1 });
+  const dropped: PendingUsage[] = [];
+  const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
+  entitlements.on('usage:dropped', (report) => dropped.push(report));
+  const first = await entitlements.acquire({ customerId: 'storm', featureId: TEMPLATES, requestedUsage: 1 });
+  const second = await entitlements.acquire({ customerId: 'mates', featureId: TEMPLATES, requestedUsage: 2 });
+  first.commit();
+  expect(() => second.commit()).not.toThrow();
+  expect(dropped.map((report) => [report.customerId, report.value])).toEqual([['mates', 2]]);
+});

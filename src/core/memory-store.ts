@@ -263,7 +263,7 @@ export class MemoryStore implements Store {
       }
       const key = sameKey(report);
       const into = first.get(key);
-      if (into === undefined) {
+      if (into === undefined || !Number.isFinite(into.value + report.value)) {
         first.set(key, report);
         kept.push(report);
       } else {

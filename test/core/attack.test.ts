@@ -153,3 +153,14 @@ test('commit() never throws, even when the store refuses the report (a full outb
   expect(() => second.commit()).not.toThrow();
   expect(dropped.map((report) => [report.customerId, report.value])).toEqual([['mates', 2]]);
 });
+
+test('compaction of the memory outbox never makes a value Stigg cannot take (1e308 + 1e308)', async () => {
+  const { MemoryStore } = await import('../../src/core/memory-store');
+  const store = new MemoryStore({ maxPendingUsage: 2 });
+  const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
+  entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
+  entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
+  expect(() => entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 })).toThrow(/outbox/);
+  const values = store.takePendingUsage().map((report) => report.value);
+  expect(values.every(Number.isFinite)).toBe(true);
+});

@@ -186,12 +186,13 @@ export class MemoryStore implements Store {
   }
 
   reserve(key: string, amount: number, limit: number, ttlMs: number): ReserveResult {
-    const used = this.entries.peek(key)?.value.currentUsage ?? 0;
-    const current = used + this.reservedUsage(key);
-    if (exceeds(current, amount, limit)) return { ok: false, currentUsage: current };
     const now = this.now();
     let held = this.reservations.get(key);
-    if (held === undefined) {
+    if (held !== undefined && held.nextExpiry <= now) this.expireReservations();
+    const used = this.entries.peek(key)?.value.currentUsage ?? 0;
+    const current = used + (held === undefined ? 0 : held.total);
+    if (exceeds(current, amount, limit)) return { ok: false, currentUsage: current };
+    if (held === undefined || this.reservations.get(key) !== held) {
       held = { key, total: 0, count: 0, nextExpiry: Infinity };
       this.reservations.set(key, held);
     }

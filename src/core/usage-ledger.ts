@@ -91,12 +91,12 @@ export class UsageLedger {
 
   /** The usage to cache for `key` when Stigg says `upstream` (core accounting: a shared store adds its own). */
   usageOf(key: string, upstream: number): number {
-    const set = this.pendingSets.get(key);
+    const set = this.pendingSets.size === 0 ? undefined : this.pendingSets.get(key);
     return set !== undefined ? set.usage : upstream + this.unreportedUnits(key);
   }
 
   private account(key: string, report: PendingUsage): void {
-    const set = this.pendingSets.get(key);
+    const set = this.pendingSets.size === 0 ? undefined : this.pendingSets.get(key);
     if (report.updateBehavior === 'SET') {
       if (set === undefined) this.pendingSets.set(key, { count: 1, usage: report.value });
       else {
@@ -162,19 +162,35 @@ export class UsageLedger {
     const { runtime } = this;
     /** Counting store: DELTA units of this batch per key, acknowledged by this process after its marks were read. */
     let acknowledged: Map<string, number> | undefined;
+    // Consecutive DELTAs of one key (the usual batch) are acknowledged together.
+    let runKey: string | undefined;
+    let runUnits = 0;
+    let last: PendingUsage | undefined;
+    const acknowledge = (key: string, units: number): void => {
+      if (runtime.countsUnreported) {
+        (acknowledged ??= new Map()).set(key, (acknowledged.get(key) ?? 0) + units);
+        return;
+      }
+      if (this.unreported.has(key)) this.track(key, -units);
+      this.onAcknowledged(key, units);
+    };
     for (const report of reports) {
+      if (report.updateBehavior !== 'SET' && runKey !== undefined && last !== undefined && sameTarget(report, last)) {
+        runUnits += report.value;
+        continue;
+      }
+      if (runKey !== undefined) acknowledge(runKey, runUnits);
+      runKey = undefined;
+      last = report;
       const key = runtime.keys.get(report.customerId, report.resourceId, report.featureId);
       if (report.updateBehavior === 'SET') {
         if (!runtime.countsUnreported) this.settledSet(key);
         continue;
       }
-      if (runtime.countsUnreported) {
-        (acknowledged ??= new Map()).set(key, (acknowledged.get(key) ?? 0) + report.value);
-        continue;
-      }
-      if (this.unreported.has(key)) this.track(key, -report.value);
-      this.onAcknowledged(key, report.value);
+      runKey = key;
+      runUnits = report.value;
     }
+    if (runKey !== undefined) acknowledge(runKey, runUnits);
     const latest = new Map<string, UpstreamUsageResult>();
     for (const result of results) {
       if (typeof result?.currentUsage !== 'number') continue;
@@ -243,4 +259,8 @@ export class UsageLedger {
     }, 'A usage report could not be delivered to Stigg');
     runtime.emit('usage:dropped', report, error);
   }
+}
+
+function sameTarget(a: PendingUsage, b: PendingUsage): boolean {
+  return a.customerId === b.customerId && a.featureId === b.featureId && (a.resourceId ?? undefined) === (b.resourceId ?? undefined);
 }

@@ -1,3 +1,4 @@
+import { Arrivals } from './arrivals';
 import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
@@ -60,8 +61,8 @@ export class UsageBuffer {
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
-  /** When the oldest report this process queued and has not claimed yet arrived. */
-  private firstQueuedAt = 0;
+  /** When each report counted in queuedLocally arrived (as many, oldest first). */
+  private readonly arrivals = new Arrivals();
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
@@ -81,12 +82,15 @@ export class UsageBuffer {
 
   /**
    * A batch still forming is not split by the timer: a partial batch goes once its oldest report has
-   * waited flushIntervalMs (so a steady stream makes one call per batchSize reports). With nothing
-   * queued here the tick still drains, picking up what other processes left in a shared outbox.
+   * waited flushIntervalMs (so a steady stream makes one call per batchSize reports, and a report
+   * waits at most 1.5 × flushIntervalMs for its call). The wait is the oldest unclaimed report's,
+   * not the stream's: what is left after a full batch went starts its own. With nothing queued
+   * here the tick still drains, picking up what other processes left in a shared outbox.
    */
   private tick(): void {
     const queued = this.queuedLocally;
-    if (queued > 0 && queued < this.options.batchSize && this.options.now() - this.firstQueuedAt < this.options.flushIntervalMs) return;
+    const oldest = this.arrivals.oldest;
+    if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs) return;
     this.drainAll().catch(this.options.onStoreError);
   }
 
@@ -98,7 +102,7 @@ export class UsageBuffer {
 
   /** A report entered the outbox; a full batch is sent without waiting for the interval. */
   notify(): void {
-    if (this.queuedLocally === 0) this.firstQueuedAt = this.options.now();
+    this.arrivals.add(this.options.now());
     this.queuedLocally += 1;
     if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
     this.batchKickScheduled = true;
@@ -173,8 +177,10 @@ export class UsageBuffer {
         return;
       }
       this.queuedLocally = Math.max(0, this.queuedLocally - batch.length);
+      this.arrivals.take(batch.length);
       if (batch.length === 0) {
         this.queuedLocally = 0;
+        this.arrivals.clear();
         return;
       }
       if (!(await this.deliver(batch))) return;

@@ -82,7 +82,8 @@ test('a rotated API key for more than maxAgeMs never gives usage up: it is deliv
     rotated ? Promise.reject(Object.assign(new Error('Stigg rejected the API key (HTTP 401)'), { name: 'StiggAuthError', status: 401, transient: false })) : send(),
   );
   const dropped: PendingUsage[] = [];
-  const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 1, maxAgeMs: HOUR } });
+  const logger = { warn: () => undefined, error: () => undefined };
+  const entitlements = make({ client, logger, now: () => now, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 1, maxAgeMs: HOUR } });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
   entitlements.report({ customerId: 'rotated', featureId: TEMPLATES, value: 6 });
   const flushing = entitlements.flush();

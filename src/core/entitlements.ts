@@ -30,7 +30,6 @@ class EntitlementsEngine implements Entitlements {
     this.ledger = new UsageLedger(this.runtime);
     const policy = new FailurePolicy(this.runtime);
     this.reservations = new Reservations(this.runtime, this.ledger, policy);
-    this.fetcher.onAnswered = (key) => policy.recovered(key);
     this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();

@@ -38,8 +38,6 @@ export class Fetcher {
   private readonly inflight = new Map<string, Fetch>();
   /** The usage to cache when Stigg says `upstream`, with what only this process knows (core accounting); set by the engine. */
   usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream;
-  /** Stigg answered for `key` (the failure policy starts a new fallback total next time). */
-  onAnswered: (key: string) => void = () => undefined;
 
   constructor(private readonly runtime: Runtime) {
     this.breaker = runtime.breaker;
@@ -190,7 +188,6 @@ export class Fetcher {
       throw error;
     }
     this.breaker.success();
-    this.onAnswered(key);
     if (!runtime.countsUnreported) {
       const upstream = result.currentUsage ?? 0;
       const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + fetch.deliveredMeanwhile);

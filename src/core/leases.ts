@@ -105,6 +105,7 @@ export class Reservations {
 
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
     if (!needsReservation(cached, requested)) {
+      if (source === 'upstream') this.policy.recovered(key);
       const decision = this.decision(input, requested, key, cached, source);
       if (isThenable(decision)) return decision.then((value) => new EntitlementLease(this, key, value, undefined));
       return new EntitlementLease(this, key, decision, undefined);
@@ -126,6 +127,8 @@ export class Reservations {
   }
 
   private reservedLease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource, result: ReserveResult): Lease {
+    // Stigg answered and the store could reserve: a later outage starts a new fallback total.
+    if (source === 'upstream') this.policy.recovered(key);
     const granted = result.ok && result.reservationId !== undefined;
     const currentUsage = granted ? result.currentUsage - requested : result.currentUsage;
     const decision = reservedDecision(input, requested, cached, granted, currentUsage, source);

@@ -28,7 +28,11 @@ const validationFailure = (): StiggGraphQLError =>
   new StiggGraphQLError('reportUsageBulk', 400, [{ message: 'Cannot query field "x"', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
 
 beforeAll(async () => {
-  rig = await startRig(['storm', 'mates', 'poison', 'replay', 'rotated', '__proto__', 'constructor'].map((id) => customer(id, 'plan-revvenu-growth')), {}, { maxRetries: 0 });
+  rig = await startRig(
+    [...['storm', 'mates', 'poison', 'replay', 'rotated', '__proto__', 'constructor'].map((id) => customer(id, 'plan-revvenu-growth')), customer('capped', 'plan-revvenu-essentials')],
+    {},
+    { maxRetries: 0 },
+  );
 });
 afterEach(async () => {
   rig.emulator.setFaults({ failureRate: 0, latencyMs: 0 });
@@ -164,4 +168,29 @@ test('compaction of the memory outbox never makes a value Stigg cannot take (1e3
   expect(() => entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 })).toThrow(/outbox/);
   const values = store.takePendingUsage().map((report) => report.value);
   expect(values.every(Number.isFinite)).toBe(true);
+});
+
+test('the store down, Stigg up: a fallback usageLimit still caps the total (every request refetches, none resets it)', async () => {
+  const { MemoryStore } = await import('../../src/core/memory-store');
+  const { EntitlementUnavailableError } = await import('../../src/core/errors');
+  class DownStore extends MemoryStore {
+    override getEntitlement(): never {
+      throw new Error('store down');
+    }
+    override reserve(): never {
+      throw new Error('store down');
+    }
+  }
+  const logger = { warn: () => undefined, error: () => undefined };
+  const entitlements = make({ store: new DownStore(), logger, fallback: { [TEMPLATES]: { hasAccess: true, usageLimit: 2 } } });
+  let granted = 0;
+  for (let i = 0; i < 6; i += 1) {
+    try {
+      const lease = await Promise.resolve().then(() => entitlements.acquire({ customerId: 'capped', featureId: TEMPLATES, requestedUsage: 1 }));
+      if (lease.decision.granted) granted += 1;
+    } catch (error) {
+      expect(error).toBeInstanceOf(EntitlementUnavailableError);
+    }
+  }
+  expect(granted).toBe(2);
 });

@@ -30,12 +30,16 @@ export function needsReservation(cached: CachedEntitlement, requestedUsage: numb
 }
 
 /**
- * Fractional usage is allowed (GB, hours), with one rule beyond `used + requested > limit`: nothing
- * more than 0 is granted once usage reaches the limit, since 4 + 1e-16 === 4 in floating point.
+ * Fractional usage is allowed (GB, hours). Nothing above 0 is granted once usage reaches the limit
+ * (4 + 1e-16 === 4 in floating point), and a sum that lands on the limit but for rounding is not
+ * over it (0.1 + 0.2 against 0.3): a relative tolerance of 1e-12 of the limit, never more.
  */
 export function exceeds(used: number, requested: number, limit: number): boolean {
-  return used + requested > limit || (requested > 0 && used >= limit);
+  if (requested > 0 && used >= limit) return true;
+  return used + requested > limit + Math.abs(limit) * LIMIT_TOLERANCE;
 }
+
+const LIMIT_TOLERANCE = 1e-12;
 
 /** The one place a Decision is built. */
 function buildDecision(

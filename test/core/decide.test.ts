@@ -138,6 +138,11 @@ test('fractional usage: nothing above 0 is granted at the limit, even what float
   expect(exceeds(3.5, 0.5, 4)).toBe(false);
   expect(exceeds(3.5, 0.6, 4)).toBe(true);
   expect(exceeds(4, 0, 4)).toBe(false);
+  // Rounding that lands on the limit is not over it; anything really over it is.
+  expect(0.1 + 0.2).toBeGreaterThan(0.3);
+  expect(exceeds(0.1, 0.2, 0.3)).toBe(false);
+  expect(exceeds(0.1, 0.2000001, 0.3)).toBe(true);
+  expect(exceeds(0.30000000000000004, 1e-9, 0.3)).toBe(true);
   const cached = toCachedEntitlement(
     { isGranted: true, hasUnlimitedUsage: false, usageLimit: 4, currentUsage: 4, feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' } },
     0,

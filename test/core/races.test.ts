@@ -163,3 +163,47 @@ test("the app's clock ahead of Stigg's at a period end: Stigg's usage stands unt
     await emulator.stop();
   }
 });
+
+test("the app's clock ahead at a period end, refreshes failing but deliveries answered: Stigg's old-period usage is not rolled over again after each delivery", async () => {
+  let stiggNow = Date.UTC(2030, 0, 15);
+  let appNow = stiggNow + 5_000;
+  const emulator = await startEmulator({
+    port: 0,
+    now: () => stiggNow,
+    catalog: { ...defaultCatalog, customers: [customer('skew-delivered', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 3 }] })] },
+  });
+  const real = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
+  let fetches = 0;
+  const client: EntitlementsUpstream = {
+    getEntitlement: (query) => {
+      fetches += 1;
+      if (fetches > 1) return Promise.reject(Object.assign(new Error('fetch failed'), { transient: true }));
+      return real.getEntitlement(query);
+    },
+    reportUsageBulk: (input) => real.reportUsageBulk(input),
+  };
+  const entitlements = createEntitlements({ client, now: () => appNow, cache: { ttlMs: 60 * 86_400_000, staleTtlMs: 60 * 86_400_000 }, usage: { flushIntervalMs: 60_000 } });
+  try {
+    const first = await entitlements.check({ customerId: 'skew-delivered', featureId: CAMPAIGNS });
+    const periodEnd = Date.parse(first.usagePeriodEnd as string);
+    stiggNow = periodEnd - 3_000;
+    appNow = stiggNow + 5_000;
+    let granted = 0;
+    for (let round = 0; round < 5; round += 1) {
+      for (let i = 0; i < 4; i += 1) {
+        const lease = await entitlements.acquire({ customerId: 'skew-delivered', featureId: CAMPAIGNS, requestedUsage: 1 });
+        if (lease.decision.granted) {
+          granted += 1;
+          lease.commit();
+        }
+      }
+      await entitlements.flush();
+      appNow += 100;
+      stiggNow += 100;
+    }
+    expect(granted).toBeLessThanOrEqual(4);
+  } finally {
+    await entitlements.close({ timeoutMs: 1_000 });
+    await emulator.stop();
+  }
+});

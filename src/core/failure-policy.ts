@@ -1,4 +1,4 @@
-import { fallbackDecision } from './decide';
+import { exceeds, fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
 import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -19,18 +19,21 @@ export class FailurePolicy {
 
   constructor(private readonly runtime: Runtime) {}
 
-  decide(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store' = 'upstream'): Decision {
+  /** `consume`: acquire() takes the units from the fallback's total; check() only looks. */
+  decide(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store' = 'upstream', consume = true): Decision {
     const { config } = this.runtime;
     const rule = config.fallback.get(input.featureId);
     if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
     if (rule !== undefined && !rule.hasAccess) throw this.unavailable(input, error);
-    if (rule?.usageLimit !== undefined && requested > 0) {
-      const used = this.granted.get(key) ?? 0;
-      if (used + requested > rule.usageLimit || used >= rule.usageLimit) throw this.unavailable(input, error);
-      if (this.granted.size >= config.maxEntries && !this.granted.has(key)) this.granted.clear();
-      this.granted.set(key, used + requested);
+    const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0);
+    if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
+      if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);
+      if (consume) {
+        if (this.granted.size >= config.maxEntries && !this.granted.has(key)) this.granted.clear();
+        this.granted.set(key, usedBefore + requested);
+      }
     }
-    const decision = fallbackDecision(input, requested, rule, rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0) - requested);
+    const decision = fallbackDecision(input, requested, rule, usedBefore);
     if (rule === undefined) this.warnFailOpen(input.featureId, error, origin);
     this.runtime.emit('fallback:used', decision);
     return decision;

@@ -61,7 +61,7 @@ export class Reservations {
     };
     this.asDecision = {
       from: (input, requested, key, value, source) => this.decision(input, requested, key, value, source),
-      failed: (input, requested, key, error) => policy.decide(input, requested, key, error),
+      failed: (input, requested, key, error) => policy.decide(input, requested, key, error, 'upstream', false),
     };
   }
 

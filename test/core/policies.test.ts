@@ -46,6 +46,11 @@ describe('fallback during an outage', () => {
     expect(granted.map((lease) => lease.decision.currentUsage)).toEqual([0, 1, 2, 3]);
     // Another customer has its own total.
     expect((await attempt(() => entitlements.acquire({ customerId: 'fb-b', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted).toBe(true);
+    // A check() only looks: it takes nothing from the total.
+    rig.emulator.setFaults({ failureRate: 1 });
+    await expect(attempt(() => entitlements.check({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).rejects.toBeInstanceOf(EntitlementUnavailableError);
+    expect(await attempt(() => entitlements.check({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).toMatchObject({ granted: true, source: 'fallback' });
+    expect((await attempt(() => entitlements.acquire({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted).toBe(true);
     granted[0]?.release();
     expect((await attempt(() => entitlements.acquire({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).decision).toMatchObject({ granted: true, source: 'fallback' });
     for (const lease of granted) lease.commit();

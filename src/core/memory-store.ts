@@ -34,6 +34,8 @@ interface Entry {
 
 interface Reservation {
   readonly id: number;
+  /** The id as handed out: only that exact string releases it (Number(' 1') is 1 too). */
+  readonly reservationId: string;
   readonly holder: KeyReservations;
   readonly amount: number;
   expiresAt: number;
@@ -197,12 +199,13 @@ export class MemoryStore implements Store {
       this.reservations.set(key, held);
     }
     const id = ++this.reservationSeq;
+    const reservationId = String(id);
     const expiresAt = now + ttlMs;
-    this.byId.set(id, { id, holder: held, amount, expiresAt });
+    this.byId.set(id, { id, reservationId, holder: held, amount, expiresAt });
     held.total += amount;
     held.count += 1;
     if (expiresAt < held.nextExpiry) held.nextExpiry = expiresAt;
-    return { ok: true, currentUsage: current + amount, reservationId: String(id) };
+    return { ok: true, currentUsage: current + amount, reservationId };
   }
 
   release(key: string, reservationId: string): void {
@@ -351,7 +354,7 @@ export class MemoryStore implements Store {
   /** The reservation `reservationId` of `key`, if it is still held. */
   private reservation(key: string, reservationId: string): Reservation | undefined {
     const reservation = this.byId.get(Number(reservationId));
-    return reservation !== undefined && reservation.holder.key === key ? reservation : undefined;
+    return reservation !== undefined && reservation.reservationId === reservationId && reservation.holder.key === key ? reservation : undefined;
   }
 
   private dropReservation(key: string, reservationId: string): void {

@@ -14,6 +14,7 @@ export class IdTable<T> {
   }
 
   get(id: number): T | undefined {
+    if (!(id > 0)) return undefined;
     const { ids, mask } = this;
     for (let i = id & mask; ; i = (i + 1) & mask) {
       const at = ids[i];
@@ -30,6 +31,8 @@ export class IdTable<T> {
   }
 
   delete(id: number): T | undefined {
+    // 0 marks an empty slot: it must never be found.
+    if (!(id > 0)) return undefined;
     const { ids, values, mask } = this;
     let hole = id & mask;
     for (; ; hole = (hole + 1) & mask) {

@@ -78,6 +78,12 @@ test('the id table answers like a Map through growth, collisions, deletions and 
       expect(table.all().sort((a, b) => a - b)).toEqual([...model.values()].sort((a, b) => a - b));
     }
   }
+  for (const bogus of [0, -1, Number.NaN, 1.5]) {
+    expect(table.get(bogus)).toBeUndefined();
+    expect(table.delete(bogus)).toBeUndefined();
+  }
+  expect(table.size).toBe(model.size);
+  for (const [id, value] of model) expect(table.get(id)).toBe(value);
   for (const id of live) table.delete(id);
   expect(table.size).toBe(0);
   expect(table.all()).toEqual([]);
@@ -121,6 +127,18 @@ test('reservations of many keys, expiring, renewed, released and committed in an
   }
   expect(wrong).toEqual([]);
   for (const key of keys) expect(store.reservedUsage(key)).toBe(heldBy(key));
+  // Ids the store never handed out release nothing.
+  for (const bogus of ['0', '', 'abc', '-1']) for (const key of keys) store.release(key, bogus);
+  for (const key of keys) expect(store.reservedUsage(key)).toBe(heldBy(key));
+  const kept = store.reserve('key-0', 5, 1e9, 60_000).reservationId as string;
+  const before = store.reservedUsage('key-0');
+  for (const alias of [` ${kept}`, `${kept}.0`, `0${kept}`, `${Number(kept).toExponential()}`]) {
+    store.release('key-0', alias);
+    expect(store.renewReservation('key-0', alias, 1_000)).toBe(false);
+  }
+  expect(store.reservedUsage('key-0')).toBe(before);
+  store.release('key-0', kept);
+  expect(store.reservedUsage('key-0')).toBe(before - 5);
 });
 
 test('a report Stigg may already have (its lease ran out) is never merged, also after a late ack of its neighbour', () => {

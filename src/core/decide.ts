@@ -1,5 +1,5 @@
 import type {
-  AccessDeniedReason,
+  DeniedReason,
   CachedEntitlement,
   CheckInput,
   Decision,
@@ -29,11 +29,23 @@ export function needsReservation(cached: CachedEntitlement, requestedUsage: numb
   return requestedUsage > 0 && isLimited(cached);
 }
 
+/**
+ * Fractional usage is allowed (GB, hours). Nothing above 0 is granted once usage reaches the limit
+ * (4 + 1e-16 === 4 in floating point), and a sum that lands on the limit but for rounding is not
+ * over it (0.1 + 0.2 against 0.3): a relative tolerance of 1e-12 of the limit, never more.
+ */
+export function exceeds(used: number, requested: number, limit: number): boolean {
+  if (requested > 0 && used >= limit) return true;
+  return used + requested > limit + Math.abs(limit) * LIMIT_TOLERANCE;
+}
+
+const LIMIT_TOLERANCE = 1e-12;
+
 /** The one place a Decision is built. */
 function buildDecision(
   input: CheckInput,
   requested: number,
-  reason: AccessDeniedReason | null,
+  reason: DeniedReason | null,
   currentUsage: number | null,
   usageLimit: number | null,
   hasUnlimitedUsage: boolean,
@@ -70,13 +82,12 @@ export function decide(
 ): Decision {
   const number = cached.featureType === 'NUMBER';
   const metered = isMetered(cached);
-  let reason: AccessDeniedReason | null = cached.accessDeniedReason;
+  let reason: DeniedReason | null = cached.accessDeniedReason;
   if (reason === null && requested > 0 && cached.featureType === 'BOOLEAN') {
     // As Stigg answers: usage asked of an on/off feature is a misconfiguration, not a grant.
     reason = 'FeatureTypeMismatch';
   } else if (reason === null && number && !cached.hasUnlimitedUsage && cached.usageLimit !== null) {
-    const used = metered ? currentUsage + requested : requested;
-    if (used > cached.usageLimit) reason = 'RequestedUsageExceedingLimit';
+    if (exceeds(metered ? currentUsage : 0, requested, cached.usageLimit)) reason = 'RequestedUsageExceedingLimit';
   }
   return buildDecision(
     input,
@@ -109,16 +120,14 @@ export interface FallbackRule {
   readonly usageLimit?: number | undefined;
 }
 
-/** A decision from the configured per-feature fallback (`source: 'fallback'`) or, without a rule, fail-open. */
-export function fallbackDecision(input: CheckInput, requested: number, rule: FallbackRule | undefined): Decision {
+/**
+ * A grant from the configured per-feature fallback (`source: 'fallback'`) or, without a rule,
+ * fail-open. `usedBefore`: the fallback's units granted before this one, when it has a usageLimit.
+ */
+export function fallbackDecision(input: CheckInput, requested: number, rule: FallbackRule | undefined, usedBefore: number | null): Decision {
   const limit = rule?.usageLimit ?? null;
-  let reason: AccessDeniedReason | null = null;
-  if (rule !== undefined) {
-    if (!rule.hasAccess) reason = 'NoFeatureEntitlementInSubscription';
-    else if (limit !== null && requested > limit) reason = 'RequestedUsageExceedingLimit';
-  }
   const source = rule === undefined ? 'fail-open' : 'fallback';
-  return buildDecision(input, requested, reason, null, limit, false, null, requested > 0, source);
+  return buildDecision(input, requested, null, usedBefore, limit, false, null, requested > 0, source);
 }
 
 /** Parses an ISO date once; null when absent or unparsable. */

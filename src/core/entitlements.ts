@@ -4,12 +4,19 @@ import { Fetcher } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
 import { Reservations } from './leases';
 import { isThenable, noop } from './maybe-promise';
-import { configure, type Configuration, type EntitlementsOptions } from './options';
+import { MemoryStore } from './memory-store';
+import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
+import { rejectUnknownOptions } from './unknown-options';
 import { Runtime } from './runtime';
-import type { CheckInput, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from './types';
+import { unref } from './timers';
+import type { CheckInput, CloseOptions, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from './types';
 import { UsageLedger } from './usage-ledger';
 
 export type { EntitlementsOptions } from './options';
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** After close()'s deadline, how long the stopped drain may take to hand a claimed batch back. */
+const ABORT_GRACE_MS = 500;
 
 /** Orchestrates the parts: validation, the cached-or-load step, reservations, usage, close(). */
 class EntitlementsEngine implements Entitlements {
@@ -24,8 +31,9 @@ class EntitlementsEngine implements Entitlements {
     this.runtime = new Runtime(config);
     this.fetcher = new Fetcher(this.runtime);
     this.ledger = new UsageLedger(this.runtime);
-    this.reservations = new Reservations(this.runtime, this.ledger, new FailurePolicy(this.runtime));
-    this.fetcher.unreportedUnits = (key) => this.ledger.unreportedUnits(key);
+    const policy = new FailurePolicy(this.runtime);
+    this.reservations = new Reservations(this.runtime, this.ledger, policy);
+    this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
   }
@@ -76,15 +84,18 @@ class EntitlementsEngine implements Entitlements {
     return this.ledger.buffer.flush();
   }
 
-  close(): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
     if (this.closing !== undefined) return this.closing;
+    const timeoutMs = closeTimeout(options);
     this.closed = true;
     this.ledger.buffer.stop();
+    this.reservations.stop();
     this.reservations.afterClose = (decision, idempotencyKey) => {
       this.runtime.config.logger.warn({ featureId: decision.featureId, idempotencyKey }, 'A lease was committed after entitlements.close(); delivering its usage now');
-      this.ledger.buffer.flush().catch(noop);
+      if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);
+      else this.ledger.buffer.flush().catch(noop);
     };
-    this.closing = this.shutdown();
+    this.closing = this.shutdown(timeoutMs);
     return this.closing;
   }
 
@@ -101,18 +112,58 @@ class EntitlementsEngine implements Entitlements {
   /**
    * Commits still on their way into the outbox land first (so the last flush sends them), then the
    * flush, then every store write started here (cache updates from that flush included), and only
-   * then a store this instance created is closed.
+   * then a store this instance created is closed. At the deadline delivery stops: nothing is acked
+   * that Stigg did not take, so a shared store keeps it; a memory store's reports are handed over.
    */
-  private async shutdown(): Promise<void> {
+  private async shutdown(timeoutMs: number): Promise<void> {
     const { runtime } = this;
-    await runtime.settle();
-    try {
-      await this.ledger.buffer.flush();
-    } finally {
+    const buffer = this.ledger.buffer;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const work = (async () => {
       await runtime.settle();
+      await buffer.flush();
+      await runtime.settle();
+      return 'done' as const;
+    })();
+    work.catch(noop);
+    try {
+      if ((await Promise.race([work, deadline])) === 'timeout') {
+        buffer.abort();
+        this.handOver(timeoutMs);
+        // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
+        if (runtime.store.releaseUsage !== undefined) await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
+      }
+    } finally {
+      clearTimeout(timer);
       if (runtime.config.ownsStore) await runtime.store.close?.();
     }
   }
+
+  /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
+  private handOver(timeoutMs: number): void {
+    const { store, config } = this.runtime;
+    if (!(store instanceof MemoryStore)) {
+      config.logger.warn({ timeoutMs }, `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`);
+      return;
+    }
+    const reports = store.takePendingUsage();
+    if (reports.length === 0) return;
+    config.logger.error(
+      { timeoutMs, reports: reports.length, units: reports.reduce((sum, report) => sum + report.value, 0) },
+      `entitlements.close() stopped after ${timeoutMs} ms with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+    );
+    this.runtime.emit('usage:undelivered', reports);
+  }
+}
+
+function closeTimeout(options: CloseOptions | undefined): number {
+  if (options === undefined) return DEFAULT_CLOSE_TIMEOUT_MS;
+  if (!isPlainObject(options)) throw new TypeError('close() takes { timeoutMs? }.');
+  rejectUnknownOptions(options, ['timeoutMs'], 'close()');
+  return integerOption('timeoutMs', options.timeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 0);
 }
 
 /**

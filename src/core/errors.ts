@@ -1,4 +1,4 @@
-import type { AccessDeniedReason, Decision } from './types';
+import type { AccessDeniedReason, Decision, DeniedReason } from './types';
 
 /** Denials an upgrade would fix answer 402; everything else Stigg decided answers 403. */
 export const PAYMENT_REQUIRED_REASONS: ReadonlySet<AccessDeniedReason> = new Set<AccessDeniedReason>([
@@ -17,10 +17,11 @@ export const MISCONFIGURATION_REASONS: ReadonlySet<AccessDeniedReason> = new Set
   'Unknown',
 ]);
 
-export type StatusMapping = Partial<Record<AccessDeniedReason, number>>;
+export type StatusMapping = Partial<Record<DeniedReason, number>>;
 
-export function statusForReason(reason: AccessDeniedReason | null, overrides?: StatusMapping): number {
-  const key = reason ?? 'Unknown';
+/** A reason this version does not know is 403: Stigg decided, and an upgrade is not known to help. */
+export function statusForReason(reason: DeniedReason | null, overrides?: StatusMapping): number {
+  const key = (reason ?? 'Unknown') as AccessDeniedReason;
   return overrides?.[key] ?? (PAYMENT_REQUIRED_REASONS.has(key) ? 402 : 403);
 }
 
@@ -32,7 +33,7 @@ export class EntitlementDeniedError extends Error {
   override readonly name = 'EntitlementDeniedError';
   readonly status: number;
   readonly featureId: string;
-  readonly accessDeniedReason: AccessDeniedReason;
+  readonly accessDeniedReason: DeniedReason;
   readonly requestedUsage: number;
   readonly currentUsage: number | null;
   readonly usageLimit: number | null;

@@ -1,37 +1,71 @@
-import { fallbackDecision } from './decide';
+import { exceeds, fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
 import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
+import { classifyFailure } from './upstream-log';
 import type { CheckInput, Decision } from './types';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 
-/** No decision from Stigg or the cache: the feature's fallback, else fail open or closed. */
+/**
+ * No decision from Stigg or the cache: the feature's fallback, else fail open or closed. A fallback
+ * never denies with a reason that asks for an upgrade: Stigg did not decide, so a feature whose
+ * fallback denies, or whose fallback usageLimit is used up, answers EntitlementUnavailableError (503).
+ */
 export class FailurePolicy {
   private readonly failOpenWarnedAt = new Map<string, number>();
+  /** Units granted by a fallback with a usageLimit per key, since Stigg last answered for it. */
+  private readonly granted = new Map<string, number>();
 
   constructor(private readonly runtime: Runtime) {}
 
-  decide(input: CheckInput, requested: number, error: unknown): Decision {
+  /** `consume`: acquire() takes the units from the fallback's total; check() only looks. */
+  decide(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store' = 'upstream', consume = true): Decision {
     const { config } = this.runtime;
     const rule = config.fallback.get(input.featureId);
-    if (rule === undefined && config.failMode === 'closed') {
-      throw new EntitlementUnavailableError(input.featureId, config.retryAfterSeconds, { cause: error });
+    if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
+    if (rule !== undefined && !rule.hasAccess) throw this.unavailable(input, error);
+    const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0);
+    if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
+      if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);
+      if (consume) {
+        if (this.granted.size >= config.maxEntries && !this.granted.has(key)) this.granted.clear();
+        this.granted.set(key, usedBefore + requested);
+      }
     }
-    const decision = fallbackDecision(input, requested, rule);
-    if (rule === undefined) this.warnFailOpen(input.featureId, error);
+    const decision = fallbackDecision(input, requested, rule, usedBefore);
+    if (rule === undefined) this.warnFailOpen(input.featureId, error, origin);
     this.runtime.emit('fallback:used', decision);
     return decision;
   }
 
-  private warnFailOpen(featureId: string, error: unknown): void {
+  /** A fallback lease released its units: the total has them back. */
+  giveBack(key: string, units: number): void {
+    const used = this.granted.get(key);
+    if (used === undefined) return;
+    if (used - units <= 0) this.granted.delete(key);
+    else this.granted.set(key, used - units);
+  }
+
+  /** Stigg answered for `key`: a later outage starts a new fallback total. */
+  recovered(key: string): void {
+    if (this.granted.size > 0) this.granted.delete(key);
+  }
+
+  private unavailable(input: CheckInput, error: unknown): EntitlementUnavailableError {
+    return new EntitlementUnavailableError(input.featureId, this.runtime.config.retryAfterSeconds, { cause: error });
+  }
+
+  private warnFailOpen(featureId: string, error: unknown, origin: 'upstream' | 'store'): void {
     const now = this.runtime.now();
     const last = this.failOpenWarnedAt.get(featureId);
     if (last !== undefined && now - last < FAIL_OPEN_WARNING_INTERVAL_MS) return;
     this.failOpenWarnedAt.set(featureId, now);
-    this.runtime.config.logger.warn({
-      featureId,
-      error: asError(error).message,
-    }, 'Stigg unreachable and nothing cached: granting access (failMode: open)');
+    let { cause } = classifyFailure(error);
+    if (origin === 'store') cause = `the entitlements store "${this.runtime.store.name}" failed (${asError(error).message})`;
+    else if (asError(error).name === 'CircuitOpenError' && this.runtime.upstreamLog.lastCause !== undefined) {
+      cause = `${cause}; last: ${this.runtime.upstreamLog.lastCause}`;
+    }
+    this.runtime.config.logger.warn({ featureId, cause, error: asError(error).message }, `${cause} and nothing cached: granting access (failMode: open)`);
   }
 }

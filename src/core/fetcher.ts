@@ -1,9 +1,9 @@
-import { CircuitBreaker } from './circuit-breaker';
+import type { CircuitBreaker } from './circuit-breaker';
 import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { unref } from './timers';
-import { isTransientError } from './transient';
+import { failureKind } from './transient';
 import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise } from './types';
 
 interface Fetch {
@@ -26,6 +26,7 @@ export interface Outcome<T> {
 
 const FETCH_LOCK_TTL_MS = 5_000;
 const PEER_POLL_MS = 25;
+const SKEWED_REFRESH_MS = 1_000;
 
 /**
  * The entitlement to decide with: the cached one while fresh (stale ones are served while one
@@ -35,16 +36,11 @@ const PEER_POLL_MS = 25;
 export class Fetcher {
   readonly breaker: CircuitBreaker;
   private readonly inflight = new Map<string, Fetch>();
-  /** Unreported units of a key only this process knows of (core accounting); set by the engine. */
-  unreportedUnits: (key: string) => number = () => 0;
+  /** The usage to cache when Stigg says `upstream`, with what only this process knows (core accounting); set by the engine. */
+  usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream;
 
   constructor(private readonly runtime: Runtime) {
-    const { config } = runtime;
-    this.breaker = new CircuitBreaker({
-      failureThreshold: config.failureThreshold,
-      resetTimeoutMs: config.resetTimeoutMs,
-      now: config.now,
-    });
+    this.breaker = runtime.breaker;
   }
 
   /** The one cached-or-load step of check() and acquire(). */
@@ -92,13 +88,19 @@ export class Fetcher {
     if (cached.usagePeriodEnd !== null) {
       const periodEnd = periodEndOf(cached);
       if (periodEnd !== null && periodEnd <= now) {
-        value = this.rollOver(input, key, cached, periodEnd, now);
-        refresh = true;
+        if (cached.fetchedAt < periodEnd) {
+          value = this.rollOver(input, key, cached, periodEnd, now);
+          refresh = true;
+        } else {
+          // Stigg answered after this clock's period end and still counts the old period: its clock
+          // is behind, and its usage stands until it rolls over. Ask again, at most once a second.
+          refresh = age >= Math.min(this.runtime.config.ttlMs, SKEWED_REFRESH_MS);
+        }
       }
     }
     if (!refresh) return value;
     if (age >= this.runtime.config.staleTtlMs) return undefined;
-    if (!this.inflight.has(key) && this.breaker.allow()) this.startFetch(input, key).catch(noop);
+    if (!this.inflight.has(key) && this.breaker.allow()) this.startFetch(input, key).promise.catch(noop);
     return value;
   }
 
@@ -114,15 +116,22 @@ export class Fetcher {
     return rolled;
   }
 
+  /**
+   * Joins the fetch on its way or starts one. A fetch invalidated meanwhile (a subscription changed)
+   * is not an answer: its waiters ask again rather than decide on what Stigg said before the change.
+   */
   private load(input: CheckInput, key: string): Promise<CachedEntitlement> {
-    const pending = this.inflight.get(key);
-    if (pending !== undefined) return pending.promise;
-    if (!this.breaker.allow()) return Promise.reject(this.breaker.rejection());
-    return this.startFetch(input, key);
+    let fetch = this.inflight.get(key);
+    if (fetch === undefined) {
+      if (!this.breaker.allow()) return Promise.reject(this.breaker.rejection());
+      fetch = this.startFetch(input, key);
+    }
+    const joined = fetch;
+    return joined.promise.then((value) => (joined.invalidated ? this.load(input, key) : value));
   }
 
   /** The circuit breaker has let this call through. */
-  private startFetch(input: CheckInput, key: string): Promise<CachedEntitlement> {
+  private startFetch(input: CheckInput, key: string): Fetch {
     const fetch: Fetch = {
       promise: undefined as unknown as Promise<CachedEntitlement>,
       customerId: input.customerId,
@@ -136,7 +145,7 @@ export class Fetcher {
     this.inflight.set(key, fetch);
     // It writes the cache when Stigg answers: close() waits for that too.
     this.runtime.background(promise);
-    return promise;
+    return fetch;
   }
 
   private async fetchEntitlement(input: CheckInput, key: string, fetch: Fetch): Promise<CachedEntitlement> {
@@ -169,17 +178,20 @@ export class Fetcher {
         options: { requestedUsage: 0 },
       });
     } catch (error) {
-      // Only a failure that says Stigg may be down counts: a rejected input or key says nothing about
-      // Stigg's health, and must not open the breaker for every other customer.
-      if (isTransientError(error)) this.breaker.failure();
+      // Only a failure that holds for every customer counts (Stigg down, the API key refused): one
+      // request's rejected input must not open the breaker for everyone else.
+      const kind = failureKind(error);
+      if (kind === 'transient' || kind === 'auth') this.breaker.failure();
       else this.breaker.settled();
+      runtime.upstreamLog.failed('getEntitlement', error, { featureId: input.featureId });
       runtime.emit('upstream:error', asError(error));
       this.releaseLock(key);
       throw error;
     }
     this.breaker.success();
     if (!runtime.countsUnreported) {
-      const value = toCachedEntitlement(result, runtime.now(), this.unreportedUnits(key) + fetch.deliveredMeanwhile);
+      const upstream = result.currentUsage ?? 0;
+      const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + fetch.deliveredMeanwhile);
       if (fetch.invalidated) this.releaseLock(key);
       else runtime.writeCache(key, input.customerId, value);
       return value;

@@ -2,8 +2,10 @@ export type {
   AccessDeniedReason,
   CachedEntitlement,
   CheckInput,
+  CloseOptions,
   Decision,
   DecisionSource,
+  DeniedReason,
   Entitlements,
   EntitlementsEvents,
   EntitlementsUpstream,
@@ -34,7 +36,7 @@ export { createEntitlements } from './entitlements';
 export { InvalidIdError, MAX_ID_LENGTH, idProblem, validateId } from './input';
 export type { IdName } from './input';
 export type { EntitlementsOptions } from './entitlements';
-export { MemoryStore } from './memory-store';
+export { MemoryStore, OutboxFullError } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export { CircuitOpenError } from './circuit-breaker';
 export type { CircuitState } from './circuit-breaker';

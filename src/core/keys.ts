@@ -10,19 +10,25 @@ interface CustomerKeys {
 
 /**
  * Hands out the same key string for the same (customer, resource, feature), so the hot path does not
- * build and hash a new string on every call (that costs more than the cache lookup itself). Bounded:
- * it starts over once it knows `max` customers.
+ * build and hash a new string on every call (that costs more than the cache lookup itself). Bounded
+ * in total: it starts over once it holds `max` keys (ids are at most 256 characters, so < 2 KB a key).
  */
 export class KeyCache {
   private readonly customers = new Map<string, CustomerKeys>();
+  private keys = 0;
 
   constructor(private readonly max: number) {}
+
+  /** Key strings held. */
+  get size(): number {
+    return this.keys;
+  }
 
   get(customerId: string, resourceId: string | undefined | null, featureId: string): string {
     const keys = this.customers.get(customerId);
     if (resourceId === undefined || resourceId === null) {
       if (keys === undefined) {
-        const key = entitlementKey(customerId, undefined, featureId);
+        const key = this.made(customerId, undefined, featureId);
         this.remember(customerId, { lastFeatureId: featureId, lastKey: key, byFeature: undefined, byResource: undefined });
         return key;
       }
@@ -30,31 +36,39 @@ export class KeyCache {
       keys.byFeature ??= keys.lastKey === '' ? new Map() : new Map([[keys.lastFeatureId, keys.lastKey]]);
       let key = keys.byFeature.get(featureId);
       if (key === undefined) {
-        key = entitlementKey(customerId, undefined, featureId);
+        key = this.made(customerId, undefined, featureId);
+        if (this.customers.get(customerId) !== keys) return key;
         keys.byFeature.set(featureId, key);
       }
       keys.lastFeatureId = featureId;
       keys.lastKey = key;
       return key;
     }
-    const owner = keys ?? this.remember(customerId, { lastFeatureId: '', lastKey: '', byFeature: undefined, byResource: undefined });
+    let key = keys?.byResource?.get(resourceId)?.get(featureId);
+    if (key !== undefined) return key;
+    key = this.made(customerId, resourceId, featureId);
+    const owner = this.customers.get(customerId) ?? this.remember(customerId, { lastFeatureId: '', lastKey: '', byFeature: undefined, byResource: undefined });
     owner.byResource ??= new Map();
     let forResource = owner.byResource.get(resourceId);
     if (forResource === undefined) {
-      if (owner.byResource.size >= this.max) owner.byResource.clear();
       forResource = new Map();
       owner.byResource.set(resourceId, forResource);
     }
-    let key = forResource.get(featureId);
-    if (key === undefined) {
-      key = entitlementKey(customerId, resourceId, featureId);
-      forResource.set(featureId, key);
-    }
+    forResource.set(featureId, key);
     return key;
   }
 
+  /** A new key string, counted; at the bound everything known so far is forgotten first. */
+  private made(customerId: string, resourceId: string | undefined, featureId: string): string {
+    if (this.keys >= this.max) {
+      this.customers.clear();
+      this.keys = 0;
+    }
+    this.keys += 1;
+    return entitlementKey(customerId, resourceId, featureId);
+  }
+
   private remember(customerId: string, keys: CustomerKeys): CustomerKeys {
-    if (this.customers.size >= this.max) this.customers.clear();
     this.customers.set(customerId, keys);
     return keys;
   }

@@ -4,17 +4,24 @@ import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
+import { unref } from './timers';
 import type { UsageLedger } from './usage-ledger';
 
 /** Exactly one of commit/release takes effect; a denied lease does nothing. */
 class EntitlementLease implements Lease {
   private settled: boolean;
+  /** When the reservation was made (renewals stop after reservationMaxMs). */
+  reservedAt = 0;
+  /** Links of Reservations' list of live leases. */
+  live = false;
+  prevLive: EntitlementLease | undefined = undefined;
+  nextLive: EntitlementLease | undefined = undefined;
 
   constructor(
     private readonly owner: Reservations,
-    private readonly key: string,
+    readonly key: string,
     readonly decision: Decision,
-    private readonly reservationId: string | undefined,
+    readonly reservationId: string | undefined,
   ) {
     this.settled = !decision.granted;
   }
@@ -22,13 +29,14 @@ class EntitlementLease implements Lease {
   commit(): void {
     if (this.settled) return;
     this.settled = true;
-    this.owner.commit(this.key, this.decision, this.reservationId);
+    this.owner.commit(this, this.key, this.decision, this.reservationId);
   }
 
   release(): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId);
+    if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
+    else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage);
   }
 }
 
@@ -45,31 +53,48 @@ export class Reservations {
   constructor(
     private readonly runtime: Runtime,
     private readonly ledger: UsageLedger,
-    private readonly policy: FailurePolicy,
+    readonly policy: FailurePolicy,
   ) {
     this.asLease = {
       from: (input, requested, key, value, source) => this.lease(input, requested, key, value, source),
-      failed: (input, requested, key, error) => new EntitlementLease(this, key, policy.decide(input, requested, error), undefined),
+      failed: (input, requested, key, error) => new EntitlementLease(this, key, policy.decide(input, requested, key, error), undefined),
     };
     this.asDecision = {
       from: (input, requested, key, value, source) => this.decision(input, requested, key, value, source),
-      failed: (input, requested, _key, error) => policy.decide(input, requested, error),
+      failed: (input, requested, key, error) => policy.decide(input, requested, key, error, 'upstream', false),
     };
   }
 
+  /**
+   * Leases holding a reservation, renewed while their request is at work (stores with
+   * renewReservation): a list linked through the leases, as a Set churned by one add and one delete
+   * per request spends ~150 ns rehashing.
+   */
+  private liveHead: EntitlementLease | undefined;
+  private renewTimer: ReturnType<typeof setInterval> | undefined;
+
   /** Never blocks on Stigg. */
-  commit(key: string, decision: Decision, reservationId: string | undefined): void {
+  commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined): void {
+    this.unhold(lease);
     if (!decision.metered) {
-      if (reservationId !== undefined) this.release(key, reservationId);
+      if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
-    const queued = this.ledger.enqueue(key, report, reservationId);
+    let queued: MaybePromise<void>;
+    try {
+      queued = this.ledger.enqueue(key, report, reservationId);
+    } catch {
+      // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
+      // with the whole report. commit() runs after the response: it must not throw there.
+      return;
+    }
     if (isThenable(queued)) this.runtime.background(queued);
     this.afterClose?.(decision, report.idempotencyKey);
   }
 
-  release(key: string, reservationId: string): void {
+  release(key: string, reservationId: string, lease: EntitlementLease): void {
+    this.unhold(lease);
     try {
       const released = this.runtime.store.release(key, reservationId);
       if (isThenable(released)) this.runtime.background(released.catch((error: unknown) => this.runtime.storeError(asError(error))));
@@ -80,6 +105,7 @@ export class Reservations {
 
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
     if (!needsReservation(cached, requested)) {
+      if (source === 'upstream') this.policy.recovered(key);
       const decision = this.decision(input, requested, key, cached, source);
       if (isThenable(decision)) return decision.then((value) => new EntitlementLease(this, key, value, undefined));
       return new EntitlementLease(this, key, decision, undefined);
@@ -101,10 +127,83 @@ export class Reservations {
   }
 
   private reservedLease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource, result: ReserveResult): Lease {
+    // Stigg answered and the store could reserve: a later outage starts a new fallback total.
+    if (source === 'upstream') this.policy.recovered(key);
     const granted = result.ok && result.reservationId !== undefined;
     const currentUsage = granted ? result.currentUsage - requested : result.currentUsage;
     const decision = reservedDecision(input, requested, cached, granted, currentUsage, source);
-    return new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
+    const lease = new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
+    if (granted && this.runtime.store.renewReservation !== undefined) this.hold(lease);
+    return lease;
+  }
+
+  /** Stops the renewals (close()). */
+  stop(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private hold(lease: EntitlementLease): void {
+    lease.reservedAt = this.runtime.now();
+    lease.live = true;
+    lease.nextLive = this.liveHead;
+    if (this.liveHead !== undefined) this.liveHead.prevLive = lease;
+    this.liveHead = lease;
+    if (this.renewTimer !== undefined) return;
+    const every = Math.max(1, Math.floor(this.runtime.config.reservationTtlMs / 3));
+    this.renewTimer = unref(setInterval(() => this.renew(), every));
+  }
+
+  private unhold(lease: EntitlementLease): void {
+    if (!lease.live) return;
+    lease.live = false;
+    const { prevLive, nextLive } = lease;
+    if (prevLive === undefined) this.liveHead = nextLive;
+    else prevLive.nextLive = nextLive;
+    if (nextLive !== undefined) nextLive.prevLive = prevLive;
+    lease.prevLive = undefined;
+    lease.nextLive = undefined;
+  }
+
+  /**
+   * A request still at work keeps its units: each reservation is extended before it would expire,
+   * up to reservationMaxMs (a request that never settles must not hold units forever).
+   */
+  private renew(): void {
+    const { store, config } = this.runtime;
+    if (this.liveHead === undefined) {
+      this.stop();
+      return;
+    }
+    const now = this.runtime.now();
+    let next: EntitlementLease | undefined;
+    for (let lease: EntitlementLease | undefined = this.liveHead; lease !== undefined; lease = next) {
+      next = lease.nextLive;
+      const reservationId = lease.reservationId as string;
+      if (now - lease.reservedAt >= config.reservationMaxMs) {
+        this.unhold(lease);
+        config.logger.warn(
+          { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage, heldMs: now - lease.reservedAt },
+          'A lease was neither committed nor released within reservationMaxMs: its units are no longer held (a commit still reports them)',
+        );
+        continue;
+      }
+      const lost = (): void => {
+        this.unhold(lease);
+        config.logger.warn(
+          { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage },
+          'A reservation expired while its request was at work: its units may be granted again (a commit still reports them)',
+        );
+      };
+      try {
+        const renewed = store.renewReservation?.(lease.key, reservationId, config.reservationTtlMs);
+        if (isThenable(renewed)) {
+          this.runtime.background(renewed.then((ok) => (ok ? undefined : lost()), (error: unknown) => this.runtime.storeError(asError(error))));
+        } else if (renewed === false) lost();
+      } catch (error) {
+        this.runtime.storeError(asError(error));
+      }
+    }
   }
 
   /**
@@ -114,7 +213,7 @@ export class Reservations {
    */
   private unreserved(input: CheckInput, requested: number, key: string, error: unknown): Lease {
     this.runtime.storeError(asError(error));
-    return new EntitlementLease(this, key, this.policy.decide(input, requested, error), undefined);
+    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, 'store'), undefined);
   }
 
   private decision(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Decision> {

@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { coarseClock } from './clock';
+import { exceeds } from './decide';
+import { IdTable } from './reservation-table';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
 
 export interface MemoryStoreOptions {
@@ -7,6 +9,21 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /** Clock (ms since epoch); inject one in tests. Default: Date.now, read at most once per millisecond. */
   now?: () => number;
+  /**
+   * Most usage reports held for delivery (default 100,000, ~60 MB). At the bound, reports not yet
+   * sent are compacted first (DELTAs of one customer, feature and resource add up into one); a
+   * report that still does not fit is refused with an OutboxFullError.
+   */
+  maxPendingUsage?: number;
+}
+
+/** The memory store's outbox is at its bound even after compaction: the report was not queued. */
+export class OutboxFullError extends Error {
+  override readonly name = 'OutboxFullError';
+  readonly transient = false;
+  constructor(readonly maxPendingUsage: number) {
+    super(`The memory store's usage outbox holds ${maxPendingUsage} reports (maxPendingUsage) and Stigg has not taken them: report refused`);
+  }
 }
 
 interface Entry {
@@ -16,14 +33,19 @@ interface Entry {
 }
 
 interface Reservation {
+  readonly id: number;
+  /** The id as handed out: only that exact string releases it (Number(' 1') is 1 too). */
+  readonly reservationId: string;
+  readonly holder: KeyReservations;
   readonly amount: number;
-  readonly expiresAt: number;
+  expiresAt: number;
 }
 
 interface KeyReservations {
+  readonly key: string;
   total: number;
+  count: number;
   nextExpiry: number;
-  readonly byId: Map<string, Reservation>;
 }
 
 interface LeasedBatch {
@@ -32,6 +54,24 @@ interface LeasedBatch {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+
+function sameKey(report: PendingUsage): string {
+  return `${report.customerId}\u001f${report.resourceId ?? ''}\u001f${report.featureId}`;
+}
+
+function copy(report: PendingUsage): PendingUsage {
+  return {
+    id: report.id,
+    idempotencyKey: report.idempotencyKey,
+    customerId: report.customerId,
+    featureId: report.featureId,
+    resourceId: report.resourceId,
+    value: report.value,
+    updateBehavior: report.updateBehavior,
+    createdAt: report.createdAt,
+    attempts: report.attempts,
+  };
+}
 
 /** The usual ack: exactly the batch that was claimed (same id strings, so comparisons are cheap). */
 function sameIds(reports: PendingUsage[], ids: string[]): boolean {
@@ -51,13 +91,21 @@ export class MemoryStore implements Store {
   private readonly entries: LRUCache<string, Entry>;
   /** Most customers have one cached key: a string until a second one comes. */
   private readonly keysByCustomer = new Map<string, string | Set<string>>();
+  /** Units held per key; the reservations themselves are in `byId`, by their numeric id. */
   private readonly reservations = new Map<string, KeyReservations>();
+  private readonly byId = new IdTable<Reservation>();
   /** Unclaimed reports, oldest first, from `head` on (an array: a Map keyed by UUIDs costs ~0.5 µs a report). */
   private queue: PendingUsage[] = [];
   private head = 0;
   /** Claimed batches; few at a time, since one flusher sends one batch after another. */
   private leased: LeasedBatch[] = [];
   private readonly maxEntries: number;
+  private readonly maxPendingUsage: number;
+  /**
+   * How many reports from `head` on were handed out for delivery before (their lease ran out): Stigg
+   * may have them, so they are never merged. They are always the first ones of the queue.
+   */
+  private sentAhead = 0;
   private reservationSeq = 0;
   private lastSweep: number;
 
@@ -69,8 +117,13 @@ export class MemoryStore implements Store {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new TypeError('now must be a function returning milliseconds since the epoch (like Date.now).');
     }
+    const maxPendingUsage = options.maxPendingUsage ?? 100_000;
+    if (!Number.isSafeInteger(maxPendingUsage) || maxPendingUsage < 1) {
+      throw new TypeError(`${String(options.maxPendingUsage)} is not a valid value for maxPendingUsage. Please choose a positive integer.`);
+    }
     this.now = options.now ?? coarseClock();
     this.maxEntries = maxEntries;
+    this.maxPendingUsage = maxPendingUsage;
     this.lastSweep = this.now();
     const keysByCustomer = this.keysByCustomer;
     this.entries = new LRUCache<string, Entry>({
@@ -130,24 +183,27 @@ export class MemoryStore implements Store {
   reservedUsage(key: string): number {
     const held = this.reservations.get(key);
     if (held === undefined) return 0;
-    if (held.nextExpiry <= this.now()) this.expireReservations(held);
+    if (held.nextExpiry <= this.now()) this.expireReservations();
     return held.total;
   }
 
   reserve(key: string, amount: number, limit: number, ttlMs: number): ReserveResult {
-    const used = this.entries.peek(key)?.value.currentUsage ?? 0;
-    const current = used + this.reservedUsage(key);
-    if (current + amount > limit) return { ok: false, currentUsage: current };
     const now = this.now();
     let held = this.reservations.get(key);
-    if (held === undefined) {
-      held = { total: 0, nextExpiry: Infinity, byId: new Map() };
+    if (held !== undefined && held.nextExpiry <= now) this.expireReservations();
+    const used = this.entries.peek(key)?.value.currentUsage ?? 0;
+    const current = used + (held === undefined ? 0 : held.total);
+    if (exceeds(current, amount, limit)) return { ok: false, currentUsage: current };
+    if (held === undefined || this.reservations.get(key) !== held) {
+      held = { key, total: 0, count: 0, nextExpiry: Infinity };
       this.reservations.set(key, held);
     }
-    const reservationId = String(++this.reservationSeq);
+    const id = ++this.reservationSeq;
+    const reservationId = String(id);
     const expiresAt = now + ttlMs;
-    held.byId.set(reservationId, { amount, expiresAt });
+    this.byId.set(id, { id, reservationId, holder: held, amount, expiresAt });
     held.total += amount;
+    held.count += 1;
     if (expiresAt < held.nextExpiry) held.nextExpiry = expiresAt;
     return { ok: true, currentUsage: current + amount, reservationId };
   }
@@ -161,12 +217,65 @@ export class MemoryStore implements Store {
     this.enqueueUsage(key, report);
   }
 
+  /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */
   enqueueUsage(key: string, report: PendingUsage): void {
     const value = this.entries.peek(key)?.value;
     if (value !== undefined) {
       value.currentUsage = report.updateBehavior === 'SET' ? report.value : value.currentUsage + report.value;
     }
+    if (this.pendingUsageCount >= this.maxPendingUsage) {
+      this.compact();
+      if (this.pendingUsageCount >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
+    }
     this.queue.push(report);
+  }
+
+  /** Everything in the outbox, claimed or not, removed: what close() hands to the app when Stigg did not take it. */
+  takePendingUsage(): PendingUsage[] {
+    const reports: PendingUsage[] = [];
+    for (const batch of this.leased) for (const report of batch.reports) reports.push(copy(report));
+    for (let i = this.head; i < this.queue.length; i += 1) reports.push(copy(this.queue[i] as PendingUsage));
+    this.leased = [];
+    this.queue = [];
+    this.head = 0;
+    this.sentAhead = 0;
+    return reports;
+  }
+
+  /** Extends an unexpired reservation (a request still at work); false when it is gone. */
+  renewReservation(key: string, reservationId: string, ttlMs: number): boolean {
+    const held = this.reservations.get(key);
+    if (held === undefined) return false;
+    if (held.nextExpiry <= this.now()) this.expireReservations();
+    const reservation = this.reservation(key, reservationId);
+    if (reservation === undefined) return false;
+    reservation.expiresAt = Math.max(reservation.expiresAt, this.now() + ttlMs);
+    return true;
+  }
+
+  /** DELTAs never sent for one (customer, resource, feature) add up into the first of them. */
+  private compact(): void {
+    const first = new Map<string, PendingUsage>();
+    const kept: PendingUsage[] = [];
+    const sentEnd = this.head + this.sentAhead;
+    for (let i = this.head; i < this.queue.length; i += 1) {
+      const report = this.queue[i] as PendingUsage;
+      if (report.updateBehavior === 'SET' || i < sentEnd) {
+        kept.push(report);
+        if (report.updateBehavior === 'SET') first.delete(sameKey(report));
+        continue;
+      }
+      const key = sameKey(report);
+      const into = first.get(key);
+      if (into === undefined || !Number.isFinite(into.value + report.value)) {
+        first.set(key, report);
+        kept.push(report);
+      } else {
+        into.value += report.value;
+      }
+    }
+    this.queue = kept;
+    this.head = 0;
   }
 
   claimUsage(max: number, leaseMs: number): PendingUsage[] {
@@ -177,6 +286,7 @@ export class MemoryStore implements Store {
     if (available <= 0 || max <= 0) return [];
     const end = this.head + Math.min(max, available);
     const reports = this.queue.slice(this.head, end);
+    this.sentAhead = Math.max(0, this.sentAhead - reports.length);
     this.head = end;
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -186,9 +296,7 @@ export class MemoryStore implements Store {
       this.head = 0;
     }
     this.leased.push({ reports, leasedUntil: now + leaseMs });
-    return reports.map(function copy(report) {
-      return { ...report };
-    });
+    return reports.map(copy);
   }
 
   ackUsage(ids: string[]): void {
@@ -208,8 +316,18 @@ export class MemoryStore implements Store {
     this.leased = this.leased.filter((batch) => batch.reports.length > 0);
     if (removed < acked.size) {
       // Acked after its lease ran out and it went back to the queue.
-      this.queue = this.queue.slice(this.head).filter((report) => !acked.has(report.id));
+      const sentEnd = this.head + this.sentAhead;
+      let sentKept = 0;
+      const kept: PendingUsage[] = [];
+      for (let i = this.head; i < this.queue.length; i += 1) {
+        const report = this.queue[i] as PendingUsage;
+        if (acked.has(report.id)) continue;
+        kept.push(report);
+        if (i < sentEnd) sentKept += 1;
+      }
+      this.queue = kept;
       this.head = 0;
+      this.sentAhead = sentKept;
     }
   }
 
@@ -217,6 +335,7 @@ export class MemoryStore implements Store {
     this.entries.clear();
     this.keysByCustomer.clear();
     this.reservations.clear();
+    this.byId.clear();
   }
 
   private requeueExpired(now: number): void {
@@ -229,43 +348,53 @@ export class MemoryStore implements Store {
     if (expired.length === 0) return;
     this.queue = expired.concat(this.queue.slice(this.head));
     this.head = 0;
+    this.sentAhead += expired.length;
+  }
+
+  /** The reservation `reservationId` of `key`, if it is still held. */
+  private reservation(key: string, reservationId: string): Reservation | undefined {
+    const reservation = this.byId.get(Number(reservationId));
+    return reservation !== undefined && reservation.reservationId === reservationId && reservation.holder.key === key ? reservation : undefined;
   }
 
   private dropReservation(key: string, reservationId: string): void {
-    const held = this.reservations.get(key);
-    const reservation = held?.byId.get(reservationId);
-    if (held === undefined || reservation === undefined) return;
-    held.byId.delete(reservationId);
-    if (held.byId.size > 0) {
+    const reservation = this.reservation(key, reservationId);
+    if (reservation === undefined) return;
+    this.byId.delete(reservation.id);
+    this.released(reservation);
+  }
+
+  private released(reservation: Reservation): void {
+    const held = reservation.holder;
+    held.count -= 1;
+    if (held.count > 0) {
       held.total -= reservation.amount;
       return;
     }
     held.total = 0;
+    held.nextExpiry = Infinity;
     // An empty holder is kept for the next request on this key (the sweep removes idle ones),
     // unless that would let the map grow past the cache bound.
-    if (this.reservations.size > this.maxEntries) this.reservations.delete(key);
+    if (this.reservations.size > this.maxEntries && this.reservations.get(held.key) === held) this.reservations.delete(held.key);
   }
 
-  private expireReservations(held: KeyReservations): void {
+  /** Drops every expired reservation (of any key) and sets each key's next expiry again. Rare: only crashed or long requests expire. */
+  private expireReservations(): void {
     const now = this.now();
-    let next = Infinity;
-    for (const [id, reservation] of held.byId) {
+    for (const held of this.reservations.values()) held.nextExpiry = Infinity;
+    for (const reservation of this.byId.all()) {
       if (reservation.expiresAt <= now) {
-        held.byId.delete(id);
-        held.total -= reservation.amount;
-      } else if (reservation.expiresAt < next) {
-        next = reservation.expiresAt;
+        this.byId.delete(reservation.id);
+        this.released(reservation);
+      } else if (reservation.expiresAt < reservation.holder.nextExpiry) {
+        reservation.holder.nextExpiry = reservation.expiresAt;
       }
     }
-    held.nextExpiry = next;
-    if (held.byId.size === 0) held.total = 0;
   }
 
   private sweepReservations(now: number): void {
     this.lastSweep = now;
-    for (const [key, held] of this.reservations) {
-      if (held.nextExpiry <= now) this.expireReservations(held);
-      if (held.byId.size === 0) this.reservations.delete(key);
-    }
+    this.expireReservations();
+    for (const [key, held] of this.reservations) if (held.count === 0) this.reservations.delete(key);
   }
 }

@@ -24,15 +24,23 @@ export interface EntitlementsOptions {
     batchSize?: number;
     /** Flush at least this often (default 1,000 ms). */
     flushIntervalMs?: number;
-    /** Delivery attempts before a report is dropped with a 'usage:dropped' event (default 8). */
-    maxAttempts?: number;
-    /** First retry delay, doubled each attempt, with jitter (default 200 ms). */
+    /**
+     * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
+     * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
+     */
+    maxAgeMs?: number;
+    /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
     retryBaseDelayMs?: number;
     /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
     leaseMs?: number;
   };
-  /** Reserved units come back after this long if a request never commits or releases (default 60,000 ms). */
+  /**
+   * Reserved units come back after this long if the process holding them dies (default 60,000 ms).
+   * While the request is at work its reservation is renewed (stores with renewReservation).
+   */
   reservationTtlMs?: number;
+  /** A lease neither committed nor released after this long stops being renewed (default 3,600,000 ms). */
+  reservationMaxMs?: number;
   /** Per-feature decision when Stigg cannot be reached and nothing is cached. */
   fallback?: Record<string, { hasAccess: boolean; usageLimit?: number }>;
   /** Without a fallback: 'closed' (default) throws EntitlementUnavailableError, 'open' grants and logs. */
@@ -59,10 +67,11 @@ export interface Configuration {
   readonly staleTtlMs: number;
   readonly batchSize: number;
   readonly flushIntervalMs: number;
-  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
   readonly retryBaseDelayMs: number;
   readonly leaseMs: number;
   readonly reservationTtlMs: number;
+  readonly reservationMaxMs: number;
   readonly fallback: ReadonlyMap<string, FallbackRule>;
   readonly failMode: 'closed' | 'open';
   readonly retryAfterSeconds: number;
@@ -70,14 +79,16 @@ export interface Configuration {
   readonly resetTimeoutMs: number;
   readonly maxEntries: number;
   readonly logger: Logger;
+  /** A logger was given (the library is otherwise silent, see UpstreamLog). */
+  readonly hasLogger: boolean;
   readonly now: () => number;
 }
 
 const WHERE = 'createEntitlements()';
-const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
+const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'reservationMaxMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
 const SECTIONS = {
   cache: ['ttlMs', 'staleTtlMs', 'maxEntries'],
-  usage: ['batchSize', 'flushIntervalMs', 'maxAttempts', 'retryBaseDelayMs', 'leaseMs'],
+  usage: ['batchSize', 'flushIntervalMs', 'maxAgeMs', 'retryBaseDelayMs', 'leaseMs'],
   circuitBreaker: ['failureThreshold', 'resetTimeoutMs'],
 } as const;
 const STORE_METHODS = ['getEntitlement', 'setEntitlement', 'invalidateCustomer', 'reserve', 'release', 'commit', 'enqueueUsage', 'claimUsage', 'ackUsage'] as const;
@@ -171,10 +182,11 @@ export function configure(options: EntitlementsOptions): Configuration {
     staleTtlMs,
     batchSize: integerOption('usage.batchSize', usage['batchSize'], 100, 1),
     flushIntervalMs: integerOption('usage.flushIntervalMs', usage['flushIntervalMs'], 1_000, 1),
-    maxAttempts: integerOption('usage.maxAttempts', usage['maxAttempts'], 8, 1),
+    maxAgeMs: integerOption('usage.maxAgeMs', usage['maxAgeMs'], 24 * 60 * 60_000, 1),
     retryBaseDelayMs: integerOption('usage.retryBaseDelayMs', usage['retryBaseDelayMs'], 200, 0),
     leaseMs: integerOption('usage.leaseMs', usage['leaseMs'], 30_000, 1),
     reservationTtlMs: integerOption('reservationTtlMs', raw['reservationTtlMs'], 60_000, 1),
+    reservationMaxMs: integerOption('reservationMaxMs', raw['reservationMaxMs'], 3_600_000, 1),
     fallback,
     failMode,
     retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),
@@ -182,6 +194,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
     maxEntries,
     logger,
+    hasLogger: options.logger !== undefined,
     now,
   };
 }

@@ -1,7 +1,9 @@
+import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
+import { UpstreamLog } from './upstream-log';
 import type { CachedEntitlement, EntitlementsEvents, MaybePromise, Store } from './types';
 
 /**
@@ -13,6 +15,9 @@ export class Runtime {
   readonly now: () => number;
   readonly keys: KeyCache;
   readonly events: TypedEmitter<EntitlementsEvents>;
+  /** Stigg's health as seen by fetches and deliveries alike. */
+  readonly breaker: CircuitBreaker;
+  readonly upstreamLog: UpstreamLog;
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
@@ -20,9 +25,11 @@ export class Runtime {
   constructor(readonly config: Configuration) {
     this.store = config.store;
     this.now = config.now;
-    this.keys = new KeyCache(config.maxEntries);
+    this.keys = new KeyCache(2 * config.maxEntries);
     this.events = new TypedEmitter(config.logger);
+    this.breaker = new CircuitBreaker({ failureThreshold: config.failureThreshold, resetTimeoutMs: config.resetTimeoutMs, now: config.now });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
+    this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
   }
 
   emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {

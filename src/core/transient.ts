@@ -37,3 +37,50 @@ export function isTransientError(error: unknown): boolean {
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
   return error instanceof TypeError && /fetch failed|network|socket/i.test(error.message);
 }
+
+/**
+ * Codes with which Stigg rejects one usage report for good: the customer, resource or feature does
+ * not exist, or the value is not acceptable. Retrying cannot help; anything else may (an outage, a
+ * key being rotated, a deployment that fixes a document), so anything else is retried.
+ */
+const REJECTION_CODES = new Set([
+  'CustomerNotFound',
+  'CustomerResourceNotFound',
+  'FeatureNotFound',
+  'BadUserInput',
+  'BAD_USER_INPUT',
+  'InvalidArgumentError',
+  'InvalidQuantity',
+  'EntitlementUsageOutOfRangeError',
+  'UsageMeasurementDiffOutOfRangeError',
+  'CannotReportUsageForEntitlementWithMeterError',
+  'MeteringNotAvailableForFeatureType',
+  'UnsupportedFeatureType',
+]);
+
+export type FailureKind = 'transient' | 'auth' | 'rejected' | 'unknown';
+
+function codesOf(record: Record<string, unknown>): string[] {
+  const codes: string[] = [];
+  if (typeof record['code'] === 'string') codes.push(record['code']);
+  const errors = record['errors'];
+  if (Array.isArray(errors)) {
+    for (const entry of errors as Array<{ extensions?: { code?: unknown } } | null>) {
+      const code = entry?.extensions?.code;
+      if (typeof code === 'string') codes.push(code);
+    }
+  }
+  return codes;
+}
+
+/** How the usage pipeline treats a failed delivery (see REJECTION_CODES). */
+export function failureKind(error: unknown): FailureKind {
+  if (isTransientError(error)) return 'transient';
+  if (typeof error !== 'object' || error === null) return 'unknown';
+  const record = error as Record<string, unknown>;
+  const status = statusOf(record);
+  if (record['name'] === 'StiggAuthError' || status === 401 || status === 403) return 'auth';
+  const codes = codesOf(record);
+  if (codes.includes('UNAUTHENTICATED') || codes.includes('Unauthenticated')) return 'auth';
+  return codes.length > 0 && codes.every((code) => REJECTION_CODES.has(code)) ? 'rejected' : 'unknown';
+}

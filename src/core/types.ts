@@ -19,6 +19,12 @@ export type AccessDeniedReason =
   | 'Revoked'
   | 'Unknown';
 
+/**
+ * A reason as Stigg sends it: one this version knows, or one Stigg added later (e.g.
+ * 'EntitlementNotFound'), passed through verbatim and answered like any other denial.
+ */
+export type DeniedReason = AccessDeniedReason | (string & {});
+
 export type MaybePromise<T> = T | Promise<T>;
 
 export interface CheckInput {
@@ -37,8 +43,8 @@ export interface Decision {
   readonly customerId: string;
   readonly resourceId: string | undefined;
   readonly featureId: string;
-  /** Stigg's reason when denied; null when granted. */
-  readonly accessDeniedReason: AccessDeniedReason | null;
+  /** Stigg's reason when denied (verbatim, also one this version does not know); null when granted. */
+  readonly accessDeniedReason: DeniedReason | null;
   readonly requestedUsage: number;
   /** Usage including units reserved by requests still in flight; null for boolean features. */
   readonly currentUsage: number | null;
@@ -82,7 +88,7 @@ export interface PendingUsage extends UsageReport {
 /** The cached, upstream-derived state of one (customer, resource, feature). */
 export interface CachedEntitlement {
   /** Reason Stigg gave that does not depend on usage (e.g. NoActiveSubscription); null when access is granted. */
-  accessDeniedReason: AccessDeniedReason | null;
+  accessDeniedReason: DeniedReason | null;
   featureType: 'BOOLEAN' | 'NUMBER' | 'ENUM' | null;
   meterType: 'None' | 'Fluctuating' | 'Incremental' | null;
   hasUnlimitedUsage: boolean;
@@ -151,6 +157,11 @@ export interface Store {
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
   acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
   close?(): Promise<void>;
+  /**
+   * Optional: extend a reservation still held by a request at work to `ttlMs` from now; false
+   * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
+   */
+  renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
   /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
   releaseFetchLock?(key: string): MaybePromise<void>;
   /**
@@ -167,8 +178,16 @@ export interface EntitlementsEvents {
   'upstream:error': [error: Error];
   'fallback:used': [decision: Decision];
   'usage:flushed': [reports: PendingUsage[]];
-  /** A report that could not be delivered after every attempt; it carries the full content. */
+  /**
+   * A report given up for good: Stigg rejected it (an unknown customer, feature or resource, a bad
+   * value), it outlived usage.maxAgeMs, or the store refused it. It carries the full content.
+   */
   'usage:dropped': [report: PendingUsage, error: Error];
+  /**
+   * close() reached its deadline with reports Stigg has not taken, held in this process's memory
+   * store: the full reports, for the app to persist and send again (same idempotency keys).
+   */
+  'usage:undelivered': [reports: PendingUsage[]];
   'store:error': [error: Error];
 }
 
@@ -181,6 +200,11 @@ export interface Logger {
   info?(meta: Record<string, unknown>, message: string): void;
   warn(meta: Record<string, unknown>, message: string): void;
   error(meta: Record<string, unknown>, message: string): void;
+}
+
+export interface CloseOptions {
+  /** Stop delivering after this long (default 10,000 ms: it fits a 30 s SIGTERM grace). */
+  timeoutMs?: number;
 }
 
 /** What the adapters (Express, Koa, decorators) need from createEntitlements(). */
@@ -199,8 +223,12 @@ export interface Entitlements {
   invalidate(customerId: string): MaybePromise<void>;
   /** Deliver everything queued so far, waiting for a flush already running. */
   flush(): Promise<void>;
-  /** Flush and stop; afterwards acquire/report throw. */
-  close(): Promise<void>;
+  /**
+   * Stop taking work, deliver what it can within `timeoutMs` (default 10,000), then resolve. What
+   * Stigg did not take stays in a shared store's outbox for the next process; a memory store's is
+   * emitted as 'usage:undelivered'. Afterwards acquire/check/report throw.
+   */
+  close(options?: CloseOptions): Promise<void>;
   on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
   off<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
 }

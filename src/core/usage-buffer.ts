@@ -1,7 +1,9 @@
-import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
+import { Arrivals } from './arrivals';
+import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
-import { isTransientError } from './transient';
+import { failureKind } from './transient';
+import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
 
@@ -10,9 +12,13 @@ export interface UsageBufferOptions {
   client: EntitlementsUpstream;
   batchSize: number;
   flushIntervalMs: number;
-  maxAttempts: number;
+  /** A report is given up only once this old, and never while the breaker says Stigg is down. */
+  maxAgeMs: number;
   retryBaseDelayMs: number;
   leaseMs: number;
+  /** Shared with the entitlement fetches: delivery failures open it, and retries wait for it. */
+  breaker: CircuitBreaker;
+  now: () => number;
   /**
    * Stigg acknowledged `reports`; `results` is its answer, in the same order. A promise (cache
    * updates on their way to an asynchronous store) is waited for before the drain goes on.
@@ -23,8 +29,10 @@ export interface UsageBufferOptions {
    * onDelivered's context. The core reads usage marks here, before Stigg counts the batch.
    */
   onDelivering?(reports: PendingUsage[]): MaybePromise<unknown>;
-  /** `report` will never be delivered. */
+  /** `report` will never be delivered: Stigg rejected it for good, or it outlived maxAgeMs. */
   onDropped(report: PendingUsage, error: Error): void;
+  /** A delivery failed and will be retried (for logging). */
+  onRetry?(error: unknown, reports: PendingUsage[]): void;
   onStoreError(error: Error): void;
   random?: () => number;
 }
@@ -37,6 +45,8 @@ export interface DeliveryContext {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Singles of a split batch that may fail alike before the failure is taken for everyone's. */
+const SPLIT_PROBES = 3;
 
 /**
  * Takes reports out of the store's outbox in batches and delivers each batch with ONE
@@ -51,10 +61,13 @@ export class UsageBuffer {
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
+  /** When each report counted in queuedLocally arrived (as many, oldest first). */
+  private readonly arrivals = new Arrivals();
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
-  private readonly sleepers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  private aborted = false;
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -63,10 +76,22 @@ export class UsageBuffer {
 
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => {
-      this.drainAll().catch(this.options.onStoreError);
-    }, this.options.flushIntervalMs);
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(this.options.flushIntervalMs / 2)));
     unref(this.timer);
+  }
+
+  /**
+   * A batch still forming is not split by the timer: a partial batch goes once its oldest report has
+   * waited flushIntervalMs (so a steady stream makes one call per batchSize reports, and a report
+   * waits at most 1.5 × flushIntervalMs for its call). The wait is the oldest unclaimed report's,
+   * not the stream's: what is left after a full batch went starts its own. With nothing queued
+   * here the tick still drains, picking up what other processes left in a shared outbox.
+   */
+  private tick(): void {
+    const queued = this.queuedLocally;
+    const oldest = this.arrivals.oldest;
+    if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs) return;
+    this.drainAll().catch(this.options.onStoreError);
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -77,6 +102,7 @@ export class UsageBuffer {
 
   /** A report entered the outbox; a full batch is sent without waiting for the interval. */
   notify(): void {
+    this.arrivals.add(this.options.now());
     this.queuedLocally += 1;
     if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
     this.batchKickScheduled = true;
@@ -94,10 +120,10 @@ export class UsageBuffer {
    */
   flush(): Promise<void> {
     this.waiting += 1;
-    for (const sleeper of this.sleepers) ref(sleeper);
+    for (const sleeper of this.sleepers.keys()) ref(sleeper);
     const done = (): void => {
       this.waiting -= 1;
-      if (this.waiting === 0) for (const sleeper of this.sleepers) unref(sleeper);
+      if (this.waiting === 0) for (const sleeper of this.sleepers.keys()) unref(sleeper);
     };
     const flushed = this.drainAll();
     flushed.then(done, done);
@@ -121,10 +147,27 @@ export class UsageBuffer {
     return run;
   }
 
+  /**
+   * Stop retrying and sending: what is not delivered stays in the outbox (claimed reports come
+   * back to a shared store's other processes when their lease ends). Used by close() at its deadline.
+   */
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    for (const [sleeper, wake] of this.sleepers) {
+      clearTimeout(sleeper);
+      wake();
+    }
+    this.sleepers.clear();
+  }
+
   private async drain(everything: boolean): Promise<void> {
     const { store, batchSize, leaseMs } = this.options;
     for (;;) {
-      if (!everything && this.queuedLocally < batchSize) return;
+      if (this.aborted || (!everything && this.queuedLocally < batchSize)) return;
       let batch: PendingUsage[];
       try {
         const claimed = store.claimUsage(batchSize, leaseMs);
@@ -134,67 +177,119 @@ export class UsageBuffer {
         return;
       }
       this.queuedLocally = Math.max(0, this.queuedLocally - batch.length);
+      this.arrivals.take(batch.length);
       if (batch.length === 0) {
         this.queuedLocally = 0;
+        this.arrivals.clear();
         return;
       }
-      await this.deliver(batch);
+      if (!(await this.deliver(batch))) {
+        if (this.aborted) await this.giveBack(batch);
+        return;
+      }
       if (batch.length < batchSize && everything) return;
     }
   }
 
-  private async deliver(batch: PendingUsage[]): Promise<void> {
-    const { client, maxAttempts } = this.options;
-    const usages = batch.map(function toWire(report) {
-      return {
-        customerId: report.customerId,
-        featureId: report.featureId,
-        value: report.value,
-        resourceId: report.resourceId ?? null,
-        updateBehavior: report.updateBehavior ?? 'DELTA',
-        idempotencyKey: report.idempotencyKey,
-        createdAt: report.createdAt,
-      };
-    });
-    let before: unknown;
-    if (this.options.onDelivering !== undefined) {
-      try {
-        const prepared = this.options.onDelivering(batch);
-        before = isThenable(prepared) ? await prepared : prepared;
-      } catch (error) {
-        this.options.onStoreError(asError(error));
-      }
-    }
-    for (let attempt = 1; ; attempt += 1) {
+  /**
+   * Sends `batch` until Stigg takes it. Transient failures and a rejected API key are retried
+   * (delays follow the breaker) and never give a report up. A batch that fails otherwise is split so
+   * the others get through: a report Stigg rejects for good is dropped, loudly; one that fails in a way
+   * not known to be permanent is left in the outbox (it comes back after its lease) and given up only
+   * once older than maxAgeMs while Stigg answers. False when draining should stop for now: the
+   * first singles of a split all failed alike, so the failure is not the batch's but everyone's
+   * (e.g. an API change), and splitting every batch would only multiply the calls.
+   */
+  private async deliver(batch: PendingUsage[]): Promise<boolean> {
+    const { client, breaker } = this.options;
+    const usages = batch.map(toWire);
+    const before = await this.prepare(batch);
+    for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
       try {
         results = await client.reportUsageBulk({ usages });
       } catch (caught) {
         const error = asError(caught);
-        if (!isTransientError(caught)) {
-          if (batch.length > 1) {
-            for (const report of batch) await this.deliver([report]);
-            return;
-          }
-          await this.drop(batch, attempt, error);
-          return;
+        const kind = failureKind(caught);
+        if (kind === 'transient' || kind === 'auth') {
+          if (kind === 'transient') breaker.failure();
+          this.options.onRetry?.(caught, batch);
+          await this.sleep(this.delay(attempt, caught));
+          continue;
         }
-        if (attempt >= maxAttempts) {
+        if (batch.length > 1) return this.split(batch);
+        if (kind === 'rejected') {
           await this.drop(batch, attempt, error);
-          return;
+          return true;
         }
-        await this.sleep(this.backoff(attempt, caught));
-        continue;
+        if (this.aged(batch).length > 0 && breaker.state === 'closed') {
+          await this.drop(batch, attempt, error);
+          return true;
+        }
+        this.options.onRetry?.(caught, batch);
+        return false;
       }
+      breaker.success();
       const acked = await this.ack(batch);
       const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
       if (isThenable(updated)) await updated;
-      return;
+      return true;
+    }
+    return false;
+  }
+
+  /** One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. */
+  /**
+   * Stopped (close() at its deadline) with claimed reports Stigg has not taken: a shared store puts
+   * them back at once for the other processes, rather than leaving them leased to a process that is going.
+   */
+  private async giveBack(batch: PendingUsage[]): Promise<void> {
+    const { store } = this.options;
+    if (store.releaseUsage === undefined) return;
+    try {
+      const released = store.releaseUsage(batch.map((report) => report.id));
+      if (isThenable(released)) await released;
+    } catch (error) {
+      this.options.onStoreError(asError(error));
     }
   }
 
-  private backoff(attempt: number, error: unknown): number {
-    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** (attempt - 1));
+  private async split(batch: PendingUsage[]): Promise<boolean> {
+    let failedInARow = 0;
+    for (const report of batch) {
+      if (this.aborted) return false;
+      if (failedInARow >= SPLIT_PROBES) return false;
+      if (await this.deliver([report])) failedInARow = 0;
+      else failedInARow += 1;
+    }
+    return failedInARow === 0 || failedInARow < batch.length;
+  }
+
+  private async prepare(batch: PendingUsage[]): Promise<unknown> {
+    if (this.options.onDelivering === undefined) return undefined;
+    try {
+      const prepared = this.options.onDelivering(batch);
+      return isThenable(prepared) ? await prepared : prepared;
+    } catch (error) {
+      this.options.onStoreError(asError(error));
+      return undefined;
+    }
+  }
+
+  /** Reports older than maxAgeMs (by their createdAt). */
+  private aged(batch: PendingUsage[]): PendingUsage[] {
+    const oldest = this.options.now() - this.options.maxAgeMs;
+    return batch.filter((report) => {
+      const created = Date.parse(report.createdAt);
+      return Number.isFinite(created) && created <= oldest;
+    });
+  }
+
+  /** While the breaker is open, until its next trial; otherwise exponential backoff with jitter, or Retry-After. */
+  private delay(attempt: number, error: unknown): number {
+    const { breaker } = this.options;
+    if (breaker.state === 'open') return Math.min(MAX_RETRY_DELAY_MS, Math.max(this.options.retryBaseDelayMs, breaker.rejection().retryInMs));
+    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** Math.min(attempt - 1, 20));
     const jittered = exponential / 2 + (this.random() * exponential) / 2;
     const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
     return typeof retryAfter === 'number' && retryAfter > jittered ? Math.min(retryAfter, MAX_RETRY_DELAY_MS) : jittered;
@@ -225,7 +320,19 @@ export class UsageBuffer {
         resolve();
       }, ms);
       if (this.waiting === 0) unref(sleeper);
-      this.sleepers.add(sleeper);
+      this.sleepers.set(sleeper, resolve);
     });
   }
+}
+
+function toWire(report: PendingUsage) {
+  return {
+    customerId: report.customerId,
+    featureId: report.featureId,
+    value: report.value,
+    resourceId: report.resourceId ?? null,
+    updateBehavior: report.updateBehavior ?? 'DELTA',
+    idempotencyKey: report.idempotencyKey,
+    createdAt: report.createdAt,
+  };
 }

@@ -118,8 +118,10 @@ function commitAll(leases: Lease[]): void {
  * so a cached decision on the memory store adds no turn of the event loop.
  */
 export async function invoke(state: WrapperState, thisArg: unknown, args: unknown[]): Promise<unknown> {
-  const { requirements, reports, original } = specsOf(state);
+  const { requirements: declared, reports, original } = specsOf(state);
   const context = currentRequestContext();
+  const enforced = declared.length === 0 ? undefined : context?.enforcedFeatures?.(state.wrapper);
+  const requirements = enforced === undefined ? declared : declared.filter((requirement) => !enforced.has(requirement.featureId));
   const needed = requirements.length;
   const count = needed + reports.length;
   const scopes: Scope[] = [];

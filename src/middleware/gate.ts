@@ -1,7 +1,7 @@
 import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
-import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
+import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, checkId, type IdFault } from './ids';
 import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
@@ -245,7 +245,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
     if (decision.granted) return { kind: 'granted', lease: this.method === 'HEAD' && decision.metered ? checkOnly(lease) : lease };
-    const reason: AccessDeniedReason = decision.accessDeniedReason ?? 'Unknown';
+    const reason = decision.accessDeniedReason ?? 'Unknown';
     warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);
     return { kind: 'denied', lease, problem: deniedProblem(decision, status) };

@@ -1,6 +1,7 @@
 import {
   decide,
   entitlementKey,
+  exceeds,
   fallbackDecision,
   needsReservation,
   nextPeriodEnd,
@@ -126,11 +127,28 @@ describe('nextPeriodEnd', () => {
   });
 });
 
-test('fallback rules enforce access and the usage limit', () => {
-  expect(fallbackDecision(input, 3, { hasAccess: true, usageLimit: 5 })).toMatchObject({ granted: true, source: 'fallback', metered: true });
-  expect(fallbackDecision(input, 6, { hasAccess: true, usageLimit: 5 })).toMatchObject({ granted: false, accessDeniedReason: 'RequestedUsageExceedingLimit', usageLimit: 5 });
-  expect(fallbackDecision(input, 0, { hasAccess: false })).toMatchObject({ granted: false, accessDeniedReason: 'NoFeatureEntitlementInSubscription' });
-  expect(fallbackDecision(input, 2, undefined)).toMatchObject({ granted: true, source: 'fail-open' });
+test('a fallback decision is a grant, with what its usageLimit had granted before', () => {
+  expect(fallbackDecision(input, 3, { hasAccess: true, usageLimit: 5 }, 1)).toMatchObject({ granted: true, source: 'fallback', metered: true, currentUsage: 1, usageLimit: 5 });
+  expect(fallbackDecision(input, 2, undefined, null)).toMatchObject({ granted: true, source: 'fail-open', currentUsage: null, accessDeniedReason: null });
+});
+
+test('fractional usage: nothing above 0 is granted at the limit, even what floating point cannot add', () => {
+  expect(4 + 1e-16).toBe(4);
+  expect(exceeds(4, 1e-16, 4)).toBe(true);
+  expect(exceeds(3.5, 0.5, 4)).toBe(false);
+  expect(exceeds(3.5, 0.6, 4)).toBe(true);
+  expect(exceeds(4, 0, 4)).toBe(false);
+  // Rounding that lands on the limit is not over it; anything really over it is.
+  expect(0.1 + 0.2).toBeGreaterThan(0.3);
+  expect(exceeds(0.1, 0.2, 0.3)).toBe(false);
+  expect(exceeds(0.1, 0.2000001, 0.3)).toBe(true);
+  expect(exceeds(0.30000000000000004, 1e-9, 0.3)).toBe(true);
+  const cached = toCachedEntitlement(
+    { isGranted: true, hasUnlimitedUsage: false, usageLimit: 4, currentUsage: 4, feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' } },
+    0,
+    0,
+  );
+  expect(decide(input, 1e-16, cached, 4, 'cache')).toMatchObject({ granted: false, accessDeniedReason: 'RequestedUsageExceedingLimit' });
 });
 
 test('keys of distinct (customer, resource, feature) triples differ, even with : and | in ids', () => {

@@ -49,3 +49,18 @@ test('the core bundles without node: modules and decides in a runtime without No
   expect((await entitlements.acquire({ customerId: 'c', featureId: 'f', requestedUsage: 1 })).decision.granted).toBe(false);
   await entitlements.close();
 });
+
+test('the root entry (stigg-gate: core and client) bundles for a browser-like runtime without any node: module', async () => {
+  const result = await build({
+    entryPoints: [path.join(__dirname, '../../src/index.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  expect(Object.keys(result.metafile.inputs).filter((input) => input.startsWith('node:'))).toEqual([]);
+  expect(result.outputFiles[0]?.text).not.toMatch(/from ["']node:|require\(["']node:/);
+});
+

@@ -350,12 +350,11 @@ describe('a store that cannot reserve (Redis down, a timeout): store:error, then
       granted: true,
       source: 'fallback',
     });
-    expect((await withFallback.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 4 })).decision).toMatchObject({
-      granted: false,
-      source: 'fallback',
-      accessDeniedReason: 'RequestedUsageExceedingLimit',
-    });
-    expect(fallbacks).toHaveLength(2);
+    // The fallback's usageLimit caps what it grants in total, and past it says "try again" (503), never "upgrade".
+    await expect(
+      Promise.resolve().then(() => withFallback.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 })),
+    ).rejects.toBeInstanceOf(EntitlementUnavailableError);
+    expect(fallbacks).toHaveLength(1);
 
     const logger = recordingLogger();
     const open = rig.make({ store: new BrokenReserveStore(), failMode: 'open', logger });
@@ -436,14 +435,18 @@ describe('failure policy', () => {
       EntitlementUnavailableError,
     );
     expect(await entitlements.check({ customerId: 'down', featureId: ANALYTICS })).toMatchObject({ granted: true, source: 'fallback' });
-    const overFallback = await entitlements.acquire({ customerId: 'down', featureId: TEMPLATES, requestedUsage: 3 });
-    expect(overFallback.decision).toMatchObject({ granted: false, source: 'fallback', accessDeniedReason: 'RequestedUsageExceedingLimit', usageLimit: 2 });
+    await expect(
+      Promise.resolve().then(() => entitlements.acquire({ customerId: 'down', featureId: TEMPLATES, requestedUsage: 3 })),
+    ).rejects.toBeInstanceOf(EntitlementUnavailableError);
+    const withinFallback = await entitlements.acquire({ customerId: 'down', featureId: TEMPLATES, requestedUsage: 1 });
+    expect(withinFallback.decision).toMatchObject({ granted: true, source: 'fallback', usageLimit: 2 });
     const error = await Promise.resolve()
       .then(() => entitlements.check({ customerId: 'down', featureId: CUSTOM_DOMAIN }))
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(EntitlementUnavailableError);
     expect(error).toMatchObject({ status: 503, retryAfterSeconds: 7, featureId: CUSTOM_DOMAIN });
     expect(events.map((d) => d.featureId)).toEqual([ANALYTICS, TEMPLATES]);
+    withinFallback.release();
   });
 
   test('fail-open grants, logs a rate-limited warning, and still reports the usage it granted', async () => {
@@ -469,7 +472,7 @@ describe('failure policy', () => {
     let now = Date.now();
     const entitlements = rig.make({
       now: () => now,
-      fallback: { [ANALYTICS]: { hasAccess: false } },
+      fallback: { [ANALYTICS]: { hasAccess: true } },
       circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 5000 },
     });
     const upstreamErrors: Error[] = [];

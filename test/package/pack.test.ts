@@ -195,7 +195,11 @@ describe('the packed package', () => {
       );
       // Errors inside other packages' declarations (as skipLibCheck would hide) are not ours to fix.
       const ours = stdout.split('\n').filter((line) => /^(probe\.|\S*node_modules\/stigg-gate\/)\S*\(\d+,\d+\): error/.test(line));
-      expect(ours).toEqual([]);
+      // NestJS 12 ships ES modules only: under module node16 no CommonJS file may import it (TS1479,
+      // TS1541), an app's own imports of @nestjs/* included, so Nest apps use module node20/nodenext
+      // (typed require(esm)) or node10. That is the peer's constraint, not a flaw of stigg-gate/nest.
+      const nestEsmOnly = /dist\/cjs\/nest\/\S+\.d\.ts\(\d+,\d+\): error TS(1479|1541):/;
+      expect(ours.filter((line) => !(resolution === 'node16' && nestEsmOnly.test(line)))).toEqual([]);
       expect(stdout).not.toMatch(/^probe\S*: error/m);
     },
     60_000,

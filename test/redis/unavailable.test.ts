@@ -67,8 +67,8 @@ it("Redis refusing connections: a feature's fallback decides, and fail-open gran
   const down = async () => new RedisStore({ redis: `redis://127.0.0.1:${await closedPort()}`, commandTimeoutMs: 300 });
   const withFallback = gate(await down(), { fallback: { 'feature-02-campaigns': { hasAccess: true, usageLimit: 0 } } });
   const denied = await request(withFallback.app).post('/campaigns').set('x-customer', CUSTOMER);
-  expect(denied.status).toBe(402);
-  expect(denied.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit' });
+  // A used-up fallback answers "try again" (503), never "upgrade" (core policy, issue 12 item 16).
+  expect(denied.status).toBe(503);
   const open = gate(await down(), { failMode: 'open' });
   expect((await request(open.app).post('/campaigns').set('x-customer', CUSTOMER)).status).toBe(200);
   expect(open.storeErrors.some((error) => (error as RedisStoreError).operation === 'reserve')).toBe(true);

@@ -1,0 +1,217 @@
+import type Redis from 'ioredis';
+import { StiggGraphQLError } from '../../src/client';
+import { createEntitlements } from '../../src/core/entitlements';
+import { MemoryStore, OutboxFullError } from '../../src/core/memory-store';
+import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
+import { RedisStore } from '../../src/redis';
+import { connectRedis, deleteKeys, uniquePrefix } from '../redis/helpers';
+import { CAMPAIGNS, customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+
+const HOUR = 60 * 60_000;
+let rig: Rig;
+const opened: Entitlements[] = [];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type Bulk = EntitlementsUpstream['reportUsageBulk'];
+
+function clientWith(hook: (input: Parameters<Bulk>[0], send: () => ReturnType<Bulk>) => ReturnType<Bulk>): EntitlementsUpstream {
+  return {
+    getEntitlement: (query) => rig.client.getEntitlement(query),
+    reportUsageBulk: (input) => hook(input, () => rig.client.reportUsageBulk(input)),
+  };
+}
+
+function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> & { client?: EntitlementsUpstream }): Entitlements {
+  const entitlements = createEntitlements({ client: rig.client, ...options });
+  opened.push(entitlements);
+  return entitlements;
+}
+
+const applied = (customerId: string, featureId = TEMPLATES): number | undefined => rig.emulator.stats().usage[usageKey(customerId, featureId)];
+
+beforeAll(async () => {
+  rig = await startRig(
+    ['outage', 'poison', 'internal', 'close-mem', 'close-hang', 'shared', 'late', 'bound'].map((id) => customer(id, 'plan-revvenu-growth')),
+    {},
+    { maxRetries: 0, timeoutMs: 2000 },
+  );
+});
+afterEach(async () => {
+  rig.emulator.setFaults({ latencyMs: 0, failureRate: 0 });
+  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 2000 })));
+});
+afterAll(() => rig.stop());
+
+test('an outage of 30 hours (fake clock) loses no unit: reports are retried until Stigg is back', async () => {
+  let now = Date.parse('2026-11-26T00:00:00Z');
+  const dropped: PendingUsage[] = [];
+  const entitlements = make({
+    now: () => now,
+    usage: { retryBaseDelayMs: 2, flushIntervalMs: 60_000 },
+    circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 10 },
+  });
+  entitlements.on('usage:dropped', (report) => dropped.push(report));
+  for (let i = 0; i < 5; i += 1) entitlements.report({ customerId: 'outage', featureId: TEMPLATES, value: 2 });
+  rig.emulator.setFaults({ failureRate: 1 });
+  const flushing = entitlements.flush();
+  for (let hour = 0; hour < 30; hour += 1) {
+    now += HOUR;
+    await sleep(15);
+  }
+  expect(dropped).toEqual([]);
+  rig.emulator.setFaults({ failureRate: 0 });
+  await flushing;
+  expect(applied('outage')).toBe(10);
+  expect(dropped).toEqual([]);
+});
+
+test('a report Stigg keeps failing without saying it is transient is retried, not dropped, until usage.maxAgeMs', async () => {
+  let now = Date.parse('2026-11-26T00:00:00Z');
+  let failing = true;
+  const dropped: Array<[PendingUsage, Error]> = [];
+  const client = clientWith((input, send) => {
+    if (failing && input.usages.some((usage) => usage.customerId === 'poison')) {
+      // An HTTP-200 answer with an Apollo INTERNAL_SERVER_ERROR, from a client that calls it permanent.
+      return Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]));
+    }
+    return send();
+  });
+  const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000, maxAgeMs: 24 * HOUR } });
+  entitlements.on('usage:dropped', (report, error) => dropped.push([report, error]));
+  entitlements.report({ customerId: 'poison', featureId: TEMPLATES, value: 3 });
+  entitlements.report({ customerId: 'internal', featureId: TEMPLATES, value: 4 });
+  await entitlements.flush();
+  expect(applied('internal')).toBe(4);
+  expect(dropped).toEqual([]);
+  now += 23 * HOUR;
+  await entitlements.flush();
+  expect(dropped).toEqual([]);
+  now += 2 * HOUR;
+  await entitlements.flush();
+  expect(dropped).toHaveLength(1);
+  expect(dropped[0]?.[0]).toMatchObject({ customerId: 'poison', featureId: TEMPLATES, value: 3, updateBehavior: 'DELTA' });
+  expect(dropped[0]?.[1].message).toMatch(/Unexpected error/);
+  failing = false;
+  await entitlements.flush();
+  expect(applied('poison')).toBeUndefined();
+});
+
+test('the same failure recovers before maxAgeMs: the report is delivered once Stigg takes it', async () => {
+  let failing = true;
+  const client = clientWith((_input, send) =>
+    failing ? Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } }])) : send(),
+  );
+  let now = Date.now();
+  const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000 } });
+  entitlements.report({ customerId: 'internal', featureId: CAMPAIGNS, value: 5 });
+  await entitlements.flush();
+  failing = false;
+  now += 2_000;
+  await entitlements.flush();
+  expect(applied('internal', CAMPAIGNS)).toBe(5);
+});
+
+describe('close({ timeoutMs })', () => {
+  test('memory store, Stigg refusing: resolves at the deadline and hands every undelivered report over', async () => {
+    const undelivered: PendingUsage[][] = [];
+    const store = new MemoryStore();
+    const entitlements = createEntitlements({ client: rig.client, store, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 5 } });
+    entitlements.on('usage:undelivered', (reports) => undelivered.push(reports));
+    for (let i = 0; i < 150; i += 1) entitlements.report({ customerId: 'close-mem', featureId: TEMPLATES, value: 1 });
+    rig.emulator.setFaults({ failureRate: 1 });
+    const started = performance.now();
+    await entitlements.close({ timeoutMs: 300 });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(undelivered).toHaveLength(1);
+    const reports = undelivered[0] ?? [];
+    expect(reports).toHaveLength(150);
+    expect(new Set(reports.map((report) => report.idempotencyKey)).size).toBe(150);
+    expect(reports[0]).toMatchObject({ customerId: 'close-mem', featureId: TEMPLATES, value: 1, updateBehavior: 'DELTA' });
+    expect(store.pendingUsageCount).toBe(0);
+  });
+
+  test('Stigg hanging: close() does not wait for the hung call', async () => {
+    const undelivered: PendingUsage[] = [];
+    const entitlements = createEntitlements({ client: rig.client, usage: { flushIntervalMs: 60_000 } });
+    entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
+    entitlements.report({ customerId: 'close-hang', featureId: TEMPLATES, value: 7 });
+    rig.emulator.setFaults({ latencyMs: 1_500 });
+    const started = performance.now();
+    await entitlements.close({ timeoutMs: 100 });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(undelivered.map((report) => report.value)).toEqual([7]);
+  });
+
+  test('bad options are TypeErrors', () => {
+    const entitlements = make({});
+    expect(() => entitlements.close({ timeoutMs: -1 })).toThrow(/timeoutMs/);
+    expect(() => entitlements.close({ timeout: 5 } as never)).toThrow(/Did you mean "timeoutMs"/);
+  });
+
+  test('a lease committed after close() gave up is handed over too, never silently kept', async () => {
+    const undelivered: PendingUsage[] = [];
+    const entitlements = createEntitlements({ client: rig.client, usage: { flushIntervalMs: 60_000 } });
+    entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
+    const lease = await entitlements.acquire({ customerId: 'late', featureId: CAMPAIGNS, requestedUsage: 2 });
+    rig.emulator.setFaults({ failureRate: 1 });
+    entitlements.report({ customerId: 'late', featureId: CAMPAIGNS, value: 1 });
+    await entitlements.close({ timeoutMs: 50 });
+    lease.commit();
+    expect(undelivered.map((report) => report.value).sort()).toEqual([1, 2]);
+  });
+});
+
+describe('shared store (Redis): close() during an outage never takes other processes\' reports with it', () => {
+  let redis: Redis;
+  let prefix: string;
+  beforeAll(async () => {
+    redis = await connectRedis();
+    prefix = uniquePrefix();
+  });
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  test('150 reports of two processes survive one closing in a 1 s outage, and are delivered exactly once later', async () => {
+    const one = createEntitlements({ client: rig.client, store: new RedisStore({ redis, prefix }), usage: { flushIntervalMs: 60_000, leaseMs: 200, retryBaseDelayMs: 5 } });
+    const two = createEntitlements({ client: rig.client, store: new RedisStore({ redis, prefix }), usage: { flushIntervalMs: 60_000, leaseMs: 200 } });
+    const dropped: PendingUsage[] = [];
+    for (const engine of [one, two]) engine.on('usage:dropped', (report) => dropped.push(report));
+    for (let i = 0; i < 100; i += 1) one.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 });
+    for (let i = 0; i < 50; i += 1) await two.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 });
+    await sleep(50);
+    rig.emulator.setFaults({ failureRate: 1 });
+    await one.close({ timeoutMs: 1_000 });
+    rig.emulator.setFaults({ failureRate: 0 });
+    await sleep(250);
+    await two.flush();
+    await two.close();
+    expect(dropped).toEqual([]);
+    expect(applied('shared')).toBe(150);
+  });
+});
+
+test('the memory outbox is bounded: untried DELTAs of one key are compacted, then a report that does not fit is refused loudly', async () => {
+  const store = new MemoryStore({ maxPendingUsage: 3 });
+  const dropped: Array<[PendingUsage, Error]> = [];
+  const errors: Error[] = [];
+  const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
+  entitlements.on('usage:dropped', (report, error) => dropped.push([report, error]));
+  entitlements.on('store:error', (error) => errors.push(error));
+  for (let i = 0; i < 50; i += 1) entitlements.report({ customerId: 'bound', featureId: TEMPLATES, value: 1 });
+  entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 5 });
+  entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
+  expect(store.pendingUsageCount).toBe(3);
+  expect(dropped).toEqual([]);
+  expect(() => entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' })).toThrow(OutboxFullError);
+  expect(dropped).toHaveLength(1);
+  expect(dropped[0]?.[0]).toMatchObject({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' });
+  expect(errors[0]).toBeInstanceOf(OutboxFullError);
+  await entitlements.flush();
+  expect(applied('bound')).toBe(50);
+  expect(rig.emulator.state.currentUsage('bound', CAMPAIGNS)).toBe(2);
+});

@@ -1,0 +1,66 @@
+import type { Entitlements } from '../../src/core/types';
+import { CAMPAIGNS, customer, startRig, usageKey, type Rig } from './helpers';
+
+const CUSTOMERS = Array.from({ length: 500 }, (_, i) => `stream-${i}`);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')));
+});
+
+afterAll(async () => {
+  await rig.stop();
+});
+
+const bulkCalls = () => rig.emulator.stats().operations['reportUsageBulk'] ?? 0;
+const applied = (customerId: string) => rig.emulator.stats().usage[usageKey(customerId, CAMPAIGNS)] ?? 0;
+
+async function warm(entitlements: Entitlements): Promise<void> {
+  for (const customerId of CUSTOMERS) await entitlements.check({ customerId, featureId: CAMPAIGNS });
+}
+
+/** `total` commits round-robin over the customers, `perStep` every `stepMs`: a steady stream whose steps do not add up to 100. */
+async function stream(entitlements: Entitlements, total: number, perStep: number, stepMs: number): Promise<void> {
+  let sent = 0;
+  while (sent < total) {
+    for (let i = 0; i < perStep && sent < total; i += 1, sent += 1) {
+      const lease = await entitlements.acquire({ customerId: CUSTOMERS[sent % CUSTOMERS.length] as string, featureId: CAMPAIGNS, requestedUsage: 1 });
+      expect(lease.decision.granted).toBe(true);
+      lease.commit();
+    }
+    await sleep(stepMs);
+  }
+}
+
+test('1,500 commits over 500 customers at a steady pace: one reportUsageBulk per 100, and Stigg counts every unit once', async () => {
+  // 7 commits every 10 ms (~3 s, three flush intervals): after each full batch a few reports are
+  // left over, so a timer that measured their wait from the stream's first report would split batches.
+  const entitlements = rig.make({ usage: { flushIntervalMs: 1_000 } });
+  await warm(entitlements);
+  const before = bulkCalls();
+  await stream(entitlements, 1_500, 7, 10);
+  await entitlements.flush();
+  expect(bulkCalls() - before).toBeLessThanOrEqual(15);
+  for (const customerId of CUSTOMERS) expect(applied(customerId)).toBe(3);
+  expect(CUSTOMERS.reduce((sum, id) => sum + applied(id), 0)).toBe(1_500);
+});
+
+test('a partial batch still goes within 1.5 × flushIntervalMs of its oldest report, without flush()', async () => {
+  const entitlements = rig.make({ usage: { flushIntervalMs: 200 } });
+  await entitlements.check({ customerId: 'stream-0', featureId: CAMPAIGNS });
+  const before = applied('stream-0');
+  const calls = bulkCalls();
+  const started = Date.now();
+  (await entitlements.acquire({ customerId: 'stream-0', featureId: CAMPAIGNS, requestedUsage: 2 })).commit();
+  while (applied('stream-0') === before) {
+    if (Date.now() - started > 2_000) throw new Error('the partial batch was never sent');
+    await sleep(10);
+  }
+  expect(applied('stream-0') - before).toBe(2);
+  expect(bulkCalls() - calls).toBe(1);
+});

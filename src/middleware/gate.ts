@@ -4,7 +4,18 @@ import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, checkId, type IdFault } from './ids';
 import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
+import type { StatusMapping } from '../core/errors';
+import {
+  deniedProblem,
+  errorProblem,
+  invalidIdProblem,
+  invalidUsageProblem,
+  isEntitlementError,
+  isKnownReason,
+  noCustomerProblem,
+  unavailableProblem,
+  type ProblemDetails,
+} from './problem';
 
 /*
  * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
@@ -21,7 +32,8 @@ import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, no
  *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
  *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
  *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
- *   4. entitlementErrorHandler(): isEntitlementError(err) -> errorProblem(err, own mapping, gate mapping).
+ *   4. entitlementErrorHandler(): renderThrown(err, its statusMapping, gate?.config) -> a problem to
+ *      send, or undefined: pass the error on.
  */
 
 // The adapter surface in one import: everything an adapter needs from ./options and ./settle.
@@ -259,3 +271,20 @@ export class RequestGate<Req, Deny> implements RequestContext {
     return route.onDenied ?? this.config.onDenied;
   }
 }
+
+/**
+ * What entitlementErrorHandler() sends for an error a decorated method threw; undefined for errors
+ * that are not ours. The handler's own mapping beats stigg()'s.
+ */
+export function renderThrown(
+  error: unknown,
+  statusMapping: StatusMapping | undefined,
+  config: Pick<StiggConfig<unknown, unknown>, 'statusMapping' | 'warned' | 'logger'> | undefined,
+): { problem: ProblemDetails; retryAfterSeconds?: number } | undefined {
+  if (!isEntitlementError(error)) return undefined;
+  const rendered = errorProblem(error, statusMapping, config?.statusMapping);
+  const { featureId, accessDeniedReason } = rendered.problem;
+  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined) warnAboutReason(config, featureId, accessDeniedReason);
+  return rendered;
+}
+

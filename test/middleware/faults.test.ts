@@ -303,12 +303,18 @@ describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 
   test('thrown by a service, it renders the same way through entitlementErrorHandler', async () => {
     const fake = new FakeEntitlements();
     const denied = fake.lease({ customerId: 'c1', featureId: 'f-new' }, false, { accessDeniedReason: 'SomethingNew' as never });
+    const warnings: unknown[][] = [];
+    const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };
     const app = adapter.build({
       entitlements: fake,
+      stigg: { logger },
       routes: [{ method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(denied.decision) } }],
     });
     servers.push(app.server);
-    const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
-    expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+    for (let i = 0; i < 2; i += 1) {
+      const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
+      expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+    }
+    expect(warnings).toHaveLength(1);
   });
 });

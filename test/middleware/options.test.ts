@@ -72,6 +72,17 @@ describe.each([
     expect(() => mod.entitlementErrorHandler({ statusMapping: { Unknown: 99 } })).toThrow(/99 is not a valid status for Unknown/);
   });
 
+  test('unknown option keys throw with a did-you-mean (13.11)', () => {
+    expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
+      new TypeError(`"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, statusMapping, onDenied, reportWhen.`),
+    );
+    expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow('"statusMap" is not an option of stigg(). Did you mean "statusMapping"?');
+    expect(() => stigg({ entitlements, customerId: customer })).toThrow('"customerId" is not an option of stigg(). Did you mean "customer"?');
+    expect(() => mod.entitlementErrorHandler({ statusMaping: {} } as never)).toThrow(
+      '"statusMaping" is not an option of entitlementErrorHandler(). Did you mean "statusMapping"?',
+    );
+  });
+
   test("the caller's options objects are never mutated", () => {
     const statusMapping = Object.freeze({ Revoked: 410 });
     const options = Object.freeze({ entitlements, customer, statusMapping });

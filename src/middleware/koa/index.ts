@@ -12,6 +12,7 @@ import {
   resolveStiggOptions,
   isResponseGone,
   releaseQuietly,
+  renderThrown,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -20,7 +21,7 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -141,9 +142,8 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     try {
       await next();
     } catch (error) {
-      if (!isEntitlementError(error) || ctx.headerSent) throw error;
-      const gate = (ctx as GatedContext)[kGate];
-      const rendered = errorProblem(error, mapping, gate?.config.statusMapping);
+      const rendered = ctx.headerSent ? undefined : renderThrown(error, mapping, (ctx as GatedContext)[kGate]?.config);
+      if (rendered === undefined) throw error;
       send(ctx, rendered.problem, rendered.retryAfterSeconds);
     }
   };

@@ -1,7 +1,8 @@
 import { describeValue as describe } from '../core/errors';
+import { rejectUnknownOptions } from '../core/unknown-options';
 import type { DecoratorScopeOptions } from './types';
 
-const SCOPE_KEYS = new Set(['customer', 'resource', 'entitlements']);
+const SCOPE_KEYS = ['customer', 'resource', 'entitlements'];
 
 export function validateFeatureId(decorator: string, featureId: unknown): asserts featureId is string {
   if ((typeof featureId === 'object' && featureId !== null) || typeof featureId === 'function') {
@@ -28,11 +29,7 @@ export function validateScopeOptions(decorator: string, featureId: string, optio
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`The options of @${decorator}('${featureId}') must be an object { customer?, resource?, entitlements? }; got ${describe(options)}.`);
   }
-  for (const key of Object.keys(options)) {
-    if (!SCOPE_KEYS.has(key)) {
-      throw new TypeError(`"${key}" is not an option of @${decorator}('${featureId}'). Valid options are customer, resource and entitlements.`);
-    }
-  }
+  rejectUnknownOptions(options, SCOPE_KEYS, `@${decorator}('${featureId}')`);
   const { customer, resource, entitlements } = options as DecoratorScopeOptions;
   for (const [name, fn] of [['customer', customer], ['resource', resource]] as const) {
     if (fn !== undefined && typeof fn !== 'function') {

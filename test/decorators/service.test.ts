@@ -365,3 +365,29 @@ describe('the customer outside a request', () => {
     expect(job.ran).toBe(false);
   });
 });
+
+describe('ids from a decorator\'s options (12.1)', () => {
+  class Jobs {
+    runs = 0;
+    @RequireFeature(TEMPLATES, 1, { customer: (customerId: string) => customerId, resource: (_c: string, siteId?: string) => siteId })
+    async create(_customerId: string, _siteId?: string): Promise<void> {
+      this.runs += 1;
+    }
+  }
+
+  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['257 characters', 'c'.repeat(257)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
+    const jobs = new Jobs();
+    const failure = await as('c-basic', () => jobs.create(id)).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, kind: 'customer', featureId: TEMPLATES, expose: true });
+    expect(jobs.runs).toBe(0);
+    expect(rig.emulator.stats().requests).toBe(0);
+  });
+
+  test('a blank resource id rejects with a 400 InvalidIdError; a padded one is trimmed', async () => {
+    const jobs = new Jobs();
+    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({ name: 'InvalidIdError', status: 400, kind: 'resource' });
+    await as('c-basic', () => jobs.create(' c-basic '));
+    expect(jobs.runs).toBe(1);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
+  });
+});

@@ -182,3 +182,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../ids';

@@ -150,3 +150,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../ids';

@@ -2,7 +2,8 @@ import { currentRequestContext, type RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
-import { InvalidIdError, checkId as checkIdText } from '../middleware/ids';
+import { InvalidIdError, idProblem } from '../core/input';
+import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
 
@@ -18,18 +19,9 @@ function checkId(value: unknown, what: 'customer' | 'resource', featureId: strin
   if (typeof value !== 'string') {
     throw new TypeError(`The ${what} resolved for feature "${featureId}" in ${label(state)} must be a string; got ${describe(value)}`);
   }
-  const checked = checkIdText(value);
-  if (checked.fault !== undefined) throw new InvalidIdError(what, checked.fault, featureId);
-  return checked.id;
-}
-
-/**
- * Koa's default error handler shows the message of an error with `expose` (and does not print its
- * stack); Koa and http-errors set it on every 4xx, so the 4xx errors thrown here carry it too.
- */
-function exposed<E extends Error & { status: number }>(error: E): E {
-  if (error.status < 500) Object.defineProperty(error, 'expose', { value: true, enumerable: false, configurable: true, writable: true });
-  return error;
+  const problem = idProblem(value);
+  if (problem !== undefined) throw exposed(Object.assign(new InvalidIdError(`${what}Id`, problem, `feature "${featureId}" in ${label(state)}`), { featureId }));
+  return value;
 }
 
 type Spec = FeatureRequirement | UsageReportSpec;

@@ -1,5 +1,6 @@
 import { describeValue as describe } from '../core/errors';
 import { rejectUnknownOptions } from '../core/unknown-options';
+import { idProblem } from '../core/input';
 import type { DecoratorScopeOptions } from './types';
 
 const SCOPE_KEYS = ['customer', 'resource', 'entitlements'];
@@ -10,6 +11,10 @@ export function validateFeatureId(decorator: string, featureId: unknown): assert
   }
   if (typeof featureId !== 'string' || featureId.trim() === '') {
     throw new TypeError(`${describe(featureId)} is not a valid feature id for @${decorator}. Please pass the Stigg feature id, e.g. 'feature-01-templates'.`);
+  }
+  const problem = idProblem(featureId);
+  if (problem !== undefined) {
+    throw new TypeError(`The feature id given to @${decorator} ${problem}. Please pass the Stigg feature id exactly as it is in Stigg, e.g. 'feature-01-templates'.`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { requestContextStorage, type RequestContext } from '../core/context';
 import type { Entitlements } from '../core/types';
 import { describeValue as describe } from '../core/errors';
-import { checkId, describeIdFault } from '../middleware/ids';
+import { idProblem } from '../core/input';
 import { isEntitlementsLike } from './validate';
 
 /** A job's ids are the app's own values, so a bad one is a TypeError at the call, not a 4xx. */
@@ -9,9 +9,9 @@ function scopeId(name: 'customerId' | 'resourceId', value: unknown): string {
   if (typeof value !== 'string') {
     throw new TypeError(`withCustomer: ${describe(value)} is not a valid ${name}. Please pass the Stigg ${name === 'customerId' ? 'customer' : 'resource'} id as a string.`);
   }
-  const checked = checkId(value);
-  if (checked.fault !== undefined) throw new TypeError(`withCustomer: the ${name} ${describeIdFault(checked.fault)}. Please pass the Stigg id as a non-blank string.`);
-  return checked.id;
+  const problem = idProblem(value);
+  if (problem !== undefined) throw new TypeError(`withCustomer: the ${name} ${problem}. Please pass the Stigg id as it is in Stigg.`);
+  return value;
 }
 
 export interface CustomerScope {

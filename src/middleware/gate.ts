@@ -2,12 +2,13 @@ import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason 
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
-import { InvalidIdError, checkId, type IdFault } from './ids';
+import { InvalidIdError, idProblem } from '../core/input';
 import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import type { StatusMapping } from '../core/errors';
 import {
   deniedProblem,
   errorProblem,
+  exposed,
   invalidIdProblem,
   invalidUsageProblem,
   isEntitlementError,
@@ -81,7 +82,8 @@ export function toThrowable(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
-type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: IdFault };
+/** A resolver's answer: an id, none (undefined), or what is wrong with it (core's idProblem). */
+type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: string };
 
 const NONE: Resolved = Object.freeze({ id: undefined });
 
@@ -90,11 +92,12 @@ function checkResolved(kind: 'customer' | 'resource', value: string | undefined 
   if (typeof value !== 'string') {
     throw new TypeError(`The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`);
   }
-  return checkId(value);
+  const fault = idProblem(value);
+  return fault === undefined ? { id: value } : { fault };
 }
 
 function idOrThrow(kind: 'customer' | 'resource', resolved: Resolved): string | undefined {
-  if (resolved.fault !== undefined) throw new InvalidIdError(kind, resolved.fault, null);
+  if (resolved.fault !== undefined) throw exposed(new InvalidIdError(kind === 'customer' ? 'customerId' : 'resourceId', resolved.fault));
   return resolved.id;
 }
 

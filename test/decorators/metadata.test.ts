@@ -198,11 +198,12 @@ describe('validation at decoration time', () => {
   test('withCustomer checks its scope', () => {
     const fake = { acquire() {}, report() {} } as unknown as Entitlements;
     expect(() => withCustomer({ entitlements: fake, customerId: 42 as never }, () => 1)).toThrow('is not a valid customerId');
-    for (const blank of ['', ' ', '\u00a0', '\u3000\u200b']) {
-      expect(() => withCustomer({ entitlements: fake, customerId: blank }, () => 1)).toThrow('withCustomer: the customerId is blank.');
+    expect(() => withCustomer({ entitlements: fake, customerId: '' }, () => 1)).toThrow('withCustomer: the customerId must be a non-empty string.');
+    for (const blank of [' ', '\u00a0', '\u3000\u2007']) {
+      expect(() => withCustomer({ entitlements: fake, customerId: blank }, () => 1)).toThrow('withCustomer: the customerId must not be blank.');
     }
-    expect(() => withCustomer({ entitlements: fake, customerId: 'c', resourceId: '\u00a0' }, () => 1)).toThrow('withCustomer: the resourceId is blank.');
-    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(257) }, () => 1)).toThrow('longer than 256 characters');
+    expect(() => withCustomer({ entitlements: fake, customerId: 'c', resourceId: '\u00a0' }, () => 1)).toThrow('withCustomer: the resourceId must not be blank.');
+    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(256) }, () => 1)).toThrow('must be at most 255 characters');
     expect(() => withCustomer({ entitlements: {} as Entitlements, customerId: 'c' }, () => 1)).toThrow('createEntitlements()');
     expect(() => withCustomer({ entitlements: fake, customerId: 'c' }, undefined as never)).toThrow('fn must be a function');
     expect(withCustomer({ entitlements: fake, customerId: 'c' }, () => 42)).toBe(42);

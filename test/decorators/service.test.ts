@@ -375,18 +375,19 @@ describe('ids from a decorator\'s options (12.1)', () => {
     }
   }
 
-  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['257 characters', 'c'.repeat(257)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
+  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['256 characters', 'c'.repeat(256)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
     const jobs = new Jobs();
     const failure = await as('c-basic', () => jobs.create(id)).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, kind: 'customer', featureId: TEMPLATES, expose: true });
+    expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, field: 'customerId', featureId: TEMPLATES, expose: true });
     expect(jobs.runs).toBe(0);
     expect(rig.emulator.stats().requests).toBe(0);
   });
 
-  test('a blank resource id rejects with a 400 InvalidIdError; a padded one is trimmed', async () => {
+  test('a blank resource id rejects with a 400 InvalidIdError, and so does a padded customer id', async () => {
     const jobs = new Jobs();
-    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({ name: 'InvalidIdError', status: 400, kind: 'resource' });
-    await as('c-basic', () => jobs.create(' c-basic '));
+    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({ name: 'InvalidIdError', status: 400, field: 'resourceId' });
+    await expect(as('c-basic', () => jobs.create(' c-basic'))).rejects.toMatchObject({ status: 401, problem: 'must not start or end with whitespace' });
+    await as('c-basic', () => jobs.create('c-basic'));
     expect(jobs.runs).toBe(1);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
   });

@@ -46,6 +46,12 @@ describe.each([
     }
   });
 
+  test('requireFeature: feature ids core would refuse on every request are refused at construction', () => {
+    expect(() => requireFeature(' feature-01-templates')).toThrow('The feature id given to requireFeature() must not start or end with whitespace.');
+    expect(() => requireFeature('f'.repeat(256))).toThrow('must be at most 255 characters');
+    expect(() => requireFeature('feature\u0000x')).toThrow('must not contain control characters');
+  });
+
   test('requireFeature used without the call', () => {
     expect(() => requireFeature({ method: 'GET', headers: {} }, {}, () => {})).toThrow(/^requireFeature was used as a middleware without being called/);
     expect(() => requireFeature({ req: {}, request: {}, app: {} }, () => {})).toThrow(/^requireFeature was used as a middleware without being called/);

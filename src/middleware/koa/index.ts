@@ -150,4 +150,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
-export { InvalidIdError } from '../ids';
+export { InvalidIdError } from '../../core/input';

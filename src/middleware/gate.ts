@@ -116,10 +116,13 @@ function isInputError(error: unknown): boolean {
 
 function noop(): void {}
 
-/** HEAD asks what a GET would answer: checked the same way, nothing reserved, nothing reported. */
-function checkOnly(lease: Lease): Lease {
-  lease.release();
-  return { decision: lease.decision, commit: noop, release: noop };
+/** HEAD asks what a GET would answer: the same check, with nothing reserved and nothing to report. */
+function checkedLease(decision: Decision): Lease {
+  return { decision, commit: noop, release: noop };
+}
+
+function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
+  return isThenable(decision) ? decision.then(checkedLease) : checkedLease(decision);
 }
 
 /** Where warnings go and which were given: a StiggConfig. */
@@ -239,7 +242,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
   private acquire(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resourceId: string | undefined): MaybePromise<Outcome> {
     let lease: MaybePromise<Lease>;
     try {
-      lease = this.entitlements.acquire({ customerId, featureId: route.featureId, resourceId, requestedUsage });
+      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage };
+      lease = this.method === 'HEAD' ? checkOnly(this.entitlements.check(input)) : this.entitlements.acquire(input);
     } catch (error) {
       return this.unavailable(error);
     }
@@ -259,7 +263,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
-    if (decision.granted) return { kind: 'granted', lease: this.method === 'HEAD' && decision.metered ? checkOnly(lease) : lease };
+    if (decision.granted) return { kind: 'granted', lease };
     const reason: AccessDeniedReason = decision.accessDeniedReason ?? 'Unknown';
     warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);

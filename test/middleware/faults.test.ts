@@ -137,6 +137,15 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
+    test.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])('the id %s is just an id Stigg does not know (403), for a customer and for a resource', async (id) => {
+      const app = build();
+      const asCustomer = await request(app.server).post('/templates').set(ID_HEADER, encoded(id)).expect(403);
+      expect(asCustomer.body.accessDeniedReason).toBe('CustomerNotFound');
+      const asResource = await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(id)).expect(403);
+      expect(asResource.body.accessDeniedReason).toBe('CustomerResourceNotFound');
+      await expectFullQuota(app.server);
+    });
+
     test('an id of exactly 255 characters is checked with Stigg (a customer it does not know: 403)', async () => {
       const app = build();
       const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(255))).expect(403);
@@ -193,6 +202,25 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
+    test('while the second of two gates is deciding: the first gate\'s reservation is given back too', async () => {
+      const arrived = deferred();
+      const gate = deferred();
+      const twoGates: RouteSpec = {
+        method: 'post', path: '/two-gates',
+        gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: CAMPAIGNS, usage: async () => { arrived.resolve(); await gate.promise; return 1; } }],
+      };
+      const app = build({ routes: [...routes, twoGates] });
+      await disconnectDuring(app, '/two-gates', arrived.promise);
+      gate.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/two-gates')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
+      await expectFullQuota(app.server);
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 4 }).expect(200);
+    });
+
     test('a request whose client left before requireFeature ran is not checked at all', async () => {
       const arrived = deferred();
       const gate = deferred();
@@ -234,6 +262,14 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
       expect(app.runs.get(path)).toBeUndefined();
       expect(app.errors).toEqual([]);
+    });
+
+    test.each([['1e308', 1e308], ['a large integer', Number.MAX_SAFE_INTEGER]])('a usage of %s from the body is checked against the limit (402), never wrapped or granted', async (_name, count) => {
+      const app = build();
+      const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count }).expect(402);
+      expect(res.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: count, usageLimit: 4 });
+      await entitlements.flush();
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
     });
 
     test('a usage function that throws a TypeError is warned about once per feature', async () => {

@@ -1,10 +1,9 @@
-import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason } from '../core/errors';
+import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason, type StatusMapping } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem } from '../core/input';
 import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import type { StatusMapping } from '../core/errors';
 import {
   deniedProblem,
   errorProblem,

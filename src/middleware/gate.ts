@@ -1,9 +1,9 @@
-import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason, type StatusMapping } from '../core/errors';
+import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, describeValue as describe, statusForReason, type StatusMapping } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem } from '../core/input';
-import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
+import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import {
   deniedProblem,
   errorProblem,

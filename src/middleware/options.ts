@@ -1,4 +1,4 @@
-import type { StatusMapping } from '../core/errors';
+import { describeValue as describe, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { idProblem } from '../core/input';
@@ -78,13 +78,6 @@ function reportWhenSuccessful(statusCode: number): boolean {
 export function looksLikeRequest(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   return 'headers' in value || 'req' in value || 'request' in value || 'method' in value;
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return String(value);
-  return `a value of type ${typeof value}`;
 }
 
 function checkFunction(fn: string, name: string, value: unknown, hint: string): void {

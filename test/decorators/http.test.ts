@@ -9,6 +9,7 @@ import * as ko from '../../src/middleware/koa';
 import type { Entitlements } from '../../src/core/types';
 import { ReportUsage, RequireFeature } from '../../src/decorators';
 import { CAMPAIGNS, startRig, type Rig } from './rig';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -154,7 +155,7 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
 });
 
 describe.each(frameworks)('%s: ids from the request context are checked too', (_name, makeApp) => {
-  test.each([['U+00A0', '\u00a0'], ['256 characters', 'c'.repeat(256)]])('a customer id that is %s answers 401 problem+json; the service never runs', async (_label, id) => {
+  test.each([['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s answers 401 problem+json; the service never runs', async (_label, id) => {
     const service = new CampaignService();
     const response = await request(makeApp(service, rig.entitlements)).post('/campaigns/1').set('x-customer', id);
     expect(response.status).toBe(401);

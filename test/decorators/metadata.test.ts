@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 import {
   FEATURE_REQUIREMENTS_METADATA,
   MissingCustomerError,
@@ -203,7 +204,7 @@ describe('validation at decoration time', () => {
       expect(() => withCustomer({ entitlements: fake, customerId: blank }, () => 1)).toThrow('withCustomer: the customerId must not be blank.');
     }
     expect(() => withCustomer({ entitlements: fake, customerId: 'c', resourceId: '\u00a0' }, () => 1)).toThrow('withCustomer: the resourceId must not be blank.');
-    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(256) }, () => 1)).toThrow('must be at most 255 characters');
+    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(MAX_ID_LENGTH + 1) }, () => 1)).toThrow(`must be at most ${MAX_ID_LENGTH} characters`);
     expect(() => withCustomer({ entitlements: {} as Entitlements, customerId: 'c' }, () => 1)).toThrow('createEntitlements()');
     expect(() => withCustomer({ entitlements: fake, customerId: 'c' }, undefined as never)).toThrow('fn must be a function');
     expect(withCustomer({ entitlements: fake, customerId: 'c' }, () => 42)).toBe(42);

@@ -3,6 +3,7 @@ import { EntitlementDeniedError, EntitlementUnavailableError } from '../../src/c
 import { InvalidUsageError, MissingCustomerError, ReportUsage, RequireFeature, withCustomer } from '../../src/decorators';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, TEMPLATES, startRig, type Rig } from './rig';
 import { loadStandard } from './tc39';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -375,7 +376,7 @@ describe('ids from a decorator\'s options (12.1)', () => {
     }
   }
 
-  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['256 characters', 'c'.repeat(256)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
+  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
     const jobs = new Jobs();
     const failure = await as('c-basic', () => jobs.create(id)).catch((error: unknown) => error);
     expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, field: 'customerId', featureId: TEMPLATES, expose: true });

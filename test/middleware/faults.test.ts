@@ -4,6 +4,7 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { EntitlementDeniedError } from '../../src/core/errors';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 import type { CheckInput, Entitlements, Lease, Logger, MaybePromise } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
@@ -68,8 +69,8 @@ const BAD_IDS: Array<[string, string, string]> = [
   ['a tab and a newline', '\t\n', 'must not be blank'],
   ['padded with U+00A0', '\u00a0cust-basic', 'must not start or end with whitespace'],
   ['padded with spaces', ' cust-basic ', 'must not start or end with whitespace'],
-  ['256 characters', 'c'.repeat(256), 'must be at most 255 characters (got 256)'],
-  ['4 KB', 'c'.repeat(4096), 'must be at most 255 characters (got 4096)'],
+  ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1), `must be at most ${MAX_ID_LENGTH} characters (got ${MAX_ID_LENGTH + 1})`],
+  ['4 KB', 'c'.repeat(4096), `must be at most ${MAX_ID_LENGTH} characters (got 4096)`],
   ['a NUL inside', 'cust\u0000basic', 'must not contain control characters'],
   ['an escape sequence inside', 'cust\u001b[2Jbasic', 'must not contain control characters'],
   ['a line separator inside', 'cust\u2028basic', 'must not contain control characters'],
@@ -146,9 +147,9 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
-    test('an id of exactly 255 characters is checked with Stigg (a customer it does not know: 403)', async () => {
+    test('an id of exactly MAX_ID_LENGTH characters is checked with Stigg (a customer it does not know: 403)', async () => {
       const app = build();
-      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(255))).expect(403);
+      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(MAX_ID_LENGTH))).expect(403);
       expect(res.body.accessDeniedReason).toBe('CustomerNotFound');
     });
   });

@@ -3,6 +3,7 @@ import { ex, ko } from './harness';
 import { deniedProblem, errorProblem, invalidUsageProblem, retryAfterHeader } from '../../src/middleware/problem';
 import { EntitlementDeniedError, statusForReason } from '../../src/core/errors';
 import type { AccessDeniedReason, Decision } from '../../src/core/types';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 const entitlements = new FakeEntitlements();
 const customer = () => 'c1';
@@ -48,7 +49,7 @@ describe.each([
 
   test('requireFeature: feature ids core would refuse on every request are refused at construction', () => {
     expect(() => requireFeature(' feature-01-templates')).toThrow('The feature id given to requireFeature() must not start or end with whitespace.');
-    expect(() => requireFeature('f'.repeat(256))).toThrow('must be at most 255 characters');
+    expect(() => requireFeature('f'.repeat(MAX_ID_LENGTH + 1))).toThrow(`must be at most ${MAX_ID_LENGTH} characters`);
     expect(() => requireFeature('feature\u0000x')).toThrow('must not contain control characters');
   });
 

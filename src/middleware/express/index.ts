@@ -108,7 +108,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
     send(res, outcome.problem, outcome.retryAfterSeconds);
     return;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(res, outcome.problem);

@@ -80,7 +80,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     if (!lease.decision.metered) return next();
     settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
     return next().then(undefined, function releaseAndRethrow(error: unknown) {
-      lease.release();
+      releaseQuietly(lease, gate.config.logger);
       throw error;
     });
   }
@@ -88,7 +88,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     send(ctx, outcome.problem, outcome.retryAfterSeconds);
     return undefined;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(ctx, outcome.problem);

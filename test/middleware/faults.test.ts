@@ -222,6 +222,34 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 4 }).expect(200);
     });
 
+    test('a response a timeout middleware already sent while the customer was resolving: no handler, nothing held', async () => {
+      const gate = deferred();
+      const timedOut: RouteSpec = {
+        method: 'post', path: '/timed-out', gates: [{ featureId: TEMPLATES, usage: 1 }],
+        use: {
+          express: [(_req: unknown, res: { status(n: number): { json(b: unknown): void } }, next: () => void) => {
+            setTimeout(() => { res.status(503).json({ error: 'timeout' }); gate.resolve(); }, 20);
+            next();
+          }],
+          koa: [async (ctx: { res: { statusCode: number; end(b: string): void } }, next: () => Promise<void>) => {
+            setTimeout(() => { ctx.res.statusCode = 503; ctx.res.end('{"error":"timeout"}'); gate.resolve(); }, 20);
+            await next();
+          }],
+        },
+      };
+      const app = build({
+        routes: [...routes, timedOut],
+        stigg: { customer: async (v) => { if (v.headers['x-wait']) await gate.promise; return v.headers[CUSTOMER_HEADER]; } },
+      });
+      await request(app.server).head('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(200); // warm: the decision then comes before 'close'
+      await request(app.server).post('/timed-out').set(CUSTOMER_HEADER, 'cust-basic').set('x-wait', '1').expect(503);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/timed-out')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      await expectFullQuota(app.server);
+    });
+
     test('a request whose client left before requireFeature ran is not checked at all', async () => {
       const arrived = deferred();
       const gate = deferred();

@@ -114,6 +114,16 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
     expect(fake.settled).toContainEqual({ featureId: 'f-a', how: 'release' });
   });
 
+  test('a denial whose release fails is still rendered as the denial, and the failure is logged', async () => {
+    fake.answer = (input) => ({ ...fake.lease(input, false), release: () => { throw new Error('store down'); } });
+    const logger = recordingLogger();
+    const app = build({ stigg: { logger } });
+    const res = await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(402);
+    expect(res.body).toMatchObject({ accessDeniedReason: 'NoActiveSubscription', featureId: 'f-metered' });
+    expect(app.errors).toEqual([]);
+    expect(logger.errorsLogged).toHaveLength(1);
+  });
+
   test('a reportWhen that throws releases the lease and logs instead of crashing', async () => {
     const logger = recordingLogger();
     const app = build({ stigg: { logger, reportWhen: () => { throw new Error('bad predicate'); } } });

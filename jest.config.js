@@ -13,6 +13,8 @@ module.exports = {
     '^stigg-gate$': '<rootDir>/src/index.ts',
     '^stigg-gate/express$': '<rootDir>/src/middleware/express/index.ts',
     '^stigg-gate/koa$': '<rootDir>/src/middleware/koa/index.ts',
+    '^stigg-gate/fastify$': '<rootDir>/src/middleware/fastify/index.ts',
+    '^stigg-gate/hono$': '<rootDir>/src/middleware/hono/index.ts',
     '^stigg-gate/decorators$': '<rootDir>/src/decorators/index.ts',
     '^stigg-gate/emulator$': '<rootDir>/src/emulator/index.ts',
     '^stigg-gate/redis$': '<rootDir>/src/redis/index.ts',

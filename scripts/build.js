@@ -34,6 +34,8 @@ const entries = {
   index: 'index.js',
   express: 'middleware/express/index.js',
   koa: 'middleware/koa/index.js',
+  fastify: 'middleware/fastify/index.js',
+  hono: 'middleware/hono/index.js',
   decorators: 'decorators/index.js',
   emulator: 'emulator/index.js',
   redis: 'redis/index.js',

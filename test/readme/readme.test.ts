@@ -38,6 +38,8 @@ function packagePaths(): Record<string, string[]> {
     '.': 'index.ts',
     './express': 'middleware/express/index.ts',
     './koa': 'middleware/koa/index.ts',
+    './fastify': 'middleware/fastify/index.ts',
+    './hono': 'middleware/hono/index.ts',
     './decorators': 'decorators/index.ts',
     './emulator': 'emulator/index.ts',
     './redis': 'redis/index.ts',

@@ -24,17 +24,14 @@ import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeade
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
 
-/** The variables stigg-gate sets on a granted request: `c.var.entitlement`, `c.var.entitlements`. */
-export interface StiggVariables {
-  /** The decision of the last requireFeature that granted this request. */
-  entitlement: Decision;
-  /** Every granted requireFeature decision on this request, by feature id. */
-  entitlements: Record<string, Decision>;
-}
-
-/** Merge into your app's Env (`new Hono<StiggEnv>()`, or `{ Variables: YourVars & StiggVariables }`). */
-export interface StiggEnv {
-  Variables: StiggVariables;
+declare module 'hono' {
+  /** Set on a request a requireFeature() granted: `c.var.entitlement`, `c.var.entitlements`. */
+  interface ContextVariableMap {
+    /** The decision of the last requireFeature that granted this request. */
+    entitlement?: Decision;
+    /** Every granted requireFeature decision on this request, by feature id. */
+    entitlements?: Record<string, Decision>;
+  }
 }
 
 /** Renders a denial yourself instead of the default problem+json response. */
@@ -57,9 +54,9 @@ type Route = RouteConfig<Context, OnDenied>;
 type GatedContext = Context & { [kGate]?: Gate };
 
 /** Sets up the per-request gate that requireFeature() (and decorated methods, on Node) use. Does no work by itself. */
-export function stigg(options: StiggOptions): MiddlewareHandler<StiggEnv> {
+export function stigg(options: StiggOptions): MiddlewareHandler {
   const config = resolveStiggOptions<Context, OnDenied>(flavor, options);
-  return createMiddleware<StiggEnv>(function stiggMiddleware(c, next) {
+  return createMiddleware(function stiggMiddleware(c, next) {
     const gate = new RequestGate<Context, OnDenied>(config, c);
     (c as GatedContext)[kGate] = gate;
     return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
@@ -72,9 +69,9 @@ function problemResponse(problem: ProblemDetails, retryAfterSeconds?: number): R
   return new Response(JSON.stringify(problem), { status: problem.status, headers });
 }
 
-function recordDecision(c: Context<StiggEnv>, decision: Decision): void {
+function recordDecision(c: Context, decision: Decision): void {
   c.set('entitlement', decision);
-  const all = c.get('entitlements') as Record<string, Decision> | undefined;
+  const all = c.get('entitlements');
   if (all === undefined) c.set('entitlements', { [decision.featureId]: decision });
   else all[decision.featureId] = decision;
 }
@@ -131,7 +128,7 @@ function settle(c: Context, lease: Lease, reportWhen: ReportWhen, gate: Gate): v
   }
 }
 
-function apply(gate: Gate, route: Route, outcome: Outcome, c: Context<StiggEnv>, next: Next): MaybePromise<Response | void> {
+function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, next: Next): MaybePromise<Response | void> {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
     recordDecision(c, lease.decision);
@@ -165,9 +162,9 @@ export function requireFeature(
   featureId: string,
   requestedUsage?: number | ((c: Context) => MaybePromise<number>),
   options?: RequireFeatureOptions,
-): MiddlewareHandler<StiggEnv> {
+): MiddlewareHandler {
   const route = resolveRouteOptions<Context, OnDenied>(flavor, featureId, requestedUsage, options);
-  return createMiddleware<StiggEnv>(function requireFeatureMiddleware(c, next) {
+  return createMiddleware(function requireFeatureMiddleware(c, next) {
     const gate = (c as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
     let outcome: MaybePromise<Outcome>;

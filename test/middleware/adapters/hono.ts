@@ -6,7 +6,7 @@ import * as ho from '../../../src/middleware/hono';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
 
-type Env = { Variables: ho.StiggVariables & { body?: unknown } };
+type Env = { Variables: { body?: unknown } };
 
 function count(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);

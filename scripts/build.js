@@ -1,61 +1,152 @@
 #!/usr/bin/env node
-// Builds the package: TypeScript to CommonJS in dist/cjs, the .graphql and .json assets beside it,
-// and one thin ESM wrapper per entry point in dist/esm. The wrappers re-export the CommonJS build,
-// so `import` and `require` consumers share one module instance (one cache, one usage buffer).
+// Builds the package, saying what it does in one line per step, and redoing only what changed:
+//   1. TypeScript to CommonJS in dist/cjs (tsc --incremental; skipped when no input is newer than the
+//      last build), outputs of deleted sources removed;
+//   2. the .graphql and .json assets beside them;
+//   3. one thin ESM wrapper per entry point of entries.json in dist/esm, with its own .d.mts types.
+//      The wrappers re-export the CommonJS build, so `import` and `require` consumers share one module
+//      instance (one cache, one usage buffer);
+//   4. the example app (examples/express-app), when present.
+// `--clean` deletes dist/ first.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { entries } = require('./entries');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
+const cjsDir = path.join(dist, 'cjs');
+const esmDir = path.join(dist, 'esm');
 const tsc = require.resolve('typescript/bin/tsc');
+const ASSET = /\.(graphql|json)$/;
 
-fs.rmSync(dist, { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+function log(message) {
+  process.stdout.write(`build: ${message}\n`);
+}
 
-function copyAssets(from, to) {
-  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-    const source = path.join(from, entry.name);
-    const target = path.join(to, entry.name);
-    if (entry.isDirectory()) copyAssets(source, target);
-    else if (/\.(graphql|json)$/.test(entry.name)) {
-      fs.mkdirSync(to, { recursive: true });
-      fs.copyFileSync(source, target);
-    }
+function seconds(since) {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+function walk(dir, out = []) {
+  if (!fs.existsSync(dir)) return out;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(file, out);
+    else out.push(file);
   }
-}
-copyAssets(path.join(root, 'src'), path.join(dist, 'cjs'));
-
-const cli = path.join(dist, 'cjs', 'emulator', 'cli.js');
-if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
-
-const entries = {
-  index: 'index.js',
-  express: 'middleware/express/index.js',
-  koa: 'middleware/koa/index.js',
-  fastify: 'middleware/fastify/index.js',
-  hono: 'middleware/hono/index.js',
-  decorators: 'decorators/index.js',
-  emulator: 'emulator/index.js',
-  redis: 'redis/index.js',
-};
-fs.mkdirSync(path.join(dist, 'esm'), { recursive: true });
-for (const [name, file] of Object.entries(entries)) {
-  const cjsPath = path.join(dist, 'cjs', file);
-  if (!fs.existsSync(cjsPath)) continue;
-  const names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
-  const rel = path.posix.join('..', 'cjs', file);
-  const lines = [
-    `import mod from '${rel}';`,
-    ...(names.length ? [`export const { ${names.join(', ')} } = mod;`] : []),
-    'export default mod;',
-    '',
-  ];
-  fs.writeFileSync(path.join(dist, 'esm', `${name}.mjs`), lines.join('\n'));
+  return out;
 }
 
-const example = path.join(root, 'examples', 'express-app', 'tsconfig.json');
-if (fs.existsSync(example)) {
-  execFileSync(process.execPath, [tsc, '-p', example], { stdio: 'inherit' });
+/**
+ * Whether the outputs recorded in `stampFile` were built from exactly these inputs, none changed since:
+ * the stamp lists the input files (a renamed or deleted file changes the list without touching an mtime).
+ */
+function upToDate(stampFile, inputs, outputs) {
+  if (!fs.existsSync(stampFile) || !outputs.every((file) => fs.existsSync(file))) return false;
+  const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
+  const built = fs.statSync(stampFile).mtimeMs;
+  const names = inputs.map((file) => path.relative(root, file)).sort();
+  return JSON.stringify(stamp.inputs) === JSON.stringify(names) && inputs.every((file) => fs.statSync(file).mtimeMs <= built);
+}
+
+/** Dated when the build started, so that a source saved during the build counts as changed next time. */
+function writeStamp(stampFile, inputs, startedMs) {
+  fs.mkdirSync(path.dirname(stampFile), { recursive: true });
+  const names = inputs.map((file) => path.relative(root, file)).sort();
+  fs.writeFileSync(stampFile, `${JSON.stringify({ inputs: names }, null, 2)}\n`);
+  fs.utimesSync(stampFile, new Date(startedMs), new Date(startedMs));
+}
+
+if (process.argv.includes('--clean')) {
+  fs.rmSync(dist, { recursive: true, force: true });
+  log('removed dist/ (--clean)');
+}
+
+// 1. TypeScript.
+const sources = walk(path.join(root, 'src')).filter((file) => !/\.(js|js\.map)$/.test(file));
+const libraryInputs = [
+  ...sources,
+  ...['tsconfig.json', 'tsconfig.build.json', 'entries.json', 'scripts/build.js', 'scripts/entries.js'].map((f) => path.join(root, f)),
+].filter((file) => fs.existsSync(file));
+const present = entries.filter((entry) => fs.existsSync(path.join(root, entry.source)));
+for (const entry of entries) {
+  if (!present.includes(entry) && !entry.pending) throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
+}
+const libraryStamp = path.join(dist, '.build-stamp.json');
+const libraryOutputs = present.flatMap((entry) => [entry.cjs, entry.esm, entry.esmTypes].map((file) => path.join(root, file)));
+const libraryFresh = upToDate(libraryStamp, libraryInputs, libraryOutputs);
+if (libraryFresh) {
+  log(`dist/cjs is up to date (${sources.length} files in src/ unchanged since the last build)`);
+} else {
+  const started = Date.now();
+  execFileSync(
+    process.execPath,
+    [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--incremental', '--tsBuildInfoFile', path.join(dist, '.tsbuildinfo')],
+    { stdio: 'inherit' },
+  );
+  log(`tsc src/ → dist/cjs (incremental, ${sources.filter((f) => f.endsWith('.ts')).length} sources): ${seconds(started)}`);
+
+  // An incremental build leaves the outputs of deleted or renamed sources behind; the tarball must not ship them.
+  const stale = walk(cjsDir).filter((file) => {
+    const relative = path.relative(cjsDir, file);
+    const source = ASSET.test(relative) ? relative : relative.replace(/(\.d\.ts|\.js\.map|\.js)$/, '.ts');
+    return !fs.existsSync(path.join(root, 'src', source));
+  });
+  for (const file of stale) fs.rmSync(file);
+  if (stale.length) log(`removed ${stale.length} outputs of sources that no longer exist`);
+
+  // 2. Assets.
+  let copied = 0;
+  for (const source of sources.filter((file) => ASSET.test(file))) {
+    const target = path.join(cjsDir, path.relative(path.join(root, 'src'), source));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(source, target);
+    copied += 1;
+  }
+  log(`copied ${copied} assets (.graphql, .json) to dist/cjs`);
+
+  const cli = path.join(cjsDir, 'emulator', 'cli.js');
+  if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
+
+  // 3. ESM wrappers, each with the types of what it re-exports.
+  fs.rmSync(esmDir, { recursive: true, force: true });
+  fs.mkdirSync(esmDir, { recursive: true });
+  for (const entry of present) {
+    const cjsPath = path.join(root, entry.cjs);
+    const names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
+    const target = path.posix.relative('dist/esm', entry.cjs.slice(2));
+    const wrapper = [
+      `import mod from '${target}';`,
+      ...(names.length ? [`export const { ${names.join(', ')} } = mod;`] : []),
+      'export default mod;',
+      '',
+    ];
+    fs.writeFileSync(path.join(root, entry.esm), wrapper.join('\n'));
+    const types = [`import * as mod from '${target}';`, `export * from '${target}';`, 'export default mod;', ''];
+    fs.writeFileSync(path.join(root, entry.esmTypes), types.join('\n'));
+  }
+  const missing = entries.filter((entry) => !present.includes(entry));
+  log(
+    `wrote ${present.length} ESM wrappers with .d.mts types to dist/esm` +
+      (missing.length ? ` (skipped ${missing.map((e) => `${e.subpath}: ${e.source} is not in this tree yet`).join('; ')})` : ''),
+  );
+  writeStamp(libraryStamp, libraryInputs, started);
+}
+
+// 4. The example app, compiled against dist/ as a user's app is.
+const exampleConfig = path.join(root, 'examples', 'express-app', 'tsconfig.json');
+if (fs.existsSync(exampleConfig)) {
+  const exampleDir = path.dirname(exampleConfig);
+  const exampleInputs = [...walk(path.join(exampleDir, 'src')), exampleConfig, path.join(root, 'tsconfig.json'), libraryStamp];
+  const exampleStamp = path.join(exampleDir, 'dist', '.build-stamp.json');
+  if (upToDate(exampleStamp, exampleInputs, [path.join(exampleDir, 'dist', 'server.js')])) {
+    log('examples/express-app/dist is up to date');
+  } else {
+    const started = Date.now();
+    execFileSync(process.execPath, [tsc, '-p', exampleConfig], { stdio: 'inherit' });
+    writeStamp(exampleStamp, exampleInputs, started);
+    log(`tsc examples/express-app/src → examples/express-app/dist: ${seconds(started)}`);
+  }
 }

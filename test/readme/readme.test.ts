@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { entries } from '../../scripts/entries';
 
 /*
  * Every ```ts block of README.md and of docs/*.md must compile as written (strict, against src/
@@ -32,25 +33,9 @@ function fencedBlocks(languages: readonly string[]): Array<{ where: string; code
 const snippets = fencedBlocks(['ts', 'typescript']);
 const shellBlocks = fencedBlocks(['sh', 'bash', 'shell', 'console']);
 
-/** 'stigg-gate' and 'stigg-gate/<entry>' resolve to the sources the package's "exports" build. */
+/** 'stigg-gate' and 'stigg-gate/<entry>' resolve to the sources of the entry list (entries.json). */
 function packagePaths(): Record<string, string[]> {
-  const entries: Record<string, string> = {
-    '.': 'index.ts',
-    './express': 'middleware/express/index.ts',
-    './koa': 'middleware/koa/index.ts',
-    './fastify': 'middleware/fastify/index.ts',
-    './hono': 'middleware/hono/index.ts',
-    './decorators': 'decorators/index.ts',
-    './emulator': 'emulator/index.ts',
-    './redis': 'redis/index.ts',
-  };
-  const paths: Record<string, string[]> = {};
-  for (const subpath of Object.keys(pkg.exports).filter((key) => key !== './package.json')) {
-    const file = entries[subpath];
-    if (file === undefined) throw new Error(`package.json exports ${subpath}, which this test does not map to a source file`);
-    paths[subpath === '.' ? 'stigg-gate' : `stigg-gate/${subpath.slice(2)}`] = [path.join(root, 'src', file)];
-  }
-  return paths;
+  return Object.fromEntries(entries.map((entry) => [entry.specifier, [path.join(root, entry.source)]]));
 }
 
 describe('README.md and docs/', () => {

@@ -4,10 +4,13 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
 import type { Decision, MaybePromise } from '../../core/types';
+import { rejectUnknownOptions } from '../../core/unknown-options';
 import {
   RequestGate,
   checkStatusMapping,
+  isResponseGone,
   looksLikeRequest,
+  releaseQuietly,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -47,7 +50,9 @@ export interface EntitlementErrorHandlerOptions {
 /** A preHandler hook: `{ preHandler: requireFeature('feature-id', 1) }`. */
 export type RequireFeatureHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
-const flavor = { module: 'stigg-gate/fastify', arg: 'request' } as unknown as Flavor;
+const flavor: Flavor = { module: 'stigg-gate/fastify', arg: 'request', customerExample: 'request.user?.stiggCustomerId' };
+/** Options Fastify's register() itself takes; they are not stiggPlugin's to validate. */
+const REGISTER_KEYS: ReadonlySet<string> = new Set(['prefix', 'logLevel', 'logSerializers']);
 const kConfig = Symbol.for('stigg-gate.fastify.config');
 const kGate = Symbol.for('stigg-gate.fastify.gate');
 
@@ -57,10 +62,18 @@ type Route = RouteConfig<FastifyRequest, OnDenied>;
 type ConfiguredInstance = FastifyInstance & { [kConfig]?: Config };
 type GatedRequest = FastifyRequest & { [kGate]: Gate | null };
 
+function ownOptions(options: unknown): unknown {
+  if (typeof options !== 'object' || options === null || looksLikeRequest(options)) return options;
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_KEYS.has(key)));
+}
+
 function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, done: (error?: Error) => void): void {
+  if (typeof (fastify as Partial<FastifyInstance>).register !== 'function') {
+    throw new TypeError("stiggPlugin is a Fastify plugin, not a hook: register it with app.register(stiggPlugin, { entitlements, customer }) (stigg-gate/fastify).");
+  }
   let config: Config;
   try {
-    config = resolveStiggOptions<FastifyRequest, OnDenied>(flavor, options);
+    config = resolveStiggOptions<FastifyRequest, OnDenied>(flavor, ownOptions(options));
   } catch (error) {
     done(error as Error);
     return;
@@ -78,8 +91,7 @@ function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, do
       next();
       return;
     }
-    const gate = gateOf(request as GatedRequest, config);
-    requestContextStorage.run(gate, next);
+    requestContextStorage.run(gateOf(request as GatedRequest, config), next);
   });
   done();
 }
@@ -97,7 +109,7 @@ export const stiggPlugin: FastifyPluginCallback<StiggPluginOptions> = fp(registe
 function gateOf(request: GatedRequest, config: Config): Gate {
   const held = request[kGate];
   if (held !== null && held !== undefined && held.config === config) return held;
-  const gate: Gate = new RequestGate<FastifyRequest, OnDenied>(config, request);
+  const gate: Gate = new RequestGate<FastifyRequest, OnDenied>(config, request, request.method);
   request[kGate] = gate;
   return gate;
 }
@@ -117,6 +129,10 @@ function recordDecision(request: FastifyRequest, decision: Decision): void {
 function apply(gate: Gate, route: Route, outcome: Outcome, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (isResponseGone(reply.raw)) {
+      releaseQuietly(lease, gate.config.logger);
+      return;
+    }
     recordDecision(request, lease.decision);
     // 'close' of the raw response, not onResponse: Fastify skips onResponse when the client went away first.
     if (lease.decision.metered) settleOnResponse(reply.raw, lease, gate.reportWhen(route), gate.config.logger);
@@ -163,6 +179,7 @@ export function requireFeature(
       return;
     }
     const gate = gateOf(request as GatedRequest, config);
+    if (isResponseGone(reply.raw)) return;
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);
@@ -205,6 +222,7 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
   }
+  rejectUnknownOptions(options ?? {}, ['statusMapping'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
   return function stiggEntitlementErrorHandler(error, request, reply) {
     if (!isEntitlementError(error) || reply.sent) throw error;

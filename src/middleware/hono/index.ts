@@ -4,11 +4,13 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
 import type { Decision, Entitlements, Lease, Logger, MaybePromise } from '../../core/types';
+import { rejectUnknownOptions } from '../../core/unknown-options';
 import {
   RequestGate,
   checkStatusMapping,
   looksLikeRequest,
   missingStiggError,
+  releaseQuietly,
   resolveRouteOptions,
   resolveStiggOptions,
   toThrowable,
@@ -46,7 +48,7 @@ export interface EntitlementErrorHandlerOptions {
   onError?: ErrorHandler;
 }
 
-const flavor = { module: 'stigg-gate/hono', arg: 'c' } as unknown as Flavor;
+const flavor: Flavor = { module: 'stigg-gate/hono', arg: 'c', customerExample: "c.get('user')?.stiggCustomerId" };
 const kGate = Symbol.for('stigg-gate.hono.gate');
 
 type Gate = RequestGate<Context, OnDenied>;
@@ -57,7 +59,7 @@ type GatedContext = Context & { [kGate]?: Gate };
 export function stigg(options: StiggOptions): MiddlewareHandler {
   const config = resolveStiggOptions<Context, OnDenied>(flavor, options);
   return createMiddleware(function stiggMiddleware(c, next) {
-    const gate = new RequestGate<Context, OnDenied>(config, c);
+    const gate = new RequestGate<Context, OnDenied>(config, c, c.req.method);
     (c as GatedContext)[kGate] = gate;
     return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
   });
@@ -109,37 +111,39 @@ function deliverAfterResponse(c: Context, entitlements: Entitlements, logger: Lo
  * client still connected; release otherwise. Hono hands the response to the runtime after this, so
  * a client that goes away while a streamed body is being written is not seen here.
  */
-function settle(c: Context, lease: Lease, reportWhen: ReportWhen, gate: Gate): void {
+function settleAfterHandler(c: Context, lease: Lease, reportWhen: ReportWhen, gate: Gate): void {
   const logger = gate.config.logger;
+  const featureId = lease.decision.featureId;
   try {
-    if (c.error === undefined && !c.req.raw.signal.aborted && reportWhen(c.res.status)) {
-      lease.commit();
-      deliverAfterResponse(c, gate.entitlements, logger, lease.decision.featureId);
-    } else {
-      lease.release();
+    if (c.error !== undefined || c.req.raw.signal.aborted || !reportWhen(c.res.status)) {
+      releaseQuietly(lease, logger);
+      return;
     }
+    lease.commit();
   } catch (error) {
-    logger.error({ featureId: lease.decision.featureId, error }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
-    try {
-      lease.release();
-    } catch {
-      // The lease is already unusable; the reservation expires with its TTL.
-    }
+    logger.error({ featureId, error }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
+    releaseQuietly(lease, logger);
+    return;
   }
+  deliverAfterResponse(c, gate.entitlements, logger, featureId);
 }
 
 function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, next: Next): MaybePromise<Response | void> {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (lease.decision.metered && c.req.raw.signal.aborted) {
+      releaseQuietly(lease, gate.config.logger);
+      return new Response(null, { status: 499 }); // nobody is listening: the client went away
+    }
     recordDecision(c, lease.decision);
     if (!lease.decision.metered) return next();
     const reportWhen = gate.reportWhen(route);
     return next().then(
       function settleLease() {
-        settle(c, lease, reportWhen, gate);
+        settleAfterHandler(c, lease, reportWhen, gate);
       },
       function releaseAndRethrow(error: unknown) {
-        lease.release();
+        releaseQuietly(lease, gate.config.logger);
         throw error;
       },
     );
@@ -167,6 +171,8 @@ export function requireFeature(
   return createMiddleware(function requireFeatureMiddleware(c, next) {
     const gate = (c as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
+    // Only where usage is at stake: on @hono/node-server, reading the signal creates an AbortController.
+    if (route.requestedUsage !== undefined && c.req.raw.signal.aborted) return Promise.resolve(new Response(null, { status: 499 }));
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);
@@ -197,6 +203,7 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping, onError }).');
   }
+  rejectUnknownOptions(options ?? {}, ['statusMapping', 'onError'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
   const onError = options?.onError;
   if (onError !== undefined && typeof onError !== 'function') {

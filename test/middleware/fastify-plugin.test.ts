@@ -16,7 +16,10 @@ async function get(app: FastifyInstance, url: string): Promise<{ statusCode: num
 
 type Factory = (options?: object) => FastifyInstance;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const versions: Array<[string, Factory]> = [['fastify 5', require('fastify')], ['fastify 4', require('fastify4')]];
+const versions: Array<[string, Factory]> = [
+  ['fastify 5', require('fastify')],
+  ['fastify 4', require('fastify4')],
+];
 
 describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
   let fake: FakeEntitlements;
@@ -28,7 +31,9 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
     const app = fastify();
     app.register(async function billed(scope) {
       await scope.register(stiggPlugin, { entitlements: fake, customer: () => 'c1' });
-      scope.get('/billed', { preHandler: requireFeature('f') }, async (request) => ({ featureId: request.entitlement?.featureId }));
+      scope.get('/billed', { preHandler: requireFeature('f') }, async (request) => ({
+        featureId: request.entitlement?.featureId,
+      }));
       scope.register(async function child(inner) {
         inner.get('/billed/child', { preHandler: requireFeature('f') }, async () => ({ ok: true }));
       });
@@ -40,7 +45,9 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
     expect((await get(app, '/billed/child')).statusCode).toBe(200);
     const sibling = await get(app, '/sibling');
     expect(sibling.statusCode).toBe(500);
-    expect(sibling.json().message).toMatch(/^requireFeature\('f'\) ran on a request whose route is outside every stiggPlugin scope/);
+    expect(sibling.json().message).toMatch(
+      /^requireFeature\('f'\) ran on a request whose route is outside every stiggPlugin scope/,
+    );
     await app.close();
   });
 
@@ -59,17 +66,29 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
   });
 
   test('bad options fail app.ready() with the fix-it TypeError; register() options of Fastify itself are fine', async () => {
-    await expect(fastify().register(stiggPlugin, { customer: () => 'c1' } as never).ready()).rejects.toThrow(
+    await expect(
+      fastify()
+        .register(stiggPlugin, { customer: () => 'c1' } as never)
+        .ready(),
+    ).rejects.toThrow(
       "stigg() needs the entitlements option: pass the instance returned by createEntitlements({ client }) from 'stigg-gate'.",
     );
-    await expect(fastify().register(stiggPlugin, { entitlements: fake } as never).ready()).rejects.toThrow(
-      'customer: (request) => request.user?.stiggCustomerId',
-    );
-    await expect(fastify().register(stiggPlugin, { entitlements: fake, customer: () => 'c1', statusMaping: {} } as never).ready()).rejects.toThrow(
-      /"statusMaping" is not an option of stigg\(\)\. Did you mean "statusMapping"\?/,
-    );
+    await expect(
+      fastify()
+        .register(stiggPlugin, { entitlements: fake } as never)
+        .ready(),
+    ).rejects.toThrow('customer: (request) => request.user?.stiggCustomerId');
+    await expect(
+      fastify()
+        .register(stiggPlugin, { entitlements: fake, customer: () => 'c1', statusMaping: {} } as never)
+        .ready(),
+    ).rejects.toThrow(/"statusMaping" is not an option of stigg\(\)\. Did you mean "statusMapping"\?/);
     const app = fastify();
-    await expect(app.register(stiggPlugin, { entitlements: fake, customer: () => 'c1', prefix: '/v1', logLevel: 'warn' } as never).ready()).resolves.toBeDefined();
+    await expect(
+      app
+        .register(stiggPlugin, { entitlements: fake, customer: () => 'c1', prefix: '/v1', logLevel: 'warn' } as never)
+        .ready(),
+    ).resolves.toBeDefined();
     await app.close();
   });
 

@@ -15,7 +15,13 @@ const errors: unknown[][] = [];
 const logger: Logger = { warn: () => {}, error: (...args: unknown[]) => void errors.push(args) };
 
 beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog: { ...defaultCatalog, customers: [{ id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] } });
+  emu = await startEmulator({
+    port: 0,
+    catalog: {
+      ...defaultCatalog,
+      customers: [{ id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }],
+    },
+  });
 });
 afterAll(async () => {
   await emu.stop();
@@ -23,7 +29,10 @@ afterAll(async () => {
 beforeEach(() => {
   emu.reset();
   errors.length = 0;
-  entitlements = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }), usage: { flushIntervalMs: 3_600_000 } });
+  entitlements = createEntitlements({
+    client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }),
+    usage: { flushIntervalMs: 3_600_000 },
+  });
 });
 afterEach(async () => {
   await entitlements.close();
@@ -40,7 +49,14 @@ function app() {
 
 function executionContext() {
   const waited: Array<Promise<unknown>> = [];
-  return { waited, ctx: { waitUntil: (promise: Promise<unknown>) => void waited.push(promise), passThroughOnException: () => {}, props: {} } };
+  return {
+    waited,
+    ctx: {
+      waitUntil: (promise: Promise<unknown>) => void waited.push(promise),
+      passThroughOnException: () => {},
+      props: {},
+    },
+  };
 }
 
 function usage(): number {
@@ -61,8 +77,12 @@ test('a committed request hands a flush to waitUntil, which delivers its usage',
 test('a 4xx, a denial and an ungated route hand nothing to waitUntil', async () => {
   const { waited, ctx } = executionContext();
   const hono = app();
-  expect((await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx)).status).toBe(400);
-  expect((await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-nobody' } }, {}, ctx)).status).toBe(403);
+  expect(
+    (await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx)).status,
+  ).toBe(400);
+  expect(
+    (await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-nobody' } }, {}, ctx)).status,
+  ).toBe(403);
   expect((await hono.request('/free', {}, {}, ctx)).status).toBe(200);
   expect(waited).toEqual([]);
 });
@@ -78,7 +98,9 @@ test('without an execution context (Node) the usage waits for the buffer and clo
 
 test('a flush that fails inside waitUntil is logged, and the usage stays queued', async () => {
   const { waited, ctx } = executionContext();
-  const failing = Object.create(entitlements, { flush: { value: () => Promise.reject(new Error('Stigg down')) } }) as Entitlements;
+  const failing = Object.create(entitlements, {
+    flush: { value: () => Promise.reject(new Error('Stigg down')) },
+  }) as Entitlements;
   const hono = new Hono();
   hono.use(stigg({ entitlements: failing, customer: () => 'cust-basic', logger }));
   hono.post('/templates', requireFeature(TEMPLATES, 1), (c) => c.json({ ok: true }));

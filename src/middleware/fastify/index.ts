@@ -1,4 +1,11 @@
-import type { FastifyError, FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { isThenable } from '../../core/maybe-promise';
@@ -22,7 +29,13 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+import {
+  PROBLEM_CONTENT_TYPE,
+  errorProblem,
+  isEntitlementError,
+  retryAfterHeader,
+  type ProblemDetails,
+} from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -37,7 +50,12 @@ declare module 'fastify' {
 }
 
 /** Renders a denial yourself instead of the default problem+json response. It must send the reply. */
-export type OnDenied = (decision: Decision, request: FastifyRequest, reply: FastifyReply, problem: ProblemDetails) => void | Promise<void>;
+export type OnDenied = (
+  decision: Decision,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemDetails,
+) => void | Promise<void>;
 
 /** stiggPlugin's options: the same as stigg() for Express and Koa, resolvers taking the Fastify request. */
 export type StiggPluginOptions = StiggOptionsFor<FastifyRequest, OnDenied>;
@@ -50,7 +68,11 @@ export interface EntitlementErrorHandlerOptions {
 /** A preHandler hook: `{ preHandler: requireFeature('feature-id', 1) }`. */
 export type RequireFeatureHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
-const flavor: Flavor = { module: 'stigg-gate/fastify', arg: 'request', customerExample: 'request.user?.stiggCustomerId' };
+const flavor: Flavor = {
+  module: 'stigg-gate/fastify',
+  arg: 'request',
+  customerExample: 'request.user?.stiggCustomerId',
+};
 /** Options Fastify's register() itself takes; they are not stiggPlugin's to validate. */
 const REGISTER_KEYS: ReadonlySet<string> = new Set(['prefix', 'logLevel', 'logSerializers']);
 const kConfig = Symbol.for('stigg-gate.fastify.config');
@@ -69,7 +91,9 @@ function ownOptions(options: unknown): unknown {
 
 function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, done: (error?: Error) => void): void {
   if (typeof (fastify as Partial<FastifyInstance>).register !== 'function') {
-    throw new TypeError("stiggPlugin is a Fastify plugin, not a hook: register it with app.register(stiggPlugin, { entitlements, customer }) (stigg-gate/fastify).");
+    throw new TypeError(
+      'stiggPlugin is a Fastify plugin, not a hook: register it with app.register(stiggPlugin, { entitlements, customer }) (stigg-gate/fastify).',
+    );
   }
   let config: Config;
   try {
@@ -126,7 +150,14 @@ function recordDecision(request: FastifyRequest, decision: Decision): void {
   request.entitlements[decision.featureId] = decision;
 }
 
-function apply(gate: Gate, route: Route, outcome: Outcome, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+function apply(
+  gate: Gate,
+  route: Route,
+  outcome: Outcome,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
     if (isResponseGone(reply.raw)) {
@@ -206,7 +237,11 @@ export function requireFeature(
   };
 }
 
-export type EntitlementErrorHandler = (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
+export type EntitlementErrorHandler = (
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => void;
 
 /**
  * An error handler for `app.setErrorHandler(...)` rendering EntitlementDeniedError /
@@ -220,7 +255,9 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
+    throw new TypeError(
+      'entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).',
+    );
   }
   rejectUnknownOptions(options ?? {}, ['statusMapping'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);

@@ -21,7 +21,13 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+import {
+  PROBLEM_CONTENT_TYPE,
+  errorProblem,
+  isEntitlementError,
+  retryAfterHeader,
+  type ProblemDetails,
+} from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -101,7 +107,10 @@ function deliverAfterResponse(c: Context, entitlements: Entitlements, logger: Lo
   if (ctx === undefined) return;
   ctx.waitUntil(
     entitlements.flush().catch(function logFlushFailure(error: unknown) {
-      logger.error({ featureId, error }, 'stigg-gate: delivering usage before the request ended failed; it stays queued for the next flush');
+      logger.error(
+        { featureId, error },
+        'stigg-gate: delivering usage before the request ended failed; it stays queued for the next flush',
+      );
     }),
   );
 }
@@ -121,7 +130,10 @@ function settleAfterHandler(c: Context, lease: Lease, reportWhen: ReportWhen, ga
     }
     lease.commit();
   } catch (error) {
-    logger.error({ featureId, error }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
+    logger.error(
+      { featureId, error },
+      'stigg-gate: settling the usage of a request failed; nothing was reported for it',
+    );
     releaseQuietly(lease, logger);
     return;
   }
@@ -172,7 +184,8 @@ export function requireFeature(
     const gate = (c as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
     // Only where usage is at stake: on @hono/node-server, reading the signal creates an AbortController.
-    if (route.requestedUsage !== undefined && c.req.raw.signal.aborted) return Promise.resolve(new Response(null, { status: 499 }));
+    if (route.requestedUsage !== undefined && c.req.raw.signal.aborted)
+      return Promise.resolve(new Response(null, { status: 499 }));
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);
@@ -198,10 +211,14 @@ export function requireFeature(
  */
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorHandler {
   if (looksLikeRequest(options)) {
-    throw new TypeError('entitlementErrorHandler was used without being called. Write app.onError(entitlementErrorHandler()) (stigg-gate/hono).');
+    throw new TypeError(
+      'entitlementErrorHandler was used without being called. Write app.onError(entitlementErrorHandler()) (stigg-gate/hono).',
+    );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping, onError }).');
+    throw new TypeError(
+      'entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping, onError }).',
+    );
   }
   rejectUnknownOptions(options ?? {}, ['statusMapping', 'onError'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);

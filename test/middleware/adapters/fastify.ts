@@ -23,7 +23,11 @@ function sendRendered(reply: FastifyReply, rendered: { status: number; body: unk
  * Fastify in the shared table: stiggPlugin and the routes live in a child scope (as an app's routes
  * usually do), whose errors the root error handler records. Requests wait for app.ready().
  */
-export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: (v: View) => string | undefined): Adapter {
+export function fastifyAdapter(
+  name: string,
+  factory: Factory,
+  defaultCustomer: (v: View) => string | undefined,
+): Adapter {
   return {
     name,
     kind: 'fastify',
@@ -46,7 +50,12 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
-            ...(onDenied ? { onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) => sendRendered(reply, onDenied(d, view(request))) } : {}),
+            ...(onDenied
+              ? {
+                  onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>
+                    sendRendered(reply, onDenied(d, view(request))),
+                }
+              : {}),
           });
         }
         if (options.errorHandler !== false) scope.setErrorHandler(fa.entitlementErrorHandler());
@@ -58,7 +67,12 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
               ...(o.resource ? { resource: (request: FastifyRequest) => o.resource!(view(request)) } : {}),
               ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
               ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-              ...(o.onDenied ? { onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) => sendRendered(reply, o.onDenied!(d, view(request))) } : {}),
+              ...(o.onDenied
+                ? {
+                    onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>
+                      sendRendered(reply, o.onDenied!(d, view(request))),
+                  }
+                : {}),
             };
             const hook = fa.requireFeature(g.featureId, usage, routeOptions);
             if (!options.countNext) return hook;
@@ -82,7 +96,9 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
               async function run(): Promise<unknown> {
                 if (h.hold) await h.hold();
                 if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-                return reply.code(h.status ?? 200).send({ entitlement: request.entitlement ?? null, entitlements: request.entitlements ?? null });
+                return reply
+                  .code(h.status ?? 200)
+                  .send({ entitlement: request.entitlement ?? null, entitlements: request.entitlements ?? null });
               }
               return run();
             },

@@ -33,7 +33,9 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
         errors.push(error);
         return c.json({ error: error.message }, 500);
       };
-      app.onError(options.errorHandler === false ? lastErrorHandler : ho.entitlementErrorHandler({ onError: lastErrorHandler }));
+      app.onError(
+        options.errorHandler === false ? lastErrorHandler : ho.entitlementErrorHandler({ onError: lastErrorHandler }),
+      );
       app.use(async function jsonBody(c, next) {
         if (c.req.header('content-type')?.startsWith('application/json')) c.set('body', await c.req.json());
         await next();
@@ -41,15 +43,17 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
       if (options.stigg !== false) {
         const s = options.stigg ?? {};
         const onDenied = s.onDenied;
-        app.use(ho.stigg({
-          entitlements: options.entitlements,
-          customer: (c) => (s.customer ?? defaultCustomer)(view(c)),
-          ...(s.resource ? { resource: (c: Context) => s.resource!(view(c)) } : {}),
-          ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-          ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-          ...(s.logger ? { logger: s.logger } : {}),
-          ...(onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, onDenied(d, view(c))) } : {}),
-        }));
+        app.use(
+          ho.stigg({
+            entitlements: options.entitlements,
+            customer: (c) => (s.customer ?? defaultCustomer)(view(c)),
+            ...(s.resource ? { resource: (c: Context) => s.resource!(view(c)) } : {}),
+            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
+            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.logger ? { logger: s.logger } : {}),
+            ...(onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, onDenied(d, view(c))) } : {}),
+          }),
+        );
       }
       for (const route of options.routes) {
         const gates: MiddlewareHandler[] = route.gates.map((g) => {
@@ -79,7 +83,10 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           async function run(): Promise<Response> {
             if (h.hold) await h.hold();
             if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            return c.json({ entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null }, (h.status ?? 200) as 200);
+            return c.json(
+              { entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null },
+              (h.status ?? 200) as 200,
+            );
           }
           return run();
         });

@@ -258,6 +258,8 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
         use: {
           express: [async (_req: unknown, _res: unknown, next: () => void) => { arrived.resolve(); await gate.promise; next(); }],
           koa: [async (_ctx: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
+          fastify: [async () => { arrived.resolve(); await gate.promise; }],
+          hono: [async (_c: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
         },
       };
       const app = build({ routes: [...routes, slowAuth] });

@@ -1,5 +1,6 @@
 import { FakeEntitlements } from './fake';
 import { ex, ko } from './harness';
+import * as ho from '../../src/middleware/hono';
 import { deniedProblem, errorProblem, invalidUsageProblem, retryAfterHeader } from '../../src/middleware/problem';
 import { EntitlementDeniedError, statusForReason } from '../../src/core/errors';
 import type { AccessDeniedReason, Decision } from '../../src/core/types';
@@ -11,6 +12,7 @@ const customer = () => 'c1';
 describe.each([
   ['stigg-gate/express', ex, 'req'],
   ['stigg-gate/koa', ko, 'ctx'],
+  ['stigg-gate/hono', ho, 'c'],
 ] as const)('%s: misuse is caught at construction with fix-it TypeErrors', (module, mod, arg) => {
   const stigg = mod.stigg as (o: unknown) => unknown;
   const requireFeature = mod.requireFeature as (...a: unknown[]) => unknown;

@@ -25,6 +25,8 @@ const EXPECTED_NAMES: Record<string, string[]> = {
   'stigg-gate': ['StiggClient', 'Stigg', 'StiggError', 'StiggGraphQLError', 'createEntitlements', 'MemoryStore', 'EntitlementDeniedError'],
   'stigg-gate/express': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
   'stigg-gate/koa': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
+  'stigg-gate/fastify': ['stiggPlugin', 'requireFeature', 'entitlementErrorHandler'],
+  'stigg-gate/hono': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
   'stigg-gate/decorators': ['RequireFeature', 'ReportUsage'],
   'stigg-gate/emulator': ['startEmulator', 'defaultCatalog'],
   'stigg-gate/redis': ['RedisStore'],

@@ -111,8 +111,9 @@ if (libraryFresh) {
   if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 
   // 3. ESM wrappers, each with the types of what it re-exports.
-  fs.rmSync(esmDir, { recursive: true, force: true });
   fs.mkdirSync(esmDir, { recursive: true });
+  const wrappers = new Set(present.flatMap((entry) => [entry.esm, entry.esmTypes].map((file) => path.join(root, file))));
+  for (const file of walk(esmDir)) if (!wrappers.has(file)) fs.rmSync(file);
   for (const entry of present) {
     const cjsPath = path.join(root, entry.cjs);
     const names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');

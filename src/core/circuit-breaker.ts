@@ -59,6 +59,11 @@ export class CircuitBreaker {
     this.current = 'closed';
   }
 
+  /** A call that proved nothing either way (e.g. a rejected input): only frees the half-open trial. */
+  settled(): void {
+    this.trialInFlight = false;
+  }
+
   failure(): void {
     this.trialInFlight = false;
     this.failures += 1;

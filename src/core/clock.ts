@@ -1,3 +1,5 @@
+import { unref } from './timers';
+
 /**
  * Date.now() costs ~25 ns on most machines but a system call (~200+ ns) on some VMs. The hot path
  * reads the clock on every call, so the default clock caches the time for `resolutionMs`, which is far
@@ -11,7 +13,7 @@ export function coarseClock(resolutionMs = 1): () => number {
   return function coarseNow(): number {
     if (cached === undefined) {
       cached = Date.now();
-      setTimeout(forget, resolutionMs).unref();
+      unref(setTimeout(forget, resolutionMs));
     }
     return cached;
   };

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Entitlements } from './types';
 
 /** What stigg() (or withCustomer()) makes available to code running inside a request or a job. */
@@ -12,11 +12,44 @@ export interface RequestContext {
 /**
  * An active AsyncLocalStorage makes every await in the process slower, so stigg() only enters it
  * once something that reads it (stigg-gate/decorators) was loaded and called enableRequestContext().
+ * node:async_hooks is loaded then, not before: the root entry loads no node: module (edge runtimes).
  */
 let enabled = false;
-export const requestContextStorage = new AsyncLocalStorage<RequestContext>();
+let storage: AsyncLocalStorage<RequestContext> | undefined;
+
+type StorageClass = typeof import('node:async_hooks').AsyncLocalStorage;
+
+/**
+ * process.getBuiltinModule (Node >= 20.16) rather than require: bundlers for edge runtimes never
+ * see the module, and the ESM build needs no require. Workers with nodejs_als expose the class globally.
+ */
+function storageClass(): StorageClass {
+  const scope = globalThis as { process?: { getBuiltinModule?(id: string): unknown }; AsyncLocalStorage?: StorageClass };
+  const hooks = scope.process?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage: StorageClass } | undefined;
+  const found = hooks?.AsyncLocalStorage ?? scope.AsyncLocalStorage;
+  if (found === undefined) {
+    throw new Error('The request context (stigg-gate/decorators) needs AsyncLocalStorage: Node >= 20.16, or a runtime with node:async_hooks.');
+  }
+  return found;
+}
+
+function alsOf(): AsyncLocalStorage<RequestContext> {
+  if (storage === undefined) storage = new (storageClass())<RequestContext>();
+  return storage;
+}
+
+/** The request context's storage; node:async_hooks is loaded on the first run(). */
+export const requestContextStorage = {
+  run<R>(context: RequestContext, fn: () => R): R {
+    return alsOf().run(context, fn);
+  },
+  getStore(): RequestContext | undefined {
+    return storage?.getStore();
+  },
+};
 
 export function enableRequestContext(): void {
+  alsOf();
   enabled = true;
 }
 
@@ -25,5 +58,5 @@ export function isRequestContextEnabled(): boolean {
 }
 
 export function currentRequestContext(): RequestContext | undefined {
-  return enabled ? requestContextStorage.getStore() : undefined;
+  return enabled ? alsOf().getStore() : undefined;
 }

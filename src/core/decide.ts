@@ -29,6 +29,34 @@ export function needsReservation(cached: CachedEntitlement, requestedUsage: numb
   return requestedUsage > 0 && isLimited(cached);
 }
 
+/** The one place a Decision is built. */
+function buildDecision(
+  input: CheckInput,
+  requested: number,
+  reason: AccessDeniedReason | null,
+  currentUsage: number | null,
+  usageLimit: number | null,
+  hasUnlimitedUsage: boolean,
+  usagePeriodEnd: string | null,
+  metered: boolean,
+  source: DecisionSource,
+): Decision {
+  return {
+    granted: reason === null,
+    customerId: input.customerId,
+    resourceId: input.resourceId ?? undefined,
+    featureId: input.featureId,
+    accessDeniedReason: reason,
+    requestedUsage: requested,
+    currentUsage,
+    usageLimit,
+    hasUnlimitedUsage,
+    usagePeriodEnd,
+    metered,
+    source,
+  };
+}
+
 /**
  * The local decision for `input` (asking for `requested` units) against a cached entitlement.
  * `currentUsage` is the usage to compare with (cached usage plus units reserved by other requests).
@@ -50,20 +78,17 @@ export function decide(
     const used = metered ? currentUsage + requested : requested;
     if (used > cached.usageLimit) reason = 'RequestedUsageExceedingLimit';
   }
-  return {
-    granted: reason === null,
-    customerId: input.customerId,
-    resourceId: input.resourceId ?? undefined,
-    featureId: input.featureId,
-    accessDeniedReason: reason,
-    requestedUsage: requested,
-    currentUsage: metered ? currentUsage : null,
-    usageLimit: cached.usageLimit,
-    hasUnlimitedUsage: cached.hasUnlimitedUsage,
-    usagePeriodEnd: cached.usagePeriodEnd,
-    metered: metered && requested > 0,
+  return buildDecision(
+    input,
+    requested,
+    reason,
+    metered ? currentUsage : null,
+    cached.usageLimit,
+    cached.hasUnlimitedUsage,
+    cached.usagePeriodEnd,
+    metered && requested > 0,
     source,
-  };
+  );
 }
 
 /** The decision after the store tried to reserve `requested` units. */
@@ -75,20 +100,8 @@ export function reservedDecision(
   currentUsage: number,
   source: DecisionSource,
 ): Decision {
-  return {
-    granted,
-    customerId: input.customerId,
-    resourceId: input.resourceId ?? undefined,
-    featureId: input.featureId,
-    accessDeniedReason: granted ? null : 'RequestedUsageExceedingLimit',
-    requestedUsage: requested,
-    currentUsage,
-    usageLimit: cached.usageLimit,
-    hasUnlimitedUsage: false,
-    usagePeriodEnd: cached.usagePeriodEnd,
-    metered: true,
-    source,
-  };
+  const reason = granted ? null : 'RequestedUsageExceedingLimit';
+  return buildDecision(input, requested, reason, currentUsage, cached.usageLimit, false, cached.usagePeriodEnd, true, source);
 }
 
 export interface FallbackRule {
@@ -104,20 +117,8 @@ export function fallbackDecision(input: CheckInput, requested: number, rule: Fal
     if (!rule.hasAccess) reason = 'NoFeatureEntitlementInSubscription';
     else if (limit !== null && requested > limit) reason = 'RequestedUsageExceedingLimit';
   }
-  return {
-    granted: reason === null,
-    customerId: input.customerId,
-    resourceId: input.resourceId ?? undefined,
-    featureId: input.featureId,
-    accessDeniedReason: reason,
-    requestedUsage: requested,
-    currentUsage: null,
-    usageLimit: limit,
-    hasUnlimitedUsage: false,
-    usagePeriodEnd: null,
-    metered: requested > 0,
-    source: rule === undefined ? 'fail-open' : 'fallback',
-  };
+  const source = rule === undefined ? 'fail-open' : 'fallback';
+  return buildDecision(input, requested, reason, null, limit, false, null, requested > 0, source);
 }
 
 /** Parses an ISO date once; null when absent or unparsable. */

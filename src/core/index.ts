@@ -1,8 +1,38 @@
-export * from './types';
-export * from './errors';
-export { enableRequestContext, currentRequestContext, requestContextStorage } from './context';
+export type {
+  AccessDeniedReason,
+  CachedEntitlement,
+  CheckInput,
+  Decision,
+  DecisionSource,
+  Entitlements,
+  EntitlementsEvents,
+  EntitlementsUpstream,
+  Lease,
+  Logger,
+  MaybePromise,
+  PendingUsage,
+  ReserveResult,
+  Store,
+  UpstreamEntitlement,
+  UpstreamUsageResult,
+  UsageReport,
+} from './types';
+export {
+  EntitlementDeniedError,
+  EntitlementsClosedError,
+  EntitlementUnavailableError,
+  InvalidUsageError,
+  MISCONFIGURATION_REASONS,
+  MissingCustomerError,
+  PAYMENT_REQUIRED_REASONS,
+  statusForReason,
+} from './errors';
+export type { StatusMapping } from './errors';
+export { enableRequestContext, currentRequestContext } from './context';
 export type { RequestContext } from './context';
 export { createEntitlements } from './entitlements';
+export { InvalidIdError, MAX_ID_LENGTH, idProblem, validateId } from './input';
+export type { IdName } from './input';
 export type { EntitlementsOptions } from './entitlements';
 export { MemoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';

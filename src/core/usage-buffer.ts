@@ -1,5 +1,9 @@
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 import { asError, isThenable } from './maybe-promise';
+import { ref, soon, unref } from './timers';
+import { isTransientError } from './transient';
+
+export { isTransientError } from './transient';
 
 export interface UsageBufferOptions {
   store: Store;
@@ -33,47 +37,6 @@ export interface DeliveryContext {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-function statusOf(error: Record<string, unknown>): number | undefined {
-  const response = error['response'] as Record<string, unknown> | undefined;
-  const status = error['status'] ?? error['statusCode'] ?? response?.['status'];
-  return typeof status === 'number' ? status : undefined;
-}
-
-/**
- * Whether retrying may succeed: the error says so (`transient`), or, lacking that, it looks like a
- * network failure, a timeout, a 429 or a 5xx.
- */
-export function isTransientError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const record = error as Record<string, unknown>;
-  if (typeof record['transient'] === 'boolean') return record['transient'];
-  const status = statusOf(record);
-  if (status !== undefined) return status === 429 || status >= 500;
-  const name = record['name'];
-  if (name === 'AbortError' || name === 'TimeoutError' || name === 'FetchError') return true;
-  const cause = record['cause'] as Record<string, unknown> | undefined;
-  const code = record['code'] ?? cause?.['code'];
-  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-  return error instanceof TypeError && /fetch failed|network|socket/i.test(error.message);
-}
-
-
 
 /**
  * Takes reports out of the store's outbox in batches and delivers each batch with ONE
@@ -88,10 +51,10 @@ export class UsageBuffer {
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   /** flush()/close() callers still waiting: while there are any, retry delays keep the process alive. */
   private waiting = 0;
-  private readonly sleepers = new Set<NodeJS.Timeout>();
+  private readonly sleepers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -103,7 +66,7 @@ export class UsageBuffer {
     this.timer = setInterval(() => {
       this.drainAll().catch(this.options.onStoreError);
     }, this.options.flushIntervalMs);
-    this.timer.unref();
+    unref(this.timer);
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -117,7 +80,7 @@ export class UsageBuffer {
     this.queuedLocally += 1;
     if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
     this.batchKickScheduled = true;
-    setImmediate(() => {
+    soon(() => {
       this.batchKickScheduled = false;
       if (this.batchDrainQueued || this.queuedLocally < this.options.batchSize) return;
       this.batchDrainQueued = true;
@@ -131,10 +94,10 @@ export class UsageBuffer {
    */
   flush(): Promise<void> {
     this.waiting += 1;
-    for (const sleeper of this.sleepers) sleeper.ref();
+    for (const sleeper of this.sleepers) ref(sleeper);
     const done = (): void => {
       this.waiting -= 1;
-      if (this.waiting === 0) for (const sleeper of this.sleepers) sleeper.unref();
+      if (this.waiting === 0) for (const sleeper of this.sleepers) unref(sleeper);
     };
     const flushed = this.drainAll();
     flushed.then(done, done);
@@ -261,7 +224,7 @@ export class UsageBuffer {
         this.sleepers.delete(sleeper);
         resolve();
       }, ms);
-      if (this.waiting === 0) sleeper.unref();
+      if (this.waiting === 0) unref(sleeper);
       this.sleepers.add(sleeper);
     });
   }

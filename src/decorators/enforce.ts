@@ -4,7 +4,7 @@ import { EntitlementDeniedError } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
 import { InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
-import { label, specsOf, type WrapperState } from './wrap';
+import { label, specsOf, type WrapperState } from './state';
 
 interface Scope {
   entitlements: Entitlements;

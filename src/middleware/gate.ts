@@ -1,46 +1,53 @@
-import type { ServerResponse } from 'node:http';
-import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason, type StatusMapping } from '../core/errors';
+import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason } from '../core/errors';
 import type { RequestContext } from '../core/context';
-import { isThenable, silentLogger } from '../core/maybe-promise';
-import type { AccessDeniedReason, Decision, Entitlements, Lease, Logger, MaybePromise } from '../core/types';
-import { ACCESS_DENIED_REASONS, deniedProblem, invalidUsageProblem, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
+import { isThenable } from '../core/maybe-promise';
+import type { AccessDeniedReason, Decision, Entitlements, Lease, MaybePromise } from '../core/types';
+import { InvalidIdError, checkId, type IdFault } from './ids';
+import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
+import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
 
 /*
- * The framework-free part of requireFeature: option validation, the per-request context, and the
- * decision for one gated route. The Express and Koa adapters only move values in and out of it.
+ * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
+ * An adapter (Express, Koa, Fastify, Hono, Nest) does only this:
+ *   1. At construction: resolveStiggOptions / resolveRouteOptions / resolveErrorHandlerOptions (./options)
+ *      with its Flavor.
+ *   2. Per request, in stigg(): `new RequestGate(config, req, method)`, stored where requireFeature() finds it
+ *      (and run under requestContextStorage when isRequestContextEnabled(), for the decorators).
+ *   3. In requireFeature(): `gate.evaluate(route)` -> Outcome (sync or a promise; it may throw or reject
+ *      with the app's resolver errors: pass them through toThrowable()). Then, by outcome.kind:
+ *      - 'granted': when the client is gone (isResponseGone), releaseQuietly(lease) and stop: the handler
+ *        must not run. Else recordDecision(bag, lease.decision); when lease.decision.metered, settle the
+ *        lease after the response (./settle: settleOnResponse for a Node response, or settle()); run the handler.
+ *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
+ *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
+ *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
+ *   4. entitlementErrorHandler(): isEntitlementError(err) -> errorProblem(err, own mapping, gate mapping).
  */
 
-export type Resolver<Req> = (req: Req) => MaybePromise<string | undefined | null>;
-export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
-export type ReportWhen = (statusCode: number) => boolean;
+// The adapter surface in one import: everything an adapter needs from ./options and ./settle.
+export {
+  checkStatusMapping,
+  looksLikeRequest,
+  missingStiggError,
+  resolveErrorHandlerOptions,
+  resolveRouteOptions,
+  resolveStiggOptions,
+  type ErrorHandlerConfig,
+  type Flavor,
+  type ReportWhen,
+  type RequireFeatureOptionsFor,
+  type Resolver,
+  type RouteConfig,
+  type StiggConfig,
+  type StiggOptionsFor,
+  type UsageResolver,
+} from './options';
+export { isResponseGone, releaseQuietly, settle, settleOnResponse } from './settle';
 
-/** How the adapter names its request argument in messages. */
-/** stigg() options; `Req` is Express's Request or Koa's Context, `Deny` the adapter's onDenied. */
-export interface StiggOptionsFor<Req, Deny> {
-  /** The instance returned by createEntitlements(). */
-  entitlements: Entitlements;
-  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
-  customer: Resolver<Req>;
-  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
-  resource?: Resolver<Req>;
-  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
-  statusMapping?: StatusMapping;
-  /** Renders a denial yourself instead of the default problem+json response. */
-  onDenied?: Deny;
-  /** Whether a response with this status reports the requested usage. Default: status < 400. */
-  reportWhen?: ReportWhen;
-  /** Receives misconfiguration warnings and settle errors. Default: silent. */
-  logger?: Logger;
-}
-
-/** requireFeature() options, each overriding stigg()'s for one route. */
-export interface RequireFeatureOptionsFor<Req, Deny> {
-  /** Overrides stigg()'s resource resolver for this route. */
-  resource?: Resolver<Req>;
-  statusMapping?: StatusMapping;
-  onDenied?: Deny;
-  reportWhen?: ReportWhen;
-}
+export type Outcome =
+  | { readonly kind: 'granted'; readonly lease: Lease }
+  | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
+  | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
 
 /** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state. */
 export interface DecisionBag {
@@ -54,45 +61,6 @@ export function recordDecision(bag: DecisionBag, decision: Decision): void {
   bag.entitlements[decision.featureId] = decision;
 }
 
-export interface Flavor {
-  readonly module: 'stigg-gate/express' | 'stigg-gate/koa';
-  readonly arg: 'req' | 'ctx';
-}
-
-export interface StiggConfig<Req, Deny> {
-  readonly entitlements: Entitlements;
-  readonly customer: Resolver<Req>;
-  readonly resource: Resolver<Req> | undefined;
-  readonly statusMapping: StatusMapping | undefined;
-  readonly onDenied: Deny | undefined;
-  readonly reportWhen: ReportWhen;
-  readonly logger: Logger;
-  /** `${featureId}\0${reason}` already warned about. */
-  readonly warned: Set<string>;
-}
-
-export interface RouteConfig<Req, Deny> {
-  readonly featureId: string;
-  /** A validated constant, or a function of the request whose result is checked per request. */
-  readonly requestedUsage: number | UsageResolver<Req> | undefined;
-  readonly resource: Resolver<Req> | undefined;
-  readonly statusMapping: StatusMapping | undefined;
-  readonly onDenied: Deny | undefined;
-  readonly reportWhen: ReportWhen | undefined;
-}
-
-export type Outcome =
-  | { readonly kind: 'granted'; readonly lease: Lease }
-  | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
-  | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
-
-
-
-function reportWhenSuccessful(statusCode: number): boolean {
-  return statusCode < 400;
-}
-
-
 /**
  * Express treats a falsy error (and the strings 'route'/'router') as "no error", and Koa ignores a
  * null rejection: errors from the app's resolvers that are not objects are wrapped.
@@ -101,147 +69,21 @@ export function toThrowable(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
-/** True for what Express (req) or Koa (ctx) hand to a middleware: an object carrying a request. */
-export function looksLikeRequest(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  return 'headers' in value || 'req' in value || 'request' in value || 'method' in value;
-}
+type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: IdFault };
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return String(value);
-  return `a value of type ${typeof value}`;
-}
+const NONE: Resolved = Object.freeze({ id: undefined });
 
-function checkFunction(fn: string, name: string, value: unknown, hint: string): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new TypeError(`${describe(value)} is not a valid value for ${name} in ${fn}. ${hint}`);
-  }
-}
-
-export function checkStatusMapping(fn: string, value: unknown): StatusMapping | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${describe(value)} is not a valid value for statusMapping in ${fn}. Pass an object such as { NoActiveSubscription: 403 }.`);
-  }
-  const mapping: StatusMapping = {};
-  for (const [reason, status] of Object.entries(value)) {
-    if (!ACCESS_DENIED_REASONS.has(reason)) {
-      throw new TypeError(`"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...ACCESS_DENIED_REASONS].join(', ')}.`);
-    }
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {
-      throw new TypeError(`${describe(status)} is not a valid status for ${reason} in statusMapping of ${fn}. Please choose an integer from 400 to 599.`);
-    }
-    mapping[reason as AccessDeniedReason] = status;
-  }
-  return Object.freeze(mapping);
-}
-
-function checkLogger(fn: string, value: unknown): Logger {
-  if (value === undefined) return silentLogger;
-  const logger = value as Partial<Logger> | null;
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
-    throw new TypeError(`${describe(value)} is not a valid value for logger in ${fn}. Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`);
-  }
-  return logger as Logger;
-}
-
-export interface StiggOptionsShape {
-  entitlements?: unknown;
-  customer?: unknown;
-  resource?: unknown;
-  statusMapping?: unknown;
-  onDenied?: unknown;
-  reportWhen?: unknown;
-  logger?: unknown;
-}
-
-export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown): StiggConfig<Req, Deny> {
-  const fn = 'stigg()';
-  if (looksLikeRequest(options)) {
-    throw new TypeError(`stigg was used as a middleware without being called. Write app.use(stigg({ entitlements, customer })) instead of app.use(stigg) (${flavor.module}).`);
-  }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${fn} needs an options object: stigg({ entitlements, customer: (${flavor.arg}) => customerId }).`);
-  }
-  const o = options as StiggOptionsShape;
-  const entitlements = o.entitlements as Partial<Entitlements> | undefined;
-  if (typeof entitlements !== 'object' || entitlements === null || typeof entitlements.acquire !== 'function') {
-    throw new TypeError(`${fn} needs the entitlements option: pass the instance returned by createEntitlements({ client }) from 'stigg-gate'.`);
-  }
-  if (typeof o.customer !== 'function') {
-    throw new TypeError(`${fn} needs the customer option: a function that returns the Stigg customer id of the request's authenticated user, e.g. customer: (${flavor.arg}) => ${flavor.arg === 'req' ? 'req.user' : 'ctx.state.user'}?.stiggCustomerId.`);
-  }
-  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
-  checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
-  checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
-  return Object.freeze({
-    entitlements: entitlements as Entitlements,
-    customer: o.customer as Resolver<Req>,
-    resource: o.resource as Resolver<Req> | undefined,
-    statusMapping: checkStatusMapping(fn, o.statusMapping),
-    onDenied: o.onDenied as Deny | undefined,
-    reportWhen: (o.reportWhen as ReportWhen | undefined) ?? reportWhenSuccessful,
-    logger: checkLogger(fn, o.logger),
-    warned: new Set<string>(),
-  });
-}
-
-export interface RouteOptionsShape {
-  resource?: unknown;
-  statusMapping?: unknown;
-  onDenied?: unknown;
-  reportWhen?: unknown;
-}
-
-export function resolveRouteOptions<Req, Deny>(flavor: Flavor, featureId: unknown, requestedUsage: unknown, options: unknown): RouteConfig<Req, Deny> {
-  if (looksLikeRequest(featureId)) {
-    throw new TypeError(`requireFeature was used as a middleware without being called. Write requireFeature('feature-id') (optionally with a usage) instead of passing requireFeature itself (${flavor.module}).`);
-  }
-  if (typeof featureId !== 'string' || featureId.trim() === '') {
-    throw new TypeError(`${describe(featureId)} is not a valid feature id for requireFeature(). Pass the feature's id as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
-  }
-  const fn = `requireFeature('${featureId}')`;
-  if (typeof requestedUsage === 'number') {
-    if (!Number.isFinite(requestedUsage) || requestedUsage < 0) {
-      throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a finite number >= 0, or pass a function of the request.`);
-    }
-  } else if (requestedUsage !== undefined && typeof requestedUsage !== 'function') {
-    const hint = typeof requestedUsage === 'object' && requestedUsage !== null && options === undefined
-      ? ` To pass options without a usage write requireFeature('${featureId}', undefined, options).`
-      : '';
-    throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Pass a number >= 0 or a function (${flavor.arg}) => number.${hint}`);
-  }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`);
-  }
-  const o = (options ?? {}) as RouteOptionsShape;
-  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
-  checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
-  checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
-  return Object.freeze({
-    featureId,
-    requestedUsage: requestedUsage as number | UsageResolver<Req> | undefined,
-    resource: o.resource as Resolver<Req> | undefined,
-    statusMapping: checkStatusMapping(fn, o.statusMapping),
-    onDenied: o.onDenied as Deny | undefined,
-    reportWhen: o.reportWhen as ReportWhen | undefined,
-  });
-}
-
-export function missingStiggError(flavor: Flavor, featureId: string): TypeError {
-  return new TypeError(
-    `requireFeature('${featureId}') ran on a request that did not pass through stigg(). Add app.use(stigg({ entitlements, customer })) from '${flavor.module}' before the gated routes.`,
-  );
-}
-
-function normalizeId(kind: 'customer' | 'resource', value: string | undefined | null): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
+function checkResolved(kind: 'customer' | 'resource', value: string | undefined | null): Resolved {
+  if (value === undefined || value === null || value === '') return NONE;
   if (typeof value !== 'string') {
     throw new TypeError(`The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`);
   }
-  return value;
+  return checkId(value);
+}
+
+function idOrThrow(kind: 'customer' | 'resource', resolved: Resolved): string | undefined {
+  if (resolved.fault !== undefined) throw new InvalidIdError(kind, resolved.fault, null);
+  return resolved.id;
 }
 
 /** Whether `value` is usage a request may ask for. */
@@ -250,47 +92,116 @@ function isUsage(value: unknown): value is number {
 }
 
 /**
+ * What a usage function throws when the request lacks what it reads (`req.body.count` without a body):
+ * the client's mistake, answered 400. Any other error is the app's and goes to its error handler.
+ */
+function isInputError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
+}
+
+function noop(): void {}
+
+/** HEAD asks what a GET would answer: checked the same way, nothing reserved, nothing reported. */
+function checkOnly(lease: Lease): Lease {
+  lease.release();
+  return { decision: lease.decision, commit: noop, release: noop };
+}
+
+/** Where warnings go and which were given: a StiggConfig. */
+type Warnings = Pick<StiggConfig<unknown, unknown>, 'warned' | 'logger'>;
+
+/** Logs `message` once per config and key. */
+export function warnOnce(config: Warnings, key: string, meta: Record<string, unknown>, message: string): void {
+  if (config.warned.has(key)) return;
+  config.warned.add(key);
+  config.logger.warn(meta, message);
+}
+
+/** Misconfiguration reasons and reasons this version does not know are worth one warning per feature. */
+export function warnAboutReason(config: Warnings, featureId: string, reason: string): void {
+  if (!isKnownReason(reason)) {
+    warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
+      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`);
+    return;
+  }
+  if (!MISCONFIGURATION_REASONS.has(reason)) return;
+  warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
+    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
+}
+
+/**
  * One per request, created by stigg(). It is also the AsyncLocalStorage store that decorated service
  * methods read, so it implements RequestContext. Resolvers run lazily and at most once.
+ * `method` is the request's HTTP method: HEAD is checked but consumes nothing.
  */
 export class RequestGate<Req, Deny> implements RequestContext {
   readonly entitlements: Entitlements;
-  private customer: MaybePromise<string | undefined> | null = null;
-  private resource: MaybePromise<string | undefined> | null = null;
+  private customer: MaybePromise<Resolved> | null = null;
+  private resource: MaybePromise<Resolved> | null = null;
 
-  constructor(readonly config: StiggConfig<Req, Deny>, readonly req: Req) {
+  constructor(readonly config: StiggConfig<Req, Deny>, readonly req: Req, readonly method?: string) {
     this.entitlements = config.entitlements;
   }
 
+  /** For decorated methods: a bad id throws InvalidIdError (401/400). */
   customerId(): MaybePromise<string | undefined> {
+    const resolved = this.resolvedCustomer();
+    return isThenable(resolved) ? resolved.then((value) => idOrThrow('customer', value)) : idOrThrow('customer', resolved);
+  }
+
+  resourceId(): MaybePromise<string | undefined> {
+    const resolved = this.resolvedResource();
+    return isThenable(resolved) ? resolved.then((value) => idOrThrow('resource', value)) : idOrThrow('resource', resolved);
+  }
+
+  private resolvedCustomer(): MaybePromise<Resolved> {
     this.customer ??= this.resolve('customer', this.config.customer);
     return this.customer;
   }
 
-  resourceId(): MaybePromise<string | undefined> {
-    if (this.config.resource === undefined) return undefined;
+  private resolvedResource(): MaybePromise<Resolved> {
+    if (this.config.resource === undefined) return NONE;
     this.resource ??= this.resolve('resource', this.config.resource);
     return this.resource;
   }
 
-  private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<string | undefined> {
+  private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<Resolved> {
     const value = resolver(this.req);
-    return isThenable(value) ? value.then((id) => normalizeId(kind, id)) : normalizeId(kind, value);
+    return isThenable(value) ? value.then((id) => checkResolved(kind, id)) : checkResolved(kind, value);
   }
 
   /** Resolve customer, usage and resource, then acquire. May throw or reject with the app's errors. */
   evaluate(route: RouteConfig<Req, Deny>): MaybePromise<Outcome> {
-    const customerId = this.customerId();
-    if (isThenable(customerId)) return customerId.then((id) => this.withCustomer(route, id));
-    return this.withCustomer(route, customerId);
+    const customer = this.resolvedCustomer();
+    if (isThenable(customer)) return customer.then((value) => this.withCustomer(route, value));
+    return this.withCustomer(route, customer);
   }
 
-  private withCustomer(route: RouteConfig<Req, Deny>, customerId: string | undefined): MaybePromise<Outcome> {
+  private withCustomer(route: RouteConfig<Req, Deny>, customer: Resolved): MaybePromise<Outcome> {
+    if (customer.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('customer', customer.fault, route.featureId) };
+    const customerId = customer.id;
     if (customerId === undefined) return { kind: 'problem', problem: noCustomerProblem(route.featureId) };
     if (typeof route.requestedUsage !== 'function') return this.withUsage(route, customerId, route.requestedUsage);
-    const usage = route.requestedUsage(this.req);
-    if (isThenable(usage)) return usage.then((value) => this.withRequestUsage(route, customerId, value));
+    let usage: MaybePromise<number>;
+    try {
+      usage = route.requestedUsage(this.req);
+    } catch (error) {
+      return this.usageFailed(route, error);
+    }
+    if (isThenable(usage)) {
+      return usage.then(
+        (value) => this.withRequestUsage(route, customerId, value),
+        (error: unknown) => this.usageFailed(route, error),
+      );
+    }
     return this.withRequestUsage(route, customerId, usage);
+  }
+
+  private usageFailed(route: RouteConfig<Req, Deny>, error: unknown): Outcome {
+    if (!isInputError(error)) throw error;
+    warnOnce(this.config, `${route.featureId}\0usage`, { featureId: route.featureId, error },
+      `stigg-gate: the requestedUsage function of requireFeature('${route.featureId}') threw; the request was answered 400. Read optional input defensively, e.g. (req) => Number(req.body?.count ?? 1). Logged once per feature.`);
+    return { kind: 'problem', problem: invalidUsageProblem(route.featureId, undefined) };
   }
 
   /** Usage taken from the request must be a finite number >= 0: anything else is the client's mistake (400). */
@@ -300,9 +211,14 @@ export class RequestGate<Req, Deny> implements RequestContext {
   }
 
   private withUsage(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined): MaybePromise<Outcome> {
-    const resourceId = route.resource === undefined ? this.resourceId() : this.resolve('resource', route.resource);
-    if (isThenable(resourceId)) return resourceId.then((id) => this.acquire(route, customerId, requestedUsage, id));
-    return this.acquire(route, customerId, requestedUsage, resourceId);
+    const resource = route.resource === undefined ? this.resolvedResource() : this.resolve('resource', route.resource);
+    if (isThenable(resource)) return resource.then((value) => this.withResource(route, customerId, requestedUsage, value));
+    return this.withResource(route, customerId, requestedUsage, resource);
+  }
+
+  private withResource(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resource: Resolved): MaybePromise<Outcome> {
+    if (resource.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('resource', resource.fault, route.featureId) };
+    return this.acquire(route, customerId, requestedUsage, resource.id);
   }
 
   private acquire(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resourceId: string | undefined): MaybePromise<Outcome> {
@@ -328,21 +244,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
-    if (decision.granted) return { kind: 'granted', lease };
-    const reason = decision.accessDeniedReason ?? 'Unknown';
-    if (MISCONFIGURATION_REASONS.has(reason)) this.warnOnce(decision, reason);
+    if (decision.granted) return { kind: 'granted', lease: this.method === 'HEAD' && decision.metered ? checkOnly(lease) : lease };
+    const reason: AccessDeniedReason = decision.accessDeniedReason ?? 'Unknown';
+    warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);
     return { kind: 'denied', lease, problem: deniedProblem(decision, status) };
-  }
-
-  private warnOnce(decision: Decision, reason: AccessDeniedReason): void {
-    const key = `${decision.featureId}\0${reason}`;
-    if (this.config.warned.has(key)) return;
-    this.config.warned.add(key);
-    this.config.logger.warn({
-      featureId: decision.featureId,
-      accessDeniedReason: reason,
-    }, `stigg-gate: feature "${decision.featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
   }
 
   reportWhen(route: RouteConfig<Req, Deny>): ReportWhen {
@@ -351,34 +257,5 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   onDenied(route: RouteConfig<Req, Deny>): Deny | undefined {
     return route.onDenied ?? this.config.onDenied;
-  }
-}
-
-/**
- * Settle a granted lease by how the response ends: commit when it finished with a status that
- * `reportWhen` accepts, release on any other status or when the connection closed before it finished.
- * Node emits 'close' on every response (after 'finish', or alone on a disconnect), so one listener does.
- */
-export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: ReportWhen, logger: Logger): void {
-  res.on('close', function settleLease() {
-    const finished = res.writableFinished;
-    try {
-      if (finished && reportWhen(res.statusCode)) lease.commit();
-      else lease.release();
-    } catch (error) {
-      logger.error({
-        featureId: lease.decision.featureId,
-        error,
-      }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
-      if (finished) safeRelease(lease);
-    }
-  });
-}
-
-function safeRelease(lease: Lease): void {
-  try {
-    lease.release();
-  } catch {
-    // The lease is already unusable; the reservation expires with its TTL.
   }
 }

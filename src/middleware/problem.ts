@@ -6,22 +6,28 @@ import {
   type StatusMapping,
 } from '../core/errors';
 import type { AccessDeniedReason, Decision } from '../core/types';
+import { InvalidIdError, describeIdFault, type IdFault } from './ids';
 
 /**
  * RFC 9457 problem details. `type` is a stable URN (`urn:stigg-gate:problem:<kebab-case name>`): it
  * identifies the problem without pretending to be a page someone must host.
+ *
+ * Each kind of problem has a fixed set of members, and a member without a value is `null`, never
+ * missing: a denial always carries featureId, accessDeniedReason, requestedUsage, currentUsage,
+ * usageLimit and usagePeriodEnd; the other kinds carry featureId. Members a kind does not have are absent.
  */
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
   detail: string;
-  featureId?: string;
-  accessDeniedReason?: AccessDeniedReason;
-  requestedUsage?: number;
+  featureId?: string | null;
+  /** A reason this version does not know (Stigg added it later) is passed through verbatim. */
+  accessDeniedReason?: AccessDeniedReason | (string & {});
+  requestedUsage?: number | null;
   currentUsage?: number | null;
   usageLimit?: number | null;
-  usagePeriodEnd?: string;
+  usagePeriodEnd?: string | null;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -45,6 +51,13 @@ const TITLES: Readonly<Record<AccessDeniedReason, string>> = {
 
 /** Every AccessDeniedReason, derived from the titles (which the compiler keeps complete). */
 export const ACCESS_DENIED_REASONS: ReadonlySet<string> = new Set(Object.keys(TITLES));
+
+/** A reason Stigg added after this version: 403 (statusForReason), a generic title, its own type when it is a plain name. */
+export function isKnownReason(reason: string): reason is AccessDeniedReason {
+  return ACCESS_DENIED_REASONS.has(reason);
+}
+
+const PLAIN_NAME = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
@@ -82,22 +95,22 @@ function deniedDetail(decision: Decision, reason: AccessDeniedReason): string {
   }
 }
 
-/** The body for a decision Stigg denied. */
+/** The body for a decision Stigg denied. Every member is present; `?? null` also covers decisions built by another copy of the package. */
 export function deniedProblem(decision: Decision, status: number): ProblemDetails {
-  const reason = decision.accessDeniedReason ?? 'Unknown';
-  const problem: ProblemDetails = {
-    type: problemType(reason),
-    title: TITLES[reason],
+  const reason: string = decision.accessDeniedReason ?? 'Unknown';
+  const known = isKnownReason(reason);
+  return {
+    type: problemType(known || PLAIN_NAME.test(reason) ? reason : 'AccessDenied'),
+    title: known ? TITLES[reason] : TITLES.Unknown,
     status,
-    detail: deniedDetail(decision, reason),
-    featureId: decision.featureId,
+    detail: deniedDetail(decision, reason as AccessDeniedReason),
+    featureId: decision.featureId ?? null,
     accessDeniedReason: reason,
-    requestedUsage: decision.requestedUsage,
-    currentUsage: decision.currentUsage,
-    usageLimit: decision.usageLimit,
+    requestedUsage: decision.requestedUsage ?? null,
+    currentUsage: decision.currentUsage ?? null,
+    usageLimit: decision.usageLimit ?? null,
+    usagePeriodEnd: decision.usagePeriodEnd ?? null,
   };
-  if (decision.usagePeriodEnd !== null) problem.usagePeriodEnd = decision.usagePeriodEnd;
-  return problem;
 }
 
 /** 401: the request carries no customer (the app's `customer` resolver returned nothing). */
@@ -107,6 +120,27 @@ export function noCustomerProblem(featureId: string): ProblemDetails {
     title: 'No customer',
     status: 401,
     detail: `Feature "${featureId}" requires an authenticated customer, and none was found on this request.`,
+    featureId,
+  };
+}
+
+const ID_PROBLEMS = {
+  customer: { name: 'InvalidCustomerId', title: 'Invalid customer id', status: 401 },
+  resource: { name: 'InvalidResourceId', title: 'Invalid resource id', status: 400 },
+} as const;
+
+/**
+ * 401 for a customer id, 400 for a resource id that is blank, too long or holds control characters.
+ * The id itself is never echoed: it may be hostile, and it may be large.
+ */
+export function invalidIdProblem(kind: 'customer' | 'resource', fault: IdFault, featureId: string | null): ProblemDetails {
+  const { name, title, status } = ID_PROBLEMS[kind];
+  const feature = featureId === null ? '' : ` for feature "${featureId}"`;
+  return {
+    type: problemType(name),
+    title,
+    status,
+    detail: `The ${kind} id of this request ${describeIdFault(fault)}, so it cannot be checked${feature}.`,
     featureId,
   };
 }
@@ -140,14 +174,15 @@ export function retryAfterHeader(seconds: number): string {
 }
 
 /** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
-export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError;
+export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError | InvalidIdError;
 
 export function isEntitlementError(error: unknown): error is RenderableError {
-  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError) {
+  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError || error instanceof InvalidIdError) {
     return true;
   }
   if (typeof error !== 'object' || error === null) return false;
   const { name, featureId, status } = error as { name?: unknown; featureId?: unknown; status?: unknown };
+  if (name === 'InvalidIdError') return (status === 400 || status === 401) && typeof (error as { fault?: unknown }).fault === 'string';
   // A reported usage the app computed wrongly (status 500) is the app's bug: the framework handles it.
   if (name === 'InvalidUsageError') return status === 400 && typeof featureId === 'string';
   if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
@@ -163,6 +198,10 @@ export function errorProblem(
   if (error.name === 'EntitlementUnavailableError') {
     const { featureId, retryAfterSeconds } = error as EntitlementUnavailableError;
     return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
+  }
+  if (error.name === 'InvalidIdError') {
+    const { kind, fault, featureId } = error as InvalidIdError;
+    return { problem: invalidIdProblem(kind, fault, featureId) };
   }
   if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error as MissingCustomerError).featureId) };
   if (error.name === 'InvalidUsageError') {

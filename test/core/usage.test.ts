@@ -235,7 +235,7 @@ test('fault injection (30% failures, added latency): every call answered, no uni
 
 test('timers never hold the process open, except retry delays someone awaits through flush()', async () => {
   const entitlements = make({ usage: { flushIntervalMs: 5, maxAttempts: 3, retryBaseDelayMs: 200 } });
-  const buffer = (entitlements as unknown as { buffer: { timer: NodeJS.Timeout; sleepers: Set<NodeJS.Timeout> } }).buffer;
+  const buffer = (entitlements as unknown as { ledger: { buffer: { timer: NodeJS.Timeout; sleepers: Set<NodeJS.Timeout> } } }).ledger.buffer;
   const refs = () => [...buffer.sleepers].map((sleeper) => sleeper.hasRef());
   expect(buffer.timer.hasRef()).toBe(false);
   const lease = await grant(entitlements, 'exhaust', 1);

@@ -236,7 +236,8 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
       app.use(function router(ctx: Context, next: Next) {
         for (const { route, pattern, names, gates } of routes) {
           const match = pattern.exec(ctx.path);
-          if (ctx.method.toLowerCase() !== route.method || !match) continue;
+          const method = ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase(); // as koa-router and Express route HEAD
+          if (method !== route.method || !match) continue;
           (ctx as { params?: Record<string, string> }).params = Object.fromEntries(names.map((n, i) => [n, match[i + 1]!]));
           const h = route.handler ?? {};
           const chain = [...((route.use?.koa ?? []) as typeof gates), ...gates, async function handler(c: Context) {

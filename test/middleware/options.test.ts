@@ -108,7 +108,8 @@ describe('problem+json bodies and the status mapping', () => {
     expect(statusForReason(reason)).toBe(status);
     const body = deniedProblem(decision(reason), statusForReason(reason));
     expect(body).toMatchObject({ type: expect.stringMatching(/^urn:stigg-gate:problem:[a-z-]+$/), title, status, accessDeniedReason: reason, featureId: 'f', requestedUsage: 2, currentUsage: 5, usageLimit: 6 });
-    expect(body).not.toHaveProperty('usagePeriodEnd');
+    expect(body.usagePeriodEnd).toBeNull();
+    expect(Object.values(body)).not.toContain(undefined);
     expect(body.detail).toContain('"f"');
   });
 

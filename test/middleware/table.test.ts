@@ -114,6 +114,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
       requestedUsage: 1,
       currentUsage: 3,
       usageLimit: 3,
+      usagePeriodEnd: null,
     });
     expect(app.runs.get('/templates')).toBe(3);
     await entitlements.flush();

@@ -5,12 +5,13 @@ import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
-  checkStatusMapping,
-  looksLikeRequest,
   missingStiggError,
   recordDecision,
+  resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
+  isResponseGone,
+  releaseQuietly,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -71,7 +72,7 @@ function holder(req: Request, res: Response): GateHolder {
 export function stigg(options: StiggOptions): RequestHandler {
   const config = resolveStiggOptions<Request, OnDenied>(flavor, options);
   return function stiggMiddleware(req, res, next) {
-    const gate = new RequestGate(config, req);
+    const gate = new RequestGate(config, req, req.method);
     holder(req, res)[kGate] = gate;
     if (isRequestContextEnabled()) {
       requestContextStorage.run(gate, next);
@@ -93,6 +94,10 @@ function send(res: Response, problem: ProblemDetails, retryAfterSeconds?: number
 function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (isResponseGone(res)) {
+      releaseQuietly(lease, gate.config.logger);
+      return;
+    }
     recordDecision(res.locals, lease.decision);
     if (lease.decision.metered) settleOnResponse(res, lease, gate.reportWhen(route), gate.config.logger);
     next();
@@ -131,6 +136,7 @@ export function requireFeature(
       next(missingStiggError(flavor, route.featureId));
       return;
     }
+    if (isResponseGone(res)) return;
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);
@@ -163,15 +169,7 @@ export function requireFeature(
  * problem+json; passes every other error on. Mount it after the routes.
  */
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorRequestHandler {
-  if (looksLikeRequest(options)) {
-    throw new TypeError(
-      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) after your routes (stigg-gate/express).',
-    );
-  }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
-  }
-  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  const { statusMapping: mapping } = resolveErrorHandlerOptions(flavor, options, 'after your routes');
   return function entitlementErrorHandlerMiddleware(err: unknown, req, res, next) {
     if (!isEntitlementError(err) || res.headersSent) {
       next(err);

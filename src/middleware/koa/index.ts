@@ -5,12 +5,13 @@ import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping
 import type { Decision, MaybePromise } from '../../core/types';
 import {
   RequestGate,
-  checkStatusMapping,
-  looksLikeRequest,
   missingStiggError,
   recordDecision,
+  resolveErrorHandlerOptions,
   resolveRouteOptions,
   resolveStiggOptions,
+  isResponseGone,
+  releaseQuietly,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -43,7 +44,7 @@ export interface EntitlementErrorHandlerOptions {
   statusMapping?: StatusMapping;
 }
 
-const flavor: Flavor = { module: 'stigg-gate/koa', arg: 'ctx' };
+const flavor: Flavor = { module: 'stigg-gate/koa', arg: 'ctx', customerExample: 'ctx.state.user?.stiggCustomerId' };
 const kGate = Symbol.for('stigg-gate.koa.gate');
 
 type Gate = RequestGate<Context, OnDenied>;
@@ -54,7 +55,7 @@ type GatedContext = Context & { [kGate]?: Gate };
 export function stigg(options: StiggOptions): Middleware {
   const config = resolveStiggOptions<Context, OnDenied>(flavor, options);
   return function stiggMiddleware(ctx: Context, next: Next) {
-    const gate = new RequestGate(config, ctx);
+    const gate = new RequestGate(config, ctx, ctx.method);
     (ctx as GatedContext)[kGate] = gate;
     return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
   };
@@ -70,6 +71,10 @@ function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number)
 function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: Next): unknown {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    if (isResponseGone(ctx.res)) {
+      releaseQuietly(lease, gate.config.logger);
+      return undefined;
+    }
     recordDecision(ctx.state, lease.decision);
     if (!lease.decision.metered) return next();
     settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
@@ -107,6 +112,7 @@ export function requireFeature(
   return function requireFeatureMiddleware(ctx: Context, next: Next) {
     const gate = (ctx as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
+    if (isResponseGone(ctx.res)) return undefined;
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);
@@ -130,15 +136,7 @@ export function requireFeature(
  * down) as problem+json and rethrows every other error. Mount it before the routes.
  */
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): Middleware {
-  if (looksLikeRequest(options)) {
-    throw new TypeError(
-      'entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) before your routes (stigg-gate/koa).',
-    );
-  }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
-  }
-  const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
+  const { statusMapping: mapping } = resolveErrorHandlerOptions(flavor, options, 'before your routes');
   return async function entitlementErrorHandlerMiddleware(ctx: Context, next: Next) {
     try {
       await next();

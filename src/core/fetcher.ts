@@ -1,0 +1,204 @@
+import { CircuitBreaker } from './circuit-breaker';
+import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
+import { asError, isThenable, noop } from './maybe-promise';
+import type { Runtime } from './runtime';
+import { unref } from './timers';
+import { isTransientError } from './transient';
+import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise } from './types';
+
+interface Fetch {
+  readonly promise: Promise<CachedEntitlement>;
+  readonly customerId: string;
+  invalidated: boolean;
+  /**
+   * DELTA units of the key this process got acknowledged while the fetch was on its way: Stigg's
+   * answer may predate them, so the cached usage keeps counting them (core accounting only).
+   */
+  deliveredMeanwhile: number;
+}
+
+/** What a caller of Fetcher.resolve() makes of an entitlement, or of having none. */
+export interface Outcome<T> {
+  from(input: CheckInput, requested: number, key: string, value: CachedEntitlement, source: DecisionSource): MaybePromise<T>;
+  /** Neither Stigg nor the cache could answer. */
+  failed(input: CheckInput, requested: number, key: string, error: unknown): T;
+}
+
+const FETCH_LOCK_TTL_MS = 5_000;
+const PEER_POLL_MS = 25;
+
+/**
+ * The entitlement to decide with: the cached one while fresh (stale ones are served while one
+ * background refresh runs), else one upstream call per key at a time (per cluster with a store
+ * that has acquireFetchLock), behind the circuit breaker.
+ */
+export class Fetcher {
+  readonly breaker: CircuitBreaker;
+  private readonly inflight = new Map<string, Fetch>();
+  /** Unreported units of a key only this process knows of (core accounting); set by the engine. */
+  unreportedUnits: (key: string) => number = () => 0;
+
+  constructor(private readonly runtime: Runtime) {
+    const { config } = runtime;
+    this.breaker = new CircuitBreaker({
+      failureThreshold: config.failureThreshold,
+      resetTimeoutMs: config.resetTimeoutMs,
+      now: config.now,
+    });
+  }
+
+  /** The one cached-or-load step of check() and acquire(). */
+  resolve<T>(input: CheckInput, requested: number, key: string, cached: CachedEntitlement | undefined, outcome: Outcome<T>): MaybePromise<T> {
+    const { events } = this.runtime;
+    if (cached !== undefined) {
+      const usable = this.usable(input, key, cached);
+      if (usable !== undefined) {
+        if (events.has('cache:hit')) events.emit('cache:hit', key);
+        return outcome.from(input, requested, key, usable, 'cache');
+      }
+    }
+    if (events.has('cache:miss')) events.emit('cache:miss', key);
+    return this.load(input, key).then(
+      (fresh) => outcome.from(input, requested, key, fresh, 'upstream'),
+      (error: unknown) =>
+        cached !== undefined ? outcome.from(input, requested, key, cached, 'cache') : outcome.failed(input, requested, key, error),
+    );
+  }
+
+  /** Later answers to fetches of this customer's keys already on their way are not cached. */
+  invalidate(customerId: string): void {
+    for (const [key, fetch] of this.inflight) {
+      if (fetch.customerId !== customerId) continue;
+      fetch.invalidated = true;
+      this.inflight.delete(key);
+    }
+  }
+
+  /** This process got `units` of `key` acknowledged (core accounting). */
+  delivered(key: string, units: number): void {
+    const fetch = this.inflight.get(key);
+    if (fetch !== undefined) fetch.deliveredMeanwhile += units;
+  }
+
+  /**
+   * The cached value to decide with now (rolled over when its usage period ended), refreshing it in
+   * the background when stale; undefined when too old to serve without asking Stigg first.
+   */
+  private usable(input: CheckInput, key: string, cached: CachedEntitlement): CachedEntitlement | undefined {
+    const now = this.runtime.now();
+    const age = now - cached.fetchedAt;
+    let value = cached;
+    let refresh = age >= this.runtime.config.ttlMs;
+    if (cached.usagePeriodEnd !== null) {
+      const periodEnd = periodEndOf(cached);
+      if (periodEnd !== null && periodEnd <= now) {
+        value = this.rollOver(input, key, cached, periodEnd, now);
+        refresh = true;
+      }
+    }
+    if (!refresh) return value;
+    if (age >= this.runtime.config.staleTtlMs) return undefined;
+    if (!this.inflight.has(key) && this.breaker.allow()) this.startFetch(input, key).catch(noop);
+    return value;
+  }
+
+  private rollOver(input: CheckInput, key: string, cached: CachedEntitlement, periodEnd: number, now: number): CachedEntitlement {
+    const next = nextPeriodEnd(periodEnd, cached.resetPeriod, now);
+    const rolled: CachedEntitlement = {
+      ...cached,
+      currentUsage: 0,
+      usagePeriodEnd: next === null ? null : new Date(next).toISOString(),
+      usagePeriodEndMs: next,
+    };
+    this.runtime.writeCache(key, input.customerId, rolled);
+    return rolled;
+  }
+
+  private load(input: CheckInput, key: string): Promise<CachedEntitlement> {
+    const pending = this.inflight.get(key);
+    if (pending !== undefined) return pending.promise;
+    if (!this.breaker.allow()) return Promise.reject(this.breaker.rejection());
+    return this.startFetch(input, key);
+  }
+
+  /** The circuit breaker has let this call through. */
+  private startFetch(input: CheckInput, key: string): Promise<CachedEntitlement> {
+    const fetch: Fetch = {
+      promise: undefined as unknown as Promise<CachedEntitlement>,
+      customerId: input.customerId,
+      invalidated: false,
+      deliveredMeanwhile: 0,
+    };
+    const promise = this.fetchEntitlement(input, key, fetch).finally(() => {
+      if (this.inflight.get(key) === fetch) this.inflight.delete(key);
+    });
+    (fetch as { promise: Promise<CachedEntitlement> }).promise = promise;
+    this.inflight.set(key, fetch);
+    // It writes the cache when Stigg answers: close() waits for that too.
+    this.runtime.background(promise);
+    return promise;
+  }
+
+  private async fetchEntitlement(input: CheckInput, key: string, fetch: Fetch): Promise<CachedEntitlement> {
+    const { runtime } = this;
+    const { store } = runtime;
+    // Read before Stigg's usage is, alongside the fetch lock (no extra round trip on the way).
+    const mark = runtime.usageMark(key);
+    if (store.acquireFetchLock !== undefined) {
+      let mine = true;
+      try {
+        mine = await store.acquireFetchLock(key, FETCH_LOCK_TTL_MS);
+      } catch (error) {
+        runtime.storeError(asError(error));
+      }
+      if (!mine) {
+        const fetchedByPeer = await this.waitForPeer(key);
+        if (fetchedByPeer !== undefined) {
+          this.breaker.success();
+          return fetchedByPeer;
+        }
+      }
+    }
+    const usageMark = (isThenable(mark) ? await mark : mark) ?? undefined;
+    let result;
+    try {
+      result = await runtime.config.client.getEntitlement({
+        customerId: input.customerId,
+        featureId: input.featureId,
+        resourceId: input.resourceId ?? undefined,
+        options: { requestedUsage: 0 },
+      });
+    } catch (error) {
+      // Only a failure that says Stigg may be down counts: a rejected input or key says nothing about
+      // Stigg's health, and must not open the breaker for every other customer.
+      if (isTransientError(error)) this.breaker.failure();
+      else this.breaker.settled();
+      runtime.emit('upstream:error', asError(error));
+      throw error;
+    }
+    this.breaker.success();
+    if (!runtime.countsUnreported) {
+      const value = toCachedEntitlement(result, runtime.now(), this.unreportedUnits(key) + fetch.deliveredMeanwhile);
+      if (!fetch.invalidated) runtime.writeCache(key, input.customerId, value);
+      return value;
+    }
+    // The store adds the outbox's units (every process's) to Stigg's usage: decide with what it keeps.
+    const value = toCachedEntitlement(result, runtime.now(), 0);
+    if (fetch.invalidated) return value;
+    const written = runtime.writeCache(key, input.customerId, value, usageMark);
+    if (written !== undefined) await written;
+    const stored = runtime.readCache(key);
+    return (isThenable(stored) ? await stored : stored) ?? value;
+  }
+
+  private async waitForPeer(key: string): Promise<CachedEntitlement | undefined> {
+    for (let waited = 0; waited < FETCH_LOCK_TTL_MS; waited += PEER_POLL_MS) {
+      await new Promise(function pause(resolve) {
+        unref(setTimeout(resolve, PEER_POLL_MS));
+      });
+      const cached = await this.runtime.readCache(key);
+      if (cached !== undefined && this.runtime.now() - cached.fetchedAt < this.runtime.config.ttlMs) return cached;
+    }
+    return undefined;
+  }
+}

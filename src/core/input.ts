@@ -1,0 +1,64 @@
+import type { CheckInput } from './types';
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Longest id accepted (Stigg's ids are far shorter); bounds every key the cache and the store hold. */
+export const MAX_ID_LENGTH = 255;
+
+export type IdName = 'customerId' | 'featureId' | 'resourceId';
+
+/**
+ * A customer, feature or resource id that cannot be a Stigg id: not a string, blank (spaces,
+ * U+00A0 …), surrounded by whitespace, longer than MAX_ID_LENGTH, or holding control characters
+ * (the cache key separator is one). Request data, so the middleware answers 400 (401 for the customer).
+ */
+export class InvalidIdError extends TypeError {
+  override readonly name = 'InvalidIdError';
+  readonly status: 400 | 401;
+
+  constructor(
+    readonly field: IdName,
+    readonly problem: string,
+    where?: string,
+  ) {
+    super(`${where === undefined ? '' : `${where}: `}${field} ${problem}`);
+    this.status = field === 'customerId' ? 401 : 400;
+  }
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** What is wrong with `value` as an id, or undefined when it is a usable one. */
+export function idProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value}`;
+  if (value.trim() === '') return value === '' ? 'must be a non-empty string' : 'must not be blank';
+  if (value.length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters (got ${value.length})`;
+  if (value.trim() !== value) return 'must not start or end with whitespace';
+  if (CONTROL.test(value)) return 'must not contain control characters';
+  return undefined;
+}
+
+/** Returns `value` when it is a usable id; throws InvalidIdError (a TypeError, status 400/401) otherwise. */
+export function validateId(value: unknown, field: IdName, where?: string): string {
+  const problem = idProblem(value);
+  if (problem !== undefined) throw new InvalidIdError(field, problem, where);
+  return value as string;
+}
+
+/** Validates a check's input before any work; returns the requested units. */
+export function validateInput(input: CheckInput, what: string): number {
+  if (!isPlainObject(input)) {
+    throw new TypeError(`${what} expects { customerId, featureId, resourceId?, requestedUsage? }.`);
+  }
+  validateId(input.customerId, 'customerId', what);
+  validateId(input.featureId, 'featureId', what);
+  if (input.resourceId !== undefined && input.resourceId !== null) validateId(input.resourceId, 'resourceId', what);
+  const requested = input.requestedUsage ?? 0;
+  if (typeof requested !== 'number' || !(requested >= 0) || requested === Infinity) {
+    throw new TypeError(`${what}: ${String(requested)} is not a valid requestedUsage. Please pass a finite number >= 0.`);
+  }
+  return requested;
+}

@@ -1,0 +1,187 @@
+import { coarseClock } from './clock';
+import type { FallbackRule } from './decide';
+import { isPlainObject } from './input';
+import { silentLogger } from './maybe-promise';
+import { MemoryStore } from './memory-store';
+import type { EntitlementsUpstream, Logger, Store } from './types';
+import { rejectUnknownOptions } from './unknown-options';
+
+export interface EntitlementsOptions {
+  /** The Stigg client (`Stigg.createClient(apiKey)`), or anything with getEntitlement() and reportUsageBulk(). */
+  client: EntitlementsUpstream;
+  /** Where cache, reservations and pending usage live. Default: a MemoryStore of cache.maxEntries. */
+  store?: Store;
+  cache?: {
+    /** Fresh for this long (default 30,000 ms). */
+    ttlMs?: number;
+    /** Served while refreshed in the background until this age (default 300,000 ms); older is a miss. */
+    staleTtlMs?: number;
+    /** Bound of the default MemoryStore (default 10,000). */
+    maxEntries?: number;
+  };
+  usage?: {
+    /** Reports per reportUsageBulk call; reaching it triggers a flush (default 100). */
+    batchSize?: number;
+    /** Flush at least this often (default 1,000 ms). */
+    flushIntervalMs?: number;
+    /** Delivery attempts before a report is dropped with a 'usage:dropped' event (default 8). */
+    maxAttempts?: number;
+    /** First retry delay, doubled each attempt, with jitter (default 200 ms). */
+    retryBaseDelayMs?: number;
+    /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
+    leaseMs?: number;
+  };
+  /** Reserved units come back after this long if a request never commits or releases (default 60,000 ms). */
+  reservationTtlMs?: number;
+  /** Per-feature decision when Stigg cannot be reached and nothing is cached. */
+  fallback?: Record<string, { hasAccess: boolean; usageLimit?: number }>;
+  /** Without a fallback: 'closed' (default) throws EntitlementUnavailableError, 'open' grants and logs. */
+  failMode?: 'closed' | 'open';
+  /** Put on EntitlementUnavailableError (Retry-After); default 5. */
+  retryAfterSeconds?: number;
+  circuitBreaker?: {
+    /** Consecutive upstream failures that open the circuit (default 5). */
+    failureThreshold?: number;
+    /** Open for this long before one trial call (default 10,000 ms). */
+    resetTimeoutMs?: number;
+  };
+  logger?: Logger;
+  /** Clock (ms since epoch); default Date.now, read at most once per millisecond. */
+  now?: () => number;
+}
+
+/** The options, every default filled in: inner code never handles undefined. */
+export interface Configuration {
+  readonly client: EntitlementsUpstream;
+  readonly store: Store;
+  readonly ownsStore: boolean;
+  readonly ttlMs: number;
+  readonly staleTtlMs: number;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly leaseMs: number;
+  readonly reservationTtlMs: number;
+  readonly fallback: ReadonlyMap<string, FallbackRule>;
+  readonly failMode: 'closed' | 'open';
+  readonly retryAfterSeconds: number;
+  readonly failureThreshold: number;
+  readonly resetTimeoutMs: number;
+  readonly maxEntries: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+const WHERE = 'createEntitlements()';
+const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
+const SECTIONS = {
+  cache: ['ttlMs', 'staleTtlMs', 'maxEntries'],
+  usage: ['batchSize', 'flushIntervalMs', 'maxAttempts', 'retryBaseDelayMs', 'leaseMs'],
+  circuitBreaker: ['failureThreshold', 'resetTimeoutMs'],
+} as const;
+const STORE_METHODS = ['getEntitlement', 'setEntitlement', 'invalidateCustomer', 'reserve', 'release', 'commit', 'enqueueUsage', 'claimUsage', 'ackUsage'] as const;
+
+export function integerOption(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`${String(value)} is not a valid value for ${name}. Please choose an integer >= ${min}.`);
+  }
+  return value;
+}
+
+function sectionOf(options: Record<string, unknown>, name: keyof typeof SECTIONS): Record<string, unknown> {
+  const section = options[name];
+  if (section === undefined) return {};
+  if (!isPlainObject(section)) throw new TypeError(`${name} must be an object, e.g. { ${name === 'cache' ? 'ttlMs: 30000' : '…'} }.`);
+  rejectUnknownOptions(section, SECTIONS[name], `${WHERE} ${name}`);
+  return section;
+}
+
+function storeOf(store: Store | undefined, maxEntries: number, now: () => number): Store {
+  if (store === undefined) return new MemoryStore({ maxEntries, now });
+  for (const method of STORE_METHODS) {
+    if (typeof store[method] !== 'function') {
+      throw new TypeError(`store.${method} is not a function: pass a Store such as new MemoryStore() or the Redis store from stigg-gate/redis.`);
+    }
+  }
+  return store;
+}
+
+function fallbackOf(option: unknown): Map<string, FallbackRule> {
+  const fallback = new Map<string, FallbackRule>();
+  if (option === undefined) return fallback;
+  if (!isPlainObject(option)) {
+    throw new TypeError("fallback must map feature ids to rules, e.g. { 'feature-04-analytics': { hasAccess: true } }.");
+  }
+  for (const [featureId, rule] of Object.entries(option)) {
+    if (!isPlainObject(rule) || typeof rule['hasAccess'] !== 'boolean') {
+      throw new TypeError(`fallback["${featureId}"] must be { hasAccess: boolean, usageLimit?: number }.`);
+    }
+    rejectUnknownOptions(rule, ['hasAccess', 'usageLimit'], `${WHERE} fallback["${featureId}"]`);
+    const usageLimit = rule['usageLimit'];
+    if (usageLimit !== undefined && (typeof usageLimit !== 'number' || !(usageLimit >= 0) || usageLimit === Infinity)) {
+      throw new TypeError(`${String(usageLimit)} is not a valid value for fallback["${featureId}"].usageLimit. Please choose a finite number >= 0, or omit it.`);
+    }
+    fallback.set(featureId, Object.freeze({ hasAccess: rule['hasAccess'], usageLimit: usageLimit as number | undefined }));
+  }
+  return fallback;
+}
+
+export function configure(options: EntitlementsOptions): Configuration {
+  if (!isPlainObject(options)) {
+    throw new TypeError('createEntitlements() expects an options object: createEntitlements({ client: Stigg.createClient(apiKey) }).');
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  rejectUnknownOptions(raw, TOP_LEVEL, WHERE);
+  const client = options.client as Partial<EntitlementsUpstream> | undefined;
+  if (typeof client?.getEntitlement !== 'function' || typeof client.reportUsageBulk !== 'function') {
+    throw new TypeError('client is required: pass Stigg.createClient(apiKey), or an object with getEntitlement() and reportUsageBulk().');
+  }
+  const cache = sectionOf(raw, 'cache');
+  const usage = sectionOf(raw, 'usage');
+  const breaker = sectionOf(raw, 'circuitBreaker');
+
+  const ttlMs = integerOption('cache.ttlMs', cache['ttlMs'], 30_000, 0);
+  const staleTtlMs = integerOption('cache.staleTtlMs', cache['staleTtlMs'], Math.max(5 * 60_000, ttlMs), 1);
+  if (staleTtlMs < ttlMs) {
+    throw new TypeError(`cache.staleTtlMs (${staleTtlMs}) must be >= cache.ttlMs (${ttlMs}): stale values are served after they expire, not before.`);
+  }
+  const maxEntries = integerOption('cache.maxEntries', cache['maxEntries'], 10_000, 1);
+
+  const now = options.now ?? coarseClock();
+  if (typeof now !== 'function') throw new TypeError('now must be a function returning milliseconds since the epoch, like Date.now.');
+
+  const failMode = options.failMode ?? 'closed';
+  if (failMode !== 'closed' && failMode !== 'open') {
+    throw new TypeError(`${String(failMode)} is not a valid value for failMode. Please choose 'closed' (default) or 'open'.`);
+  }
+
+  const logger = options.logger ?? silentLogger;
+  if (typeof logger?.warn !== 'function' || typeof logger.error !== 'function') {
+    throw new TypeError('logger must have warn() and error() methods (debug() and info() are optional), e.g. a pino or winston logger.');
+  }
+  const fallback = fallbackOf(options.fallback);
+
+  return {
+    client: client as EntitlementsUpstream,
+    store: storeOf(options.store, maxEntries, now),
+    ownsStore: options.store === undefined,
+    ttlMs,
+    staleTtlMs,
+    batchSize: integerOption('usage.batchSize', usage['batchSize'], 100, 1),
+    flushIntervalMs: integerOption('usage.flushIntervalMs', usage['flushIntervalMs'], 1_000, 1),
+    maxAttempts: integerOption('usage.maxAttempts', usage['maxAttempts'], 8, 1),
+    retryBaseDelayMs: integerOption('usage.retryBaseDelayMs', usage['retryBaseDelayMs'], 200, 0),
+    leaseMs: integerOption('usage.leaseMs', usage['leaseMs'], 30_000, 1),
+    reservationTtlMs: integerOption('reservationTtlMs', raw['reservationTtlMs'], 60_000, 1),
+    fallback,
+    failMode,
+    retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),
+    failureThreshold: integerOption('circuitBreaker.failureThreshold', breaker['failureThreshold'], 5, 1),
+    resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
+    maxEntries,
+    logger,
+    now,
+  };
+}

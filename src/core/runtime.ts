@@ -1,0 +1,101 @@
+import { TypedEmitter } from './emitter';
+import { KeyCache } from './keys';
+import { asError, isThenable, noop } from './maybe-promise';
+import type { Configuration } from './options';
+import type { CachedEntitlement, EntitlementsEvents, MaybePromise, Store } from './types';
+
+/**
+ * What every part of the engine shares: the configuration, the store with its error reporting, the
+ * events, the key strings, and the store operations still running (close() waits for them).
+ */
+export class Runtime {
+  readonly store: Store;
+  readonly now: () => number;
+  readonly keys: KeyCache;
+  readonly events: TypedEmitter<EntitlementsEvents>;
+  /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
+  readonly countsUnreported: boolean;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(readonly config: Configuration) {
+    this.store = config.store;
+    this.now = config.now;
+    this.keys = new KeyCache(config.maxEntries);
+    this.events = new TypedEmitter(config.logger);
+    this.countsUnreported = config.store.countsUnreportedUsage === true;
+  }
+
+  emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {
+    this.events.emit(event, ...args);
+  }
+
+  storeError(error: Error): void {
+    this.config.logger.error({ error: error.message }, `Entitlements store "${this.store.name}" failed`);
+    this.emit('store:error', error);
+  }
+
+  /** Remember an operation (its errors already handled) until it settles. */
+  background(operation: Promise<unknown>): void {
+    const settled = operation.then(noop, noop);
+    this.pending.add(settled);
+    settled.then(() => this.pending.delete(settled), noop);
+  }
+
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  /** A store failure is reported and reads as a miss. */
+  readCache(key: string): MaybePromise<CachedEntitlement | undefined> {
+    let cached: MaybePromise<CachedEntitlement | undefined>;
+    try {
+      cached = this.store.getEntitlement(key);
+    } catch (error) {
+      this.storeError(asError(error));
+      return undefined;
+    }
+    if (isThenable(cached)) {
+      return cached.catch((error: unknown) => {
+        this.storeError(asError(error));
+        return undefined;
+      });
+    }
+    return cached;
+  }
+
+  /** Never throws or rejects (store errors are reported); the promise of an asynchronous store's write. */
+  writeCache(key: string, customerId: string, value: CachedEntitlement, usageMark?: number): Promise<void> | undefined {
+    const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
+    try {
+      const written =
+        usageMark === undefined
+          ? this.store.setEntitlement(key, customerId, value, ttl)
+          : this.store.setEntitlement(key, customerId, value, ttl, usageMark);
+      if (!isThenable(written)) return undefined;
+      const handled = written.catch((error: unknown) => this.storeError(asError(error)));
+      this.background(handled);
+      return handled;
+    } catch (error) {
+      this.storeError(asError(error));
+      return undefined;
+    }
+  }
+
+  /**
+   * The store's usage mark of `key` when it counts unreported usage itself and has marks: a number,
+   * or null when the store failed to give one (reported). undefined when no mark is needed.
+   */
+  usageMark(key: string): MaybePromise<number | null | undefined> {
+    if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
+    const failed = (error: unknown): null => {
+      this.storeError(asError(error));
+      return null;
+    };
+    try {
+      const mark = this.store.usageMark(key);
+      return isThenable(mark) ? mark.catch(failed) : mark;
+    } catch (error) {
+      return failed(error);
+    }
+  }
+}

@@ -1,0 +1,233 @@
+import type { StatusMapping } from '../core/errors';
+import { silentLogger } from '../core/maybe-promise';
+import { rejectUnknownOptions } from '../core/unknown-options';
+import type { AccessDeniedReason, Entitlements, Logger, MaybePromise } from '../core/types';
+import { ACCESS_DENIED_REASONS } from './problem';
+
+/** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */
+
+export type Resolver<Req> = (req: Req) => MaybePromise<string | undefined | null>;
+export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
+export type ReportWhen = (statusCode: number) => boolean;
+
+/** stigg() options; `Req` is what the framework hands a middleware (Request, Context…), `Deny` the adapter's onDenied. */
+export interface StiggOptionsFor<Req, Deny> {
+  /** The instance returned by createEntitlements(). */
+  entitlements: Entitlements;
+  /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
+  customer: Resolver<Req>;
+  /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
+  resource?: Resolver<Req>;
+  /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
+  statusMapping?: StatusMapping;
+  /** Renders a denial yourself instead of the default problem+json response. */
+  onDenied?: Deny;
+  /** Whether a response with this status reports the requested usage. Default: status < 400. */
+  reportWhen?: ReportWhen;
+  /** Receives misconfiguration warnings and settle errors. Default: silent. */
+  logger?: Logger;
+}
+
+/** requireFeature() options, each overriding stigg()'s for one route. */
+export interface RequireFeatureOptionsFor<Req, Deny> {
+  /** Overrides stigg()'s resource resolver for this route. */
+  resource?: Resolver<Req>;
+  statusMapping?: StatusMapping;
+  onDenied?: Deny;
+  reportWhen?: ReportWhen;
+}
+
+/** How an adapter names itself and its request argument in messages. */
+export interface Flavor {
+  /** The entry point, e.g. 'stigg-gate/express'. */
+  readonly module: string;
+  /** The name of the request argument in examples: 'req', 'ctx', 'c', 'request'. */
+  readonly arg: string;
+  /** An expression for the customer id in the fix-it message of a missing customer option. */
+  readonly customerExample?: string;
+}
+
+export interface StiggConfig<Req, Deny> {
+  readonly entitlements: Entitlements;
+  readonly customer: Resolver<Req>;
+  readonly resource: Resolver<Req> | undefined;
+  readonly statusMapping: StatusMapping | undefined;
+  readonly onDenied: Deny | undefined;
+  readonly reportWhen: ReportWhen;
+  readonly logger: Logger;
+  /** `${featureId}\0${reason}` already warned about. */
+  readonly warned: Set<string>;
+}
+
+export interface RouteConfig<Req, Deny> {
+  readonly featureId: string;
+  /** A validated constant, or a function of the request whose result is checked per request. */
+  readonly requestedUsage: number | UsageResolver<Req> | undefined;
+  readonly resource: Resolver<Req> | undefined;
+  readonly statusMapping: StatusMapping | undefined;
+  readonly onDenied: Deny | undefined;
+  readonly reportWhen: ReportWhen | undefined;
+}
+
+function reportWhenSuccessful(statusCode: number): boolean {
+  return statusCode < 400;
+}
+
+/** True for what a framework hands to a middleware (req, ctx, c): an object carrying a request. */
+export function looksLikeRequest(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return 'headers' in value || 'req' in value || 'request' in value || 'method' in value;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return String(value);
+  return `a value of type ${typeof value}`;
+}
+
+function checkFunction(fn: string, name: string, value: unknown, hint: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`${describe(value)} is not a valid value for ${name} in ${fn}. ${hint}`);
+  }
+}
+
+export function checkStatusMapping(fn: string, value: unknown): StatusMapping | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${describe(value)} is not a valid value for statusMapping in ${fn}. Pass an object such as { NoActiveSubscription: 403 }.`);
+  }
+  const mapping: StatusMapping = {};
+  for (const [reason, status] of Object.entries(value)) {
+    if (!ACCESS_DENIED_REASONS.has(reason)) {
+      throw new TypeError(`"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...ACCESS_DENIED_REASONS].join(', ')}.`);
+    }
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {
+      throw new TypeError(`${describe(status)} is not a valid status for ${reason} in statusMapping of ${fn}. Please choose an integer from 400 to 599.`);
+    }
+    mapping[reason as AccessDeniedReason] = status;
+  }
+  return Object.freeze(mapping);
+}
+
+function checkLogger(fn: string, value: unknown): Logger {
+  if (value === undefined) return silentLogger;
+  const logger = value as Partial<Logger> | null;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    throw new TypeError(`${describe(value)} is not a valid value for logger in ${fn}. Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`);
+  }
+  return logger as Logger;
+}
+
+const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'logger'];
+const ROUTE_KEYS = ['resource', 'statusMapping', 'onDenied', 'reportWhen'];
+const ERROR_HANDLER_KEYS = ['statusMapping'];
+
+interface StiggOptionsShape {
+  entitlements?: unknown;
+  customer?: unknown;
+  resource?: unknown;
+  statusMapping?: unknown;
+  onDenied?: unknown;
+  reportWhen?: unknown;
+  logger?: unknown;
+}
+
+export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown): StiggConfig<Req, Deny> {
+  const fn = 'stigg()';
+  if (looksLikeRequest(options)) {
+    throw new TypeError(`stigg was used as a middleware without being called. Write app.use(stigg({ entitlements, customer })) instead of app.use(stigg) (${flavor.module}).`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${fn} needs an options object: stigg({ entitlements, customer: (${flavor.arg}) => customerId }).`);
+  }
+  rejectUnknownOptions(options, STIGG_KEYS, fn);
+  const o = options as StiggOptionsShape;
+  const entitlements = o.entitlements as Partial<Entitlements> | undefined;
+  if (typeof entitlements !== 'object' || entitlements === null || typeof entitlements.acquire !== 'function') {
+    throw new TypeError(`${fn} needs the entitlements option: pass the instance returned by createEntitlements({ client }) from 'stigg-gate'.`);
+  }
+  if (typeof o.customer !== 'function') {
+    const example = flavor.customerExample ?? `${flavor.arg}.user?.stiggCustomerId`;
+    throw new TypeError(`${fn} needs the customer option: a function that returns the Stigg customer id of the request's authenticated user, e.g. customer: (${flavor.arg}) => ${example}.`);
+  }
+  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
+  checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
+  checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
+  return Object.freeze({
+    entitlements: entitlements as Entitlements,
+    customer: o.customer as Resolver<Req>,
+    resource: o.resource as Resolver<Req> | undefined,
+    statusMapping: checkStatusMapping(fn, o.statusMapping),
+    onDenied: o.onDenied as Deny | undefined,
+    reportWhen: (o.reportWhen as ReportWhen | undefined) ?? reportWhenSuccessful,
+    logger: checkLogger(fn, o.logger),
+    warned: new Set<string>(),
+  });
+}
+
+interface RouteOptionsShape {
+  resource?: unknown;
+  statusMapping?: unknown;
+  onDenied?: unknown;
+  reportWhen?: unknown;
+}
+
+export function resolveRouteOptions<Req, Deny>(flavor: Flavor, featureId: unknown, requestedUsage: unknown, options: unknown): RouteConfig<Req, Deny> {
+  if (looksLikeRequest(featureId)) {
+    throw new TypeError(`requireFeature was used as a middleware without being called. Write requireFeature('feature-id') (optionally with a usage) instead of passing requireFeature itself (${flavor.module}).`);
+  }
+  if (typeof featureId !== 'string' || featureId.trim() === '') {
+    throw new TypeError(`${describe(featureId)} is not a valid feature id for requireFeature(). Pass the feature's id as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
+  }
+  const fn = `requireFeature('${featureId}')`;
+  if (typeof requestedUsage === 'number') {
+    if (!Number.isFinite(requestedUsage) || requestedUsage < 0) {
+      throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a finite number >= 0, or pass a function of the request.`);
+    }
+  } else if (requestedUsage !== undefined && typeof requestedUsage !== 'function') {
+    const hint = typeof requestedUsage === 'object' && requestedUsage !== null && options === undefined
+      ? ` To pass options without a usage write requireFeature('${featureId}', undefined, options).`
+      : '';
+    throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Pass a number >= 0 or a function (${flavor.arg}) => number.${hint}`);
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`);
+  }
+  const o = (options ?? {}) as RouteOptionsShape;
+  rejectUnknownOptions(o, ROUTE_KEYS, fn);
+  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
+  checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
+  checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
+  return Object.freeze({
+    featureId,
+    requestedUsage: requestedUsage as number | UsageResolver<Req> | undefined,
+    resource: o.resource as Resolver<Req> | undefined,
+    statusMapping: checkStatusMapping(fn, o.statusMapping),
+    onDenied: o.onDenied as Deny | undefined,
+    reportWhen: o.reportWhen as ReportWhen | undefined,
+  });
+}
+
+export interface ErrorHandlerConfig {
+  readonly statusMapping: StatusMapping | undefined;
+}
+
+/** entitlementErrorHandler(options); `placement` says where to mount it ('after your routes' for Express). */
+export function resolveErrorHandlerOptions(flavor: Flavor, options: unknown, placement: string): ErrorHandlerConfig {
+  if (looksLikeRequest(options)) {
+    throw new TypeError(`entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) ${placement} (${flavor.module}).`);
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
+  }
+  const o = (options ?? {}) as { statusMapping?: unknown };
+  rejectUnknownOptions(o, ERROR_HANDLER_KEYS, 'entitlementErrorHandler()');
+  return Object.freeze({ statusMapping: checkStatusMapping('entitlementErrorHandler()', o.statusMapping) });
+}
+
+export function missingStiggError(flavor: Flavor, featureId: string): TypeError {
+  return new TypeError(
+    `requireFeature('${featureId}') ran on a request that did not pass through stigg(). Add app.use(stigg({ entitlements, customer })) from '${flavor.module}' before the gated routes.`,
+  );
+}

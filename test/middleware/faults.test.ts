@@ -1,0 +1,314 @@
+import http from 'node:http';
+import net from 'node:net';
+import request from 'supertest';
+import { StiggClient } from '../../src/client';
+import { createEntitlements } from '../../src/core';
+import { EntitlementDeniedError } from '../../src/core/errors';
+import type { CheckInput, Entitlements, Lease, Logger, MaybePromise } from '../../src/core/types';
+import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
+import { FakeEntitlements } from './fake';
+import { CUSTOMER_HEADER, adapters, close, deferred, listen, type BuildOptions, type RouteSpec } from './harness';
+
+// Hostile input and faults, as a second table over every adapter of the harness (issue 12: 1, 8, 18,
+// 19; issue 13: 5), with the real core talking to the emulator over loopback HTTP.
+
+const TEMPLATES = 'feature-01-templates';
+const CAMPAIGNS = 'feature-02-campaigns';
+const ID_HEADER = 'x-test-id-json';
+
+const catalog: Catalog = {
+  ...defaultCatalog,
+  customers: [
+    { id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] },
+    { id: 'cust-sites', subscriptions: [{ planId: 'plan-revvenu-basic', resourceId: 'site-1' }] },
+  ],
+};
+
+let emu: Emulator;
+let client: StiggClient;
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0, catalog });
+  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
+});
+afterAll(async () => {
+  await emu.stop();
+});
+
+function usage(customerId: string, featureId: string, resourceId = ''): number {
+  return emu.stats().usage[`${customerId}|${resourceId}|${featureId}`] ?? 0;
+}
+
+/** Ids the test sends JSON-encoded in a header, since HTTP strips the whitespace these tests are about. */
+function idFrom(v: { headers: http.IncomingHttpHeaders }, header: string): unknown {
+  const raw = v.headers[header];
+  return typeof raw === 'string' ? JSON.parse(decodeURIComponent(raw)) : undefined;
+}
+
+function encoded(id: string): string {
+  return encodeURIComponent(JSON.stringify(id));
+}
+
+const routes: RouteSpec[] = [
+  { method: 'post', path: '/templates', gates: [{ featureId: TEMPLATES, usage: 1 }] },
+  { method: 'get', path: '/templates', gates: [{ featureId: TEMPLATES, usage: 1 }] },
+  { method: 'post', path: '/sites/templates', gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => idFrom(v, 'x-test-site') } }] },
+  { method: 'post', path: '/count', gates: [{ featureId: CAMPAIGNS, usage: (v: any) => v.body.count }] },
+  { method: 'post', path: '/order-count', gates: [{ featureId: CAMPAIGNS, usage: (v: any) => v.body.order.count }] },
+  { method: 'post', path: '/count-db', gates: [{ featureId: CAMPAIGNS, usage: () => Promise.reject(new Error('usage store down')) }] },
+];
+
+const BLANK_IDS: Array<[string, string]> = [
+  ['a space', ' '],
+  ['U+00A0 (no-break space)', '\u00a0'],
+  ['U+3000 (ideographic space)', '\u3000'],
+  ['U+2007 + U+202F', '\u2007\u202f'],
+  ['U+200B (zero width space)', '\u200b'],
+  ['U+FEFF (byte order mark)', '\ufeff'],
+  ['a tab and a newline', '\t\n'],
+];
+const BAD_IDS: Array<[string, string, string]> = [
+  ...BLANK_IDS.map(([name, id]): [string, string, string] => [name, id, 'is blank']),
+  ['257 characters', 'c'.repeat(257), 'is longer than 256 characters'],
+  ['4 KB', 'c'.repeat(4096), 'is longer than 256 characters'],
+  ['a NUL inside', 'cust\u0000basic', 'contains control characters'],
+  ['an escape sequence inside', 'cust\u001b[2Jbasic', 'contains control characters'],
+];
+
+describe.each(adapters)('$name: hostile input and faults', (adapter) => {
+  let entitlements: Entitlements;
+  let servers: http.Server[];
+  beforeEach(() => {
+    emu.reset();
+    entitlements = createEntitlements({ client, failMode: 'closed' });
+    servers = [];
+  });
+  afterEach(async () => {
+    await entitlements.close();
+    await Promise.all(servers.map(close));
+  });
+
+  function build(overrides: Partial<BuildOptions> = {}) {
+    const built = adapter.build({
+      entitlements,
+      routes,
+      stigg: { customer: (v) => idFrom(v, ID_HEADER) ?? v.headers[CUSTOMER_HEADER] },
+      ...overrides,
+    });
+    servers.push(built.server);
+    return built;
+  }
+
+  async function expectFullQuota(server: http.Server, customer = 'cust-basic'): Promise<void> {
+    for (let i = 0; i < 3; i += 1) await request(server).post('/templates').set(CUSTOMER_HEADER, customer).expect(200);
+    await request(server).post('/templates').set(CUSTOMER_HEADER, customer).expect(402);
+  }
+
+  describe('ids (12.1): checked before any work', () => {
+    test.each(BAD_IDS)('a customer id that is %s answers 401 problem+json without asking Stigg', async (_name, id, why) => {
+      const app = build();
+      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded(id)).expect(401);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(res.body).toEqual({
+        type: `${PROBLEM_TYPE_PREFIX}invalid-customer-id`,
+        title: 'Invalid customer id',
+        status: 401,
+        detail: `The customer id of this request ${why}, so it cannot be checked for feature "${TEMPLATES}".`,
+        featureId: TEMPLATES,
+      });
+      expect(app.runs.get('/templates')).toBeUndefined();
+      expect(emu.stats().requests).toBe(0);
+    });
+
+    test.each(BAD_IDS)('a resource id that is %s answers 400 problem+json without asking Stigg', async (_name, id, why) => {
+      const app = build();
+      const res = await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(id)).expect(400);
+      expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-resource-id`, status: 400, featureId: TEMPLATES });
+      expect(res.body.detail).toContain(why);
+      expect(res.text).not.toContain('cccccccc');
+      expect(app.runs.get('/sites/templates')).toBeUndefined();
+      expect(emu.stats().requests).toBe(0);
+    });
+
+    test('blank ids never open the shared circuit breaker: other customers keep being answered', async () => {
+      const app = build();
+      for (let i = 0; i < 10; i += 1) await request(app.server).post('/templates').set(ID_HEADER, encoded('\u00a0')).expect(401);
+      for (let i = 0; i < 10; i += 1) await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(' ')).expect(400);
+      await expectFullQuota(app.server);
+    });
+
+    test('ids are trimmed: the check, the decision and the report use the trimmed id', async () => {
+      const app = build();
+      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('\u00a0cust-basic\u3000')).expect(200);
+      expect(res.body.entitlement).toMatchObject({ customerId: 'cust-basic', granted: true });
+      await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(' site-1 ')).expect(200);
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(1);
+      expect(usage('cust-sites', TEMPLATES, 'site-1')).toBe(1);
+    });
+
+    test('an id of exactly 256 characters is checked with Stigg (a customer it does not know: 403)', async () => {
+      const app = build();
+      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(256))).expect(403);
+      expect(res.body.accessDeniedReason).toBe('CustomerNotFound');
+    });
+  });
+
+  describe('disconnects (12.8): no reservation leak, no handler', () => {
+    /** Sends a request on a raw socket, destroys it once `arrived` resolves, and waits for the server to see the close. */
+    async function disconnectDuring(app: { server: http.Server }, path: string, arrived: Promise<void>): Promise<void> {
+      const base = new URL(await listen(app.server));
+      const serverSocketClosed = deferred();
+      app.server.once('connection', (socket) => socket.once('close', () => serverSocketClosed.resolve()));
+      const socket = net.connect(Number(base.port), base.hostname);
+      socket.on('error', () => {});
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${base.host}\r\n${CUSTOMER_HEADER}: cust-basic\r\nContent-Length: 0\r\n\r\n`);
+      await arrived;
+      socket.destroy();
+      await serverSocketClosed.promise;
+    }
+
+    test('while the customer resolver is still resolving', async () => {
+      const arrived = deferred();
+      const gate = deferred();
+      const app = build({ stigg: { customer: async (v) => { arrived.resolve(); await gate.promise; return v.headers[CUSTOMER_HEADER]; } } });
+      await disconnectDuring(app, '/templates', arrived.promise);
+      gate.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/templates')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      await expectFullQuota(app.server);
+    });
+
+    test('while Stigg is answering the entitlement check', async () => {
+      const arrived = deferred();
+      const gate = deferred();
+      const real = entitlements;
+      const slow: Entitlements = Object.create(real, {
+        acquire: {
+          value: (input: CheckInput): MaybePromise<Lease> => {
+            arrived.resolve();
+            return gate.promise.then(() => real.acquire(input));
+          },
+        },
+      });
+      const app = build({ entitlements: slow });
+      await disconnectDuring(app, '/templates', arrived.promise);
+      gate.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/templates')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      await expectFullQuota(app.server);
+    });
+
+    test('a request whose client left before requireFeature ran is not checked at all', async () => {
+      const arrived = deferred();
+      const gate = deferred();
+      const slowAuth: RouteSpec = {
+        method: 'post', path: '/slow-auth', gates: [{ featureId: TEMPLATES, usage: 1 }],
+        use: {
+          express: [async (_req: unknown, _res: unknown, next: () => void) => { arrived.resolve(); await gate.promise; next(); }],
+          koa: [async (_ctx: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
+        },
+      };
+      const app = build({ routes: [...routes, slowAuth] });
+      await disconnectDuring(app, '/slow-auth', arrived.promise);
+      gate.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/slow-auth')).toBeUndefined();
+      expect(emu.stats().requests).toBe(0);
+    });
+  });
+
+  describe('HEAD on a metered GET (12.19): checked, never consumed', () => {
+    test('HEAD answers like GET and reserves nothing', async () => {
+      const app = build();
+      for (let i = 0; i < 5; i += 1) await request(app.server).head('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(200);
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      for (let i = 0; i < 3; i += 1) await request(app.server).get('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(200);
+      await request(app.server).head('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(402);
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(3);
+    });
+  });
+
+  describe('usage functions on missing input (13.5)', () => {
+    test.each(['/count', '/order-count'])('%s: a usage function reading a body that is not there answers 400 problem+json', async (path) => {
+      const app = build();
+      const res = await request(app.server).post(path).set(CUSTOMER_HEADER, 'cust-basic').expect(400);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-requested-usage`, status: 400, featureId: CAMPAIGNS });
+      expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+      expect(app.runs.get(path)).toBeUndefined();
+      expect(app.errors).toEqual([]);
+    });
+
+    test('a usage function that throws a TypeError is warned about once per feature', async () => {
+      const warnings: unknown[][] = [];
+      const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };
+      const app = build({ stigg: { customer: (v) => v.headers[CUSTOMER_HEADER], logger } });
+      await request(app.server).post('/order-count').set(CUSTOMER_HEADER, 'cust-basic').expect(400);
+      await request(app.server).post('/order-count').set(CUSTOMER_HEADER, 'cust-basic').send({ order: null }).expect(400);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]![0]).toMatchObject({ featureId: CAMPAIGNS, error: expect.any(TypeError) });
+      expect(emu.stats().requests).toBe(0);
+    });
+
+    test('any other failure of the usage function is the app\'s: it reaches its error handler', async () => {
+      const app = build();
+      await request(app.server).post('/count-db').set(CUSTOMER_HEADER, 'cust-basic').expect(500);
+      expect(app.errors).toEqual([new Error('usage store down')]);
+      expect(app.runs.get('/count-db')).toBeUndefined();
+    });
+  });
+});
+
+describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 11.5)', (adapter) => {
+  let servers: http.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.map(close));
+    servers = [];
+  });
+
+  test('answers 403 with a generic title, the reason verbatim, every member present, and warns once', async () => {
+    const fake = new FakeEntitlements();
+    fake.answer = (input) => fake.lease(input, false, { accessDeniedReason: 'EntitlementNotFound' as never, usageLimit: null, currentUsage: null });
+    const warnings: unknown[][] = [];
+    const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };
+    const app = adapter.build({ entitlements: fake, stigg: { logger }, routes: [{ method: 'get', path: '/new', gates: [{ featureId: 'f-new' }] }] });
+    servers.push(app.server);
+    for (let i = 0; i < 2; i += 1) {
+      const res = await request(app.server).get('/new').set(CUSTOMER_HEADER, 'c1').expect(403);
+      expect(res.body).toEqual({
+        type: `${PROBLEM_TYPE_PREFIX}entitlement-not-found`,
+        title: 'Access denied',
+        status: 403,
+        detail: 'Access to feature "f-new" was denied (EntitlementNotFound).',
+        featureId: 'f-new',
+        accessDeniedReason: 'EntitlementNotFound',
+        requestedUsage: 0,
+        currentUsage: null,
+        usageLimit: null,
+        usagePeriodEnd: null,
+      });
+    }
+    expect(app.runs.get('/new')).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]![0]).toEqual({ featureId: 'f-new', accessDeniedReason: 'EntitlementNotFound' });
+  });
+
+  test('thrown by a service, it renders the same way through entitlementErrorHandler', async () => {
+    const fake = new FakeEntitlements();
+    const denied = fake.lease({ customerId: 'c1', featureId: 'f-new' }, false, { accessDeniedReason: 'SomethingNew' as never });
+    const app = adapter.build({
+      entitlements: fake,
+      routes: [{ method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(denied.decision) } }],
+    });
+    servers.push(app.server);
+    const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
+    expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+  });
+});

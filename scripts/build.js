@@ -72,7 +72,8 @@ const libraryInputs = [
 ].filter((file) => fs.existsSync(file));
 const present = entries.filter((entry) => fs.existsSync(path.join(root, entry.source)));
 for (const entry of entries) {
-  if (!present.includes(entry) && !entry.pending) throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
+  if (!present.includes(entry) && !entry.pending)
+    throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
 }
 const libraryStamp = path.join(dist, '.build-stamp.json');
 const libraryOutputs = present.flatMap((entry) => [entry.cjs, entry.esm, entry.esmTypes].map((file) => path.join(root, file)));

@@ -170,7 +170,7 @@ beforeAll(async () => {
   fs.cpSync(path.join(repo, 'scripts'), path.join(staging, 'scripts'), { recursive: true });
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
 
-  await run(process.execPath, ['scripts/build.js'], { cwd: staging, env, timeout: 90_000 });
+  await run(process.execPath, ['scripts/build.js'], { cwd: staging, env, timeout: 150_000 });
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
     cwd: staging,
     env,
@@ -183,7 +183,7 @@ beforeAll(async () => {
     files: info.files.map((f) => f.path),
     manifest: JSON.parse(fs.readFileSync(path.join(staging, 'package.json'), 'utf8')),
   };
-}, 120_000);
+}, 200_000);
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });

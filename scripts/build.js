@@ -137,18 +137,26 @@ if (libraryFresh) {
   writeStamp(libraryStamp, libraryInputs, started);
 }
 
-// 4. The example app, compiled against dist/ as a user's app is.
-const exampleConfig = path.join(root, 'examples', 'express-app', 'tsconfig.json');
-if (fs.existsSync(exampleConfig)) {
-  const exampleDir = path.dirname(exampleConfig);
+// 4. The example apps, compiled against dist/ as a user's app is: examples/express-app, or the ones
+//    named with --example NAME (scripts/start.js passes the one it starts).
+const examples = process.argv.flatMap((arg, i) => (arg === '--example' && process.argv[i + 1] ? [process.argv[i + 1]] : []));
+for (const name of examples.length ? examples : ['express-app']) {
+  const exampleDir = path.join(root, 'examples', name);
+  const exampleConfig = path.join(exampleDir, 'tsconfig.json');
+  if (!fs.existsSync(exampleConfig)) {
+    if (examples.length) throw new Error(`no example ${name}: ${path.relative(root, exampleConfig)} does not exist`);
+    continue;
+  }
+  const where = `examples/${name}/dist`;
   const exampleInputs = [...walk(path.join(exampleDir, 'src')), exampleConfig, path.join(root, 'tsconfig.json'), libraryStamp];
   const exampleStamp = path.join(exampleDir, 'dist', '.build-stamp.json');
-  if (upToDate(exampleStamp, exampleInputs, [path.join(exampleDir, 'dist', 'server.js')])) {
-    log('examples/express-app/dist is up to date');
+  const outputs = walk(path.join(exampleDir, 'dist')).filter((file) => file.endsWith('.js'));
+  if (outputs.length && upToDate(exampleStamp, exampleInputs, outputs)) {
+    log(`${where} is up to date`);
   } else {
     const started = Date.now();
     execFileSync(process.execPath, [tsc, '-p', exampleConfig], { stdio: 'inherit' });
     writeStamp(exampleStamp, exampleInputs, started);
-    log(`tsc examples/express-app/src → examples/express-app/dist: ${seconds(started)}`);
+    log(`tsc examples/${name}/src → ${where}: ${seconds(started)}`);
   }
 }

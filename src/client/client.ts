@@ -1,9 +1,10 @@
-import type { Logger } from '../core/types';
+import { rejectUnknownOptions } from '../core/unknown-options';
 import { loadOperation } from './documents';
 import type { OperationName } from './documents';
 import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
+import { configure, resolveCreateClientOptions } from './options';
+import type { Configuration, StiggClientOptions, StiggCreateClientOptions } from './options';
 import { sendOnce } from './transport';
-import type { FetchLike, TransportConfig } from './transport';
 import type {
   ArchiveCustomerInput,
   CouponConnection,
@@ -29,7 +30,6 @@ import type {
   RevokePromotionalEntitlementInput,
   SubscriptionCancellationInput,
   SubscriptionMigrationInput,
-  SubscriptionMigrationResult,
   SubscriptionPreview,
   UnarchiveCustomerInput,
   UpdateCustomerInput,
@@ -37,98 +37,11 @@ import type {
   UsageEventsReportInput,
   UsageMeasurementWithCurrentUsage,
 } from './types';
-import {
-  optionalId,
-  requireEitherId,
-  requireFinite,
-  requireId,
-  requireNonEmptyArray,
-  requireObject,
-} from './validate';
-
-export const DEFAULT_API_URL = 'https://api.stigg.io/graphql';
-
-export interface StiggClientOptions {
-  /** The environment's server API key; sent as the X-API-KEY header and nowhere else. */
-  apiKey: string;
-  /** Default `https://api.stigg.io/graphql`. */
-  apiUrl?: string;
-  /** Per attempt, in ms. Default 5000. */
-  timeoutMs?: number;
-  /** Extra attempts after a transient failure (queries and idempotent mutations only). Default 2. */
-  maxRetries?: number;
-  /** Backoff base: attempt n waits a random time in [0, base * 2^n), capped by maxRetryDelayMs. Default 100. */
-  retryBaseDelayMs?: number;
-  /** Longest wait between attempts, also for Retry-After: a longer Retry-After ends the retries. Default 5000. */
-  maxRetryDelayMs?: number;
-  /** Default the global fetch. */
-  fetch?: FetchLike;
-  /** Receives a debug line per retry. Default: nothing is logged. */
-  logger?: Logger;
-}
-
-export type StiggCreateClientOptions = Omit<StiggClientOptions, 'apiKey'>;
+import { optionalId, requireEitherId, requireFinite, requireId, requireNonEmptyArray, requireObject } from './validate';
 
 export interface GetCouponsArgs {
   filter?: Operations['getCoupons']['variables']['filter'];
-  sorting?: Operations['getCoupons']['variables']['sorting'];
   paging?: Operations['getCoupons']['variables']['paging'];
-}
-
-interface Configuration extends TransportConfig {
-  maxRetries: number;
-  retryBaseDelayMs: number;
-  maxRetryDelayMs: number;
-  logger: Logger | undefined;
-}
-
-function invalidOption(name: string, expected: string): never {
-  throw new TypeError(`StiggClient: the ${name} option must be ${expected}.`);
-}
-
-function configure(options: StiggClientOptions): Configuration {
-  if (typeof options === 'string') {
-    throw new TypeError('new StiggClient() takes an options object: new StiggClient({ apiKey }) or Stigg.createClient(apiKey).');
-  }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('new StiggClient() needs an options object with at least { apiKey }.');
-  }
-  const { apiKey } = options;
-  // Checked here so that fetch never builds an "invalid header value" error quoting the key.
-  if (typeof apiKey !== 'string' || !/^[\x21-\x7e]+$/.test(apiKey)) {
-    invalidOption('apiKey', 'a non-empty string of printable ASCII without spaces (the server API key from Settings > Account > Environments in Stigg)');
-  }
-  const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(apiUrl);
-  } catch {
-    parsed = undefined;
-  }
-  if (typeof apiUrl !== 'string' || (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:')) {
-    invalidOption('apiUrl', `an absolute http(s) URL such as ${DEFAULT_API_URL}`);
-  }
-  const timeoutMs = options.timeoutMs ?? 5000;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
-    invalidOption('timeoutMs', 'a positive number of milliseconds (at most 2147483647)');
-  }
-  const maxRetries = options.maxRetries ?? 2;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) invalidOption('maxRetries', 'an integer from 0 to 10');
-  const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
-  if (typeof retryBaseDelayMs !== 'number' || !Number.isFinite(retryBaseDelayMs) || retryBaseDelayMs < 0) {
-    invalidOption('retryBaseDelayMs', 'a number of milliseconds >= 0');
-  }
-  const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
-  if (typeof maxRetryDelayMs !== 'number' || !Number.isFinite(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > 2 ** 31 - 1) {
-    invalidOption('maxRetryDelayMs', 'a number of milliseconds from 0 to 2147483647');
-  }
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (typeof fetchImpl !== 'function') invalidOption('fetch', 'a fetch-compatible function (the global fetch of Node >= 20 is the default)');
-  const { logger } = options;
-  if (logger !== undefined && (typeof logger?.warn !== 'function' || typeof logger.error !== 'function')) {
-    invalidOption('logger', 'an object with warn() and error() methods (debug() and info() are optional)');
-  }
-  return { apiKey, apiUrl, timeoutMs, maxRetries, retryBaseDelayMs, maxRetryDelayMs, fetch: fetchImpl, logger };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -170,7 +83,8 @@ export class StiggClient {
     return this.#execute(m, { input }, false);
   }
 
-  async getCustomer(customerId: string | GetCustomerByRefIdInput): Promise<Customer> {
+  /** Null when Stigg answers without a customer (the field is nullable in Stigg's schema). */
+  async getCustomer(customerId: string | GetCustomerByRefIdInput): Promise<Customer | null> {
     return this.#execute('getCustomer', { input: customerInput('getCustomer', customerId) }, false);
   }
 
@@ -221,7 +135,8 @@ export class StiggClient {
     return this.#execute(m, { input }, false);
   }
 
-  async migrateSubscriptionToLatest(input: SubscriptionMigrationInput): Promise<SubscriptionMigrationResult> {
+  /** Moves the subscription to the latest published version of its plan and add-ons; resolves to the migrated subscription. */
+  async migrateSubscriptionToLatest(input: SubscriptionMigrationInput): Promise<CustomerSubscription> {
     const m = 'migrateSubscriptionToLatest';
     requireObject(m, 'input', input);
     requireId(m, 'input.subscriptionId', input.subscriptionId);
@@ -256,7 +171,8 @@ export class StiggClient {
       const { requestedUsage } = query.options;
       if (requestedUsage !== undefined && requestedUsage !== null) {
         requireFinite(m, 'query.options.requestedUsage', requestedUsage);
-        if (requestedUsage < 0) throw new TypeError(`StiggClient.${m}(): query.options.requestedUsage must be >= 0 (got ${requestedUsage}).`);
+        if (requestedUsage < 0)
+          throw new TypeError(`StiggClient.${m}(): query.options.requestedUsage must be >= 0 (got ${requestedUsage}).`);
       }
     }
     return this.#execute(m, { query }, false);
@@ -304,8 +220,10 @@ export class StiggClient {
 
   async getCoupons(args: GetCouponsArgs = {}): Promise<CouponConnection> {
     requireObject('getCoupons', 'args', args as unknown);
-    const { filter, sorting, paging } = args;
-    return this.#execute('getCoupons', { filter, sorting, paging }, false);
+    // Stigg's coupons query takes no `sorting` (no official document passes one): a typo or a leftover fails here.
+    rejectUnknownOptions(args, ['filter', 'paging'], 'StiggClient.getCoupons()');
+    const { filter, paging } = args;
+    return this.#execute('getCoupons', { filter, paging }, false);
   }
 
   async grantPromotionalEntitlements(input: GrantPromotionalEntitlementsInput): Promise<PromotionalEntitlement[]> {
@@ -350,13 +268,16 @@ export class StiggClient {
         if (!repeatable && !neverSent) throw error;
         const delay = this.#backoff(error, attempt);
         if (delay === undefined) throw error;
-        config.logger?.debug?.({
-          operation: name,
-          attempt: attempt + 1,
-          maxRetries: config.maxRetries,
-          error: error.name,
-          message: error.message,
-        }, `stigg: retrying ${name} in ${Math.round(delay)} ms`);
+        config.logger?.debug?.(
+          {
+            operation: name,
+            attempt: attempt + 1,
+            maxRetries: config.maxRetries,
+            error: error.name,
+            message: error.message,
+          },
+          `stigg: retrying ${name} in ${Math.round(delay)} ms`,
+        );
         await sleep(delay);
       }
     }
@@ -388,12 +309,13 @@ function checkUsage(method: string, label: string, usage: ReportUsageInput): voi
   optionalId(method, `${label}.idempotencyKey`, usage.idempotencyKey);
 }
 
-/** `Stigg.createClient(apiKey, options?)`, as in Stigg's own SDKs. */
+/**
+ * `Stigg.createClient(apiKey?, options?)`, as in Stigg's own SDKs. Without a key it reads
+ * STIGG_SERVER_API_KEY (a missing or blank one is a TypeError here, not a failure later); without
+ * `apiUrl`, STIGG_API_URL when set.
+ */
 export const Stigg = Object.freeze({
-  createClient(apiKey: string, options: StiggCreateClientOptions = {}): StiggClient {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('Stigg.createClient(apiKey, options?): options must be an object such as { timeoutMs: 3000 }.');
-    }
-    return new StiggClient({ ...options, apiKey });
+  createClient(apiKey?: string, options: StiggCreateClientOptions = {}): StiggClient {
+    return new StiggClient(resolveCreateClientOptions(apiKey, options));
   },
 });

@@ -14,7 +14,10 @@ interface StiggErrorOptions {
 /** Base class of every error the client throws after input validation. */
 export class StiggError extends Error {
   override name = 'StiggError';
-  /** True when trying again later may succeed: network failures, timeouts, 429 and 5xx. */
+  /**
+   * True when trying again later may succeed: network failures, timeouts, 429 and 5xx, and GraphQL
+   * errors whose code is not a known permanent one (INTERNAL_SERVER_ERROR, an unknown code, none).
+   */
   readonly transient: boolean;
   /** The client method that failed, e.g. `getEntitlement`. */
   readonly operation: string;
@@ -26,7 +29,7 @@ export class StiggError extends Error {
   }
 }
 
-/** The API key was missing or rejected (HTTP 401/403, or extensions.code UNAUTHENTICATED). */
+/** The API key was missing or rejected (HTTP 401/403, or extensions.code UNAUTHENTICATED, FORBIDDEN, Unauthenticated, IdentityForbidden). */
 export class StiggAuthError extends StiggError {
   override name = 'StiggAuthError';
   /** HTTP status of the response. */
@@ -34,7 +37,8 @@ export class StiggAuthError extends StiggError {
 
   constructor(operation: string, status: number, options: { cause?: unknown } = {}) {
     super(
-      `Stigg rejected the API key (HTTP ${status}) during ${operation}; check the server API key of this environment`,
+      `Stigg rejected the API key (HTTP ${status}) during ${operation}: check the server API key (STIGG_SERVER_API_KEY), ` +
+        'which must be the server key of this Stigg environment (Settings > Account > Environments), not a client key',
       { operation, transient: false, cause: options.cause },
     );
     this.status = status;
@@ -52,11 +56,18 @@ export class StiggGraphQLError extends StiggError {
   readonly status: number;
   readonly errors: readonly StiggGraphQLErrorEntry[];
 
-  constructor(operation: string, status: number, errors: readonly StiggGraphQLErrorEntry[], options: { transient?: boolean; cause?: unknown } = {}) {
+  constructor(
+    operation: string,
+    status: number,
+    errors: readonly StiggGraphQLErrorEntry[],
+    options: { transient?: boolean; cause?: unknown } = {},
+  ) {
     const [first] = errors;
     const code = first?.extensions?.code;
     const traceId = first?.extensions?.traceId;
-    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter((part) => part !== undefined);
+    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter(
+      (part) => part !== undefined,
+    );
     super(
       `Stigg ${operation} failed: ${first?.message ?? 'empty error response'}${details.length > 0 ? ` (${details.join(', ')})` : ''}`,
       { operation, transient: options.transient ?? false, cause: options.cause },

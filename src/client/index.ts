@@ -1,5 +1,7 @@
-export { StiggClient, Stigg, DEFAULT_API_URL } from './client';
-export type { StiggClientOptions, StiggCreateClientOptions, GetCouponsArgs } from './client';
+export { StiggClient, Stigg } from './client';
+export type { GetCouponsArgs } from './client';
+export { DEFAULT_API_URL } from './options';
+export type { StiggClientOptions, StiggCreateClientOptions } from './options';
 export type { FetchLike } from './transport';
 export {
   StiggError,

@@ -1,4 +1,4 @@
-import { ClientError, GraphQLClient } from 'graphql-request';
+import { isAuthFailure, isTransientGraphQLFailure } from './classify';
 import {
   StiggAuthError,
   StiggError,
@@ -10,8 +10,8 @@ import {
 import type { StiggGraphQLErrorEntry } from './errors';
 import type { LoadedOperation } from './documents';
 
+/** The global fetch's shape; any WHATWG-compatible fetch (Node >= 18, workerd, undici) fits. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
-type GraphQLClientFetch = NonNullable<NonNullable<ConstructorParameters<typeof GraphQLClient>[1]>['fetch']>;
 
 export interface TransportConfig {
   apiUrl: string;
@@ -32,41 +32,66 @@ const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
 const COPIED_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hostname'] as const;
 const MAX_BODY_IN_CAUSE = 500;
 
-/** Marks a rejection of fetch itself, as opposed to a failure while reading the response. */
+/** Marks a failure of the connection (fetch rejected, or the body broke off while being read). */
 class FetchRejected {
   constructor(readonly error: unknown) {}
 }
 
-/** One HTTP attempt of one operation. Never retries; every failure becomes a StiggError. */
-export async function sendOnce(config: TransportConfig, operation: LoadedOperation, variables: object): Promise<unknown> {
+interface GraphQLResponseBody {
+  data?: Record<string, unknown> | null;
+  errors?: unknown;
+}
+
+/**
+ * One HTTP attempt of one operation over the given fetch (the global one by default: no Node
+ * built-in is needed, so this runs in workerd and bundles anywhere). Never retries; every failure
+ * becomes a StiggError.
+ */
+export async function sendOnce(
+  config: TransportConfig,
+  operation: LoadedOperation,
+  variables: object,
+): Promise<unknown> {
   const controller = new AbortController();
-  const timer = setTimeout(function abortOnTimeout() {
+  const timer: unknown = setTimeout(function abortOnTimeout() {
     controller.abort();
   }, config.timeoutMs);
-  timer.unref();
-  let status: number | undefined;
-  const client = new GraphQLClient(config.apiUrl, {
-    headers: { 'X-API-KEY': config.apiKey },
-    fetch: async function fetchAndRecord(input: string, init?: RequestInit): Promise<Response> {
-      let response: Response;
-      try {
-        response = await config.fetch(input, init);
-      } catch (error) {
-        throw new FetchRejected(error);
-      }
-      status = response.status;
-      return response;
-    } as GraphQLClientFetch,
-  });
+  // Node's timers can be unref'd (a pending timeout must not keep a process alive); workerd's are numbers.
+  (timer as { unref?: () => void }).unref?.();
+  let status = 0;
   try {
-    const response = await client.rawRequest<Record<string, unknown>>({
-      query: operation.query,
-      variables: variables as Record<string, unknown>,
-      signal: controller.signal,
-    });
-    const data = response.data as Record<string, unknown> | null | undefined;
+    let response: Response;
+    try {
+      response = await config.fetch(config.apiUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          'X-API-KEY': config.apiKey,
+          // As Stigg's own client sends it.
+          'x-graphql-operation-name': operation.operationName,
+        },
+        body: JSON.stringify({ query: operation.query, variables, operationName: operation.operationName }),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      throw new FetchRejected(error);
+    }
+    status = response.status;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new FetchRejected(error);
+    }
+    const body = parseBody(text);
+    const errors = body !== undefined && Array.isArray(body.errors) ? body.errors : [];
+    if (body === undefined || !response.ok || errors.length > 0) {
+      throw fromResponse(operation.name, response, body, errors, text, config.apiKey);
+    }
+    const data = body.data;
     if (data === null || data === undefined || !(operation.rootField in data)) {
-      throw new StiggHttpError(operation.name, response.status, undefined, {
+      throw new StiggHttpError(operation.name, status, undefined, {
         cause: new Error(`the response has no data.${operation.rootField}`),
       });
     }
@@ -74,11 +99,28 @@ export async function sendOnce(config: TransportConfig, operation: LoadedOperati
   } catch (error) {
     throw toStiggError(error, operation.name, config, controller.signal.aborted, status);
   } finally {
-    clearTimeout(timer);
+    clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
   }
 }
 
-function toStiggError(error: unknown, operation: string, config: TransportConfig, timedOut: boolean, status: number | undefined): StiggError {
+function parseBody(text: string): GraphQLResponseBody | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as GraphQLResponseBody)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toStiggError(
+  error: unknown,
+  operation: string,
+  config: TransportConfig,
+  timedOut: boolean,
+  status: number,
+): StiggError {
   if (error instanceof StiggError) return error;
   const secret = config.apiKey;
   const original = error instanceof FetchRejected ? error.error : error;
@@ -88,37 +130,54 @@ function toStiggError(error: unknown, operation: string, config: TransportConfig
     const requestSent = codes.length === 0 || codes.some((code) => !NEVER_SENT_CODES.has(code));
     return new StiggNetworkError(operation, codes[0], requestSent, { cause: scrubError(original, secret) });
   }
-  if (error instanceof ClientError) return fromClientError(error, operation, secret);
-  // The body could not be parsed (e.g. truncated JSON); graphql-request rethrows the parser's error.
-  return new StiggHttpError(operation, status ?? 0, undefined, { cause: scrubError(original, secret) });
+  return new StiggHttpError(operation, status, undefined, { cause: scrubError(original, secret) });
 }
 
-function fromClientError(error: ClientError, operation: string, secret: string): StiggError {
-  const { response } = error;
-  const status = response.status;
-  const errors = Array.isArray(response.errors) ? response.errors.map((entry) => sanitizeEntry(entry, secret)) : [];
-  const body = (response as { error?: unknown }).error;
+/** A response that is not a clean GraphQL success: classify it, keeping a scrubbed copy of what came back as the cause. */
+function fromResponse(
+  operation: string,
+  response: Response,
+  body: GraphQLResponseBody | undefined,
+  rawErrors: readonly unknown[],
+  text: string,
+  secret: string,
+): StiggError {
+  const { status } = response;
+  const errors = rawErrors.map((entry) => sanitizeEntry(entry, secret));
+  const parsed = body !== undefined;
   const cause = Object.assign(new Error(redact(`GraphQL Error (Code: ${status})`, secret)), {
     name: 'ClientError',
     response: {
       status,
       errors,
-      ...(typeof body === 'string' ? { body: redact(body.slice(0, MAX_BODY_IN_CAUSE), secret) } : {}),
+      ...(parsed ? {} : { body: redact(text.slice(0, MAX_BODY_IN_CAUSE), secret) }),
     },
   });
-  const unauthenticated = errors.some((entry) => entry.extensions?.code === 'UNAUTHENTICATED');
-  if (status === 401 || status === 403 || unauthenticated) return new StiggAuthError(operation, status, { cause });
+  if (status === 401 || status === 403 || isAuthFailure(errors))
+    return new StiggAuthError(operation, status, { cause });
   if (status === 429 || status >= 500) {
-    return new StiggHttpError(operation, status, parseRetryAfter((response.headers as Headers | undefined)?.get('retry-after') ?? null), { cause });
+    return new StiggHttpError(operation, status, parseRetryAfter(response.headers.get('retry-after')), { cause });
   }
-  if (errors.length > 0) return new StiggGraphQLError(operation, status, errors, { cause });
+  if (errors.length > 0)
+    return new StiggGraphQLError(operation, status, errors, {
+      transient: isTransientGraphQLFailure(status, errors),
+      cause,
+    });
+  // A body that is not a GraphQL response (truncated JSON, an HTML page), or a 4xx without errors.
+  if (!parsed) cause.message = `GraphQL Error (Code: ${status}): the response is not GraphQL JSON`;
   return new StiggHttpError(operation, status, undefined, { cause });
 }
 
 function sanitizeEntry(entry: unknown, secret: string): StiggGraphQLErrorEntry {
   const raw = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-  const result: StiggGraphQLErrorEntry = { message: redact(typeof raw.message === 'string' ? raw.message : 'Unknown error', secret) };
-  if (Array.isArray(raw.path)) result.path = raw.path.filter((part): part is string | number => typeof part === 'string' || typeof part === 'number');
+  const result: StiggGraphQLErrorEntry = {
+    message: redact(typeof raw.message === 'string' ? raw.message : 'Unknown error', secret),
+  };
+  if (Array.isArray(raw.path)) {
+    result.path = raw.path
+      .filter((part): part is string | number => typeof part === 'string' || typeof part === 'number')
+      .map((part) => (typeof part === 'string' ? redact(part, secret) : part));
+  }
   if (typeof raw.extensions === 'object' && raw.extensions !== null) {
     result.extensions = redactDeep(raw.extensions, secret, 0) as StiggGraphQLErrorEntry['extensions'];
   }
@@ -151,14 +210,16 @@ function errorCodes(error: unknown): string[] {
 }
 
 function redact(text: string, secret: string): string {
-  return text.split(secret).join('[redacted]');
+  return secret === '' ? text : text.split(secret).join('[redacted]');
 }
 
 function redactDeep(value: unknown, secret: string, depth: number): unknown {
   if (typeof value === 'string') return redact(value, secret);
   if (typeof value !== 'object' || value === null || depth > 5) return typeof value === 'object' ? undefined : value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, secret, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, secret, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]),
+  );
 }
 
 /**

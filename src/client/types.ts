@@ -1,6 +1,6 @@
 // Generated from schema.graphql, fragments.graphql and operations/*.graphql by
 // test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:
-//   STIGG_WRITE_TYPES=1 npx jest test/client/types.test.ts
+//   npm run gen:client
 
 import type { AccessDeniedReason } from '../core/types';
 
@@ -11,14 +11,17 @@ export type DateTimeInput = string | Date;
 /** The JSON scalar (additionalMetaData, dimensions): passed through as is. */
 export type JsonObject = { [key: string]: unknown };
 type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The literal members of a string union, without an open `string` or `string & {}` member. */
+type KnownValues<T> = T extends string ? (string extends T ? never : T) : never;
 type Expect<T extends true> = T;
 
 // ---------------------------------------------------------------- enums
 
-// AccessDeniedReason is core's own type (one symbol for the root entry point); this fails to compile when they drift.
+// AccessDeniedReason is core's own type (one symbol for the root entry point); this fails to compile when its
+// known values drift from the schema (an open `string & {}` end for values Stigg adds later is allowed).
 export type { AccessDeniedReason };
 export type AccessDeniedReasonMatchesSchema = Expect<SameUnion<
-  AccessDeniedReason,
+  KnownValues<AccessDeniedReason>,
   | 'BudgetExceeded'
   | 'CustomerIsArchived'
   | 'CustomerNotFound'
@@ -35,18 +38,20 @@ export type AccessDeniedReasonMatchesSchema = Expect<SameUnion<
 >>;
 
 export type BillingModel =
+  | 'CREDIT_BASED'
   | 'FLAT_FEE'
+  | 'MINIMUM_SPEND'
   | 'PER_UNIT'
   | 'USAGE_BASED';
 
 export type BillingPeriod =
-  | 'MONTHLY'
-  | 'ANNUALLY';
+  | 'ANNUALLY'
+  | 'MONTHLY';
 
-export type CouponSortFields =
-  | 'createdAt'
-  | 'name'
-  | 'refId';
+export type CouponSource =
+  | 'STIGG'
+  | 'STIGG_ADHOC'
+  | 'STRIPE';
 
 export type CouponStatus =
   | 'ACTIVE'
@@ -57,44 +62,167 @@ export type CouponType =
   | 'PERCENTAGE';
 
 export type Currency =
-  | 'USD'
+  | 'AED'
+  | 'ALL'
+  | 'AMD'
+  | 'ANG'
+  | 'AUD'
+  | 'AWG'
+  | 'AZN'
+  | 'BAM'
+  | 'BBD'
+  | 'BDT'
+  | 'BGN'
+  | 'BIF'
+  | 'BMD'
+  | 'BND'
+  | 'BRL'
+  | 'BSD'
+  | 'BWP'
+  | 'BYN'
+  | 'BZD'
+  | 'CAD'
+  | 'CDF'
+  | 'CHF'
+  | 'CLP'
+  | 'CNY'
+  | 'CZK'
+  | 'DJF'
+  | 'DKK'
+  | 'DOP'
+  | 'DZD'
+  | 'EGP'
+  | 'ETB'
   | 'EUR'
+  | 'FJD'
   | 'GBP'
-  | 'DKK';
+  | 'GEL'
+  | 'GIP'
+  | 'GMD'
+  | 'GNF'
+  | 'GYD'
+  | 'HKD'
+  | 'HRK'
+  | 'HTG'
+  | 'IDR'
+  | 'ILS'
+  | 'INR'
+  | 'ISK'
+  | 'JMD'
+  | 'JPY'
+  | 'KES'
+  | 'KGS'
+  | 'KHR'
+  | 'KMF'
+  | 'KRW'
+  | 'KYD'
+  | 'KZT'
+  | 'LBP'
+  | 'LKR'
+  | 'LRD'
+  | 'LSL'
+  | 'MAD'
+  | 'MDL'
+  | 'MGA'
+  | 'MKD'
+  | 'MMK'
+  | 'MNT'
+  | 'MOP'
+  | 'MRO'
+  | 'MVR'
+  | 'MWK'
+  | 'MXN'
+  | 'MYR'
+  | 'MZN'
+  | 'NAD'
+  | 'NGN'
+  | 'NOK'
+  | 'NPR'
+  | 'NZD'
+  | 'PGK'
+  | 'PHP'
+  | 'PKR'
+  | 'PLN'
+  | 'PYG'
+  | 'QAR'
+  | 'RON'
+  | 'RSD'
+  | 'RUB'
+  | 'RWF'
+  | 'SAR'
+  | 'SBD'
+  | 'SCR'
+  | 'SEK'
+  | 'SGD'
+  | 'SLE'
+  | 'SLL'
+  | 'SOS'
+  | 'SZL'
+  | 'THB'
+  | 'TJS'
+  | 'TOP'
+  | 'TRY'
+  | 'TTD'
+  | 'TZS'
+  | 'UAH'
+  | 'UGX'
+  | 'USD'
+  | 'UZS'
+  | 'VND'
+  | 'VUV'
+  | 'WST'
+  | 'XAF'
+  | 'XCD'
+  | 'XOF'
+  | 'XPF'
+  | 'YER'
+  | 'ZAR'
+  | 'ZMW';
 
 export type EntitlementResetPeriod =
   | 'DAY'
-  | 'WEEK'
+  | 'HOUR'
   | 'MONTH'
+  | 'WEEK'
   | 'YEAR';
 
 export type FeatureType =
   | 'BOOLEAN'
+  | 'ENUM'
   | 'NUMBER';
 
 export type MeterType =
-  | 'None'
   | 'Fluctuating'
-  | 'Incremental';
+  | 'Incremental'
+  | 'None';
+
+export type MonthlyAccordingTo =
+  | 'StartOfTheMonth'
+  | 'SubscriptionStart';
 
 export type PaymentCollection =
-  | 'NOT_REQUIRED'
-  | 'FAILED'
   | 'ACTION_REQUIRED'
+  | 'FAILED'
+  | 'NOT_REQUIRED'
   | 'PROCESSING';
 
+export type PaymentCollectionMethod =
+  | 'CHARGE'
+  | 'INVOICE'
+  | 'NONE';
+
 export type PricingType =
+  | 'CUSTOM'
   | 'FREE'
-  | 'PAID'
-  | 'CUSTOM';
+  | 'PAID';
 
 export type PromotionalEntitlementPeriod =
-  | 'ONE_WEEK'
-  | 'ONE_MONTH'
-  | 'SIX_MONTH'
-  | 'ONE_YEAR'
+  | 'CUSTOM'
   | 'LIFETIME'
-  | 'CUSTOM';
+  | 'ONE_MONTH'
+  | 'ONE_WEEK'
+  | 'ONE_YEAR'
+  | 'SIX_MONTH';
 
 export type PromotionalEntitlementStatus =
   | 'Active'
@@ -102,32 +230,42 @@ export type PromotionalEntitlementStatus =
   | 'Paused';
 
 export type ProvisionSubscriptionStatus =
-  | 'SUCCESS'
-  | 'PAYMENT_REQUIRED';
+  | 'PAYMENT_REQUIRED'
+  | 'SUCCESS';
 
-export type SortDirection =
-  | 'ASC'
-  | 'DESC';
+export type ScheduleStrategy =
+  | 'END_OF_BILLING_MONTH'
+  | 'END_OF_BILLING_PERIOD'
+  | 'IMMEDIATE';
+
+export type SubscriptionCancellationAction =
+  | 'DEFAULT'
+  | 'REVOKE_ENTITLEMENTS';
 
 export type SubscriptionCancellationTime =
-  | 'IMMEDIATE'
   | 'END_OF_BILLING_PERIOD'
+  | 'IMMEDIATE'
   | 'SPECIFIC_DATE';
 
 export type SubscriptionDecisionStrategy =
-  | 'REQUESTED_PLAN'
   | 'PREDEFINED_FREE_PLAN'
   | 'PREDEFINED_TRIAL_PLAN'
+  | 'REQUESTED_PLAN'
   | 'SKIPPED_SUBSCRIPTION_CREATION';
 
 export type SubscriptionInvoiceStatus =
-  | 'OPEN'
   | 'CANCELED'
+  | 'OPEN'
   | 'PAID';
 
 export type SubscriptionMigrationTime =
-  | 'IMMEDIATE'
-  | 'END_OF_BILLING_PERIOD';
+  | 'END_OF_BILLING_PERIOD'
+  | 'IMMEDIATE';
+
+export type SubscriptionProrationBehavior =
+  | 'CREATE_PRORATIONS'
+  | 'INVOICE_IMMEDIATELY'
+  | 'NONE';
 
 export type SubscriptionStatus =
   | 'ACTIVE'
@@ -137,24 +275,42 @@ export type SubscriptionStatus =
   | 'NOT_STARTED'
   | 'PAYMENT_PENDING';
 
+export type TrialEndBehavior =
+  | 'CANCEL_SUBSCRIPTION'
+  | 'CONVERT_TO_PAID';
+
 export type UsageUpdateBehavior =
   | 'DELTA'
   | 'SET';
 
+export type WeeklyAccordingTo =
+  | 'EveryFriday'
+  | 'EveryMonday'
+  | 'EverySaturday'
+  | 'EverySunday'
+  | 'EveryThursday'
+  | 'EveryTuesday'
+  | 'EveryWednesday'
+  | 'SubscriptionStart';
+
+export type YearlyAccordingTo =
+  | 'SubscriptionStart';
+
 // ---------------------------------------------------------------- inputs
 
-export interface AddressInput {
-  country?: string | null;
-  city?: string | null;
-  state?: string | null;
+export interface Address {
   addressLine1?: string | null;
   addressLine2?: string | null;
+  city?: string | null;
+  country?: string | null;
   phoneNumber?: string | null;
   postalCode?: string | null;
+  state?: string | null;
 }
 
 export interface ArchiveCustomerInput {
   customerId: string;
+  environmentId?: string | null;
 }
 
 export interface BillableFeatureInput {
@@ -162,200 +318,397 @@ export interface BillableFeatureInput {
   quantity: number;
 }
 
+export interface BillingAddress {
+  city?: string | null;
+  country?: string | null;
+  line1?: string | null;
+  line2?: string | null;
+  postalCode?: string | null;
+  state?: string | null;
+}
+
+export interface BudgetConfigurationInput {
+  hasSoftLimit: boolean;
+  limit: number;
+}
+
 export interface CheckoutOptions {
-  successUrl: string;
-  cancelUrl: string;
   allowPromoCodes?: boolean | null;
+  allowTaxIdCollection?: boolean | null;
+  cancelUrl: string;
   collectBillingAddress?: boolean | null;
   collectPhoneNumber?: boolean | null;
+  referenceId?: string | null;
+  successUrl: string;
 }
 
 export interface CouponFilter {
   and?: ReadonlyArray<CouponFilter> | null;
-  or?: ReadonlyArray<CouponFilter> | null;
-  id?: StringFieldComparison | null;
-  refId?: StringFieldComparison | null;
+  billingId?: StringFieldComparison | null;
+  createdAt?: DateFieldComparison | null;
+  customers?: CouponFilterCustomerFilter | null;
+  description?: StringFieldComparison | null;
+  environmentId?: UuidFilterComparison | null;
+  id?: UuidFilterComparison | null;
   name?: StringFieldComparison | null;
+  or?: ReadonlyArray<CouponFilter> | null;
+  refId?: StringFieldComparison | null;
+  source?: CouponSourceFilterComparison | null;
   status?: CouponStatusFilterComparison | null;
   type?: CouponTypeFilterComparison | null;
+  updatedAt?: DateFieldComparison | null;
 }
 
-export interface CouponSort {
-  field: CouponSortFields;
-  direction: SortDirection;
+export interface CouponFilterCustomerFilter {
+  and?: ReadonlyArray<CouponFilterCustomerFilter> | null;
+  billingId?: StringFieldComparison | null;
+  createdAt?: DateFieldComparison | null;
+  crmHubspotCompanyId?: StringFieldComparison | null;
+  crmHubspotCompanyUrl?: StringFieldComparison | null;
+  crmId?: StringFieldComparison | null;
+  customerId?: StringFieldComparison | null;
+  deletedAt?: DateFieldComparison | null;
+  email?: StringFieldComparison | null;
+  environmentId?: UuidFilterComparison | null;
+  id?: UuidFilterComparison | null;
+  name?: StringFieldComparison | null;
+  or?: ReadonlyArray<CouponFilterCustomerFilter> | null;
+  refId?: StringFieldComparison | null;
+  salesforceId?: StringFieldComparison | null;
+  searchQuery?: CustomerSearchQueryFilterComparison | null;
+  updatedAt?: DateFieldComparison | null;
+}
+
+export interface CouponSourceFilterComparison {
+  eq?: CouponSource | null;
+  in?: ReadonlyArray<CouponSource> | null;
 }
 
 export interface CouponStatusFilterComparison {
   eq?: CouponStatus | null;
-  neq?: CouponStatus | null;
+  gt?: CouponStatus | null;
+  gte?: CouponStatus | null;
+  iLike?: CouponStatus | null;
   in?: ReadonlyArray<CouponStatus> | null;
+  is?: boolean | null;
+  isNot?: boolean | null;
+  like?: CouponStatus | null;
+  lt?: CouponStatus | null;
+  lte?: CouponStatus | null;
+  neq?: CouponStatus | null;
+  notILike?: CouponStatus | null;
   notIn?: ReadonlyArray<CouponStatus> | null;
+  notLike?: CouponStatus | null;
 }
 
 export interface CouponTypeFilterComparison {
   eq?: CouponType | null;
-  neq?: CouponType | null;
+  gt?: CouponType | null;
+  gte?: CouponType | null;
+  iLike?: CouponType | null;
   in?: ReadonlyArray<CouponType> | null;
+  is?: boolean | null;
+  isNot?: boolean | null;
+  like?: CouponType | null;
+  lt?: CouponType | null;
+  lte?: CouponType | null;
+  neq?: CouponType | null;
+  notILike?: CouponType | null;
   notIn?: ReadonlyArray<CouponType> | null;
+  notLike?: CouponType | null;
+}
+
+export interface CreditRateInput {
+  amount: number;
+  currencyId: string;
+  customCurrencyId?: string | null;
 }
 
 export interface CursorPaging {
-  first?: number | null;
   after?: string | null;
-  last?: number | null;
   before?: string | null;
+  first?: number | null;
+  last?: number | null;
 }
 
 export interface CustomerBillingInfo {
-  language?: string | null;
-  timezone?: string | null;
+  billingAddress?: Address | null;
   currency?: Currency | null;
-  billingAddress?: AddressInput | null;
-  shippingAddress?: AddressInput | null;
-  taxIds?: ReadonlyArray<TaxExemptInput> | null;
-  taxRateIds?: ReadonlyArray<string> | null;
+  customerName?: string | null;
+  integrationId?: string | null;
+  invoiceCustomFields?: JsonObject | null;
+  language?: string | null;
+  metadata?: JsonObject | null;
+  paymentMethodId?: string | null;
+  shippingAddress?: Address | null;
+  taxIds?: ReadonlyArray<TaxExempt> | null;
+  timezone?: string | null;
+}
+
+export interface CustomerSearchQueryFilterComparison {
+  iLike?: string | null;
+}
+
+export interface DateFieldComparison {
+  between?: DateFieldComparisonBetween | null;
+  eq?: DateTimeInput | null;
+  gt?: DateTimeInput | null;
+  gte?: DateTimeInput | null;
+  in?: ReadonlyArray<DateTimeInput> | null;
+  is?: boolean | null;
+  isNot?: boolean | null;
+  lt?: DateTimeInput | null;
+  lte?: DateTimeInput | null;
+  neq?: DateTimeInput | null;
+  notBetween?: DateFieldComparisonBetween | null;
+  notIn?: ReadonlyArray<DateTimeInput> | null;
+}
+
+export interface DateFieldComparisonBetween {
+  lower: DateTimeInput;
+  upper: DateTimeInput;
 }
 
 export interface EntitlementOptions {
   requestedUsage?: number | null;
+  requestedValues?: ReadonlyArray<string> | null;
   shouldTrack?: boolean | null;
 }
 
 export interface EstimateSubscriptionInput {
-  customerId: string;
-  planId: string;
-  resourceId?: string | null;
-  billingPeriod?: BillingPeriod | null;
-  billingCountryCode?: string | null;
-  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
   addons?: ReadonlyArray<SubscriptionAddonInput> | null;
-  startDate?: DateTimeInput | null;
-  billingInformation?: CustomerBillingInfo | null;
+  appliedCoupon?: SubscriptionCouponInput | null;
+  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
+  billingCountryCode?: string | null;
+  billingInformation?: SubscriptionBillingInfo | null;
+  billingPeriod?: BillingPeriod | null;
+  customerId: string;
+  environmentId?: string | null;
+  payingCustomerId?: string | null;
+  planId: string;
+  priceUnitAmount?: number | null;
   promotionCode?: string | null;
+  resourceId?: string | null;
+  skipTrial?: boolean | null;
+  startDate?: DateTimeInput | null;
+  trialOverrideConfiguration?: TrialOverrideConfigurationInput | null;
+  unitQuantity?: number | null;
 }
 
 export interface EstimateSubscriptionUpdateInput {
-  subscriptionId: string;
-  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
   addons?: ReadonlyArray<SubscriptionAddonInput> | null;
+  appliedCoupon?: SubscriptionCouponInput | null;
+  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
+  environmentId?: string | null;
+  promotionCode?: string | null;
+  subscriptionId: string;
+  unitQuantity?: number | null;
 }
 
 export interface FetchEntitlementQuery {
   customerId: string;
+  environmentId?: string | null;
   featureId: string;
-  resourceId?: string | null;
   options?: EntitlementOptions | null;
+  resourceId?: string | null;
 }
 
 export interface FetchEntitlementsQuery {
   customerId: string;
+  environmentId?: string | null;
   resourceId?: string | null;
 }
 
 export interface GetActiveSubscriptionsInput {
   customerId: string;
+  environmentId?: string | null;
   resourceId?: string | null;
+  resourceIds?: ReadonlyArray<string> | null;
 }
 
 export interface GetCustomerByRefIdInput {
   customerId: string;
+  environmentId?: string | null;
 }
 
 export interface GetSubscriptionInput {
+  environmentId?: string | null;
   subscriptionId: string;
 }
 
 export interface GrantPromotionalEntitlementInput {
-  featureId: string;
-  period: PromotionalEntitlementPeriod;
   customEndDate?: DateTimeInput | null;
-  usageLimit?: number | null;
+  enumValues?: ReadonlyArray<string> | null;
+  featureId: string;
+  hasSoftLimit?: boolean | null;
   hasUnlimitedUsage?: boolean | null;
-  resetPeriod?: EntitlementResetPeriod | null;
   isVisible?: boolean | null;
+  monthlyResetPeriodConfiguration?: MonthlyResetPeriodConfigInput | null;
+  period: PromotionalEntitlementPeriod;
+  resetPeriod?: EntitlementResetPeriod | null;
+  usageLimit?: number | null;
+  weeklyResetPeriodConfiguration?: WeeklyResetPeriodConfigInput | null;
+  yearlyResetPeriodConfiguration?: YearlyResetPeriodConfigInput | null;
 }
 
 export interface GrantPromotionalEntitlementsInput {
   customerId: string;
+  environmentId?: string | null;
   promotionalEntitlements: ReadonlyArray<GrantPromotionalEntitlementInput>;
 }
 
+export interface MoneyInputDto {
+  amount: number;
+  currency?: Currency | null;
+}
+
+export interface MonthlyResetPeriodConfigInput {
+  accordingTo: MonthlyAccordingTo;
+}
+
+export interface PriceOverrideInput {
+  addonId?: string | null;
+  baseCharge?: boolean | null;
+  blockSize?: number | null;
+  creditRate?: CreditRateInput | null;
+  featureId?: string | null;
+  price?: MoneyInputDto | null;
+  tiers?: ReadonlyArray<PriceTierInput> | null;
+}
+
+export interface PriceTierInput {
+  flatPrice?: MoneyInputDto | null;
+  unitPrice?: MoneyInputDto | null;
+  upTo?: number | null;
+}
+
 export interface ProvisionCustomerInput {
-  customerId?: string | null;
-  refId?: string | null;
-  name?: string | null;
-  email?: string | null;
-  couponRefId?: string | null;
-  billingId?: string | null;
-  crmId?: string | null;
-  billingInformation?: CustomerBillingInfo | null;
   additionalMetaData?: JsonObject | null;
-  subscriptionParams?: ProvisionCustomerSubscriptionInput | null;
+  awsMarketplaceCustomerId?: string | null;
+  billingId?: string | null;
+  billingInformation?: CustomerBillingInfo | null;
+  couponRefId?: string | null;
+  createdAt?: DateTimeInput | null;
+  crmId?: string | null;
+  customerId?: string | null;
+  email?: string | null;
+  environmentId?: string | null;
   excludeFromExperiment?: boolean | null;
+  name?: string | null;
+  refId?: string | null;
+  salesforceId?: string | null;
+  shouldSyncFree?: boolean | null;
+  subscriptionParams?: ProvisionCustomerSubscriptionInput | null;
 }
 
 export interface ProvisionCustomerSubscriptionInput {
-  planId: string;
-  billingPeriod?: BillingPeriod | null;
-  billingCountryCode?: string | null;
-  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
-  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
-  resourceId?: string | null;
   additionalMetaData?: JsonObject | null;
+  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
+  appliedCoupon?: SubscriptionCouponInput | null;
+  awaitPaymentConfirmation?: boolean | null;
+  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
+  billingCountryCode?: string | null;
+  billingId?: string | null;
+  billingInformation?: SubscriptionBillingInfo | null;
+  billingPeriod?: BillingPeriod | null;
+  budget?: BudgetConfigurationInput | null;
+  minimumSpend?: SubscriptionMinimumSpendValueInput | null;
+  paymentCollectionMethod?: PaymentCollectionMethod | null;
+  planId: string;
+  priceOverrides?: ReadonlyArray<PriceOverrideInput> | null;
+  priceUnitAmount?: number | null;
+  promotionCode?: string | null;
+  refId?: string | null;
+  resourceId?: string | null;
+  salesforceId?: string | null;
+  startDate?: DateTimeInput | null;
+  subscriptionEntitlements?: ReadonlyArray<SubscriptionEntitlementInput> | null;
+  subscriptionId?: string | null;
+  trialOverrideConfiguration?: TrialOverrideConfigurationInput | null;
+  unitQuantity?: number | null;
 }
 
 export interface ProvisionSubscriptionInput {
-  customerId: string;
-  planId: string;
-  resourceId?: string | null;
-  billingPeriod?: BillingPeriod | null;
-  billingCountryCode?: string | null;
-  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
-  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
-  startDate?: DateTimeInput | null;
-  skipTrial?: boolean | null;
-  checkoutOptions?: CheckoutOptions | null;
-  awaitPaymentConfirmation?: boolean | null;
-  promotionCode?: string | null;
   additionalMetaData?: JsonObject | null;
+  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
+  appliedCoupon?: SubscriptionCouponInput | null;
+  awaitPaymentConfirmation?: boolean | null;
+  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
+  billingCountryCode?: string | null;
+  billingId?: string | null;
+  billingInformation?: SubscriptionBillingInfo | null;
+  billingPeriod?: BillingPeriod | null;
+  budget?: BudgetConfigurationInput | null;
+  checkoutOptions?: CheckoutOptions | null;
+  customerId: string;
+  minimumSpend?: SubscriptionMinimumSpendValueInput | null;
+  payingCustomerId?: string | null;
+  paymentCollectionMethod?: PaymentCollectionMethod | null;
+  planId: string;
+  priceOverrides?: ReadonlyArray<PriceOverrideInput> | null;
+  priceUnitAmount?: number | null;
+  promotionCode?: string | null;
+  refId?: string | null;
+  resourceId?: string | null;
+  salesforceId?: string | null;
+  scheduleStrategy?: ScheduleStrategy | null;
+  skipTrial?: boolean | null;
+  startDate?: DateTimeInput | null;
+  subscriptionEntitlements?: ReadonlyArray<SubscriptionEntitlementInput> | null;
+  subscriptionId?: string | null;
+  trialOverrideConfiguration?: TrialOverrideConfigurationInput | null;
+  unitQuantity?: number | null;
 }
 
 export interface ReportUsageBaseInput {
+  idempotencyKey?: string | null;
+  createdAt?: DateTimeInput | null;
   customerId: string;
+  dimensions?: JsonObject | null;
   featureId: string;
-  value: number;
   resourceId?: string | null;
   updateBehavior?: UsageUpdateBehavior | null;
-  dimensions?: JsonObject | null;
-  createdAt?: DateTimeInput | null;
-  idempotencyKey?: string | null;
+  value: number;
 }
 
 export interface ReportUsageBulkInput {
+  environmentId?: string | null;
   usages: ReadonlyArray<ReportUsageBaseInput>;
 }
 
 export interface ReportUsageInput {
+  idempotencyKey?: string | null;
+  createdAt?: DateTimeInput | null;
   customerId: string;
+  dimensions?: JsonObject | null;
+  environmentId?: string | null;
   featureId: string;
-  value: number;
   resourceId?: string | null;
   updateBehavior?: UsageUpdateBehavior | null;
-  dimensions?: JsonObject | null;
-  createdAt?: DateTimeInput | null;
-  idempotencyKey?: string | null;
+  value: number;
 }
 
 export interface RevokePromotionalEntitlementInput {
   customerId: string;
+  environmentId?: string | null;
   featureId: string;
 }
 
 export interface StringFieldComparison {
   eq?: string | null;
-  neq?: string | null;
+  gt?: string | null;
+  gte?: string | null;
+  iLike?: string | null;
   in?: ReadonlyArray<string> | null;
+  is?: boolean | null;
+  isNot?: boolean | null;
+  like?: string | null;
+  lt?: string | null;
+  lte?: string | null;
+  neq?: string | null;
+  notILike?: string | null;
   notIn?: ReadonlyArray<string> | null;
+  notLike?: string | null;
 }
 
 export interface SubscriptionAddonInput {
@@ -363,58 +716,174 @@ export interface SubscriptionAddonInput {
   quantity?: number | null;
 }
 
+export interface SubscriptionBillingInfo {
+  billingAddress?: BillingAddress | null;
+  chargeOnBehalfOfAccount?: string | null;
+  couponId?: string | null;
+  integrationId?: string | null;
+  invoiceDaysUntilDue?: number | null;
+  isBackdated?: boolean | null;
+  isInvoicePaid?: boolean | null;
+  metadata?: JsonObject | null;
+  prorationBehavior?: SubscriptionProrationBehavior | null;
+  taxPercentage?: number | null;
+  taxRateIds?: ReadonlyArray<string> | null;
+}
+
 export interface SubscriptionCancellationInput {
-  subscriptionRefId: string;
-  subscriptionCancellationTime?: SubscriptionCancellationTime | null;
+  awaitSubscriptionCancellation?: boolean | null;
   endDate?: DateTimeInput | null;
+  environmentId?: string | null;
+  prorate?: boolean | null;
+  subscriptionCancellationAction?: SubscriptionCancellationAction | null;
+  subscriptionCancellationTime?: SubscriptionCancellationTime | null;
+  subscriptionRefId: string;
+}
+
+export interface SubscriptionCouponConfigurationInput {
+  startDate?: DateTimeInput | null;
+}
+
+export interface SubscriptionCouponDiscountInput {
+  amountsOff?: ReadonlyArray<MoneyInputDto> | null;
+  description?: string | null;
+  durationInMonths?: number | null;
+  name?: string | null;
+  percentOff?: number | null;
+}
+
+export interface SubscriptionCouponInput {
+  billingCouponId?: string | null;
+  configuration?: SubscriptionCouponConfigurationInput | null;
+  couponId?: string | null;
+  discount?: SubscriptionCouponDiscountInput | null;
+  promotionCode?: string | null;
+}
+
+export interface SubscriptionEntitlementInput {
+  description?: string | null;
+  featureId: string;
+  hasSoftLimit?: boolean | null;
+  hasUnlimitedUsage?: boolean | null;
+  monthlyResetPeriodConfiguration?: MonthlyResetPeriodConfigInput | null;
+  resetPeriod?: EntitlementResetPeriod | null;
+  usageLimit?: number | null;
+  weeklyResetPeriodConfiguration?: WeeklyResetPeriodConfigInput | null;
+  yearlyResetPeriodConfiguration?: YearlyResetPeriodConfigInput | null;
 }
 
 export interface SubscriptionMigrationInput {
+  environmentId?: string | null;
   subscriptionId: string;
   subscriptionMigrationTime?: SubscriptionMigrationTime | null;
 }
 
-export interface TaxExemptInput {
+export interface SubscriptionMinimumSpendValueInput {
+  minimum?: MoneyInputDto | null;
+}
+
+export interface TaxExempt {
   type: string;
   value: string;
 }
 
+export interface TrialOverrideConfigurationInput {
+  isTrial: boolean;
+  trialEndBehavior?: TrialEndBehavior | null;
+  trialEndDate?: DateTimeInput | null;
+}
+
 export interface UnarchiveCustomerInput {
   customerId: string;
+  environmentId?: string | null;
 }
 
 export interface UpdateCustomerInput {
-  customerId?: string | null;
-  refId?: string | null;
-  name?: string | null;
-  email?: string | null;
-  couponRefId?: string | null;
-  billingId?: string | null;
-  crmId?: string | null;
-  billingInformation?: CustomerBillingInfo | null;
   additionalMetaData?: JsonObject | null;
+  awsMarketplaceCustomerId?: string | null;
+  billingId?: string | null;
+  billingInformation?: CustomerBillingInfo | null;
+  couponRefId?: string | null;
+  crmId?: string | null;
+  customerId?: string | null;
+  email?: string | null;
+  environmentId?: string | null;
+  name?: string | null;
+  refId?: string | null;
+  salesforceId?: string | null;
+  shouldWaitSync?: boolean | null;
+}
+
+export interface UpdateSubscriptionEntitlementInput {
+  featureId?: string | null;
+  hasSoftLimit?: boolean | null;
+  hasUnlimitedUsage?: boolean | null;
+  id?: string | null;
+  monthlyResetPeriodConfiguration?: MonthlyResetPeriodConfigInput | null;
+  resetPeriod?: EntitlementResetPeriod | null;
+  usageLimit?: number | null;
+  weeklyResetPeriodConfiguration?: WeeklyResetPeriodConfigInput | null;
+  yearlyResetPeriodConfiguration?: YearlyResetPeriodConfigInput | null;
 }
 
 export interface UpdateSubscriptionInput {
-  subscriptionId?: string | null;
-  refId?: string | null;
-  billingPeriod?: BillingPeriod | null;
-  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
-  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
   additionalMetaData?: JsonObject | null;
+  addons?: ReadonlyArray<SubscriptionAddonInput> | null;
+  appliedCoupon?: SubscriptionCouponInput | null;
+  awaitPaymentConfirmation?: boolean | null;
+  billableFeatures?: ReadonlyArray<BillableFeatureInput> | null;
+  billingInformation?: SubscriptionBillingInfo | null;
+  billingPeriod?: BillingPeriod | null;
+  budget?: BudgetConfigurationInput | null;
+  environmentId?: string | null;
+  minimumSpend?: SubscriptionMinimumSpendValueInput | null;
+  priceOverrides?: ReadonlyArray<PriceOverrideInput> | null;
+  promotionCode?: string | null;
+  refId?: string | null;
+  scheduleStrategy?: ScheduleStrategy | null;
+  subscriptionEntitlements?: ReadonlyArray<UpdateSubscriptionEntitlementInput> | null;
+  subscriptionId?: string | null;
+  trialEndDate?: DateTimeInput | null;
+  unitQuantity?: number | null;
 }
 
 export interface UsageEventReportInput {
   customerId: string;
+  dimensions?: JsonObject | null;
   eventName: string;
   idempotencyKey: string;
   resourceId?: string | null;
-  dimensions?: JsonObject | null;
   timestamp?: DateTimeInput | null;
 }
 
 export interface UsageEventsReportInput {
+  environmentId?: string | null;
   usageEvents: ReadonlyArray<UsageEventReportInput>;
+}
+
+export interface UuidFilterComparison {
+  eq?: string | null;
+  gt?: string | null;
+  gte?: string | null;
+  iLike?: string | null;
+  in?: ReadonlyArray<string> | null;
+  is?: boolean | null;
+  isNot?: boolean | null;
+  like?: string | null;
+  lt?: string | null;
+  lte?: string | null;
+  neq?: string | null;
+  notILike?: string | null;
+  notIn?: ReadonlyArray<string> | null;
+  notLike?: string | null;
+}
+
+export interface WeeklyResetPeriodConfigInput {
+  accordingTo: WeeklyAccordingTo;
+}
+
+export interface YearlyResetPeriodConfigInput {
+  accordingTo: YearlyAccordingTo;
 }
 
 // ---------------------------------------------------------------- results (fragments.graphql)
@@ -427,7 +896,6 @@ export interface Money {
 
 /** Selected by FeatureFragment (on Feature). */
 export interface Feature {
-  id: string;
   refId: string;
   displayName: string;
   description: string | null;
@@ -440,7 +908,6 @@ export interface Feature {
 
 /** Selected by EntitlementFeatureFragment (on EntitlementFeature). */
 export interface EntitlementFeature {
-  id: string;
   refId: string;
   displayName: string;
   description: string | null;
@@ -459,6 +926,8 @@ export interface Coupon {
   description: string | null;
   type: CouponType;
   discountValue: number;
+  percentOff: number | null;
+  amountsOff: Money[] | null;
   additionalMetaData: JsonObject | null;
   createdAt: DateTime;
   updatedAt: DateTime;
@@ -474,12 +943,11 @@ export interface PromotionalEntitlement {
   featureId: string;
   usageLimit: number | null;
   hasUnlimitedUsage: boolean | null;
+  hasSoftLimit: boolean | null;
   resetPeriod: EntitlementResetPeriod | null;
-  period: PromotionalEntitlementPeriod;
-  startDate: DateTime;
   endDate: DateTime | null;
   isVisible: boolean;
-  feature: EntitlementFeature;
+  feature: Feature;
 }
 
 /** Selected by CustomerFragment (on Customer). */
@@ -489,10 +957,9 @@ export interface Customer {
   refId: string;
   name: string | null;
   email: string | null;
-  createdAt: DateTime;
+  createdAt: DateTime | null;
   updatedAt: DateTime;
   billingId: string | null;
-  crmId: string | null;
   hasPaymentMethod: boolean;
   hasActiveSubscription: boolean;
   additionalMetaData: JsonObject | null;
@@ -523,7 +990,7 @@ export interface Addon {
 export interface Price {
   billingModel: BillingModel;
   billingPeriod: BillingPeriod;
-  price: Money;
+  price: Money | null;
   feature: Feature | null;
 }
 
@@ -532,7 +999,7 @@ export interface SubscriptionInvoice {
   billingId: string;
   status: SubscriptionInvoiceStatus;
   createdAt: DateTime;
-  updatedAt: DateTime | null;
+  updatedAt: DateTime;
   requiresAction: boolean;
   paymentUrl: string | null;
   paymentSecret: string | null;
@@ -551,16 +1018,14 @@ export interface CustomerSubscription {
   trialEndDate: DateTime | null;
   cancellationDate: DateTime | null;
   effectiveEndDate: DateTime | null;
-  currentBillingPeriodStart: DateTime | null;
   currentBillingPeriodEnd: DateTime | null;
-  billingPeriod: BillingPeriod | null;
   billingId: string | null;
   billingLinkUrl: string | null;
   additionalMetaData: JsonObject | null;
   prices: {
     usageLimit: number | null;
     price: Price | null;
-  }[];
+  }[] | null;
   totalPrice: {
     subTotal: Money;
     total: Money;
@@ -570,7 +1035,7 @@ export interface CustomerSubscription {
     id: string;
     quantity: number;
     addon: Addon;
-  }[];
+  }[] | null;
   customer: {
     id: string;
     customerId: string;
@@ -588,35 +1053,41 @@ export interface ProvisionedCustomer {
   customer: Customer;
   subscriptionDecisionStrategy: SubscriptionDecisionStrategy;
   subscription: CustomerSubscription | null;
+  entitlements: Entitlement[] | null;
 }
 
 /** Selected by ProvisionSubscriptionResultFragment (on ProvisionSubscriptionResult). */
 export interface ProvisionSubscriptionResult {
-  id: string;
   status: ProvisionSubscriptionStatus;
   checkoutUrl: string | null;
   checkoutBillingId: string | null;
   subscription: CustomerSubscription | null;
-}
-
-/** Selected by SubscriptionMigrationResultFragment (on SubscriptionMigrationResult). */
-export interface SubscriptionMigrationResult {
-  subscriptionId: string;
+  entitlements: Entitlement[] | null;
 }
 
 /** Selected by SubscriptionPreviewFragment (on SubscriptionPreview). */
 export interface SubscriptionPreview {
   subTotal: Money;
+  totalExcludingTax: Money;
   total: Money;
+  discountAmount: Money | null;
+  tax: Money | null;
+  taxDetails: {
+    displayName: string;
+    percentage: number;
+    inclusive: boolean;
+  } | null;
   billingPeriodRange: {
     start: DateTime | null;
     end: DateTime | null;
   };
+  isPlanDowngrade: boolean | null;
+  hasScheduledUpdates: boolean | null;
   proration: {
     prorationDate: DateTime;
-    credit: Money | null;
-    debit: Money | null;
-    netAmount: Money | null;
+    credit: Money;
+    debit: Money;
+    netAmount: Money;
   } | null;
 }
 
@@ -628,6 +1099,7 @@ export interface Entitlement {
   resourceId: string | null;
   usageLimit: number | null;
   hasUnlimitedUsage: boolean;
+  hasSoftLimit: boolean | null;
   currentUsage: number | null;
   requestedUsage: number | null;
   usagePeriodAnchor: DateTime | null;
@@ -715,7 +1187,6 @@ export interface Operations {
     rootField: 'coupons';
     variables: {
       filter?: CouponFilter | null;
-      sorting?: ReadonlyArray<CouponSort> | null;
       paging?: CursorPaging | null;
     };
     result: CouponConnection;
@@ -726,7 +1197,7 @@ export interface Operations {
     variables: {
       input: GetCustomerByRefIdInput;
     };
-    result: Customer;
+    result: Customer | null;
   };
   getEntitlement: {
     kind: 'query';
@@ -766,7 +1237,7 @@ export interface Operations {
     variables: {
       input: SubscriptionMigrationInput;
     };
-    result: SubscriptionMigrationResult;
+    result: CustomerSubscription;
   };
   provisionCustomer: {
     kind: 'mutation';

@@ -161,14 +161,15 @@ export function toCachedEntitlement(result: UpstreamEntitlement, fetchedAt: numb
   };
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const FIXED_PERIOD_MS = { HOUR: HOUR_MS, DAY: 24 * HOUR_MS, WEEK: 7 * 24 * HOUR_MS } as const;
 
 /** The first period end after `now`, stepping from `periodEnd` by `resetPeriod` (UTC calendar). */
 export function nextPeriodEnd(periodEnd: number, resetPeriod: CachedEntitlement['resetPeriod'], now: number): number | null {
   if (resetPeriod === null) return null;
   if (periodEnd > now) return periodEnd;
-  if (resetPeriod === 'DAY' || resetPeriod === 'WEEK') {
-    const period = resetPeriod === 'DAY' ? DAY_MS : 7 * DAY_MS;
+  if (resetPeriod === 'HOUR' || resetPeriod === 'DAY' || resetPeriod === 'WEEK') {
+    const period = FIXED_PERIOD_MS[resetPeriod];
     return periodEnd + (Math.floor((now - periodEnd) / period) + 1) * period;
   }
   const start = new Date(periodEnd);

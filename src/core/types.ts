@@ -83,14 +83,14 @@ export interface PendingUsage extends UsageReport {
 export interface CachedEntitlement {
   /** Reason Stigg gave that does not depend on usage (e.g. NoActiveSubscription); null when access is granted. */
   accessDeniedReason: AccessDeniedReason | null;
-  featureType: 'BOOLEAN' | 'NUMBER' | null;
+  featureType: 'BOOLEAN' | 'NUMBER' | 'ENUM' | null;
   meterType: 'None' | 'Fluctuating' | 'Incremental' | null;
   hasUnlimitedUsage: boolean;
   usageLimit: number | null;
   /** Usage as Stigg last reported it, plus usage committed locally since. */
   currentUsage: number;
   usagePeriodEnd: string | null;
-  resetPeriod: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
+  resetPeriod: 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
   /** When it was fetched from Stigg (ms since epoch). */
   fetchedAt: number;
   /** usagePeriodEnd parsed once (ms since epoch), so the hot path never parses dates. Stores keep it as is. */
@@ -210,8 +210,8 @@ export interface UpstreamEntitlement {
   currentUsage?: number | null;
   requestedUsage?: number | null;
   usagePeriodEnd?: string | null;
-  resetPeriod?: 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
-  feature?: { refId: string; featureType: 'BOOLEAN' | 'NUMBER'; meterType?: 'None' | 'Fluctuating' | 'Incremental' | null } | null;
+  resetPeriod?: 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
+  feature?: { refId: string; featureType: 'BOOLEAN' | 'NUMBER' | 'ENUM'; meterType?: 'None' | 'Fluctuating' | 'Incremental' | null } | null;
 }
 
 export interface UpstreamUsageResult {

@@ -1,143 +1,42 @@
 import { readFileSync } from 'node:fs';
+import type {
+  BillingModel,
+  BillingPeriod,
+  Catalog,
+  CouponStatus,
+  CouponType,
+  Currency,
+  FeatureType,
+  MeterType,
+  PricingType,
+  PromotionalEntitlementPeriod,
+  ResetPeriod,
+} from './catalog-types';
 
-export type FeatureType = 'BOOLEAN' | 'NUMBER';
-export type MeterType = 'None' | 'Fluctuating' | 'Incremental';
-export type ResetPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
-export type PricingType = 'FREE' | 'PAID' | 'CUSTOM';
-export type BillingPeriod = 'MONTHLY' | 'ANNUALLY';
-export type BillingModel = 'FLAT_FEE' | 'PER_UNIT' | 'USAGE_BASED';
-export type Currency = 'USD' | 'EUR' | 'GBP' | 'DKK';
-export type CouponType = 'FIXED' | 'PERCENTAGE';
-export type CouponStatus = 'ACTIVE' | 'ARCHIVED';
-export type PromotionalEntitlementPeriod = 'ONE_WEEK' | 'ONE_MONTH' | 'SIX_MONTH' | 'ONE_YEAR' | 'LIFETIME' | 'CUSTOM';
-
-export interface CatalogProduct {
-  id: string;
-  displayName?: string;
-  description?: string;
-  /** Customer journey: the plan a customer provisioned without subscriptionParams gets (PREDEFINED_FREE_PLAN). */
-  defaultPlanId?: string;
-}
-
-export interface CatalogFeature {
-  id: string;
-  displayName?: string;
-  description?: string;
-  featureType: FeatureType;
-  /** NUMBER features only; default 'None' (a configuration value, not metered). */
-  meterType?: MeterType;
-  featureUnits?: string;
-  featureUnitsPlural?: string;
-  additionalMetaData?: Record<string, unknown>;
-  /** Raw events with this eventName (reportEvent) count one unit each toward this feature. */
-  eventName?: string;
-}
-
-export interface CatalogEntitlement {
-  featureId: string;
-  usageLimit?: number;
-  hasUnlimitedUsage?: boolean;
-  resetPeriod?: ResetPeriod;
-}
-
-export interface CatalogPrice {
-  billingPeriod: BillingPeriod;
-  amount: number;
-  /** Default 'FLAT_FEE'; 'PER_UNIT' needs featureId and makes that feature billable (usageLimit = quantity bought). */
-  billingModel?: BillingModel;
-  featureId?: string;
-}
-
-export interface CatalogPlan {
-  id: string;
-  productId: string;
-  displayName?: string;
-  description?: string;
-  pricingType: PricingType;
-  entitlements?: CatalogEntitlement[];
-  prices?: CatalogPrice[];
-  /** PAID plans: answer PAYMENT_REQUIRED with a checkout URL for customers without a payment method. */
-  requiresPaymentMethod?: boolean;
-  /** Subscriptions start IN_TRIAL for this many days (unless skipTrial). */
-  trialDays?: number;
-  additionalMetaData?: Record<string, unknown>;
-}
-
-export interface CatalogAddon {
-  id: string;
-  displayName?: string;
-  description?: string;
-  entitlements?: CatalogEntitlement[];
-  prices?: CatalogPrice[];
-  additionalMetaData?: Record<string, unknown>;
-}
-
-export interface CatalogCoupon {
-  id: string;
-  name: string;
-  description?: string;
-  type: CouponType;
-  discountValue: number;
-  status?: CouponStatus;
-  additionalMetaData?: Record<string, unknown>;
-  /** ISO 8601; default: when the emulator state was created. */
-  createdAt?: string;
-}
-
-export interface CatalogSubscription {
-  id?: string;
-  planId: string;
-  resourceId?: string;
-  billingPeriod?: BillingPeriod;
-  /** ISO 8601; default: when the emulator state was created. */
-  startDate?: string;
-  addons?: Array<{ addonId: string; quantity?: number }>;
-  billableFeatures?: Array<{ featureId: string; quantity: number }>;
-  additionalMetaData?: Record<string, unknown>;
-}
-
-export interface CatalogUsage {
-  featureId: string;
-  resourceId?: string;
-  value: number;
-}
-
-export interface CatalogPromotionalEntitlement {
-  featureId: string;
-  period: PromotionalEntitlementPeriod;
-  /** ISO 8601, required when period is CUSTOM. */
-  customEndDate?: string;
-  usageLimit?: number;
-  hasUnlimitedUsage?: boolean;
-  resetPeriod?: ResetPeriod;
-}
-
-export interface CatalogCustomer {
-  id: string;
-  name?: string;
-  email?: string;
-  billingId?: string;
-  hasPaymentMethod?: boolean;
-  couponId?: string;
-  archived?: boolean;
-  additionalMetaData?: Record<string, unknown>;
-  subscriptions?: CatalogSubscription[];
-  usage?: CatalogUsage[];
-  promotionalEntitlements?: CatalogPromotionalEntitlement[];
-}
-
-export interface Catalog {
-  /** Currency of every price; default 'USD'. */
-  currency?: Currency;
-  /** Default for plans that do not set requiresPaymentMethod; default false (no billing integration). */
-  paidPlansRequirePaymentMethod?: boolean;
-  products: CatalogProduct[];
-  features: CatalogFeature[];
-  plans: CatalogPlan[];
-  addons?: CatalogAddon[];
-  coupons?: CatalogCoupon[];
-  customers?: CatalogCustomer[];
-}
+export type {
+  BillingModel,
+  BillingPeriod,
+  Catalog,
+  CatalogAddon,
+  CatalogCoupon,
+  CatalogCustomer,
+  CatalogEntitlement,
+  CatalogFeature,
+  CatalogPlan,
+  CatalogPrice,
+  CatalogProduct,
+  CatalogPromotionalEntitlement,
+  CatalogSubscription,
+  CatalogUsage,
+  CouponStatus,
+  CouponType,
+  Currency,
+  FeatureType,
+  MeterType,
+  PricingType,
+  PromotionalEntitlementPeriod,
+  ResetPeriod,
+} from './catalog-types';
 
 const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];
@@ -148,7 +47,14 @@ const BILLING_MODELS: readonly BillingModel[] = ['FLAT_FEE', 'PER_UNIT', 'USAGE_
 const CURRENCIES: readonly Currency[] = ['USD', 'EUR', 'GBP', 'DKK'];
 const COUPON_TYPES: readonly CouponType[] = ['FIXED', 'PERCENTAGE'];
 const COUPON_STATUSES: readonly CouponStatus[] = ['ACTIVE', 'ARCHIVED'];
-const PROMO_PERIODS: readonly PromotionalEntitlementPeriod[] = ['ONE_WEEK', 'ONE_MONTH', 'SIX_MONTH', 'ONE_YEAR', 'LIFETIME', 'CUSTOM'];
+const PROMO_PERIODS: readonly PromotionalEntitlementPeriod[] = [
+  'ONE_WEEK',
+  'ONE_MONTH',
+  'SIX_MONTH',
+  'ONE_YEAR',
+  'LIFETIME',
+  'CUSTOM',
+];
 
 /** Thrown for a catalog that cannot be served; `path` points at the offending value (e.g. `plans[1].entitlements[0].featureId`). */
 export class CatalogError extends TypeError {
@@ -175,13 +81,15 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   }
   function array(value: unknown, path: string, required: boolean): unknown[] {
     if (value === undefined && !required) return [];
-    if (!Array.isArray(value)) fail(path, required ? 'must be an array (it is required).' : 'must be an array when present.');
+    if (!Array.isArray(value))
+      fail(path, required ? 'must be an array (it is required).' : 'must be an array when present.');
     return value;
   }
   function string(o: Obj, key: string, path: string, required: boolean): string | undefined {
     const value = o[key];
     if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || value.length === 0) fail(`${path}.${key}`, `must be a non-empty string, got ${JSON.stringify(value)}.`);
+    if (typeof value !== 'string' || value.length === 0)
+      fail(`${path}.${key}`, `must be a non-empty string, got ${JSON.stringify(value)}.`);
     return value;
   }
   function number(o: Obj, key: string, path: string, required: boolean, min = 0): number | undefined {
@@ -193,18 +101,27 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     return value;
   }
   function boolean(o: Obj, key: string, path: string): void {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(o[key])}.`);
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(o[key])}.`);
   }
-  function oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], required: boolean): T | undefined {
+  function oneOf<T extends string>(
+    o: Obj,
+    key: string,
+    path: string,
+    allowed: readonly T[],
+    required: boolean,
+  ): T | undefined {
     const value = o[key];
     if (value === undefined && !required) return undefined;
-    if (!allowed.includes(value as T)) fail(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
+    if (!allowed.includes(value as T))
+      fail(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
     return value as T;
   }
   function date(o: Obj, key: string, path: string): void {
     const value = o[key];
     if (value === undefined) return;
-    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) fail(`${path}.${key}`, `must be an ISO 8601 date string, got ${JSON.stringify(value)}.`);
+    if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+      fail(`${path}.${key}`, `must be an ISO 8601 date string, got ${JSON.stringify(value)}.`);
   }
   function metadata(o: Obj, path: string): void {
     if (o.additionalMetaData !== undefined) object(o.additionalMetaData, `${path}.additionalMetaData`);
@@ -220,7 +137,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   }
   function reference(o: Obj, key: string, path: string, ids: Set<string>, kind: string, required: boolean): void {
     const id = string(o, key, path, required);
-    if (id !== undefined && !ids.has(id)) fail(`${path}.${key}`, `"${id}" does not name a ${kind} (declared: ${[...ids].join(', ') || 'none'}).`);
+    if (id !== undefined && !ids.has(id))
+      fail(`${path}.${key}`, `"${id}" does not name a ${kind} (declared: ${[...ids].join(', ') || 'none'}).`);
   }
 
   const root = object(input, 'catalog');
@@ -247,9 +165,12 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     const type = oneOf(f, 'featureType', path, FEATURE_TYPES, true) as FeatureType;
     featureTypes.set(f.id as string, type);
     const meter = oneOf(f, 'meterType', path, METER_TYPES, false);
-    if (type === 'BOOLEAN' && meter !== undefined && meter !== 'None') fail(`${path}.meterType`, `must be None (or absent) for a BOOLEAN feature, got "${meter}".`);
-    for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName']) string(f, key, path, false);
-    if (f.eventName !== undefined && meter === undefined) fail(`${path}.eventName`, 'needs a metered feature (meterType Fluctuating or Incremental).');
+    if (type === 'BOOLEAN' && meter !== undefined && meter !== 'None')
+      fail(`${path}.meterType`, `must be None (or absent) for a BOOLEAN feature, got "${meter}".`);
+    for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName'])
+      string(f, key, path, false);
+    if (f.eventName !== undefined && meter === undefined)
+      fail(`${path}.eventName`, 'needs a metered feature (meterType Fluctuating or Incremental).');
     metadata(f, path);
   });
 
@@ -280,7 +201,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       const model = oneOf(price, 'billingModel', p, BILLING_MODELS, false);
       if (model === 'PER_UNIT') {
         reference(price, 'featureId', p, featureIds, 'feature in features[]', true);
-        if (!entitled.has(price.featureId as string)) fail(`${p}.featureId`, `"${String(price.featureId)}" is priced per unit but not entitled by this package.`);
+        if (!entitled.has(price.featureId as string))
+          fail(`${p}.featureId`, `"${String(price.featureId)}" is priced per unit but not entitled by this package.`);
       } else if (price.featureId !== undefined) {
         reference(price, 'featureId', p, featureIds, 'feature in features[]', false);
       }
@@ -302,7 +224,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     string(p, 'displayName', path, false);
     string(p, 'description', path, false);
     boolean(p, 'requiresPaymentMethod', path);
-    if (p.trialDays !== undefined && !Number.isInteger(p.trialDays)) fail(`${path}.trialDays`, `must be a whole number of days, got ${JSON.stringify(p.trialDays)}.`);
+    if (p.trialDays !== undefined && !Number.isInteger(p.trialDays))
+      fail(`${path}.trialDays`, `must be a whole number of days, got ${JSON.stringify(p.trialDays)}.`);
     number(p, 'trialDays', path, false);
     prices(p.prices, `${path}.prices`, entitlements(p.entitlements, `${path}.entitlements`));
     metadata(p, path);
@@ -322,7 +245,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     string(c, 'description', path, false);
     const type = oneOf(c, 'type', path, COUPON_TYPES, true);
     number(c, 'discountValue', path, true);
-    if (type === 'PERCENTAGE' && (c.discountValue as number) > 100) fail(`${path}.discountValue`, `is a percentage and must be <= 100, got ${String(c.discountValue)}.`);
+    if (type === 'PERCENTAGE' && (c.discountValue as number) > 100)
+      fail(`${path}.discountValue`, `is a percentage and must be <= 100, got ${String(c.discountValue)}.`);
     oneOf(c, 'status', path, COUPON_STATUSES, false);
     date(c, 'createdAt', path);
     metadata(c, path);
@@ -361,7 +285,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       const p = `${path}.usage[${j}]`;
       const u = object(rawUsage, p);
       reference(u, 'featureId', p, featureIds, 'feature in features[]', true);
-      if (featureTypes.get(u.featureId as string) !== 'NUMBER') fail(`${p}.featureId`, `"${String(u.featureId)}" is not a NUMBER feature; only NUMBER features have usage.`);
+      if (featureTypes.get(u.featureId as string) !== 'NUMBER')
+        fail(`${p}.featureId`, `"${String(u.featureId)}" is not a NUMBER feature; only NUMBER features have usage.`);
       string(u, 'resourceId', p, false);
       number(u, 'value', p, true, -Infinity);
     });
@@ -371,7 +296,8 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       reference(pe, 'featureId', p, featureIds, 'feature in features[]', true);
       const period = oneOf(pe, 'period', p, PROMO_PERIODS, true);
       date(pe, 'customEndDate', p);
-      if (period === 'CUSTOM' && pe.customEndDate === undefined) fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
+      if (period === 'CUSTOM' && pe.customEndDate === undefined)
+        fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
       number(pe, 'usageLimit', p, false);
       boolean(pe, 'hasUnlimitedUsage', p);
       oneOf(pe, 'resetPeriod', p, RESET_PERIODS, false);

@@ -1,19 +1,26 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { loadCatalogFile, type Catalog } from './catalog';
+import { defaultCatalog, demoCustomers } from './default-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from './server';
 
 const USAGE = `Usage: stigg-gate-emulator [options]
 
-Serves Stigg's GraphQL API on localhost (POST /graphql, GET /stats).
+Serves Stigg's GraphQL API on localhost (POST /graphql; GET /stats with the API key).
 
-  --port N            port to listen on (default 0: a free port; the URL is printed)
-  --host HOST         interface to bind (default 127.0.0.1)
-  --catalog FILE      catalog JSON file (default: the Revvenu demo catalog)
-  --api-key KEY       X-API-KEY clients must send (default emulator-server-key)
-  --latency-ms N      added to every request (default 0)
-  --failure-rate X    share of requests that fail, 0..1 (half HTTP 503, half dropped connections)
-  --seed N            seed of the fault injection, so failures repeat (default 1)
-  -h, --help          show this help
+  --port N                 port to listen on (default 0: a free port; the URL is printed)
+  --host HOST              interface to bind (default 127.0.0.1)
+  --catalog FILE           catalog JSON file (default: the Revvenu demo catalog; format: docs/emulator.md)
+  --demo                   provision the demo customers (demo-basic, demo-essentials, demo-growth, demo-promoted)
+                           into the default catalog; a catalog file declares its own "customers"
+  --api-key KEY            X-API-KEY clients must send (default emulator-server-key)
+  --webhook-url URL        POST Stigg-shaped webhooks there when subscriptions or promotions change
+  --webhook-secret SECRET  sent as the Stigg-Webhooks-Secret header
+  --latency-ms N           added to every request (default 0)
+  --failure-rate X         share of requests that fail, 0..1 (half HTTP 503, half dropped connections)
+  --access-denied-reason R answer this reason on every denial, e.g. EntitlementNotFound (a reason newer than this schema)
+  --seed N                 seed of the fault injection, so failures repeat (default 1)
+  -h, --help               show this help
 `;
 
 interface Io {
@@ -38,9 +45,13 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
       port: { type: 'string' },
       host: { type: 'string' },
       catalog: { type: 'string' },
+      demo: { type: 'boolean' },
       'api-key': { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'webhook-secret': { type: 'string' },
       'latency-ms': { type: 'string' },
       'failure-rate': { type: 'string' },
+      'access-denied-reason': { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -56,9 +67,52 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
   if (failureRate !== undefined) options.failureRate = failureRate;
   if (seed !== undefined) options.seed = seed;
   if (values.host !== undefined) options.host = values.host;
-  if (values.catalog !== undefined) options.catalog = values.catalog;
   if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
+  if (values['access-denied-reason'] !== undefined) options.accessDeniedReason = values['access-denied-reason'];
+  if (values.demo === true && values.catalog !== undefined) {
+    throw new TypeError(
+      '--demo adds demo customers to the default catalog; with --catalog, declare "customers" in the file instead.',
+    );
+  }
+  if (values.catalog !== undefined) options.catalog = values.catalog;
+  if (values.demo === true) options.catalog = { ...defaultCatalog, customers: demoCustomers };
+  if (values['webhook-secret'] !== undefined && values['webhook-url'] === undefined)
+    throw new TypeError('--webhook-secret needs --webhook-url.');
+  if (values['webhook-url'] !== undefined) {
+    options.webhooks = {
+      url: values['webhook-url'],
+      ...(values['webhook-secret'] === undefined ? {} : { secret: values['webhook-secret'] }),
+    };
+  }
   return options;
+}
+
+function describeCatalog(options: EmulatorOptions): string {
+  const catalog: Catalog =
+    typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+  const source =
+    typeof options.catalog === 'string'
+      ? options.catalog
+      : options.catalog === undefined
+        ? 'the default Revvenu catalog'
+        : 'the default Revvenu catalog with the demo customers';
+  const customers = catalog.customers ?? [];
+  const who =
+    customers.length === 0
+      ? 'no customers yet: provision them (provisionCustomer), or restart with --demo'
+      : `customers: ${customers.map((c) => c.id).join(', ')}`;
+  return `Catalog: ${source} (${catalog.plans.length} plans, ${catalog.features.length} features); ${who}`;
+}
+
+/** The usage recorded by DELTA reports, one line per customer|resource|feature. */
+export function usageSummary(emulator: Emulator): string {
+  const usage = Object.entries(emulator.stats().usage);
+  if (usage.length === 0) return 'Usage recorded: none\n';
+  const lines = usage.map(([key, value]) => {
+    const [customer, resource, feature] = key.split('|');
+    return `  ${customer}${resource === '' ? '' : ` (resource ${resource})`} ${feature}: ${value}`;
+  });
+  return `Usage recorded:\n${lines.join('\n')}\n`;
 }
 
 /** Starts the emulator from a command line and stops it on SIGINT/SIGTERM. Resolves to the exit code. */
@@ -75,19 +129,31 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   let emulator: Emulator;
+  let catalogLine: string;
   try {
+    catalogLine = describeCatalog(options);
     emulator = await startEmulator(options);
   } catch (error) {
     io.err(`stigg-gate-emulator: ${(error as Error).message}\n`);
     return 1;
   }
-  io.out(`Stigg emulator listening on ${emulator.url} (X-API-KEY: ${emulator.apiKey})\n`);
+  const webhooks =
+    options.webhooks === undefined
+      ? ''
+      : `Webhooks: POST ${options.webhooks.url}${options.webhooks.secret === undefined ? '' : ' (Stigg-Webhooks-Secret set)'}\n`;
+  io.out(
+    `Stigg emulator listening on ${emulator.url} (X-API-KEY: ${emulator.apiKey})\n${catalogLine}\n${webhooks}` +
+      `Paste into your app's environment:\n  STIGG_API_URL=${emulator.url}\n  STIGG_SERVER_API_KEY=${emulator.apiKey}\n`,
+  );
   return new Promise<number>((resolve) => {
     function shutdown(signal: NodeJS.Signals): void {
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
-      io.out(`Stigg emulator stopping (${signal})\n`);
-      emulator.stop().then(() => resolve(0), () => resolve(1));
+      io.out(`Stigg emulator stopping (${signal})\n${usageSummary(emulator)}`);
+      emulator.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     }
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);

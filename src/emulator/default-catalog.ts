@@ -1,4 +1,4 @@
-import type { Catalog } from './catalog';
+import type { Catalog, CatalogCustomer } from './catalog';
 
 /** The "Revvenu" demo environment from Stigg's documentation. No customers: provision them. */
 export const defaultCatalog: Catalog = {
@@ -83,3 +83,36 @@ export const defaultCatalog: Catalog = {
   ],
   coupons: [{ id: 'coupon-vip', name: 'VIP', type: 'PERCENTAGE', discountValue: 20, status: 'ACTIVE' }],
 };
+
+/** The customers `stigg-gate-emulator --demo` provisions into the default catalog: one per plan, some usage, a promotion. */
+export const demoCustomers: CatalogCustomer[] = [
+  {
+    id: 'demo-basic',
+    name: 'Basic Demo',
+    email: 'basic@demo.test',
+    subscriptions: [{ planId: 'plan-revvenu-basic' }],
+    usage: [{ featureId: 'feature-01-templates', value: 1 }],
+  },
+  {
+    id: 'demo-essentials',
+    name: 'Essentials Demo',
+    email: 'essentials@demo.test',
+    hasPaymentMethod: true,
+    subscriptions: [{ planId: 'plan-revvenu-essentials' }],
+    usage: [{ featureId: 'feature-02-campaigns', value: 18 }],
+  },
+  {
+    id: 'demo-growth',
+    name: 'Growth Demo',
+    email: 'growth@demo.test',
+    hasPaymentMethod: true,
+    couponId: 'coupon-vip',
+    subscriptions: [{ planId: 'plan-revvenu-growth', addons: [{ addonId: 'addon-10-campaigns', quantity: 1 }] }],
+  },
+  {
+    id: 'demo-promoted',
+    name: 'Promoted Demo',
+    subscriptions: [{ planId: 'plan-revvenu-basic' }],
+    promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_MONTH' }],
+  },
+];

@@ -9,7 +9,8 @@ export type EmulatorErrorCode =
   | 'CouponNotFound'
   | 'ResourceNotFound'
   | 'PromotionalEntitlementNotFound'
-  | 'BadUserInput';
+  | 'BadUserInput'
+  | 'NOT_MODELLED';
 
 /**
  * A domain error as Stigg answers it: HTTP 200, `data: null`, and one error whose extensions carry
@@ -18,12 +19,14 @@ export type EmulatorErrorCode =
  */
 export class EmulatorError extends Error {
   override readonly name = 'EmulatorError';
-  readonly extensions: { code: EmulatorErrorCode; isValidationError: true; identifier?: string; traceId: string };
+  readonly extensions: { code: EmulatorErrorCode; isValidationError: boolean; identifier?: string; traceId: string };
 
   constructor(code: EmulatorErrorCode, message: string, identifier?: string) {
     super(message);
-    this.extensions = identifier === undefined
-      ? { code, isValidationError: true, traceId: randomUUID() }
-      : { code, isValidationError: true, identifier, traceId: randomUUID() };
+    const isValidationError = code !== 'NOT_MODELLED';
+    this.extensions =
+      identifier === undefined
+        ? { code, isValidationError, traceId: randomUUID() }
+        : { code, isValidationError, identifier, traceId: randomUUID() };
   }
 }

@@ -1,8 +1,17 @@
 export { startEmulator } from './server';
-export type { Emulator, EmulatorFaults, EmulatorOptions } from './server';
+export type { Emulator, EmulatorFaults, EmulatorOptions, EmulatorWebhooks } from './server';
 export { EmulatorState } from './state';
-export type { AccessDeniedReason, EmulatorClock, EmulatorStats, RecordedEvent, SubscriptionStatus, CouponFilter } from './state';
-export { defaultCatalog } from './default-catalog';
+export type {
+  AccessDeniedReason,
+  ChangeEvent,
+  EmulatorClock,
+  EmulatorStats,
+  RecordedEvent,
+  SubscriptionStatus,
+  CouponFilter,
+  WebhookDelivery,
+} from './state';
+export { defaultCatalog, demoCustomers } from './default-catalog';
 export { CatalogError, loadCatalogFile, validateCatalog } from './catalog';
 export type {
   BillingModel,

@@ -1,37 +1,53 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, GraphQLEnumType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import { STIGG_SCHEMA_SDL } from '../client/generated/schema';
+import { SDK_CONFIGURATION } from './edge';
+import { EmulatorError } from './errors';
 import type { EmulatorState } from './state';
 
 let cached: GraphQLSchema | undefined;
 
-/** The project's wire schema (src/client/schema.graphql, copied beside the build by scripts/build.js). */
+/**
+ * Stigg's schema (src/client/schema.graphql, compiled into the build as src/client/generated/schema.ts), with one
+ * change: AccessDeniedReason passes any string through, as Stigg's newer API answers reasons this
+ * schema does not list yet (EntitlementNotFound) and the emulator can be told to answer one.
+ */
 export function loadSchema(): GraphQLSchema {
-  cached ??= buildSchema(readFileSync(join(__dirname, '..', 'client', 'schema.graphql'), 'utf8'));
-  return cached;
+  if (cached !== undefined) return cached;
+  const schema = buildSchema(STIGG_SCHEMA_SDL);
+  const reasons = schema.getType('AccessDeniedReason');
+  if (reasons instanceof GraphQLEnumType) {
+    const known = reasons.serialize.bind(reasons);
+    reasons.serialize = function serializeReason(value: unknown) {
+      return typeof value === 'string' && reasons.getValue(value) === undefined ? value : known(value);
+    };
+  }
+  cached = schema;
+  return schema;
 }
 
 // graphql-js has validated and coerced the arguments against the schema before a resolver runs.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Args = { readonly [argument: string]: any };
+type Resolver = (args: Args, context: unknown, info: GraphQLResolveInfo) => unknown;
 
-/**
- * Root resolvers: one per root field, each counted in stats.operations when graphql-js executes it.
- * Nested fields resolve from the plain objects the state returns.
- */
-export function createRootValue(state: EmulatorState, schema: GraphQLSchema = loadSchema()): Record<string, (args: Args) => unknown> {
-  const handlers: Record<string, (args: Args) => unknown> = {
+/** Root fields the emulator answers, by the argument names of Stigg's schema. */
+export function modelledRootFields(state: EmulatorState): Record<string, (args: Args) => unknown> {
+  return {
     getCustomerByRefId: (a) => state.getCustomerByRefId(a.input),
     getActiveSubscriptions: (a) => state.getActiveSubscriptions(a.input),
     getSubscription: (a) => state.getSubscription(a.input),
+    subscriptions: (a) => state.subscriptions(a),
+    entitlementsState: (a) => state.entitlementsState(a.query),
+    products: (a) => state.products(a),
     entitlement: (a) => state.entitlement(a.query),
     cachedEntitlements: (a) => state.cachedEntitlements(a.query),
     coupons: (a) => state.coupons(a),
+    sdkConfiguration: () => SDK_CONFIGURATION,
     provisionCustomer: (a) => state.provisionCustomer(a.input),
     updateOneCustomer: (a) => state.updateOneCustomer(a.input),
     archiveCustomer: (a) => state.archiveCustomer(a.input),
     unarchiveCustomer: (a) => state.unarchiveCustomer(a.input),
-    provisionSubscriptionV2: (a) => state.provisionSubscriptionV2(a.subscription),
+    provisionSubscriptionV2: (a) => state.provisionSubscriptionV2(a.input),
     updateOneSubscription: (a) => state.updateOneSubscription(a.input),
     cancelSubscription: (a) => state.cancelSubscription(a.input),
     migrateSubscriptionToLatest: (a) => state.migrateSubscriptionToLatest(a.input),
@@ -40,18 +56,44 @@ export function createRootValue(state: EmulatorState, schema: GraphQLSchema = lo
     reportUsage: (a) => state.reportUsage(a.input),
     reportUsageBulk: (a) => state.reportUsageBulk(a.input),
     reportEvent: (a) => state.reportEvent(a.events),
+    reportEntitlementCheckRequested: () => true,
     grantPromotionalEntitlements: (a) => state.grantPromotionalEntitlements(a.input),
     revokePromotionalEntitlement: (a) => state.revokePromotionalEntitlement(a.input),
   };
-  const served = [schema.getQueryType(), schema.getMutationType()].flatMap((type) => Object.keys(type?.getFields() ?? {}));
-  const missing = served.filter((field) => !(field in handlers));
-  if (missing.length > 0) throw new Error(`The emulator has no resolver for ${missing.join(', ')} of src/client/schema.graphql; add it to createRootValue().`);
-  const root: Record<string, (args: Args) => unknown> = {};
-  for (const [field, handler] of Object.entries(handlers)) {
-    root[field] = function countedResolver(args: Args): unknown {
+}
+
+/** Every root field of the schema (queries, mutations, subscriptions), in schema order. */
+export function rootFields(schema: GraphQLSchema = loadSchema()): string[] {
+  return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+    Object.keys(type?.getFields() ?? {}),
+  );
+}
+
+function notModelled(field: string, subscription: boolean): Resolver {
+  return function notModelledResolver(_args, _context, info) {
+    const operation = info.operation.name?.value;
+    const named = operation === undefined || operation === field ? field : `${operation} (${field})`;
+    const hint = subscription
+      ? 'it does not push GraphQL subscriptions; configure webhooks instead'
+      : 'see docs/emulator.md for what it models';
+    throw new EmulatorError('NOT_MODELLED', `${named}: the Stigg emulator does not model ${field}; ${hint}.`, field);
+  };
+}
+
+/**
+ * Root resolvers: one per root field of the schema, each counted in stats.operations when graphql-js
+ * executes it. Fields the emulator does not model answer a NOT_MODELLED error naming the operation.
+ */
+export function createRootValue(state: EmulatorState, schema: GraphQLSchema = loadSchema()): Record<string, Resolver> {
+  const handlers = modelledRootFields(state);
+  const subscriptions = new Set(Object.keys(schema.getSubscriptionType()?.getFields() ?? {}));
+  const root: Record<string, Resolver> = {};
+  for (const field of rootFields(schema)) {
+    const handler: Resolver = handlers[field] ?? notModelled(field, subscriptions.has(field));
+    root[field] = function countedResolver(args, context, info): unknown {
       const operations = state.counters.operations;
       operations[field] = (operations[field] ?? 0) + 1;
-      return handler(args);
+      return handler(args, context, info);
     };
   }
   return root;

@@ -8,7 +8,15 @@ export function addMonths(anchor: number, count: number): number {
   const year = d.getUTCFullYear();
   const month = d.getUTCMonth() + count;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+  return Date.UTC(
+    year,
+    month,
+    Math.min(d.getUTCDate(), lastDay),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+    d.getUTCMilliseconds(),
+  );
 }
 
 function step(anchor: number, unit: ResetPeriod, count: number): number {
@@ -64,7 +72,11 @@ export function billingUnit(period: BillingPeriod): ResetPeriod {
   return period === 'ANNUALLY' ? 'YEAR' : 'MONTH';
 }
 
-export function promotionEnd(period: PromotionalEntitlementPeriod, start: number, customEnd: number | null): number | null {
+export function promotionEnd(
+  period: PromotionalEntitlementPeriod,
+  start: number,
+  customEnd: number | null,
+): number | null {
   switch (period) {
     case 'ONE_WEEK':
       return start + 7 * DAY_MS;

@@ -4,7 +4,8 @@ import { StiggClient } from '../../src/client';
 import { loadOperation } from '../../src/client/documents';
 import type { OperationName } from '../../src/client/documents';
 import type { EntitlementsUpstream } from '../../src/core/types';
-import type { Operations } from '../../src/client/types';
+import type { BillingAddress, CustomerSubscription, Operations, SubscriptionBillingInfo } from '../../src/client/types';
+import type { GetCouponsArgs } from '../../src/client';
 import { loadSourceDocuments } from './helpers/codegen';
 
 const { schema, fragments, operations } = loadSourceDocuments();
@@ -24,27 +25,69 @@ type MethodMatchesDocument = {
 const methodsMatchDocuments: { [K in OperationName]: [true, true] } = {} as MethodMatchesDocument;
 const clientIsAnUpstream = (client: StiggClient): EntitlementsUpstream => client;
 
+// ---- compile-time: the public signatures take Stigg's real input types
+type EstimateBilling = NonNullable<Parameters<StiggClient['estimateSubscription']>[0]['billingInformation']>;
+type CustomerBilling = NonNullable<Parameters<StiggClient['provisionCustomer']>[0]['billingInformation']>;
+const realInputs: [
+  Same<EstimateBilling, SubscriptionBillingInfo>,
+  Same<NonNullable<EstimateBilling['billingAddress']>, BillingAddress>,
+  'line1' extends keyof BillingAddress ? true : false,
+  'taxRateIds' extends keyof EstimateBilling ? true : false,
+  'taxRateIds' extends keyof CustomerBilling ? false : true,
+  'taxIds' extends keyof CustomerBilling ? true : false,
+  Same<Awaited<ReturnType<StiggClient['migrateSubscriptionToLatest']>>, CustomerSubscription>,
+  'sorting' extends keyof GetCouponsArgs ? false : true,
+] = [true, true, true, true, true, true, true, true];
+
 describe('operations/*.graphql', () => {
   it('holds the 21 operations of the seed documents, one per file', () => {
     expect(operations.map((op) => op.name)).toEqual(
       [
-        'archiveCustomer', 'cancelSubscription', 'estimateSubscription', 'estimateSubscriptionUpdate',
-        'getActiveSubscriptions', 'getCoupons', 'getCustomer', 'getEntitlement', 'getEntitlements',
-        'getSubscription', 'grantPromotionalEntitlements', 'migrateSubscriptionToLatest', 'provisionCustomer',
-        'provisionSubscription', 'reportEvent', 'reportUsage', 'reportUsageBulk', 'revokePromotionalEntitlement',
-        'unarchiveCustomer', 'updateCustomer', 'updateSubscription',
+        'archiveCustomer',
+        'cancelSubscription',
+        'estimateSubscription',
+        'estimateSubscriptionUpdate',
+        'getActiveSubscriptions',
+        'getCoupons',
+        'getCustomer',
+        'getEntitlement',
+        'getEntitlements',
+        'getSubscription',
+        'grantPromotionalEntitlements',
+        'migrateSubscriptionToLatest',
+        'provisionCustomer',
+        'provisionSubscription',
+        'reportEvent',
+        'reportUsage',
+        'reportUsageBulk',
+        'revokePromotionalEntitlement',
+        'unarchiveCustomer',
+        'updateCustomer',
+        'updateSubscription',
       ].sort(),
     );
   });
 
   it.each(operations.map((op) => [op.name]))('%s is valid against schema.graphql as the client sends it', (name) => {
     const sent = loadOperation(name as OperationName);
-    const errors = validate(schema, parse(sent.query));
-    expect(errors.map((e) => e.message)).toEqual([]);
+    const document = parse(sent.query);
+    // Each error names the file it comes from (the operation's file or the fragment in fragments.graphql) and the field.
+    const where = (position: number | undefined): string => {
+      const definition = document.definitions.find(
+        (d) => d.loc && position !== undefined && d.loc.start <= position && position < d.loc.end,
+      );
+      return definition?.kind === Kind.FRAGMENT_DEFINITION
+        ? `fragments.graphql (${definition.name.value})`
+        : `operations/${name}.graphql`;
+    };
+    const errors = validate(schema, document).map((e) => `${where(e.nodes?.[0]?.loc?.start)}: ${e.message}`);
+    expect(errors).toEqual([]);
   });
 
   it('uses the root fields and argument names of the real API', () => {
-    const used = Object.fromEntries(operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]));
+    const used = Object.fromEntries(
+      operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]),
+    );
     expect(used).toMatchObject({
       updateCustomer: 'updateOneCustomer',
       getCustomer: 'getCustomerByRefId',
@@ -55,7 +98,8 @@ describe('operations/*.graphql', () => {
       getCoupons: 'coupons',
     });
     expect(loadOperation('reportEvent').query).toMatch(/reportEvent\(events: \$events\)/);
-    expect(loadOperation('provisionSubscription').query).toMatch(/provisionSubscriptionV2\(subscription: \$input\)/);
+    expect(loadOperation('provisionSubscription').query).toMatch(/provisionSubscriptionV2\(input: \$input\)/);
+    expect(loadOperation('getCoupons').query).not.toMatch(/sorting/);
   });
 
   it('sends only the fragments an operation spreads', () => {
@@ -78,10 +122,17 @@ describe('operations/*.graphql', () => {
   });
 
   it('has exactly one StiggClient method per document (and no other public method)', () => {
-    const methods = Object.getOwnPropertyNames(StiggClient.prototype).filter((name) => name !== 'constructor').sort();
+    const methods = Object.getOwnPropertyNames(StiggClient.prototype)
+      .filter((name) => name !== 'constructor')
+      .sort();
     expect(methods).toEqual(operations.map((op) => op.name));
-    expect(methods.every((name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function')).toBe(true);
+    expect(
+      methods.every(
+        (name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function',
+      ),
+    ).toBe(true);
     expect(Object.keys(methodsMatchDocuments)).toEqual([]);
     expect(typeof clientIsAnUpstream).toBe('function');
+    expect(realInputs.every(Boolean)).toBe(true);
   });
 });

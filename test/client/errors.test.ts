@@ -42,7 +42,11 @@ const down = { status: 503, body: { errors: [{ message: 'Service Unavailable' }]
 /** Every string reachable from an error, the way a logger or an error tracker would see it. */
 function renderings(error: unknown): string[] {
   const out = [util.inspect(error, { depth: Infinity, showHidden: true }), JSON.stringify(error), String(error)];
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 10; current = current.cause, depth += 1) {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 10;
+    current = current.cause, depth += 1
+  ) {
     out.push(current.message, current.stack ?? '', JSON.stringify(Object.entries(current)));
   }
   return out;
@@ -63,7 +67,12 @@ describe('StiggClient errors', () => {
   it('turns a domain error into StiggGraphQLError with code, path, traceId and errors', async () => {
     const error = await rejection(makeClient().getCustomer('missing'));
     expect(error).toBeInstanceOf(StiggGraphQLError);
-    expect(error).toMatchObject({ code: 'CustomerNotFound', path: ['getCustomerByRefId'], status: 200, transient: false });
+    expect(error).toMatchObject({
+      code: 'CustomerNotFound',
+      path: ['getCustomerByRefId'],
+      status: 200,
+      transient: false,
+    });
     expect(error.traceId).toMatch(/^[0-9a-f-]{36}$/);
     expect(error.errors[0].extensions).toMatchObject({ identifier: 'missing', isValidationError: true });
     expect(error.message).toContain('Customer not found: missing');
@@ -72,21 +81,39 @@ describe('StiggClient errors', () => {
   });
 
   it('reports variables that fail coercion (HTTP 400 BAD_USER_INPUT) as a non-transient StiggGraphQLError', async () => {
-    const error = await rejection(makeClient().reportUsage({ ...usage, updateBehavior: 'INCREMENT' as never, idempotencyKey: 'k' }));
+    const error = await rejection(
+      makeClient().reportUsage({ ...usage, updateBehavior: 'INCREMENT' as never, idempotencyKey: 'k' }),
+    );
     expect(error).toBeInstanceOf(StiggGraphQLError);
     expect(error).toMatchObject({ status: 400, code: 'BAD_USER_INPUT', transient: false });
     expect(stigg.requests).toHaveLength(1);
   });
 
   it('reports an invalid document (HTTP 400 GRAPHQL_VALIDATION_FAILED) as StiggGraphQLError', async () => {
-    stigg.fault({ status: 400, body: { errors: [{ message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] } });
+    stigg.fault({
+      status: 400,
+      body: {
+        errors: [
+          { message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+        ],
+      },
+    });
     const error = await rejection(makeClient().getEntitlements({ customerId: 'c' }));
-    expect(error).toMatchObject({ name: 'StiggGraphQLError', status: 400, code: 'GRAPHQL_VALIDATION_FAILED', transient: false });
+    expect(error).toMatchObject({
+      name: 'StiggGraphQLError',
+      status: 400,
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      transient: false,
+    });
     expect(stigg.requests).toHaveLength(1);
   });
 
   it('reports an HTML error page as StiggHttpError with the start of the body in its cause', async () => {
-    stigg.fault({ status: 502, body: '<html><body>Bad gateway</body></html>' }, { status: 502, body: '<html>x</html>' }, { status: 502, body: '<html>x</html>' });
+    stigg.fault(
+      { status: 502, body: '<html><body>Bad gateway</body></html>' },
+      { status: 502, body: '<html>x</html>' },
+      { status: 502, body: '<html>x</html>' },
+    );
     const error = await rejection(makeClient().getEntitlement(query));
     expect(error).toBeInstanceOf(StiggHttpError);
     expect(error).toMatchObject({ status: 502, transient: true, retryAfterMs: undefined });
@@ -170,12 +197,19 @@ describe('StiggClient retries', () => {
     expect(stigg.requests[1]?.body?.variables).toEqual(stigg.requests[0]?.body?.variables);
 
     stigg.fault(down);
-    const bulk = await makeClient().reportUsageBulk({ usages: [{ ...usage, idempotencyKey: 'k-1' }, { ...usage, idempotencyKey: 'k-2' }] });
+    const bulk = await makeClient().reportUsageBulk({
+      usages: [
+        { ...usage, idempotencyKey: 'k-1' },
+        { ...usage, idempotencyKey: 'k-2' },
+      ],
+    });
     expect(bulk).toHaveLength(2);
     expect(stigg.requests).toHaveLength(4);
 
     stigg.fault(down);
-    await makeClient().reportEvent({ usageEvents: [{ customerId: 'customer-demo-01', eventName: 'login', idempotencyKey: 'e-1' }] });
+    await makeClient().reportEvent({
+      usageEvents: [{ customerId: 'customer-demo-01', eventName: 'login', idempotencyKey: 'e-1' }],
+    });
     expect(stigg.requests).toHaveLength(6);
   });
 
@@ -201,7 +235,11 @@ describe('StiggClient retries', () => {
       attempts += 1;
       return fetch(input, init);
     };
-    const error = await rejection(new StiggClient({ apiKey: API_KEY, apiUrl: url, fetch: countingFetch, retryBaseDelayMs: 1 }).provisionCustomer({ customerId: 'c' }));
+    const error = await rejection(
+      new StiggClient({ apiKey: API_KEY, apiUrl: url, fetch: countingFetch, retryBaseDelayMs: 1 }).provisionCustomer({
+        customerId: 'c',
+      }),
+    );
     expect(error).toBeInstanceOf(StiggNetworkError);
     expect(error).toMatchObject({ code: 'ECONNREFUSED', requestSent: false, transient: true });
     expect(attempts).toBe(3);
@@ -209,7 +247,9 @@ describe('StiggClient retries', () => {
 
   it('does not retry a mutation whose connection dropped after the request was sent', async () => {
     stigg.fault({ drop: true });
-    const error = await rejection(makeClient().provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-basic' }));
+    const error = await rejection(
+      makeClient().provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-basic' }),
+    );
     expect(error).toBeInstanceOf(StiggNetworkError);
     expect(error.requestSent).toBe(true);
     expect(stigg.requests).toHaveLength(1);
@@ -221,12 +261,21 @@ describe('StiggClient retries', () => {
 
   it('logs each retry at debug level through the injected logger', async () => {
     const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-    const logger = { debug: (meta: Record<string, unknown>, m: string) => lines.push([m, meta]), warn: () => undefined, error: () => undefined };
+    const logger = {
+      debug: (meta: Record<string, unknown>, m: string) => lines.push([m, meta]),
+      warn: () => undefined,
+      error: () => undefined,
+    };
     stigg.fault(down, down);
     await makeClient({ logger }).getEntitlement(query);
     expect(lines).toHaveLength(2);
     expect(lines[0]?.[0]).toMatch(/^stigg: retrying getEntitlement in \d+ ms$/);
-    expect(lines[1]?.[1]).toMatchObject({ operation: 'getEntitlement', attempt: 2, maxRetries: 2, error: 'StiggHttpError' });
+    expect(lines[1]?.[1]).toMatchObject({
+      operation: 'getEntitlement',
+      attempt: 2,
+      maxRetries: 2,
+      error: 'StiggHttpError',
+    });
     expect(JSON.stringify(lines)).not.toContain(API_KEY);
   });
 });
@@ -246,11 +295,18 @@ describe('the API key stays secret', () => {
     errors.push(await rejection(makeClient().getCustomer('missing')));
     stigg.fault({ status: 500, body: { errors: [{ message: `echo ${API_KEY}`, extensions: { header: API_KEY } }] } });
     errors.push(await rejection(makeClient({ maxRetries: 0 }).getEntitlement(query)));
-    stigg.fault({ status: 400, body: { errors: [{ message: `bad key ${API_KEY}`, extensions: { code: 'BAD_USER_INPUT', got: [API_KEY] } }] } });
+    stigg.fault({
+      status: 400,
+      body: { errors: [{ message: `bad key ${API_KEY}`, extensions: { code: 'BAD_USER_INPUT', got: [API_KEY] } }] },
+    });
     errors.push(await rejection(makeClient().getEntitlement(query)));
     stigg.fault({ delayMs: 500, body: '' });
     errors.push(await rejection(makeClient({ timeoutMs: 50, maxRetries: 0 }).getEntitlement(query)));
-    errors.push(await rejection(new StiggClient({ apiKey: API_KEY, apiUrl: await refusedUrl(), maxRetries: 0 }).getEntitlement(query)));
+    errors.push(
+      await rejection(
+        new StiggClient({ apiKey: API_KEY, apiUrl: await refusedUrl(), maxRetries: 0 }).getEntitlement(query),
+      ),
+    );
 
     expect(errors.map((e) => (e as Error).name)).toEqual([
       'StiggNetworkError',

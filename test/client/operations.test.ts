@@ -27,14 +27,36 @@ const usage = { customerId: 'customer-demo-01', featureId: 'feature-02-campaigns
 const cases: Case[] = [
   {
     method: 'provisionCustomer',
-    call: (c) => c.provisionCustomer({ customerId: 'customer-new', name: 'Acme', email: 'a@acme.test', subscriptionParams: { planId: 'plan-revvenu-basic' } }),
+    call: (c) =>
+      c.provisionCustomer({
+        customerId: 'customer-new',
+        name: 'Acme',
+        email: 'a@acme.test',
+        billingInformation: {
+          billingAddress: { addressLine1: '1 Main St', city: 'Berlin', country: 'DE', postalCode: '10115' },
+          taxIds: [{ type: 'eu_vat', value: 'DE123456789' }],
+        },
+        subscriptionParams: { planId: 'plan-revvenu-basic' },
+      }),
     operationName: 'ProvisionCustomer',
     rootField: 'provisionCustomer',
-    variables: { input: { customerId: 'customer-new', name: 'Acme', email: 'a@acme.test', subscriptionParams: { planId: 'plan-revvenu-basic' } } },
+    variables: {
+      input: {
+        customerId: 'customer-new',
+        name: 'Acme',
+        email: 'a@acme.test',
+        billingInformation: {
+          billingAddress: { addressLine1: '1 Main St', city: 'Berlin', country: 'DE', postalCode: '10115' },
+          taxIds: [{ type: 'eu_vat', value: 'DE123456789' }],
+        },
+        subscriptionParams: { planId: 'plan-revvenu-basic' },
+      },
+    },
     check: (r) => {
       expect(r.customer.customerId).toBe('customer-new');
       expect(r.subscriptionDecisionStrategy).toBe('REQUESTED_PLAN');
       expect(r.subscription.plan.refId).toBe('plan-revvenu-basic');
+      expect(r.entitlements.map((e: any) => e.feature.refId)).toEqual(['feature-01-templates']);
     },
   },
   {
@@ -100,26 +122,50 @@ const cases: Case[] = [
   },
   {
     method: 'provisionSubscription',
-    call: (c) => c.provisionSubscription({ customerId: 'customer-demo-01', planId: 'plan-revvenu-growth', billingPeriod: 'MONTHLY', addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] }),
+    call: (c) =>
+      c.provisionSubscription({
+        customerId: 'customer-demo-01',
+        planId: 'plan-revvenu-growth',
+        billingPeriod: 'MONTHLY',
+        addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }],
+      }),
     operationName: 'ProvisionSubscription',
     rootField: 'provisionSubscriptionV2',
-    variables: { input: { customerId: 'customer-demo-01', planId: 'plan-revvenu-growth', billingPeriod: 'MONTHLY', addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] } },
+    variables: {
+      input: {
+        customerId: 'customer-demo-01',
+        planId: 'plan-revvenu-growth',
+        billingPeriod: 'MONTHLY',
+        addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }],
+      },
+    },
     check: (r) => {
       expect(r.status).toBe('SUCCESS');
       expect(r.subscription.plan.refId).toBe('plan-revvenu-growth');
+      expect(r.entitlements[0]).toMatchObject({ customerId: 'customer-demo-01', hasSoftLimit: false });
     },
   },
   {
     method: 'updateSubscription',
-    call: (c) => c.updateSubscription({ subscriptionId: 'subscription-1', billableFeatures: [{ featureId: 'feature-01-templates', quantity: 2 }] }),
+    call: (c) =>
+      c.updateSubscription({
+        subscriptionId: 'subscription-1',
+        billableFeatures: [{ featureId: 'feature-01-templates', quantity: 2 }],
+      }),
     operationName: 'UpdateOneSubscription',
     rootField: 'updateOneSubscription',
-    variables: { input: { subscriptionId: 'subscription-1', billableFeatures: [{ featureId: 'feature-01-templates', quantity: 2 }] } },
+    variables: {
+      input: {
+        subscriptionId: 'subscription-1',
+        billableFeatures: [{ featureId: 'feature-01-templates', quantity: 2 }],
+      },
+    },
     check: (r) => expect(r.refId).toBe('subscription-1'),
   },
   {
     method: 'cancelSubscription',
-    call: (c) => c.cancelSubscription({ subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' }),
+    call: (c) =>
+      c.cancelSubscription({ subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' }),
     operationName: 'CancelSubscription',
     rootField: 'cancelSubscription',
     variables: { input: { subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' } },
@@ -127,37 +173,79 @@ const cases: Case[] = [
   },
   {
     method: 'migrateSubscriptionToLatest',
-    call: (c) => c.migrateSubscriptionToLatest({ subscriptionId: 'subscription-1', subscriptionMigrationTime: 'END_OF_BILLING_PERIOD' }),
+    call: (c) =>
+      c.migrateSubscriptionToLatest({
+        subscriptionId: 'subscription-1',
+        subscriptionMigrationTime: 'END_OF_BILLING_PERIOD',
+      }),
     operationName: 'MigrateSubscriptionToLatest',
     rootField: 'migrateSubscriptionToLatest',
     variables: { input: { subscriptionId: 'subscription-1', subscriptionMigrationTime: 'END_OF_BILLING_PERIOD' } },
-    check: (r) => expect(r).toEqual({ subscriptionId: 'subscription-1' }),
+    check: (r) =>
+      expect(r).toMatchObject({
+        subscriptionId: 'subscription-1',
+        status: 'ACTIVE',
+        plan: { refId: 'plan-revvenu-essentials' },
+      }),
   },
   {
     method: 'estimateSubscription',
-    call: (c) => c.estimateSubscription({ customerId: 'customer-demo-01', planId: 'plan-revvenu-essentials', startDate: new Date('2024-03-01T00:00:00.000Z') }),
+    call: (c) =>
+      c.estimateSubscription({
+        customerId: 'customer-demo-01',
+        planId: 'plan-revvenu-essentials',
+        startDate: new Date('2024-03-01T00:00:00.000Z'),
+        billingInformation: {
+          billingAddress: { line1: '1 Main St', city: 'Berlin', country: 'DE', postalCode: '10115' },
+          taxRateIds: ['txr_1'],
+        },
+      }),
     operationName: 'EstimateSubscription',
     rootField: 'estimateSubscription',
-    variables: { input: { customerId: 'customer-demo-01', planId: 'plan-revvenu-essentials', startDate: '2024-03-01T00:00:00.000Z' } },
+    variables: {
+      input: {
+        customerId: 'customer-demo-01',
+        planId: 'plan-revvenu-essentials',
+        startDate: '2024-03-01T00:00:00.000Z',
+        billingInformation: {
+          billingAddress: { line1: '1 Main St', city: 'Berlin', country: 'DE', postalCode: '10115' },
+          taxRateIds: ['txr_1'],
+        },
+      },
+    },
     check: (r) => {
       expect(r.total).toEqual({ amount: 24, currency: 'USD' });
+      expect(r.discountAmount).toEqual({ amount: 6, currency: 'USD' });
       expect(r.proration).toBeNull();
     },
   },
   {
     method: 'estimateSubscriptionUpdate',
-    call: (c) => c.estimateSubscriptionUpdate({ subscriptionId: 'subscription-1', addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] }),
+    call: (c) =>
+      c.estimateSubscriptionUpdate({
+        subscriptionId: 'subscription-1',
+        addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }],
+      }),
     operationName: 'EstimateSubscriptionUpdate',
     rootField: 'estimateSubscriptionUpdate',
-    variables: { input: { subscriptionId: 'subscription-1', addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] } },
+    variables: {
+      input: { subscriptionId: 'subscription-1', addons: [{ addonId: 'addon-10-campaigns', quantity: 2 }] },
+    },
     check: (r) => expect(r.proration.netAmount).toEqual({ amount: 7, currency: 'USD' }),
   },
   {
     method: 'getEntitlement',
-    call: (c) => c.getEntitlement({ customerId: 'customer-demo-01', featureId: 'feature-01-templates', options: { requestedUsage: 3 } }),
+    call: (c) =>
+      c.getEntitlement({
+        customerId: 'customer-demo-01',
+        featureId: 'feature-01-templates',
+        options: { requestedUsage: 3 },
+      }),
     operationName: 'GetEntitlement',
     rootField: 'entitlement',
-    variables: { query: { customerId: 'customer-demo-01', featureId: 'feature-01-templates', options: { requestedUsage: 3 } } },
+    variables: {
+      query: { customerId: 'customer-demo-01', featureId: 'feature-01-templates', options: { requestedUsage: 3 } },
+    },
     check: (r) => {
       expect(r.isGranted).toBe(false);
       expect(r.accessDeniedReason).toBe('RequestedUsageExceedingLimit');
@@ -183,18 +271,48 @@ const cases: Case[] = [
   },
   {
     method: 'reportUsageBulk',
-    call: (c) => c.reportUsageBulk({ usages: [usage, { ...usage, featureId: 'feature-01-templates', value: 1, idempotencyKey: 'k-2' }] }),
+    call: (c) =>
+      c.reportUsageBulk({
+        usages: [usage, { ...usage, featureId: 'feature-01-templates', value: 1, idempotencyKey: 'k-2' }],
+      }),
     operationName: 'ReportUsageBulk',
     rootField: 'reportUsageBulk',
-    variables: { input: { usages: [usage, { ...usage, featureId: 'feature-01-templates', value: 1, idempotencyKey: 'k-2' }] } },
-    check: (r) => expect(r.map((m: any) => [m.featureId, m.currentUsage])).toEqual([['feature-02-campaigns', 5], ['feature-01-templates', 4]]),
+    variables: {
+      input: { usages: [usage, { ...usage, featureId: 'feature-01-templates', value: 1, idempotencyKey: 'k-2' }] },
+    },
+    check: (r) =>
+      expect(r.map((m: any) => [m.featureId, m.currentUsage])).toEqual([
+        ['feature-02-campaigns', 5],
+        ['feature-01-templates', 4],
+      ]),
   },
   {
     method: 'reportEvent',
-    call: (c) => c.reportEvent({ usageEvents: [{ customerId: 'customer-demo-01', eventName: 'user_login', idempotencyKey: '888888888', dimensions: { user_id: 'u1' } }] }),
+    call: (c) =>
+      c.reportEvent({
+        usageEvents: [
+          {
+            customerId: 'customer-demo-01',
+            eventName: 'user_login',
+            idempotencyKey: '888888888',
+            dimensions: { user_id: 'u1' },
+          },
+        ],
+      }),
     operationName: 'ReportEvent',
     rootField: 'reportEvent',
-    variables: { events: { usageEvents: [{ customerId: 'customer-demo-01', eventName: 'user_login', idempotencyKey: '888888888', dimensions: { user_id: 'u1' } }] } },
+    variables: {
+      events: {
+        usageEvents: [
+          {
+            customerId: 'customer-demo-01',
+            eventName: 'user_login',
+            idempotencyKey: '888888888',
+            dimensions: { user_id: 'u1' },
+          },
+        ],
+      },
+    },
     check: (r) => expect(r).toBeUndefined(),
   },
   {
@@ -205,7 +323,12 @@ const cases: Case[] = [
     variables: { filter: { status: { eq: 'ACTIVE' } }, paging: { first: 10 } },
     check: (r) => {
       expect(r.totalCount).toBe(1);
-      expect(r.edges[0].node).toMatchObject({ refId: 'coupon-vip', type: 'PERCENTAGE', discountValue: 20 });
+      expect(r.edges[0].node).toMatchObject({
+        refId: 'coupon-vip',
+        type: 'PERCENTAGE',
+        discountValue: 20,
+        percentOff: 20,
+      });
     },
   },
   {
@@ -215,7 +338,12 @@ const cases: Case[] = [
         customerId: 'customer-demo-01',
         promotionalEntitlements: [
           { featureId: 'feature-04-analytics', period: 'LIFETIME' },
-          { featureId: 'feature-02-campaigns', period: 'CUSTOM', customEndDate: '2024-12-31T00:00:00.000Z', usageLimit: 100 },
+          {
+            featureId: 'feature-02-campaigns',
+            period: 'CUSTOM',
+            customEndDate: '2024-12-31T00:00:00.000Z',
+            usageLimit: 100,
+          },
         ],
       }),
     operationName: 'GrantPromotionalEntitlements',
@@ -225,11 +353,22 @@ const cases: Case[] = [
         customerId: 'customer-demo-01',
         promotionalEntitlements: [
           { featureId: 'feature-04-analytics', period: 'LIFETIME' },
-          { featureId: 'feature-02-campaigns', period: 'CUSTOM', customEndDate: '2024-12-31T00:00:00.000Z', usageLimit: 100 },
+          {
+            featureId: 'feature-02-campaigns',
+            period: 'CUSTOM',
+            customEndDate: '2024-12-31T00:00:00.000Z',
+            usageLimit: 100,
+          },
         ],
       },
     },
-    check: (r) => expect(r.map((p: any) => [p.featureId, p.period, p.status])).toEqual([['feature-04-analytics', 'LIFETIME', 'Active'], ['feature-02-campaigns', 'CUSTOM', 'Active']]),
+    check: (r) => {
+      expect(r.map((p: any) => [p.featureId, p.status])).toEqual([
+        ['feature-04-analytics', 'Active'],
+        ['feature-02-campaigns', 'Active'],
+      ]);
+      expect(r[0].feature).toMatchObject({ refId: 'feature-04-analytics', featureType: 'BOOLEAN' });
+    },
   },
   {
     method: 'revokePromotionalEntitlement',
@@ -247,30 +386,38 @@ describe('every StiggClient method against a GraphQL server on loopback', () => 
     expect(cases.map((c) => c.method).sort()).toEqual(methods.sort());
   });
 
-  it.each(cases.map((c) => [c.method, c] as const))('%s sends its document and resolves to the root field', async (_method, testCase) => {
-    const result = await testCase.call(client);
+  it.each(cases.map((c) => [c.method, c] as const))(
+    '%s sends its document and resolves to the root field',
+    async (_method, testCase) => {
+      const result = await testCase.call(client);
 
-    expect(stigg.requests).toHaveLength(1);
-    const [request] = stigg.requests;
-    expect(request?.method).toBe('POST');
-    expect(request?.url).toBe('/graphql');
-    expect(request?.headers['x-api-key']).toBe(stigg.apiKey);
-    expect(request?.headers['content-type']).toMatch(/^application\/json/);
-    expect(request?.body?.operationName).toBe(testCase.operationName);
-    expect(request?.body?.variables).toEqual(testCase.variables);
-    expect(Object.keys(request?.resolved ?? {})).toEqual([testCase.rootField]);
+      expect(stigg.requests).toHaveLength(1);
+      const [request] = stigg.requests;
+      expect(request?.method).toBe('POST');
+      expect(request?.url).toBe('/graphql');
+      expect(request?.headers['x-api-key']).toBe(stigg.apiKey);
+      expect(request?.headers['content-type']).toMatch(/^application\/json/);
+      expect(request?.body?.operationName).toBe(testCase.operationName);
+    expect(request?.headers['x-graphql-operation-name']).toBe(testCase.operationName);
+      expect(request?.body?.variables).toEqual(testCase.variables);
+      expect(Object.keys(request?.resolved ?? {})).toEqual([testCase.rootField]);
 
-    const [response] = stigg.responses;
-    expect(response?.status).toBe(200);
-    expect(response?.body.errors).toBeUndefined();
-    const sent = response?.body.data[testCase.rootField];
-    if (testCase.method === 'reportEvent') expect(sent).toBeNull();
-    else expect(result).toEqual(sent);
-    testCase.check(result);
-  });
+      const [response] = stigg.responses;
+      expect(response?.status).toBe(200);
+      expect(response?.body.errors).toBeUndefined();
+      const sent = response?.body.data[testCase.rootField];
+      if (testCase.method === 'reportEvent') expect(sent).toBeNull();
+      else expect(result).toEqual(sent);
+      testCase.check(result);
+    },
+  );
 
-  it('never mutates the caller\'s input', async () => {
-    const input = Object.freeze({ customerId: 'customer-demo-01', featureId: 'feature-01-templates', options: Object.freeze({ requestedUsage: 1 }) });
+  it("never mutates the caller's input", async () => {
+    const input = Object.freeze({
+      customerId: 'customer-demo-01',
+      featureId: 'feature-01-templates',
+      options: Object.freeze({ requestedUsage: 1 }),
+    });
     const before = JSON.stringify(input);
     await client.getEntitlement(input);
     expect(JSON.stringify(input)).toBe(before);
@@ -278,16 +425,40 @@ describe('every StiggClient method against a GraphQL server on loopback', () => 
 
   it('serves as the upstream of the core (EntitlementsUpstream)', async () => {
     const upstream: EntitlementsUpstream = client;
-    const entitlement = await upstream.getEntitlement({ customerId: 'customer-demo-01', featureId: 'feature-01-templates', options: { requestedUsage: 1 } });
-    expect(entitlement).toMatchObject({ isGranted: true, currentUsage: 3, usageLimit: 5, feature: { refId: 'feature-01-templates', featureType: 'NUMBER' } });
-    const [measurement] = await upstream.reportUsageBulk({ usages: [{ customerId: 'customer-demo-01', featureId: 'feature-01-templates', value: 1, updateBehavior: 'DELTA', idempotencyKey: 'k-9', createdAt: null }] });
-    expect(measurement).toMatchObject({ customerId: 'customer-demo-01', featureId: 'feature-01-templates', currentUsage: 4 });
+    const entitlement = await upstream.getEntitlement({
+      customerId: 'customer-demo-01',
+      featureId: 'feature-01-templates',
+      options: { requestedUsage: 1 },
+    });
+    expect(entitlement).toMatchObject({
+      isGranted: true,
+      currentUsage: 3,
+      usageLimit: 5,
+      feature: { refId: 'feature-01-templates', featureType: 'NUMBER' },
+    });
+    const [measurement] = await upstream.reportUsageBulk({
+      usages: [
+        {
+          customerId: 'customer-demo-01',
+          featureId: 'feature-01-templates',
+          value: 1,
+          updateBehavior: 'DELTA',
+          idempotencyKey: 'k-9',
+          createdAt: null,
+        },
+      ],
+    });
+    expect(measurement).toMatchObject({
+      customerId: 'customer-demo-01',
+      featureId: 'feature-01-templates',
+      currentUsage: 4,
+    });
   });
 
   it('new StiggClient({ apiKey, apiUrl }) talks to the same server as Stigg.createClient', async () => {
     const direct = new StiggClient({ apiKey: stigg.apiKey, apiUrl: stigg.url });
     const customer = await direct.getCustomer({ customerId: 'customer-demo-03' });
-    expect(customer.refId).toBe('customer-demo-03');
+    expect(customer?.refId).toBe('customer-demo-03');
     expect(stigg.requests[0]?.headers['x-api-key']).toBe(stigg.apiKey);
   });
 });

@@ -36,7 +36,9 @@ describe('options are validated at construction', () => {
   });
 
   it('never echoes the apiKey in a validation message', () => {
-    expect(() => new StiggClient({ apiKey: 'secret key with spaces' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('secret') }));
+    expect(() => new StiggClient({ apiKey: 'secret key with spaces' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('secret') }),
+    );
   });
 
   it('points at the right call when given a bare key', () => {
@@ -57,9 +59,13 @@ describe('options are validated at construction', () => {
     const urls: string[] = [];
     const refuse: typeof fetch = async (input) => {
       urls.push(String(input));
-      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      throw Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      });
     };
-    await expect(Stigg.createClient('key-1', { fetch: refuse, maxRetries: 0 }).getEntitlements({ customerId: 'c' })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      Stigg.createClient('key-1', { fetch: refuse, maxRetries: 0 }).getEntitlements({ customerId: 'c' }),
+    ).rejects.toThrow(/ECONNREFUSED/);
     expect(DEFAULT_API_URL).toBe('https://api.stigg.io/graphql');
     expect(urls).toEqual(['https://api.stigg.io/graphql']);
   });
@@ -68,24 +74,78 @@ describe('options are validated at construction', () => {
 describe('inputs are validated before anything is sent', () => {
   const ok = { customerId: 'customer-demo-01', featureId: 'feature-01-templates' };
   it.each<[string, (c: StiggClient) => Promise<unknown>, RegExp]>([
-    ['an empty customer id', (c) => c.getCustomer(''), /getCustomer\(\): customerId must be a non-empty string \(got an empty string\)/],
-    ['a blank customer id', (c) => c.archiveCustomer({ customerId: '  ' }), /archiveCustomer\(\): input\.customerId must be a non-empty string \(got a blank string\)/],
+    [
+      'an empty customer id',
+      (c) => c.getCustomer(''),
+      /getCustomer\(\): customerId must be a non-empty string \(got an empty string\)/,
+    ],
+    [
+      'a blank customer id',
+      (c) => c.archiveCustomer({ customerId: '  ' }),
+      /archiveCustomer\(\): input\.customerId must be a non-empty string \(got a blank string\)/,
+    ],
     ['a missing customer id', (c) => c.provisionCustomer({ name: 'Acme' }), /input\.customerId \(or input\.refId\)/],
-    ['an empty feature id', (c) => c.getEntitlement({ ...ok, featureId: '' }), /query\.featureId must be a non-empty string/],
+    [
+      'an empty feature id',
+      (c) => c.getEntitlement({ ...ok, featureId: '' }),
+      /query\.featureId must be a non-empty string/,
+    ],
     ['an empty resource id', (c) => c.getEntitlement({ ...ok, resourceId: '' }), /query\.resourceId/],
-    ['a negative requested usage', (c) => c.getEntitlement({ ...ok, options: { requestedUsage: -1 } }), /requestedUsage must be >= 0/],
-    ['an infinite requested usage', (c) => c.getEntitlement({ ...ok, options: { requestedUsage: Infinity } }), /requestedUsage must be a finite number \(got Infinity\)/],
-    ['a NaN usage value', (c) => c.reportUsage({ ...ok, value: Number.NaN }), /input\.value must be a finite number \(got NaN\)/],
-    ['a string usage value', (c) => c.reportUsage({ ...ok, value: '3' as never }), /input\.value must be a finite number \(got string\)/],
-    ['a bad usage inside a bulk report', (c) => c.reportUsageBulk({ usages: [{ ...ok, value: 1 }, { ...ok, customerId: '', value: 1 }] }), /input\.usages\[1\]\.customerId/],
+    [
+      'a negative requested usage',
+      (c) => c.getEntitlement({ ...ok, options: { requestedUsage: -1 } }),
+      /requestedUsage must be >= 0/,
+    ],
+    [
+      'an infinite requested usage',
+      (c) => c.getEntitlement({ ...ok, options: { requestedUsage: Infinity } }),
+      /requestedUsage must be a finite number \(got Infinity\)/,
+    ],
+    [
+      'a NaN usage value',
+      (c) => c.reportUsage({ ...ok, value: Number.NaN }),
+      /input\.value must be a finite number \(got NaN\)/,
+    ],
+    [
+      'a string usage value',
+      (c) => c.reportUsage({ ...ok, value: '3' as never }),
+      /input\.value must be a finite number \(got string\)/,
+    ],
+    [
+      'a bad usage inside a bulk report',
+      (c) =>
+        c.reportUsageBulk({
+          usages: [
+            { ...ok, value: 1 },
+            { ...ok, customerId: '', value: 1 },
+          ],
+        }),
+      /input\.usages\[1\]\.customerId/,
+    ],
     ['an empty bulk report', (c) => c.reportUsageBulk({ usages: [] }), /input\.usages must be a non-empty array/],
-    ['an empty idempotency key', (c) => c.reportUsage({ ...ok, value: 1, idempotencyKey: '' }), /input\.idempotencyKey/],
-    ['an event without idempotency key', (c) => c.reportEvent({ usageEvents: [{ customerId: 'c', eventName: 'e' } as never] }), /usageEvents\[0\]\.idempotencyKey/],
+    [
+      'an empty idempotency key',
+      (c) => c.reportUsage({ ...ok, value: 1, idempotencyKey: '' }),
+      /input\.idempotencyKey/,
+    ],
+    [
+      'an event without idempotency key',
+      (c) => c.reportEvent({ usageEvents: [{ customerId: 'c', eventName: 'e' } as never] }),
+      /usageEvents\[0\]\.idempotencyKey/,
+    ],
     ['an empty plan id', (c) => c.provisionSubscription({ customerId: 'c', planId: '' }), /input\.planId/],
     ['an empty subscription id', (c) => c.getSubscription(''), /getSubscription\(\): subscriptionId/],
     ['a missing subscription ref', (c) => c.cancelSubscription({} as never), /input\.subscriptionRefId/],
-    ['no promotional entitlements', (c) => c.grantPromotionalEntitlements({ customerId: 'c', promotionalEntitlements: [] }), /promotionalEntitlements must be a non-empty array/],
-    ['a null input', (c) => c.updateSubscription(null as never), /updateSubscription\(\): input must be an object \(got null\)/],
+    [
+      'no promotional entitlements',
+      (c) => c.grantPromotionalEntitlements({ customerId: 'c', promotionalEntitlements: [] }),
+      /promotionalEntitlements must be a non-empty array/,
+    ],
+    [
+      'a null input',
+      (c) => c.updateSubscription(null as never),
+      /updateSubscription\(\): input must be an object \(got null\)/,
+    ],
     ['non-object coupon args', (c) => c.getCoupons('ACTIVE' as never), /getCoupons\(\): args must be an object/],
   ])('rejects %s with a TypeError and sends nothing', async (_what, call, message) => {
     const error = await call(client).then(

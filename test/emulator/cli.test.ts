@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -7,20 +7,27 @@ import ts from 'typescript';
 const root = resolve(__dirname, '..', '..');
 let dir: string;
 
-/** The CLI runs as a real child process: transpile src/emulator to plain CommonJS in a temp dir (the build's layout). */
+/** The CLI runs as a real child process: transpile src/ to plain CommonJS in a temp dir (the build's layout). */
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'stigg-emulator-cli-'));
-  mkdirSync(join(dir, 'emulator'));
-  mkdirSync(join(dir, 'client'));
-  for (const file of readdirSync(join(root, 'src', 'emulator'))) {
-    if (!file.endsWith('.ts')) continue;
-    const source = readFileSync(join(root, 'src', 'emulator', file), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    });
-    writeFileSync(join(dir, 'emulator', file.replace(/\.ts$/, '.js')), outputText);
-  }
-  copyFileSync(join(root, 'src', 'client', 'schema.graphql'), join(dir, 'client', 'schema.graphql'));
+  const transpile = (from: string, to: string): void => {
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) transpile(join(from, entry.name), join(to, entry.name));
+      else if (entry.name.endsWith('.ts')) {
+        const { outputText } = ts.transpileModule(readFileSync(join(from, entry.name), 'utf8'), {
+          compilerOptions: {
+            module: ts.ModuleKind.CommonJS,
+            target: ts.ScriptTarget.ES2022,
+            esModuleInterop: true,
+            experimentalDecorators: true,
+          },
+        });
+        writeFileSync(join(to, entry.name.replace(/\.ts$/, '.js')), outputText);
+      }
+    }
+  };
+  transpile(join(root, 'src'), dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -30,7 +37,11 @@ function run(args: string[]): ChildProcessWithoutNullStreams {
   });
 }
 
-function collect(child: ChildProcessWithoutNullStreams): { out: () => string; err: () => string; exit: Promise<number | null> } {
+function collect(child: ChildProcessWithoutNullStreams): {
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+} {
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -54,38 +65,83 @@ function waitForUrl(child: ChildProcessWithoutNullStreams): Promise<string> {
 describe('stigg-gate-emulator CLI', () => {
   it('starts on a free port, prints the URL, serves the catalog and API key it was given, stops on SIGTERM', async () => {
     const catalogFile = join(dir, 'catalog.json');
-    writeFileSync(catalogFile, JSON.stringify({
-      products: [{ id: 'p' }],
-      features: [{ id: 'f-seats', featureType: 'NUMBER', meterType: 'Fluctuating' }],
-      plans: [{ id: 'plan-free', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'f-seats', usageLimit: 2 }] }],
-      customers: [{ id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] }],
-    }));
-    const child = run(['--port', '0', '--host', '127.0.0.1', '--catalog', catalogFile, '--api-key', 'cli-key', '--seed', '7']);
+    writeFileSync(
+      catalogFile,
+      JSON.stringify({
+        products: [{ id: 'p' }],
+        features: [{ id: 'f-seats', featureType: 'NUMBER', meterType: 'Fluctuating' }],
+        plans: [
+          {
+            id: 'plan-free',
+            productId: 'p',
+            pricingType: 'FREE',
+            entitlements: [{ featureId: 'f-seats', usageLimit: 2 }],
+          },
+        ],
+        customers: [
+          { id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] },
+        ],
+      }),
+    );
+    const child = run([
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--catalog',
+      catalogFile,
+      '--api-key',
+      'cli-key',
+      '--seed',
+      '7',
+    ]);
     const output = collect(child);
     const url = await waitForUrl(child);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     expect(url).not.toMatch(/:0\/graphql$/);
 
     const query = 'query($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted usageLimit currentUsage } }';
-    const body = JSON.stringify({ query, variables: { q: { customerId: 'cust-1', featureId: 'f-seats', options: { requestedUsage: 1 } } } });
+    const body = JSON.stringify({
+      query,
+      variables: { q: { customerId: 'cust-1', featureId: 'f-seats', options: { requestedUsage: 1 } } },
+    });
     const refused = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(refused.status).toBe(401);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' }, body });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' },
+      body,
+    });
     expect(await res.json()).toEqual({ data: { entitlement: { isGranted: true, usageLimit: 2, currentUsage: 1 } } });
+
+    const report = JSON.stringify({
+      query: 'mutation($i: ReportUsageInput!) { reportUsage(input: $i) { currentUsage } }',
+      variables: { i: { customerId: 'cust-1', featureId: 'f-seats', value: 1 } },
+    });
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'cli-key' },
+      body: report,
+    });
 
     child.kill('SIGTERM');
     expect(await output.exit).toBe(0);
-    expect(output.out()).toContain('stopping (SIGTERM)');
+    expect(output.out()).toContain(`STIGG_API_URL=${url}\n  STIGG_SERVER_API_KEY=cli-key\n`);
+    expect(output.out()).toContain(`Catalog: ${catalogFile} (1 plans, 1 features); customers: cust-1`);
+    expect(output.out()).toContain('stopping (SIGTERM)\nUsage recorded:\n  cust-1 f-seats: 1\n');
     await expect(fetch(url, { method: 'POST', body })).rejects.toThrow();
   });
 
   it('exits 1 with the offending path when the catalog is invalid', async () => {
     const catalogFile = join(dir, 'bad.json');
-    writeFileSync(catalogFile, JSON.stringify({
-      products: [{ id: 'p' }],
-      features: [{ id: 'f', featureType: 'NUMBER' }],
-      plans: [{ id: 'plan', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'missing' }] }],
-    }));
+    writeFileSync(
+      catalogFile,
+      JSON.stringify({
+        products: [{ id: 'p' }],
+        features: [{ id: 'f', featureType: 'NUMBER' }],
+        plans: [{ id: 'plan', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'missing' }] }],
+      }),
+    );
     const output = collect(run(['--catalog', catalogFile]));
     expect(await output.exit).toBe(1);
     expect(output.err()).toContain('plans[0].entitlements[0].featureId');
@@ -97,5 +153,45 @@ describe('stigg-gate-emulator CLI', () => {
     expect(await output.exit).toBe(2);
     expect(output.err()).toContain('--failure-rate takes a number');
     expect(output.err()).toContain('Usage: stigg-gate-emulator');
+  });
+
+  it('--demo provisions the demo customers, says so, and prints "Usage recorded: none" on SIGINT when nothing was reported', async () => {
+    const child = run(['--demo', '--webhook-url', 'http://127.0.0.1:9/hooks', '--webhook-secret', 's3cret']);
+    const output = collect(child);
+    const url = await waitForUrl(child);
+    expect(output.out()).toContain('customers: demo-basic, demo-essentials, demo-growth, demo-promoted');
+    expect(output.out()).toContain('Webhooks: POST http://127.0.0.1:9/hooks (Stigg-Webhooks-Secret set)');
+    const query = 'query($q: FetchEntitlementQuery!) { entitlement(query: $q) { isGranted usageLimit currentUsage } }';
+    const body = JSON.stringify({
+      query,
+      variables: { q: { customerId: 'demo-essentials', featureId: 'feature-02-campaigns' } },
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'emulator-server-key' },
+      body,
+    });
+    expect(await res.json()).toEqual({ data: { entitlement: { isGranted: true, usageLimit: 20, currentUsage: 18 } } });
+    child.kill('SIGINT');
+    expect(await output.exit).toBe(0);
+    expect(output.out()).toContain('stopping (SIGINT)\nUsage recorded: none\n');
+  });
+
+  it('without customers, the banner says how to get some', async () => {
+    const child = run([]);
+    const output = collect(child);
+    await waitForUrl(child);
+    child.kill('SIGTERM');
+    await output.exit;
+    expect(output.out()).toContain('no customers yet: provision them (provisionCustomer), or restart with --demo');
+  });
+
+  it('exits 2 on --demo with --catalog and on --webhook-secret without --webhook-url', async () => {
+    const both = collect(run(['--demo', '--catalog', 'x.json']));
+    expect(await both.exit).toBe(2);
+    expect(both.err()).toContain('declare "customers" in the file instead');
+    const secret = collect(run(['--webhook-secret', 's']));
+    expect(await secret.exit).toBe(2);
+    expect(secret.err()).toContain('--webhook-secret needs --webhook-url');
   });
 });

@@ -26,9 +26,27 @@ export async function post<T = Record<string, unknown>>(
 export const ENTITLEMENT = /* GraphQL */ `
   query GetEntitlement($query: FetchEntitlementQuery!) {
     entitlement(query: $query) {
-      isGranted accessDeniedReason customerId resourceId usageLimit hasUnlimitedUsage currentUsage requestedUsage
-      usagePeriodAnchor usagePeriodStart usagePeriodEnd nextResetDate resetPeriod
-      feature { refId featureType meterType featureUnits featureUnitsPlural displayName }
+      isGranted
+      accessDeniedReason
+      customerId
+      resourceId
+      usageLimit
+      hasUnlimitedUsage
+      currentUsage
+      requestedUsage
+      usagePeriodAnchor
+      usagePeriodStart
+      usagePeriodEnd
+      nextResetDate
+      resetPeriod
+      feature {
+        refId
+        featureType
+        meterType
+        featureUnits
+        featureUnitsPlural
+        displayName
+      }
     }
   }
 `;
@@ -36,22 +54,56 @@ export const ENTITLEMENT = /* GraphQL */ `
 export const PROVISION_CUSTOMER = /* GraphQL */ `
   mutation ProvisionCustomer($input: ProvisionCustomerInput!) {
     provisionCustomer(input: $input) {
-      customer { id customerId refId name email hasPaymentMethod hasActiveSubscription }
+      customer {
+        id
+        customerId
+        refId
+        name
+        email
+        hasPaymentMethod
+        hasActiveSubscription
+      }
       subscriptionDecisionStrategy
-      subscription { id refId subscriptionId status plan { refId } }
+      subscription {
+        id
+        refId
+        subscriptionId
+        status
+        plan {
+          refId
+        }
+      }
     }
   }
 `;
 
 export const REPORT_USAGE = /* GraphQL */ `
   mutation ReportUsage($input: ReportUsageInput!) {
-    reportUsage(input: $input) { id customerId resourceId featureId currentUsage usagePeriodStart usagePeriodEnd nextResetDate timestamp }
+    reportUsage(input: $input) {
+      id
+      customerId
+      resourceId
+      featureId
+      currentUsage
+      usagePeriodStart
+      usagePeriodEnd
+      nextResetDate
+      timestamp
+    }
   }
 `;
 
 export const REPORT_USAGE_BULK = /* GraphQL */ `
   mutation ReportUsageBulk($input: ReportUsageBulkInput!) {
-    reportUsageBulk(input: $input) { id customerId resourceId featureId currentUsage usagePeriodStart usagePeriodEnd }
+    reportUsageBulk(input: $input) {
+      id
+      customerId
+      resourceId
+      featureId
+      currentUsage
+      usagePeriodStart
+      usagePeriodEnd
+    }
   }
 `;
 

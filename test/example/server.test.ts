@@ -37,7 +37,7 @@ function parseCurl(command: string): Curl {
       curl.headers[name.trim()] = value.join(':').trim();
     } else if (word === '-d') curl.body = words[++i];
     else if (word.startsWith('http')) curl.url = word;
-    else if (word !== '-si') throw new Error(`unexpected curl argument ${word} in: ${command}`);
+    else if (word !== '-si' && word !== '-s') throw new Error(`unexpected curl argument ${word} in: ${command}`);
   }
   if (curl.body !== undefined && curl.method === 'GET') curl.method = 'POST';
   return curl;
@@ -103,6 +103,13 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM', as
     }
   }
   expect(granted).toEqual({ 'feature-01-templates': 1, 'feature-02-campaigns': 5 });
+
+  // The emulator's statistics need its API key; the banner's command carries it.
+  const statsCommand = /its statistics: (curl .+)$/m.exec(output);
+  const stats = parseCurl(statsCommand?.[1] ?? '');
+  const statsResponse = await fetch(stats.url, { headers: stats.headers });
+  expect(statsResponse.status).toBe(200);
+  expect(((await statsResponse.json()) as { usage: Record<string, number> }).usage['demo-basic||feature-02-campaigns']).toBe(5);
 
   const exited = once(child, 'exit');
   child.kill('SIGTERM');

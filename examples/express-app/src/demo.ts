@@ -70,13 +70,13 @@ export function curlCommand(baseUrl: string, step: StoryStep): string {
   return parts.join(' ');
 }
 
-export function banner(options: { baseUrl: string; emulatorUrl: string | undefined; apiUrl: string }): string {
+export function banner(options: { baseUrl: string; emulatorUrl: string | undefined; emulatorApiKey?: string | undefined; apiUrl: string }): string {
   const lines = [
     '',
     `stigg-gate example app listening on ${options.baseUrl}`,
     options.emulatorUrl === undefined
       ? `Stigg API: ${options.apiUrl}`
-      : `Stigg emulator (in-process, Revvenu demo catalog): ${options.emulatorUrl}   stats: ${options.emulatorUrl.replace(/\/graphql$/, '/stats')}`,
+      : `Stigg emulator (in-process, Revvenu demo catalog): ${options.emulatorUrl}\n  its statistics: curl -s -H 'X-API-KEY: ${options.emulatorApiKey ?? ''}' ${options.emulatorUrl.replace(/\/graphql$/, '/stats')}`,
     '',
     'Demo tokens (DEMO ONLY authentication): token-basic, token-growth, token-no-plan, token-archived',
   ];

@@ -22,6 +22,8 @@ export const coupon = {
   description: null,
   type: 'PERCENTAGE',
   discountValue: 20,
+  percentOff: 20,
+  amountsOff: null,
   additionalMetaData: null,
   createdAt,
   updatedAt,
@@ -36,12 +38,19 @@ export const promotionalEntitlement = {
   featureId: 'feature-04-analytics',
   usageLimit: null,
   hasUnlimitedUsage: null,
+  hasSoftLimit: false,
   resetPeriod: null,
   period: 'LIFETIME',
   startDate: createdAt,
   endDate: null,
   isVisible: true,
-  feature: { ...entitlementFeature, refId: 'feature-04-analytics', displayName: 'Analytics', featureType: 'BOOLEAN', meterType: 'None' },
+  feature: {
+    ...entitlementFeature,
+    refId: 'feature-04-analytics',
+    displayName: 'Analytics',
+    featureType: 'BOOLEAN',
+    meterType: 'None',
+  },
 };
 
 export const customer = {
@@ -102,7 +111,13 @@ export const subscription = {
     {
       id: 'b1',
       quantity: 2,
-      addon: { id: '83763342-93af-4ea7-995f-9598be7393f0', refId: 'addon-10-campaigns', displayName: '10 campaigns', description: null, additionalMetaData: null },
+      addon: {
+        id: '83763342-93af-4ea7-995f-9598be7393f0',
+        refId: 'addon-10-campaigns',
+        displayName: '10 campaigns',
+        description: null,
+        additionalMetaData: null,
+      },
     },
   ],
   customer: { id: customer.id, customerId: customer.customerId, refId: customer.refId },
@@ -122,7 +137,13 @@ export const subscription = {
 
 export const preview = {
   subTotal: { amount: 30, currency: 'USD' },
+  totalExcludingTax: { amount: 24, currency: 'USD' },
   total: { amount: 24, currency: 'USD' },
+  discountAmount: { amount: 6, currency: 'USD' },
+  tax: null,
+  taxDetails: null,
+  isPlanDowngrade: false,
+  hasScheduledUpdates: false,
   billingPeriodRange: { start: createdAt, end: '2024-04-01T10:00:00.000Z' },
   proration: {
     prorationDate: createdAt,
@@ -143,6 +164,7 @@ export function entitlement(customerId: string, featureId: string, requestedUsag
     resourceId: null,
     usageLimit,
     hasUnlimitedUsage: false,
+    hasSoftLimit: false,
     currentUsage,
     requestedUsage,
     usagePeriodAnchor: null,
@@ -154,7 +176,10 @@ export function entitlement(customerId: string, featureId: string, requestedUsag
   };
 }
 
-export function usageMeasurement(usage: { customerId: string; featureId: string; value: number; resourceId?: string | null }, index: number) {
+export function usageMeasurement(
+  usage: { customerId: string; featureId: string; value: number; resourceId?: string | null },
+  index: number,
+) {
   return {
     id: `05e3a286-acaa-42cd-b76b-${String(index).padStart(12, '0')}`,
     customerId: usage.customerId,

@@ -12,7 +12,9 @@ import { GraphQLError, buildSchema, execute, parse, validate } from 'graphql';
 import type { DocumentNode } from 'graphql';
 import * as fixtures from './fixtures';
 
-export const schema = buildSchema(fs.readFileSync(path.resolve(__dirname, '../../../src/client/schema.graphql'), 'utf8'));
+export const schema = buildSchema(
+  fs.readFileSync(path.resolve(__dirname, '../../../src/client/schema.graphql'), 'utf8'),
+);
 
 export interface RecordedRequest {
   method: string;
@@ -61,44 +63,105 @@ export function domainError(code: string, message: string, identifier: string, p
 function defaultResolvers(): Record<string, Resolver> {
   return {
     getCustomerByRefId: ({ input }) => {
-      if (input.customerId === 'missing') throw domainError('CustomerNotFound', `Customer not found: ${input.customerId}`, input.customerId, 'getCustomerByRefId');
+      if (input.customerId === 'missing')
+        throw domainError(
+          'CustomerNotFound',
+          `Customer not found: ${input.customerId}`,
+          input.customerId,
+          'getCustomerByRefId',
+        );
       return { ...fixtures.customer, customerId: input.customerId, refId: input.customerId };
     },
-    getActiveSubscriptions: ({ input }) => [{ ...fixtures.subscription, resource: input.resourceId ? { resourceId: input.resourceId } : null }],
-    getSubscription: ({ input }) => ({ ...fixtures.subscription, refId: input.subscriptionId, subscriptionId: input.subscriptionId }),
-    entitlement: ({ query }) => fixtures.entitlement(query.customerId, query.featureId, query.options?.requestedUsage ?? null),
-    cachedEntitlements: ({ query }) => [fixtures.entitlement(query.customerId, 'feature-01-templates', null), fixtures.entitlement(query.customerId, 'feature-02-campaigns', null)],
+    getActiveSubscriptions: ({ input }) => [
+      { ...fixtures.subscription, resource: input.resourceId ? { resourceId: input.resourceId } : null },
+    ],
+    getSubscription: ({ input }) => ({
+      ...fixtures.subscription,
+      refId: input.subscriptionId,
+      subscriptionId: input.subscriptionId,
+    }),
+    entitlement: ({ query }) =>
+      fixtures.entitlement(query.customerId, query.featureId, query.options?.requestedUsage ?? null),
+    cachedEntitlements: ({ query }) => [
+      fixtures.entitlement(query.customerId, 'feature-01-templates', null),
+      fixtures.entitlement(query.customerId, 'feature-02-campaigns', null),
+    ],
     coupons: () => ({
       edges: [{ cursor: 'c1', node: fixtures.coupon }],
       pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: 'c1', endCursor: 'c1' },
       totalCount: 1,
     }),
     provisionCustomer: ({ input }) => ({
-      customer: { ...fixtures.customer, customerId: input.customerId ?? input.refId, refId: input.customerId ?? input.refId, name: input.name ?? null, email: input.email ?? null, promotionalEntitlements: [] },
+      customer: {
+        ...fixtures.customer,
+        customerId: input.customerId ?? input.refId,
+        refId: input.customerId ?? input.refId,
+        name: input.name ?? null,
+        email: input.email ?? null,
+        promotionalEntitlements: [],
+      },
       subscriptionDecisionStrategy: 'REQUESTED_PLAN',
-      subscription: input.subscriptionParams ? { ...fixtures.subscription, plan: { ...fixtures.subscription.plan, refId: input.subscriptionParams.planId } } : null,
+      subscription: input.subscriptionParams
+        ? { ...fixtures.subscription, plan: { ...fixtures.subscription.plan, refId: input.subscriptionParams.planId } }
+        : null,
+      entitlements: input.subscriptionParams
+        ? [fixtures.entitlement(input.customerId ?? input.refId, 'feature-01-templates', null)]
+        : [],
     }),
-    updateOneCustomer: ({ input }) => ({ ...fixtures.customer, customerId: input.customerId, refId: input.customerId, email: input.email ?? fixtures.customer.email }),
-    archiveCustomer: ({ input }) => ({ ...fixtures.customer, customerId: input.customerId, refId: input.customerId, name: null, email: null }),
+    updateOneCustomer: ({ input }) => ({
+      ...fixtures.customer,
+      customerId: input.customerId,
+      refId: input.customerId,
+      email: input.email ?? fixtures.customer.email,
+    }),
+    archiveCustomer: ({ input }) => ({
+      ...fixtures.customer,
+      customerId: input.customerId,
+      refId: input.customerId,
+      name: null,
+      email: null,
+    }),
     unarchiveCustomer: ({ input }) => ({ ...fixtures.customer, customerId: input.customerId, refId: input.customerId }),
-    provisionSubscriptionV2: ({ subscription }) => ({
+    provisionSubscriptionV2: ({ input }) => ({
       id: randomUUID(),
       status: 'SUCCESS',
       checkoutUrl: null,
       checkoutBillingId: null,
-      subscription: { ...fixtures.subscription, plan: { ...fixtures.subscription.plan, refId: subscription.planId } },
+      subscription: { ...fixtures.subscription, plan: { ...fixtures.subscription.plan, refId: input.planId } },
+      entitlements: [fixtures.entitlement(input.customerId, 'feature-01-templates', null)],
     }),
-    updateOneSubscription: ({ input }) => ({ ...fixtures.subscription, refId: input.subscriptionId, subscriptionId: input.subscriptionId }),
-    cancelSubscription: ({ input }) => ({ ...fixtures.subscription, refId: input.subscriptionRefId, status: 'CANCELED', cancellationDate: '2024-03-05T00:00:00.000Z' }),
-    migrateSubscriptionToLatest: ({ input }) => ({ subscriptionId: input.subscriptionId }),
+    updateOneSubscription: ({ input }) => ({
+      ...fixtures.subscription,
+      refId: input.subscriptionId,
+      subscriptionId: input.subscriptionId,
+    }),
+    cancelSubscription: ({ input }) => ({
+      ...fixtures.subscription,
+      refId: input.subscriptionRefId,
+      status: 'CANCELED',
+      cancellationDate: '2024-03-05T00:00:00.000Z',
+    }),
+    migrateSubscriptionToLatest: ({ input }) => ({
+      ...fixtures.subscription,
+      refId: input.subscriptionId,
+      subscriptionId: input.subscriptionId,
+    }),
     estimateSubscription: () => ({ ...fixtures.preview, proration: null }),
     estimateSubscriptionUpdate: () => fixtures.preview,
     reportUsage: ({ input }) => fixtures.usageMeasurement(input, 0),
     reportUsageBulk: ({ input }) => input.usages.map(fixtures.usageMeasurement),
     reportEvent: () => null,
     grantPromotionalEntitlements: ({ input }) =>
-      input.promotionalEntitlements.map((grant: { featureId: string; period: string }) => ({ ...fixtures.promotionalEntitlement, featureId: grant.featureId, period: grant.period })),
-    revokePromotionalEntitlement: ({ input }) => ({ ...fixtures.promotionalEntitlement, featureId: input.featureId, status: 'Expired' }),
+      input.promotionalEntitlements.map((grant: { featureId: string; period: string }) => ({
+        ...fixtures.promotionalEntitlement,
+        featureId: grant.featureId,
+        period: grant.period,
+      })),
+    revokePromotionalEntitlement: ({ input }) => ({
+      ...fixtures.promotionalEntitlement,
+      featureId: input.featureId,
+      status: 'Expired',
+    }),
   };
 }
 
@@ -124,7 +187,13 @@ export async function startFakeStigg(options: { apiKey?: string } = {}): Promise
     } catch {
       body = undefined;
     }
-    const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, resolved: {} };
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body,
+      resolved: {},
+    };
     requests.push(record);
     const fault = faults.shift();
     if (fault) {
@@ -149,7 +218,9 @@ export async function startFakeStigg(options: { apiKey?: string } = {}): Promise
     }
     const invalid = validate(schema, document);
     if (invalid.length > 0) {
-      send(res, 400, { errors: invalid.map((e) => ({ ...e.toJSON(), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+      send(res, 400, {
+        errors: invalid.map((e) => ({ ...e.toJSON(), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })),
+      });
       return;
     }
     const rootValue = Object.fromEntries(
@@ -161,10 +232,18 @@ export async function startFakeStigg(options: { apiKey?: string } = {}): Promise
         },
       ]),
     );
-    const result = execute({ schema, document, rootValue, variableValues: body?.variables ?? {}, operationName: body?.operationName ?? null });
+    const result = execute({
+      schema,
+      document,
+      rootValue,
+      variableValues: body?.variables ?? {},
+      operationName: body?.operationName ?? null,
+    });
     if (result instanceof Promise) throw new Error('resolvers must be synchronous');
     if (!('data' in result) || result.data === undefined) {
-      send(res, 400, { errors: (result.errors ?? []).map((e) => ({ ...e.toJSON(), extensions: { code: 'BAD_USER_INPUT' } })) });
+      send(res, 400, {
+        errors: (result.errors ?? []).map((e) => ({ ...e.toJSON(), extensions: { code: 'BAD_USER_INPUT' } })),
+      });
       return;
     }
     send(res, 200, { data: result.data, ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) });

@@ -107,10 +107,20 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM', as
   // The emulator's statistics need its API key; the banner's command carries it.
   const statsCommand = /its statistics: (curl .+)$/m.exec(output);
   const stats = parseCurl(statsCommand?.[1] ?? '');
-  const statsResponse = await fetch(stats.url, { headers: stats.headers });
-  expect(statsResponse.status).toBe(200);
-  expect(((await statsResponse.json()) as { usage: Record<string, number> }).usage['demo-basic||feature-02-campaigns']).toBe(5);
+  // Usage reaches Stigg with the next flush (an interval), so poll the statistics until it shows.
+  let recordedCampaigns: number | undefined;
+  for (const deadline = Date.now() + 15_000; recordedCampaigns !== 5 && Date.now() < deadline; ) {
+    const statsResponse = await fetch(stats.url, { headers: stats.headers });
+    expect(statsResponse.status).toBe(200);
+    recordedCampaigns = ((await statsResponse.json()) as { usage: Record<string, number> }).usage['demo-basic||feature-02-campaigns'];
+    if (recordedCampaigns !== 5) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(recordedCampaigns).toBe(5);
 
+  // One more grant, then SIGTERM at once, before the next flush: only the shutdown can deliver it.
+  const first = parseCurl(steps[0]?.[4] ?? '');
+  expect((await fetch(first.url, { method: first.method, headers: first.headers })).status).toBe(201);
+  granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const [code] = await exited;

@@ -69,6 +69,7 @@ const ENTITLEMENTS_KEYS = Object.keys({
   cache: true,
   usage: true,
   reservationTtlMs: true,
+  reservationMaxMs: true,
   fallback: true,
   failMode: true,
   retryAfterSeconds: true,

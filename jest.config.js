@@ -9,7 +9,10 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'node'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
+    // NestJS 12 is ESM-only; jest's CommonJS loader needs it compiled (test/nest/esm-to-cjs.js).
+    '/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/nest/esm-to-cjs.js',
   },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)', '\\.pnp\\.[^\\/]+$'],
   // The package's own names (as the README and the example use them) resolve to the sources under test.
   moduleNameMapper: jestModuleNameMapper(),
   testTimeout: 30000,

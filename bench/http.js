@@ -1,6 +1,6 @@
 'use strict';
 // Throughput of a gated route next to the same route ungated and behind the "floor" (one async
-// middleware doing a Map lookup and a comparison), for Express and Koa, measured side by side in one
+// middleware doing a Map lookup and a comparison), for Express, Koa, Fastify and Hono, measured side by side in one
 // run. Servers and the load generator run in separate processes; variants are interleaved over
 // several rounds and the median round is reported, so drift on a shared machine hits all alike.
 const { spawn } = require('node:child_process');
@@ -62,7 +62,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 async function main() {
   const variants = (process.env.BENCH_VARIANTS ?? 'ungated,floor,gated,gated-redis').split(',');
-  const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,koa').split(',');
+  const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,fastify,hono').split(',');
   const { startEmulator } = require(path.join(dist, 'emulator', 'index.js'));
   const { StiggClient } = require(path.join(dist, 'index.js'));
   const emulator = await startEmulator({ port: 0 });

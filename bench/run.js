@@ -12,6 +12,7 @@ async function main() {
     Object.assign(summary, { core: JSON.parse(out) });
   }
   if (!process.env.BENCH_SKIP_HTTP) Object.assign(summary, await require('./http.js').main());
+  if (!process.env.BENCH_SKIP_NEST) Object.assign(summary, await require('./nest.js').main());
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 

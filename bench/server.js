@@ -1,5 +1,5 @@
 'use strict';
-// One server under test, in its own process: `node bench/server.js <express|koa> <variant> <apiUrl> <apiKey> <customerId>`.
+// One server under test, in its own process: `node bench/server.js <express|koa|fastify|hono> <variant> <apiUrl> <apiKey> <customerId>`.
 // Variants: ungated, floor (one async middleware doing a Map lookup and a comparison), gated
 // (requireFeature on a boolean feature, memory store, warm cache), gated-redis (same, RedisStore).
 // Prints `READY <port>` once warm. SIGUSR2 starts a measurement window; on SIGTERM it prints
@@ -18,7 +18,7 @@ async function main() {
   if (variant.startsWith('gated')) {
     if (variant === 'gated-redis') {
       const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
-      store = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
+      store = new RedisStore({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
     }
     const client = new StiggClient({ apiKey, apiUrl });
     entitlements = createEntitlements({ client, ...(store ? { store } : {}) });
@@ -48,6 +48,10 @@ async function main() {
       app.get('/r', requireFeature(FEATURE), handler);
     }
     server = app.listen(0, '127.0.0.1');
+  } else if (framework === 'fastify') {
+    server = await require('./frameworks.js').fastifyServer({ variant, dist, entitlements, FEATURE, floorMap, onServed: () => served++ });
+  } else if (framework === 'hono') {
+    server = await require('./frameworks.js').honoServer({ variant, dist, entitlements, FEATURE, floorMap, onServed: () => served++ });
   } else {
     const Koa = require('koa');
     const app = new Koa();
@@ -68,7 +72,7 @@ async function main() {
     }
     server = app.listen(0, '127.0.0.1');
   }
-  await new Promise((resolve) => server.once('listening', resolve));
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
   process.stdout.write(`READY ${server.address().port}\n`);
   process.on('SIGTERM', async () => {
     const cpu = process.cpuUsage(window.cpu);

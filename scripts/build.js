@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Builds the package, saying what it does in one line per step, and redoing only what changed:
 //   1. TypeScript to CommonJS in dist/cjs (tsc --incremental; skipped when no input is newer than the
-//      last build), outputs of deleted sources removed;
-//   2. the .graphql and .json assets beside them;
-//   3. one thin ESM wrapper per entry point of entries.json in dist/esm, with its own .d.mts types.
+//      last build), and nothing else there: outputs of deleted sources and of switched-off options
+//      (source maps) removed. The GraphQL documents are compiled in (src/client/generated, made by
+//      scripts/gen-client.js), so no .graphql file ships;
+//   2. one thin ESM wrapper per entry point of entries.json in dist/esm, with its own .d.mts types.
 //      The wrappers re-export the CommonJS build, so `import` and `require` consumers share one module
 //      instance (one cache, one usage buffer);
-//   4. the example app (examples/express-app), when present.
+//   3. the example app (examples/express-app), when present.
 // `--clean` deletes dist/ first.
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -19,7 +20,6 @@ const dist = path.join(root, 'dist');
 const cjsDir = path.join(dist, 'cjs');
 const esmDir = path.join(dist, 'esm');
 const tsc = require.resolve('typescript/bin/tsc');
-const ASSET = /\.(graphql|json)$/;
 
 function log(message) {
   process.stdout.write(`build: ${message}\n`);
@@ -72,7 +72,8 @@ const libraryInputs = [
 ].filter((file) => fs.existsSync(file));
 const present = entries.filter((entry) => fs.existsSync(path.join(root, entry.source)));
 for (const entry of entries) {
-  if (!present.includes(entry) && !entry.pending) throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
+  if (!present.includes(entry) && !entry.pending)
+    throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
 }
 const libraryStamp = path.join(dist, '.build-stamp.json');
 const libraryOutputs = present.flatMap((entry) => [entry.cjs, entry.esm, entry.esmTypes].map((file) => path.join(root, file)));
@@ -88,31 +89,24 @@ if (libraryFresh) {
   );
   log(`tsc src/ → dist/cjs (incremental, ${sources.filter((f) => f.endsWith('.ts')).length} sources): ${seconds(started)}`);
 
-  // An incremental build leaves the outputs of deleted or renamed sources behind; the tarball must not ship them.
+  // An incremental build leaves behind the outputs of deleted or renamed sources and of options turned
+  // off since (source maps); the tarball must ship only what this build emits.
+  const buildOptions = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')).compilerOptions ?? {};
+  const emitted = buildOptions.sourceMap ? /(\.d\.ts|\.js\.map|\.js)$/ : /(\.d\.ts|\.js)$/;
   const stale = walk(cjsDir).filter((file) => {
     const relative = path.relative(cjsDir, file);
-    const source = ASSET.test(relative) ? relative : relative.replace(/(\.d\.ts|\.js\.map|\.js)$/, '.ts');
-    return !fs.existsSync(path.join(root, 'src', source));
+    return !emitted.test(relative) || !fs.existsSync(path.join(root, 'src', relative.replace(emitted, '.ts')));
   });
   for (const file of stale) fs.rmSync(file);
-  if (stale.length) log(`removed ${stale.length} outputs of sources that no longer exist`);
-
-  // 2. Assets.
-  let copied = 0;
-  for (const source of sources.filter((file) => ASSET.test(file))) {
-    const target = path.join(cjsDir, path.relative(path.join(root, 'src'), source));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(source, target);
-    copied += 1;
-  }
-  log(`copied ${copied} assets (.graphql, .json) to dist/cjs`);
+  if (stale.length) log(`removed ${stale.length} files from dist/cjs that this build does not emit`);
 
   const cli = path.join(cjsDir, 'emulator', 'cli.js');
   if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 
-  // 3. ESM wrappers, each with the types of what it re-exports.
-  fs.rmSync(esmDir, { recursive: true, force: true });
+  // 2. ESM wrappers, each with the types of what it re-exports.
   fs.mkdirSync(esmDir, { recursive: true });
+  const wrappers = new Set(present.flatMap((entry) => [entry.esm, entry.esmTypes].map((file) => path.join(root, file))));
+  for (const file of walk(esmDir)) if (!wrappers.has(file)) fs.rmSync(file);
   for (const entry of present) {
     const cjsPath = path.join(root, entry.cjs);
     const names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
@@ -135,18 +129,26 @@ if (libraryFresh) {
   writeStamp(libraryStamp, libraryInputs, started);
 }
 
-// 4. The example app, compiled against dist/ as a user's app is.
-const exampleConfig = path.join(root, 'examples', 'express-app', 'tsconfig.json');
-if (fs.existsSync(exampleConfig)) {
-  const exampleDir = path.dirname(exampleConfig);
+// 3. The example apps, compiled against dist/ as a user's app is: examples/express-app, or the ones
+//    named with --example NAME (scripts/start.js passes the one it starts).
+const examples = process.argv.flatMap((arg, i) => (arg === '--example' && process.argv[i + 1] ? [process.argv[i + 1]] : []));
+for (const name of examples.length ? examples : ['express-app']) {
+  const exampleDir = path.join(root, 'examples', name);
+  const exampleConfig = path.join(exampleDir, 'tsconfig.json');
+  if (!fs.existsSync(exampleConfig)) {
+    if (examples.length) throw new Error(`no example ${name}: ${path.relative(root, exampleConfig)} does not exist`);
+    continue;
+  }
+  const where = `examples/${name}/dist`;
   const exampleInputs = [...walk(path.join(exampleDir, 'src')), exampleConfig, path.join(root, 'tsconfig.json'), libraryStamp];
   const exampleStamp = path.join(exampleDir, 'dist', '.build-stamp.json');
-  if (upToDate(exampleStamp, exampleInputs, [path.join(exampleDir, 'dist', 'server.js')])) {
-    log('examples/express-app/dist is up to date');
+  const outputs = walk(path.join(exampleDir, 'dist')).filter((file) => file.endsWith('.js'));
+  if (outputs.length && upToDate(exampleStamp, exampleInputs, outputs)) {
+    log(`${where} is up to date`);
   } else {
     const started = Date.now();
     execFileSync(process.execPath, [tsc, '-p', exampleConfig], { stdio: 'inherit' });
     writeStamp(exampleStamp, exampleInputs, started);
-    log(`tsc examples/express-app/src → examples/express-app/dist: ${seconds(started)}`);
+    log(`tsc examples/${name}/src → ${where}: ${seconds(started)}`);
   }
 }

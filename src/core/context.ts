@@ -7,6 +7,11 @@ export interface RequestContext {
   /** Resolves (once per context) the customer; undefined when there is none. */
   customerId(): string | undefined | Promise<string | undefined>;
   resourceId(): string | undefined | Promise<string | undefined>;
+  /**
+   * Features a framework already enforced for `method` in this request (the NestJS guard, for the
+   * route's handler): that method's @RequireFeature wrapper does not acquire them a second time.
+   */
+  enforcedFeatures?(method: object): ReadonlySet<string> | undefined;
 }
 
 /**

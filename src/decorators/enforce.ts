@@ -1,8 +1,9 @@
 import { currentRequestContext, type RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
-import { EntitlementDeniedError } from '../core/errors';
+import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
-import { InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
+import { InvalidIdError, idProblem } from '../core/input';
+import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
 
@@ -12,11 +13,15 @@ interface Scope {
   resourceId: string | undefined;
 }
 
-
-function checkId(value: unknown, what: string, featureId: string, state: WrapperState): string | undefined {
+/** Trimmed and checked as the middleware checks them: a blank id must not reach Stigg (it would count as an outage). */
+function checkId(value: unknown, what: 'customer' | 'resource', featureId: string, state: WrapperState): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') return value;
-  throw new TypeError(`The ${what} resolved for feature "${featureId}" in ${label(state)} must be a string; got ${describe(value)}`);
+  if (typeof value !== 'string') {
+    throw new TypeError(`The ${what} resolved for feature "${featureId}" in ${label(state)} must be a string; got ${describe(value)}`);
+  }
+  const problem = idProblem(value);
+  if (problem !== undefined) throw exposed(Object.assign(new InvalidIdError(`${what}Id`, problem, `feature "${featureId}" in ${label(state)}`), { featureId }));
+  return value;
 }
 
 type Spec = FeatureRequirement | UsageReportSpec;
@@ -54,7 +59,7 @@ function completeScope(
   contextCustomer: boolean,
 ): Scope | PromiseLike<Scope> {
   const { featureId } = spec;
-  if (customerId === undefined) throw new MissingCustomerError(featureId, label(state), context !== undefined);
+  if (customerId === undefined) throw exposed(new MissingCustomerError(featureId, label(state), context !== undefined));
   const entitlements = spec.entitlements ?? context?.entitlements;
   if (!entitlements) {
     throw new TypeError(
@@ -80,7 +85,7 @@ function requestedUsageOf(requirement: FeatureRequirement, state: WrapperState, 
   if (typeof requestedUsage !== 'function') return requestedUsage;
   function validUsage(usage: unknown): number {
     if (typeof usage !== 'number' || !Number.isFinite(usage) || usage < 0) {
-      throw new InvalidUsageError(featureId, label(state), usage, 'a finite number >= 0');
+      throw exposed(new InvalidUsageError(featureId, label(state), usage, 'a finite number >= 0'));
     }
     return usage;
   }
@@ -118,8 +123,10 @@ function commitAll(leases: Lease[]): void {
  * so a cached decision on the memory store adds no turn of the event loop.
  */
 export async function invoke(state: WrapperState, thisArg: unknown, args: unknown[]): Promise<unknown> {
-  const { requirements, reports, original } = specsOf(state);
+  const { requirements: declared, reports, original } = specsOf(state);
   const context = currentRequestContext();
+  const enforced = declared.length === 0 ? undefined : context?.enforcedFeatures?.(state.wrapper);
+  const requirements = enforced === undefined ? declared : declared.filter((requirement) => !enforced.has(requirement.featureId));
   const needed = requirements.length;
   const count = needed + reports.length;
   const scopes: Scope[] = [];
@@ -149,7 +156,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
       });
       const lease = isThenable(acquired) ? await acquired : acquired;
       leases.push(lease);
-      if (!lease.decision.granted) throw new EntitlementDeniedError(lease.decision);
+      if (!lease.decision.granted) throw exposed(new EntitlementDeniedError(lease.decision));
     }
   } catch (error) {
     releaseAll(leases);

@@ -10,6 +10,7 @@ export { getFeatureRequirements, getUsageReports } from './metadata';
 export { FEATURE_REQUIREMENTS_METADATA, USAGE_REPORTS_METADATA } from './constants';
 export { MissingCustomerError, InvalidUsageError } from '../core/errors';
 export { EntitlementDeniedError, EntitlementUnavailableError } from '../core/errors';
+export { InvalidIdError } from '../core/input';
 export type {
   DecoratorScopeOptions,
   FeatureRequirement,

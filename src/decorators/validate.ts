@@ -1,7 +1,9 @@
 import { describeValue as describe } from '../core/errors';
+import { rejectUnknownOptions } from '../core/unknown-options';
+import { idProblem } from '../core/input';
 import type { DecoratorScopeOptions } from './types';
 
-const SCOPE_KEYS = new Set(['customer', 'resource', 'entitlements']);
+const SCOPE_KEYS = ['customer', 'resource', 'entitlements'];
 
 export function validateFeatureId(decorator: string, featureId: unknown): asserts featureId is string {
   if ((typeof featureId === 'object' && featureId !== null) || typeof featureId === 'function') {
@@ -9,6 +11,10 @@ export function validateFeatureId(decorator: string, featureId: unknown): assert
   }
   if (typeof featureId !== 'string' || featureId.trim() === '') {
     throw new TypeError(`${describe(featureId)} is not a valid feature id for @${decorator}. Please pass the Stigg feature id, e.g. 'feature-01-templates'.`);
+  }
+  const problem = idProblem(featureId);
+  if (problem !== undefined) {
+    throw new TypeError(`The feature id given to @${decorator} ${problem}. Please pass the Stigg feature id exactly as it is in Stigg, e.g. 'feature-01-templates'.`);
   }
 }
 
@@ -28,11 +34,7 @@ export function validateScopeOptions(decorator: string, featureId: string, optio
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`The options of @${decorator}('${featureId}') must be an object { customer?, resource?, entitlements? }; got ${describe(options)}.`);
   }
-  for (const key of Object.keys(options)) {
-    if (!SCOPE_KEYS.has(key)) {
-      throw new TypeError(`"${key}" is not an option of @${decorator}('${featureId}'). Valid options are customer, resource and entitlements.`);
-    }
-  }
+  rejectUnknownOptions(options, SCOPE_KEYS, `@${decorator}('${featureId}')`);
   const { customer, resource, entitlements } = options as DecoratorScopeOptions;
   for (const [name, fn] of [['customer', customer], ['resource', resource]] as const) {
     if (fn !== undefined && typeof fn !== 'function') {

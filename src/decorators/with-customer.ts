@@ -1,7 +1,18 @@
 import { requestContextStorage, type RequestContext } from '../core/context';
 import type { Entitlements } from '../core/types';
 import { describeValue as describe } from '../core/errors';
+import { idProblem } from '../core/input';
 import { isEntitlementsLike } from './validate';
+
+/** A job's ids are the app's own values, so a bad one is a TypeError at the call, not a 4xx. */
+function scopeId(name: 'customerId' | 'resourceId', value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new TypeError(`withCustomer: ${describe(value)} is not a valid ${name}. Please pass the Stigg ${name === 'customerId' ? 'customer' : 'resource'} id as a string.`);
+  }
+  const problem = idProblem(value);
+  if (problem !== undefined) throw new TypeError(`withCustomer: the ${name} ${problem}. Please pass the Stigg id as it is in Stigg.`);
+  return value;
+}
 
 export interface CustomerScope {
   /** The instance createEntitlements() returned. */
@@ -25,16 +36,12 @@ export function withCustomer<T>(scope: CustomerScope, fn: () => T): T {
   if (typeof scope !== 'object' || scope === null) {
     throw new TypeError(`withCustomer(scope, fn) needs a scope { entitlements, customerId, resourceId? }; got ${describe(scope)}.`);
   }
-  const { entitlements, customerId, resourceId } = scope;
+  const { entitlements } = scope;
   if (!isEntitlementsLike(entitlements)) {
     throw new TypeError(`withCustomer: entitlements must be the instance createEntitlements() returned; got ${describe(entitlements)}.`);
   }
-  if (typeof customerId !== 'string' || customerId === '') {
-    throw new TypeError(`withCustomer: ${describe(customerId)} is not a valid customerId. Please pass the Stigg customer id as a non-empty string.`);
-  }
-  if (resourceId !== undefined && (typeof resourceId !== 'string' || resourceId === '')) {
-    throw new TypeError(`withCustomer: ${describe(resourceId)} is not a valid resourceId. Please pass a non-empty string, or leave it out.`);
-  }
+  const customerId = scopeId('customerId', scope.customerId);
+  const resourceId = scope.resourceId === undefined ? undefined : scopeId('resourceId', scope.resourceId);
   if (typeof fn !== 'function') {
     throw new TypeError(`withCustomer(scope, fn): fn must be a function to run inside the scope; got ${describe(fn)}.`);
   }

@@ -1,10 +1,21 @@
-import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, statusForReason } from '../core/errors';
+import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, describeValue as describe, statusForReason, type StatusMapping } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
-import { InvalidIdError, checkId, type IdFault } from './ids';
-import { describe, type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, noCustomerProblem, unavailableProblem, type ProblemDetails } from './problem';
+import { InvalidIdError, idProblem } from '../core/input';
+import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
+import {
+  deniedProblem,
+  errorProblem,
+  exposed,
+  invalidIdProblem,
+  invalidUsageProblem,
+  isEntitlementError,
+  isKnownReason,
+  noCustomerProblem,
+  unavailableProblem,
+  type ProblemDetails,
+} from './problem';
 
 /*
  * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
@@ -21,7 +32,8 @@ import { deniedProblem, invalidIdProblem, invalidUsageProblem, isKnownReason, no
  *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
  *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
  *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
- *   4. entitlementErrorHandler(): isEntitlementError(err) -> errorProblem(err, own mapping, gate mapping).
+ *   4. entitlementErrorHandler(): renderThrown(err, its statusMapping, gate?.config) -> a problem to
+ *      send, or undefined: pass the error on.
  */
 
 // The adapter surface in one import: everything an adapter needs from ./options and ./settle.
@@ -69,7 +81,8 @@ export function toThrowable(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
-type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: IdFault };
+/** A resolver's answer: an id, none (undefined), or what is wrong with it (core's idProblem). */
+type Resolved = { readonly id: string | undefined; readonly fault?: undefined } | { readonly id?: undefined; readonly fault: string };
 
 const NONE: Resolved = Object.freeze({ id: undefined });
 
@@ -78,11 +91,12 @@ function checkResolved(kind: 'customer' | 'resource', value: string | undefined 
   if (typeof value !== 'string') {
     throw new TypeError(`The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`);
   }
-  return checkId(value);
+  const fault = idProblem(value);
+  return fault === undefined ? { id: value } : { fault };
 }
 
 function idOrThrow(kind: 'customer' | 'resource', resolved: Resolved): string | undefined {
-  if (resolved.fault !== undefined) throw new InvalidIdError(kind, resolved.fault, null);
+  if (resolved.fault !== undefined) throw exposed(new InvalidIdError(kind === 'customer' ? 'customerId' : 'resourceId', resolved.fault));
   return resolved.id;
 }
 
@@ -101,10 +115,13 @@ function isInputError(error: unknown): boolean {
 
 function noop(): void {}
 
-/** HEAD asks what a GET would answer: checked the same way, nothing reserved, nothing reported. */
-function checkOnly(lease: Lease): Lease {
-  lease.release();
-  return { decision: lease.decision, commit: noop, release: noop };
+/** HEAD asks what a GET would answer: the same check, with nothing reserved and nothing to report. */
+function checkedLease(decision: Decision): Lease {
+  return { decision, commit: noop, release: noop };
+}
+
+function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
+  return isThenable(decision) ? decision.then(checkedLease) : checkedLease(decision);
 }
 
 /** Where warnings go and which were given: a StiggConfig. */
@@ -224,7 +241,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
   private acquire(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resourceId: string | undefined): MaybePromise<Outcome> {
     let lease: MaybePromise<Lease>;
     try {
-      lease = this.entitlements.acquire({ customerId, featureId: route.featureId, resourceId, requestedUsage });
+      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage };
+      lease = this.method === 'HEAD' ? checkOnly(this.entitlements.check(input)) : this.entitlements.acquire(input);
     } catch (error) {
       return this.unavailable(error);
     }
@@ -244,7 +262,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
-    if (decision.granted) return { kind: 'granted', lease: this.method === 'HEAD' && decision.metered ? checkOnly(lease) : lease };
+    if (decision.granted) return { kind: 'granted', lease };
     const reason = decision.accessDeniedReason ?? 'Unknown';
     warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);
@@ -259,3 +277,20 @@ export class RequestGate<Req, Deny> implements RequestContext {
     return route.onDenied ?? this.config.onDenied;
   }
 }
+
+/**
+ * What entitlementErrorHandler() sends for an error a decorated method threw; undefined for errors
+ * that are not ours. The handler's own mapping beats stigg()'s.
+ */
+export function renderThrown(
+  error: unknown,
+  statusMapping: StatusMapping | undefined,
+  config: Pick<StiggConfig<unknown, unknown>, 'statusMapping' | 'warned' | 'logger'> | undefined,
+): { problem: ProblemDetails; retryAfterSeconds?: number } | undefined {
+  if (!isEntitlementError(error)) return undefined;
+  const rendered = errorProblem(error, statusMapping, config?.statusMapping);
+  const { featureId, accessDeniedReason } = rendered.problem;
+  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined) warnAboutReason(config, featureId, accessDeniedReason);
+  return rendered;
+}
+

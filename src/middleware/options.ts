@@ -1,6 +1,7 @@
-import type { StatusMapping } from '../core/errors';
+import { describeValue as describe, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import { rejectUnknownOptions } from '../core/unknown-options';
+import { idProblem } from '../core/input';
 import type { AccessDeniedReason, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
@@ -77,13 +78,6 @@ function reportWhenSuccessful(statusCode: number): boolean {
 export function looksLikeRequest(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   return 'headers' in value || 'req' in value || 'request' in value || 'method' in value;
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return String(value);
-  return `a value of type ${typeof value}`;
 }
 
 function checkFunction(fn: string, name: string, value: unknown, hint: string): void {
@@ -179,6 +173,10 @@ export function resolveRouteOptions<Req, Deny>(flavor: Flavor, featureId: unknow
   }
   if (typeof featureId !== 'string' || featureId.trim() === '') {
     throw new TypeError(`${describe(featureId)} is not a valid feature id for requireFeature(). Pass the feature's id as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
+  }
+  const featureIdProblem = idProblem(featureId);
+  if (featureIdProblem !== undefined) {
+    throw new TypeError(`The feature id given to requireFeature() ${featureIdProblem}. Pass the feature's id exactly as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
   }
   const fn = `requireFeature('${featureId}')`;
   if (typeof requestedUsage === 'number') {

@@ -6,7 +6,7 @@ import {
   type StatusMapping,
 } from '../core/errors';
 import type { AccessDeniedReason, Decision } from '../core/types';
-import { InvalidIdError, describeIdFault, type IdFault } from './ids';
+import { InvalidIdError } from '../core/input';
 
 /**
  * RFC 9457 problem details. `type` is a stable URN (`urn:stigg-gate:problem:<kebab-case name>`): it
@@ -130,17 +130,17 @@ const ID_PROBLEMS = {
 } as const;
 
 /**
- * 401 for a customer id, 400 for a resource id that is blank, too long or holds control characters.
- * The id itself is never echoed: it may be hostile, and it may be large.
+ * 401 for a customer id, 400 for a resource id that core's idProblem refuses (blank, surrounded by
+ * whitespace, too long, control characters). The id itself is never echoed: it may be hostile, or large.
  */
-export function invalidIdProblem(kind: 'customer' | 'resource', fault: IdFault, featureId: string | null): ProblemDetails {
+export function invalidIdProblem(kind: 'customer' | 'resource', problem: string, featureId: string | null): ProblemDetails {
   const { name, title, status } = ID_PROBLEMS[kind];
-  const feature = featureId === null ? '' : ` for feature "${featureId}"`;
+  const feature = featureId === null ? 'so it cannot be checked' : `so feature "${featureId}" cannot be checked`;
   return {
     type: problemType(name),
     title,
     status,
-    detail: `The ${kind} id of this request ${describeIdFault(fault)}, so it cannot be checked${feature}.`,
+    detail: `The ${kind} id of this request ${problem}, ${feature}.`,
     featureId,
   };
 }
@@ -168,6 +168,15 @@ export function unavailableProblem(featureId: string, retryAfterSeconds: number)
   };
 }
 
+/**
+ * Koa's default error handler shows the message of an error with `expose` (and prints no stack);
+ * Koa and http-errors set it on every 4xx, so the 4xx errors stigg-gate throws carry it too.
+ */
+export function exposed<E extends Error & { status: number }>(error: E): E {
+  if (error.status < 500) Object.defineProperty(error, 'expose', { value: true, enumerable: false, configurable: true, writable: true });
+  return error;
+}
+
 /** Whole seconds, at least 1, for a Retry-After header. */
 export function retryAfterHeader(seconds: number): string {
   return String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1);
@@ -177,12 +186,16 @@ export function retryAfterHeader(seconds: number): string {
 export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError | InvalidIdError;
 
 export function isEntitlementError(error: unknown): error is RenderableError {
-  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError || error instanceof InvalidIdError) {
+  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError) {
     return true;
   }
+  if (error instanceof InvalidIdError) return error.field !== 'featureId';
   if (typeof error !== 'object' || error === null) return false;
   const { name, featureId, status } = error as { name?: unknown; featureId?: unknown; status?: unknown };
-  if (name === 'InvalidIdError') return (status === 400 || status === 401) && typeof (error as { fault?: unknown }).fault === 'string';
+  if (name === 'InvalidIdError') {
+    const { field, problem } = error as { field?: unknown; problem?: unknown };
+    return (field === 'customerId' || field === 'resourceId') && typeof problem === 'string';
+  }
   // A reported usage the app computed wrongly (status 500) is the app's bug: the framework handles it.
   if (name === 'InvalidUsageError') return status === 400 && typeof featureId === 'string';
   if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
@@ -200,8 +213,8 @@ export function errorProblem(
     return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
   }
   if (error.name === 'InvalidIdError') {
-    const { kind, fault, featureId } = error as InvalidIdError;
-    return { problem: invalidIdProblem(kind, fault, featureId) };
+    const { field, problem, featureId } = error as InvalidIdError & { featureId?: unknown };
+    return { problem: invalidIdProblem(field === 'customerId' ? 'customer' : 'resource', problem, typeof featureId === 'string' ? featureId : null) };
   }
   if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error as MissingCustomerError).featureId) };
   if (error.name === 'InvalidUsageError') {

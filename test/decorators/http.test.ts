@@ -9,6 +9,7 @@ import * as ko from '../../src/middleware/koa';
 import type { Entitlements } from '../../src/core/types';
 import { ReportUsage, RequireFeature } from '../../src/decorators';
 import { CAMPAIGNS, startRig, type Rig } from './rig';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -150,5 +151,44 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
     expect(response.body).toMatchObject({ status: 401, title: 'No customer', featureId: CAMPAIGNS });
     expect(service.runs).toEqual([]);
     expect(rig.emulator.stats().operations.entitlement ?? 0).toBe(0);
+  });
+});
+
+describe.each(frameworks)('%s: ids from the request context are checked too', (_name, makeApp) => {
+  test.each([['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s answers 401 problem+json; the service never runs', async (_label, id) => {
+    const service = new CampaignService();
+    const response = await request(makeApp(service, rig.entitlements)).post('/campaigns/1').set('x-customer', id);
+    expect(response.status).toBe(401);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 401, type: 'urn:stigg-gate:problem:invalid-customer-id', title: 'Invalid customer id' });
+    expect(service.runs).toEqual([]);
+    expect(rig.emulator.stats().requests).toBe(0);
+  });
+});
+
+describe.each([
+  ['koa 3', Koa],
+  ['koa 2', Koa2],
+] as const)('%s without entitlementErrorHandler (13.12)', (_name, Make) => {
+  test('Koa\'s default handler shows the denial\'s message with its status and prints no stack', async () => {
+    const printed = jest.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const service = new CampaignService();
+      const app = new Make();
+      app.use(ko.stigg({ entitlements: rig.entitlements, customer: (ctx: Context) => ctx.get('x-customer') || undefined }));
+      app.use(async function launchRoute(ctx: Context) {
+        ctx.body = await service.launch(Number(ctx.path.slice(1)));
+      });
+      const denied = await request(app.callback()).post('/9').set('x-customer', 'c-basic');
+      expect(denied.status).toBe(402);
+      expect(denied.text).toContain(`"${CAMPAIGNS}"`);
+      const missing = await request(app.callback()).post('/1');
+      expect(missing.status).toBe(401);
+      expect(missing.text).toContain('No customer');
+      expect(printed).not.toHaveBeenCalled();
+      expect(service.runs).toEqual([]);
+    } finally {
+      printed.mockRestore();
+    }
   });
 });

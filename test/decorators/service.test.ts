@@ -3,6 +3,7 @@ import { EntitlementDeniedError, EntitlementUnavailableError } from '../../src/c
 import { InvalidUsageError, MissingCustomerError, ReportUsage, RequireFeature, withCustomer } from '../../src/decorators';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, TEMPLATES, startRig, type Rig } from './rig';
 import { loadStandard } from './tc39';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -363,5 +364,32 @@ describe('the customer outside a request', () => {
       'No entitlements instance for feature "feature-02-campaigns" in Job.run: pass { entitlements } in the decorator\'s options, or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).',
     ));
     expect(job.ran).toBe(false);
+  });
+});
+
+describe('ids from a decorator\'s options (12.1)', () => {
+  class Jobs {
+    runs = 0;
+    @RequireFeature(TEMPLATES, 1, { customer: (customerId: string) => customerId, resource: (_c: string, siteId?: string) => siteId })
+    async create(_customerId: string, _siteId?: string): Promise<void> {
+      this.runs += 1;
+    }
+  }
+
+  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
+    const jobs = new Jobs();
+    const failure = await as('c-basic', () => jobs.create(id)).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, field: 'customerId', featureId: TEMPLATES, expose: true });
+    expect(jobs.runs).toBe(0);
+    expect(rig.emulator.stats().requests).toBe(0);
+  });
+
+  test('a blank resource id rejects with a 400 InvalidIdError, and so does a padded customer id', async () => {
+    const jobs = new Jobs();
+    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({ name: 'InvalidIdError', status: 400, field: 'resourceId' });
+    await expect(as('c-basic', () => jobs.create(' c-basic'))).rejects.toMatchObject({ status: 401, problem: 'must not start or end with whitespace' });
+    await as('c-basic', () => jobs.create('c-basic'));
+    expect(jobs.runs).toBe(1);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
   });
 });

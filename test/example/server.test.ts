@@ -1,15 +1,15 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 
 /*
- * `npm start` as a newcomer runs it: the compiled server on a random port, the printed curl story
- * replayed with fetch, then SIGTERM, which must flush the granted usage to the (in-process) emulator.
+ * `npm start` as a newcomer runs it: it builds what changed, saying so, and serves on a random port;
+ * the printed curl story is replayed with fetch, then SIGTERM goes to npm's pid (as a supervisor
+ * sends it), which must reach the server and flush the granted usage to the (in-process) emulator.
+ * A build right after has nothing left to do.
  */
 
 const root = path.resolve(__dirname, '..', '..');
-const exampleDir = path.join(root, 'examples', 'express-app');
 
 interface Curl {
   method: string;
@@ -62,28 +62,27 @@ function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchA
   });
 }
 
-beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'cjs', 'index.js'))) {
-    throw new Error('The library is not built: run `npm run build` (npm install does it) before this test.');
-  }
-  // What scripts/build.js does after the library build; the library itself is not rebuilt here, since
-  // other suites may be reading dist/ at this moment.
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(exampleDir, 'tsconfig.json')], { stdio: 'pipe' });
-}, 60_000);
-
 afterAll(() => {
-  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+  if (child?.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is gone: everything npm started has exited.
+  }
 });
 
 it('prints a curl story that works as printed, and flushes usage on SIGTERM', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
   delete env.STIGG_SERVER_API_KEY;
   delete env.STIGG_API_URL;
-  child = spawn(process.execPath, [path.join(exampleDir, 'dist', 'server.js')], { cwd: root, env });
+  // A process group of its own, so that afterAll can end whatever npm leaves behind.
+  child = spawn('npm', ['start'], { cwd: root, env, detached: true });
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
 
-  await waitForOutput(/Stop with Ctrl-C/, 20_000);
+  await waitForOutput(/Stop with Ctrl-C/, 90_000);
+  expect(output).toMatch(/^build: (dist\/cjs is up to date|tsc src\/ → dist\/cjs)/m);
+  expect(output).toMatch(/^build: (examples\/express-app\/dist is up to date|tsc examples\/express-app\/src)/m);
   const baseUrl = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(output);
   expect(baseUrl?.[2]).toMatch(/^[1-9]\d*$/);
 
@@ -113,6 +112,10 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM', as
   // Usage may still be buffered at this point (it is flushed on a timer and on SIGTERM): only the shape is known.
   expect(typeof ((await statsResponse.json()) as { usage?: unknown }).usage).toBe('object');
 
+  // One more grant, then SIGTERM at once, before the next flush: only the shutdown can deliver it.
+  const first = parseCurl(steps[0]?.[4] ?? '');
+  expect((await fetch(first.url, { method: first.method, headers: first.headers })).status).toBe(201);
+  granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const [code] = await exited;
@@ -123,4 +126,10 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM', as
     'demo-basic||feature-01-templates': granted['feature-01-templates'],
     'demo-basic||feature-02-campaigns': granted['feature-02-campaigns'],
   });
-}, 60_000);
+
+  const again = execFileSync(process.execPath, [path.join(root, 'scripts', 'build.js')], { cwd: root, encoding: 'utf8' });
+  expect(again.trim().split('\n')).toEqual([
+    expect.stringMatching(/^build: dist\/cjs is up to date/),
+    'build: examples/express-app/dist is up to date',
+  ]);
+}, 150_000);

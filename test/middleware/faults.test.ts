@@ -4,6 +4,7 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { EntitlementDeniedError } from '../../src/core/errors';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 import type { CheckInput, Entitlements, Lease, Logger, MaybePromise } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
@@ -58,21 +59,21 @@ const routes: RouteSpec[] = [
   { method: 'post', path: '/count-db', gates: [{ featureId: CAMPAIGNS, usage: () => Promise.reject(new Error('usage store down')) }] },
 ];
 
-const BLANK_IDS: Array<[string, string]> = [
-  ['a space', ' '],
-  ['U+00A0 (no-break space)', '\u00a0'],
-  ['U+3000 (ideographic space)', '\u3000'],
-  ['U+2007 + U+202F', '\u2007\u202f'],
-  ['U+200B (zero width space)', '\u200b'],
-  ['U+FEFF (byte order mark)', '\ufeff'],
-  ['a tab and a newline', '\t\n'],
-];
+// The rules are core's idProblem (src/core/input.ts), applied by the middleware before any work.
 const BAD_IDS: Array<[string, string, string]> = [
-  ...BLANK_IDS.map(([name, id]): [string, string, string] => [name, id, 'is blank']),
-  ['257 characters', 'c'.repeat(257), 'is longer than 256 characters'],
-  ['4 KB', 'c'.repeat(4096), 'is longer than 256 characters'],
-  ['a NUL inside', 'cust\u0000basic', 'contains control characters'],
-  ['an escape sequence inside', 'cust\u001b[2Jbasic', 'contains control characters'],
+  ['a space', ' ', 'must not be blank'],
+  ['U+00A0 (no-break space)', '\u00a0', 'must not be blank'],
+  ['U+3000 (ideographic space)', '\u3000', 'must not be blank'],
+  ['U+2007 + U+202F', '\u2007\u202f', 'must not be blank'],
+  ['U+FEFF (byte order mark)', '\ufeff', 'must not be blank'],
+  ['a tab and a newline', '\t\n', 'must not be blank'],
+  ['padded with U+00A0', '\u00a0cust-basic', 'must not start or end with whitespace'],
+  ['padded with spaces', ' cust-basic ', 'must not start or end with whitespace'],
+  ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1), `must be at most ${MAX_ID_LENGTH} characters (got ${MAX_ID_LENGTH + 1})`],
+  ['4 KB', 'c'.repeat(4096), `must be at most ${MAX_ID_LENGTH} characters (got 4096)`],
+  ['a NUL inside', 'cust\u0000basic', 'must not contain control characters'],
+  ['an escape sequence inside', 'cust\u001b[2Jbasic', 'must not contain control characters'],
+  ['a line separator inside', 'cust\u2028basic', 'must not contain control characters'],
 ];
 
 describe.each(adapters)('$name: hostile input and faults', (adapter) => {
@@ -113,7 +114,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
         type: `${PROBLEM_TYPE_PREFIX}invalid-customer-id`,
         title: 'Invalid customer id',
         status: 401,
-        detail: `The customer id of this request ${why}, so it cannot be checked for feature "${TEMPLATES}".`,
+        detail: `The customer id of this request ${why}, so feature "${TEMPLATES}" cannot be checked.`,
         featureId: TEMPLATES,
       });
       expect(app.runs.get('/templates')).toBeUndefined();
@@ -137,19 +138,18 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
-    test('ids are trimmed: the check, the decision and the report use the trimmed id', async () => {
+    test.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])('the id %s is just an id Stigg does not know (403), for a customer and for a resource', async (id) => {
       const app = build();
-      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('\u00a0cust-basic\u3000')).expect(200);
-      expect(res.body.entitlement).toMatchObject({ customerId: 'cust-basic', granted: true });
-      await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(' site-1 ')).expect(200);
-      await entitlements.flush();
-      expect(usage('cust-basic', TEMPLATES)).toBe(1);
-      expect(usage('cust-sites', TEMPLATES, 'site-1')).toBe(1);
+      const asCustomer = await request(app.server).post('/templates').set(ID_HEADER, encoded(id)).expect(403);
+      expect(asCustomer.body.accessDeniedReason).toBe('CustomerNotFound');
+      const asResource = await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(id)).expect(403);
+      expect(asResource.body.accessDeniedReason).toBe('CustomerResourceNotFound');
+      await expectFullQuota(app.server);
     });
 
-    test('an id of exactly 256 characters is checked with Stigg (a customer it does not know: 403)', async () => {
+    test('an id of exactly MAX_ID_LENGTH characters is checked with Stigg (a customer it does not know: 403)', async () => {
       const app = build();
-      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(256))).expect(403);
+      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(MAX_ID_LENGTH))).expect(403);
       expect(res.body.accessDeniedReason).toBe('CustomerNotFound');
     });
   });
@@ -203,6 +203,53 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
+    test('while the second of two gates is deciding: the first gate\'s reservation is given back too', async () => {
+      const arrived = deferred();
+      const gate = deferred();
+      const twoGates: RouteSpec = {
+        method: 'post', path: '/two-gates',
+        gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: CAMPAIGNS, usage: async () => { arrived.resolve(); await gate.promise; return 1; } }],
+      };
+      const app = build({ routes: [...routes, twoGates] });
+      await disconnectDuring(app, '/two-gates', arrived.promise);
+      gate.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/two-gates')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
+      await expectFullQuota(app.server);
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 4 }).expect(200);
+    });
+
+    test('a response a timeout middleware already sent while the customer was resolving: no handler, nothing held', async () => {
+      const gate = deferred();
+      const timedOut: RouteSpec = {
+        method: 'post', path: '/timed-out', gates: [{ featureId: TEMPLATES, usage: 1 }],
+        use: {
+          express: [(_req: unknown, res: { status(n: number): { json(b: unknown): void } }, next: () => void) => {
+            setTimeout(() => { res.status(503).json({ error: 'timeout' }); gate.resolve(); }, 20);
+            next();
+          }],
+          koa: [async (ctx: { res: { statusCode: number; end(b: string): void } }, next: () => Promise<void>) => {
+            setTimeout(() => { ctx.res.statusCode = 503; ctx.res.end('{"error":"timeout"}'); gate.resolve(); }, 20);
+            await next();
+          }],
+        },
+      };
+      const app = build({
+        routes: [...routes, timedOut],
+        stigg: { customer: async (v) => { if (v.headers['x-wait']) await gate.promise; return v.headers[CUSTOMER_HEADER]; } },
+      });
+      await request(app.server).head('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(200); // warm: the decision then comes before 'close'
+      await request(app.server).post('/timed-out').set(CUSTOMER_HEADER, 'cust-basic').set('x-wait', '1').expect(503);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(app.runs.get('/timed-out')).toBeUndefined();
+      await entitlements.flush();
+      expect(usage('cust-basic', TEMPLATES)).toBe(0);
+      await expectFullQuota(app.server);
+    });
+
     test('a request whose client left before requireFeature ran is not checked at all', async () => {
       const arrived = deferred();
       const gate = deferred();
@@ -211,6 +258,8 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
         use: {
           express: [async (_req: unknown, _res: unknown, next: () => void) => { arrived.resolve(); await gate.promise; next(); }],
           koa: [async (_ctx: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
+          fastify: [async () => { arrived.resolve(); await gate.promise; }],
+          hono: [async (_c: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
         },
       };
       const app = build({ routes: [...routes, slowAuth] });
@@ -244,6 +293,14 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
       expect(app.runs.get(path)).toBeUndefined();
       expect(app.errors).toEqual([]);
+    });
+
+    test.each([['1e308', 1e308], ['a large integer', Number.MAX_SAFE_INTEGER]])('a usage of %s from the body is checked against the limit (402), never wrapped or granted', async (_name, count) => {
+      const app = build();
+      const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count }).expect(402);
+      expect(res.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: count, usageLimit: 4 });
+      await entitlements.flush();
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
     });
 
     test('a usage function that throws a TypeError is warned about once per feature', async () => {
@@ -303,12 +360,18 @@ describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 
   test('thrown by a service, it renders the same way through entitlementErrorHandler', async () => {
     const fake = new FakeEntitlements();
     const denied = fake.lease({ customerId: 'c1', featureId: 'f-new' }, false, { accessDeniedReason: 'SomethingNew' as never });
+    const warnings: unknown[][] = [];
+    const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };
     const app = adapter.build({
       entitlements: fake,
+      stigg: { logger },
       routes: [{ method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(denied.decision) } }],
     });
     servers.push(app.server);
-    const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
-    expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+    for (let i = 0; i < 2; i += 1) {
+      const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
+      expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+    }
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -8,6 +8,8 @@ import * as ex from '../../src/middleware/express';
 import * as ko from '../../src/middleware/koa';
 import type { Decision, Entitlements, Logger } from '../../src/core/types';
 import type { StatusMapping } from '../../src/core/errors';
+import { fastifyAdapter } from './adapters/fastify';
+import { honoAdapter } from './adapters/hono';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -48,7 +50,7 @@ export interface RouteSpec {
   gates: Gate[];
   handler?: HandlerSpec;
   /** Raw middleware mounted before the gates (misuse tests), per framework. */
-  use?: { express?: unknown[]; koa?: unknown[] };
+  use?: { express?: unknown[]; koa?: unknown[]; fastify?: unknown[]; hono?: unknown[] };
 }
 
 export interface BuildOptions {
@@ -79,7 +81,7 @@ export interface Built {
 
 export interface Adapter {
   name: string;
-  kind: 'express' | 'koa';
+  kind: 'express' | 'koa' | 'fastify' | 'hono';
   build(options: BuildOptions): Built;
 }
 
@@ -271,6 +273,11 @@ export const adapters: Adapter[] = [
   expressAdapter('express 4', express4),
   koaAdapter('koa 3', Koa),
   koaAdapter('koa 2', Koa2),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  fastifyAdapter('fastify 5', require('fastify'), defaultCustomer),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  fastifyAdapter('fastify 4', require('fastify4'), defaultCustomer),
+  honoAdapter('hono (node)', defaultCustomer),
 ];
 
 /** Listen on a free loopback port; resolves to the base URL. */

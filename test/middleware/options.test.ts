@@ -1,8 +1,10 @@
 import { FakeEntitlements } from './fake';
 import { ex, ko } from './harness';
+import * as ho from '../../src/middleware/hono';
 import { deniedProblem, errorProblem, invalidUsageProblem, retryAfterHeader } from '../../src/middleware/problem';
 import { EntitlementDeniedError, statusForReason } from '../../src/core/errors';
 import type { AccessDeniedReason, Decision } from '../../src/core/types';
+import { MAX_ID_LENGTH } from '../../src/core/input';
 
 const entitlements = new FakeEntitlements();
 const customer = () => 'c1';
@@ -10,6 +12,7 @@ const customer = () => 'c1';
 describe.each([
   ['stigg-gate/express', ex, 'req'],
   ['stigg-gate/koa', ko, 'ctx'],
+  ['stigg-gate/hono', ho, 'c'],
 ] as const)('%s: misuse is caught at construction with fix-it TypeErrors', (module, mod, arg) => {
   const stigg = mod.stigg as (o: unknown) => unknown;
   const requireFeature = mod.requireFeature as (...a: unknown[]) => unknown;
@@ -46,6 +49,12 @@ describe.each([
     }
   });
 
+  test('requireFeature: feature ids core would refuse on every request are refused at construction', () => {
+    expect(() => requireFeature(' feature-01-templates')).toThrow('The feature id given to requireFeature() must not start or end with whitespace.');
+    expect(() => requireFeature('f'.repeat(MAX_ID_LENGTH + 1))).toThrow(`must be at most ${MAX_ID_LENGTH} characters`);
+    expect(() => requireFeature('feature\u0000x')).toThrow('must not contain control characters');
+  });
+
   test('requireFeature used without the call', () => {
     expect(() => requireFeature({ method: 'GET', headers: {} }, {}, () => {})).toThrow(/^requireFeature was used as a middleware without being called/);
     expect(() => requireFeature({ req: {}, request: {}, app: {} }, () => {})).toThrow(/^requireFeature was used as a middleware without being called/);
@@ -70,6 +79,17 @@ describe.each([
   test('entitlementErrorHandler validates its options', () => {
     expect(() => (mod.entitlementErrorHandler as (o: unknown) => unknown)('x')).toThrow(/takes an optional options object/);
     expect(() => mod.entitlementErrorHandler({ statusMapping: { Unknown: 99 } })).toThrow(/99 is not a valid status for Unknown/);
+  });
+
+  test('unknown option keys throw with a did-you-mean (13.11)', () => {
+    expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
+      new TypeError(`"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, statusMapping, onDenied, reportWhen.`),
+    );
+    expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow('"statusMap" is not an option of stigg(). Did you mean "statusMapping"?');
+    expect(() => stigg({ entitlements, customerId: customer })).toThrow('"customerId" is not an option of stigg(). Did you mean "customer"?');
+    expect(() => mod.entitlementErrorHandler({ statusMaping: {} } as never)).toThrow(
+      '"statusMaping" is not an option of entitlementErrorHandler(). Did you mean "statusMapping"?',
+    );
   });
 
   test("the caller's options objects are never mutated", () => {

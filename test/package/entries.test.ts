@@ -21,6 +21,7 @@ it('package.json (main, types, typesVersions, exports) and tsconfig.json (paths)
 });
 
 it("jest maps the package's names to the listed sources", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.config.js is CommonJS and untyped
   const config = require('../../jest.config.js') as { moduleNameMapper: Record<string, string> };
   expect(config.moduleNameMapper).toEqual(jestModuleNameMapper());
   expect(Object.keys(config.moduleNameMapper)).toHaveLength(entries.length);

@@ -25,6 +25,8 @@ const EXPECTED_NAMES: Record<string, string[]> = {
   'stigg-gate': ['StiggClient', 'Stigg', 'StiggError', 'StiggGraphQLError', 'createEntitlements', 'MemoryStore', 'EntitlementDeniedError'],
   'stigg-gate/express': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
   'stigg-gate/koa': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
+  'stigg-gate/fastify': ['stiggPlugin', 'requireFeature', 'entitlementErrorHandler'],
+  'stigg-gate/hono': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
   'stigg-gate/decorators': ['RequireFeature', 'ReportUsage'],
   'stigg-gate/emulator': ['startEmulator', 'defaultCatalog'],
   'stigg-gate/redis': ['RedisStore'],
@@ -36,10 +38,16 @@ const EXPECTED: Record<string, string[]> = Object.fromEntries(ENTRIES.map((entry
 let work: string;
 let packed: { name: string; files: string[]; manifest: { dependencies?: object; peerDependencies?: object } };
 
-const env = { ...process.env, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+const env = {
+  ...process.env,
+  npm_config_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
 
 // Loads each entry point, then makes one real call with the packed client against the packed emulator:
-// that proves the .graphql documents ship in dist/cjs and load relative to the compiled client.
+// that proves the GraphQL documents are in the compiled client.
 const probe = (load: string) => `
 const entries = ${JSON.stringify(ENTRIES)};
 const out = { entries: {} };
@@ -75,14 +83,21 @@ async function consumer(kind: 'cjs' | 'esm', tarball: string, name = `${kind}-co
   const linked = { ...packed.manifest.dependencies, ...packed.manifest.peerDependencies };
   // What a TypeScript user of the peers installs beside them (and @types/node).
   const typed = Object.keys(linked).map((name) => `@types/${name.replace(/^@(.+)\//, '$1__')}`);
-  for (const name of [...Object.keys(linked), '@types/node', ...typed.filter((name) => fs.existsSync(path.join(repo, 'node_modules', name)))]) {
+  for (const name of [
+    ...Object.keys(linked),
+    '@types/node',
+    ...typed.filter((name) => fs.existsSync(path.join(repo, 'node_modules', name))),
+  ]) {
     fs.mkdirSync(path.dirname(path.join(modules, name)), { recursive: true });
     fs.symlinkSync(path.join(repo, 'node_modules', name), path.join(modules, name), 'dir');
   }
   const type = kind === 'esm' ? 'module' : 'commonjs';
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `${kind}-consumer`, private: true, type }));
   if (kind === 'cjs') {
-    fs.writeFileSync(path.join(dir, 'probe.js'), `(async () => {${probe('require(entry)')}\nprocess.stdout.write(JSON.stringify(out));\n})();\n`);
+    fs.writeFileSync(
+      path.join(dir, 'probe.js'),
+      `(async () => {${probe('require(entry)')}\nprocess.stdout.write(JSON.stringify(out));\n})();\n`,
+    );
   } else {
     fs.writeFileSync(
       path.join(dir, 'probe.js'),
@@ -117,7 +132,15 @@ function writeTypeProbe(dir: string, resolution: keyof typeof RESOLUTIONS): stri
   fs.writeFileSync(
     path.join(probeDir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { ...options, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, esModuleInterop: true, types: ['node'] },
+      compilerOptions: {
+        ...options,
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        esModuleInterop: true,
+        types: ['node'],
+      },
       files,
     }),
   );
@@ -149,8 +172,12 @@ beforeAll(async () => {
   fs.cpSync(path.join(repo, 'scripts'), path.join(staging, 'scripts'), { recursive: true });
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
 
-  await run(process.execPath, ['scripts/build.js'], { cwd: staging, env, timeout: 90_000 });
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: staging, env, timeout: 30_000 });
+  await run(process.execPath, ['scripts/build.js'], { cwd: staging, env, timeout: 150_000 });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+    cwd: staging,
+    env,
+    timeout: 30_000,
+  });
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   if (!info) throw new Error('npm pack printed no result');
   packed = {
@@ -158,32 +185,38 @@ beforeAll(async () => {
     files: info.files.map((f) => f.path),
     manifest: JSON.parse(fs.readFileSync(path.join(staging, 'package.json'), 'utf8')),
   };
-}, 120_000);
+}, 200_000);
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('the packed package', () => {
-  it('ships the compiled entry points, their types, the ESM wrappers and the GraphQL documents, and no sources', () => {
-    expect(packed.files).toEqual(expect.arrayContaining(['package.json', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/cjs/client/fragments.graphql', 'dist/cjs/client/operations/getEntitlement.graphql']));
+  it('ships the compiled entry points, their types and the ESM wrappers; no sources and no .graphql files (the documents are compiled in)', () => {
+    expect(packed.files).toEqual(
+      expect.arrayContaining(['package.json', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts']),
+    );
     for (const target of exportTargets((packed.manifest as { exports: unknown }).exports)) {
       expect(packed.files).toContain(target.replace(/^\.\//, ''));
     }
-    expect(packed.files.filter((f) => f.endsWith('.graphql') && f.includes('/operations/'))).toHaveLength(21);
+    expect(packed.files.filter((f) => f.endsWith('.graphql'))).toEqual([]);
     expect(packed.files.filter((f) => /^(src|test)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 
-  it.each(['cjs', 'esm'] as const)('loads every entry point from a %s project and makes a real call', async (kind) => {
-    const dir = await consumer(kind, path.join(work, packed.name));
-    const out = await probeOutput(dir);
-    for (const entry of ENTRIES) {
-      expect({ entry, ...out.entries[entry] }).toEqual({ entry, keys: expect.arrayContaining(EXPECTED[entry] ?? []) });
-      expect({ entry, exports: out.entries[entry].keys.length > 0 }).toEqual({ entry, exports: true });
-    }
-    expect(out.call).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerNotFound' });
-    if (kind === 'esm') expect(out.sameModule).toBe(true);
-  }, 60_000);
+  it.each(['cjs', 'esm'] as const)(
+    'loads every entry point from a %s project and makes a real call',
+    async (kind) => {
+      const dir = await consumer(kind, path.join(work, packed.name));
+      const out = await probeOutput(dir);
+      for (const entry of ENTRIES) {
+        expect({ entry, ...out.entries[entry] }).toEqual({ entry, keys: expect.arrayContaining(EXPECTED[entry] ?? []) });
+        expect({ entry, exports: out.entries[entry].keys.length > 0 }).toEqual({ entry, exports: true });
+      }
+      expect(out.call).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerNotFound' });
+      if (kind === 'esm') expect(out.sameModule).toBe(true);
+    },
+    60_000,
+  );
 
   it.each(Object.keys(RESOLUTIONS) as Array<keyof typeof RESOLUTIONS>)(
     'resolves the types of every entry point under %s resolution',
@@ -195,7 +228,11 @@ describe('the packed package', () => {
       );
       // Errors inside other packages' declarations (as skipLibCheck would hide) are not ours to fix.
       const ours = stdout.split('\n').filter((line) => /^(probe\.|\S*node_modules\/stigg-gate\/)\S*\(\d+,\d+\): error/.test(line));
-      expect(ours).toEqual([]);
+      // NestJS 12 ships ES modules only: under module node16 no CommonJS file may import it (TS1479,
+      // TS1541), an app's own imports of @nestjs/* included, so Nest apps use module node20/nodenext
+      // (typed require(esm)) or node10. That is the peer's constraint, not a flaw of stigg-gate/nest.
+      const nestEsmOnly = /dist\/cjs\/nest\/\S+\.d\.ts\(\d+,\d+\): error TS(1479|1541):/;
+      expect(ours.filter((line) => !(resolution === 'node16' && nestEsmOnly.test(line)))).toEqual([]);
       expect(stdout).not.toMatch(/^probe\S*: error/m);
     },
     60_000,
@@ -207,7 +244,9 @@ describe('the packed package', () => {
     const types = await run(process.execPath, [attw, tarball, '--format', 'json', '--no-definitely-typed'], { env, timeout: 60_000 }).catch(
       (error: { stdout: string }) => error,
     );
-    const { analysis } = JSON.parse(types.stdout) as { analysis: { problems?: Array<{ kind: string; entrypoint?: string; resolutionKind?: string }> } };
+    const { analysis } = JSON.parse(types.stdout) as {
+      analysis: { problems?: Array<{ kind: string; entrypoint?: string; resolutionKind?: string }> };
+    };
     expect((analysis.problems ?? []).map((p) => `${p.kind} ${p.entrypoint ?? ''} ${p.resolutionKind ?? ''}`.trim())).toEqual([]);
 
     const publint = path.join(repo, 'node_modules/publint/src/cli.js');
@@ -218,7 +257,7 @@ describe('the packed package', () => {
     expect(lint.stdout).toMatch(/All good!/);
   }, 90_000);
 
-  it('ships LICENSE (MIT, as package.json says), its metadata, self-contained source maps and no build state', async () => {
+  it('ships LICENSE (MIT, as package.json says), its metadata, and no source maps or build state', async () => {
     const dir = path.join(work, 'unpacked');
     fs.mkdirSync(dir);
     await run('tar', ['-xzf', path.join(work, packed.name), '-C', dir]);
@@ -230,17 +269,12 @@ describe('the packed package', () => {
     expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md']));
     expect(packed.files.filter((f) => !/^dist\/(cjs|esm)\/|^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
 
-    // A map whose sources are not in the tarball is useless to a debugger: every map carries its sources.
-    const maps = packed.files.filter((f) => f.endsWith('.map'));
-    expect(maps.length).toBeGreaterThan(0);
-    const dangling = maps.filter((file) => {
-      const map = JSON.parse(fs.readFileSync(path.join(pkgDir, file), 'utf8')) as { sources: string[]; sourcesContent?: unknown[] };
-      return map.sources.some((_source, i) => typeof map.sourcesContent?.[i] !== 'string');
-    });
-    expect(dangling).toEqual([]);
-    for (const file of packed.files.filter((f) => f.endsWith('.js'))) {
-      const mapRef = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(fs.readFileSync(path.join(pkgDir, file), 'utf8'))?.[1];
-      if (mapRef !== undefined) expect(packed.files).toContain(path.posix.join(path.posix.dirname(file), mapRef));
-    }
+    // No source maps: a map pointing at sources the tarball lacks is dangling, and tsc's ES2022 output is
+    // close enough to the sources to debug without one (maps with inlined sources doubled the tarball).
+    expect(packed.files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    const mapped = packed.files.filter(
+      (f) => /\.m?js$/.test(f) && fs.readFileSync(path.join(pkgDir, f), 'utf8').includes('sourceMappingURL'),
+    );
+    expect(mapped).toEqual([]);
   });
 });

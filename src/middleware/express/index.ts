@@ -12,6 +12,7 @@ import {
   resolveStiggOptions,
   isResponseGone,
   releaseQuietly,
+  renderThrown,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -20,7 +21,7 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -107,7 +108,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
     send(res, outcome.problem, outcome.retryAfterSeconds);
     return;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(res, outcome.problem);
@@ -171,14 +172,15 @@ export function requireFeature(
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorRequestHandler {
   const { statusMapping: mapping } = resolveErrorHandlerOptions(flavor, options, 'after your routes');
   return function entitlementErrorHandlerMiddleware(err: unknown, req, res, next) {
-    if (!isEntitlementError(err) || res.headersSent) {
+    const rendered = res.headersSent ? undefined : renderThrown(err, mapping, holder(req, res)[kGate]?.config);
+    if (rendered === undefined) {
       next(err);
       return;
     }
-    const gate = holder(req, res)[kGate];
-    const rendered = errorProblem(err, mapping, gate?.config.statusMapping);
     send(res, rendered.problem, rendered.retryAfterSeconds);
   };
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../../core/input';
+export { stiggWebhook } from './webhook';

@@ -12,6 +12,7 @@ import {
   resolveStiggOptions,
   isResponseGone,
   releaseQuietly,
+  renderThrown,
   settleOnResponse,
   toThrowable,
   type Flavor,
@@ -20,7 +21,7 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import { PROBLEM_CONTENT_TYPE, errorProblem, isEntitlementError, retryAfterHeader, type ProblemDetails } from '../problem';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -79,7 +80,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     if (!lease.decision.metered) return next();
     settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
     return next().then(undefined, function releaseAndRethrow(error: unknown) {
-      lease.release();
+      releaseQuietly(lease, gate.config.logger);
       throw error;
     });
   }
@@ -87,7 +88,7 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     send(ctx, outcome.problem, outcome.retryAfterSeconds);
     return undefined;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(ctx, outcome.problem);
@@ -141,12 +142,13 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     try {
       await next();
     } catch (error) {
-      if (!isEntitlementError(error) || ctx.headerSent) throw error;
-      const gate = (ctx as GatedContext)[kGate];
-      const rendered = errorProblem(error, mapping, gate?.config.statusMapping);
+      const rendered = ctx.headerSent ? undefined : renderThrown(error, mapping, (ctx as GatedContext)[kGate]?.config);
+      if (rendered === undefined) throw error;
       send(ctx, rendered.problem, rendered.retryAfterSeconds);
     }
   };
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../../core/input';
+export { stiggWebhook } from './webhook';

@@ -1,0 +1,79 @@
+// ESLint 9 flat config: eslint's recommended rules everywhere, typescript-eslint's type-aware
+// recommended rules on TypeScript (the tsconfig.json of each file through the project service).
+// Formatting is Prettier's job (.prettierrc.json); no rule here is about layout.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const node = Object.fromEntries(
+  [
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'fetch',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'performance',
+    'AbortController',
+    'structuredClone',
+  ].map((name) => [name, 'readonly']),
+);
+const commonjs = { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly', __filename: 'readonly' };
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/**/.snippets-*/**', 'scripts/*.d.ts'],
+  },
+  js.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.cts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // tsconfig's noUnused* convention: a leading underscore marks a binding unused on purpose.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
+    },
+  },
+  {
+    // The library never writes to the console: it logs through the injected logger (STYLE.md).
+    files: ['src/**/*.ts'],
+    ignores: ['src/emulator/cli.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // Tests read untyped bodies (supertest's res.body, JSON.parse), throw and reject non-Errors on
+    // purpose to prove the library copes, hand methods to expect(), and give async signatures to
+    // handlers that need no await. What stays on still catches real mistakes: floating promises,
+    // awaiting non-promises, misused promises, unused bindings.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-base-to-string': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...node, ...commonjs } },
+  },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: node },
+  },
+);

@@ -18,6 +18,7 @@ import {
   isResponseGone,
   looksLikeRequest,
   releaseQuietly,
+  renderThrown,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -31,8 +32,6 @@ import {
 } from '../gate';
 import {
   PROBLEM_CONTENT_TYPE,
-  errorProblem,
-  isEntitlementError,
   retryAfterHeader,
   type ProblemDetails,
 } from '../problem';
@@ -174,7 +173,7 @@ function apply(
     send(reply, outcome.problem, outcome.retryAfterSeconds);
     return;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(reply, outcome.problem);
@@ -262,9 +261,8 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   rejectUnknownOptions(options ?? {}, ['statusMapping'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
   return function stiggEntitlementErrorHandler(error, request, reply) {
-    if (!isEntitlementError(error) || reply.sent) throw error;
-    const config = (request.server as ConfiguredInstance)[kConfig];
-    const rendered = errorProblem(error, mapping, config?.statusMapping);
+    const rendered = reply.sent ? undefined : renderThrown(error, mapping, (request.server as ConfiguredInstance)[kConfig]);
+    if (rendered === undefined) throw error;
     send(reply, rendered.problem, rendered.retryAfterSeconds);
   };
 }

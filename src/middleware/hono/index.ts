@@ -11,6 +11,7 @@ import {
   looksLikeRequest,
   missingStiggError,
   releaseQuietly,
+  renderThrown,
   resolveRouteOptions,
   resolveStiggOptions,
   toThrowable,
@@ -23,8 +24,6 @@ import {
 } from '../gate';
 import {
   PROBLEM_CONTENT_TYPE,
-  errorProblem,
-  isEntitlementError,
   retryAfterHeader,
   type ProblemDetails,
 } from '../problem';
@@ -165,7 +164,7 @@ async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, nex
     return undefined;
   }
   if (outcome.kind === 'problem') return problemResponse(outcome.problem, outcome.retryAfterSeconds);
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) return problemResponse(outcome.problem);
   return onDenied(outcome.lease.decision, c, outcome.problem);
@@ -224,10 +223,8 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   }
   return function stiggEntitlementErrorHandler(error, c) {
     const gate = (c as GatedContext)[kGate];
-    if (isEntitlementError(error)) {
-      const rendered = errorProblem(error, mapping, gate?.config.statusMapping);
-      return problemResponse(rendered.problem, rendered.retryAfterSeconds);
-    }
+    const rendered = renderThrown(error, mapping, gate?.config);
+    if (rendered !== undefined) return problemResponse(rendered.problem, rendered.retryAfterSeconds);
     if (onError !== undefined) return onError(error, c);
     const withResponse = error as { getResponse?: () => Response };
     if (typeof withResponse.getResponse === 'function') return withResponse.getResponse();

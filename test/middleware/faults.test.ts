@@ -275,6 +275,18 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
     });
 
+    test('fractional usage (core\'s policy): granted up to the limit, then nothing above 0, not even 1e-16 (12.19)', async () => {
+      const app = build();
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 3.5 }).expect(200);
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 0.5 }).expect(200);
+      const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 1e-16 }).expect(402);
+      expect(res.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: 1e-16, currentUsage: 4, usageLimit: 4 });
+      expect(res.body.detail).toContain('Requesting 1e-16 more of feature "feature-02-campaigns" would exceed the limit of 4 (4 used)');
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 0 }).expect(200);
+      await entitlements.flush();
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(4);
+    });
+
     test('a usage function that throws a TypeError is warned about once per feature', async () => {
       const warnings: unknown[][] = [];
       const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };

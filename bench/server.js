@@ -18,7 +18,7 @@ async function main() {
   if (variant.startsWith('gated')) {
     if (variant === 'gated-redis') {
       const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
-      store = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
+      store = new RedisStore({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
     }
     const client = new StiggClient({ apiKey, apiUrl });
     entitlements = createEntitlements({ client, ...(store ? { store } : {}) });

@@ -1,2 +1,3 @@
 export * from './client';
 export * from './core';
+export { handleStiggWebhook, stiggFetchWebhook, type StiggWebhookOptions, type WebhookRequest, type WebhookResult } from './webhook';

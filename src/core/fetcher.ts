@@ -185,22 +185,39 @@ export class Fetcher {
       else this.breaker.settled();
       runtime.upstreamLog.failed('getEntitlement', error, { featureId: input.featureId });
       runtime.emit('upstream:error', asError(error));
+      this.releaseLock(key);
       throw error;
     }
     this.breaker.success();
     if (!runtime.countsUnreported) {
       const upstream = result.currentUsage ?? 0;
       const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + fetch.deliveredMeanwhile);
-      if (!fetch.invalidated) runtime.writeCache(key, input.customerId, value);
+      if (fetch.invalidated) this.releaseLock(key);
+      else runtime.writeCache(key, input.customerId, value);
       return value;
     }
     // The store adds the outbox's units (every process's) to Stigg's usage: decide with what it keeps.
     const value = toCachedEntitlement(result, runtime.now(), 0);
-    if (fetch.invalidated) return value;
+    if (fetch.invalidated) {
+      this.releaseLock(key);
+      return value;
+    }
     const written = runtime.writeCache(key, input.customerId, value, usageMark);
     if (written !== undefined) await written;
     const stored = runtime.readCache(key);
     return (isThenable(stored) ? await stored : stored) ?? value;
+  }
+
+  /** Peers wait on the fetch lock for a fetch that will not write (failed or invalidated): let the next one fetch at once. */
+  private releaseLock(key: string): void {
+    const { runtime } = this;
+    if (runtime.store.releaseFetchLock === undefined) return;
+    try {
+      const released = runtime.store.releaseFetchLock(key);
+      if (isThenable(released)) runtime.background(released.then(undefined, (error: unknown) => runtime.storeError(asError(error))));
+    } catch (error) {
+      runtime.storeError(asError(error));
+    }
   }
 
   private async waitForPeer(key: string): Promise<CachedEntitlement | undefined> {
@@ -210,7 +227,19 @@ export class Fetcher {
       });
       const cached = await this.runtime.readCache(key);
       if (cached !== undefined && this.runtime.now() - cached.fetchedAt < this.runtime.config.ttlMs) return cached;
+      // The holder gave up without writing (its fetch failed, or an invalidation refused its answer): take over.
+      if (await this.takeOver(key)) return undefined;
     }
     return undefined;
+  }
+
+  private async takeOver(key: string): Promise<boolean> {
+    const { store } = this.runtime;
+    try {
+      return (await store.acquireFetchLock?.(key, FETCH_LOCK_TTL_MS)) === true;
+    } catch (error) {
+      this.runtime.storeError(asError(error));
+      return false;
+    }
   }
 }

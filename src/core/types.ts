@@ -162,6 +162,13 @@ export interface Store {
    * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
    */
   renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
+  /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
+  releaseFetchLock?(key: string): MaybePromise<void>;
+  /**
+   * Optional: claimed reports this process could not deliver go back to the outbox for any process
+   * to claim now (not after their lease). Never removes a report.
+   */
+  releaseUsage?(ids: string[]): MaybePromise<void>;
 }
 
 /** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */

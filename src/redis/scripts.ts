@@ -23,30 +23,37 @@ const EXTEND_TTL = `local function extend(key, ttl)
 end`;
 
 /**
- * KEYS: entitlement hash. Returns { data, usage } or nil when absent or past its expiry. Entries
- * outlive their expiry by a grace period so that reservations and commits made by requests that
- * read them just before still find the usage.
+ * KEYS: entitlement hash. Returns { data, usage, ms until its expiry, customer id } or nil when
+ * absent or past its expiry. Entries outlive their expiry by a grace period so that reservations
+ * and commits made by requests that read them just before still find the usage.
  */
 export const GET_ENTITLEMENT = script(
   'getEntitlement',
   `
-local v = redis.call('HMGET', KEYS[1], 'data', 'usage', 'exp')
+local v = redis.call('HMGET', KEYS[1], 'data', 'usage', 'exp', 'cust')
 if not v[1] or not v[2] or tonumber(v[3] or 0) <= now then return false end
-return { v[1], v[2] }
+return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 `,
 );
 
 /**
- * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units of the key.
+ * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units
+ * of the key, the customer's invalidation generation.
  * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
  * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
  * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
- * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not).
+ * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not);
+ * then the customer's generation read with that mark ('' for none), customer id. Returns 0 without
+ * writing when the customer was invalidated since (the data predates the invalidation).
  */
 export const SET_ENTITLEMENT = script(
   'setEntitlement',
   `
 ${EXTEND_TTL}
+if ARGV[8] ~= '' and (redis.call('GET', KEYS[6]) or '0') ~= ARGV[8] then
+  redis.call('DEL', KEYS[4])
+  return 0
+end
 local ttl = tonumber(ARGV[3])
 local life = ttl + tonumber(ARGV[4])
 local pending = 0
@@ -57,7 +64,7 @@ if ARGV[6] == '1' then
     if since > 0 then pending = pending + since end
   end
 end
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl)
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl, 'cust', ARGV[9])
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
 extend(KEYS[2], life)
@@ -66,15 +73,22 @@ return 1
 `,
 );
 
-/** KEYS: acknowledged units of the key. Returns the counter (a usage mark, see SET_ENTITLEMENT). */
+/**
+ * KEYS: acknowledged units of the key, the customer's invalidation generation. Returns { counter,
+ * generation }: a usage mark (see SET_ENTITLEMENT) and what a write of data read now must find.
+ */
 export const USAGE_MARK = script(
   'usageMark',
   `
-return redis.call('GET', KEYS[1]) or '0'
+return { redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0' }
 `,
 );
 
-/** KEYS: customer index. ARGV: prefix of entitlement hashes. Marks every entry of the customer expired. */
+/**
+ * KEYS: customer index, the customer's invalidation generation. ARGV: prefix of entitlement hashes,
+ * channel, customer id. Marks every entry of the customer expired, bumps the generation (writes of
+ * data read before are refused) and tells every process (their near caches) on the channel.
+ */
 export const INVALIDATE_CUSTOMER = script(
   'invalidateCustomer',
   `
@@ -84,7 +98,19 @@ for _, key in ipairs(members) do
   if redis.call('EXISTS', entry) == 1 then redis.call('HSET', entry, 'exp', 0) end
 end
 redis.call('DEL', KEYS[1])
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+redis.call('PUBLISH', ARGV[2], 'c:' .. ARGV[3])
 return #members
+`,
+);
+
+/** KEYS: fetch lock. ARGV: token. Releases the lock only when it still holds this token. */
+export const RELEASE_FETCH_LOCK = script(
+  'releaseFetchLock',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `,
 );
 
@@ -155,7 +181,7 @@ return redis.call('HDEL', KEYS[2], ARGV[1])
 /**
  * Shared by commit and enqueueUsage. KEYS: entitlement hash, pending units of the key, outbox
  * reports (HASH id → JSON), outbox keys (HASH id → key), outbox queue (ZSET scored by a sequence so
- * it stays FIFO), outbox in-flight (ZSET), outbox sequence.
+ * it stays FIFO), outbox in-flight (ZSET), outbox sequence, outbox order (HASH id → its sequence).
  * ARGV: report id, report JSON, value, 'SET'|'DELTA', key, then the reservation id (commit only).
  */
 const APPLY_AND_QUEUE = `local function apply()
@@ -172,7 +198,9 @@ local function queue()
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
   redis.call('ZREM', KEYS[6], ARGV[1])
-  redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[7]), ARGV[1])
+  local seq = redis.call('INCR', KEYS[7])
+  redis.call('ZADD', KEYS[5], seq, ARGV[1])
+  redis.call('HSET', KEYS[8], ARGV[1], seq)
 end`;
 
 /** KEYS: as APPLY_AND_QUEUE, then reservation expiries and amounts. A report id already queued is a no-op. */
@@ -181,8 +209,8 @@ export const COMMIT = script(
   `
 ${APPLY_AND_QUEUE}
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
-redis.call('ZREM', KEYS[8], ARGV[6])
-redis.call('HDEL', KEYS[9], ARGV[6])
+redis.call('ZREM', KEYS[9], ARGV[6])
+redis.call('HDEL', KEYS[10], ARGV[6])
 apply()
 queue()
 return 1
@@ -203,8 +231,10 @@ return 1
 );
 
 /**
- * KEYS: outbox reports, outbox queue, outbox in-flight, outbox attempts (HASH id → claims).
- * ARGV: max, leaseMs. Reports whose lease ran out come first, then the oldest queued ones.
+ * KEYS: outbox reports, outbox queue, outbox in-flight, outbox attempts (HASH id → claims), outbox
+ * order. ARGV: max, leaseMs. Reports whose lease ran out come first, in the order they were queued
+ * (Stigg's answers to a batch are read in order: the last one per key is its usage after the batch),
+ * then the oldest queued ones.
  * Returns a flat list { json, previous claims, json, previous claims, ... }.
  */
 export const CLAIM = script(
@@ -213,6 +243,11 @@ export const CLAIM = script(
 local max = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, max)
+if #ids > 1 then
+  local order = {}
+  for _, id in ipairs(ids) do order[id] = tonumber(redis.call('HGET', KEYS[5], id) or '0') end
+  table.sort(ids, function(a, b) return order[a] < order[b] end)
+end
 if #ids < max then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, max - #ids - 1)) do
     redis.call('ZREM', KEYS[2], id)
@@ -235,10 +270,12 @@ return out
 );
 
 /**
- * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence.
+ * KEYS: outbox reports, outbox keys, outbox queue, outbox in-flight, outbox attempts, outbox sequence, outbox order.
  * ARGV: prefix of pending-unit counters, prefix of acknowledged-unit counters, their lifetime (ms),
  * then the ids. Returns how many were removed. A DELTA report moves its units from the key's pending
- * counter to its acknowledged counter (which only grows; usage marks are read from it).
+ * counter to its acknowledged counter (usage marks are read from it). Values may be negative
+ * (units given back): a counter is deleted only at zero, never because it went below it, since
+ * acknowledgements arrive in any order.
  */
 export const ACK = script(
   'ackUsage',
@@ -252,7 +289,7 @@ for i = 4, #ARGV do
     local ok, report = pcall(cjson.decode, json)
     if key and ok and report.updateBehavior ~= 'SET' and type(report.value) == 'number' then
       local counter = ARGV[1] .. key
-      if tonumber(redis.call('INCRBYFLOAT', counter, -report.value)) <= 1e-9 then redis.call('DEL', counter) end
+      if math.abs(tonumber(redis.call('INCRBYFLOAT', counter, -report.value))) <= 1e-9 then redis.call('DEL', counter) end
       local acked = ARGV[2] .. key
       redis.call('INCRBYFLOAT', acked, report.value)
       redis.call('PEXPIRE', acked, ARGV[3])
@@ -260,6 +297,7 @@ for i = 4, #ARGV do
     redis.call('HDEL', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
     redis.call('HDEL', KEYS[5], id)
+    redis.call('HDEL', KEYS[7], id)
     redis.call('ZREM', KEYS[3], id)
     redis.call('ZREM', KEYS[4], id)
     removed = removed + 1
@@ -267,5 +305,45 @@ for i = 4, #ARGV do
 end
 if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then redis.call('DEL', KEYS[6]) end
 return removed
+`,
+);
+
+/** The breaker's probe: Redis answers. */
+export const PING = script('ping', 'return 1');
+
+/**
+ * KEYS: outbox reports, outbox queue, outbox in-flight, outbox order. ARGV: ids. Claimed reports go
+ * back to the queue in their place (their sequence: ahead of everything queued after them), claimable
+ * at once by any process.
+ */
+export const RELEASE_USAGE = script(
+  'releaseUsage',
+  `
+local released = 0
+for _, id in ipairs(ARGV) do
+  if redis.call('ZREM', KEYS[3], id) == 1 and redis.call('HEXISTS', KEYS[1], id) == 1 then
+    redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[4], id) or '0'), id)
+    released = released + 1
+  end
+end
+return released
+`,
+);
+
+/**
+ * KEYS: reservation expiries, reservation amounts. ARGV: reservation id, ttlMs. Extends a
+ * reservation still held to ttlMs from now; 0 when it already expired (its units were given back).
+ */
+export const RENEW_RESERVATION = script(
+  'renewReservation',
+  `
+${EXTEND_TTL}
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not expiry or tonumber(expiry) <= now or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+extend(KEYS[1], ttl)
+extend(KEYS[2], ttl)
+return 1
 `,
 );

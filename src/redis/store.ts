@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { noop, silentLogger } from '../core/maybe-promise';
-import type { CachedEntitlement, Logger, PendingUsage, ReserveResult, Store } from '../core/types';
+import { coarseClock } from '../core/clock';
+import { noop } from '../core/maybe-promise';
+import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
+import { rejectUnknownOptions } from '../core/unknown-options';
+import { isReplyError, RedisBreaker } from './breaker';
+import { createClient, isClient, raceTimer, runScript, subscriberFor, type OwnedClient, type RedisClientLike } from './connection';
 import { RedisStoreError } from './errors';
+import { NearCache } from './near-cache';
 import {
   ACK,
   ACQUIRE_FETCH_LOCK,
@@ -10,31 +15,31 @@ import {
   ENQUEUE,
   GET_ENTITLEMENT,
   INVALIDATE_CUSTOMER,
-  USAGE_MARK,
+  PING,
   RELEASE,
+  RELEASE_FETCH_LOCK,
+  RELEASE_USAGE,
+  RENEW_RESERVATION,
   RESERVE,
   RESERVED_USAGE,
   SET_ENTITLEMENT,
+  USAGE_MARK,
   type Script,
 } from './scripts';
+import { listenForInvalidations } from './subscriber';
+import { assertFinite, assertKey, assertReport, toTtl, validateLogger, validateTimeout } from './validate';
+import { resolvePrefix } from './prefix';
 
-/**
- * The part of an ioredis client (Redis or Cluster) the store uses: it runs everything as Lua.
- * With Redis Cluster, put a hash tag in the prefix (e.g. '{stigg-gate}:') so all keys share a slot.
- */
-export interface RedisClientLike {
-  evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
-  eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
-}
+export type { RedisClientLike } from './connection';
 
 export interface RedisStoreOptions {
-  /** An ioredis client (the caller keeps owning it) or a redis:// / rediss:// URL (the store creates, owns and closes the client). */
+  /** An ioredis client or Cluster (the caller keeps owning it) or a redis:// / rediss:// URL (the store creates, owns and closes the client). */
   redis: RedisClientLike | string;
-  /** Prepended to every key. Default 'stigg-gate:'. */
+  /** Prepended to every key. Default 'stigg-gate:' ('{stigg-gate}:' on a Cluster, whose prefix must hold a hash tag). */
   prefix?: string;
   /** Every operation rejects with a RedisStoreError when Redis has not answered within this time. Default 1000. */
   commandTimeoutMs?: number;
-  /** Receives connection warnings of a client the store created. Default: silent. */
+  /** Receives connection warnings. Default: silent. */
   logger?: Logger;
   /**
    * setEntitlement adds the units still in the shared outbox (from every process) to the usage
@@ -43,26 +48,22 @@ export interface RedisStoreOptions {
    * unsent units are missed).
    */
   countsUnreportedUsage?: boolean;
+  /**
+   * How long an entry read from Redis is kept in the process when a local copy cannot decide wrongly
+   * (see NearCache), so that warm decisions make no round trip. Needs a pub/sub connection (made
+   * with the client's duplicate()): every invalidation reaches every process at once. 0 turns it
+   * off. Default 1000.
+   */
+  nearCacheMs?: number;
 }
 
-interface Configuration {
-  prefix: string;
-  commandTimeoutMs: number;
-  logger: Logger;
-}
-
-interface OwnedClient extends RedisClientLike {
-  quit(): Promise<unknown>;
-  disconnect(): void;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-}
-
+const KNOWN_OPTIONS = ['redis', 'prefix', 'commandTimeoutMs', 'logger', 'countsUnreportedUsage', 'nearCacheMs'] as const;
 /** How long an entry outlives its expiry so that requests that read it just before still find its usage. */
 const GRACE_MS = 60_000;
-const DEFAULT_PREFIX = 'stigg-gate:';
-const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 /** How long a key's acknowledged-units counter lives after its last acknowledgement (usage marks are read from it). */
 const ACKED_TTL_MS = 24 * 60 * 60 * 1000;
+const NEAR_CACHE_MAX_ENTRIES = 10_000;
+const DEFAULT_NEAR_CACHE_MS = 1000;
 
 /**
  * A Store that keeps the entitlement cache, the reservations and the outbox of pending usage in
@@ -74,29 +75,46 @@ export class RedisStore implements Store {
   readonly prefix: string;
   private readonly client: RedisClientLike;
   private readonly owned: OwnedClient | undefined;
-  private readonly config: Configuration;
-  private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string };
+  private readonly commandTimeoutMs: number;
+  private readonly logger: Logger;
+  private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string; order: string };
+  private readonly channel: string;
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
   private readonly writes = new Map<string, Promise<unknown>>();
+  private readonly breaker: RedisBreaker;
+  private readonly near: NearCache;
+  private readonly stopListening: (() => Promise<void>) | undefined;
+  /** Fetch locks this process holds, by key: the token that releases them. */
+  private readonly locks = new Map<string, string>();
+  /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
+  private readonly generations = new Map<string, string>();
+  private readonly now = coarseClock();
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError("RedisStore expects an options object, e.g. new RedisStore({ redis: 'redis://127.0.0.1:6379' }).");
     }
-    this.config = {
-      prefix: validatePrefix(options.prefix),
-      commandTimeoutMs: validateTimeout(options.commandTimeoutMs),
-      logger: validateLogger(options.logger),
-    };
-    this.prefix = this.config.prefix;
+    rejectUnknownOptions(options, KNOWN_OPTIONS, 'new RedisStore()');
+    this.commandTimeoutMs = validateTimeout(options.commandTimeoutMs);
+    this.logger = validateLogger(options.logger);
     if (options.countsUnreportedUsage !== undefined && typeof options.countsUnreportedUsage !== 'boolean') {
       throw new TypeError('RedisStore: countsUnreportedUsage must be true or false.');
     }
     this.countsUnreportedUsage = options.countsUnreportedUsage ?? true;
+    const nearCacheMs = options.nearCacheMs ?? DEFAULT_NEAR_CACHE_MS;
+    if (typeof nearCacheMs !== 'number' || !Number.isFinite(nearCacheMs) || nearCacheMs < 0) {
+      throw new TypeError(`RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`);
+    }
+    this.breaker = new RedisBreaker({
+      probe: () => this.exec('probe', PING, [], []),
+      probeIntervalMs: Math.min(Math.max(this.commandTimeoutMs, 250), 2000),
+      logger: this.logger,
+    });
     const { redis } = options;
     if (typeof redis === 'string') {
-      this.owned = createClient(redis, this.config);
+      const { breaker } = this;
+      this.owned = createClient(redis, { commandTimeoutMs: this.commandTimeoutMs }, { down: (error) => breaker.failed(error), up: () => breaker.answered() });
       this.client = this.owned;
     } else if (isClient(redis)) {
       this.owned = undefined;
@@ -107,7 +125,8 @@ export class RedisStore implements Store {
           "e.g. new RedisStore({ redis: new Redis() }) or new RedisStore({ redis: 'redis://127.0.0.1:6379' }).",
       );
     }
-    const p = this.config.prefix;
+    const p = resolvePrefix(options.prefix, this.client.isCluster === true);
+    this.prefix = p;
     this.outbox = {
       reports: `${p}outbox`,
       keys: `${p}outbox:key`,
@@ -115,21 +134,50 @@ export class RedisStore implements Store {
       inFlight: `${p}outbox:inflight`,
       attempts: `${p}outbox:attempts`,
       sequence: `${p}outbox:seq`,
+      order: `${p}outbox:order`,
     };
+    this.channel = `${p}invalidations`;
+    this.near = new NearCache(nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
+    const subscriber = nearCacheMs > 0 ? subscriberFor(this.client, this.logger, `${p}invalidations`) : undefined;
+    const { near } = this;
+    this.stopListening =
+      subscriber === undefined
+        ? undefined
+        : listenForInvalidations(subscriber, this.channel, {
+            lost() {
+              near.enabled = false;
+              near.clear();
+            },
+            listening() {
+              near.clear();
+              near.enabled = true;
+            },
+            message(text) {
+              if (text.startsWith('c:')) near.deleteCustomer(text.slice(2));
+              else near.clear();
+            },
+          }, this.logger);
   }
 
-  async getEntitlement(key: string): Promise<CachedEntitlement | undefined> {
-    assertKey('getEntitlement', key);
-    const reply = await this.run('getEntitlement', GET_ENTITLEMENT, [this.entitlementKey(key)], []);
-    if (!Array.isArray(reply)) return undefined;
-    const [data, usage] = reply as [string, string];
-    let value: CachedEntitlement;
-    try {
-      value = JSON.parse(data) as CachedEntitlement;
-    } catch (error) {
-      throw new RedisStoreError('getEntitlement', `the cached entry of "${key}" is not valid JSON`, { cause: error });
-    }
-    return { ...value, currentUsage: Number(usage) };
+  getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
+    if (typeof key !== 'string' || key === '') return Promise.reject(new TypeError(`RedisStore.getEntitlement: key must be a non-empty string, got ${JSON.stringify(key)}.`));
+    const now = this.now();
+    const local = this.near.get(key, now);
+    if (local !== undefined) return local;
+    const epoch = this.near.epoch;
+    return this.run('getEntitlement', GET_ENTITLEMENT, [this.entitlementKey(key)], []).then((reply) => {
+      if (!Array.isArray(reply)) return undefined;
+      const [data, usage, remaining, customerId] = reply as [string, string, string, string];
+      let value: CachedEntitlement;
+      try {
+        value = JSON.parse(data) as CachedEntitlement;
+      } catch (error) {
+        throw new RedisStoreError('getEntitlement', `the cached entry of "${key}" is not valid JSON`, { cause: error });
+      }
+      const entry = { ...value, currentUsage: Number(usage) };
+      if (customerId !== '') this.near.offer(key, customerId, entry, Number(remaining), epoch, now);
+      return entry;
+    });
   }
 
   async setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): Promise<void> {
@@ -138,11 +186,15 @@ export class RedisStore implements Store {
     assertFinite('setEntitlement', value?.currentUsage, 'value.currentUsage');
     if (usageMark !== undefined) assertFinite('setEntitlement', usageMark, 'usageMark');
     const ttl = toTtl('setEntitlement', ttlMs);
-    const p = this.config.prefix;
+    const p = this.prefix;
+    const generation = usageMark === undefined ? undefined : this.generations.get(key);
+    if (usageMark !== undefined) this.generations.delete(key);
+    this.near.deleteKey(key);
+    this.locks.delete(key);
     const written = this.run(
       'setEntitlement',
       SET_ENTITLEMENT,
-      [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`, `${p}acked:${key}`],
+      [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`, `${p}acked:${key}`, `${p}gen:${customerId}`],
       [
         JSON.stringify(value),
         String(value.currentUsage),
@@ -151,6 +203,8 @@ export class RedisStore implements Store {
         key,
         this.countsUnreportedUsage ? '1' : '0',
         usageMark === undefined ? '' : String(usageMark),
+        generation ?? '',
+        customerId,
       ],
     );
     const { writes } = this;
@@ -165,21 +219,38 @@ export class RedisStore implements Store {
   /** Units of `key` acknowledged so far, from every process: see Store.usageMark. */
   async usageMark(key: string): Promise<number> {
     assertKey('usageMark', key);
-    return Number(await this.run('usageMark', USAGE_MARK, [`${this.config.prefix}acked:${key}`], []));
+    const p = this.prefix;
+    const reply = (await this.run('usageMark', USAGE_MARK, [`${p}acked:${key}`, `${p}gen:${customerOf(key)}`], [])) as [string, string];
+    if (this.generations.size >= NEAR_CACHE_MAX_ENTRIES) this.generations.clear();
+    this.generations.set(key, String(reply[1]));
+    return Number(reply[0]);
   }
 
+  /** Expires the customer's entries in Redis and, over pub/sub, in every process's near cache. */
   async invalidateCustomer(customerId: string): Promise<void> {
     assertKey('invalidateCustomer', customerId, 'customerId');
-    await this.run('invalidateCustomer', INVALIDATE_CUSTOMER, [`${this.config.prefix}cust:${customerId}`], [
-      `${this.config.prefix}ent:`,
-    ]);
+    this.near.deleteCustomer(customerId);
+    const p = this.prefix;
+    await this.run('invalidateCustomer', INVALIDATE_CUSTOMER, [`${p}cust:${customerId}`, `${p}gen:${customerId}`], [`${p}ent:`, this.channel, customerId]);
   }
 
   async acquireFetchLock(key: string, ttlMs: number): Promise<boolean> {
     assertKey('acquireFetchLock', key);
     const ttl = toTtl('acquireFetchLock', ttlMs);
-    const reply = await this.run('acquireFetchLock', ACQUIRE_FETCH_LOCK, [`${this.config.prefix}lock:${key}`], [randomUUID(), ttl]);
-    return reply === 1;
+    const token = randomUUID();
+    const reply = await this.run('acquireFetchLock', ACQUIRE_FETCH_LOCK, [`${this.prefix}lock:${key}`], [token, ttl]);
+    if (reply !== 1) return false;
+    this.locks.set(key, token);
+    return true;
+  }
+
+  /** The fetch this process was making failed: let the next caller (any process) fetch at once. */
+  async releaseFetchLock(key: string): Promise<void> {
+    assertKey('releaseFetchLock', key);
+    const token = this.locks.get(key);
+    if (token === undefined) return;
+    this.locks.delete(key);
+    await this.run('releaseFetchLock', RELEASE_FETCH_LOCK, [`${this.prefix}lock:${key}`], [token]);
   }
 
   async reserve(key: string, amount: number, limit: number, ttlMs: number): Promise<ReserveResult> {
@@ -205,6 +276,14 @@ export class RedisStore implements Store {
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
   }
 
+  /** A request still at work keeps its units: extends the reservation, or false when it already expired. */
+  async renewReservation(key: string, reservationId: string, ttlMs: number): Promise<boolean> {
+    assertKey('renewReservation', key);
+    assertKey('renewReservation', reservationId, 'reservationId');
+    const ttl = toTtl('renewReservation', ttlMs);
+    return (await this.run('renewReservation', RENEW_RESERVATION, this.reservationKeys(key, false), [reservationId, ttl])) === 1;
+  }
+
   async reservedUsage(key: string): Promise<number> {
     assertKey('reservedUsage', key);
     return Number(await this.run('reservedUsage', RESERVED_USAGE, this.reservationKeys(key, false), []));
@@ -220,21 +299,23 @@ export class RedisStore implements Store {
     assertKey('commit', key);
     assertKey('commit', reservationId, 'reservationId');
     const [keys, args] = this.queueArguments('commit', key, report);
-    await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
+    const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
+    if (applied === 1) this.near.applyUsage(key, report.value, 'DELTA');
   }
 
   async enqueueUsage(key: string, report: PendingUsage): Promise<void> {
     assertKey('enqueueUsage', key);
     const [keys, args] = this.queueArguments('enqueueUsage', key, report);
-    await this.run('enqueueUsage', ENQUEUE, keys, args);
+    const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
+    if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
   async claimUsage(max: number, leaseMs: number): Promise<PendingUsage[]> {
     if (!Number.isInteger(max) || max < 0) throw new TypeError(`RedisStore.claimUsage: max must be an integer >= 0, got ${String(max)}.`);
     const lease = toTtl('claimUsage', leaseMs);
     if (max === 0) return [];
-    const { reports, queue, inFlight, attempts } = this.outbox;
-    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts], [max, lease])) as Array<string | number>;
+    const { reports, queue, inFlight, attempts, order } = this.outbox;
+    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<string | number>;
     const claimed: PendingUsage[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const report = JSON.parse(String(reply[i])) as PendingUsage;
@@ -243,14 +324,27 @@ export class RedisStore implements Store {
     return claimed;
   }
 
+  /**
+   * Claimed reports this process could not deliver (Stigg down, closing): back at the head of the
+   * queue for any process to claim now, rather than after their lease. Never removes a report.
+   */
+  async releaseUsage(ids: string[]): Promise<void> {
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+      throw new TypeError('RedisStore.releaseUsage: ids must be an array of report ids (strings).');
+    }
+    if (ids.length === 0) return;
+    const { reports, queue, inFlight, order } = this.outbox;
+    await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight, order], ids);
+  }
+
   async ackUsage(ids: string[]): Promise<void> {
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
       throw new TypeError('RedisStore.ackUsage: ids must be an array of report ids (strings).');
     }
     if (ids.length === 0) return;
-    const { reports, keys, queue, inFlight, attempts, sequence } = this.outbox;
-    const p = this.config.prefix;
-    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
+    const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
+    const p = this.prefix;
+    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence, order], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
   }
 
   /** Stops the store; quits the client only when the store created it from a URL. */
@@ -260,31 +354,35 @@ export class RedisStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
+    this.breaker.stop();
+    this.near.enabled = false;
+    this.near.clear();
+    await this.stopListening?.();
     const client = this.owned;
     if (client === undefined) return;
     const quit = client.quit().then(
       () => true,
       () => false,
     );
-    const quitInTime = await raceTimer(quit, this.config.commandTimeoutMs, false);
+    const quitInTime = await raceTimer(quit, this.commandTimeoutMs, false);
     if (!quitInTime) client.disconnect();
   }
 
   private entitlementKey(key: string): string {
-    return `${this.config.prefix}ent:${key}`;
+    return `${this.prefix}ent:${key}`;
   }
 
   private reservationKeys(key: string, withEntitlement: boolean): string[] {
-    const p = this.config.prefix;
+    const p = this.prefix;
     const keys = [`${p}res:${key}`, `${p}resv:${key}`];
     return withEntitlement ? [this.entitlementKey(key), ...keys] : keys;
   }
 
   private queueArguments(operation: string, key: string, report: PendingUsage): [string[], string[]] {
     assertReport(operation, report);
-    const { reports, keys, queue, inFlight, sequence } = this.outbox;
+    const { reports, keys, queue, inFlight, sequence, order } = this.outbox;
     return [
-      [this.entitlementKey(key), `${this.config.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence],
+      [this.entitlementKey(key), `${this.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence, order],
       [report.id, JSON.stringify(report), String(report.value), report.updateBehavior === 'SET' ? 'SET' : 'DELTA', key],
     ];
   }
@@ -293,152 +391,24 @@ export class RedisStore implements Store {
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
     }
-    const { client } = this;
-    const timeoutMs = this.config.commandTimeoutMs;
-    let call: Promise<unknown>;
-    try {
-      call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, function loadScript(error: unknown) {
-        if (!isNoScript(error)) throw error;
-        return client.eval(script.source, keys.length, ...keys, ...args);
-      });
-    } catch (error) {
-      call = Promise.reject(error);
+    const down = this.breaker.open;
+    if (down !== undefined) {
+      return Promise.reject(new RedisStoreError(operation, `Redis is not answering (${down.message}); failing fast until it does`, { cause: down }));
     }
-    return new Promise(function settle(resolve, reject) {
-      const timer = setTimeout(function timedOut() {
-        reject(new RedisStoreError(operation, `Redis did not answer within ${timeoutMs}ms`, { timedOut: true }));
-      }, timeoutMs);
-      timer.unref();
-      call.then(
-        function answered(value) {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        function failed(error: unknown) {
-          clearTimeout(timer);
-          reject(new RedisStoreError(operation, error instanceof Error ? error.message : String(error), { cause: error }));
-        },
-      );
+    const { breaker } = this;
+    return this.exec(operation, script, keys, args).then(undefined, function failed(error: RedisStoreError) {
+      if (error.timedOut || !isReplyError(error.cause)) breaker.failed(error);
+      throw error;
     });
   }
-}
 
-function createClient(url: string, config: Configuration): OwnedClient {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
-    throw new TypeError("RedisStore: the redis URL must start with redis:// or rediss://, e.g. 'redis://127.0.0.1:6379'.");
-  }
-  let ioredis: typeof import('ioredis');
-  try {
-    ioredis = require('ioredis') as typeof import('ioredis');
-  } catch (error) {
-    throw new Error(
-      "RedisStore: a redis URL was given, so the 'ioredis' package is needed. Install it (npm install ioredis) or pass a client you created.",
-      { cause: error },
-    );
-  }
-  const client = new ioredis.Redis(url, {
-    lazyConnect: true,
-    commandTimeout: config.commandTimeoutMs,
-    connectTimeout: Math.max(config.commandTimeoutMs, 1000),
-    disconnectTimeout: config.commandTimeoutMs,
-    maxRetriesPerRequest: 1,
-  });
-  const { logger } = config;
-  let down = false;
-  client.on('error', function onRedisError(error: Error) {
-    if (down) return;
-    down = true;
-    logger.warn({ error: error.message }, 'RedisStore: Redis connection failed; store operations reject until it is back');
-  });
-  client.on('ready', function onRedisReady() {
-    if (!down) return;
-    down = false;
-    logger.info?.({}, 'RedisStore: Redis connection restored');
-  });
-  return client as unknown as OwnedClient;
-}
-
-function isClient(value: unknown): value is RedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as RedisClientLike).evalsha === 'function' &&
-    typeof (value as RedisClientLike).eval === 'function'
-  );
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-function raceTimer<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise(function settle(resolve) {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-    void promise.then(function done(value) {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-function validatePrefix(prefix: unknown): string {
-  if (prefix === undefined) return DEFAULT_PREFIX;
-  if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new TypeError(`RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`);
-  }
-  return prefix;
-}
-
-function validateTimeout(ms: unknown): number {
-  if (ms === undefined) return DEFAULT_COMMAND_TIMEOUT_MS;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new TypeError(`RedisStore: ${String(ms)} is not a valid value for commandTimeoutMs. Please choose a positive number of milliseconds.`);
-  }
-  return ms;
-}
-
-function validateLogger(logger: unknown): Logger {
-  if (logger === undefined) return silentLogger;
-  const candidate = logger as Logger | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.warn !== 'function' || typeof candidate.error !== 'function') {
-    throw new TypeError('RedisStore: logger must have warn() and error() methods (debug() and info() are optional).');
-  }
-  return candidate;
-}
-
-function assertKey(operation: string, value: unknown, name = 'key'): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`RedisStore.${operation}: ${name} must be a non-empty string, got ${JSON.stringify(value)}.`);
+  private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args);
   }
 }
 
-function assertFinite(operation: string, value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`RedisStore.${operation}: ${name} must be a finite number, got ${String(value)}.`);
-  }
-}
-
-function toTtl(operation: string, ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new TypeError(`RedisStore.${operation}: the TTL must be a positive number of milliseconds, got ${String(ms)}.`);
-  }
-  return Math.ceil(ms);
-}
-
-function assertReport(operation: string, report: PendingUsage): void {
-  if (typeof report !== 'object' || report === null) {
-    throw new TypeError(`RedisStore.${operation}: report must be a PendingUsage object.`);
-  }
-  assertKey(operation, report.id, 'report.id');
-  assertKey(operation, report.idempotencyKey, 'report.idempotencyKey');
-  assertKey(operation, report.customerId, 'report.customerId');
-  assertKey(operation, report.featureId, 'report.featureId');
-  assertFinite(operation, report.value, 'report.value');
+/** The customer id a core key starts with (customer, resource and feature joined by U+001F). */
+function customerOf(key: string): string {
+  const end = key.indexOf('\u001f');
+  return end === -1 ? key : key.slice(0, end);
 }

@@ -1,12 +1,57 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import Redis from 'ioredis';
 
-export const REDIS_URL = 'redis://127.0.0.1:6379';
+/** Every Redis suite talks to this server: REDIS_URL, else the local default. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const HOW_TO_START = 'Start it with: redis-server --daemonize yes --port 6379 --save "" --appendonly no';
+export const START_REDIS = 'redis-server --daemonize yes --port 6379 --save "" --appendonly no';
 
-/** A client to the local Redis; fails (never skips) with the address and how to start it when it is not there. */
+const PROBE = `
+const Redis = require('ioredis');
+const client = new Redis(process.argv[1], { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1500, retryStrategy: () => null });
+let cause;
+client.on('error', (error) => { cause ??= error.message; });
+client.connect().then(() => client.ping()).then(
+  () => { client.disconnect(); process.exit(0); },
+  (error) => { process.stdout.write(String(cause ?? (error && error.message))); client.disconnect(); process.exit(1); },
+);`;
+
+/**
+ * Called at the top of every Redis suite: when Redis does not answer, the suite fails to load with
+ * one line (the address and the start command) instead of every test failing on its own. Only the
+ * first suite of a run names the cause in full; the others point at it. Never a skip.
+ */
+export function requireRedis(): void {
+  const probe = spawnSync(process.execPath, ['-e', PROBE, REDIS_URL], {
+    encoding: 'utf8',
+    timeout: 5000,
+    env: { ...process.env, NODE_PATH: path.resolve(__dirname, '..', '..', 'node_modules') },
+  });
+  if (probe.status === 0) return;
+  const cause = probe.stdout?.trim() || probe.error?.message || `probe exited with ${String(probe.status)}`;
+  // One marker per jest run: workers share their parent's pid, an in-band run its own.
+  const run = typeof process.send === 'function' ? process.ppid : process.pid;
+  const marker = path.join(os.tmpdir(), `stigg-gate-redis-unreachable-${run}`);
+  let first = true;
+  try {
+    fs.writeFileSync(marker, cause, { flag: 'wx' });
+  } catch {
+    first = false;
+  }
+  const message = first
+    ? `Redis tests: no Redis answered at ${REDIS_URL} (${cause}). Start one with \`${START_REDIS}\` or set REDIS_URL.`
+    : `Redis tests: no Redis at ${REDIS_URL} (the first failing Redis suite says how to start it).`;
+  const error = new Error(message);
+  error.stack = message;
+  throw error;
+}
+
+/** A client to the test Redis (requireRedis() has checked it answers). */
 export async function connectRedis(): Promise<Redis> {
   const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
   client.on('error', () => {});
@@ -15,9 +60,7 @@ export async function connectRedis(): Promise<Redis> {
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw new Error(
-      `The redis tests need a Redis server at 127.0.0.1:6379 and none answered (${(error as Error).message}). ${HOW_TO_START}`,
-    );
+    throw new Error(`Redis tests: no Redis answered at ${REDIS_URL} (${(error as Error).message}). Start one with \`${START_REDIS}\` or set REDIS_URL.`);
   }
   return client;
 }

@@ -4,7 +4,9 @@ import { createEntitlements } from '../../src/core';
 import type { Decision, Entitlements, EntitlementsUpstream } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, uniquePrefix } from './helpers';
+import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from './helpers';
+
+requireRedis();
 
 /**
  * Engines with a RedisStore each, on one prefix: stand-ins for processes sharing Redis. The cached

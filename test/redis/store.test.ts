@@ -3,7 +3,9 @@ import Redis from 'ioredis';
 import type { CachedEntitlement, PendingUsage } from '../../src/core/types';
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { RESERVE } from '../../src/redis/scripts';
-import { closedPort, connectRedis, deleteKeys, uniquePrefix } from './helpers';
+import { closedPort, connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+
+requireRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,7 +50,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   prefix = uniquePrefix();
-  store = new RedisStore({ redis, prefix });
+  store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
 });
 
 afterEach(async () => {
@@ -80,6 +82,7 @@ describe('options', () => {
     expect(Object.keys(redis).sort()).toEqual(ownKeys);
     expect(own.name).toBe('redis');
     expect(own.prefix).toBe(prefix);
+    await own.close();
   });
 
   it('rejects bad arguments with TypeErrors', async () => {
@@ -120,7 +123,7 @@ describe('entitlement cache', () => {
   });
 
   it('grants the fetch lock to one caller until the entitlement is stored or the lock expires', async () => {
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     const attempts = await Promise.all([store.acquireFetchLock(KEY, 5000), other.acquireFetchLock(KEY, 5000), store.acquireFetchLock(KEY, 5000)]);
     expect(attempts.filter(Boolean)).toHaveLength(1);
     await store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
@@ -135,7 +138,7 @@ describe('reservations', () => {
   it('grants exactly the remaining units to concurrent callers on separate connections', async () => {
     const clients = await Promise.all([connectRedis(), connectRedis(), connectRedis()]);
     try {
-      const stores = clients.map((client) => new RedisStore({ redis: client, prefix }));
+      const stores = clients.map((client) => new RedisStore({ redis: client, prefix, nearCacheMs: 0 }));
       await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10, usageLimit: 60 }), 10_000);
       const results = await Promise.all(Array.from({ length: 120 }, (_, i) => stores[i % stores.length]!.reserve(KEY, 1, 60, 10_000)));
       const granted = results.filter((r) => r.ok);
@@ -233,7 +236,7 @@ describe('commit and the outbox', () => {
   it('leases claimed reports: not claimable again until the lease runs out, gone once acked', async () => {
     const reports = [pending(1), pending(2), pending(3)];
     for (const report of reports) await store.enqueueUsage(KEY, report);
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     const first = await store.claimUsage(2, 60);
     expect(first.map((r) => r.id)).toEqual([reports[0]!.id, reports[1]!.id]);
     expect(first.every((r) => r.attempts === 0)).toBe(true);
@@ -253,7 +256,7 @@ describe('commit and the outbox', () => {
 
   it('counts unreported usage by default; countsUnreportedUsage: false keeps the usage it is given', async () => {
     expect(store.countsUnreportedUsage).toBe(true);
-    const plain = new RedisStore({ redis, prefix, countsUnreportedUsage: false });
+    const plain = new RedisStore({ redis, prefix, countsUnreportedUsage: false, nearCacheMs: 0 });
     expect(plain.countsUnreportedUsage).toBe(false);
     await plain.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     await plain.enqueueUsage(KEY, pending(4));
@@ -264,7 +267,7 @@ describe('commit and the outbox', () => {
   });
 
   it('adds unacknowledged units (every process\'s) to the usage Stigg reports when an entitlement is refreshed', async () => {
-    const other = new RedisStore({ redis, prefix });
+    const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     const { reservationId } = await store.reserve(KEY, 4, 50, 10_000);
     const report = pending(4);
@@ -346,6 +349,7 @@ describe('when Redis is unavailable', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(Date.now() - started).toBeLessThan(700);
     } finally {
+      await down.close();
       hanging.disconnect();
     }
   });
@@ -353,7 +357,7 @@ describe('when Redis is unavailable', () => {
 
 describe('close()', () => {
   it('quits a client it created and leaves a given client open', async () => {
-    const owned = new RedisStore({ redis: 'redis://127.0.0.1:6379', prefix });
+    const owned = new RedisStore({ redis: REDIS_URL, prefix });
     await owned.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 3 }), 10_000);
     await expect(owned.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
     await Promise.all([owned.close(), owned.close()]);
@@ -362,7 +366,7 @@ describe('close()', () => {
     await store.close();
     await expect(store.getEntitlement(KEY)).rejects.toBeInstanceOf(RedisStoreError);
     expect(redis.status).toBe('ready');
-    await expect(new RedisStore({ redis, prefix }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
+    await expect(new RedisStore({ redis, prefix, nearCacheMs: 0 }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
   });
 
   it('does not let a reserve overtake the write it depends on when Redis lost its scripts', async () => {

@@ -98,3 +98,22 @@ it('a Redis that never answers: every store call is cut at commandTimeoutMs and 
   expect(response.status).toBe(503);
   expect(storeErrors.some((error) => (error as RedisStoreError).timedOut)).toBe(true);
 });
+
+it('a Redis that hangs: one request pays one command timeout, not one per store call, and the next ones fail fast', async () => {
+  const silent = new Redis({ port: await closedPort(), host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50, disconnectTimeout: 50 });
+  silent.on('error', () => {});
+  cleanups.push(() => silent.disconnect());
+  // The default commandTimeoutMs (1000): a cold request makes ~5 store calls (read, fetch lock,
+  // usage mark, write, reserve); in sequence they took 3-5 s before the 503.
+  const { app } = gate(new RedisStore({ redis: silent }));
+  let started = Date.now();
+  const first = await request(app).post('/campaigns').set('x-customer', CUSTOMER);
+  const firstMs = Date.now() - started;
+  expect(first.status).toBe(503);
+  expect(firstMs).toBeGreaterThanOrEqual(1000);
+  expect(firstMs).toBeLessThan(1800);
+  started = Date.now();
+  const next = await Promise.all(Array.from({ length: 5 }, () => request(app).post('/campaigns').set('x-customer', CUSTOMER)));
+  expect(next.map((r) => r.status)).toEqual([503, 503, 503, 503, 503]);
+  expect(Date.now() - started).toBeLessThan(500);
+});

@@ -183,3 +183,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
 export { InvalidIdError } from '../../core/input';
+export { stiggWebhook } from './webhook';

@@ -1,0 +1,138 @@
+import type { Logger } from '../core/types';
+import { RedisStoreError } from './errors';
+import type { Script } from './scripts';
+import type { SubscriberLike } from './subscriber';
+
+/**
+ * The part of an ioredis client (Redis or Cluster) the store uses: it runs everything as Lua.
+ * `duplicate()` (ioredis has it) gives the connection that listens for invalidations.
+ */
+export interface RedisClientLike {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
+  eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
+  duplicate?(...args: any[]): unknown;
+  /** ioredis's Cluster has it set to true. */
+  readonly isCluster?: boolean;
+}
+
+export interface OwnedClient extends RedisClientLike {
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+export interface ConnectionEvents {
+  down(error: Error): void;
+  up(): void;
+}
+
+export function createClient(url: string, config: { commandTimeoutMs: number }, events: ConnectionEvents): OwnedClient {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new TypeError("RedisStore: the redis URL must start with redis:// or rediss://, e.g. 'redis://127.0.0.1:6379'.");
+  }
+  let ioredis: typeof import('ioredis');
+  try {
+    ioredis = require('ioredis') as typeof import('ioredis');
+  } catch (error) {
+    throw new Error(
+      "RedisStore: a redis URL was given, so the 'ioredis' package is needed. Install it (npm install ioredis) or pass a client you created.",
+      { cause: error },
+    );
+  }
+  const client = new ioredis.Redis(url, {
+    lazyConnect: true,
+    commandTimeout: config.commandTimeoutMs,
+    connectTimeout: Math.max(config.commandTimeoutMs, 1000),
+    disconnectTimeout: config.commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+  });
+  client.on('error', function onRedisError(error: Error) {
+    events.down(error);
+  });
+  client.on('ready', function onRedisReady() {
+    events.up();
+  });
+  return client as unknown as OwnedClient;
+}
+
+export function isClient(value: unknown): value is RedisClientLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RedisClientLike).evalsha === 'function' &&
+    typeof (value as RedisClientLike).eval === 'function'
+  );
+}
+
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+export function raceTimer<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise(function settle(resolve) {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+    void promise.then(function done(value) {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** A second connection for pub/sub, or undefined when the client cannot make one. */
+export function subscriberFor(client: RedisClientLike, logger: Logger, connectionName: string): SubscriberLike | undefined {
+  if (typeof client.duplicate !== 'function') return undefined;
+  try {
+    // Named, so it can be told apart in CLIENT LIST; a Cluster's duplicate() takes startup nodes first.
+    const subscriber = (client.isCluster === true
+      ? client.duplicate([], { redisOptions: { connectionName } })
+      : client.duplicate({ connectionName })) as SubscriberLike;
+    if (typeof subscriber?.subscribe !== 'function' || typeof subscriber.on !== 'function') return undefined;
+    return subscriber;
+  } catch (error) {
+    logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not open the invalidation connection; the near cache stays off');
+    return undefined;
+  }
+}
+
+/** One script call (loaded again on NOSCRIPT), cut at timeoutMs; every failure is a RedisStoreError. */
+export function runScript(
+  client: RedisClientLike,
+  timeoutMs: number,
+  operation: string,
+  script: Script,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
+  let call: Promise<unknown>;
+  try {
+    call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, function loadScript(error: unknown) {
+      if (!isNoScript(error)) throw error;
+      return client.eval(script.source, keys.length, ...keys, ...args);
+    });
+  } catch (error) {
+    call = Promise.reject(error);
+  }
+  return new Promise(function settle(resolve, reject) {
+    const timer = setTimeout(function timedOut() {
+      reject(new RedisStoreError(operation, `Redis did not answer within ${timeoutMs}ms`, { timedOut: true }));
+    }, timeoutMs);
+    timer.unref();
+    call.then(
+      function answered(value) {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      function failed(error: unknown) {
+        clearTimeout(timer);
+        reject(new RedisStoreError(operation, error instanceof Error ? error.message : String(error), { cause: error }));
+      },
+    );
+  });
+}

@@ -1,0 +1,21 @@
+import { DEFAULT_PREFIX } from './validate';
+
+const CLUSTER_PREFIX = '{stigg-gate}:';
+
+/**
+ * Every operation is one Lua script over several keys, and the outbox is one queue for the whole
+ * fleet (an acknowledgement updates the counters of many customers at once): on a Cluster all keys
+ * must share one slot, so the prefix must hold a hash tag. Default '{stigg-gate}:' there.
+ */
+export function resolvePrefix(prefix: unknown, cluster: boolean): string {
+  if (prefix === undefined) return cluster ? CLUSTER_PREFIX : DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new TypeError(`RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`);
+  }
+  if (cluster && !/\{[^{}]+\}/.test(prefix)) {
+    throw new TypeError(
+      `RedisStore: on a Redis Cluster the prefix must hold a hash tag so that every key lands in one slot; "${prefix}" has none. Please choose e.g. '{${prefix.replace(/:$/, '')}}:'.`,
+    );
+  }
+  return prefix;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadCatalogFile, type Catalog } from './catalog';
+import { loadCatalogFile } from './catalog';
+import type { Catalog } from './catalog-types';
 import { defaultCatalog, demoCustomers } from './default-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from './server';
 

@@ -1,4 +1,4 @@
-import type { Catalog, CatalogPlan } from './catalog';
+import type { Catalog, CatalogPlan } from './catalog-types';
 import { validateCatalog } from './catalog';
 import { indexCatalog, indexPlan, products } from './catalog-index';
 import { coupons, type CouponFilter } from './coupons';

@@ -1,6 +1,6 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
-import type { Decision, Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
+import type { Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
 
@@ -156,7 +156,7 @@ test("the app's clock ahead of Stigg's at a period end: Stigg's usage stands unt
     }
     // One period's worth at most (granted while this clock alone said the period had ended), never 40.
     expect(granted).toBeLessThanOrEqual(4);
-    const stillOld = (await entitlements.check({ customerId: 'skew', featureId: CAMPAIGNS })) as Decision;
+    const stillOld = await entitlements.check({ customerId: 'skew', featureId: CAMPAIGNS });
     expect(Date.parse(stillOld.usagePeriodEnd as string)).toBe(periodEnd);
   } finally {
     await entitlements.close({ timeoutMs: 1_000 });

@@ -106,10 +106,11 @@ test('a refresh keeps a SET report Stigg has not acknowledged yet', async () => 
   let now = Date.now();
   const entitlements = make({ now: () => now, cache: { ttlMs: 1_000 } });
   await entitlements.check({ customerId: 'setter', featureId: TEMPLATES });
-  entitlements.report({ customerId: 'setter', featureId: TEMPLATES, value: 3, updateBehavior: 'SET' });
+  // `void`: the memory store queues synchronously, so report() returns nothing to wait for (a refusal throws).
+  void entitlements.report({ customerId: 'setter', featureId: TEMPLATES, value: 3, updateBehavior: 'SET' });
   expect(entitlements.check({ customerId: 'setter', featureId: TEMPLATES })).toMatchObject({ currentUsage: 3 });
   now += 2_000;
-  entitlements.check({ customerId: 'setter', featureId: TEMPLATES }); // stale: refreshed in the background
+  void entitlements.check({ customerId: 'setter', featureId: TEMPLATES }); // stale: answered at once, refreshed in the background
   await sleep(50);
   await entitlements.invalidate('setter');
   expect(await entitlements.check({ customerId: 'setter', featureId: TEMPLATES })).toMatchObject({ source: 'upstream', currentUsage: 3 });

@@ -53,7 +53,7 @@ export function createDecorator(decorator: string, key: SpecKey, spec: Spec): St
       (typeof target === 'object' || typeof target === 'function') &&
       target !== null
     ) {
-      const property = keyOrContext as string | symbol;
+      const property = keyOrContext;
       const found = descriptor as PropertyDescriptor | undefined;
       if (!found || typeof found.value !== 'function') {
         throw new TypeError(`@${decorator} decorates methods and classes; ${nameOf(property)} is ${found ? 'an accessor' : 'a property'}.`);

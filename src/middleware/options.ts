@@ -112,6 +112,7 @@ export function checkStatusMapping(fn: string, value: unknown): StatusMapping | 
 
 function checkLogger(fn: string, value: unknown): Logger {
   if (value === undefined) return silentLogger;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: narrowing unknown to object loses warn/error
   const logger = value as Partial<Logger> | null;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     throw new TypeError(

@@ -210,7 +210,7 @@ export function errorProblem(
   ...mappings: Array<StatusMapping | undefined>
 ): { problem: ProblemDetails; retryAfterSeconds?: number } {
   if (error.name === 'EntitlementUnavailableError') {
-    const { featureId, retryAfterSeconds } = error as EntitlementUnavailableError;
+    const { featureId, retryAfterSeconds } = error;
     return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
   }
   if (error.name === 'InvalidIdError') {
@@ -223,12 +223,12 @@ export function errorProblem(
       ),
     };
   }
-  if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error as MissingCustomerError).featureId) };
+  if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error).featureId) };
   if (error.name === 'InvalidUsageError') {
-    const { featureId, value } = error as InvalidUsageError;
+    const { featureId, value } = error;
     return { problem: invalidUsageProblem(featureId, value) };
   }
-  const denied = error as EntitlementDeniedError;
+  const denied = error;
   let status = denied.status;
   for (const mapping of mappings) {
     const mapped = mapping?.[denied.accessDeniedReason];

@@ -10,6 +10,7 @@ import type { SubscriberLike } from './subscriber';
 export interface RedisClientLike {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's overloaded signatures only match an any[] rest parameter
   duplicate?(...args: any[]): unknown;
   /** ioredis's Cluster has it set to true. */
   readonly isCluster?: boolean;
@@ -18,6 +19,7 @@ export interface RedisClientLike {
 export interface OwnedClient extends RedisClientLike {
   quit(): Promise<unknown>;
   disconnect(): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's overloaded signatures only match an any[] rest parameter
   on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
@@ -38,6 +40,7 @@ export function createClient(url: string, config: { commandTimeoutMs: number }, 
   }
   let ioredis: typeof import('ioredis');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a URL is given
     ioredis = require('ioredis') as typeof import('ioredis');
   } catch (error) {
     throw new Error(
@@ -58,7 +61,7 @@ export function createClient(url: string, config: { commandTimeoutMs: number }, 
   client.on('ready', function onRedisReady() {
     events.up();
   });
-  return client as unknown as OwnedClient;
+  return client;
 }
 
 export function isClient(value: unknown): value is RedisClientLike {
@@ -117,7 +120,7 @@ export function runScript(
       return client.eval(script.source, keys.length, ...keys, ...args);
     });
   } catch (error) {
-    call = Promise.reject(error);
+    call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
   return new Promise(function settle(resolve, reject) {
     const timer = setTimeout(function timedOut() {

@@ -3,6 +3,7 @@ import type { Logger } from '../core/types';
 /** The part of an ioredis connection in subscriber mode the store uses. */
 export interface SubscriberLike {
   subscribe(channel: string): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's overloaded signatures only match an any[] rest parameter
   on(event: string, listener: (...args: any[]) => void): unknown;
   quit(): Promise<unknown>;
   disconnect(): void;

@@ -1,3 +1,4 @@
+import { describeValue } from '../core/errors';
 import type { Logger, PendingUsage } from '../core/types';
 import { silentLogger } from '../core/maybe-promise';
 
@@ -7,7 +8,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 export function validateTimeout(ms: unknown): number {
   if (ms === undefined) return DEFAULT_COMMAND_TIMEOUT_MS;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new TypeError(`RedisStore: ${String(ms)} is not a valid value for commandTimeoutMs. Please choose a positive number of milliseconds.`);
+    throw new TypeError(`RedisStore: ${describeValue(ms)} is not a valid value for commandTimeoutMs. Please choose a positive number of milliseconds.`);
   }
   return ms;
 }

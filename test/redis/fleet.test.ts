@@ -89,7 +89,7 @@ it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, 
   const [victim, ...survivors] = fleet as [Worker, Worker, Worker];
   const statuses: number[] = [];
   statuses.push(...(await Promise.all(Array.from({ length: 20 }, () => post(victim)))));
-  statuses.push(...(await Promise.all(Array.from({ length: 10 }, () => post(survivors[0]!)))));
+  statuses.push(...(await Promise.all(Array.from({ length: 10 }, () => post(survivors[0])))));
   expect(count(statuses, 200)).toBe(30);
   for (let waited = 0; (await outboxSize(prefix)) < 30 && waited < 5000; waited += 10) await sleep(10);
 
@@ -110,16 +110,16 @@ it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, 
   expect({ granted: count(statuses, 200), denied: count(statuses, 402) }).toEqual({ granted: 50, denied: 20 });
   await sleep(leaseMs + 100);
   // The survivor that served no unit before the kill delivers everything, the other's units included.
-  await survivors[1]!.flush();
-  await survivors[0]!.flush();
+  await survivors[1].flush();
+  await survivors[0].flush();
   expect(emulator.stats().usage[USAGE_KEY]).toBe(50);
   expect(await outboxSize(prefix)).toBe(0);
   // Settled: every process decides with Stigg's usage (50 + 50), no unit counted twice (that would
   // deny units that are left) or missed (that would grant past the limit), also after a refresh.
   expect(await Promise.all(survivors.map((worker) => worker.usage(false)))).toEqual([100, 100]);
   // One after the other, so each fetches from Stigg itself rather than reading the other's fetch.
-  expect(await survivors[0]!.usage(true)).toBe(100);
-  expect(await survivors[1]!.usage(true)).toBe(100);
+  expect(await survivors[0].usage(true)).toBe(100);
+  expect(await survivors[1].usage(true)).toBe(100);
   expect(await redis.exists(`${prefix}pend:${CUSTOMER}\u001f\u001f${FEATURE}`)).toBe(0);
   const closed = await Promise.all(survivors.map((worker) => worker.close()));
   expect(closed.flatMap((c) => c.storeErrors)).toEqual([]);

@@ -87,7 +87,7 @@ export function fastifyAdapter(
           const h = route.handler ?? {};
           const preHandler = [...((route.use?.fastify ?? []) as Hook[]), ...gates];
           scope.route({
-            method: route.method.toUpperCase() as 'GET' | 'POST',
+            method: route.method.toUpperCase(),
             url: route.path,
             ...(preHandler.length > 0 ? { preHandler } : {}),
             handler: function handler(request, reply) {

@@ -13,7 +13,7 @@ function count(map: Map<string, number>, key: string): void {
 }
 
 function view(c: Context): View {
-  return { body: c.get('body'), headers: c.req.header(), params: c.req.param() as Record<string, string> };
+  return { body: c.get('body'), headers: c.req.header(), params: c.req.param() };
 }
 
 function rendered(c: Context, r: { status: number; body: unknown }): Response {
@@ -65,7 +65,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, o.onDenied!(d, view(c))) } : {}),
           };
-          const mw = ho.requireFeature(g.featureId, usage, routeOptions) as MiddlewareHandler;
+          const mw = ho.requireFeature(g.featureId, usage, routeOptions);
           if (!options.countNext) return mw;
           const counter = options.countNext;
           return function counted(c: Context, next: Next) {
@@ -91,7 +91,9 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           return run();
         });
       }
-      return { server: http.createServer(getRequestListener(app.fetch)), runs, errors };
+      const listener = getRequestListener(app.fetch);
+      // @hono/node-server's listener answers its own errors (500); nothing is left to reject.
+      return { server: http.createServer((req, res) => void listener(req, res)), runs, errors };
     },
   };
 }

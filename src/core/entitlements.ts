@@ -121,6 +121,7 @@ class EntitlementsEngine implements Entitlements {
     });
     const work = (async () => {
       await runtime.settle();
+      await this.ledger.stranded.retry();
       await buffer.flush();
       await runtime.settle();
       return 'done' as const;
@@ -129,6 +130,8 @@ class EntitlementsEngine implements Entitlements {
     try {
       if ((await Promise.race([work, deadline])) === 'timeout') {
         buffer.abort();
+        this.handOver(timeoutMs);
+      } else if (this.ledger.stranded.size > 0) {
         this.handOver(timeoutMs);
       }
     } finally {
@@ -140,6 +143,14 @@ class EntitlementsEngine implements Entitlements {
   /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
   private handOver(timeoutMs: number): void {
     const { store, config } = this.runtime;
+    const stranded = this.ledger.stranded.take();
+    if (stranded.length > 0) {
+      config.logger.error(
+        { timeoutMs, reports: stranded.length },
+        `entitlements.close() stopped after ${timeoutMs} ms with ${stranded.length} usage reports the "${store.name}" store could not take; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+      );
+      this.runtime.emit('usage:undelivered', stranded);
+    }
     if (!(store instanceof MemoryStore)) {
       config.logger.warn({ timeoutMs }, `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`);
       return;

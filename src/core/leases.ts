@@ -83,7 +83,7 @@ export class Reservations {
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
     let queued: MaybePromise<void>;
     try {
-      queued = this.ledger.enqueue(key, report, reservationId);
+      queued = this.ledger.enqueue(key, report, reservationId, true);
     } catch {
       // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
       // with the whole report. commit() runs after the response: it must not throw there.

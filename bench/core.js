@@ -5,6 +5,8 @@
 //              Map lookup + comparison measured in the same run, interleaved over rounds (median).
 //   coldStorm  1,000 concurrent acquires for one cold customer against the emulator: upstream calls.
 //   usage      10,000 granted+committed acquires: the emulator's applied total and bulk calls.
+//   stream     1,500 commits over 500 customers at a steady pace (7 every 10 ms): bulk calls (one per
+//              100 reports when the timer does not split batches still forming) and the applied total.
 //   memory     1,000,000 distinct customers checked with maxEntries 10,000: heap growth (stops after
 //              20 s on a starved machine and says how far it got).
 const path = require('node:path');
@@ -177,6 +179,37 @@ async function usage() {
   }
 }
 
+async function stream() {
+  const CUSTOMERS = Array.from({ length: 500 }, (_, i) => `stream-${i}`);
+  const emulator = await startEmulator({ port: 0, catalog: benchCatalog(CUSTOMERS) });
+  const client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url });
+  const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 1_000 } });
+  try {
+    for (const customerId of CUSTOMERS) await entitlements.check({ customerId, featureId: TEMPLATES });
+    const started = performance.now();
+    let committed = 0;
+    while (committed < 1_500) {
+      for (let i = 0; i < 7 && committed < 1_500; i += 1, committed += 1) {
+        const lease = await entitlements.acquire({ customerId: CUSTOMERS[committed % CUSTOMERS.length], featureId: TEMPLATES, requestedUsage: 1 });
+        if (lease.decision.granted) lease.commit();
+        else lease.release();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await entitlements.close();
+    const stats = emulator.stats();
+    return {
+      customers: CUSTOMERS.length,
+      committed,
+      appliedByEmulator: CUSTOMERS.reduce((sum, id) => sum + (stats.usage[`${id}||${TEMPLATES}`] ?? 0), 0),
+      reportUsageBulkCalls: stats.operations.reportUsageBulk ?? 0,
+      ms: round1(performance.now() - started),
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
 async function memory() {
   const CUSTOMERS = 1_000_000;
   const BUDGET_MS = 20_000;
@@ -219,6 +252,7 @@ async function main() {
   result.perCall = await perCall();
   result.coldStorm = await coldStorm();
   result.usage = await usage();
+  result.stream = await stream();
   result.memory = await memory();
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -1,7 +1,12 @@
+/** Entries kept at most: while Stigg is down for hours the reports keep coming, one entry a millisecond. */
+const MAX_ENTRIES = 4_096;
+
 /**
  * When the reports this process queued and has not claimed yet arrived, oldest first, as one
  * (millisecond, count) pair per distinct millisecond: a burst costs one entry, a report one addition.
- * Claims take from the front, as the outbox hands reports out oldest first.
+ * Claims take from the front, as the outbox hands reports out oldest first. Bounded: past
+ * MAX_ENTRIES new reports count as arrived with the newest entry (older than they are, so a
+ * partial batch is sent sooner, never later).
  */
 export class Arrivals {
   private times: number[] = [];
@@ -10,7 +15,7 @@ export class Arrivals {
 
   add(now: number): void {
     const last = this.times.length - 1;
-    if (last >= this.head && this.times[last] === now) this.counts[last] = (this.counts[last] as number) + 1;
+    if (last >= this.head && (this.times[last] === now || last - this.head + 1 >= MAX_ENTRIES)) this.counts[last] = (this.counts[last] as number) + 1;
     else {
       this.times.push(now);
       this.counts.push(1);
@@ -40,6 +45,11 @@ export class Arrivals {
   /** When the oldest unclaimed report arrived; undefined when there is none. */
   get oldest(): number | undefined {
     return this.head < this.times.length ? this.times[this.head] : undefined;
+  }
+
+  /** Entries held (for tests: bounded). */
+  get entries(): number {
+    return this.times.length - this.head;
   }
 
   clear(): void {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { coarseClock } from './clock';
 import { exceeds } from './decide';
+import { THREE_DIGITS } from './digits';
 import { IdTable } from './reservation-table';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
 
@@ -106,7 +107,10 @@ export class MemoryStore implements Store {
    * may have them, so they are never merged. They are always the first ones of the queue.
    */
   private sentAhead = 0;
-  private reservationSeq = 0;
+  /** Reservation ids are reservationHigh * 1000 + reservationLow, written as the two strings joined (0 is never one). */
+  private reservationHigh = 0;
+  private reservationHighText = '0';
+  private reservationLow = 1;
   private lastSweep: number;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -198,8 +202,14 @@ export class MemoryStore implements Store {
       held = { key, total: 0, count: 0, nextExpiry: Infinity };
       this.reservations.set(key, held);
     }
-    const id = ++this.reservationSeq;
-    const reservationId = String(id);
+    if (this.reservationLow === 1_000) {
+      this.reservationHigh += 1;
+      this.reservationHighText = String(this.reservationHigh);
+      this.reservationLow = 0;
+    }
+    const id = this.reservationHigh * 1_000 + this.reservationLow;
+    const reservationId = this.reservationHighText + (THREE_DIGITS[this.reservationLow] as string);
+    this.reservationLow += 1;
     const expiresAt = now + ttlMs;
     this.byId.set(id, { id, reservationId, holder: held, amount, expiresAt });
     held.total += amount;

@@ -1,5 +1,6 @@
 import { noop, isThenable, asError } from './maybe-promise';
 import { parseDate, periodEndOf } from './decide';
+import { THREE_DIGITS } from './digits';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, MaybePromise, PendingUsage, UpstreamUsageResult } from './types';
 import { StrandedReports } from './stranded';
@@ -7,19 +8,26 @@ import { UsageBuffer, type DeliveryContext } from './usage-buffer';
 
 /**
  * Idempotency keys shaped like UUIDs: 29 characters of a random UUID (globalThis.crypto, so edge
- * runtimes load the core) and a 7-digit counter, drawn again every 9,000,000 keys. As unique as
- * randomUUID() (~96 random bits a prefix) for ~25 ns instead of ~180 ns on the metered hot path.
+ * runtimes load the core), then a 7-digit counter, the prefix drawn again every 9,000,000 keys. As
+ * unique as randomUUID() (~94 random bits a prefix) for a string concatenation instead of ~180 ns.
  */
-const ID_BLOCK = 9_000_000;
 let idPrefix = '';
-let idsLeft = 0;
+let idHigh = 9_999;
+let idBlock = '';
+let idLow = 1_000;
 function newId(): string {
-  if (idsLeft === 0) {
-    idPrefix = globalThis.crypto.randomUUID().slice(0, 29);
-    idsLeft = ID_BLOCK;
+  if (idLow === 1_000) {
+    if (idHigh === 9_999) {
+      idPrefix = globalThis.crypto.randomUUID().slice(0, 29);
+      idHigh = 999;
+    }
+    idHigh += 1;
+    idBlock = idPrefix + idHigh;
+    idLow = 0;
   }
-  idsLeft -= 1;
-  return idPrefix + (1_000_000 + idsLeft);
+  const id = idBlock + (THREE_DIGITS[idLow] as string);
+  idLow += 1;
+  return id;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createEntitlements } from '../../src/core/entitlements';
 import { MemoryStore } from '../../src/core/memory-store';
+import { Arrivals } from '../../src/core/arrivals';
 import { IdTable } from '../../src/core/reservation-table';
 import type { CachedEntitlement, Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { CAMPAIGNS, customer, startRig, usageKey, type Rig } from './helpers';
@@ -246,4 +247,24 @@ describe('over HTTP against the emulator', () => {
     expect(seen).toHaveLength(200);
     expect(new Set(seen).size).toBe(200);
   });
+});
+
+test('the arrival times of unclaimed reports stay bounded through an outage, and a claim takes the oldest first', () => {
+  const arrivals = new Arrivals();
+  for (let ms = 0; ms < 100_000; ms += 1) arrivals.add(1_000 + ms);
+  expect(arrivals.entries).toBeLessThanOrEqual(4_096);
+  expect(arrivals.oldest).toBe(1_000);
+  arrivals.take(4_095);
+  // Everything past the bound counts as arrived with the newest entry: older than it is, so sent sooner.
+  expect(arrivals.oldest).toBe(1_000 + 4_095);
+  arrivals.take(100_000 - 4_096);
+  expect(arrivals.oldest).toBe(1_000 + 4_095);
+  arrivals.take(1);
+  expect(arrivals.oldest).toBeUndefined();
+  for (let i = 0; i < 3; i += 1) arrivals.add(5);
+  arrivals.add(6);
+  arrivals.take(2);
+  expect(arrivals.oldest).toBe(5);
+  arrivals.take(1);
+  expect(arrivals.oldest).toBe(6);
 });

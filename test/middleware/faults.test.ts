@@ -235,6 +235,19 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
             setTimeout(() => { ctx.res.statusCode = 503; ctx.res.end('{"error":"timeout"}'); gate.resolve(); }, 20);
             await next();
           }],
+          fastify: [(_request: unknown, reply: { code(n: number): { send(b: unknown): void } }, done: () => void) => {
+            setTimeout(() => { reply.code(503).send({ error: 'timeout' }); gate.resolve(); }, 20);
+            done();
+          }],
+          // As hono/timeout does: answer when the time is up, while the rest of the chain still runs.
+          hono: [async (c: { res: Response }, next: () => Promise<void>) => {
+            let timedOut = false;
+            await Promise.race([next(), new Promise<void>((resolve) => setTimeout(() => { timedOut = true; resolve(); }, 20))]);
+            if (!timedOut) return undefined;
+            c.res = new Response('{"error":"timeout"}', { status: 503, headers: { 'content-type': 'application/json' } });
+            gate.resolve();
+            return c.res;
+          }],
         },
       };
       const app = build({

@@ -1,11 +1,4 @@
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-} from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { isThenable } from '../../core/maybe-promise';
@@ -18,6 +11,7 @@ import {
   isResponseGone,
   looksLikeRequest,
   releaseQuietly,
+  renderThrown,
   resolveRouteOptions,
   resolveStiggOptions,
   settleOnResponse,
@@ -29,13 +23,7 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import {
-  PROBLEM_CONTENT_TYPE,
-  errorProblem,
-  isEntitlementError,
-  retryAfterHeader,
-  type ProblemDetails,
-} from '../problem';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -50,12 +38,7 @@ declare module 'fastify' {
 }
 
 /** Renders a denial yourself instead of the default problem+json response. It must send the reply. */
-export type OnDenied = (
-  decision: Decision,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  problem: ProblemDetails,
-) => void | Promise<void>;
+export type OnDenied = (decision: Decision, request: FastifyRequest, reply: FastifyReply, problem: ProblemDetails) => void | Promise<void>;
 
 /** stiggPlugin's options: the same as stigg() for Express and Koa, resolvers taking the Fastify request. */
 export type StiggPluginOptions = StiggOptionsFor<FastifyRequest, OnDenied>;
@@ -174,7 +157,7 @@ function apply(
     send(reply, outcome.problem, outcome.retryAfterSeconds);
     return;
   }
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(reply, outcome.problem);
@@ -237,11 +220,7 @@ export function requireFeature(
   };
 }
 
-export type EntitlementErrorHandler = (
-  error: FastifyError | Error,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) => void;
+export type EntitlementErrorHandler = (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
 
 /**
  * An error handler for `app.setErrorHandler(...)` rendering EntitlementDeniedError /
@@ -255,18 +234,16 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(
-      'entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).',
-    );
+    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
   }
   rejectUnknownOptions(options ?? {}, ['statusMapping'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
   return function stiggEntitlementErrorHandler(error, request, reply) {
-    if (!isEntitlementError(error) || reply.sent) throw error;
-    const config = (request.server as ConfiguredInstance)[kConfig];
-    const rendered = errorProblem(error, mapping, config?.statusMapping);
+    const rendered = reply.sent ? undefined : renderThrown(error, mapping, (request.server as ConfiguredInstance)[kConfig]);
+    if (rendered === undefined) throw error;
     send(reply, rendered.problem, rendered.retryAfterSeconds);
   };
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../../core/input';

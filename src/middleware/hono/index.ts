@@ -11,6 +11,7 @@ import {
   looksLikeRequest,
   missingStiggError,
   releaseQuietly,
+  renderThrown,
   resolveRouteOptions,
   resolveStiggOptions,
   toThrowable,
@@ -21,13 +22,7 @@ import {
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
 } from '../gate';
-import {
-  PROBLEM_CONTENT_TYPE,
-  errorProblem,
-  isEntitlementError,
-  retryAfterHeader,
-  type ProblemDetails,
-} from '../problem';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -133,10 +128,7 @@ function settleAfterHandler(c: Context, lease: Lease, reportWhen: ReportWhen, ga
     }
     lease.commit();
   } catch (error) {
-    logger.error(
-      { featureId, error },
-      'stigg-gate: settling the usage of a request failed; nothing was reported for it',
-    );
+    logger.error({ featureId, error }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
     releaseQuietly(lease, logger);
     return;
   }
@@ -146,6 +138,11 @@ function settleAfterHandler(c: Context, lease: Lease, reportWhen: ReportWhen, ga
 async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, next: Next): Promise<Response | void> {
   if (outcome.kind === 'granted') {
     const lease = outcome.lease;
+    // An upstream middleware (a timeout) already answered while the decision was on its way.
+    if (c.finalized) {
+      releaseQuietly(lease, gate.config.logger);
+      return undefined;
+    }
     if (lease.decision.metered && c.req.raw.signal.aborted) {
       releaseQuietly(lease, gate.config.logger);
       return new Response(null, { status: 499 }); // nobody is listening: the client went away
@@ -165,7 +162,7 @@ async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, nex
     return undefined;
   }
   if (outcome.kind === 'problem') return problemResponse(outcome.problem, outcome.retryAfterSeconds);
-  outcome.lease.release();
+  releaseQuietly(outcome.lease, gate.config.logger);
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) return problemResponse(outcome.problem);
   return onDenied(outcome.lease.decision, c, outcome.problem);
@@ -212,9 +209,7 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(
-      'entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping, onError }).',
-    );
+    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping, onError }).');
   }
   rejectUnknownOptions(options ?? {}, ['statusMapping', 'onError'], 'entitlementErrorHandler()');
   const mapping = checkStatusMapping('entitlementErrorHandler()', options?.statusMapping);
@@ -224,10 +219,8 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   }
   return function stiggEntitlementErrorHandler(error, c) {
     const gate = (c as GatedContext)[kGate];
-    if (isEntitlementError(error)) {
-      const rendered = errorProblem(error, mapping, gate?.config.statusMapping);
-      return problemResponse(rendered.problem, rendered.retryAfterSeconds);
-    }
+    const rendered = renderThrown(error, mapping, gate?.config);
+    if (rendered !== undefined) return problemResponse(rendered.problem, rendered.retryAfterSeconds);
     if (onError !== undefined) return onError(error, c);
     const withResponse = error as { getResponse?: () => Response };
     if (typeof withResponse.getResponse === 'function') return withResponse.getResponse();
@@ -237,3 +230,4 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
 }
 
 export { EntitlementDeniedError, EntitlementUnavailableError };
+export { InvalidIdError } from '../../core/input';

@@ -131,8 +131,8 @@ class EntitlementsEngine implements Entitlements {
       if ((await Promise.race([work, deadline])) === 'timeout') {
         buffer.abort();
         this.handOver(timeoutMs);
-      } else if (this.ledger.stranded.size > 0) {
-        this.handOver(timeoutMs);
+      } else {
+        this.handOverStranded(timeoutMs);
       }
     } finally {
       clearTimeout(timer);
@@ -140,17 +140,21 @@ class EntitlementsEngine implements Entitlements {
     }
   }
 
+  /** Commits the store never took (Redis down at the end): only the app can keep them now. */
+  private handOverStranded(timeoutMs: number): void {
+    const stranded = this.ledger.stranded.take();
+    if (stranded.length === 0) return;
+    this.runtime.config.logger.error(
+      { timeoutMs, reports: stranded.length },
+      `entitlements.close() ends with ${stranded.length} usage reports the "${this.runtime.store.name}" store could not take; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+    );
+    this.runtime.emit('usage:undelivered', stranded);
+  }
+
   /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
   private handOver(timeoutMs: number): void {
     const { store, config } = this.runtime;
-    const stranded = this.ledger.stranded.take();
-    if (stranded.length > 0) {
-      config.logger.error(
-        { timeoutMs, reports: stranded.length },
-        `entitlements.close() stopped after ${timeoutMs} ms with ${stranded.length} usage reports the "${store.name}" store could not take; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
-      );
-      this.runtime.emit('usage:undelivered', stranded);
-    }
+    this.handOverStranded(timeoutMs);
     if (!(store instanceof MemoryStore)) {
       config.logger.warn({ timeoutMs }, `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`);
       return;

@@ -48,7 +48,11 @@ export function createDecorator(decorator: string, key: SpecKey, spec: Spec): St
       return undefined;
     }
 
-    if ((typeof keyOrContext === 'string' || typeof keyOrContext === 'symbol') && (typeof target === 'object' || typeof target === 'function') && target !== null) {
+    if (
+      (typeof keyOrContext === 'string' || typeof keyOrContext === 'symbol') &&
+      (typeof target === 'object' || typeof target === 'function') &&
+      target !== null
+    ) {
       const property = keyOrContext as string | symbol;
       const found = descriptor as PropertyDescriptor | undefined;
       if (!found || typeof found.value !== 'function') {

@@ -20,14 +20,21 @@ function checkId(value: unknown, what: 'customer' | 'resource', featureId: strin
     throw new TypeError(`The ${what} resolved for feature "${featureId}" in ${label(state)} must be a string; got ${describe(value)}`);
   }
   const problem = idProblem(value);
-  if (problem !== undefined) throw exposed(Object.assign(new InvalidIdError(`${what}Id`, problem, `feature "${featureId}" in ${label(state)}`), { featureId }));
+  if (problem !== undefined)
+    throw exposed(Object.assign(new InvalidIdError(`${what}Id`, problem, `feature "${featureId}" in ${label(state)}`), { featureId }));
   return value;
 }
 
 type Spec = FeatureRequirement | UsageReportSpec;
 
 /** The entitlements and customer for one spec: the decorator's options first, then the request context. */
-function resolveScope(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined): Scope | PromiseLike<Scope> {
+function resolveScope(
+  spec: Spec,
+  state: WrapperState,
+  thisArg: unknown,
+  args: unknown[],
+  context: RequestContext | undefined,
+): Scope | PromiseLike<Scope> {
   const fromOption: unknown = spec.customer?.apply(thisArg, args);
   if (isThenable(fromOption)) {
     return Promise.resolve(fromOption).then(function withOptionCustomer(value) {
@@ -37,7 +44,14 @@ function resolveScope(spec: Spec, state: WrapperState, thisArg: unknown, args: u
   return resolveFromContext(spec, state, thisArg, args, context, fromOption);
 }
 
-function resolveFromContext(spec: Spec, state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined, fromOption: unknown): Scope | PromiseLike<Scope> {
+function resolveFromContext(
+  spec: Spec,
+  state: WrapperState,
+  thisArg: unknown,
+  args: unknown[],
+  context: RequestContext | undefined,
+  fromOption: unknown,
+): Scope | PromiseLike<Scope> {
   const customerId = checkId(fromOption, 'customer', spec.featureId, state);
   if (customerId !== undefined || context === undefined) return completeScope(spec, state, thisArg, args, context, customerId, false);
   const fromContext = context.customerId();
@@ -80,7 +94,12 @@ function sameScopeOptions(a: DecoratorScopeOptions, b: DecoratorScopeOptions): b
   return a.customer === b.customer && a.resource === b.resource && a.entitlements === b.entitlements;
 }
 
-function requestedUsageOf(requirement: FeatureRequirement, state: WrapperState, thisArg: unknown, args: unknown[]): number | undefined | PromiseLike<number> {
+function requestedUsageOf(
+  requirement: FeatureRequirement,
+  state: WrapperState,
+  thisArg: unknown,
+  args: unknown[],
+): number | undefined | PromiseLike<number> {
   const { requestedUsage, featureId } = requirement;
   if (typeof requestedUsage !== 'function') return requestedUsage;
   function validUsage(usage: unknown): number {
@@ -180,11 +199,24 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
   return result;
 }
 
-function reportUsage(reports: readonly UsageReportSpec[], scopes: Scope[], state: WrapperState, thisArg: unknown, result: unknown, args: unknown[]): void | Promise<void> {
+function reportUsage(
+  reports: readonly UsageReportSpec[],
+  scopes: Scope[],
+  state: WrapperState,
+  thisArg: unknown,
+  result: unknown,
+  args: unknown[],
+): void | Promise<void> {
   const values = reports.map(function valueOf(report) {
     const value: unknown = typeof report.value === 'function' ? report.value.call(thisArg, result, ...args) : report.value;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new InvalidUsageError(report.featureId, label(state), value, 'a finite number (the method completed; no usage was reported)', 500);
+      throw new InvalidUsageError(
+        report.featureId,
+        label(state),
+        value,
+        'a finite number (the method completed; no usage was reported)',
+        500,
+      );
     }
     return value;
   });

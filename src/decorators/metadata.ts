@@ -10,7 +10,11 @@ export interface ReflectMetadataApi {
 
 export function reflectMetadata(caller: string): ReflectMetadataApi {
   const api = Reflect as unknown as Partial<ReflectMetadataApi>;
-  if (typeof api.getOwnMetadata !== 'function' || typeof api.getOwnMetadataKeys !== 'function' || typeof api.defineMetadata !== 'function') {
+  if (
+    typeof api.getOwnMetadata !== 'function' ||
+    typeof api.getOwnMetadataKeys !== 'function' ||
+    typeof api.defineMetadata !== 'function'
+  ) {
     throw new TypeError(
       `${caller} needs the reflect-metadata polyfill, which is not loaded. Install it (npm install reflect-metadata) ` +
         `and add import 'reflect-metadata' once at the top of your entry file, before any decorated class is loaded.`,
@@ -60,11 +64,17 @@ interface LocatedMethod {
 
 function locate(target: object, methodName: string | symbol): LocatedMethod | undefined {
   const start = typeof target === 'function' ? (target.prototype as object | undefined) : target;
-  for (let holder: object | null = start ?? null; holder !== null && holder !== Object.prototype; holder = Object.getPrototypeOf(holder) as object | null) {
+  for (
+    let holder: object | null = start ?? null;
+    holder !== null && holder !== Object.prototype;
+    holder = Object.getPrototypeOf(holder) as object | null
+  ) {
     const descriptor = Object.getOwnPropertyDescriptor(holder, methodName);
     if (!descriptor) continue;
     if (typeof descriptor.value !== 'function') return undefined;
-    const constructor: unknown = Object.prototype.hasOwnProperty.call(holder, 'constructor') ? (holder as { constructor: unknown }).constructor : undefined;
+    const constructor: unknown = Object.prototype.hasOwnProperty.call(holder, 'constructor')
+      ? (holder as { constructor: unknown }).constructor
+      : undefined;
     const owner = typeof constructor === 'function' && constructor.prototype === holder ? constructor : undefined;
     return { fn: descriptor.value as object, owner };
   }

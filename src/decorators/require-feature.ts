@@ -26,7 +26,11 @@ import type { DecoratorScopeOptions, FeatureRequirement, RequestedUsage, StiggDe
  */
 export function RequireFeature(featureId: string, options?: DecoratorScopeOptions): StiggDecorator;
 export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: DecoratorScopeOptions): StiggDecorator;
-export function RequireFeature(featureId: string, usageOrOptions?: RequestedUsage | DecoratorScopeOptions, maybeOptions?: DecoratorScopeOptions): StiggDecorator {
+export function RequireFeature(
+  featureId: string,
+  usageOrOptions?: RequestedUsage | DecoratorScopeOptions,
+  maybeOptions?: DecoratorScopeOptions,
+): StiggDecorator {
   validateFeatureId('RequireFeature', featureId);
   const usageGiven = typeof usageOrOptions === 'number' || typeof usageOrOptions === 'function';
   const requestedUsage = usageGiven ? (usageOrOptions as RequestedUsage) : undefined;

@@ -1,5 +1,6 @@
 import type { Entitlements, MaybePromise } from '../core/types';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type ArgsFunction<R> = (...args: any[]) => R;
 
 /** Where the entitlements and the customer come from when there is no request context (or to override it). */
@@ -19,6 +20,7 @@ export interface DecoratorScopeOptions {
 export type RequestedUsage = number | ArgsFunction<MaybePromise<number>>;
 
 /** A number of units (negative lowers usage), or a function of the method's result and arguments. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type ReportedValue = number | ((result: any, ...args: any[]) => number);
 
 /** What @RequireFeature records (and getFeatureRequirements returns). */
@@ -40,7 +42,9 @@ export interface UsageReportSpec {
 }
 
 /** Methods a decorator accepts on its own: they must already return a promise, as the decorated method will. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type AsyncMethod = (...args: any[]) => PromiseLike<unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type AnyClass = abstract new (...args: any[]) => unknown;
 
 /**

@@ -7,7 +7,9 @@ import { isEntitlementsLike } from './validate';
 /** A job's ids are the app's own values, so a bad one is a TypeError at the call, not a 4xx. */
 function scopeId(name: 'customerId' | 'resourceId', value: unknown): string {
   if (typeof value !== 'string') {
-    throw new TypeError(`withCustomer: ${describe(value)} is not a valid ${name}. Please pass the Stigg ${name === 'customerId' ? 'customer' : 'resource'} id as a string.`);
+    throw new TypeError(
+      `withCustomer: ${describe(value)} is not a valid ${name}. Please pass the Stigg ${name === 'customerId' ? 'customer' : 'resource'} id as a string.`,
+    );
   }
   const problem = idProblem(value);
   if (problem !== undefined) throw new TypeError(`withCustomer: the ${name} ${problem}. Please pass the Stigg id as it is in Stigg.`);

@@ -1,4 +1,10 @@
-import { MISCONFIGURATION_REASONS, EntitlementUnavailableError, describeValue as describe, statusForReason, type StatusMapping } from '../core/errors';
+import {
+  MISCONFIGURATION_REASONS,
+  EntitlementUnavailableError,
+  describeValue as describe,
+  statusForReason,
+  type StatusMapping,
+} from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
@@ -78,7 +84,9 @@ export function recordDecision(bag: DecisionBag, decision: Decision): void {
  * null rejection: errors from the app's resolvers that are not objects are wrapped.
  */
 export function toThrowable(value: unknown): unknown {
-  return typeof value === 'object' && value !== null ? value : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
+  return typeof value === 'object' && value !== null
+    ? value
+    : new Error(`A stigg-gate resolver failed with ${String(value)}`, { cause: value });
 }
 
 /** A resolver's answer: an id, none (undefined), or what is wrong with it (core's idProblem). */
@@ -89,7 +97,9 @@ const NONE: Resolved = Object.freeze({ id: undefined });
 function checkResolved(kind: 'customer' | 'resource', value: string | undefined | null): Resolved {
   if (value === undefined || value === null || value === '') return NONE;
   if (typeof value !== 'string') {
-    throw new TypeError(`The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`);
+    throw new TypeError(
+      `The ${kind} resolver passed to stigg-gate returned ${describe(value)}; it must return a string id, or undefined when there is none.`,
+    );
   }
   const fault = idProblem(value);
   return fault === undefined ? { id: value } : { fault };
@@ -137,13 +147,21 @@ export function warnOnce(config: Warnings, key: string, meta: Record<string, unk
 /** Misconfiguration reasons and reasons this version does not know are worth one warning per feature. */
 export function warnAboutReason(config: Warnings, featureId: string, reason: string): void {
   if (!isKnownReason(reason)) {
-    warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
-      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`);
+    warnOnce(
+      config,
+      `${featureId}\0${reason}`,
+      { featureId, accessDeniedReason: reason },
+      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`,
+    );
     return;
   }
   if (!MISCONFIGURATION_REASONS.has(reason)) return;
-  warnOnce(config, `${featureId}\0${reason}`, { featureId, accessDeniedReason: reason },
-    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`);
+  warnOnce(
+    config,
+    `${featureId}\0${reason}`,
+    { featureId, accessDeniedReason: reason },
+    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`,
+  );
 }
 
 /**
@@ -156,7 +174,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
   private customer: MaybePromise<Resolved> | null = null;
   private resource: MaybePromise<Resolved> | null = null;
 
-  constructor(readonly config: StiggConfig<Req, Deny>, readonly req: Req, readonly method?: string) {
+  constructor(
+    readonly config: StiggConfig<Req, Deny>,
+    readonly req: Req,
+    readonly method?: string,
+  ) {
     this.entitlements = config.entitlements;
   }
 
@@ -216,8 +238,12 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private usageFailed(route: RouteConfig<Req, Deny>, error: unknown): Outcome {
     if (!isInputError(error)) throw error;
-    warnOnce(this.config, `${route.featureId}\0usage`, { featureId: route.featureId, error },
-      `stigg-gate: the requestedUsage function of requireFeature('${route.featureId}') threw; the request was answered 400. Read optional input defensively, e.g. (req) => Number(req.body?.count ?? 1). Logged once per feature.`);
+    warnOnce(
+      this.config,
+      `${route.featureId}\0usage`,
+      { featureId: route.featureId, error },
+      `stigg-gate: the requestedUsage function of requireFeature('${route.featureId}') threw; the request was answered 400. Read optional input defensively, e.g. (req) => Number(req.body?.count ?? 1). Logged once per feature.`,
+    );
     return { kind: 'problem', problem: invalidUsageProblem(route.featureId, undefined) };
   }
 
@@ -233,12 +259,22 @@ export class RequestGate<Req, Deny> implements RequestContext {
     return this.withResource(route, customerId, requestedUsage, resource);
   }
 
-  private withResource(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resource: Resolved): MaybePromise<Outcome> {
+  private withResource(
+    route: RouteConfig<Req, Deny>,
+    customerId: string,
+    requestedUsage: number | undefined,
+    resource: Resolved,
+  ): MaybePromise<Outcome> {
     if (resource.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('resource', resource.fault, route.featureId) };
     return this.acquire(route, customerId, requestedUsage, resource.id);
   }
 
-  private acquire(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: number | undefined, resourceId: string | undefined): MaybePromise<Outcome> {
+  private acquire(
+    route: RouteConfig<Req, Deny>,
+    customerId: string,
+    requestedUsage: number | undefined,
+    resourceId: string | undefined,
+  ): MaybePromise<Outcome> {
     let lease: MaybePromise<Lease>;
     try {
       const input = { customerId, featureId: route.featureId, resourceId, requestedUsage };
@@ -257,7 +293,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private unavailable(error: unknown): Outcome {
     if (!(error instanceof EntitlementUnavailableError)) throw error;
-    return { kind: 'problem', problem: unavailableProblem(error.featureId, error.retryAfterSeconds), retryAfterSeconds: error.retryAfterSeconds };
+    return {
+      kind: 'problem',
+      problem: unavailableProblem(error.featureId, error.retryAfterSeconds),
+      retryAfterSeconds: error.retryAfterSeconds,
+    };
   }
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
@@ -290,7 +330,7 @@ export function renderThrown(
   if (!isEntitlementError(error)) return undefined;
   const rendered = errorProblem(error, statusMapping, config?.statusMapping);
   const { featureId, accessDeniedReason } = rendered.problem;
-  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined) warnAboutReason(config, featureId, accessDeniedReason);
+  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined)
+    warnAboutReason(config, featureId, accessDeniedReason);
   return rendered;
 }
-

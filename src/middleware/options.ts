@@ -89,15 +89,21 @@ function checkFunction(fn: string, name: string, value: unknown, hint: string): 
 export function checkStatusMapping(fn: string, value: unknown): StatusMapping | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${describe(value)} is not a valid value for statusMapping in ${fn}. Pass an object such as { NoActiveSubscription: 403 }.`);
+    throw new TypeError(
+      `${describe(value)} is not a valid value for statusMapping in ${fn}. Pass an object such as { NoActiveSubscription: 403 }.`,
+    );
   }
   const mapping: StatusMapping = {};
   for (const [reason, status] of Object.entries(value)) {
     if (!ACCESS_DENIED_REASONS.has(reason)) {
-      throw new TypeError(`"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...ACCESS_DENIED_REASONS].join(', ')}.`);
+      throw new TypeError(
+        `"${reason}" in statusMapping of ${fn} is not an AccessDeniedReason. Use one of: ${[...ACCESS_DENIED_REASONS].join(', ')}.`,
+      );
     }
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) {
-      throw new TypeError(`${describe(status)} is not a valid status for ${reason} in statusMapping of ${fn}. Please choose an integer from 400 to 599.`);
+      throw new TypeError(
+        `${describe(status)} is not a valid status for ${reason} in statusMapping of ${fn}. Please choose an integer from 400 to 599.`,
+      );
     }
     mapping[reason as AccessDeniedReason] = status;
   }
@@ -108,7 +114,9 @@ function checkLogger(fn: string, value: unknown): Logger {
   if (value === undefined) return silentLogger;
   const logger = value as Partial<Logger> | null;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
-    throw new TypeError(`${describe(value)} is not a valid value for logger in ${fn}. Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`);
+    throw new TypeError(
+      `${describe(value)} is not a valid value for logger in ${fn}. Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`,
+    );
   }
   return logger as Logger;
 }
@@ -130,7 +138,9 @@ interface StiggOptionsShape {
 export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown): StiggConfig<Req, Deny> {
   const fn = 'stigg()';
   if (looksLikeRequest(options)) {
-    throw new TypeError(`stigg was used as a middleware without being called. Write app.use(stigg({ entitlements, customer })) instead of app.use(stigg) (${flavor.module}).`);
+    throw new TypeError(
+      `stigg was used as a middleware without being called. Write app.use(stigg({ entitlements, customer })) instead of app.use(stigg) (${flavor.module}).`,
+    );
   }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${fn} needs an options object: stigg({ entitlements, customer: (${flavor.arg}) => customerId }).`);
@@ -139,13 +149,22 @@ export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown)
   const o = options as StiggOptionsShape;
   const entitlements = o.entitlements as Partial<Entitlements> | undefined;
   if (typeof entitlements !== 'object' || entitlements === null || typeof entitlements.acquire !== 'function') {
-    throw new TypeError(`${fn} needs the entitlements option: pass the instance returned by createEntitlements({ client }) from 'stigg-gate'.`);
+    throw new TypeError(
+      `${fn} needs the entitlements option: pass the instance returned by createEntitlements({ client }) from 'stigg-gate'.`,
+    );
   }
   if (typeof o.customer !== 'function') {
     const example = flavor.customerExample ?? `${flavor.arg}.user?.stiggCustomerId`;
-    throw new TypeError(`${fn} needs the customer option: a function that returns the Stigg customer id of the request's authenticated user, e.g. customer: (${flavor.arg}) => ${example}.`);
+    throw new TypeError(
+      `${fn} needs the customer option: a function that returns the Stigg customer id of the request's authenticated user, e.g. customer: (${flavor.arg}) => ${example}.`,
+    );
   }
-  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
+  checkFunction(
+    fn,
+    'resource',
+    o.resource,
+    `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`,
+  );
   checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
   checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
   return Object.freeze({
@@ -167,34 +186,57 @@ interface RouteOptionsShape {
   reportWhen?: unknown;
 }
 
-export function resolveRouteOptions<Req, Deny>(flavor: Flavor, featureId: unknown, requestedUsage: unknown, options: unknown): RouteConfig<Req, Deny> {
+export function resolveRouteOptions<Req, Deny>(
+  flavor: Flavor,
+  featureId: unknown,
+  requestedUsage: unknown,
+  options: unknown,
+): RouteConfig<Req, Deny> {
   if (looksLikeRequest(featureId)) {
-    throw new TypeError(`requireFeature was used as a middleware without being called. Write requireFeature('feature-id') (optionally with a usage) instead of passing requireFeature itself (${flavor.module}).`);
+    throw new TypeError(
+      `requireFeature was used as a middleware without being called. Write requireFeature('feature-id') (optionally with a usage) instead of passing requireFeature itself (${flavor.module}).`,
+    );
   }
   if (typeof featureId !== 'string' || featureId.trim() === '') {
-    throw new TypeError(`${describe(featureId)} is not a valid feature id for requireFeature(). Pass the feature's id as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
+    throw new TypeError(
+      `${describe(featureId)} is not a valid feature id for requireFeature(). Pass the feature's id as it appears in Stigg, e.g. requireFeature('feature-01-templates').`,
+    );
   }
   const featureIdProblem = idProblem(featureId);
   if (featureIdProblem !== undefined) {
-    throw new TypeError(`The feature id given to requireFeature() ${featureIdProblem}. Pass the feature's id exactly as it appears in Stigg, e.g. requireFeature('feature-01-templates').`);
+    throw new TypeError(
+      `The feature id given to requireFeature() ${featureIdProblem}. Pass the feature's id exactly as it appears in Stigg, e.g. requireFeature('feature-01-templates').`,
+    );
   }
   const fn = `requireFeature('${featureId}')`;
   if (typeof requestedUsage === 'number') {
     if (!Number.isFinite(requestedUsage) || requestedUsage < 0) {
-      throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a finite number >= 0, or pass a function of the request.`);
+      throw new TypeError(
+        `${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a finite number >= 0, or pass a function of the request.`,
+      );
     }
   } else if (requestedUsage !== undefined && typeof requestedUsage !== 'function') {
-    const hint = typeof requestedUsage === 'object' && requestedUsage !== null && options === undefined
-      ? ` To pass options without a usage write requireFeature('${featureId}', undefined, options).`
-      : '';
-    throw new TypeError(`${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Pass a number >= 0 or a function (${flavor.arg}) => number.${hint}`);
+    const hint =
+      typeof requestedUsage === 'object' && requestedUsage !== null && options === undefined
+        ? ` To pass options without a usage write requireFeature('${featureId}', undefined, options).`
+        : '';
+    throw new TypeError(
+      `${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Pass a number >= 0 or a function (${flavor.arg}) => number.${hint}`,
+    );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`);
+    throw new TypeError(
+      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`,
+    );
   }
   const o = (options ?? {}) as RouteOptionsShape;
   rejectUnknownOptions(o, ROUTE_KEYS, fn);
-  checkFunction(fn, 'resource', o.resource, `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`);
+  checkFunction(
+    fn,
+    'resource',
+    o.resource,
+    `Pass a function that returns the Stigg resource id, e.g. resource: (${flavor.arg}) => ${flavor.arg}.params.siteId.`,
+  );
   checkFunction(fn, 'onDenied', o.onDenied, 'Pass a function that renders the denial itself.');
   checkFunction(fn, 'reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
   return Object.freeze({
@@ -214,7 +256,9 @@ export interface ErrorHandlerConfig {
 /** entitlementErrorHandler(options); `placement` says where to mount it ('after your routes' for Express). */
 export function resolveErrorHandlerOptions(flavor: Flavor, options: unknown, placement: string): ErrorHandlerConfig {
   if (looksLikeRequest(options)) {
-    throw new TypeError(`entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) ${placement} (${flavor.module}).`);
+    throw new TypeError(
+      `entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) ${placement} (${flavor.module}).`,
+    );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');

@@ -183,7 +183,8 @@ export function retryAfterHeader(seconds: number): string {
 }
 
 /** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
-export type RenderableError = EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError | InvalidIdError;
+export type RenderableError =
+  EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError | InvalidIdError;
 
 export function isEntitlementError(error: unknown): error is RenderableError {
   if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError) {
@@ -214,7 +215,13 @@ export function errorProblem(
   }
   if (error.name === 'InvalidIdError') {
     const { field, problem, featureId } = error as InvalidIdError & { featureId?: unknown };
-    return { problem: invalidIdProblem(field === 'customerId' ? 'customer' : 'resource', problem, typeof featureId === 'string' ? featureId : null) };
+    return {
+      problem: invalidIdProblem(
+        field === 'customerId' ? 'customer' : 'resource',
+        problem,
+        typeof featureId === 'string' ? featureId : null,
+      ),
+    };
   }
   if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error as MissingCustomerError).featureId) };
   if (error.name === 'InvalidUsageError') {

@@ -14,10 +14,13 @@ export function settle(lease: Lease, finished: boolean, statusCode: number, repo
     if (finished && reportWhen(statusCode)) lease.commit();
     else lease.release();
   } catch (error) {
-    logger.error({
-      featureId: lease.decision.featureId,
-      error,
-    }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
+    logger.error(
+      {
+        featureId: lease.decision.featureId,
+        error,
+      },
+      'stigg-gate: settling the usage of a request failed; nothing was reported for it',
+    );
     if (finished) safeRelease(lease);
   }
 }

@@ -155,7 +155,10 @@ describe.each(frameworks)('%s: a decorated service called from a route', (_name,
 });
 
 describe.each(frameworks)('%s: ids from the request context are checked too', (_name, makeApp) => {
-  test.each([['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s answers 401 problem+json; the service never runs', async (_label, id) => {
+  test.each([
+    ['U+00A0', '\u00a0'],
+    ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)],
+  ])('a customer id that is %s answers 401 problem+json; the service never runs', async (_label, id) => {
     const service = new CampaignService();
     const response = await request(makeApp(service, rig.entitlements)).post('/campaigns/1').set('x-customer', id);
     expect(response.status).toBe(401);
@@ -170,7 +173,7 @@ describe.each([
   ['koa 3', Koa],
   ['koa 2', Koa2],
 ] as const)('%s without entitlementErrorHandler (13.12)', (_name, Make) => {
-  test('Koa\'s default handler shows the denial\'s message with its status and prints no stack', async () => {
+  test("Koa's default handler shows the denial's message with its status and prints no stack", async () => {
     const printed = jest.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const service = new CampaignService();

@@ -87,20 +87,21 @@ describe('metadata', () => {
   });
 
   test('static methods carry their own requirements only; unknown members have none', () => {
-    expect(getFeatureRequirements(TemplateService, 'bulk').map((r) => [r.featureId, r.requestedUsage])).toEqual([['feature-02-campaigns', 2]]);
+    expect(getFeatureRequirements(TemplateService, 'bulk').map((r) => [r.featureId, r.requestedUsage])).toEqual([
+      ['feature-02-campaigns', 2],
+    ]);
     expect(getFeatureRequirements(TemplateService, 'size')).toEqual([]);
     expect(getFeatureRequirements(TemplateService, 'missing')).toEqual([]);
   });
 
   test('recorded under namespaced keys a NestJS Reflector can read on the handler and the class', () => {
     expect(FEATURE_REQUIREMENTS_METADATA).toBe('stigg-gate:feature-requirements');
-    expect((Reflect.getMetadata(FEATURE_REQUIREMENTS_METADATA, proto.create) as Array<{ featureId: string }>).map((r) => r.featureId)).toEqual([
-      'feature-01-templates',
-    ]);
-    expect((Reflect.getMetadata(FEATURE_REQUIREMENTS_METADATA, TemplateService) as Array<{ featureId: string }>).map((r) => r.featureId)).toEqual([
-      'feature-04-analytics',
-      'feature-01-templates',
-    ]);
+    expect(
+      (Reflect.getMetadata(FEATURE_REQUIREMENTS_METADATA, proto.create) as Array<{ featureId: string }>).map((r) => r.featureId),
+    ).toEqual(['feature-01-templates']);
+    expect(
+      (Reflect.getMetadata(FEATURE_REQUIREMENTS_METADATA, TemplateService) as Array<{ featureId: string }>).map((r) => r.featureId),
+    ).toEqual(['feature-04-analytics', 'feature-01-templates']);
   });
 
   test('accessors are left alone by the class decorator', () => {
@@ -157,7 +158,10 @@ describe('validation at decoration time', () => {
     [() => RequireFeature('f', Number.NaN), 'Please choose a finite number >= 0'],
     [() => RequireFeature('f', 1, { customer: 'c1' as never }), 'must be a function of the method'],
     [() => RequireFeature('f', 1, { entitlements: {} as never }), 'createEntitlements()'],
-    [() => RequireFeature('f', 1, { customerId: 'c1' } as never), '"customerId" is not an option of @RequireFeature(\'f\'). Did you mean "customer"?'],
+    [
+      () => RequireFeature('f', 1, { customerId: 'c1' } as never),
+      '"customerId" is not an option of @RequireFeature(\'f\'). Did you mean "customer"?',
+    ],
     [() => RequireFeature('f', 'one' as never, {}), 'requestedUsage must be a number or a function'],
     [() => ReportUsage('f', Number.POSITIVE_INFINITY), 'Please choose a finite number'],
     [() => ReportUsage('f', undefined as never), 'Please choose a finite number'],
@@ -199,12 +203,20 @@ describe('validation at decoration time', () => {
   test('withCustomer checks its scope', () => {
     const fake = { acquire() {}, report() {} } as unknown as Entitlements;
     expect(() => withCustomer({ entitlements: fake, customerId: 42 as never }, () => 1)).toThrow('is not a valid customerId');
-    expect(() => withCustomer({ entitlements: fake, customerId: '' }, () => 1)).toThrow('withCustomer: the customerId must be a non-empty string.');
+    expect(() => withCustomer({ entitlements: fake, customerId: '' }, () => 1)).toThrow(
+      'withCustomer: the customerId must be a non-empty string.',
+    );
     for (const blank of [' ', '\u00a0', '\u3000\u2007']) {
-      expect(() => withCustomer({ entitlements: fake, customerId: blank }, () => 1)).toThrow('withCustomer: the customerId must not be blank.');
+      expect(() => withCustomer({ entitlements: fake, customerId: blank }, () => 1)).toThrow(
+        'withCustomer: the customerId must not be blank.',
+      );
     }
-    expect(() => withCustomer({ entitlements: fake, customerId: 'c', resourceId: '\u00a0' }, () => 1)).toThrow('withCustomer: the resourceId must not be blank.');
-    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(MAX_ID_LENGTH + 1) }, () => 1)).toThrow(`must be at most ${MAX_ID_LENGTH} characters`);
+    expect(() => withCustomer({ entitlements: fake, customerId: 'c', resourceId: '\u00a0' }, () => 1)).toThrow(
+      'withCustomer: the resourceId must not be blank.',
+    );
+    expect(() => withCustomer({ entitlements: fake, customerId: 'c'.repeat(MAX_ID_LENGTH + 1) }, () => 1)).toThrow(
+      `must be at most ${MAX_ID_LENGTH} characters`,
+    );
     expect(() => withCustomer({ entitlements: {} as Entitlements, customerId: 'c' }, () => 1)).toThrow('createEntitlements()');
     expect(() => withCustomer({ entitlements: fake, customerId: 'c' }, undefined as never)).toThrow('fn must be a function');
     expect(withCustomer({ entitlements: fake, customerId: 'c' }, () => 42)).toBe(42);

@@ -206,7 +206,10 @@ describe('stacking', () => {
     await expect(as('c-essentials', () => service.create(2))).resolves.toEqual([0, 1]);
     await expect(as('c-essentials', () => service.stats())).resolves.toBe('stats');
     await expect(as('c-basic', () => service.stats())).rejects.toMatchObject({ featureId: CUSTOM_DOMAIN });
-    await expect(as('c-essentials', () => service.create(9))).rejects.toMatchObject({ featureId: TEMPLATES, accessDeniedReason: 'RequestedUsageExceedingLimit' });
+    await expect(as('c-essentials', () => service.create(9))).rejects.toMatchObject({
+      featureId: TEMPLATES,
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+    });
     expect(service.runs).toBe(2);
     expect(await rig.reported('c-essentials', TEMPLATES)).toBe(2);
     expect(await rig.reported('c-essentials', CAMPAIGNS)).toBe(2);
@@ -296,7 +299,10 @@ describe('the customer outside a request', () => {
   test('the customer and entitlements options take the customer from the arguments; they win over the scope', async () => {
     const entitlements = rig.entitlements;
     class JobConsumer {
-      @RequireFeature(CAMPAIGNS, (job: { count: number }) => job.count, { customer: (job: { customerId?: string }) => job.customerId, entitlements })
+      @RequireFeature(CAMPAIGNS, (job: { count: number }) => job.count, {
+        customer: (job: { customerId?: string }) => job.customerId,
+        entitlements,
+      })
       async handle(job: { customerId?: string; count: number }): Promise<number> {
         return job.count;
       }
@@ -308,7 +314,9 @@ describe('the customer outside a request', () => {
     // An option that yields no customer falls back to the scope.
     await expect(as('c-basic-2', () => consumer.handle({ count: 1 }))).resolves.toBe(1);
     // The scope's resource belongs to the scope's customer: a customer from the option is checked without it.
-    const inSite = withCustomer({ entitlements, customerId: 'c-sites', resourceId: 'site-1' }, () => consumer.handle({ customerId: 'c-growth', count: 1 }));
+    const inSite = withCustomer({ entitlements, customerId: 'c-sites', resourceId: 'site-1' }, () =>
+      consumer.handle({ customerId: 'c-growth', count: 1 }),
+    );
     await expect(inSite).resolves.toBe(1);
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(2);
     expect(await rig.reported('c-basic-2', CAMPAIGNS)).toBe(4);
@@ -334,8 +342,13 @@ describe('the customer outside a request', () => {
     }
     const service = new SiteCampaigns();
     await expect(service.launch({ account: 'c-sites', site: 'site-1', count: 4 })).resolves.toBe('site-1:4');
-    await expect(service.launch({ account: 'c-sites', site: 'site-1', count: 1 })).rejects.toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit' });
-    await expect(service.launch({ account: 'c-sites', site: 'site-2', count: 1 })).rejects.toMatchObject({ status: 403, accessDeniedReason: 'CustomerResourceNotFound' });
+    await expect(service.launch({ account: 'c-sites', site: 'site-1', count: 1 })).rejects.toMatchObject({
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+    });
+    await expect(service.launch({ account: 'c-sites', site: 'site-2', count: 1 })).rejects.toMatchObject({
+      status: 403,
+      accessDeniedReason: 'CustomerResourceNotFound',
+    });
     expect(await rig.reported('c-sites', CAMPAIGNS, 'site-1')).toBe(4);
   });
 
@@ -360,14 +373,16 @@ describe('the customer outside a request', () => {
       }
     }
     const job = new Job();
-    await expect(job.run()).rejects.toThrow(new TypeError(
-      'No entitlements instance for feature "feature-02-campaigns" in Job.run: pass { entitlements } in the decorator\'s options, or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).',
-    ));
+    await expect(job.run()).rejects.toThrow(
+      new TypeError(
+        'No entitlements instance for feature "feature-02-campaigns" in Job.run: pass { entitlements } in the decorator\'s options, or call it inside a request handled by stigg() or inside withCustomer({ entitlements, customerId }, fn).',
+      ),
+    );
     expect(job.ran).toBe(false);
   });
 });
 
-describe('ids from a decorator\'s options (12.1)', () => {
+describe("ids from a decorator's options (12.1)", () => {
   class Jobs {
     runs = 0;
     @RequireFeature(TEMPLATES, 1, { customer: (customerId: string) => customerId, resource: (_c: string, siteId?: string) => siteId })
@@ -376,7 +391,11 @@ describe('ids from a decorator\'s options (12.1)', () => {
     }
   }
 
-  test.each([['a space', ' '], ['U+00A0', '\u00a0'], ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)]])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
+  test.each([
+    ['a space', ' '],
+    ['U+00A0', '\u00a0'],
+    ['one character too long', 'c'.repeat(MAX_ID_LENGTH + 1)],
+  ])('a customer id that is %s rejects with a 401 InvalidIdError before asking Stigg', async (_name, id) => {
     const jobs = new Jobs();
     const failure = await as('c-basic', () => jobs.create(id)).catch((error: unknown) => error);
     expect(failure).toMatchObject({ name: 'InvalidIdError', status: 401, field: 'customerId', featureId: TEMPLATES, expose: true });
@@ -386,8 +405,15 @@ describe('ids from a decorator\'s options (12.1)', () => {
 
   test('a blank resource id rejects with a 400 InvalidIdError, and so does a padded customer id', async () => {
     const jobs = new Jobs();
-    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({ name: 'InvalidIdError', status: 400, field: 'resourceId' });
-    await expect(as('c-basic', () => jobs.create(' c-basic'))).rejects.toMatchObject({ status: 401, problem: 'must not start or end with whitespace' });
+    await expect(as('c-basic', () => jobs.create('c-basic', '\u3000'))).rejects.toMatchObject({
+      name: 'InvalidIdError',
+      status: 400,
+      field: 'resourceId',
+    });
+    await expect(as('c-basic', () => jobs.create(' c-basic'))).rejects.toMatchObject({
+      status: 401,
+      problem: 'must not start or end with whitespace',
+    });
     await as('c-basic', () => jobs.create('c-basic'));
     expect(jobs.runs).toBe(1);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);

@@ -15,6 +15,7 @@ export function loadStandard(source: string): Record<string, unknown> {
     if (name === 'stigg-gate/decorators') return decorators;
     throw new Error(`unexpected require ${name}`);
   }
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the module TypeScript just compiled, as a CommonJS module would
   new Function('require', 'module', 'exports', outputText)(requireShim, module, module.exports);
   return module.exports;
 }

@@ -11,7 +11,9 @@ test('applying a decorator without reflect-metadata loaded throws a TypeError th
     return Service;
   };
   expect(decorate).toThrow(TypeError);
-  expect(decorate).toThrow("@RequireFeature needs the reflect-metadata polyfill, which is not loaded. Install it (npm install reflect-metadata) and add import 'reflect-metadata' once");
-  expect(() => ReportUsage('feature-01-templates', 1)(class {})).toThrow("@ReportUsage needs the reflect-metadata polyfill");
-  expect(() => getFeatureRequirements(class {}, 'create')).toThrow("getFeatureRequirements needs the reflect-metadata polyfill");
+  expect(decorate).toThrow(
+    "@RequireFeature needs the reflect-metadata polyfill, which is not loaded. Install it (npm install reflect-metadata) and add import 'reflect-metadata' once",
+  );
+  expect(() => ReportUsage('feature-01-templates', 1)(class {})).toThrow('@ReportUsage needs the reflect-metadata polyfill');
+  expect(() => getFeatureRequirements(class {}, 'create')).toThrow('getFeatureRequirements needs the reflect-metadata polyfill');
 });

@@ -44,7 +44,14 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
         { method: 'post', path: '/metered', gates: [{ featureId: 'f-metered', usage: 2 }] },
         { method: 'get', path: '/bool', gates: [{ featureId: 'f-bool' }] },
         { method: 'get', path: '/free', gates: [] },
-        { method: 'post', path: '/two', gates: [{ featureId: 'f-a', usage: 1 }, { featureId: 'f-b', usage: (v: any) => v.body.n }] },
+        {
+          method: 'post',
+          path: '/two',
+          gates: [
+            { featureId: 'f-a', usage: 1 },
+            { featureId: 'f-b', usage: (v: any) => v.body.n },
+          ],
+        },
       ],
       ...overrides,
     });
@@ -69,7 +76,12 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
 
   test.each([
     ['rejects', (error: Error) => () => Promise.reject(error)],
-    ['throws', (error: Error) => () => { throw error; }],
+    [
+      'throws',
+      (error: Error) => () => {
+        throw error;
+      },
+    ],
   ])('an acquire that %s with an unexpected error reaches the app error handler, not a denial', async (_how, make) => {
     const error = new Error('store exploded');
     fake.answer = make(error);
@@ -81,7 +93,12 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
   });
 
   test.each([
-    ['synchronously', (e: Error) => () => { throw e; }],
+    [
+      'synchronously',
+      (e: Error) => () => {
+        throw e;
+      },
+    ],
     ['asynchronously', (e: Error) => () => Promise.reject(e)],
   ])('EntitlementUnavailableError thrown %s answers 503 problem+json with Retry-After', async (_how, make) => {
     fake.answer = make(new EntitlementUnavailableError('f-metered', 7.2));
@@ -94,10 +111,20 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
   });
 
   test.each([
-    ['throws', () => { throw new Error('auth store down'); }, 'auth store down'],
+    [
+      'throws',
+      () => {
+        throw new Error('auth store down');
+      },
+      'auth store down',
+    ],
     ['rejects', () => Promise.reject(new Error('auth store down')), 'auth store down'],
     ['rejects with undefined', () => Promise.reject(undefined), 'A stigg-gate resolver failed with undefined'],
-    ['returns a number', () => 42, 'The customer resolver passed to stigg-gate returned 42; it must return a string id, or undefined when there is none.'],
+    [
+      'returns a number',
+      () => 42,
+      'The customer resolver passed to stigg-gate returned 42; it must return a string id, or undefined when there is none.',
+    ],
   ])('a customer resolver that %s fails the request (500) without running the handler', async (_how, customer, message) => {
     const app = build({ stigg: { customer } });
     const res = await request(app.server).post('/metered').expect(500);
@@ -108,17 +135,29 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
 
   test('the customer resolver runs lazily: never on an ungated route, once for two gates', async () => {
     let resolved = 0;
-    const app = build({ stigg: { customer: () => { resolved += 1; return Promise.resolve('c1'); } } });
+    const app = build({
+      stigg: {
+        customer: () => {
+          resolved += 1;
+          return Promise.resolve('c1');
+        },
+      },
+    });
     await request(app.server).get('/free').expect(200);
     expect(resolved).toBe(0);
     const res = await request(app.server).post('/two').send({ n: 3 }).expect(200);
     expect(resolved).toBe(1);
     expect(Object.keys(res.body.entitlements).sort()).toEqual(['f-a', 'f-b']);
     expect(res.body.entitlement.featureId).toBe('f-b');
-    expect(fake.settled).toEqual(expect.arrayContaining([{ featureId: 'f-a', how: 'commit' }, { featureId: 'f-b', how: 'commit' }]));
+    expect(fake.settled).toEqual(
+      expect.arrayContaining([
+        { featureId: 'f-a', how: 'commit' },
+        { featureId: 'f-b', how: 'commit' },
+      ]),
+    );
   });
 
-  test('a second gate denying releases the first gate\'s reservation', async () => {
+  test("a second gate denying releases the first gate's reservation", async () => {
     fake.answer = (input) => fake.lease(input, input.featureId === 'f-a');
     const app = build();
     await request(app.server).post('/two').set(CUSTOMER_HEADER, 'c1').send({ n: 1 }).expect(402);
@@ -127,7 +166,12 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
   });
 
   test('a denial whose release fails is still rendered as the denial, and the failure is logged', async () => {
-    fake.answer = (input) => ({ ...fake.lease(input, false), release: () => { throw new Error('store down'); } });
+    fake.answer = (input) => ({
+      ...fake.lease(input, false),
+      release: () => {
+        throw new Error('store down');
+      },
+    });
     const logger = recordingLogger();
     const app = build({ stigg: { logger } });
     const res = await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(402);
@@ -138,7 +182,14 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
 
   test('a reportWhen that throws releases the lease and logs instead of crashing', async () => {
     const logger = recordingLogger();
-    const app = build({ stigg: { logger, reportWhen: () => { throw new Error('bad predicate'); } } });
+    const app = build({
+      stigg: {
+        logger,
+        reportWhen: () => {
+          throw new Error('bad predicate');
+        },
+      },
+    });
     await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(200);
     await new Promise((r) => setImmediate(r));
     expect(fake.settled).toEqual([{ featureId: 'f-metered', how: 'release' }]);
@@ -161,9 +212,32 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
     }
     test.each([
       ['granted', 200, () => {}, 1],
-      ['denied', 402, (f: FakeEntitlements) => { f.answer = (i: CheckInput) => f.lease(i, false); }, 0],
-      ['unavailable', 503, (f: FakeEntitlements) => { f.answer = () => { throw new EntitlementUnavailableError('f-metered', 1); }; }, 0],
-      ['acquire error', 500, (f: FakeEntitlements) => { f.answer = () => Promise.reject(new Error('x')); }, passesErrorsToCallback(adapter.kind) ? 1 : 0],
+      [
+        'denied',
+        402,
+        (f: FakeEntitlements) => {
+          f.answer = (i: CheckInput) => f.lease(i, false);
+        },
+        0,
+      ],
+      [
+        'unavailable',
+        503,
+        (f: FakeEntitlements) => {
+          f.answer = () => {
+            throw new EntitlementUnavailableError('f-metered', 1);
+          };
+        },
+        0,
+      ],
+      [
+        'acquire error',
+        500,
+        (f: FakeEntitlements) => {
+          f.answer = () => Promise.reject(new Error('x'));
+        },
+        passesErrorsToCallback(adapter.kind) ? 1 : 0,
+      ],
     ])('%s', async (_name, status, setup, expected) => {
       setup(fake);
       const app = counted();
@@ -240,7 +314,13 @@ describe.each(adapters)('$name: adapter edge cases', (adapter) => {
   test('an onDenied that fails reaches the app error handler', async () => {
     fake.answer = (input) => fake.lease(input, false);
     const failure = new Error('renderer broke');
-    const app = build({ stigg: { onDenied: () => { throw failure; } } });
+    const app = build({
+      stigg: {
+        onDenied: () => {
+          throw failure;
+        },
+      },
+    });
     const res = await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(500);
     expect(res.body).toEqual({ error: 'renderer broke' });
     expect(app.errors).toEqual([failure]);

@@ -53,7 +53,11 @@ function encoded(id: string): string {
 const routes: RouteSpec[] = [
   { method: 'post', path: '/templates', gates: [{ featureId: TEMPLATES, usage: 1 }] },
   { method: 'get', path: '/templates', gates: [{ featureId: TEMPLATES, usage: 1 }] },
-  { method: 'post', path: '/sites/templates', gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => idFrom(v, 'x-test-site') } }] },
+  {
+    method: 'post',
+    path: '/sites/templates',
+    gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => idFrom(v, 'x-test-site') } }],
+  },
   { method: 'post', path: '/count', gates: [{ featureId: CAMPAIGNS, usage: (v: any) => v.body.count }] },
   { method: 'post', path: '/order-count', gates: [{ featureId: CAMPAIGNS, usage: (v: any) => v.body.order.count }] },
   { method: 'post', path: '/count-db', gates: [{ featureId: CAMPAIGNS, usage: () => Promise.reject(new Error('usage store down')) }] },
@@ -123,7 +127,11 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
 
     test.each(BAD_IDS)('a resource id that is %s answers 400 problem+json without asking Stigg', async (_name, id, why) => {
       const app = build();
-      const res = await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(id)).expect(400);
+      const res = await request(app.server)
+        .post('/sites/templates')
+        .set(CUSTOMER_HEADER, 'cust-sites')
+        .set('x-test-site', encoded(id))
+        .expect(400);
       expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-resource-id`, status: 400, featureId: TEMPLATES });
       expect(res.body.detail).toContain(why);
       expect(res.text).not.toContain('cccccccc');
@@ -134,22 +142,33 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
     test('blank ids never open the shared circuit breaker: other customers keep being answered', async () => {
       const app = build();
       for (let i = 0; i < 10; i += 1) await request(app.server).post('/templates').set(ID_HEADER, encoded('\u00a0')).expect(401);
-      for (let i = 0; i < 10; i += 1) await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(' ')).expect(400);
+      for (let i = 0; i < 10; i += 1)
+        await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(' ')).expect(400);
       await expectFullQuota(app.server);
     });
 
-    test.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])('the id %s is just an id Stigg does not know (403), for a customer and for a resource', async (id) => {
-      const app = build();
-      const asCustomer = await request(app.server).post('/templates').set(ID_HEADER, encoded(id)).expect(403);
-      expect(asCustomer.body.accessDeniedReason).toBe('CustomerNotFound');
-      const asResource = await request(app.server).post('/sites/templates').set(CUSTOMER_HEADER, 'cust-sites').set('x-test-site', encoded(id)).expect(403);
-      expect(asResource.body.accessDeniedReason).toBe('CustomerResourceNotFound');
-      await expectFullQuota(app.server);
-    });
+    test.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])(
+      'the id %s is just an id Stigg does not know (403), for a customer and for a resource',
+      async (id) => {
+        const app = build();
+        const asCustomer = await request(app.server).post('/templates').set(ID_HEADER, encoded(id)).expect(403);
+        expect(asCustomer.body.accessDeniedReason).toBe('CustomerNotFound');
+        const asResource = await request(app.server)
+          .post('/sites/templates')
+          .set(CUSTOMER_HEADER, 'cust-sites')
+          .set('x-test-site', encoded(id))
+          .expect(403);
+        expect(asResource.body.accessDeniedReason).toBe('CustomerResourceNotFound');
+        await expectFullQuota(app.server);
+      },
+    );
 
     test('an id of exactly MAX_ID_LENGTH characters is checked with Stigg (a customer it does not know: 403)', async () => {
       const app = build();
-      const res = await request(app.server).post('/templates').set(ID_HEADER, encoded('c'.repeat(MAX_ID_LENGTH))).expect(403);
+      const res = await request(app.server)
+        .post('/templates')
+        .set(ID_HEADER, encoded('c'.repeat(MAX_ID_LENGTH)))
+        .expect(403);
       expect(res.body.accessDeniedReason).toBe('CustomerNotFound');
     });
   });
@@ -171,7 +190,15 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
     test('while the customer resolver is still resolving', async () => {
       const arrived = deferred();
       const gate = deferred();
-      const app = build({ stigg: { customer: async (v) => { arrived.resolve(); await gate.promise; return v.headers[CUSTOMER_HEADER]; } } });
+      const app = build({
+        stigg: {
+          customer: async (v) => {
+            arrived.resolve();
+            await gate.promise;
+            return v.headers[CUSTOMER_HEADER];
+          },
+        },
+      });
       await disconnectDuring(app, '/templates', arrived.promise);
       gate.resolve();
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -203,12 +230,23 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
-    test('while the second of two gates is deciding: the first gate\'s reservation is given back too', async () => {
+    test("while the second of two gates is deciding: the first gate's reservation is given back too", async () => {
       const arrived = deferred();
       const gate = deferred();
       const twoGates: RouteSpec = {
-        method: 'post', path: '/two-gates',
-        gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: CAMPAIGNS, usage: async () => { arrived.resolve(); await gate.promise; return 1; } }],
+        method: 'post',
+        path: '/two-gates',
+        gates: [
+          { featureId: TEMPLATES, usage: 1 },
+          {
+            featureId: CAMPAIGNS,
+            usage: async () => {
+              arrived.resolve();
+              await gate.promise;
+              return 1;
+            },
+          },
+        ],
       };
       const app = build({ routes: [...routes, twoGates] });
       await disconnectDuring(app, '/two-gates', arrived.promise);
@@ -267,12 +305,37 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       const arrived = deferred();
       const gate = deferred();
       const slowAuth: RouteSpec = {
-        method: 'post', path: '/slow-auth', gates: [{ featureId: TEMPLATES, usage: 1 }],
+        method: 'post',
+        path: '/slow-auth',
+        gates: [{ featureId: TEMPLATES, usage: 1 }],
         use: {
-          express: [async (_req: unknown, _res: unknown, next: () => void) => { arrived.resolve(); await gate.promise; next(); }],
-          koa: [async (_ctx: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
-          fastify: [async () => { arrived.resolve(); await gate.promise; }],
-          hono: [async (_c: unknown, next: () => Promise<void>) => { arrived.resolve(); await gate.promise; await next(); }],
+          express: [
+            async (_req: unknown, _res: unknown, next: () => void) => {
+              arrived.resolve();
+              await gate.promise;
+              next();
+            },
+          ],
+          koa: [
+            async (_ctx: unknown, next: () => Promise<void>) => {
+              arrived.resolve();
+              await gate.promise;
+              await next();
+            },
+          ],
+          fastify: [
+            async () => {
+              arrived.resolve();
+              await gate.promise;
+            },
+          ],
+          hono: [
+            async (_c: unknown, next: () => Promise<void>) => {
+              arrived.resolve();
+              await gate.promise;
+              await next();
+            },
+          ],
         },
       };
       const app = build({ routes: [...routes, slowAuth] });
@@ -298,22 +361,45 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
   });
 
   describe('usage functions on missing input (13.5)', () => {
-    test.each(['/count', '/order-count'])('%s: a usage function reading a body that is not there answers 400 problem+json', async (path) => {
-      const app = build();
-      const res = await request(app.server).post(path).set(CUSTOMER_HEADER, 'cust-basic').expect(400);
-      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-      expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-requested-usage`, status: 400, featureId: CAMPAIGNS });
-      expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
-      expect(app.runs.get(path)).toBeUndefined();
-      expect(app.errors).toEqual([]);
-    });
+    test.each(['/count', '/order-count'])(
+      '%s: a usage function reading a body that is not there answers 400 problem+json',
+      async (path) => {
+        const app = build();
+        const res = await request(app.server).post(path).set(CUSTOMER_HEADER, 'cust-basic').expect(400);
+        expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+        expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-requested-usage`, status: 400, featureId: CAMPAIGNS });
+        expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+        expect(app.runs.get(path)).toBeUndefined();
+        expect(app.errors).toEqual([]);
+      },
+    );
 
-    test.each([['1e308', 1e308], ['a large integer', Number.MAX_SAFE_INTEGER]])('a usage of %s from the body is checked against the limit (402), never wrapped or granted', async (_name, count) => {
+    test.each([
+      ['1e308', 1e308],
+      ['a large integer', Number.MAX_SAFE_INTEGER],
+    ])('a usage of %s from the body is checked against the limit (402), never wrapped or granted', async (_name, count) => {
       const app = build();
       const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count }).expect(402);
       expect(res.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: count, usageLimit: 4 });
       await entitlements.flush();
       expect(usage('cust-basic', CAMPAIGNS)).toBe(0);
+    });
+
+    test("fractional usage (core's policy): granted up to the limit, then nothing above 0, not even 1e-16 (12.19)", async () => {
+      const app = build();
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 3.5 }).expect(200);
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 0.5 }).expect(200);
+      const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 1e-16 }).expect(402);
+      expect(res.body).toMatchObject({
+        accessDeniedReason: 'RequestedUsageExceedingLimit',
+        requestedUsage: 1e-16,
+        currentUsage: 4,
+        usageLimit: 4,
+      });
+      expect(res.body.detail).toContain('Requesting 1e-16 more of feature "feature-02-campaigns" would exceed the limit of 4 (4 used)');
+      await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 0 }).expect(200);
+      await entitlements.flush();
+      expect(usage('cust-basic', CAMPAIGNS)).toBe(4);
     });
 
     test('a usage function that throws a TypeError is warned about once per feature', async () => {
@@ -327,7 +413,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       expect(emu.stats().requests).toBe(0);
     });
 
-    test('any other failure of the usage function is the app\'s: it reaches its error handler', async () => {
+    test("any other failure of the usage function is the app's: it reaches its error handler", async () => {
       const app = build();
       await request(app.server).post('/count-db').set(CUSTOMER_HEADER, 'cust-basic').expect(500);
       expect(app.errors).toEqual([new Error('usage store down')]);
@@ -335,6 +421,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
     });
   });
 });
+
 
 describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 11.5)', (adapter) => {
   let servers: http.Server[] = [];
@@ -345,10 +432,15 @@ describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 
 
   test('answers 403 with a generic title, the reason verbatim, every member present, and warns once', async () => {
     const fake = new FakeEntitlements();
-    fake.answer = (input) => fake.lease(input, false, { accessDeniedReason: 'EntitlementNotFound' as never, usageLimit: null, currentUsage: null });
+    fake.answer = (input) =>
+      fake.lease(input, false, { accessDeniedReason: 'EntitlementNotFound' as never, usageLimit: null, currentUsage: null });
     const warnings: unknown[][] = [];
     const logger: Logger = { warn: (...a: unknown[]) => void warnings.push(a), error: () => {} };
-    const app = adapter.build({ entitlements: fake, stigg: { logger }, routes: [{ method: 'get', path: '/new', gates: [{ featureId: 'f-new' }] }] });
+    const app = adapter.build({
+      entitlements: fake,
+      stigg: { logger },
+      routes: [{ method: 'get', path: '/new', gates: [{ featureId: 'f-new' }] }],
+    });
     servers.push(app.server);
     for (let i = 0; i < 2; i += 1) {
       const res = await request(app.server).get('/new').set(CUSTOMER_HEADER, 'c1').expect(403);
@@ -378,12 +470,23 @@ describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 
     const app = adapter.build({
       entitlements: fake,
       stigg: { logger },
-      routes: [{ method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(denied.decision) } }],
+      routes: [
+        {
+          method: 'get',
+          path: '/service',
+          gates: [],
+          handler: { throws: 'async', error: () => new EntitlementDeniedError(denied.decision) },
+        },
+      ],
     });
     servers.push(app.server);
     for (let i = 0; i < 2; i += 1) {
       const res = await request(app.server).get('/service').set(CUSTOMER_HEADER, 'c1').expect(403);
-      expect(res.body).toMatchObject({ title: 'Access denied', accessDeniedReason: 'SomethingNew', type: `${PROBLEM_TYPE_PREFIX}something-new` });
+      expect(res.body).toMatchObject({
+        title: 'Access denied',
+        accessDeniedReason: 'SomethingNew',
+        type: `${PROBLEM_TYPE_PREFIX}something-new`,
+      });
     }
     expect(warnings).toHaveLength(1);
   });

@@ -57,14 +57,16 @@ export interface BuildOptions {
   entitlements: Entitlements;
   routes: RouteSpec[];
   /** false: do not mount stigg(). */
-  stigg?: false | {
-    customer?: (v: View) => any;
-    resource?: (v: View) => any;
-    statusMapping?: StatusMapping;
-    reportWhen?: (status: number) => boolean;
-    logger?: Logger;
-    onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
-  };
+  stigg?:
+    | false
+    | {
+        customer?: (v: View) => any;
+        resource?: (v: View) => any;
+        statusMapping?: StatusMapping;
+        reportWhen?: (status: number) => boolean;
+        logger?: Logger;
+        onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
+      };
   /** Mounted around/after the routes; default true. */
   errorHandler?: boolean;
   /** Wraps each requireFeature so the test can count its next() calls. */
@@ -112,15 +114,24 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
       if (options.stigg !== false) {
         const s = options.stigg ?? {};
         const onDenied = s.onDenied;
-        app.use(ex.stigg({
-          entitlements: options.entitlements,
-          customer: (req) => (s.customer ?? defaultCustomer)(view(req)),
-          ...(s.resource ? { resource: (req: Request) => s.resource!(view(req)) } : {}),
-          ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-          ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-          ...(s.logger ? { logger: s.logger } : {}),
-          ...(onDenied ? { onDenied: (d: Decision, req: Request, res: Response) => { const r = onDenied(d, view(req)); res.status(r.status).json(r.body); } } : {}),
-        }));
+        app.use(
+          ex.stigg({
+            entitlements: options.entitlements,
+            customer: (req) => (s.customer ?? defaultCustomer)(view(req)),
+            ...(s.resource ? { resource: (req: Request) => s.resource!(view(req)) } : {}),
+            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
+            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.logger ? { logger: s.logger } : {}),
+            ...(onDenied
+              ? {
+                  onDenied: (d: Decision, req: Request, res: Response) => {
+                    const r = onDenied(d, view(req));
+                    res.status(r.status).json(r.body);
+                  },
+                }
+              : {}),
+          }),
+        );
       }
       for (const route of options.routes) {
         const gates = route.gates.map((g) => {
@@ -130,7 +141,14 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             ...(o.resource ? { resource: (req: Request) => o.resource!(view(req)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.onDenied ? { onDenied: (d: Decision, req: Request, res: Response) => { const r = o.onDenied!(d, view(req)); res.status(r.status).json(r.body); } } : {}),
+            ...(o.onDenied
+              ? {
+                  onDenied: (d: Decision, req: Request, res: Response) => {
+                    const r = o.onDenied!(d, view(req));
+                    res.status(r.status).json(r.body);
+                  },
+                }
+              : {}),
           };
           const mw = ex.requireFeature(g.featureId, usage, routeOptions);
           if (!options.countNext) return mw;
@@ -143,16 +161,23 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
           };
         });
         const h = route.handler ?? {};
-        app[route.method](route.path, ...((route.use?.express ?? []) as never[]), ...gates, function handler(_req: Request, res: Response, next: NextFunction) {
-          count(runs, route.path);
-          if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
-          async function run(): Promise<void> {
-            if (h.hold) await h.hold();
-            if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            res.status(h.status ?? 200).json({ entitlement: res.locals.entitlement ?? null, entitlements: res.locals.entitlements ?? null });
-          }
-          run().catch(next);
-        });
+        app[route.method](
+          route.path,
+          ...((route.use?.express ?? []) as never[]),
+          ...gates,
+          function handler(_req: Request, res: Response, next: NextFunction) {
+            count(runs, route.path);
+            if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
+            async function run(): Promise<void> {
+              if (h.hold) await h.hold();
+              if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
+              res
+                .status(h.status ?? 200)
+                .json({ entitlement: res.locals.entitlement ?? null, entitlements: res.locals.entitlements ?? null });
+            }
+            run().catch(next);
+          },
+        );
       }
       if (options.errorHandler !== false) app.use(ex.entitlementErrorHandler());
       app.use(function lastErrorHandler(err: unknown, _req: Request, res: Response, _next: NextFunction) {
@@ -170,7 +195,11 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
 
 function koaAdapter(name: string, Factory: typeof Koa): Adapter {
   function view(ctx: Context): View {
-    return { body: (ctx.request as { body?: unknown }).body, headers: ctx.headers, params: (ctx as { params?: Record<string, string> }).params ?? {} };
+    return {
+      body: (ctx.request as { body?: unknown }).body,
+      headers: ctx.headers,
+      params: (ctx as { params?: Record<string, string> }).params ?? {},
+    };
   }
   return {
     name,
@@ -200,20 +229,35 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
       if (options.stigg !== false) {
         const s = options.stigg ?? {};
         const onDenied = s.onDenied;
-        app.use(ko.stigg({
-          entitlements: options.entitlements,
-          customer: (ctx) => (s.customer ?? defaultCustomer)(view(ctx)),
-          ...(s.resource ? { resource: (ctx: Context) => s.resource!(view(ctx)) } : {}),
-          ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-          ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-          ...(s.logger ? { logger: s.logger } : {}),
-          ...(onDenied ? { onDenied: (d: Decision, ctx: Context) => { const r = onDenied(d, view(ctx)); ctx.status = r.status; ctx.body = r.body; } } : {}),
-        }));
+        app.use(
+          ko.stigg({
+            entitlements: options.entitlements,
+            customer: (ctx) => (s.customer ?? defaultCustomer)(view(ctx)),
+            ...(s.resource ? { resource: (ctx: Context) => s.resource!(view(ctx)) } : {}),
+            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
+            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.logger ? { logger: s.logger } : {}),
+            ...(onDenied
+              ? {
+                  onDenied: (d: Decision, ctx: Context) => {
+                    const r = onDenied(d, view(ctx));
+                    ctx.status = r.status;
+                    ctx.body = r.body;
+                  },
+                }
+              : {}),
+          }),
+        );
       }
       // A tiny router: exact method and path, with `:name` params.
       const routes = options.routes.map((route) => {
         const names: string[] = [];
-        const pattern = new RegExp(`^${route.path.replace(/:(\w+)/g, (_m, n: string) => { names.push(n); return '([^/]+)'; })}$`);
+        const pattern = new RegExp(
+          `^${route.path.replace(/:(\w+)/g, (_m, n: string) => {
+            names.push(n);
+            return '([^/]+)';
+          })}$`,
+        );
         const gates = route.gates.map((g) => {
           const usage = typeof g.usage === 'function' ? (ctx: Context) => g.usage(view(ctx)) : g.usage;
           const o = g.options;
@@ -221,7 +265,15 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             ...(o.resource ? { resource: (ctx: Context) => o.resource!(view(ctx)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.onDenied ? { onDenied: (d: Decision, ctx: Context) => { const r = o.onDenied!(d, view(ctx)); ctx.status = r.status; ctx.body = r.body; } } : {}),
+            ...(o.onDenied
+              ? {
+                  onDenied: (d: Decision, ctx: Context) => {
+                    const r = o.onDenied!(d, view(ctx));
+                    ctx.status = r.status;
+                    ctx.body = r.body;
+                  },
+                }
+              : {}),
           };
           const mw = ko.requireFeature(g.featureId, usage, routeOptions);
           if (!options.countNext) return mw;
@@ -242,14 +294,18 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
           if (method !== route.method || !match) continue;
           (ctx as { params?: Record<string, string> }).params = Object.fromEntries(names.map((n, i) => [n, match[i + 1]!]));
           const h = route.handler ?? {};
-          const chain = [...((route.use?.koa ?? []) as typeof gates), ...gates, async function handler(c: Context) {
-            count(runs, route.path);
-            if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
-            if (h.hold) await h.hold();
-            if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            c.status = h.status ?? 200;
-            c.body = { entitlement: c.state.entitlement ?? null, entitlements: c.state.entitlements ?? null };
-          }];
+          const chain = [
+            ...((route.use?.koa ?? []) as typeof gates),
+            ...gates,
+            async function handler(c: Context) {
+              count(runs, route.path);
+              if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
+              if (h.hold) await h.hold();
+              if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
+              c.status = h.status ?? 200;
+              c.body = { entitlement: c.state.entitlement ?? null, entitlements: c.state.entitlements ?? null };
+            },
+          ];
           function dispatch(i: number): Promise<unknown> {
             const fn = chain[i];
             if (!fn) return Promise.resolve();
@@ -263,6 +319,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
         }
         return next();
       });
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Koa's callback handles its own rejections
       return { server: http.createServer(app.callback()), runs, errors };
     },
   };

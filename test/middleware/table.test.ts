@@ -47,7 +47,12 @@ function hold(): { spec: HandlerSpec; started: Promise<void>; release: () => voi
   const started = deferred();
   const gate = deferred();
   return {
-    spec: { hold: () => { started.resolve(); return gate.promise; } },
+    spec: {
+      hold: () => {
+        started.resolve();
+        return gate.promise;
+      },
+    },
     started: started.promise,
     release: () => gate.resolve(),
   };
@@ -61,8 +66,19 @@ function routes(extra: RouteSpec[] = []): RouteSpec[] {
     { method: 'get', path: '/custom-domain', gates: [{ featureId: CUSTOM_DOMAIN }] },
     { method: 'get', path: '/unknown', gates: [{ featureId: 'feature-99-missing' }] },
     { method: 'post', path: '/analytics-units', gates: [{ featureId: ANALYTICS, usage: 1 }] },
-    { method: 'post', path: '/sites/:siteId/templates', gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => v.params.siteId } }] },
-    { method: 'post', path: '/both', gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: CAMPAIGNS, usage: (v: any) => Promise.resolve(v.body.count) }] },
+    {
+      method: 'post',
+      path: '/sites/:siteId/templates',
+      gates: [{ featureId: TEMPLATES, usage: 1, options: { resource: (v) => v.params.siteId } }],
+    },
+    {
+      method: 'post',
+      path: '/both',
+      gates: [
+        { featureId: TEMPLATES, usage: 1 },
+        { featureId: CAMPAIGNS, usage: (v: any) => Promise.resolve(v.body.count) },
+      ],
+    },
     { method: 'post', path: '/templates-400', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: { status: 400 } },
     { method: 'post', path: '/templates-500', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: { status: 500 } },
     { method: 'post', path: '/templates-throw', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: { throws: 'sync' } },
@@ -127,7 +143,12 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     await entitlements.flush();
     expect(usage('cust-basic', CAMPAIGNS)).toBe(3);
     const res = await request(app.server).post('/campaigns').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 2 }).expect(402);
-    expect(res.body).toMatchObject({ accessDeniedReason: 'RequestedUsageExceedingLimit', requestedUsage: 2, currentUsage: 3, usageLimit: 4 });
+    expect(res.body).toMatchObject({
+      accessDeniedReason: 'RequestedUsageExceedingLimit',
+      requestedUsage: 2,
+      currentUsage: 3,
+      usageLimit: 4,
+    });
     expect(Date.parse(res.body.usagePeriodEnd)).toBeGreaterThan(Date.now());
   });
 
@@ -154,7 +175,9 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
 
   test('a client that disconnects before the response finished reports nothing', async () => {
     const held = hold();
-    const app = build({ routes: routes([{ method: 'post', path: '/templates-slow', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: held.spec }]) });
+    const app = build({
+      routes: routes([{ method: 'post', path: '/templates-slow', gates: [{ featureId: TEMPLATES, usage: 1 }], handler: held.spec }]),
+    });
     const base = new URL(await listen(app.server));
     const serverSocketClosed = deferred();
     app.server.once('connection', (socket) => socket.once('close', () => serverSocketClosed.resolve()));
@@ -255,28 +278,35 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     { reason: 'CustomerIsArchived', status: 403, customer: 'cust-archived', method: 'get', path: '/analytics' },
     { reason: 'CustomerResourceNotFound', status: 403, customer: 'cust-sites', method: 'post', path: '/sites/site-2/templates' },
     {
-      reason: 'Revoked', status: 403, customer: 'cust-promo', method: 'get', path: '/analytics',
+      reason: 'Revoked',
+      status: 403,
+      customer: 'cust-promo',
+      method: 'get',
+      path: '/analytics',
       setup: () => client.revokePromotionalEntitlement({ customerId: 'cust-promo', featureId: ANALYTICS }),
     },
   ];
-  test.each(denials)('$reason answers $status problem+json and never runs the handler', async ({ reason, status, customer, method, path, setup }) => {
-    await setup?.();
-    const app = build();
-    const res = await request(app.server)[method](path).set(CUSTOMER_HEADER, customer).expect(status);
-    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(res.body).toMatchObject({
-      type: PROBLEM_TYPE_PREFIX + reason.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
-      status,
-      accessDeniedReason: reason,
-      featureId: expect.any(String),
-      requestedUsage: expect.any(Number),
-    });
-    expect(typeof res.body.title).toBe('string');
-    expect(typeof res.body.detail).toBe('string');
-    expect(res.text).not.toContain(emu.apiKey);
-    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
-    expect(app.runs.get(path)).toBeUndefined();
-  });
+  test.each(denials)(
+    '$reason answers $status problem+json and never runs the handler',
+    async ({ reason, status, customer, method, path, setup }) => {
+      await setup?.();
+      const app = build();
+      const res = await request(app.server)[method](path).set(CUSTOMER_HEADER, customer).expect(status);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(res.body).toMatchObject({
+        type: PROBLEM_TYPE_PREFIX + reason.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
+        status,
+        accessDeniedReason: reason,
+        featureId: expect.any(String),
+        requestedUsage: expect.any(Number),
+      });
+      expect(typeof res.body.title).toBe('string');
+      expect(typeof res.body.detail).toBe('string');
+      expect(res.text).not.toContain(emu.apiKey);
+      expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+      expect(app.runs.get(path)).toBeUndefined();
+    },
+  );
 
   test('misconfiguration reasons are logged once per feature and reason', async () => {
     const warnings: unknown[][] = [];
@@ -311,7 +341,12 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     ['infinite (1e999 parses to Infinity)', '{"count":1e999}', 'gave Infinity'],
   ])('usage from the request that is %s answers 400', async (_name, body, detail) => {
     const app = build();
-    const res = await request(app.server).post('/campaigns').set(CUSTOMER_HEADER, 'cust-basic').set('Content-Type', 'application/json').send(body).expect(400);
+    const res = await request(app.server)
+      .post('/campaigns')
+      .set(CUSTOMER_HEADER, 'cust-basic')
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(400);
     expect(res.body).toMatchObject({ status: 400, type: `${PROBLEM_TYPE_PREFIX}invalid-requested-usage`, featureId: CAMPAIGNS });
     expect(res.body.detail).toContain(detail);
     expect(app.runs.get('/campaigns')).toBeUndefined();
@@ -341,7 +376,13 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
   test('statusMapping: a route mapping beats the stigg() mapping, which beats the default', async () => {
     const app = build({
       stigg: { statusMapping: { NoFeatureEntitlementInSubscription: 403, RequestedUsageExceedingLimit: 429 } },
-      routes: routes([{ method: 'get', path: '/analytics-418', gates: [{ featureId: ANALYTICS, options: { statusMapping: { NoFeatureEntitlementInSubscription: 418 } } }] }]),
+      routes: routes([
+        {
+          method: 'get',
+          path: '/analytics-418',
+          gates: [{ featureId: ANALYTICS, options: { statusMapping: { NoFeatureEntitlementInSubscription: 418 } } }],
+        },
+      ]),
     });
     await request(app.server).get('/analytics').set(CUSTOMER_HEADER, 'cust-basic').expect(403);
     const res = await request(app.server).get('/analytics-418').set(CUSTOMER_HEADER, 'cust-basic').expect(418);
@@ -351,7 +392,12 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
 
   test('onDenied renders the denial instead, and the handler still does not run', async () => {
     const app = build({
-      stigg: { onDenied: (decision) => ({ status: 402, body: { upgrade: `/billing?feature=${decision.featureId}`, reason: decision.accessDeniedReason } }) },
+      stigg: {
+        onDenied: (decision) => ({
+          status: 402,
+          body: { upgrade: `/billing?feature=${decision.featureId}`, reason: decision.accessDeniedReason },
+        }),
+      },
     });
     const res = await request(app.server).get('/analytics').set(CUSTOMER_HEADER, 'cust-basic').expect(402);
     expect(res.body).toEqual({ upgrade: `/billing?feature=${ANALYTICS}`, reason: 'NoFeatureEntitlementInSubscription' });
@@ -389,7 +435,9 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
       const decision = await entitlements.check({ customerId: 'cust-basic', featureId: ANALYTICS });
       const app = build({
         stigg: { statusMapping: { NoFeatureEntitlementInSubscription: 403 } },
-        routes: [{ method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(decision) } }],
+        routes: [
+          { method: 'get', path: '/service', gates: [], handler: { throws: 'async', error: () => new EntitlementDeniedError(decision) } },
+        ],
       });
       await request(app.server).get('/service').set(CUSTOMER_HEADER, 'cust-basic').expect(403);
     });

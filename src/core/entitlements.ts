@@ -8,12 +8,15 @@ import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
 import { rejectUnknownOptions } from './unknown-options';
 import { Runtime } from './runtime';
+import { unref } from './timers';
 import type { CheckInput, CloseOptions, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from './types';
 import { UsageLedger } from './usage-ledger';
 
 export type { EntitlementsOptions } from './options';
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** After close()'s deadline, how long the stopped drain may take to hand a claimed batch back. */
+const ABORT_GRACE_MS = 500;
 
 /** Orchestrates the parts: validation, the cached-or-load step, reservations, usage, close(). */
 class EntitlementsEngine implements Entitlements {
@@ -131,6 +134,8 @@ class EntitlementsEngine implements Entitlements {
       if ((await Promise.race([work, deadline])) === 'timeout') {
         buffer.abort();
         this.handOver(timeoutMs);
+        // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
+        if (runtime.store.releaseUsage !== undefined) await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
       } else {
         this.handOverStranded(timeoutMs);
       }

@@ -233,12 +233,22 @@ export class Fetcher {
       await new Promise(function pause(resolve) {
         unref(setTimeout(resolve, PEER_POLL_MS));
       });
-      const cached = await this.runtime.readCache(key);
-      if (cached !== undefined && this.runtime.now() - cached.fetchedAt < this.runtime.config.ttlMs) return cached;
-      // The holder gave up without writing (its fetch failed, or an invalidation refused its answer): take over.
-      if (await this.takeOver(key)) return undefined;
+      const cached = await this.fresh(key);
+      if (cached !== undefined) return cached;
+      // The holder gave up without writing (its fetch failed, or an invalidation refused its answer): take over,
+      // unless it wrote just before letting go.
+      if (await this.takeOver(key)) {
+        const written = await this.fresh(key);
+        if (written !== undefined) this.releaseLock(key);
+        return written;
+      }
     }
     return undefined;
+  }
+
+  private async fresh(key: string): Promise<CachedEntitlement | undefined> {
+    const cached = await this.runtime.readCache(key);
+    return cached !== undefined && this.runtime.now() - cached.fetchedAt < this.runtime.config.ttlMs ? cached : undefined;
   }
 
   private async takeOver(key: string): Promise<boolean> {

@@ -183,7 +183,10 @@ export class UsageBuffer {
         this.arrivals.clear();
         return;
       }
-      if (!(await this.deliver(batch))) return;
+      if (!(await this.deliver(batch))) {
+        if (this.aborted) await this.giveBack(batch);
+        return;
+      }
       if (batch.length < batchSize && everything) return;
     }
   }
@@ -236,6 +239,21 @@ export class UsageBuffer {
   }
 
   /** One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. */
+  /**
+   * Stopped (close() at its deadline) with claimed reports Stigg has not taken: a shared store puts
+   * them back at once for the other processes, rather than leaving them leased to a process that is going.
+   */
+  private async giveBack(batch: PendingUsage[]): Promise<void> {
+    const { store } = this.options;
+    if (store.releaseUsage === undefined) return;
+    try {
+      const released = store.releaseUsage(batch.map((report) => report.id));
+      if (isThenable(released)) await released;
+    } catch (error) {
+      this.options.onStoreError(asError(error));
+    }
+  }
+
   private async split(batch: PendingUsage[]): Promise<boolean> {
     let failedInARow = 0;
     for (const report of batch) {

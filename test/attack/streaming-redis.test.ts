@@ -58,9 +58,10 @@ async function startApp(): Promise<{ entitlements: Entitlements; store: RedisSto
   return { entitlements, store, server, port: (server.address() as AddressInfo).port };
 }
 
-function post(port: number): Promise<number> {
+function post(port: number, started?: () => void): Promise<number> {
   return new Promise((resolve) => {
     const request = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/export', agent: false }, (response) => {
+      started?.();
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
     });
@@ -71,8 +72,14 @@ function post(port: number): Promise<number> {
 
 it('streaming responses 7x longer than the reservation, on two processes sharing Redis: the limit (4) holds while they stream, and Stigg counts 4', async () => {
   const apps = [await startApp(), await startApp()];
-  const streams = [0, 1, 2, 3].map((i) => post((apps[i % 2] as (typeof apps)[number]).port));
-  await sleep(300);
+  const started: Array<Promise<void>> = [];
+  const streams = [0, 1, 2, 3].map((i) => {
+    let begun!: () => void;
+    started.push(new Promise<void>((resolve) => (begun = resolve)));
+    return post((apps[i % 2] as (typeof apps)[number]).port, begun);
+  });
+  // Every stream has its grant (its headers are out) before anyone else asks.
+  await Promise.all(started);
   const meanwhile: number[] = [];
   for (let i = 0; i < 12; i++) {
     meanwhile.push(await post((apps[i % 2] as (typeof apps)[number]).port));

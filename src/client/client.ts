@@ -219,7 +219,8 @@ export class StiggClient {
   }
 
   async getCoupons(args: GetCouponsArgs = {}): Promise<CouponConnection> {
-    requireObject('getCoupons', 'args', args as unknown);
+    const given: unknown = args; // not `args` itself: the assertion would narrow its fields to unknown
+    requireObject('getCoupons', 'args', given);
     // Stigg's coupons query takes no `sorting` (no official document passes one): a typo or a leftover fails here.
     rejectUnknownOptions(args, ['filter', 'paging'], 'StiggClient.getCoupons()');
     const { filter, paging } = args;

@@ -33,8 +33,10 @@ const COPIED_ERROR_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'hos
 const MAX_BODY_IN_CAUSE = 500;
 
 /** Marks a failure of the connection (fetch rejected, or the body broke off while being read). */
-class FetchRejected {
-  constructor(readonly error: unknown) {}
+class FetchRejected extends Error {
+  constructor(readonly error: unknown) {
+    super('fetch rejected');
+  }
 }
 
 interface GraphQLResponseBody {
@@ -107,7 +109,7 @@ function parseBody(text: string): GraphQLResponseBody | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as GraphQLResponseBody)
+      ? parsed
       : undefined;
   } catch {
     return undefined;
@@ -204,7 +206,7 @@ function errorCodes(error: unknown): string[] {
     const { code, cause, errors } = next as { code?: unknown; cause?: unknown; errors?: unknown };
     if (typeof code === 'string' && !codes.includes(code)) codes.push(code);
     pending.push(cause);
-    if (Array.isArray(errors)) pending.push(...errors);
+    if (Array.isArray(errors)) pending.push(...(errors as unknown[]));
   }
   return codes;
 }

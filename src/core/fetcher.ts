@@ -120,7 +120,7 @@ export class Fetcher {
       usagePeriodEnd: next === null ? null : new Date(next).toISOString(),
       usagePeriodEndMs: next,
     };
-    this.runtime.writeCache(key, input.customerId, rolled);
+    void this.runtime.writeCache(key, input.customerId, rolled); // its rejection is caught and logged inside
     return rolled;
   }
 
@@ -201,7 +201,7 @@ export class Fetcher {
       const upstream = result.currentUsage ?? 0;
       const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + fetch.deliveredMeanwhile);
       if (fetch.invalidated) this.releaseLock(key);
-      else runtime.writeCache(key, input.customerId, value);
+      else void runtime.writeCache(key, input.customerId, value); // its rejection is caught and logged inside
       return value;
     }
     // The store adds the outbox's units (every process's) to Stigg's usage: decide with what it keeps.

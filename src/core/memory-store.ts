@@ -352,11 +352,12 @@ export class MemoryStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.entries.clear();
     this.keysByCustomer.clear();
     this.reservations.clear();
     this.byId.clear();
+    return Promise.resolve();
   }
 
   private requeueExpired(now: number): void {

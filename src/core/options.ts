@@ -96,6 +96,7 @@ const STORE_METHODS = ['getEntitlement', 'setEntitlement', 'invalidateCustomer',
 export function integerOption(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- today's message text; any non-number lands here, objects included
     throw new TypeError(`${String(value)} is not a valid value for ${name}. Please choose an integer >= ${min}.`);
   }
   return value;
@@ -132,9 +133,10 @@ function fallbackOf(option: unknown): Map<string, FallbackRule> {
     rejectUnknownOptions(rule, ['hasAccess', 'usageLimit'], `${WHERE} fallback["${featureId}"]`);
     const usageLimit = rule['usageLimit'];
     if (usageLimit !== undefined && (typeof usageLimit !== 'number' || !(usageLimit >= 0) || usageLimit === Infinity)) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- today's message text; any non-number lands here, objects included
       throw new TypeError(`${String(usageLimit)} is not a valid value for fallback["${featureId}"].usageLimit. Please choose a finite number >= 0, or omit it.`);
     }
-    fallback.set(featureId, Object.freeze({ hasAccess: rule['hasAccess'], usageLimit: usageLimit as number | undefined }));
+    fallback.set(featureId, Object.freeze({ hasAccess: rule['hasAccess'], usageLimit }));
   }
   return fallback;
 }

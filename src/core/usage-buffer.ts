@@ -91,7 +91,7 @@ export class UsageBuffer {
     const queued = this.queuedLocally;
     const oldest = this.arrivals.oldest;
     if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs) return;
-    this.drainAll().catch(this.options.onStoreError);
+    this.drainAll().catch((error: unknown) => this.options.onStoreError(asError(error)));
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -110,7 +110,7 @@ export class UsageBuffer {
       this.batchKickScheduled = false;
       if (this.batchDrainQueued || this.queuedLocally < this.options.batchSize) return;
       this.batchDrainQueued = true;
-      this.enqueueDrain(false).catch(this.options.onStoreError);
+      this.enqueueDrain(false).catch((error: unknown) => this.options.onStoreError(asError(error)));
     });
   }
 

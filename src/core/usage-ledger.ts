@@ -200,7 +200,11 @@ export class UsageLedger {
       if (this.unreported.has(key)) this.track(key, -units);
       this.onAcknowledged(key, units);
     };
+    // Without SETs or negative DELTAs Stigg's usage only grows within a period, so the newest answer
+    // per key is the highest (a replayed report answers with the usage of its first application).
+    let monotonic = true;
     for (const report of reports) {
+      if (report.updateBehavior === 'SET' || report.value < 0) monotonic = false;
       if (report.updateBehavior !== 'SET' && runKey !== undefined && last !== undefined && sameTarget(report, last)) {
         runUnits += report.value;
         continue;
@@ -220,7 +224,10 @@ export class UsageLedger {
     const latest = new Map<string, UpstreamUsageResult>();
     for (const result of results) {
       if (typeof result?.currentUsage !== 'number') continue;
-      latest.set(runtime.keys.get(result.customerId, result.resourceId, result.featureId), result);
+      const key = runtime.keys.get(result.customerId, result.resourceId, result.featureId);
+      const previous = latest.get(key);
+      if (monotonic && previous !== undefined && isOlder(result, previous)) continue;
+      latest.set(key, result);
     }
     let writes: Array<Promise<void>> | undefined;
     const marks = context.before as Map<string, number | null> | undefined;
@@ -293,4 +300,12 @@ export class UsageLedger {
 
 function sameTarget(a: PendingUsage, b: PendingUsage): boolean {
   return a.customerId === b.customerId && a.featureId === b.featureId && (a.resourceId ?? undefined) === (b.resourceId ?? undefined);
+}
+
+/** `a` is an older state of the same key than `b`: an earlier period, or less usage in the same one. */
+function isOlder(a: UpstreamUsageResult, b: UpstreamUsageResult): boolean {
+  const periodA = parseDate(a.usagePeriodEnd);
+  const periodB = parseDate(b.usagePeriodEnd);
+  if (periodA !== null && periodB !== null && periodA !== periodB) return periodA < periodB;
+  return (a.currentUsage ?? 0) < (b.currentUsage ?? 0);
 }

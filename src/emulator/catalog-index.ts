@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CatalogCoupon, CatalogEntitlement, CatalogPlan, CatalogPrice } from './catalog';
+import type { CatalogCoupon, CatalogEntitlement, CatalogPlan, CatalogPrice } from './catalog-types';
 import { connection } from './connection';
 import { iso } from './time';
 import { money, parseDate, type Indexed, type Json, type Store } from './store';

@@ -13,30 +13,6 @@ import type {
   ResetPeriod,
 } from './catalog-types';
 
-export type {
-  BillingModel,
-  BillingPeriod,
-  Catalog,
-  CatalogAddon,
-  CatalogCoupon,
-  CatalogCustomer,
-  CatalogEntitlement,
-  CatalogFeature,
-  CatalogPlan,
-  CatalogPrice,
-  CatalogProduct,
-  CatalogPromotionalEntitlement,
-  CatalogSubscription,
-  CatalogUsage,
-  CouponStatus,
-  CouponType,
-  Currency,
-  FeatureType,
-  MeterType,
-  PricingType,
-  PromotionalEntitlementPeriod,
-  ResetPeriod,
-} from './catalog-types';
 
 const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadCatalogFile, type Catalog } from './catalog';
+import { loadCatalogFile } from './catalog';
+import type { Catalog } from './catalog-types';
 import { defaultCatalog, demoCustomers } from './default-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from './server';
 
@@ -164,7 +165,13 @@ if (require.main === module) {
   main(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
-  }).then((code) => {
-    process.exitCode = code;
-  });
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`Stigg emulator failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

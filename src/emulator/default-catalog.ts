@@ -1,4 +1,4 @@
-import type { Catalog, CatalogCustomer } from './catalog';
+import type { Catalog, CatalogCustomer } from './catalog-types';
 
 /** The "Revvenu" demo environment from Stigg's documentation. No customers: provision them. */
 export const defaultCatalog: Catalog = {

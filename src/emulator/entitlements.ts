@@ -3,7 +3,7 @@ import { ACTIVE_STATUSES, planOf, statusOf } from './lifecycle';
 import { iso, periodAt, type Period } from './time';
 import type { AccessDeniedReason } from '../core/types';
 import { usageKey, type Json, type Maybe, type Store } from './store';
-import type { ResetPeriod } from './catalog';
+import type { ResetPeriod } from './catalog-types';
 
 /** What a customer is entitled to for one feature, before usage is compared. */
 export interface Effective {

@@ -36,6 +36,6 @@ export type {
   PricingType,
   PromotionalEntitlementPeriod,
   ResetPeriod,
-} from './catalog';
+} from './catalog-types';
 export { EmulatorError } from './errors';
 export type { EmulatorErrorCode } from './errors';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CatalogPlan } from './catalog';
+import type { CatalogPlan } from './catalog-types';
 import { EmulatorError } from './errors';
 import { billingUnit, periodAt, type Period } from './time';
 import {

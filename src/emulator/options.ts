@@ -1,5 +1,5 @@
 import { rejectUnknownOptions } from '../core/unknown-options';
-import type { Catalog } from './catalog';
+import type { Catalog } from './catalog-types';
 import type { EmulatorClock } from './store';
 
 export interface EmulatorFaults {

@@ -1,4 +1,4 @@
-import type { BillingPeriod, CatalogPlan, CatalogPrice } from './catalog';
+import type { BillingPeriod, CatalogPlan, CatalogPrice } from './catalog-types';
 import { priceOut } from './catalog-index';
 import { planOf } from './lifecycle';
 import { iso } from './time';

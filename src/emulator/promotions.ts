@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PromotionalEntitlementPeriod, ResetPeriod } from './catalog';
+import type { PromotionalEntitlementPeriod, ResetPeriod } from './catalog-types';
 import { EmulatorError } from './errors';
 import { promotionOut } from './shapes';
 import { promotionEnd } from './time';

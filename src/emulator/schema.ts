@@ -25,13 +25,15 @@ export function loadSchema(): GraphQLSchema {
   return schema;
 }
 
-// graphql-js has validated and coerced the arguments against the schema before a resolver runs.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// graphql-js has validated and coerced the arguments against the schema before a resolver runs,
+// so each resolver hands them on as the typed input of its operation.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema-validated GraphQL arguments, typed by the state method they are passed to
 type Args = { readonly [argument: string]: any };
 type Resolver = (args: Args, context: unknown, info: GraphQLResolveInfo) => unknown;
 
 /** Root fields the emulator answers, by the argument names of Stigg's schema. */
 export function modelledRootFields(state: EmulatorState): Record<string, (args: Args) => unknown> {
+  /* eslint-disable @typescript-eslint/no-unsafe-argument -- Args are schema-validated (above): each state method's parameter type is their type */
   return {
     getCustomerByRefId: (a) => state.getCustomerByRefId(a.input),
     getActiveSubscriptions: (a) => state.getActiveSubscriptions(a.input),
@@ -60,6 +62,7 @@ export function modelledRootFields(state: EmulatorState): Record<string, (args: 
     grantPromotionalEntitlements: (a) => state.grantPromotionalEntitlements(a.input),
     revokePromotionalEntitlement: (a) => state.revokePromotionalEntitlement(a.input),
   };
+  /* eslint-enable @typescript-eslint/no-unsafe-argument */
 }
 
 /** Every root field of the schema (queries, mutations, subscriptions), in schema order. */

@@ -1,7 +1,7 @@
-import type { Catalog, CatalogPlan } from './catalog';
+import type { Catalog, CatalogPlan } from './catalog-types';
 import { validateCatalog } from './catalog';
 import { indexCatalog, indexPlan, products } from './catalog-index';
-import { coupons, type CouponFilter } from './coupons';
+import { coupons } from './coupons';
 import {
   archiveCustomer,
   getCustomerByRefId,
@@ -54,9 +54,6 @@ export type {
   SubscriptionStatus,
   WebhookDelivery,
 } from './store';
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- each operation takes its GraphQL input, already validated and coerced by graphql-js */
-type Input = any;
 
 /**
  * The emulated Stigg environment: catalog, customers, subscriptions, usage. A façade over one module
@@ -212,34 +209,34 @@ export class EmulatorState {
     store.stats = emptyStats();
   }
 
-  getCustomerByRefId = (input: Input): Json => getCustomerByRefId(this.store, input);
+  getCustomerByRefId = (input: Parameters<typeof getCustomerByRefId>[1]): Json => getCustomerByRefId(this.store, input);
   provisionCustomer = (input: ProvisionCustomerArgs): Json => provisionCustomer(this.store, input);
-  updateOneCustomer = (input: Input): Json => updateOneCustomer(this.store, input);
-  archiveCustomer = (input: Input): Json => archiveCustomer(this.store, input);
-  unarchiveCustomer = (input: Input): Json => unarchiveCustomer(this.store, input);
+  updateOneCustomer = (input: Parameters<typeof updateOneCustomer>[1]): Json => updateOneCustomer(this.store, input);
+  archiveCustomer = (input: Parameters<typeof archiveCustomer>[1]): Json => archiveCustomer(this.store, input);
+  unarchiveCustomer = (input: Parameters<typeof unarchiveCustomer>[1]): Json => unarchiveCustomer(this.store, input);
 
-  getActiveSubscriptions = (input: Input): Json[] => getActiveSubscriptions(this.store, input);
-  getSubscription = (input: Input): Json => getSubscription(this.store, input);
-  subscriptions = (args: Input): Json => listSubscriptions(this.store, args);
+  getActiveSubscriptions = (input: Parameters<typeof getActiveSubscriptions>[1]): Json[] => getActiveSubscriptions(this.store, input);
+  getSubscription = (input: Parameters<typeof getSubscription>[1]): Json => getSubscription(this.store, input);
+  subscriptions = (args: Parameters<typeof listSubscriptions>[1]): Json => listSubscriptions(this.store, args);
   provisionSubscriptionV2 = (input: ProvisionSubscriptionArgs): Json => provisionSubscriptionV2(this.store, input);
   completeCheckout = (checkoutId: string): Json | null => completeCheckout(this.store, checkoutId);
-  updateOneSubscription = (input: Input): Json => updateOneSubscription(this.store, input);
-  cancelSubscription = (input: Input): Json => cancelSubscription(this.store, input);
-  migrateSubscriptionToLatest = (input: Input): Json => migrateSubscriptionToLatest(this.store, input);
+  updateOneSubscription = (input: Parameters<typeof updateOneSubscription>[1]): Json => updateOneSubscription(this.store, input);
+  cancelSubscription = (input: Parameters<typeof cancelSubscription>[1]): Json => cancelSubscription(this.store, input);
+  migrateSubscriptionToLatest = (input: Parameters<typeof migrateSubscriptionToLatest>[1]): Json => migrateSubscriptionToLatest(this.store, input);
 
-  entitlement = (query: Input): Json => entitlement(this.store, query);
-  cachedEntitlements = (query: Input): Json[] => cachedEntitlements(this.store, query);
-  entitlementsState = (query: Input): Json => entitlementsState(this.store, query);
+  entitlement = (query: Parameters<typeof entitlement>[1]): Json => entitlement(this.store, query);
+  cachedEntitlements = (query: Parameters<typeof cachedEntitlements>[1]): Json[] => cachedEntitlements(this.store, query);
+  entitlementsState = (query: Parameters<typeof entitlementsState>[1]): Json => entitlementsState(this.store, query);
 
   reportUsage = (input: UsageArgs): Json => reportUsage(this.store, input);
   reportUsageBulk = (input: { usages: UsageArgs[] }): Json[] => reportUsageBulk(this.store, input);
-  reportEvent = (events: Input): null => reportEvent(this.store, events);
+  reportEvent = (events: Parameters<typeof reportEvent>[1]): null => reportEvent(this.store, events);
 
-  coupons = (args: { filter?: CouponFilter | null; paging?: Input }): Json => coupons(this.store, args);
-  products = (args: Input): Json => products(this.store, args);
-  estimateSubscription = (input: Input): Json => estimateSubscription(this.store, input);
-  estimateSubscriptionUpdate = (input: Input): Json => estimateSubscriptionUpdate(this.store, input);
+  coupons = (args: Parameters<typeof coupons>[1]): Json => coupons(this.store, args);
+  products = (args: Parameters<typeof products>[1]): Json => products(this.store, args);
+  estimateSubscription = (input: Parameters<typeof estimateSubscription>[1]): Json => estimateSubscription(this.store, input);
+  estimateSubscriptionUpdate = (input: Parameters<typeof estimateSubscriptionUpdate>[1]): Json => estimateSubscriptionUpdate(this.store, input);
 
   grantPromotionalEntitlements = (input: GrantArgs): Json[] => grantPromotionalEntitlements(this.store, input);
-  revokePromotionalEntitlement = (input: Input): Json => revokePromotionalEntitlement(this.store, input);
+  revokePromotionalEntitlement = (input: Parameters<typeof revokePromotionalEntitlement>[1]): Json => revokePromotionalEntitlement(this.store, input);
 }

@@ -9,7 +9,7 @@ import type {
   Currency,
   PromotionalEntitlementPeriod,
   ResetPeriod,
-} from './catalog';
+} from './catalog-types';
 import { EmulatorError } from './errors';
 
 /** The library's own list (one type for the whole package); the emulator answers the subset it models. */

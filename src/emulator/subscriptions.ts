@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BillingPeriod } from './catalog';
+import type { BillingPeriod } from './catalog-types';
 import { grantedEntitlements } from './entitlements';
 import { connection, matches, type Comparison, type Paging } from './connection';
 import { EmulatorError } from './errors';

@@ -1,4 +1,4 @@
-import type { BillingPeriod, PromotionalEntitlementPeriod, ResetPeriod } from './catalog';
+import type { BillingPeriod, PromotionalEntitlementPeriod, ResetPeriod } from './catalog-types';
 
 const DAY_MS = 86_400_000;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CatalogFeature } from './catalog';
+import type { CatalogFeature } from './catalog-types';
 import { ENVIRONMENT_ID } from './catalog-index';
 import { effective, periodOf, readUsage } from './entitlements';
 import { EmulatorError } from './errors';

@@ -40,6 +40,7 @@ export type StiggModuleOptions = StiggNestOptions &
 export interface StiggModuleAsyncOptions {
   imports?: unknown[];
   inject?: unknown[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Nest's own factory type: injected parameters are typed by the app, not here.
   useFactory: (...args: any[]) => MaybePromise<StiggModuleOptions>;
   isGlobal?: boolean;
   useGlobalGuard?: boolean;
@@ -96,10 +97,9 @@ function checkBoolean(where: string, name: string, value: unknown): void {
 
 function checkLogger(value: unknown): Logger {
   if (value === undefined) return silentLogger;
-  const logger = value as Partial<Logger> | null;
+  const logger = typeof value === 'object' && value !== null ? (value as Partial<Logger>) : undefined;
   if (
-    typeof logger !== 'object' ||
-    logger === null ||
+    logger === undefined ||
     typeof logger.warn !== 'function' ||
     typeof logger.error !== 'function'
   ) {
@@ -151,10 +151,9 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   let entitlements: Entitlements;
   let owned: boolean;
   if (o.entitlements !== undefined) {
-    const given = o.entitlements as Partial<Entitlements> | null;
+    const given = typeof o.entitlements === 'object' && o.entitlements !== null ? (o.entitlements as Partial<Entitlements>) : undefined;
     if (
-      typeof given !== 'object' ||
-      given === null ||
+      given === undefined ||
       typeof given.acquire !== 'function' ||
       typeof given.flush !== 'function'
     ) {

@@ -31,8 +31,8 @@ describe('options are validated at construction', () => {
     ['a fetch that is not a function', { fetch: 'fetch' }, /fetch option/],
     ['a logger without warn/error', { logger: { debug() {} } }, /logger option/],
   ])('rejects %s with a TypeError', (_what, override, message) => {
-    expect(() => new StiggClient({ ...base, ...(override as object) } as StiggClientOptions)).toThrow(TypeError);
-    expect(() => new StiggClient({ ...base, ...(override as object) } as StiggClientOptions)).toThrow(message);
+    expect(() => new StiggClient({ ...base, ...(override as object) })).toThrow(TypeError);
+    expect(() => new StiggClient({ ...base, ...(override as object) })).toThrow(message);
   });
 
   it('never echoes the apiKey in a validation message', () => {

@@ -174,7 +174,7 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
       entitlementCheckResult: { hasAccess: true },
     };
     expect(
-      (await stigg.ReportEntitlementCheckRequested({ entitlementCheckRequested: check as never }))
+      (await stigg.ReportEntitlementCheckRequested({ entitlementCheckRequested: check }))
         .reportEntitlementCheckRequested,
     ).toBe(true);
 

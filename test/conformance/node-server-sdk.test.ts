@@ -34,7 +34,7 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
       baseUri: emulator.url.replace(/\/graphql$/, ''),
       realtimeUpdatesEnabled: false,
       enableEdge: false,
-      logConfiguration: { logger: logger as never, logLevel: 'error' as never },
+      logConfiguration: { logger, logLevel: 'error' as never },
     });
     await stigg.waitForInitialization();
   });
@@ -170,7 +170,7 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
       customerId,
       planId: 'plan-revvenu-essentials',
       promotionCode: 'coupon-vip',
-    } as never);
+    });
     expect(estimate).toMatchObject({ subTotal: { amount: 60 }, total: { amount: 48 } });
 
     // promotional grant and revoke (on the free plan, which has no analytics)
@@ -189,7 +189,7 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
       isFallback: false,
       hasAccess: true,
     });
-    await stigg.revokePromotionalEntitlements({ customerId, featureId: 'feature-04-analytics' } as never);
+    await stigg.revokePromotionalEntitlements({ customerId, featureId: 'feature-04-analytics' });
     // The SDK decides from the entitlement list, where a revoked feature is simply absent; the API itself says Revoked.
     expect(await stigg.getBooleanEntitlement({ customerId, featureId: 'feature-04-analytics' })).toMatchObject({
       isFallback: false,
@@ -222,7 +222,7 @@ describe('conformance: @stigg/node-server-sdk with its edge API on (its default)
       baseUri: origin,
       baseEdgeUri: origin,
       realtimeUpdatesEnabled: false,
-      logConfiguration: { logger: logger as never, logLevel: 'error' as never },
+      logConfiguration: { logger, logLevel: 'error' as never },
     });
     await stigg.waitForInitialization();
   });

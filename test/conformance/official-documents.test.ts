@@ -1,5 +1,7 @@
 import * as sdk from '@stigg/api-client-js/src/generated/sdk';
 import {
+  Kind,
+  OperationTypeNode,
   isEnumType,
   isInputObjectType,
   isListType,
@@ -26,7 +28,7 @@ const documents: Array<{ name: string; document: DocumentNode; operation: Operat
   )
   .map(([, value]) => value as unknown as DocumentNode)
   .flatMap((document) => {
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     return operation === undefined ? [] : [{ name: operation.name?.value ?? '?', document, operation }];
   });
 
@@ -47,8 +49,8 @@ function sample(schema: GraphQLSchema, type: GraphQLInputType): unknown {
 }
 
 function rootFieldOf(operation: OperationDefinitionNode): string {
-  const field = operation.selectionSet.selections.find((s) => s.kind === 'Field');
-  return field?.kind === 'Field' ? field.name.value : '?';
+  const field = operation.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+  return field?.kind === Kind.FIELD ? field.name.value : '?';
 }
 
 describe("Stigg's official client documents against the emulator", () => {
@@ -70,7 +72,7 @@ describe("Stigg's official client documents against the emulator", () => {
     },
   );
 
-  it.each(documents.filter((d) => d.operation.operation !== 'subscription').map((d) => [d.name, d] as const))(
+  it.each(documents.filter((d) => d.operation.operation !== OperationTypeNode.SUBSCRIPTION).map((d) => [d.name, d] as const))(
     '%s answers with data or a coded GraphQL error, never a crash',
     async (_name, { document, operation }) => {
       const variables: Record<string, unknown> = {};

@@ -51,7 +51,8 @@ test('a failure that hits every report alike (an API change) does not turn each 
   const dropped: PendingUsage[] = [];
   const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000 } });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
-  for (let i = 0; i < 250; i += 1) entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
+  // `void`: the memory store queues synchronously, so report() returns nothing to wait for (a refusal throws).
+  for (let i = 0; i < 250; i += 1) void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
   await entitlements.flush();
   expect(calls).toBeLessThanOrEqual(1 + 3);
   expect(dropped).toEqual([]);
@@ -70,8 +71,8 @@ test('a poison report does not take its batch-mates with it, even when all of th
   const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000 } });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
   for (let i = 0; i < 9; i += 1) {
-    entitlements.report({ customerId: 'mates', featureId: TEMPLATES, value: 1 });
-    if (i === 4) entitlements.report({ customerId: 'poison', featureId: TEMPLATES, value: 100 });
+    void entitlements.report({ customerId: 'mates', featureId: TEMPLATES, value: 1 });
+    if (i === 4) void entitlements.report({ customerId: 'poison', featureId: TEMPLATES, value: 100 });
   }
   now += 25 * HOUR;
   await entitlements.flush();
@@ -89,7 +90,7 @@ test('a rotated API key for more than maxAgeMs never gives usage up: it is deliv
   const logger = { warn: () => undefined, error: () => undefined };
   const entitlements = make({ client, logger, now: () => now, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 1, maxAgeMs: HOUR } });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
-  entitlements.report({ customerId: 'rotated', featureId: TEMPLATES, value: 6 });
+  void entitlements.report({ customerId: 'rotated', featureId: TEMPLATES, value: 6 });
   const flushing = entitlements.flush();
   for (let i = 0; i < 10; i += 1) {
     now += HOUR;
@@ -115,7 +116,7 @@ test('lost responses during an outage, then close() at its deadline: the handed-
   const undelivered: PendingUsage[] = [];
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 5 } });
   entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
-  for (let i = 0; i < 30; i += 1) entitlements.report({ customerId: 'replay', featureId: TEMPLATES, value: 1 });
+  for (let i = 0; i < 30; i += 1) void entitlements.report({ customerId: 'replay', featureId: TEMPLATES, value: 1 });
   await entitlements.close({ timeoutMs: 300 });
   expect(applied('replay')).toBe(30); // Stigg took them; the answer was lost
   expect(undelivered).toHaveLength(30);
@@ -163,8 +164,8 @@ test('compaction of the memory outbox never makes a value Stigg cannot take (1e3
   const { MemoryStore } = await import('../../src/core/memory-store');
   const store = new MemoryStore({ maxPendingUsage: 2 });
   const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
-  entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
-  entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
+  void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
+  void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
   expect(() => entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 })).toThrow(/outbox/);
   const values = store.takePendingUsage().map((report) => report.value);
   expect(values.every(Number.isFinite)).toBe(true);

@@ -54,7 +54,8 @@ test('an outage of 30 hours (fake clock) loses no unit: reports are retried unti
     circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 10 },
   });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
-  for (let i = 0; i < 5; i += 1) entitlements.report({ customerId: 'outage', featureId: TEMPLATES, value: 2 });
+  // `void`: the memory store queues synchronously, so report() returns nothing to wait for (a refusal throws).
+  for (let i = 0; i < 5; i += 1) void entitlements.report({ customerId: 'outage', featureId: TEMPLATES, value: 2 });
   rig.emulator.setFaults({ failureRate: 1 });
   const flushing = entitlements.flush();
   for (let hour = 0; hour < 30; hour += 1) {
@@ -81,8 +82,8 @@ test('a report Stigg keeps failing without saying it is transient is retried, no
   });
   const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000, maxAgeMs: 24 * HOUR } });
   entitlements.on('usage:dropped', (report, error) => dropped.push([report, error]));
-  entitlements.report({ customerId: 'poison', featureId: TEMPLATES, value: 3 });
-  entitlements.report({ customerId: 'internal', featureId: TEMPLATES, value: 4 });
+  void entitlements.report({ customerId: 'poison', featureId: TEMPLATES, value: 3 });
+  void entitlements.report({ customerId: 'internal', featureId: TEMPLATES, value: 4 });
   await entitlements.flush();
   expect(applied('internal')).toBe(4);
   expect(dropped).toEqual([]);
@@ -106,7 +107,7 @@ test('the same failure recovers before maxAgeMs: the report is delivered once St
   );
   let now = Date.now();
   const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000 } });
-  entitlements.report({ customerId: 'internal', featureId: CAMPAIGNS, value: 5 });
+  void entitlements.report({ customerId: 'internal', featureId: CAMPAIGNS, value: 5 });
   await entitlements.flush();
   failing = false;
   now += 2_000;
@@ -120,7 +121,7 @@ describe('close({ timeoutMs })', () => {
     const store = new MemoryStore();
     const entitlements = createEntitlements({ client: rig.client, store, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 5 } });
     entitlements.on('usage:undelivered', (reports) => undelivered.push(reports));
-    for (let i = 0; i < 150; i += 1) entitlements.report({ customerId: 'close-mem', featureId: TEMPLATES, value: 1 });
+    for (let i = 0; i < 150; i += 1) void entitlements.report({ customerId: 'close-mem', featureId: TEMPLATES, value: 1 });
     rig.emulator.setFaults({ failureRate: 1 });
     const started = performance.now();
     await entitlements.close({ timeoutMs: 300 });
@@ -137,7 +138,7 @@ describe('close({ timeoutMs })', () => {
     const undelivered: PendingUsage[] = [];
     const entitlements = createEntitlements({ client: rig.client, usage: { flushIntervalMs: 60_000 } });
     entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
-    entitlements.report({ customerId: 'close-hang', featureId: TEMPLATES, value: 7 });
+    void entitlements.report({ customerId: 'close-hang', featureId: TEMPLATES, value: 7 });
     rig.emulator.setFaults({ latencyMs: 1_500 });
     const started = performance.now();
     await entitlements.close({ timeoutMs: 100 });
@@ -157,7 +158,7 @@ describe('close({ timeoutMs })', () => {
     entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
     const lease = await entitlements.acquire({ customerId: 'late', featureId: CAMPAIGNS, requestedUsage: 2 });
     rig.emulator.setFaults({ failureRate: 1 });
-    entitlements.report({ customerId: 'late', featureId: CAMPAIGNS, value: 1 });
+    void entitlements.report({ customerId: 'late', featureId: CAMPAIGNS, value: 1 });
     await entitlements.close({ timeoutMs: 50 });
     lease.commit();
     expect(undelivered.map((report) => report.value).sort()).toEqual([1, 2]);
@@ -181,7 +182,7 @@ describe('shared store (Redis): close() during an outage never takes other proce
     const two = createEntitlements({ client: rig.client, store: new RedisStore({ redis, prefix }), usage: { flushIntervalMs: 60_000, leaseMs: 200 } });
     const dropped: PendingUsage[] = [];
     for (const engine of [one, two]) engine.on('usage:dropped', (report) => dropped.push(report));
-    for (let i = 0; i < 100; i += 1) one.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 });
+    await Promise.all(Array.from({ length: 100 }, () => one.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 })));
     for (let i = 0; i < 50; i += 1) await two.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 });
     await sleep(50);
     rig.emulator.setFaults({ failureRate: 1 });
@@ -202,9 +203,9 @@ test('the memory outbox is bounded: untried DELTAs of one key are compacted, the
   const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
   entitlements.on('usage:dropped', (report, error) => dropped.push([report, error]));
   entitlements.on('store:error', (error) => errors.push(error));
-  for (let i = 0; i < 50; i += 1) entitlements.report({ customerId: 'bound', featureId: TEMPLATES, value: 1 });
-  entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 5 });
-  entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
+  for (let i = 0; i < 50; i += 1) void entitlements.report({ customerId: 'bound', featureId: TEMPLATES, value: 1 });
+  void entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 5 });
+  void entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
   expect(store.pendingUsageCount).toBe(3);
   expect(dropped).toEqual([]);
   expect(() => entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' })).toThrow(OutboxFullError);

@@ -2,7 +2,7 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError, statusForReason } from '../../src/core/errors';
 import { KeyCache } from '../../src/core/keys';
 import { MemoryStore } from '../../src/core/memory-store';
-import type { Decision, Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
+import type { Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
 import { ANALYTICS, CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
 
 let rig: Rig;
@@ -73,7 +73,7 @@ test('a reason Stigg added after this version flows through decisions verbatim, 
     reportUsageBulk: (input) => rig.client.reportUsageBulk(input),
   };
   const entitlements = make({ client });
-  const decision = (await entitlements.check({ customerId: 'future', featureId: CAMPAIGNS })) as Decision;
+  const decision = await entitlements.check({ customerId: 'future', featureId: CAMPAIGNS });
   expect(decision).toMatchObject({ granted: false, accessDeniedReason: 'EntitlementNotFound' });
   expect(statusForReason(decision.accessDeniedReason)).toBe(403);
   const lease = await entitlements.acquire({ customerId: 'future', featureId: CAMPAIGNS, requestedUsage: 1 });

@@ -127,8 +127,9 @@ test('a report that can never be delivered is surfaced with its full content; th
   const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
   entitlements.on('usage:dropped', (report, error) => dropped.push([report, error]));
   (await grant(entitlements, 'bad-mix', 2)).commit();
-  entitlements.report({ customerId: 'nobody', featureId: TEMPLATES, value: 5 });
-  entitlements.report({ customerId: 'bad-mix', featureId: CAMPAIGNS, value: 3 });
+  // `void`: the memory store queues synchronously, so report() returns nothing to wait for (a refusal throws).
+  void entitlements.report({ customerId: 'nobody', featureId: TEMPLATES, value: 5 });
+  void entitlements.report({ customerId: 'bad-mix', featureId: CAMPAIGNS, value: 3 });
   await entitlements.flush();
   expect(applied('bad-mix')).toBe(2);
   expect(applied('bad-mix', CAMPAIGNS)).toBe(3);
@@ -186,9 +187,9 @@ test('never more than one bulk call in flight', async () => {
 test('report() meters without a check: DELTA adds and SET replaces the cached usage at once', async () => {
   const entitlements = make({ usage: { flushIntervalMs: 60_000 } });
   await entitlements.check({ customerId: 'meter', featureId: CAMPAIGNS });
-  entitlements.report({ customerId: 'meter', featureId: CAMPAIGNS, value: 5 });
+  void entitlements.report({ customerId: 'meter', featureId: CAMPAIGNS, value: 5 });
   expect(entitlements.check({ customerId: 'meter', featureId: CAMPAIGNS })).toMatchObject({ currentUsage: 5 });
-  entitlements.report({ customerId: 'meter', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
+  void entitlements.report({ customerId: 'meter', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
   expect(entitlements.check({ customerId: 'meter', featureId: CAMPAIGNS })).toMatchObject({ currentUsage: 2 });
   await entitlements.flush();
   expect(entitlements.check({ customerId: 'meter', featureId: CAMPAIGNS })).toMatchObject({ currentUsage: 2 });
@@ -251,7 +252,7 @@ test('a steady stream makes one reportUsageBulk per 100 reports: the timer never
   const before = bulkCalls();
   const applied0 = applied('batch') ?? 0;
   for (let burst = 0; burst < 30; burst += 1) {
-    for (let i = 0; i < 50; i += 1) entitlements.report({ customerId: 'batch', featureId: TEMPLATES, value: 1 });
+    for (let i = 0; i < 50; i += 1) void entitlements.report({ customerId: 'batch', featureId: TEMPLATES, value: 1 });
     await sleep(100);
   }
   await entitlements.flush();

@@ -121,7 +121,7 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
   async function start(options: Record<string, unknown> = {}): Promise<INestApplication> {
     app = await createApp(platform, {
       imports: [
-        StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options } as never),
+        StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options }),
       ],
       controllers: [GatedController, EdgeController],
       providers: [ReportService, RefuseGuard],

@@ -51,9 +51,21 @@ function lastResortErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/** The parsed JSON body's fields (express.json() leaves req.body untyped, or undefined without a body). */
+function bodyOf(req: Request): Readonly<Record<string, unknown>> {
+  const body: unknown = req.body;
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+}
+
+/** A text field of the body, or `fallback` when it is absent; numbers and booleans are kept as their text. */
+function textOr(value: unknown, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+}
+
 /** Campaigns to create, from the body; anything but a whole number >= 0 makes requireFeature answer 400. */
 function campaignCount(req: Request): number {
-  const count: unknown = req.body?.count;
+  const count = bodyOf(req).count;
   return typeof count === 'number' && Number.isInteger(count) ? count : Number.NaN;
 }
 
@@ -86,7 +98,7 @@ export function createApp(options: ExampleAppOptions): Express {
   });
 
   app.post('/templates', requireFeature('feature-01-templates', 1), function createTemplate(req: Request, res: Response) {
-    const template: Template = { id: templates.length + 1, owner: currentUser(req)?.id ?? 'unknown', name: String(req.body?.name ?? 'Untitled') };
+    const template: Template = { id: templates.length + 1, owner: currentUser(req)?.id ?? 'unknown', name: textOr(bodyOf(req).name, 'Untitled') };
     templates.push(template);
     res.status(201).json(template);
   });
@@ -97,7 +109,7 @@ export function createApp(options: ExampleAppOptions): Express {
   });
 
   app.post('/campaigns', requireFeature('feature-02-campaigns', campaignCount), function createCampaigns(req: Request, res: Response) {
-    const count = Number(req.body.count);
+    const count = Number(bodyOf(req).count);
     const ids = Array.from({ length: count }, () => ++lastCampaignId);
     res.status(201).json({ created: ids });
   });
@@ -107,7 +119,7 @@ export function createApp(options: ExampleAppOptions): Express {
   });
 
   app.put('/custom-domain', requireFeature('feature-03-custom-domain'), function setCustomDomain(req: Request, res: Response) {
-    res.json({ domain: String(req.body?.domain ?? 'www.example.com'), status: 'pending-verification' });
+    res.json({ domain: textOr(bodyOf(req).domain, 'www.example.com'), status: 'pending-verification' });
   });
 
   app.get('/reports/monthly', async function monthlyReport(req: Request, res: Response) {
@@ -121,7 +133,7 @@ export function createApp(options: ExampleAppOptions): Express {
       problem(res, 401, 'Send Authorization: Bearer <token> to upgrade.');
       return;
     }
-    const planId: unknown = req.body?.planId ?? 'plan-revvenu-growth';
+    const planId = bodyOf(req).planId ?? 'plan-revvenu-growth';
     if (typeof planId !== 'string' || !upgradePlans.includes(planId)) {
       problem(res, 400, `planId must be one of: ${upgradePlans.join(', ')}.`);
       return;

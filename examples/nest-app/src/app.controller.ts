@@ -26,6 +26,12 @@ interface Template {
   readonly name: string;
 }
 
+/** A text field of the body, or `fallback` when it is absent; numbers and booleans are kept as their text. */
+function textOr(value: unknown, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+}
+
 /** Campaigns to create, from the body; anything but a whole number >= 0 answers 400. */
 function campaignCount(body: { count?: unknown } | undefined): number {
   const count = body?.count;
@@ -72,7 +78,7 @@ export class AppController {
     const template: Template = {
       id: this.templates.length + 1,
       owner: req.user?.id ?? 'unknown',
-      name: String(body?.name ?? 'Untitled'),
+      name: textOr(body?.name, 'Untitled'),
     };
     this.templates.push(template);
     return template;
@@ -94,7 +100,7 @@ export class AppController {
   @Put('custom-domain')
   @RequireFeature('feature-03-custom-domain')
   async setCustomDomain(@Body() body: { domain?: unknown } | undefined): Promise<{ domain: string; status: string }> {
-    return { domain: String(body?.domain ?? 'www.example.com'), status: 'pending-verification' };
+    return { domain: textOr(body?.domain, 'www.example.com'), status: 'pending-verification' };
   }
 
   @Get('reports/monthly')

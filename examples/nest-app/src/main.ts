@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { Stigg, type Logger, type StiggClient } from 'stigg-gate';
 import { startEmulator, type Emulator } from 'stigg-gate/emulator';
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   // SIGTERM / SIGINT close the app: StiggModule then flushes pending usage to Stigg before the process exits.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(port, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
   process.stdout.write(
     `${banner({ baseUrl: `http://127.0.0.1:${address.port}`, emulatorUrl: emulator?.url, apiUrl })}\n`,
   );

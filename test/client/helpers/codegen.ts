@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   Kind,
+  OperationTypeNode,
   buildSchema,
   isEnumType,
   isInputType,
@@ -162,7 +163,7 @@ export function generateTypes(sources: SourceDocuments = loadSourceDocuments()):
   });
 
   const operationBlocks = operations.map(function operationBlock({ name, definition }) {
-    const root = definition.operation === 'query' ? schema.getQueryType() : schema.getMutationType();
+    const root = definition.operation === OperationTypeNode.QUERY ? schema.getQueryType() : schema.getMutationType();
     if (!root) throw new Error(`the schema has no ${definition.operation} type`);
     const [field, ...rest] = definition.selectionSet.selections;
     if (field?.kind !== Kind.FIELD || rest.length > 0) throw new Error(`${name} must select exactly one root field`);

@@ -124,6 +124,7 @@ class EntitlementsEngine implements Entitlements {
     });
     const work = (async () => {
       await runtime.settle();
+      await this.ledger.stranded.retry();
       await buffer.flush();
       await runtime.settle();
       return 'done' as const;
@@ -135,6 +136,8 @@ class EntitlementsEngine implements Entitlements {
         this.handOver(timeoutMs);
         // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
         if (runtime.store.releaseUsage !== undefined) await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
+      } else {
+        this.handOverStranded(timeoutMs);
       }
     } finally {
       clearTimeout(timer);
@@ -142,9 +145,21 @@ class EntitlementsEngine implements Entitlements {
     }
   }
 
+  /** Commits the store never took (Redis down at the end): only the app can keep them now. */
+  private handOverStranded(timeoutMs: number): void {
+    const stranded = this.ledger.stranded.take();
+    if (stranded.length === 0) return;
+    this.runtime.config.logger.error(
+      { timeoutMs, reports: stranded.length },
+      `entitlements.close() ends with ${stranded.length} usage reports the "${this.runtime.store.name}" store could not take; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+    );
+    this.runtime.emit('usage:undelivered', stranded);
+  }
+
   /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
   private handOver(timeoutMs: number): void {
     const { store, config } = this.runtime;
+    this.handOverStranded(timeoutMs);
     if (!(store instanceof MemoryStore)) {
       config.logger.warn({ timeoutMs }, `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`);
       return;

@@ -27,6 +27,7 @@ export interface Outcome<T> {
 const FETCH_LOCK_TTL_MS = 5_000;
 const PEER_POLL_MS = 25;
 const SKEWED_REFRESH_MS = 1_000;
+const ROLLED_OVER_MAX = 10_000;
 
 /**
  * The entitlement to decide with: the cached one while fresh (stale ones are served while one
@@ -36,6 +37,8 @@ const SKEWED_REFRESH_MS = 1_000;
 export class Fetcher {
   readonly breaker: CircuitBreaker;
   private readonly inflight = new Map<string, Fetch>();
+  /** The period end this process last rolled each key over at (see usable()). */
+  private readonly rolledOver = new Map<string, number>();
   /** The usage to cache when Stigg says `upstream`, with what only this process knows (core accounting); set by the engine. */
   usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream;
 
@@ -88,12 +91,15 @@ export class Fetcher {
     if (cached.usagePeriodEnd !== null) {
       const periodEnd = periodEndOf(cached);
       if (periodEnd !== null && periodEnd <= now) {
-        if (cached.fetchedAt < periodEnd) {
+        if (cached.fetchedAt < periodEnd && this.rolledOver.get(key) !== periodEnd) {
           value = this.rollOver(input, key, cached, periodEnd, now);
           refresh = true;
         } else {
           // Stigg answered after this clock's period end and still counts the old period: its clock
           // is behind, and its usage stands until it rolls over. Ask again, at most once a second.
+          // So does an answer for a period this process already rolled over, fetched before its end
+          // by a process whose clock is behind this one's (a shared store): rolling over again on
+          // each such answer would grant the limit again each time.
           refresh = age >= Math.min(this.runtime.config.ttlMs, SKEWED_REFRESH_MS);
         }
       }
@@ -105,6 +111,8 @@ export class Fetcher {
   }
 
   private rollOver(input: CheckInput, key: string, cached: CachedEntitlement, periodEnd: number, now: number): CachedEntitlement {
+    if (this.rolledOver.size >= ROLLED_OVER_MAX) this.rolledOver.clear();
+    this.rolledOver.set(key, periodEnd);
     const next = nextPeriodEnd(periodEnd, cached.resetPeriod, now);
     const rolled: CachedEntitlement = {
       ...cached,

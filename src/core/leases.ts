@@ -1,4 +1,4 @@
-import { decide, isLimited, needsReservation, reservedDecision } from './decide';
+import { decide, isLimited, isMetered, needsReservation, reservedDecision } from './decide';
 import type { FailurePolicy } from './failure-policy';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
@@ -83,7 +83,7 @@ export class Reservations {
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
     let queued: MaybePromise<void>;
     try {
-      queued = this.ledger.enqueue(key, report, reservationId);
+      queued = this.ledger.enqueue(key, report, reservationId, true);
     } catch {
       // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
       // with the whole report. commit() runs after the response: it must not throw there.
@@ -104,6 +104,11 @@ export class Reservations {
   }
 
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
+    if (requested > 0 && cached.accessDeniedReason === null && isMetered(cached)) {
+      // Served, then its usage refused (a full outbox): a unit lost. No decision instead.
+      const refusal = this.runtime.store.usageRefusal?.(key);
+      if (refusal !== undefined) return this.unreserved(input, requested, key, refusal);
+    }
     if (!needsReservation(cached, requested)) {
       if (source === 'upstream') this.policy.recovered(key);
       const decision = this.decision(input, requested, key, cached, source);

@@ -102,6 +102,7 @@ export class MemoryStore implements Store {
   private leased: LeasedBatch[] = [];
   private readonly maxEntries: number;
   private readonly maxPendingUsage: number;
+  private compactedAt = -1;
   /**
    * How many reports from `head` on were handed out for delivery before (their lease ran out): Stigg
    * may have them, so they are never merged. They are always the first ones of the queue.
@@ -225,6 +226,16 @@ export class MemoryStore implements Store {
   commit(key: string, reservationId: string, report: PendingUsage): void {
     this.dropReservation(key, reservationId);
     this.enqueueUsage(key, report);
+  }
+
+  /** A full outbox (after compaction) refuses reports: no metered request is granted until it drains. */
+  usageRefusal(): Error | undefined {
+    if (this.pendingUsageCount < this.maxPendingUsage) return undefined;
+    if (this.compactedAt !== this.pendingUsageCount) {
+      this.compact();
+      this.compactedAt = this.pendingUsageCount;
+    }
+    return this.pendingUsageCount < this.maxPendingUsage ? undefined : new OutboxFullError(this.maxPendingUsage);
   }
 
   /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */

@@ -152,6 +152,11 @@ export interface Store {
   claimUsage(max: number, leaseMs: number): MaybePromise<PendingUsage[]>;
   /** Stigg acknowledged these: remove them for good. */
   ackUsage(ids: string[]): MaybePromise<void>;
+  /**
+   * Optional: why a usage report for `key` would be refused now (a bounded outbox that is full), or
+   * undefined. A metered request is then not granted on the store's account: the failure policy decides.
+   */
+  usageRefusal?(key: string): Error | undefined;
   /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
   reservedUsage?(key: string): MaybePromise<number>;
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */

@@ -3,6 +3,7 @@ import { parseDate, periodEndOf } from './decide';
 import { THREE_DIGITS } from './digits';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, MaybePromise, PendingUsage, UpstreamUsageResult } from './types';
+import { StrandedReports } from './stranded';
 import { UsageBuffer, type DeliveryContext } from './usage-buffer';
 
 /**
@@ -36,6 +37,8 @@ function newId(): string {
  */
 export class UsageLedger {
   readonly buffer: UsageBuffer;
+  /** Commits an asynchronous store refused (Redis down): queued again until it takes them. */
+  readonly stranded: StrandedReports;
   /** DELTA units queued by this process and not yet acknowledged by Stigg, per key. */
   private readonly unreported = new Map<string, number>();
   /**
@@ -66,6 +69,12 @@ export class UsageLedger {
       onRetry: (error, reports) => runtime.upstreamLog.failed('reportUsageBulk', error, { reports: reports.length, retrying: true }),
       onStoreError: (error) => runtime.storeError(error),
     });
+    this.stranded = new StrandedReports(
+      runtime.store,
+      () => this.buffer.notify(),
+      (error) => runtime.storeError(error),
+      (report, error) => this.dropped(report, error),
+    );
   }
 
   pending(customerId: string, resourceId: string | undefined, featureId: string, value: number, updateBehavior: 'DELTA' | 'SET'): PendingUsage {
@@ -73,8 +82,12 @@ export class UsageLedger {
     return { id: idempotencyKey, idempotencyKey, customerId, featureId, resourceId, value, updateBehavior, createdAt: this.isoNow(), attempts: 0 };
   }
 
-  /** Into the outbox: with a reservation (commit) or without (enqueueUsage). A refused report is dropped loudly. */
-  enqueue(key: string, report: PendingUsage, reservationId: string | undefined): MaybePromise<void> {
+  /**
+   * Into the outbox: with a reservation (commit) or without (enqueueUsage). A refused report is
+   * dropped loudly, except a served request's (`served`) that an asynchronous store failed to take:
+   * that one is held and queued again (see StrandedReports).
+   */
+  enqueue(key: string, report: PendingUsage, reservationId: string | undefined, served = false): MaybePromise<void> {
     const { store } = this.runtime;
     if (!this.runtime.countsUnreported) this.account(key, report);
     let queued: MaybePromise<void>;
@@ -88,6 +101,11 @@ export class UsageLedger {
       return queued.then(
         () => this.buffer.notify(),
         (error: unknown) => {
+          if (served && !(error instanceof TypeError)) {
+            this.runtime.storeError(asError(error));
+            this.stranded.add(key, report, asError(error));
+            return;
+          }
           this.lost(report, error);
           throw error;
         },

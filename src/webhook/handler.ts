@@ -98,7 +98,9 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
       return problem(400, 'webhook-malformed', 'Malformed webhook', detail);
     }
     if (action.kind === 'ignore') return { status: 200, contentType: JSON_TYPE, body: { received: true, action: 'ignored', reason: `type ${action.type} is not handled` } };
-    if (!order.accept(action.customerId, action.at, action.eventId)) {
+    // An event dated after this clock's now is remembered as now: a clock glitch or a replayed
+    // fixture must not make every real event until that date look stale.
+    if (!order.accept(action.customerId, Math.min(action.at, Date.now()), action.eventId)) {
       return { status: 200, contentType: JSON_TYPE, body: { received: true, action: 'ignored', reason: 'stale or repeated event' } };
     }
     try {

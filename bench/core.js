@@ -40,7 +40,13 @@ function instantUpstream() {
     },
     async reportUsageBulk(input) {
       calls.reportUsageBulk += 1;
-      return input.usages.map((u, i) => ({ id: String(i), customerId: u.customerId, featureId: u.featureId, resourceId: null, currentUsage: null }));
+      return input.usages.map((u, i) => ({
+        id: String(i),
+        customerId: u.customerId,
+        featureId: u.featureId,
+        resourceId: null,
+        currentUsage: null,
+      }));
     },
   };
 }
@@ -107,7 +113,11 @@ async function perCall() {
     rounds: ROUNDS - 1,
     note: 'CPU ns per call (process.cpuUsage, so a busy machine does not inflate it), including one event-loop turn per 1000 calls and the usage flushes the calls cause',
     ns,
-    ratioToMapFloor: { check: ratio('check'), acquireCommitBoolean: ratio('acquireCommitBoolean'), acquireCommitMetered: ratio('acquireCommitMetered') },
+    ratioToMapFloor: {
+      check: ratio('check'),
+      acquireCommitBoolean: ratio('acquireCommitBoolean'),
+      acquireCommitMetered: ratio('acquireCommitMetered'),
+    },
     sink: sink > 0,
   };
 }
@@ -117,7 +127,13 @@ function benchCatalog(customers) {
     ...defaultCatalog,
     plans: [
       ...defaultCatalog.plans,
-      { id: 'plan-bench', productId: 'product-revvenu', displayName: 'Bench', pricingType: 'FREE', entitlements: [{ featureId: TEMPLATES, usageLimit: 1e9 }] },
+      {
+        id: 'plan-bench',
+        productId: 'product-revvenu',
+        displayName: 'Bench',
+        pricingType: 'FREE',
+        entitlements: [{ featureId: TEMPLATES, usageLimit: 1e9 }],
+      },
     ],
     customers: customers.map((id) => ({ id, subscriptions: [{ planId: 'plan-bench' }] })),
   };
@@ -190,7 +206,11 @@ async function stream() {
     let committed = 0;
     while (committed < 1_500) {
       for (let i = 0; i < 7 && committed < 1_500; i += 1, committed += 1) {
-        const lease = await entitlements.acquire({ customerId: CUSTOMERS[committed % CUSTOMERS.length], featureId: TEMPLATES, requestedUsage: 1 });
+        const lease = await entitlements.acquire({
+          customerId: CUSTOMERS[committed % CUSTOMERS.length],
+          featureId: TEMPLATES,
+          requestedUsage: 1,
+        });
         if (lease.decision.granted) lease.commit();
         else lease.release();
       }

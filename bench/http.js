@@ -16,9 +16,13 @@ const CUSTOMER = 'bench-customer';
 
 function startServer(framework, variant, emulator) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server.js'), framework, variant, emulator.url, emulator.apiKey, CUSTOMER], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, 'server.js'), framework, variant, emulator.url, emulator.apiKey, CUSTOMER],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stats;
     const exited = new Promise((done) => child.once('exit', () => done(stats)));
     const lines = readline.createInterface({ input: child.stdout });
@@ -34,11 +38,24 @@ function startServer(framework, variant, emulator) {
 
 function runLoad(port, seconds) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      path.join(__dirname, 'loadgen.js'), '127.0.0.1', String(port), '/r', String(seconds), String(CONNECTIONS), `x-customer: ${CUSTOMER}`, String(PIPELINE),
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(__dirname, 'loadgen.js'),
+        '127.0.0.1',
+        String(port),
+        '/r',
+        String(seconds),
+        String(CONNECTIONS),
+        `x-customer: ${CUSTOMER}`,
+        String(PIPELINE),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
     child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`))));
   });
 }
@@ -50,7 +67,8 @@ async function measure(framework, variant, emulator) {
     await runLoad(port, 1); // JIT warm-up, discarded
     child.kill('SIGUSR2');
     result = await runLoad(port, SECONDS);
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework}/${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${framework}/${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   } finally {
     child.kill('SIGTERM');
   }
@@ -86,7 +104,10 @@ async function main() {
         const mid = results.find((r) => r.rps === rps);
         const cpu = median(results.map((r) => r.cpuUsPerRequest));
         rows[variant] = {
-          rps: Math.round(rps), p50Us: mid.p50Us, p99Us: mid.p99Us, serverCpuUsPerRequest: Number(cpu.toFixed(2)),
+          rps: Math.round(rps),
+          p50Us: mid.p50Us,
+          p99Us: mid.p99Us,
+          serverCpuUsPerRequest: Number(cpu.toFixed(2)),
           rounds: results.map((r) => Math.round(r.rps)),
         };
       }
@@ -115,7 +136,16 @@ async function main() {
       };
     }
     const upstream = emulator.stats();
-    return { http: { rounds: ROUNDS, secondsPerRun: SECONDS, connections: CONNECTIONS, pipelineDepth: PIPELINE, ...summary, upstreamRequests: upstream.requests } };
+    return {
+      http: {
+        rounds: ROUNDS,
+        secondsPerRun: SECONDS,
+        connections: CONNECTIONS,
+        pipelineDepth: PIPELINE,
+        ...summary,
+        upstreamRequests: upstream.requests,
+      },
+    };
   } finally {
     await emulator.stop();
   }
@@ -123,8 +153,11 @@ async function main() {
 
 module.exports = { main };
 if (require.main === module) {
-  main().then((result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'), (error) => {
-    process.stderr.write(`${error.stack ?? error}\n`);
-    process.exit(1);
-  });
+  main().then(
+    (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
+    (error) => {
+      process.stderr.write(`${error.stack ?? error}\n`);
+      process.exit(1);
+    },
+  );
 }

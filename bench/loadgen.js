@@ -28,12 +28,17 @@ function connect() {
   let buffered = '';
   const sentAt = [];
   function send() {
-    if (stopping) { if (sentAt.length === 0) socket.end(); return; }
+    if (stopping) {
+      if (sentAt.length === 0) socket.end();
+      return;
+    }
     sentAt.push(process.hrtime.bigint());
     socket.write(request);
   }
   socket.setEncoding('latin1');
-  socket.on('connect', () => { for (let i = 0; i < depth; i++) send(); });
+  socket.on('connect', () => {
+    for (let i = 0; i < depth; i++) send();
+  });
   socket.on('data', function onData(chunk) {
     buffered += chunk;
     for (;;) {
@@ -52,8 +57,14 @@ function connect() {
       send();
     }
   });
-  socket.on('error', () => { errors++; });
-  socket.on('close', () => { open--; if (!stopping) connect(); else if (open === 0) finish(); });
+  socket.on('error', () => {
+    errors++;
+  });
+  socket.on('close', () => {
+    open--;
+    if (!stopping) connect();
+    else if (open === 0) finish();
+  });
 }
 
 const started = process.hrtime.bigint();
@@ -61,10 +72,17 @@ function finish() {
   const { requests, elapsed } = measured ?? { requests: count, elapsed: Number(process.hrtime.bigint() - started) / 1e9 };
   const sample = latencies.subarray(0, Math.min(requests, latencies.length)).sort();
   const pct = (p) => (sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * p))] : 0);
-  process.stdout.write(JSON.stringify({
-    requests, errors, non2xx, seconds: elapsed, rps: requests / elapsed,
-    p50Us: Math.round(pct(0.5)), p99Us: Math.round(pct(0.99)),
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      requests,
+      errors,
+      non2xx,
+      seconds: elapsed,
+      rps: requests / elapsed,
+      p50Us: Math.round(pct(0.5)),
+      p99Us: Math.round(pct(0.99)),
+    }) + '\n',
+  );
   process.exit(0);
 }
 

@@ -38,12 +38,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
   Object.defineProperty(
     BenchController.prototype,
     'r',
-    Reflect.decorate(
-      decorators,
-      BenchController.prototype,
-      'r',
-      Object.getOwnPropertyDescriptor(BenchController.prototype, 'r'),
-    ),
+    Reflect.decorate(decorators, BenchController.prototype, 'r', Object.getOwnPropertyDescriptor(BenchController.prototype, 'r')),
   );
   Reflect.decorate([Controller()], BenchController);
 
@@ -70,9 +65,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
     entitlements = createEntitlements({ client: new StiggClient({ apiKey, apiUrl }) });
     const warm = await entitlements.check({ customerId, featureId: FEATURE });
     if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
-    imports.push(
-      StiggModule.forRoot({ entitlements, customer: (ctx) => ctx.switchToHttp().getRequest().headers['x-customer'] }),
-    );
+    imports.push(StiggModule.forRoot({ entitlements, customer: (ctx) => ctx.switchToHttp().getRequest().headers['x-customer'] }));
   }
   class BenchModule {}
   Reflect.decorate([Module({ imports, providers, controllers: [BenchController] })], BenchModule);
@@ -95,9 +88,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
   process.stdout.write(`READY ${app.getHttpServer().address().port}\n`);
   process.on('SIGTERM', async () => {
     const cpu = process.cpuUsage(window.cpu);
-    process.stdout.write(
-      `STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`,
-    );
+    process.stdout.write(`STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`);
     await app.close();
     if (entitlements) await entitlements.close();
     process.exit(0);
@@ -106,13 +97,9 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
 
 function startServer(platform, variant, emulator) {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [__filename, 'server', platform, variant, emulator.url, emulator.apiKey, CUSTOMER],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, [__filename, 'server', platform, variant, emulator.url, emulator.apiKey, CUSTOMER], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stats;
     const exited = new Promise((done) => child.once('exit', () => done(stats)));
     const lines = readline.createInterface({ input: child.stdout });
@@ -146,9 +133,7 @@ function runLoad(port, seconds) {
     child.stdout.on('data', (chunk) => {
       out += chunk;
     });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`)),
-    );
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`))));
   });
 }
 

@@ -27,21 +27,33 @@ async function main() {
   }
   let served = 0;
   let window = { requests: 0, cpu: process.cpuUsage() };
-  process.on('SIGUSR2', () => { window = { requests: served, cpu: process.cpuUsage() }; });
+  process.on('SIGUSR2', () => {
+    window = { requests: served, cpu: process.cpuUsage() };
+  });
   const floorMap = new Map([[`${customerId}:${FEATURE}`, { limit: 1e9, used: 0 }]]);
 
   let server;
   if (framework === 'express') {
     const express = require('express');
     const app = express();
-    const handler = (_req, res) => { served++; res.json({ ok: true }); };
+    const handler = (_req, res) => {
+      served++;
+      res.json({ ok: true });
+    };
     if (variant === 'ungated') app.get('/r', handler);
     else if (variant === 'floor') {
-      app.get('/r', async function floor(req, res, next) {
-        const entry = floorMap.get(`${req.headers['x-customer']}:${FEATURE}`);
-        if (entry === undefined || entry.used + 0 > entry.limit) { res.status(402).end(); return; }
-        next();
-      }, handler);
+      app.get(
+        '/r',
+        async function floor(req, res, next) {
+          const entry = floorMap.get(`${req.headers['x-customer']}:${FEATURE}`);
+          if (entry === undefined || entry.used + 0 > entry.limit) {
+            res.status(402).end();
+            return;
+          }
+          next();
+        },
+        handler,
+      );
     } else {
       const { stigg, requireFeature } = require(path.join(dist, 'middleware', 'express', 'index.js'));
       app.use(stigg({ entitlements, customer: (req) => req.headers['x-customer'] }));
@@ -55,12 +67,18 @@ async function main() {
   } else {
     const Koa = require('koa');
     const app = new Koa();
-    const handler = (ctx) => { served++; ctx.body = { ok: true }; };
+    const handler = (ctx) => {
+      served++;
+      ctx.body = { ok: true };
+    };
     if (variant === 'ungated') app.use(handler);
     else if (variant === 'floor') {
       app.use(async function floor(ctx, next) {
         const entry = floorMap.get(`${ctx.get('x-customer')}:${FEATURE}`);
-        if (entry === undefined || entry.used + 0 > entry.limit) { ctx.status = 402; return; }
+        if (entry === undefined || entry.used + 0 > entry.limit) {
+          ctx.status = 402;
+          return;
+        }
         await next();
       });
       app.use(handler);

@@ -45,13 +45,7 @@ function compileOperation(name, fragments) {
   if (document.definitions.length !== 1 || operation.kind !== Kind.OPERATION_DEFINITION)
     throw new Error(`${file} must hold exactly one operation`);
   const [root, ...rest] = operation.selectionSet.selections;
-  if (
-    root.kind !== Kind.FIELD ||
-    rest.length > 0 ||
-    operation.operation === 'subscription' ||
-    root.alias ||
-    !operation.name
-  ) {
+  if (root.kind !== Kind.FIELD || rest.length > 0 || operation.operation === 'subscription' || root.alias || !operation.name) {
     throw new Error(`${file} must be a named query or mutation selecting one root field, without an alias`);
   }
   const needed = [];
@@ -138,12 +132,7 @@ function generateTypesFile() {
     logLevel: 'silent',
   });
   const compiled = { exports: {} };
-  new Function('module', 'exports', 'require', '__dirname', outputFiles[0].text)(
-    compiled,
-    compiled.exports,
-    require,
-    helpers,
-  );
+  new Function('module', 'exports', 'require', '__dirname', outputFiles[0].text)(compiled, compiled.exports, require, helpers);
   return [compiled.exports.typesFile, compiled.exports.generateTypes()];
 }
 

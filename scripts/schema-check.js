@@ -19,16 +19,7 @@ const PACKAGE = '@stigg/api-client-js';
 const HAND_MADE = new Set(['ReportUsageInput.idempotencyKey', 'ReportUsageBaseInput.idempotencyKey']);
 
 /** Declarations of sdk.d.ts that are codegen helpers, not schema types. */
-const HELPERS = new Set([
-  'Maybe',
-  'InputMaybe',
-  'Exact',
-  'MakeOptional',
-  'MakeMaybe',
-  'Scalars',
-  'SdkFunctionWrapper',
-  'Sdk',
-]);
+const HELPERS = new Set(['Maybe', 'InputMaybe', 'Exact', 'MakeOptional', 'MakeMaybe', 'Scalars', 'SdkFunctionWrapper', 'Sdk']);
 
 function officialDir() {
   const main = require.resolve(`${PACKAGE}/package.json`, { paths: [root] });
@@ -119,8 +110,7 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
     }
     const ours = type.getValues().map((value) => value.name);
     for (const value of values) if (!ours.includes(value)) drift.push(`enum ${name}: value ${value} missing`);
-    for (const value of ours)
-      if (!values.includes(value)) drift.push(`enum ${name}: value ${value} is not in ${PACKAGE}`);
+    for (const value of ours) if (!values.includes(value)) drift.push(`enum ${name}: value ${value} is not in ${PACKAGE}`);
   }
 
   for (const [name, fields] of inputs) {
@@ -137,15 +127,13 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
         drift.push(`input ${name}.${field}: ${String(actual.type)} in schema.graphql, ${expected} in ${PACKAGE}`);
     }
     for (const field of Object.keys(ours)) {
-      if (!fields.has(field) && !HAND_MADE.has(`${name}.${field}`))
-        drift.push(`input ${name}.${field}: not in ${PACKAGE}`);
+      if (!fields.has(field) && !HAND_MADE.has(`${name}.${field}`)) drift.push(`input ${name}.${field}: not in ${PACKAGE}`);
     }
   }
   for (const key of HAND_MADE) {
     const [name, field] = key.split('.');
     const type = schema.getType(name);
-    if (!isInputObjectType(type) || !type.getFields()[field])
-      drift.push(`input ${key}: the hand-made addition is missing`);
+    if (!isInputObjectType(type) || !type.getFields()[field]) drift.push(`input ${key}: the hand-made addition is missing`);
   }
 
   const sdk = require(path.join(dir, 'sdk.js'));
@@ -171,8 +159,7 @@ function checkSchema(schemaSource = fs.readFileSync(DEFAULT_SCHEMA, 'utf8'), dir
   const beyond = Object.values(schema.getTypeMap())
     .filter(
       (type) =>
-        !type.name.startsWith('__') &&
-        ((isEnumType(type) && !enums.has(type.name)) || (isInputObjectType(type) && !inputs.has(type.name))),
+        !type.name.startsWith('__') && ((isEnumType(type) && !enums.has(type.name)) || (isInputObjectType(type) && !inputs.has(type.name))),
     )
     .map((type) => type.name);
   return { drift, beyond, compared: { enums: enums.size, inputs: inputs.size, documents: documents.length } };
@@ -188,13 +175,9 @@ if (require.main === module) {
   if (drift.length === 0) {
     console.log(`schema:check: ${path.relative(process.cwd(), schemaPath)} matches ${what}.`);
     if (beyond.length > 0)
-      console.log(
-        `  Also in schema.graphql, from older versions or the Go models (not checked): ${beyond.join(', ')}.`,
-      );
+      console.log(`  Also in schema.graphql, from older versions or the Go models (not checked): ${beyond.join(', ')}.`);
   } else {
-    console.error(
-      `schema:check: ${drift.length} difference(s) between ${path.relative(process.cwd(), schemaPath)} and ${what}:`,
-    );
+    console.error(`schema:check: ${drift.length} difference(s) between ${path.relative(process.cwd(), schemaPath)} and ${what}:`);
     for (const line of drift) console.error(`  - ${line}`);
     process.exitCode = 1;
   }

@@ -5,12 +5,7 @@ import type { StiggGraphQLErrorEntry } from './errors';
 const TRANSIENT_STIGG_CODES: ReadonlySet<string> = new Set(['RateLimitExceeded', 'UnexpectedError']);
 
 /** Codes that reject the API key itself (Apollo's and Stigg's spellings). */
-const AUTH_CODES: ReadonlySet<string> = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'Unauthenticated',
-  'IdentityForbidden',
-]);
+const AUTH_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'Unauthenticated', 'IdentityForbidden']);
 
 /** GraphQL server codes (Apollo) for a request that can never succeed as sent. */
 const REQUEST_CODES = [

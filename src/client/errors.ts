@@ -65,13 +65,12 @@ export class StiggGraphQLError extends StiggError {
     const [first] = errors;
     const code = first?.extensions?.code;
     const traceId = first?.extensions?.traceId;
-    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter(
-      (part) => part !== undefined,
-    );
-    super(
-      `Stigg ${operation} failed: ${first?.message ?? 'empty error response'}${details.length > 0 ? ` (${details.join(', ')})` : ''}`,
-      { operation, transient: options.transient ?? false, cause: options.cause },
-    );
+    const details = [code, traceId === undefined ? undefined : `traceId ${traceId}`].filter((part) => part !== undefined);
+    super(`Stigg ${operation} failed: ${first?.message ?? 'empty error response'}${details.length > 0 ? ` (${details.join(', ')})` : ''}`, {
+      operation,
+      transient: options.transient ?? false,
+      cause: options.cause,
+    });
     this.code = typeof code === 'string' ? code : undefined;
     this.path = first?.path;
     this.traceId = typeof traceId === 'string' ? traceId : undefined;

@@ -57,9 +57,7 @@ function globalFetch(input: string, init?: RequestInit): Promise<Response> {
 
 export function configure(options: StiggClientOptions): Configuration {
   if (typeof options === 'string') {
-    throw new TypeError(
-      'new StiggClient() takes an options object: new StiggClient({ apiKey }) or Stigg.createClient(apiKey).',
-    );
+    throw new TypeError('new StiggClient() takes an options object: new StiggClient({ apiKey }) or Stigg.createClient(apiKey).');
   }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
@@ -90,19 +88,13 @@ export function configure(options: StiggClientOptions): Configuration {
     invalidOption('timeoutMs', 'a positive number of milliseconds (at most 2147483647)');
   }
   const maxRetries = options.maxRetries ?? 2;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10)
-    invalidOption('maxRetries', 'an integer from 0 to 10');
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) invalidOption('maxRetries', 'an integer from 0 to 10');
   const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
   if (typeof retryBaseDelayMs !== 'number' || !Number.isFinite(retryBaseDelayMs) || retryBaseDelayMs < 0) {
     invalidOption('retryBaseDelayMs', 'a number of milliseconds >= 0');
   }
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
-  if (
-    typeof maxRetryDelayMs !== 'number' ||
-    !Number.isFinite(maxRetryDelayMs) ||
-    maxRetryDelayMs < 0 ||
-    maxRetryDelayMs > 2 ** 31 - 1
-  ) {
+  if (typeof maxRetryDelayMs !== 'number' || !Number.isFinite(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > 2 ** 31 - 1) {
     invalidOption('maxRetryDelayMs', 'a number of milliseconds from 0 to 2147483647');
   }
   if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
@@ -128,14 +120,9 @@ function environment(): Record<string, string | undefined> {
  * The options of `Stigg.createClient(apiKey?, options?)`: a key not passed comes from STIGG_SERVER_API_KEY,
  * an apiUrl not passed from STIGG_API_URL (else Stigg's production URL).
  */
-export function resolveCreateClientOptions(
-  apiKey: string | undefined,
-  options: StiggCreateClientOptions,
-): StiggClientOptions {
+export function resolveCreateClientOptions(apiKey: string | undefined, options: StiggCreateClientOptions): StiggClientOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      'Stigg.createClient(apiKey?, options?): options must be an object such as { timeoutMs: 3000 }.',
-    );
+    throw new TypeError('Stigg.createClient(apiKey?, options?): options must be an object such as { timeoutMs: 3000 }.');
   }
   rejectUnknownOptions(
     options,
@@ -164,9 +151,7 @@ export function resolveCreateClientOptions(
     const fromEnv = env[API_URL_ENV]?.trim();
     if (fromEnv !== undefined && fromEnv !== '') {
       if (!/^https?:\/\/./.test(fromEnv))
-        throw new TypeError(
-          `${API_URL_ENV} must be an absolute http(s) URL such as ${DEFAULT_API_URL} (got "${fromEnv}").`,
-        );
+        throw new TypeError(`${API_URL_ENV} must be an absolute http(s) URL such as ${DEFAULT_API_URL} (got "${fromEnv}").`);
       apiUrl = fromEnv;
     }
   }

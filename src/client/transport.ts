@@ -1,12 +1,5 @@
 import { isAuthFailure, isTransientGraphQLFailure } from './classify';
-import {
-  StiggAuthError,
-  StiggError,
-  StiggGraphQLError,
-  StiggHttpError,
-  StiggNetworkError,
-  StiggTimeoutError,
-} from './errors';
+import { StiggAuthError, StiggError, StiggGraphQLError, StiggHttpError, StiggNetworkError, StiggTimeoutError } from './errors';
 import type { StiggGraphQLErrorEntry } from './errors';
 import type { LoadedOperation } from './documents';
 
@@ -49,11 +42,7 @@ interface GraphQLResponseBody {
  * built-in is needed, so this runs in workerd and bundles anywhere). Never retries; every failure
  * becomes a StiggError.
  */
-export async function sendOnce(
-  config: TransportConfig,
-  operation: LoadedOperation,
-  variables: object,
-): Promise<unknown> {
+export async function sendOnce(config: TransportConfig, operation: LoadedOperation, variables: object): Promise<unknown> {
   const controller = new AbortController();
   const timer: unknown = setTimeout(function abortOnTimeout() {
     controller.abort();
@@ -108,21 +97,13 @@ export async function sendOnce(
 function parseBody(text: string): GraphQLResponseBody | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? parsed
-      : undefined;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
   } catch {
     return undefined;
   }
 }
 
-function toStiggError(
-  error: unknown,
-  operation: string,
-  config: TransportConfig,
-  timedOut: boolean,
-  status: number,
-): StiggError {
+function toStiggError(error: unknown, operation: string, config: TransportConfig, timedOut: boolean, status: number): StiggError {
   if (error instanceof StiggError) return error;
   const secret = config.apiKey;
   const original = error instanceof FetchRejected ? error.error : error;
@@ -155,8 +136,7 @@ function fromResponse(
       ...(parsed ? {} : { body: redact(text.slice(0, MAX_BODY_IN_CAUSE), secret) }),
     },
   });
-  if (status === 401 || status === 403 || isAuthFailure(errors))
-    return new StiggAuthError(operation, status, { cause });
+  if (status === 401 || status === 403 || isAuthFailure(errors)) return new StiggAuthError(operation, status, { cause });
   if (status === 429 || status >= 500) {
     return new StiggHttpError(operation, status, parseRetryAfter(response.headers.get('retry-after')), { cause });
   }
@@ -219,9 +199,7 @@ function redactDeep(value: unknown, secret: string, depth: number): unknown {
   if (typeof value === 'string') return redact(value, secret);
   if (typeof value !== 'object' || value === null || depth > 5) return typeof value === 'object' ? undefined : value;
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, secret, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]),
-  );
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key, secret), redactDeep(item, secret, depth + 1)]));
 }
 
 /**

@@ -29,11 +29,7 @@ export function requireFinite(method: string, label: string, value: unknown): as
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(method, label, 'a finite number', value);
 }
 
-export function requireNonEmptyArray(
-  method: string,
-  label: string,
-  value: unknown,
-): asserts value is readonly unknown[] {
+export function requireNonEmptyArray(method: string, label: string, value: unknown): asserts value is readonly unknown[] {
   if (!Array.isArray(value) || value.length === 0) fail(method, label, 'a non-empty array', value);
 }
 

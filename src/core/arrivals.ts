@@ -15,7 +15,8 @@ export class Arrivals {
 
   add(now: number): void {
     const last = this.times.length - 1;
-    if (last >= this.head && (this.times[last] === now || last - this.head + 1 >= MAX_ENTRIES)) this.counts[last] = (this.counts[last] as number) + 1;
+    if (last >= this.head && (this.times[last] === now || last - this.head + 1 >= MAX_ENTRIES))
+      this.counts[last] = (this.counts[last] as number) + 1;
     else {
       this.times.push(now);
       this.counts.push(1);

@@ -33,7 +33,9 @@ function storageClass(): StorageClass {
   const hooks = scope.process?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage: StorageClass } | undefined;
   const found = hooks?.AsyncLocalStorage ?? scope.AsyncLocalStorage;
   if (found === undefined) {
-    throw new Error('The request context (stigg-gate/decorators) needs AsyncLocalStorage: Node >= 20.16, or a runtime with node:async_hooks.');
+    throw new Error(
+      'The request context (stigg-gate/decorators) needs AsyncLocalStorage: Node >= 20.16, or a runtime with node:async_hooks.',
+    );
   }
   return found;
 }

@@ -1,11 +1,4 @@
-import type {
-  DeniedReason,
-  CachedEntitlement,
-  CheckInput,
-  Decision,
-  DecisionSource,
-  UpstreamEntitlement,
-} from './types';
+import type { DeniedReason, CachedEntitlement, CheckInput, Decision, DecisionSource, UpstreamEntitlement } from './types';
 
 const KEY_SEPARATOR = '\u001f';
 
@@ -124,7 +117,12 @@ export interface FallbackRule {
  * A grant from the configured per-feature fallback (`source: 'fallback'`) or, without a rule,
  * fail-open. `usedBefore`: the fallback's units granted before this one, when it has a usageLimit.
  */
-export function fallbackDecision(input: CheckInput, requested: number, rule: FallbackRule | undefined, usedBefore: number | null): Decision {
+export function fallbackDecision(
+  input: CheckInput,
+  requested: number,
+  rule: FallbackRule | undefined,
+  usedBefore: number | null,
+): Decision {
   const limit = rule?.usageLimit ?? null;
   const source = rule === undefined ? 'fail-open' : 'fallback';
   return buildDecision(input, requested, null, usedBefore, limit, false, null, requested > 0, source);

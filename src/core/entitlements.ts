@@ -91,7 +91,10 @@ class EntitlementsEngine implements Entitlements {
     this.ledger.buffer.stop();
     this.reservations.stop();
     this.reservations.afterClose = (decision, idempotencyKey) => {
-      this.runtime.config.logger.warn({ featureId: decision.featureId, idempotencyKey }, 'A lease was committed after entitlements.close(); delivering its usage now');
+      this.runtime.config.logger.warn(
+        { featureId: decision.featureId, idempotencyKey },
+        'A lease was committed after entitlements.close(); delivering its usage now',
+      );
       if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);
       else this.ledger.buffer.flush().catch(noop);
     };
@@ -135,7 +138,8 @@ class EntitlementsEngine implements Entitlements {
         buffer.abort();
         this.handOver(timeoutMs);
         // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
-        if (runtime.store.releaseUsage !== undefined) await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
+        if (runtime.store.releaseUsage !== undefined)
+          await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
       } else {
         this.handOverStranded(timeoutMs);
       }
@@ -161,7 +165,10 @@ class EntitlementsEngine implements Entitlements {
     const { store, config } = this.runtime;
     this.handOverStranded(timeoutMs);
     if (!(store instanceof MemoryStore)) {
-      config.logger.warn({ timeoutMs }, `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`);
+      config.logger.warn(
+        { timeoutMs },
+        `entitlements.close() stopped delivering usage after ${timeoutMs} ms; what Stigg has not taken stays in the "${store.name}" store's outbox for the next process`,
+      );
       return;
     }
     const reports = store.takePendingUsage();

@@ -42,7 +42,10 @@ export class EntitlementDeniedError extends Error {
 
   constructor(decision: Decision, options?: { status?: number; cause?: unknown }) {
     const reason = decision.accessDeniedReason ?? 'Unknown';
-    super(`Access to feature "${decision.featureId}" denied: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `Access to feature "${decision.featureId}" denied: ${reason}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.status = options?.status ?? statusForReason(reason);
     this.featureId = decision.featureId;
     this.accessDeniedReason = reason;
@@ -62,7 +65,10 @@ export class EntitlementUnavailableError extends Error {
   readonly retryAfterSeconds: number;
 
   constructor(featureId: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
-    super(`No entitlement decision could be made for feature "${featureId}"; try again in ${retryAfterSeconds}s`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `No entitlement decision could be made for feature "${featureId}"; try again in ${retryAfterSeconds}s`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.featureId = featureId;
     this.retryAfterSeconds = retryAfterSeconds;
   }

@@ -20,7 +20,14 @@ export class FailurePolicy {
   constructor(private readonly runtime: Runtime) {}
 
   /** `consume`: acquire() takes the units from the fallback's total; check() only looks. */
-  decide(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store' = 'upstream', consume = true): Decision {
+  decide(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    error: unknown,
+    origin: 'upstream' | 'store' = 'upstream',
+    consume = true,
+  ): Decision {
     const { config } = this.runtime;
     const rule = config.fallback.get(input.featureId);
     if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
@@ -66,6 +73,9 @@ export class FailurePolicy {
     else if (asError(error).name === 'CircuitOpenError' && this.runtime.upstreamLog.lastCause !== undefined) {
       cause = `${cause}; last: ${this.runtime.upstreamLog.lastCause}`;
     }
-    this.runtime.config.logger.warn({ featureId, cause, error: asError(error).message }, `${cause} and nothing cached: granting access (failMode: open)`);
+    this.runtime.config.logger.warn(
+      { featureId, cause, error: asError(error).message },
+      `${cause} and nothing cached: granting access (failMode: open)`,
+    );
   }
 }

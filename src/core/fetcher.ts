@@ -47,7 +47,13 @@ export class Fetcher {
   }
 
   /** The one cached-or-load step of check() and acquire(). */
-  resolve<T>(input: CheckInput, requested: number, key: string, cached: CachedEntitlement | undefined, outcome: Outcome<T>): MaybePromise<T> {
+  resolve<T>(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    cached: CachedEntitlement | undefined,
+    outcome: Outcome<T>,
+  ): MaybePromise<T> {
     const { events } = this.runtime;
     if (cached !== undefined) {
       const usable = this.usable(input, key, cached);

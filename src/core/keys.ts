@@ -47,7 +47,9 @@ export class KeyCache {
     let key = keys?.byResource?.get(resourceId)?.get(featureId);
     if (key !== undefined) return key;
     key = this.made(customerId, resourceId, featureId);
-    const owner = this.customers.get(customerId) ?? this.remember(customerId, { lastFeatureId: '', lastKey: '', byFeature: undefined, byResource: undefined });
+    const owner =
+      this.customers.get(customerId) ??
+      this.remember(customerId, { lastFeatureId: '', lastKey: '', byFeature: undefined, byResource: undefined });
     owner.byResource ??= new Map();
     let forResource = owner.byResource.get(resourceId);
     if (forResource === undefined) {

@@ -131,7 +131,14 @@ export class Reservations {
     return this.reservedLease(input, requested, key, cached, source, reserved);
   }
 
-  private reservedLease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource, result: ReserveResult): Lease {
+  private reservedLease(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    cached: CachedEntitlement,
+    source: DecisionSource,
+    result: ReserveResult,
+  ): Lease {
     // Stigg answered and the store could reserve: a later outage starts a new fallback total.
     if (source === 'upstream') this.policy.recovered(key);
     const granted = result.ok && result.reservationId !== undefined;
@@ -203,7 +210,12 @@ export class Reservations {
       try {
         const renewed = store.renewReservation?.(lease.key, reservationId, config.reservationTtlMs);
         if (isThenable(renewed)) {
-          this.runtime.background(renewed.then((ok) => (ok ? undefined : lost()), (error: unknown) => this.runtime.storeError(asError(error))));
+          this.runtime.background(
+            renewed.then(
+              (ok) => (ok ? undefined : lost()),
+              (error: unknown) => this.runtime.storeError(asError(error)),
+            ),
+          );
         } else if (renewed === false) lost();
       } catch (error) {
         this.runtime.storeError(asError(error));
@@ -221,7 +233,13 @@ export class Reservations {
     return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, 'store'), undefined);
   }
 
-  private decision(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Decision> {
+  private decision(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    cached: CachedEntitlement,
+    source: DecisionSource,
+  ): MaybePromise<Decision> {
     const { store } = this.runtime;
     if (store.reservedUsage === undefined || !isLimited(cached)) {
       return decide(input, requested, cached, cached.currentUsage, source);

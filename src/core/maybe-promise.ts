@@ -4,7 +4,9 @@ import type { Logger, MaybePromise } from './types';
 export function isThenable<T>(value: MaybePromise<T>): value is Promise<T>;
 export function isThenable(value: unknown): value is PromiseLike<unknown>;
 export function isThenable(value: unknown): boolean {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** An Error for anything thrown, for events and logs that expect one. */

@@ -23,7 +23,9 @@ export class OutboxFullError extends Error {
   override readonly name = 'OutboxFullError';
   readonly transient = false;
   constructor(readonly maxPendingUsage: number) {
-    super(`The memory store's usage outbox holds ${maxPendingUsage} reports (maxPendingUsage) and Stigg has not taken them: report refused`);
+    super(
+      `The memory store's usage outbox holds ${maxPendingUsage} reports (maxPendingUsage) and Stigg has not taken them: report refused`,
+    );
   }
 }
 
@@ -376,7 +378,9 @@ export class MemoryStore implements Store {
   /** The reservation `reservationId` of `key`, if it is still held. */
   private reservation(key: string, reservationId: string): Reservation | undefined {
     const reservation = this.byId.get(Number(reservationId));
-    return reservation !== undefined && reservation.reservationId === reservationId && reservation.holder.key === key ? reservation : undefined;
+    return reservation !== undefined && reservation.reservationId === reservationId && reservation.holder.key === key
+      ? reservation
+      : undefined;
   }
 
   private dropReservation(key: string, reservationId: string): void {

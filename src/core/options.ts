@@ -85,13 +85,36 @@ export interface Configuration {
 }
 
 const WHERE = 'createEntitlements()';
-const TOP_LEVEL = ['client', 'store', 'cache', 'usage', 'reservationTtlMs', 'reservationMaxMs', 'fallback', 'failMode', 'retryAfterSeconds', 'circuitBreaker', 'logger', 'now'] as const;
+const TOP_LEVEL = [
+  'client',
+  'store',
+  'cache',
+  'usage',
+  'reservationTtlMs',
+  'reservationMaxMs',
+  'fallback',
+  'failMode',
+  'retryAfterSeconds',
+  'circuitBreaker',
+  'logger',
+  'now',
+] as const;
 const SECTIONS = {
   cache: ['ttlMs', 'staleTtlMs', 'maxEntries'],
   usage: ['batchSize', 'flushIntervalMs', 'maxAgeMs', 'retryBaseDelayMs', 'leaseMs'],
   circuitBreaker: ['failureThreshold', 'resetTimeoutMs'],
 } as const;
-const STORE_METHODS = ['getEntitlement', 'setEntitlement', 'invalidateCustomer', 'reserve', 'release', 'commit', 'enqueueUsage', 'claimUsage', 'ackUsage'] as const;
+const STORE_METHODS = [
+  'getEntitlement',
+  'setEntitlement',
+  'invalidateCustomer',
+  'reserve',
+  'release',
+  'commit',
+  'enqueueUsage',
+  'claimUsage',
+  'ackUsage',
+] as const;
 
 export function integerOption(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -114,7 +137,9 @@ function storeOf(store: Store | undefined, maxEntries: number, now: () => number
   if (store === undefined) return new MemoryStore({ maxEntries, now });
   for (const method of STORE_METHODS) {
     if (typeof store[method] !== 'function') {
-      throw new TypeError(`store.${method} is not a function: pass a Store such as new MemoryStore() or the Redis store from stigg-gate/redis.`);
+      throw new TypeError(
+        `store.${method} is not a function: pass a Store such as new MemoryStore() or the Redis store from stigg-gate/redis.`,
+      );
     }
   }
   return store;
@@ -133,8 +158,10 @@ function fallbackOf(option: unknown): Map<string, FallbackRule> {
     rejectUnknownOptions(rule, ['hasAccess', 'usageLimit'], `${WHERE} fallback["${featureId}"]`);
     const usageLimit = rule['usageLimit'];
     if (usageLimit !== undefined && (typeof usageLimit !== 'number' || !(usageLimit >= 0) || usageLimit === Infinity)) {
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- today's message text; any non-number lands here, objects included
-      throw new TypeError(`${String(usageLimit)} is not a valid value for fallback["${featureId}"].usageLimit. Please choose a finite number >= 0, or omit it.`);
+      throw new TypeError(
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- today's message text; any non-number lands here, objects included
+        `${String(usageLimit)} is not a valid value for fallback["${featureId}"].usageLimit. Please choose a finite number >= 0, or omit it.`,
+      );
     }
     fallback.set(featureId, Object.freeze({ hasAccess: rule['hasAccess'], usageLimit }));
   }
@@ -158,7 +185,9 @@ export function configure(options: EntitlementsOptions): Configuration {
   const ttlMs = integerOption('cache.ttlMs', cache['ttlMs'], 30_000, 0);
   const staleTtlMs = integerOption('cache.staleTtlMs', cache['staleTtlMs'], Math.max(5 * 60_000, ttlMs), 1);
   if (staleTtlMs < ttlMs) {
-    throw new TypeError(`cache.staleTtlMs (${staleTtlMs}) must be >= cache.ttlMs (${ttlMs}): stale values are served after they expire, not before.`);
+    throw new TypeError(
+      `cache.staleTtlMs (${staleTtlMs}) must be >= cache.ttlMs (${ttlMs}): stale values are served after they expire, not before.`,
+    );
   }
   const maxEntries = integerOption('cache.maxEntries', cache['maxEntries'], 10_000, 1);
 

@@ -27,7 +27,11 @@ export class Runtime {
     this.now = config.now;
     this.keys = new KeyCache(2 * config.maxEntries);
     this.events = new TypedEmitter(config.logger);
-    this.breaker = new CircuitBreaker({ failureThreshold: config.failureThreshold, resetTimeoutMs: config.resetTimeoutMs, now: config.now });
+    this.breaker = new CircuitBreaker({
+      failureThreshold: config.failureThreshold,
+      resetTimeoutMs: config.resetTimeoutMs,
+      now: config.now,
+    });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
     this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
   }

@@ -35,7 +35,10 @@ export class StrandedReports {
 
   add(key: string, report: PendingUsage, error: Error): void {
     if (this.held.length >= MAX_STRANDED) {
-      this.dropped(report, new Error(`the store refused this report (${error.message}) and ${MAX_STRANDED} others wait to be queued again`));
+      this.dropped(
+        report,
+        new Error(`the store refused this report (${error.message}) and ${MAX_STRANDED} others wait to be queued again`),
+      );
       return;
     }
     this.held.push({ key, report });

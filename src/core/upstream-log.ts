@@ -2,7 +2,8 @@ import { asError } from './maybe-promise';
 import { isTransientError } from './transient';
 import type { Logger } from './types';
 
-export type FailureCategory = 'auth' | 'network' | 'timeout' | 'http' | 'graphql-validation' | 'missing-document' | 'rejected' | 'store' | 'other';
+export type FailureCategory =
+  'auth' | 'network' | 'timeout' | 'http' | 'graphql-validation' | 'missing-document' | 'rejected' | 'store' | 'other';
 
 interface Classified {
   readonly category: FailureCategory;
@@ -24,7 +25,11 @@ export function classifyFailure(error: unknown): Classified {
   const code = field(error, 'code') ?? field(field(error, 'cause'), 'code');
   const message = asError(error).message;
   if (name === 'CircuitOpenError') {
-    return { category: 'other', cause: 'Stigg is considered down after repeated failures (circuit open)', fix: 'See the failures logged before; a trial call is made after circuitBreaker.resetTimeoutMs.' };
+    return {
+      category: 'other',
+      cause: 'Stigg is considered down after repeated failures (circuit open)',
+      fix: 'See the failures logged before; a trial call is made after circuitBreaker.resetTimeoutMs.',
+    };
   }
   if (name === 'StiggAuthError' || status === 401 || status === 403 || code === 'UNAUTHENTICATED') {
     return {
@@ -48,7 +53,11 @@ export function classifyFailure(error: unknown): Classified {
     };
   }
   if (name === 'StiggTimeoutError' || name === 'TimeoutError' || name === 'AbortError') {
-    return { category: 'timeout', cause: 'Stigg did not answer in time', fix: 'Check the latency to Stigg, or raise the client timeoutMs; decisions fall back meanwhile.' };
+    return {
+      category: 'timeout',
+      cause: 'Stigg did not answer in time',
+      fix: 'Check the latency to Stigg, or raise the client timeoutMs; decisions fall back meanwhile.',
+    };
   }
   if (name === 'StiggNetworkError' || (typeof code === 'string' && code.startsWith('E') && isTransientError(error))) {
     return {
@@ -58,13 +67,21 @@ export function classifyFailure(error: unknown): Classified {
     };
   }
   if (typeof status === 'number' && (status === 429 || status >= 500)) {
-    return { category: 'http', cause: `Stigg answered HTTP ${status}`, fix: 'Stigg is failing or limiting this key: retried with backoff; decisions fall back meanwhile.' };
+    return {
+      category: 'http',
+      cause: `Stigg answered HTTP ${status}`,
+      fix: 'Stigg is failing or limiting this key: retried with backoff; decisions fall back meanwhile.',
+    };
   }
   if (isTransientError(error)) {
     return { category: 'network', cause: `Stigg failed (${message})`, fix: 'Retried with backoff; decisions fall back meanwhile.' };
   }
   if (name === 'StiggGraphQLError') {
-    return { category: 'rejected', cause: `Stigg rejected the request (${typeof code === 'string' ? code : message})`, fix: 'Check the customer, feature and resource ids sent.' };
+    return {
+      category: 'rejected',
+      cause: `Stigg rejected the request (${typeof code === 'string' ? code : message})`,
+      fix: 'Check the customer, feature and resource ids sent.',
+    };
   }
   return { category: 'other', cause: `the Stigg client failed (${message})`, fix: 'See the error; report it if it persists.' };
 }
@@ -104,14 +121,22 @@ export class UpstreamLog {
     this.last.set(category, { at: now, suppressed: 0 });
     const details = { ...meta, operation, category, cause, fix, error: asError(error).message };
     if (seen === undefined) this.logger.error(details, `stigg-gate: ${cause} during ${operation}. ${fix}`);
-    else this.logger.warn({ ...details, suppressed }, `stigg-gate: ${cause} during ${operation} (${suppressed} more like it in the last minute were not logged)`);
+    else
+      this.logger.warn(
+        { ...details, suppressed },
+        `stigg-gate: ${cause} during ${operation} (${suppressed} more like it in the last minute were not logged)`,
+      );
   }
 
   private processWarning(message: string): void {
     if (this.warnedProcess) return;
     this.warnedProcess = true;
-    const scope = globalThis as { process?: { emitWarning?(message: string, options: { type: string; code: string }): void }; console?: { warn(message: string): void } };
-    if (typeof scope.process?.emitWarning === 'function') scope.process.emitWarning(message, { type: 'StiggGateWarning', code: 'STIGG_GATE_AUTH' });
+    const scope = globalThis as {
+      process?: { emitWarning?(message: string, options: { type: string; code: string }): void };
+      console?: { warn(message: string): void };
+    };
+    if (typeof scope.process?.emitWarning === 'function')
+      scope.process.emitWarning(message, { type: 'StiggGateWarning', code: 'STIGG_GATE_AUTH' });
     else scope.console?.warn(message);
   }
 }

@@ -90,7 +90,8 @@ export class UsageBuffer {
   private tick(): void {
     const queued = this.queuedLocally;
     const oldest = this.arrivals.oldest;
-    if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs) return;
+    if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs)
+      return;
     this.drainAll().catch((error: unknown) => this.options.onStoreError(asError(error)));
   }
 
@@ -288,7 +289,8 @@ export class UsageBuffer {
   /** While the breaker is open, until its next trial; otherwise exponential backoff with jitter, or Retry-After. */
   private delay(attempt: number, error: unknown): number {
     const { breaker } = this.options;
-    if (breaker.state === 'open') return Math.min(MAX_RETRY_DELAY_MS, Math.max(this.options.retryBaseDelayMs, breaker.rejection().retryInMs));
+    if (breaker.state === 'open')
+      return Math.min(MAX_RETRY_DELAY_MS, Math.max(this.options.retryBaseDelayMs, breaker.rejection().retryInMs));
     const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** Math.min(attempt - 1, 20));
     const jittered = exponential / 2 + (this.random() * exponential) / 2;
     const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;

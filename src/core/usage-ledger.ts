@@ -77,9 +77,25 @@ export class UsageLedger {
     );
   }
 
-  pending(customerId: string, resourceId: string | undefined, featureId: string, value: number, updateBehavior: 'DELTA' | 'SET'): PendingUsage {
+  pending(
+    customerId: string,
+    resourceId: string | undefined,
+    featureId: string,
+    value: number,
+    updateBehavior: 'DELTA' | 'SET',
+  ): PendingUsage {
     const idempotencyKey = newId();
-    return { id: idempotencyKey, idempotencyKey, customerId, featureId, resourceId, value, updateBehavior, createdAt: this.isoNow(), attempts: 0 };
+    return {
+      id: idempotencyKey,
+      idempotencyKey,
+      customerId,
+      featureId,
+      resourceId,
+      value,
+      updateBehavior,
+      createdAt: this.isoNow(),
+      attempts: 0,
+    };
   }
 
   /**
@@ -263,13 +279,18 @@ export class UsageLedger {
       // Stigg's period already ended by this clock: Stigg is behind, and its usage stands (as after a
       // fetch) rather than being rolled over to 0 again by the next decision.
       const behind = periodEndMs !== null && periodEndMs <= runtime.now() && cached.fetchedAt < periodEndMs;
-      return runtime.writeCache(key, result.customerId, {
-        ...cached,
-        currentUsage: this.usageOf(key, result.currentUsage as number),
-        usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
-        usagePeriodEndMs: periodEndMs,
-        fetchedAt: behind ? periodEndMs : cached.fetchedAt,
-      }, usageMark);
+      return runtime.writeCache(
+        key,
+        result.customerId,
+        {
+          ...cached,
+          currentUsage: this.usageOf(key, result.currentUsage as number),
+          usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
+          usagePeriodEndMs: periodEndMs,
+          fetchedAt: behind ? periodEndMs : cached.fetchedAt,
+        },
+        usageMark,
+      );
     };
     const cached = runtime.readCache(key);
     if (!isThenable(cached)) return apply(cached);
@@ -283,17 +304,20 @@ export class UsageLedger {
     const key = runtime.keys.get(report.customerId, report.resourceId, report.featureId);
     if (report.updateBehavior === 'SET') this.settledSet(key);
     else if (this.unreported.has(key)) this.track(key, -report.value);
-    runtime.config.logger.error({
-      customerId: report.customerId,
-      featureId: report.featureId,
-      resourceId: report.resourceId,
-      value: report.value,
-      updateBehavior: report.updateBehavior,
-      idempotencyKey: report.idempotencyKey,
-      createdAt: report.createdAt,
-      attempts: report.attempts,
-      error: error.message,
-    }, 'A usage report could not be delivered to Stigg');
+    runtime.config.logger.error(
+      {
+        customerId: report.customerId,
+        featureId: report.featureId,
+        resourceId: report.resourceId,
+        value: report.value,
+        updateBehavior: report.updateBehavior,
+        idempotencyKey: report.idempotencyKey,
+        createdAt: report.createdAt,
+        attempts: report.attempts,
+        error: error.message,
+      },
+      'A usage report could not be delivered to Stigg',
+    );
     runtime.emit('usage:dropped', report, error);
   }
 }

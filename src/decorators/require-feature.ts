@@ -39,7 +39,7 @@ export function RequireFeature(
       `@RequireFeature('${featureId}', requestedUsage, options): requestedUsage must be a number or a function of the method's arguments; got ${typeof usageOrOptions}.`,
     );
   }
-  const options = usageGiven || usageOrOptions === undefined ? maybeOptions : (usageOrOptions);
+  const options = usageGiven || usageOrOptions === undefined ? maybeOptions : usageOrOptions;
   if (typeof requestedUsage === 'number' && !(Number.isFinite(requestedUsage) && requestedUsage >= 0)) {
     throw new TypeError(
       `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,

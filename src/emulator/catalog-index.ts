@@ -33,8 +33,7 @@ export function indexCatalog(store: Store): void {
       updatedAt: created,
     };
     store.features.set(f.id, { uid, def: f, out });
-    if (f.eventName !== undefined)
-      store.eventFeatures.set(f.eventName, [...(store.eventFeatures.get(f.eventName) ?? []), f]);
+    if (f.eventName !== undefined) store.eventFeatures.set(f.eventName, [...(store.eventFeatures.get(f.eventName) ?? []), f]);
   }
   for (const p of c.products) {
     const uid = randomUUID();
@@ -59,8 +58,7 @@ export function indexCatalog(store: Store): void {
         downgradePlanId: p.defaultPlanId ?? null,
         subscriptionStartPlanId: p.defaultPlanId ?? null,
         downgradePlan: () => (p.defaultPlanId === undefined ? null : (store.plans.get(p.defaultPlanId)?.out ?? null)),
-        subscriptionStartPlan: () =>
-          p.defaultPlanId === undefined ? null : (store.plans.get(p.defaultPlanId)?.out ?? null),
+        subscriptionStartPlan: () => (p.defaultPlanId === undefined ? null : (store.plans.get(p.defaultPlanId)?.out ?? null)),
         prorateAtEndOfBillingPeriod: false,
       },
     };
@@ -126,9 +124,7 @@ export function indexPlan(store: Store, p: CatalogPlan, version: number, uid: st
     prices: (p.prices ?? []).map((price) => priceOut(store, price, pkg)),
     overagePrices: [],
     defaultTrialConfig:
-      (p.trialDays ?? 0) > 0
-        ? { duration: p.trialDays, units: 'DAY', budget: null, trialEndBehavior: 'CONVERT_TO_PAID' }
-        : null,
+      (p.trialDays ?? 0) > 0 ? { duration: p.trialDays, units: 'DAY', budget: null, trialEndBehavior: 'CONVERT_TO_PAID' } : null,
     environmentId: ENVIRONMENT_ID,
     createdAt: now,
     updatedAt: now,

@@ -13,7 +13,6 @@ import type {
   ResetPeriod,
 } from './catalog-types';
 
-
 const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];
 const RESET_PERIODS: readonly ResetPeriod[] = ['DAY', 'WEEK', 'MONTH', 'YEAR'];
@@ -23,14 +22,7 @@ const BILLING_MODELS: readonly BillingModel[] = ['FLAT_FEE', 'PER_UNIT', 'USAGE_
 const CURRENCIES: readonly Currency[] = ['USD', 'EUR', 'GBP', 'DKK'];
 const COUPON_TYPES: readonly CouponType[] = ['FIXED', 'PERCENTAGE'];
 const COUPON_STATUSES: readonly CouponStatus[] = ['ACTIVE', 'ARCHIVED'];
-const PROMO_PERIODS: readonly PromotionalEntitlementPeriod[] = [
-  'ONE_WEEK',
-  'ONE_MONTH',
-  'SIX_MONTH',
-  'ONE_YEAR',
-  'LIFETIME',
-  'CUSTOM',
-];
+const PROMO_PERIODS: readonly PromotionalEntitlementPeriod[] = ['ONE_WEEK', 'ONE_MONTH', 'SIX_MONTH', 'ONE_YEAR', 'LIFETIME', 'CUSTOM'];
 
 /** Thrown for a catalog that cannot be served; `path` points at the offending value (e.g. `plans[1].entitlements[0].featureId`). */
 export class CatalogError extends TypeError {
@@ -57,8 +49,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   }
   function array(value: unknown, path: string, required: boolean): unknown[] {
     if (value === undefined && !required) return [];
-    if (!Array.isArray(value))
-      fail(path, required ? 'must be an array (it is required).' : 'must be an array when present.');
+    if (!Array.isArray(value)) fail(path, required ? 'must be an array (it is required).' : 'must be an array when present.');
     return value;
   }
   function string(o: Obj, key: string, path: string, required: boolean): string | undefined {
@@ -80,17 +71,10 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     if (o[key] !== undefined && typeof o[key] !== 'boolean')
       fail(`${path}.${key}`, `must be true or false, got ${JSON.stringify(o[key])}.`);
   }
-  function oneOf<T extends string>(
-    o: Obj,
-    key: string,
-    path: string,
-    allowed: readonly T[],
-    required: boolean,
-  ): T | undefined {
+  function oneOf<T extends string>(o: Obj, key: string, path: string, allowed: readonly T[], required: boolean): T | undefined {
     const value = o[key];
     if (value === undefined && !required) return undefined;
-    if (!allowed.includes(value as T))
-      fail(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
+    if (!allowed.includes(value as T)) fail(`${path}.${key}`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
     return value as T;
   }
   function date(o: Obj, key: string, path: string): void {
@@ -143,8 +127,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     const meter = oneOf(f, 'meterType', path, METER_TYPES, false);
     if (type === 'BOOLEAN' && meter !== undefined && meter !== 'None')
       fail(`${path}.meterType`, `must be None (or absent) for a BOOLEAN feature, got "${meter}".`);
-    for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName'])
-      string(f, key, path, false);
+    for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName']) string(f, key, path, false);
     if (f.eventName !== undefined && meter === undefined)
       fail(`${path}.eventName`, 'needs a metered feature (meterType Fluctuating or Incremental).');
     metadata(f, path);
@@ -272,8 +255,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       reference(pe, 'featureId', p, featureIds, 'feature in features[]', true);
       const period = oneOf(pe, 'period', p, PROMO_PERIODS, true);
       date(pe, 'customEndDate', p);
-      if (period === 'CUSTOM' && pe.customEndDate === undefined)
-        fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
+      if (period === 'CUSTOM' && pe.customEndDate === undefined) fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
       number(pe, 'usageLimit', p, false);
       boolean(pe, 'hasUnlimitedUsage', p);
       oneOf(pe, 'resetPeriod', p, RESET_PERIODS, false);

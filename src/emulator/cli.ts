@@ -71,9 +71,7 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
   if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
   if (values['access-denied-reason'] !== undefined) options.accessDeniedReason = values['access-denied-reason'];
   if (values.demo === true && values.catalog !== undefined) {
-    throw new TypeError(
-      '--demo adds demo customers to the default catalog; with --catalog, declare "customers" in the file instead.',
-    );
+    throw new TypeError('--demo adds demo customers to the default catalog; with --catalog, declare "customers" in the file instead.');
   }
   if (values.catalog !== undefined) options.catalog = values.catalog;
   if (values.demo === true) options.catalog = { ...defaultCatalog, customers: demoCustomers };
@@ -89,8 +87,7 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
 }
 
 function describeCatalog(options: EmulatorOptions): string {
-  const catalog: Catalog =
-    typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+  const catalog: Catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
   const source =
     typeof options.catalog === 'string'
       ? options.catalog

@@ -33,14 +33,8 @@ export function matches<F extends { and?: Maybe<F[]>; or?: Maybe<F[]> }>(
   read: (field: string) => unknown,
 ): boolean {
   if (filter === null || filter === undefined) return true;
-  if (filter.and !== null && filter.and !== undefined && !filter.and.every((f) => matches(f, fields, read)))
-    return false;
-  if (
-    filter.or !== null &&
-    filter.or !== undefined &&
-    filter.or.length > 0 &&
-    !filter.or.some((f) => matches(f, fields, read))
-  )
+  if (filter.and !== null && filter.and !== undefined && !filter.and.every((f) => matches(f, fields, read))) return false;
+  if (filter.or !== null && filter.or !== undefined && filter.or.length > 0 && !filter.or.some((f) => matches(f, fields, read)))
     return false;
   const comparisons = filter as unknown as Record<string, Maybe<Comparison>>;
   return fields.every((field) => compare(read(field), comparisons[field]));

@@ -3,15 +3,7 @@ import { grantedEntitlements } from './entitlements';
 import { EmulatorError } from './errors';
 import { createSubscription, LIVE_STATUSES, statusOf, validateSubscriptionParams } from './lifecycle';
 import { customerOut, subscriptionOut } from './shapes';
-import {
-  shortId,
-  type CustomerRecord,
-  type Json,
-  type Maybe,
-  type Store,
-  type SubscriptionParams,
-  type SubscriptionRecord,
-} from './store';
+import { shortId, type CustomerRecord, type Json, type Maybe, type Store, type SubscriptionParams, type SubscriptionRecord } from './store';
 import { subscriptionChanged } from './subscriptions';
 
 export interface ProvisionCustomerArgs {
@@ -41,11 +33,7 @@ function applyCustomerUpdate(record: CustomerRecord, input: Record<string, unkno
  * Creates (or updates) the customer. With subscriptionParams it subscribes to that plan; without,
  * the customer journey subscribes it to each product's default plan (PREDEFINED_FREE_PLAN).
  */
-export function provisionCustomer(
-  store: Store,
-  input: ProvisionCustomerArgs,
-  internal?: { skipJourney: boolean },
-): Json {
+export function provisionCustomer(store: Store, input: ProvisionCustomerArgs, internal?: { skipJourney: boolean }): Json {
   const now = store.clock.now();
   const refId = input.customerId ?? input.refId ?? `customer-${shortId()}`;
   if (input.couponRefId !== null && input.couponRefId !== undefined) store.coupon(input.couponRefId);
@@ -84,22 +72,15 @@ export function provisionCustomer(
   } else if (internal?.skipJourney !== true) {
     for (const product of store.products.values()) {
       if (product.def.defaultPlanId === undefined) continue;
-      const current = record.subscriptions.some(
-        (s) => s.productId === product.def.id && LIVE_STATUSES.has(statusOf(store, s, now)),
-      );
+      const current = record.subscriptions.some((s) => s.productId === product.def.id && LIVE_STATUSES.has(statusOf(store, s, now)));
       if (current) continue;
       strategy = 'PREDEFINED_FREE_PLAN';
-      subscription ??= createSubscription(
-        store,
-        record,
-        { customerId: refId, planId: product.def.defaultPlanId },
-        now,
-        { allowPending: true },
-      ).sub;
+      subscription ??= createSubscription(store, record, { customerId: refId, planId: product.def.defaultPlanId }, now, {
+        allowPending: true,
+      }).sub;
     }
   }
-  if (subscription !== null && internal?.skipJourney !== true)
-    subscriptionChanged(store, subscription, 'subscription_created');
+  if (subscription !== null && internal?.skipJourney !== true) subscriptionChanged(store, subscription, 'subscription_created');
   const customer = record;
   return {
     customer: customerOut(store, record),
@@ -139,8 +120,7 @@ export function archiveCustomer(store: Store, input: { customerId: string }): Js
 
 export function unarchiveCustomer(store: Store, input: { customerId: string }): Json {
   const record = store.customers.get(input.customerId);
-  if (record === undefined)
-    throw new EmulatorError('CustomerNotFound', `Customer not found: ${input.customerId}`, input.customerId);
+  if (record === undefined) throw new EmulatorError('CustomerNotFound', `Customer not found: ${input.customerId}`, input.customerId);
   record.archived = false;
   record.updatedAt = store.clock.now();
   return customerOut(store, record);

@@ -70,7 +70,5 @@ export async function edgeAnswer(
     ...(resourceIds.length === 0 ? {} : { resourceIds }),
   };
   const result = await execute({ schema, document: SUBSCRIPTIONS, rootValue, variableValues: { input } });
-  return result.errors === undefined
-    ? { data: result.data }
-    : { data: null, errors: result.errors.map((e) => e.toJSON()) };
+  return result.errors === undefined ? { data: result.data } : { data: null, errors: result.errors.map((e) => e.toJSON()) };
 }

@@ -33,13 +33,7 @@ function moreGenerous(current: Effective | null, candidate: Effective): Effectiv
   return current;
 }
 
-export function effective(
-  store: Store,
-  customerId: string,
-  featureId: string,
-  resourceId: string | null,
-  now: number,
-): Effective {
+export function effective(store: Store, customerId: string, featureId: string, resourceId: string | null, now: number): Effective {
   const denied = (reason: AccessDeniedReason): Effective => ({ reason, ...NONE });
   const customer = store.customers.get(customerId);
   if (customer === undefined) return denied('CustomerNotFound');
@@ -101,8 +95,7 @@ export function effective(
       updatedAt: promo.startDate,
     });
   }
-  if (best !== null)
-    return feature.def.featureType === 'BOOLEAN' ? { reason: null, ...NONE, updatedAt: best.updatedAt } : best;
+  if (best !== null) return feature.def.featureType === 'BOOLEAN' ? { reason: null, ...NONE, updatedAt: best.updatedAt } : best;
   if (revoked) return denied('Revoked');
   return denied(active === 0 ? 'NoActiveSubscription' : 'NoFeatureEntitlementInSubscription');
 }
@@ -112,13 +105,7 @@ export function periodOf(eff: Effective, now: number): Period | null {
 }
 
 /** Usage of the current period (a record from an earlier period reads as 0 and is reset). */
-export function readUsage(
-  store: Store,
-  customerId: string,
-  resourceId: string | null,
-  featureId: string,
-  period: Period | null,
-): number {
+export function readUsage(store: Store, customerId: string, resourceId: string | null, featureId: string, period: Period | null): number {
   const record = store.usage.get(usageKey(customerId, resourceId, featureId));
   if (record === undefined) return 0;
   if (period !== null && record.periodStart !== period.start) {
@@ -145,8 +132,7 @@ export function entitlementOut(
   const feature = store.features.get(featureId);
   const period = periodOf(eff, now);
   const metered = isMetered(store, featureId);
-  const currentUsage =
-    metered && eff.reason !== 'CustomerNotFound' ? readUsage(store, customerId, resourceId, featureId, period) : 0;
+  const currentUsage = metered && eff.reason !== 'CustomerNotFound' ? readUsage(store, customerId, resourceId, featureId, period) : 0;
   let reason: string | null = eff.reason;
   if (reason === null && feature !== undefined) {
     if (feature.def.featureType === 'BOOLEAN') {
@@ -156,9 +142,7 @@ export function entitlementOut(
     }
   }
   if (reason !== null && store.deniedReasonOverride !== null) reason = store.deniedReasonOverride;
-  const usageUpdatedAt = metered
-    ? (store.usage.get(usageKey(customerId, resourceId, featureId))?.updatedAt ?? null)
-    : null;
+  const usageUpdatedAt = metered ? (store.usage.get(usageKey(customerId, resourceId, featureId))?.updatedAt ?? null) : null;
   return {
     isGranted: reason === null,
     accessDeniedReason: reason,
@@ -201,14 +185,7 @@ export function entitlement(
   const requested = query.options?.requestedUsage ?? 0;
   if (!Number.isFinite(requested) || requested < 0)
     throw new EmulatorError('BadUserInput', `requestedUsage must be a finite number >= 0, got ${requested}`);
-  return entitlementOut(
-    store,
-    query.customerId,
-    query.resourceId ?? null,
-    query.featureId,
-    requested,
-    store.clock.now(),
-  );
+  return entitlementOut(store, query.customerId, query.resourceId ?? null, query.featureId, requested, store.clock.now());
 }
 
 /** Every feature the customer (and resource) is entitled to, granted. */

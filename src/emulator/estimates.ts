@@ -21,13 +21,7 @@ function discountOf(store: Store, couponRefId: string | null, start: number): Js
 }
 
 /** A SubscriptionPreview without tax (the emulator has no tax integration: tax 0, totals excluding tax = totals). */
-function preview(
-  store: Store,
-  c: Cost,
-  couponRefId: string | null,
-  range: { start: number; end: number },
-  extra: Json,
-): Json {
+function preview(store: Store, c: Cost, couponRefId: string | null, range: { start: number; end: number }, extra: Json): Json {
   const zero = money(0, store.currency);
   const discount = discountOf(store, couponRefId, range.start);
   const price = {
@@ -53,10 +47,7 @@ function preview(
   };
 }
 
-export function estimateSubscription(
-  store: Store,
-  input: ProvisionSubscriptionArgs & { billingInformation?: unknown },
-): Json {
+export function estimateSubscription(store: Store, input: ProvisionSubscriptionArgs & { billingInformation?: unknown }): Json {
   const { customer, plan } = validateSubscriptionArgs(store, input);
   const now = store.clock.now();
   const billingPeriod = input.billingPeriod ?? 'MONTHLY';
@@ -83,8 +74,7 @@ export function estimateSubscriptionUpdate(
   const plan = planOf(store, sub, now).def;
   validatePackage(store, plan, input.billableFeatures, input.addons);
   if (input.promotionCode !== null && input.promotionCode !== undefined) store.coupon(input.promotionCode);
-  const billable =
-    input.billableFeatures?.map((b) => ({ featureId: b.featureId, quantity: b.quantity })) ?? sub.billableFeatures;
+  const billable = input.billableFeatures?.map((b) => ({ featureId: b.featureId, quantity: b.quantity })) ?? sub.billableFeatures;
   const addons = input.addons?.map((a) => ({ addonId: a.addonId, quantity: a.quantity ?? 1 })) ?? sub.addons;
   const coupon = input.promotionCode ?? sub.customer.couponRefId;
   const before = cost(store, plan, sub.billingPeriod, sub.billableFeatures, sub.addons, sub.customer.couponRefId).total;

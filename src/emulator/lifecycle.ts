@@ -16,17 +16,10 @@ import {
 } from './store';
 
 export const ACTIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set(['ACTIVE', 'IN_TRIAL']);
-export const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set([
-  'ACTIVE',
-  'IN_TRIAL',
-  'NOT_STARTED',
-  'PAYMENT_PENDING',
-]);
+export const LIVE_STATUSES: ReadonlySet<SubscriptionStatus> = new Set(['ACTIVE', 'IN_TRIAL', 'NOT_STARTED', 'PAYMENT_PENDING']);
 
 export function requiresPayment(store: Store, plan: CatalogPlan): boolean {
-  return (
-    plan.pricingType === 'PAID' && (plan.requiresPaymentMethod ?? store.catalog.paidPlansRequirePaymentMethod ?? false)
-  );
+  return plan.pricingType === 'PAID' && (plan.requiresPaymentMethod ?? store.catalog.paidPlansRequirePaymentMethod ?? false);
 }
 
 export function statusOf(store: Store, sub: SubscriptionRecord, now: number): SubscriptionStatus {
@@ -62,18 +55,13 @@ export function validatePackage(
   for (const b of billableFeatures ?? []) {
     store.feature(b.featureId);
     if (!plan.prices?.some((p) => p.billingModel === 'PER_UNIT' && p.featureId === b.featureId)) {
-      throw new EmulatorError(
-        'BadUserInput',
-        `Feature ${b.featureId} is not billable per unit in plan ${plan.id}`,
-        b.featureId,
-      );
+      throw new EmulatorError('BadUserInput', `Feature ${b.featureId} is not billable per unit in plan ${plan.id}`, b.featureId);
     }
     if (!Number.isFinite(b.quantity) || b.quantity <= 0)
       throw new EmulatorError('BadUserInput', `quantity of ${b.featureId} must be a positive number`, b.featureId);
   }
   for (const a of addons ?? []) {
-    if (!store.addons.has(a.addonId))
-      throw new EmulatorError('AddonNotFound', `Addon not found: ${a.addonId}`, a.addonId);
+    if (!store.addons.has(a.addonId)) throw new EmulatorError('AddonNotFound', `Addon not found: ${a.addonId}`, a.addonId);
     if (a.quantity !== null && a.quantity !== undefined && a.quantity < 1)
       throw new EmulatorError('BadUserInput', `quantity of ${a.addonId} must be >= 1`, a.addonId);
   }
@@ -96,10 +84,7 @@ export function validateSubscriptionParams(store: Store, input: SubscriptionPara
   return plan;
 }
 
-export function validateSubscriptionArgs(
-  store: Store,
-  input: ProvisionSubscriptionArgs,
-): { customer: CustomerRecord; plan: PlanVersion } {
+export function validateSubscriptionArgs(store: Store, input: ProvisionSubscriptionArgs): { customer: CustomerRecord; plan: PlanVersion } {
   const customer = store.customer(input.customerId);
   return { customer, plan: validateSubscriptionParams(store, input) };
 }
@@ -119,8 +104,7 @@ export function createSubscription(
   const startDate = parseDate(input.startDate, 'startDate') ?? now;
   const resourceId = input.resourceId ?? null;
   const trialDays = input.skipTrial === true ? 0 : (plan.def.trialDays ?? 0);
-  const pending =
-    options?.allowPending === true && trialDays === 0 && requiresPayment(store, plan.def) && !customer.hasPaymentMethod;
+  const pending = options?.allowPending === true && trialDays === 0 && requiresPayment(store, plan.def) && !customer.hasPaymentMethod;
   let replaced: SubscriptionRecord | undefined;
   for (const old of customer.subscriptions) {
     if (old.productId !== plan.def.productId || old.resourceId !== resourceId) continue;
@@ -135,10 +119,7 @@ export function createSubscription(
       throw new EmulatorError('BadUserInput', `Subscription ${refId} already exists`, refId);
     while (store.subscriptions.has(refId)) refId = `subscription-${plan.def.id}-${shortId()}`;
   }
-  const paying =
-    input.payingCustomerId === null || input.payingCustomerId === undefined
-      ? null
-      : store.customer(input.payingCustomerId);
+  const paying = input.payingCustomerId === null || input.payingCustomerId === undefined ? null : store.customer(input.payingCustomerId);
   const sub: SubscriptionRecord = {
     uid: randomUUID(),
     refId,

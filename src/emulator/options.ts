@@ -54,13 +54,7 @@ const KNOWN_FAULTS = ['latencyMs', 'failureRate', 'accessDeniedReason'] as const
 
 function checkNumber(name: string, value: unknown, min: number, max: number, integer: boolean): void {
   if (value === undefined) return;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < min ||
-    value > max ||
-    (integer && !Number.isInteger(value))
-  ) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
     throw new TypeError(
       `${JSON.stringify(value)} is not a valid value for ${name}. Please choose ${integer ? 'an integer' : 'a number'} from ${min} to ${max}.`,
     );
@@ -74,11 +68,7 @@ export function checkFaults(faults: EmulatorFaults, where: string): void {
   checkNumber('latencyMs', faults.latencyMs, 0, 600_000, false);
   checkNumber('failureRate', faults.failureRate, 0, 1, false);
   const reason = faults.accessDeniedReason;
-  if (
-    reason !== undefined &&
-    reason !== null &&
-    (typeof reason !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(reason))
-  ) {
+  if (reason !== undefined && reason !== null && (typeof reason !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(reason))) {
     throw new TypeError(
       `${JSON.stringify(reason)} is not a valid value for accessDeniedReason. Please pass a reason name such as "EntitlementNotFound", or null.`,
     );
@@ -116,9 +106,7 @@ export function checkOptions(options: EmulatorOptions): void {
       url = undefined;
     }
     if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new TypeError(
-        `${JSON.stringify(webhooks.url)} is not a valid value for webhooks.url. Please pass an http(s) URL.`,
-      );
+      throw new TypeError(`${JSON.stringify(webhooks.url)} is not a valid value for webhooks.url. Please pass an http(s) URL.`);
     }
     if (webhooks.secret !== undefined && (typeof webhooks.secret !== 'string' || webhooks.secret.length === 0)) {
       throw new TypeError('webhooks.secret must be a non-empty string when given.');

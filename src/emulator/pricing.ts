@@ -65,8 +65,7 @@ export function subscriptionPrices(store: Store, sub: SubscriptionRecord, now: n
       subscriptionId: sub.refId,
       billingModel: p.billingModel ?? 'FLAT_FEE',
       featureId: p.featureId ?? null,
-      usageLimit:
-        p.billingModel === 'PER_UNIT' && p.featureId !== undefined ? unitsOf(plan.def, p, sub.billableFeatures) : null,
+      usageLimit: p.billingModel === 'PER_UNIT' && p.featureId !== undefined ? unitsOf(plan.def, p, sub.billableFeatures) : null,
       hasSoftLimit: false,
       createdAt: iso(sub.createdAt),
       updatedAt: iso(sub.createdAt),

@@ -6,14 +6,7 @@ import { defaultCatalog } from './default-catalog';
 import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
-import {
-  checkFaults,
-  checkOptions,
-  createClock,
-  createRandom,
-  type EmulatorFaults,
-  type EmulatorOptions,
-} from './options';
+import { checkFaults, checkOptions, createClock, createRandom, type EmulatorFaults, type EmulatorOptions } from './options';
 import { createRootValue, loadSchema } from './schema';
 import { EmulatorState, type EmulatorClock, type EmulatorStats } from './state';
 import { createWebhookSender, type WebhookSender } from './webhooks';
@@ -60,13 +53,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apiKey = options.apiKey ?? 'emulator-server-key';
   const host = options.host ?? '127.0.0.1';
   const seed = options.seed ?? 1;
-  const catalog =
-    typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+  const catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
   const clock = createClock(options.now ?? Date.now);
   const state = new EmulatorState(catalog, clock);
   state.deniedReasonOverride = options.accessDeniedReason ?? null;
-  const webhooks: WebhookSender | null =
-    options.webhooks === undefined ? null : createWebhookSender(options.webhooks, state);
+  const webhooks: WebhookSender | null = options.webhooks === undefined ? null : createWebhookSender(options.webhooks, state);
   if (webhooks !== null) state.onChange = (event) => webhooks.send(event);
   const schema = loadSchema();
   const rootValue = createRootValue(state, schema);
@@ -87,8 +78,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (document !== undefined) {
       const errors = validate(schema, document);
-      prepared =
-        errors.length > 0 ? { status: 400, body: errorBody(errors, 'GRAPHQL_VALIDATION_FAILED') } : { document };
+      prepared = errors.length > 0 ? { status: 400, body: errorBody(errors, 'GRAPHQL_VALIDATION_FAILED') } : { document };
     }
     if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
     documents.set(query, prepared as Prepared);
@@ -153,19 +143,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       send(res, 400, errorJson('Request body is not valid JSON', 'BAD_REQUEST'));
       return;
     }
-    if (
-      typeof payload !== 'object' ||
-      payload === null ||
-      typeof payload.query !== 'string' ||
-      payload.query.length === 0
-    ) {
+    if (typeof payload !== 'object' || payload === null || typeof payload.query !== 'string' || payload.query.length === 0) {
       send(
         res,
         400,
-        errorJson(
-          'POST body must be JSON with a "query" string (and optional "variables" and "operationName")',
-          'BAD_REQUEST',
-        ),
+        errorJson('POST body must be JSON with a "query" string (and optional "variables" and "operationName")', 'BAD_REQUEST'),
       );
       return;
     }

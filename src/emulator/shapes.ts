@@ -2,14 +2,7 @@ import { ENVIRONMENT_ID } from './catalog-index';
 import { ACTIVE_STATUSES, billingPeriodOf, planOf, statusOf } from './lifecycle';
 import { cost, subscriptionPrices } from './pricing';
 import { iso } from './time';
-import {
-  money,
-  type CustomerRecord,
-  type Json,
-  type PromotionRecord,
-  type Store,
-  type SubscriptionRecord,
-} from './store';
+import { money, type CustomerRecord, type Json, type PromotionRecord, type Store, type SubscriptionRecord } from './store';
 
 /** Wire shape of a Customer. Related objects resolve lazily (graphql-js calls functions), so cycles cost nothing. */
 export function customerOut(store: Store, c: CustomerRecord): Json {
@@ -64,8 +57,7 @@ export function customerOut(store: Store, c: CustomerRecord): Json {
     }),
     coupon: c.couponRefId === null ? null : (store.coupons.get(c.couponRefId) ?? null),
     promotionalEntitlements: () => promotions.map((p) => promotionOut(store, c, p, now)),
-    subscriptions: () =>
-      c.subscriptions.filter((s) => statusOf(store, s, now) !== 'CANCELED').map((s) => subscriptionOut(store, s)),
+    subscriptions: () => c.subscriptions.filter((s) => statusOf(store, s, now) !== 'CANCELED').map((s) => subscriptionOut(store, s)),
   };
 }
 
@@ -147,10 +139,7 @@ export function subscriptionOut(store: Store, sub: SubscriptionRecord): Json {
     })),
     customer: () => customerOut(store, sub.customer),
     payingCustomer: () => (sub.payingCustomer === null ? null : customerOut(store, sub.payingCustomer)),
-    resource:
-      sub.resourceId === null
-        ? null
-        : { resourceId: sub.resourceId, createdAt: iso(sub.createdAt), environmentId: ENVIRONMENT_ID },
+    resource: sub.resourceId === null ? null : { resourceId: sub.resourceId, createdAt: iso(sub.createdAt), environmentId: ENVIRONMENT_ID },
     paymentCollection: sub.paymentPending ? 'ACTION_REQUIRED' : 'NOT_REQUIRED',
     paymentCollectionMethod: paid ? 'CHARGE' : 'NONE',
     latestInvoice: null,

@@ -10,15 +10,7 @@ import {
   updateOneCustomer,
   type ProvisionCustomerArgs,
 } from './customers';
-import {
-  cachedEntitlements,
-  effective,
-  entitlement,
-  entitlementsState,
-  grantedEntitlements,
-  periodOf,
-  readUsage,
-} from './entitlements';
+import { cachedEntitlements, effective, entitlement, entitlementsState, grantedEntitlements, periodOf, readUsage } from './entitlements';
 import { estimateSubscription, estimateSubscriptionUpdate } from './estimates';
 import { createSubscription } from './lifecycle';
 import { grantPromotionalEntitlements, revokePromotionalEntitlement, type GrantArgs } from './promotions';
@@ -126,17 +118,13 @@ export class EmulatorState {
   /** Current usage as the entitlement would report it (after any period rollover). */
   currentUsage(customerId: string, featureId: string, resourceId?: string | null): number {
     const now = this.store.clock.now();
-    const eff = this.store.customers.has(customerId)
-      ? effective(this.store, customerId, featureId, resourceId ?? null, now)
-      : null;
+    const eff = this.store.customers.has(customerId) ? effective(this.store, customerId, featureId, resourceId ?? null, now) : null;
     return readUsage(this.store, customerId, resourceId ?? null, featureId, eff === null ? null : periodOf(eff, now));
   }
 
   /** The customer's granted entitlements (the body of an entitlements.updated webhook). */
   entitlementsOf(customerId: string, resourceId: string | null = null): Json[] {
-    return this.store.customers.has(customerId)
-      ? grantedEntitlements(this.store, customerId, resourceId, this.store.clock.now())
-      : [];
+    return this.store.customers.has(customerId) ? grantedEntitlements(this.store, customerId, resourceId, this.store.clock.now()) : [];
   }
 
   /** Publish a new version of a plan: new subscriptions get it, existing ones keep theirs until migrated. */
@@ -222,7 +210,8 @@ export class EmulatorState {
   completeCheckout = (checkoutId: string): Json | null => completeCheckout(this.store, checkoutId);
   updateOneSubscription = (input: Parameters<typeof updateOneSubscription>[1]): Json => updateOneSubscription(this.store, input);
   cancelSubscription = (input: Parameters<typeof cancelSubscription>[1]): Json => cancelSubscription(this.store, input);
-  migrateSubscriptionToLatest = (input: Parameters<typeof migrateSubscriptionToLatest>[1]): Json => migrateSubscriptionToLatest(this.store, input);
+  migrateSubscriptionToLatest = (input: Parameters<typeof migrateSubscriptionToLatest>[1]): Json =>
+    migrateSubscriptionToLatest(this.store, input);
 
   entitlement = (query: Parameters<typeof entitlement>[1]): Json => entitlement(this.store, query);
   cachedEntitlements = (query: Parameters<typeof cachedEntitlements>[1]): Json[] => cachedEntitlements(this.store, query);
@@ -235,8 +224,10 @@ export class EmulatorState {
   coupons = (args: Parameters<typeof coupons>[1]): Json => coupons(this.store, args);
   products = (args: Parameters<typeof products>[1]): Json => products(this.store, args);
   estimateSubscription = (input: Parameters<typeof estimateSubscription>[1]): Json => estimateSubscription(this.store, input);
-  estimateSubscriptionUpdate = (input: Parameters<typeof estimateSubscriptionUpdate>[1]): Json => estimateSubscriptionUpdate(this.store, input);
+  estimateSubscriptionUpdate = (input: Parameters<typeof estimateSubscriptionUpdate>[1]): Json =>
+    estimateSubscriptionUpdate(this.store, input);
 
   grantPromotionalEntitlements = (input: GrantArgs): Json[] => grantPromotionalEntitlements(this.store, input);
-  revokePromotionalEntitlement = (input: Parameters<typeof revokePromotionalEntitlement>[1]): Json => revokePromotionalEntitlement(this.store, input);
+  revokePromotionalEntitlement = (input: Parameters<typeof revokePromotionalEntitlement>[1]): Json =>
+    revokePromotionalEntitlement(this.store, input);
 }

@@ -285,8 +285,7 @@ export function shortId(): string {
 export function parseDate(value: Maybe<string>, field: string): number | null {
   if (value === null || value === undefined) return null;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new EmulatorError('BadUserInput', `${field} must be an ISO 8601 date, got "${value}"`, value);
+  if (Number.isNaN(ms)) throw new EmulatorError('BadUserInput', `${field} must be an ISO 8601 date, got "${value}"`, value);
   return ms;
 }
 

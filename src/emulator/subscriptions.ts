@@ -40,13 +40,11 @@ export function getActiveSubscriptions(
 ): Json[] {
   const customer = store.customer(input.customerId);
   const now = store.clock.now();
-  const resources =
-    input.resourceIds ?? (input.resourceId === null || input.resourceId === undefined ? null : [input.resourceId]);
+  const resources = input.resourceIds ?? (input.resourceId === null || input.resourceId === undefined ? null : [input.resourceId]);
   return customer.subscriptions
     .filter(
       (s) =>
-        (resources === null || (s.resourceId !== null && resources.includes(s.resourceId))) &&
-        ACTIVE_STATUSES.has(statusOf(store, s, now)),
+        (resources === null || (s.resourceId !== null && resources.includes(s.resourceId))) && ACTIVE_STATUSES.has(statusOf(store, s, now)),
     )
     .map((s) => subscriptionOut(store, s));
 }
@@ -120,8 +118,7 @@ export function updateOneSubscription(
   if (id === null || id === undefined) throw new EmulatorError('BadUserInput', 'subscriptionId (or refId) is required');
   const sub = store.subscription(id);
   const now = store.clock.now();
-  if (statusOf(store, sub, now) === 'CANCELED')
-    throw new EmulatorError('BadUserInput', `Subscription ${id} is canceled`, id);
+  if (statusOf(store, sub, now) === 'CANCELED') throw new EmulatorError('BadUserInput', `Subscription ${id} is canceled`, id);
   validatePackage(store, planOf(store, sub, now).def, input.billableFeatures, input.addons);
   if (input.promotionCode !== null && input.promotionCode !== undefined) store.coupon(input.promotionCode);
   if (input.billableFeatures !== null && input.billableFeatures !== undefined) {
@@ -151,8 +148,7 @@ export function cancelSubscription(
   let end: number;
   if (when === 'SPECIFIC_DATE') {
     const date = parseDate(input.endDate, 'endDate');
-    if (date === null)
-      throw new EmulatorError('BadUserInput', 'endDate is required when subscriptionCancellationTime is SPECIFIC_DATE');
+    if (date === null) throw new EmulatorError('BadUserInput', 'endDate is required when subscriptionCancellationTime is SPECIFIC_DATE');
     end = Math.max(now, date);
   } else {
     end = when === 'IMMEDIATE' ? now : billingPeriodOf(sub, now).end;
@@ -189,10 +185,7 @@ interface SubscriptionFilter {
 const FILTERED = ['customerId', 'resourceId', 'productId', 'status'] as const;
 
 /** `subscriptions(filter:, paging:)`: every subscription (canceled ones too), newest first, filtered by customer, resource, product and status. */
-export function listSubscriptions(
-  store: Store,
-  args: { filter?: Maybe<SubscriptionFilter>; paging?: Maybe<Paging> },
-): Json {
+export function listSubscriptions(store: Store, args: { filter?: Maybe<SubscriptionFilter>; paging?: Maybe<Paging> }): Json {
   const now = store.clock.now();
   const nodes = [...store.subscriptions.values()]
     .filter((s) => !s.customer.archived)

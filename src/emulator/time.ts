@@ -72,11 +72,7 @@ export function billingUnit(period: BillingPeriod): ResetPeriod {
   return period === 'ANNUALLY' ? 'YEAR' : 'MONTH';
 }
 
-export function promotionEnd(
-  period: PromotionalEntitlementPeriod,
-  start: number,
-  customEnd: number | null,
-): number | null {
+export function promotionEnd(period: PromotionalEntitlementPeriod, start: number, customEnd: number | null): number | null {
   switch (period) {
     case 'ONE_WEEK':
       return start + 7 * DAY_MS;

@@ -27,8 +27,7 @@ function validateUsage(store: Store, u: UsageArgs): CatalogFeature {
       feature.id,
     );
   }
-  if (!Number.isFinite(u.value))
-    throw new EmulatorError('BadUserInput', `value must be a finite number, got ${u.value}`);
+  if (!Number.isFinite(u.value)) throw new EmulatorError('BadUserInput', `value must be a finite number, got ${u.value}`);
   const resourceId = u.resourceId ?? null;
   if (resourceId !== null && !customer.subscriptions.some((s) => s.resourceId === resourceId)) {
     throw new EmulatorError('ResourceNotFound', `Resource not found: ${resourceId}`, resourceId);
@@ -75,8 +74,7 @@ function applyUsage(store: Store, u: UsageArgs, now: number): Json {
     environmentId: ENVIRONMENT_ID,
     credit: null,
   };
-  if (u.idempotencyKey !== null && u.idempotencyKey !== undefined)
-    remember(store.usageReplays, u.idempotencyKey, result);
+  if (u.idempotencyKey !== null && u.idempotencyKey !== undefined) remember(store.usageReplays, u.idempotencyKey, result);
   return result;
 }
 

@@ -223,7 +223,7 @@ export function errorProblem(
       ),
     };
   }
-  if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem((error).featureId) };
+  if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem(error.featureId) };
   if (error.name === 'InvalidUsageError') {
     const { featureId, value } = error;
     return { problem: invalidUsageProblem(featureId, value) };

@@ -1,19 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import {
-  EntitlementDeniedError,
-  EntitlementUnavailableError,
-  MissingCustomerError,
-  type StatusMapping,
-} from '../core/errors';
+import { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, type StatusMapping } from '../core/errors';
 import { InvalidIdError } from '../middleware/ids';
-import {
-  PROBLEM_CONTENT_TYPE,
-  errorProblem,
-  retryAfterHeader,
-  type ProblemDetails,
-  type RenderableError,
-} from '../middleware/problem';
+import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
 
 /**
  * What stigg-gate/nest throws for a request it answers itself (denial 402/403, no customer 401, bad
@@ -25,11 +14,7 @@ export class EntitlementProblemException extends HttpException {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(problem: ProblemDetails, retryAfterSeconds?: number, cause?: unknown) {
-    super(
-      problem,
-      problem.status,
-      cause === undefined ? { description: problem.title } : { cause, description: problem.title },
-    );
+    super(problem, problem.status, cause === undefined ? { description: problem.title } : { cause, description: problem.title });
     this.name = 'EntitlementProblemException';
     this.problem = problem;
     this.retryAfterSeconds = retryAfterSeconds;
@@ -37,10 +22,7 @@ export class EntitlementProblemException extends HttpException {
 }
 
 /** The exception for an error a decorated method threw (rendered with the module's status mapping). */
-export function problemException(
-  error: RenderableError,
-  statusMapping: StatusMapping | undefined,
-): EntitlementProblemException {
+export function problemException(error: RenderableError, statusMapping: StatusMapping | undefined): EntitlementProblemException {
   const { problem, retryAfterSeconds } = errorProblem(error, statusMapping);
   return new EntitlementProblemException(problem, retryAfterSeconds, error);
 }
@@ -85,9 +67,7 @@ export function sendProblem(response: unknown, problem: ProblemDetails, retryAft
   }
   const res = rawResponse(response);
   if (res === undefined)
-    throw new TypeError(
-      'stigg-gate/nest can render problems on @nestjs/platform-express and @nestjs/platform-fastify responses only.',
-    );
+    throw new TypeError('stigg-gate/nest can render problems on @nestjs/platform-express and @nestjs/platform-fastify responses only.');
   if (res.headersSent) {
     res.end();
     return;
@@ -104,17 +84,10 @@ export function sendProblem(response: unknown, problem: ProblemDetails, retryAft
  * Express and Koa adapters give them. Catches nothing else, so every other error goes on to the app's
  * own filters. StiggModule binds it to each controller route (route filters come before global ones).
  */
-@Catch(
-  EntitlementProblemException,
-  EntitlementDeniedError,
-  EntitlementUnavailableError,
-  MissingCustomerError,
-  InvalidIdError,
-)
+@Catch(EntitlementProblemException, EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, InvalidIdError)
 export class StiggExceptionFilter implements ExceptionFilter {
   catch(exception: EntitlementProblemException | RenderableError, host: ArgumentsHost): unknown {
-    const rendered =
-      exception instanceof EntitlementProblemException ? exception : problemException(exception, undefined);
+    const rendered = exception instanceof EntitlementProblemException ? exception : problemException(exception, undefined);
     if (host.getType() !== 'http') return rendered;
     sendProblem(host.switchToHttp().getResponse(), rendered.problem, rendered.retryAfterSeconds);
     return undefined;

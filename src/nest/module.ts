@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Module,
-  UseFilters,
-  type DynamicModule,
-  type OnApplicationShutdown,
-  type Provider,
-} from '@nestjs/common';
+import { Inject, Module, UseFilters, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { describeValue } from '../core/errors';
 import { rejectUnknownOptions } from '../core/unknown-options';

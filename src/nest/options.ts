@@ -34,8 +34,7 @@ export interface StiggNestOptions {
 }
 
 /** Either an instance the app created (`entitlements`), or the options StiggModule creates one from. */
-export type StiggModuleOptions = StiggNestOptions &
-  ({ entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined }));
+export type StiggModuleOptions = StiggNestOptions & ({ entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined }));
 
 export interface StiggModuleAsyncOptions {
   imports?: unknown[];
@@ -52,16 +51,7 @@ export interface StiggNestConfig extends StiggConfig<ExecutionContext, never> {
   readonly owned: boolean;
 }
 
-const NEST_KEYS = [
-  'entitlements',
-  'customer',
-  'resource',
-  'statusMapping',
-  'reportWhen',
-  'isGlobal',
-  'useGlobalGuard',
-  'logger',
-] as const;
+const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'logger'] as const;
 
 /** Every createEntitlements() option; the compiler keeps the list complete. */
 const ENTITLEMENTS_KEYS = Object.keys({
@@ -89,20 +79,14 @@ function checkFunction(name: string, value: unknown, hint: string): void {
 
 function checkBoolean(where: string, name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new TypeError(
-      `${describeValue(value)} is not a valid value for ${name} in ${where}. Please choose true or false.`,
-    );
+    throw new TypeError(`${describeValue(value)} is not a valid value for ${name} in ${where}. Please choose true or false.`);
   }
 }
 
 function checkLogger(value: unknown): Logger {
   if (value === undefined) return silentLogger;
   const logger = typeof value === 'object' && value !== null ? (value as Partial<Logger>) : undefined;
-  if (
-    logger === undefined ||
-    typeof logger.warn !== 'function' ||
-    typeof logger.error !== 'function'
-  ) {
+  if (logger === undefined || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     throw new TypeError(
       `${describeValue(value)} is not a valid value for logger in StiggModule.forRoot(). Pass a structured logger with warn(meta, message) and error(meta, message) methods, e.g. a pino logger.`,
     );
@@ -140,11 +124,7 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
     'Pass a function of the ExecutionContext, e.g. customer: (ctx) => ctx.switchToHttp().getRequest().user?.stiggCustomerId.',
   );
   checkFunction('resource', o.resource, 'Pass a function of the ExecutionContext that returns the Stigg resource id.');
-  checkFunction(
-    'reportWhen',
-    o.reportWhen,
-    'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.',
-  );
+  checkFunction('reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
   const statusMapping = checkStatusMapping('StiggModule.forRoot()', o.statusMapping);
   const logger = checkLogger(o.logger);
 
@@ -152,11 +132,7 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   let owned: boolean;
   if (o.entitlements !== undefined) {
     const given = typeof o.entitlements === 'object' && o.entitlements !== null ? (o.entitlements as Partial<Entitlements>) : undefined;
-    if (
-      given === undefined ||
-      typeof given.acquire !== 'function' ||
-      typeof given.flush !== 'function'
-    ) {
+    if (given === undefined || typeof given.acquire !== 'function' || typeof given.flush !== 'function') {
       throw new TypeError(
         `${describeValue(o.entitlements)} is not a valid value for entitlements in StiggModule.forRoot(). Pass the instance createEntitlements({ client }) returned, or leave it out and pass { client } to let the module create one.`,
       );

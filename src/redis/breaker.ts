@@ -38,7 +38,10 @@ export class RedisBreaker {
   failed(error: Error): void {
     if (this.cause !== undefined || this.stopped) return;
     this.cause = error;
-    this.options.logger.warn({ error: error.message }, 'RedisStore: Redis is not answering; store operations fail fast until it answers again');
+    this.options.logger.warn(
+      { error: error.message },
+      'RedisStore: Redis is not answering; store operations fail fast until it answers again',
+    );
     this.schedule();
   }
 

@@ -93,13 +93,16 @@ export function subscriberFor(client: RedisClientLike, logger: Logger, connectio
   if (typeof client.duplicate !== 'function') return undefined;
   try {
     // Named, so it can be told apart in CLIENT LIST; a Cluster's duplicate() takes startup nodes first.
-    const subscriber = (client.isCluster === true
-      ? client.duplicate([], { redisOptions: { connectionName } })
-      : client.duplicate({ connectionName })) as SubscriberLike;
+    const subscriber = (
+      client.isCluster === true ? client.duplicate([], { redisOptions: { connectionName } }) : client.duplicate({ connectionName })
+    ) as SubscriberLike;
     if (typeof subscriber?.subscribe !== 'function' || typeof subscriber.on !== 'function') return undefined;
     return subscriber;
   } catch (error) {
-    logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not open the invalidation connection; the near cache stays off');
+    logger.warn(
+      { error: error instanceof Error ? error.message : String(error) },
+      'RedisStore: could not open the invalidation connection; the near cache stays off',
+    );
     return undefined;
   }
 }

@@ -10,7 +10,9 @@ const CLUSTER_PREFIX = '{stigg-gate}:';
 export function resolvePrefix(prefix: unknown, cluster: boolean): string {
   if (prefix === undefined) return cluster ? CLUSTER_PREFIX : DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new TypeError(`RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`);
+    throw new TypeError(
+      `RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`,
+    );
   }
   if (cluster && !/\{[^{}]+\}/.test(prefix)) {
     throw new TypeError(

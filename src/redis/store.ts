@@ -77,7 +77,15 @@ export class RedisStore implements Store {
   private readonly owned: OwnedClient | undefined;
   private readonly commandTimeoutMs: number;
   private readonly logger: Logger;
-  private readonly outbox: { reports: string; keys: string; queue: string; inFlight: string; attempts: string; sequence: string; order: string };
+  private readonly outbox: {
+    reports: string;
+    keys: string;
+    queue: string;
+    inFlight: string;
+    attempts: string;
+    sequence: string;
+    order: string;
+  };
   private readonly channel: string;
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
@@ -104,7 +112,9 @@ export class RedisStore implements Store {
     this.countsUnreportedUsage = options.countsUnreportedUsage ?? true;
     const nearCacheMs = options.nearCacheMs ?? DEFAULT_NEAR_CACHE_MS;
     if (typeof nearCacheMs !== 'number' || !Number.isFinite(nearCacheMs) || nearCacheMs < 0) {
-      throw new TypeError(`RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`);
+      throw new TypeError(
+        `RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`,
+      );
     }
     this.breaker = new RedisBreaker({
       probe: () => this.exec('probe', PING, [], []),
@@ -114,7 +124,11 @@ export class RedisStore implements Store {
     const { redis } = options;
     if (typeof redis === 'string') {
       const { breaker } = this;
-      this.owned = createClient(redis, { commandTimeoutMs: this.commandTimeoutMs }, { down: (error) => breaker.failed(error), up: () => breaker.answered() });
+      this.owned = createClient(
+        redis,
+        { commandTimeoutMs: this.commandTimeoutMs },
+        { down: (error) => breaker.failed(error), up: () => breaker.answered() },
+      );
       this.client = this.owned;
     } else if (isClient(redis)) {
       this.owned = undefined;
@@ -143,24 +157,30 @@ export class RedisStore implements Store {
     this.stopListening =
       subscriber === undefined
         ? undefined
-        : listenForInvalidations(subscriber, this.channel, {
-            lost() {
-              near.enabled = false;
-              near.clear();
+        : listenForInvalidations(
+            subscriber,
+            this.channel,
+            {
+              lost() {
+                near.enabled = false;
+                near.clear();
+              },
+              listening() {
+                near.clear();
+                near.enabled = true;
+              },
+              message(text) {
+                if (text.startsWith('c:')) near.deleteCustomer(text.slice(2));
+                else near.clear();
+              },
             },
-            listening() {
-              near.clear();
-              near.enabled = true;
-            },
-            message(text) {
-              if (text.startsWith('c:')) near.deleteCustomer(text.slice(2));
-              else near.clear();
-            },
-          }, this.logger);
+            this.logger,
+          );
   }
 
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
-    if (typeof key !== 'string' || key === '') return Promise.reject(new TypeError(`RedisStore.getEntitlement: key must be a non-empty string, got ${JSON.stringify(key)}.`));
+    if (typeof key !== 'string' || key === '')
+      return Promise.reject(new TypeError(`RedisStore.getEntitlement: key must be a non-empty string, got ${JSON.stringify(key)}.`));
     const now = this.now();
     const local = this.near.get(key, now);
     if (local !== undefined) return local;
@@ -194,7 +214,14 @@ export class RedisStore implements Store {
     const written = this.run(
       'setEntitlement',
       SET_ENTITLEMENT,
-      [this.entitlementKey(key), `${p}cust:${customerId}`, `${p}pend:${key}`, `${p}lock:${key}`, `${p}acked:${key}`, `${p}gen:${customerId}`],
+      [
+        this.entitlementKey(key),
+        `${p}cust:${customerId}`,
+        `${p}pend:${key}`,
+        `${p}lock:${key}`,
+        `${p}acked:${key}`,
+        `${p}gen:${customerId}`,
+      ],
       [
         JSON.stringify(value),
         String(value.currentUsage),
@@ -231,7 +258,12 @@ export class RedisStore implements Store {
     assertKey('invalidateCustomer', customerId, 'customerId');
     this.near.deleteCustomer(customerId);
     const p = this.prefix;
-    await this.run('invalidateCustomer', INVALIDATE_CUSTOMER, [`${p}cust:${customerId}`, `${p}gen:${customerId}`], [`${p}ent:`, this.channel, customerId]);
+    await this.run(
+      'invalidateCustomer',
+      INVALIDATE_CUSTOMER,
+      [`${p}cust:${customerId}`, `${p}gen:${customerId}`],
+      [`${p}ent:`, this.channel, customerId],
+    );
   }
 
   async acquireFetchLock(key: string, ttlMs: number): Promise<boolean> {
@@ -315,7 +347,9 @@ export class RedisStore implements Store {
     const lease = toTtl('claimUsage', leaseMs);
     if (max === 0) return [];
     const { reports, queue, inFlight, attempts, order } = this.outbox;
-    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<string | number>;
+    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<
+      string | number
+    >;
     const claimed: PendingUsage[] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const report = JSON.parse(String(reply[i])) as PendingUsage;
@@ -344,7 +378,12 @@ export class RedisStore implements Store {
     if (ids.length === 0) return;
     const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
     const p = this.prefix;
-    await this.run('ackUsage', ACK, [reports, keys, queue, inFlight, attempts, sequence, order], [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids]);
+    await this.run(
+      'ackUsage',
+      ACK,
+      [reports, keys, queue, inFlight, attempts, sequence, order],
+      [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids],
+    );
   }
 
   /** Stops the store; quits the client only when the store created it from a URL. */
@@ -393,7 +432,9 @@ export class RedisStore implements Store {
     }
     const down = this.breaker.open;
     if (down !== undefined) {
-      return Promise.reject(new RedisStoreError(operation, `Redis is not answering (${down.message}); failing fast until it does`, { cause: down }));
+      return Promise.reject(
+        new RedisStoreError(operation, `Redis is not answering (${down.message}); failing fast until it does`, { cause: down }),
+      );
     }
     const { breaker } = this;
     return this.exec(operation, script, keys, args).then(undefined, function failed(error: RedisStoreError) {

@@ -22,7 +22,12 @@ export interface InvalidationListener {
  * subscribes again on its own; whatever was published meanwhile is lost, so the listener hears
  * `lost()` when the connection drops and `listening()` only once the channel is subscribed again.
  */
-export function listenForInvalidations(subscriber: SubscriberLike, channel: string, listener: InvalidationListener, logger: Logger): () => Promise<void> {
+export function listenForInvalidations(
+  subscriber: SubscriberLike,
+  channel: string,
+  listener: InvalidationListener,
+  logger: Logger,
+): () => Promise<void> {
   let closed = false;
   let down = false;
   const subscribe = (): void => {
@@ -33,7 +38,10 @@ export function listenForInvalidations(subscriber: SubscriberLike, channel: stri
       (error: unknown) => {
         if (closed) return;
         listener.lost();
-        logger.info?.({ error: error instanceof Error ? error.message : String(error) }, 'RedisStore: could not subscribe to invalidations; the near cache stays off until it can');
+        logger.info?.(
+          { error: error instanceof Error ? error.message : String(error) },
+          'RedisStore: could not subscribe to invalidations; the near cache stays off until it can',
+        );
       },
     );
   };

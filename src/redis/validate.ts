@@ -8,7 +8,9 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 export function validateTimeout(ms: unknown): number {
   if (ms === undefined) return DEFAULT_COMMAND_TIMEOUT_MS;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new TypeError(`RedisStore: ${describeValue(ms)} is not a valid value for commandTimeoutMs. Please choose a positive number of milliseconds.`);
+    throw new TypeError(
+      `RedisStore: ${describeValue(ms)} is not a valid value for commandTimeoutMs. Please choose a positive number of milliseconds.`,
+    );
   }
   return ms;
 }
@@ -16,7 +18,12 @@ export function validateTimeout(ms: unknown): number {
 export function validateLogger(logger: unknown): Logger {
   if (logger === undefined) return silentLogger;
   const candidate = logger as Logger | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.warn !== 'function' || typeof candidate.error !== 'function') {
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.warn !== 'function' ||
+    typeof candidate.error !== 'function'
+  ) {
     throw new TypeError('RedisStore: logger must have warn() and error() methods (debug() and info() are optional).');
   }
   return candidate;

@@ -1,6 +1,12 @@
 /** What a Stigg webhook asks of the gate, once its body is read and checked. */
 export type WebhookAction =
-  | { readonly kind: 'invalidate'; readonly type: string; readonly customerId: string; readonly at: number; readonly eventId: string | undefined }
+  | {
+      readonly kind: 'invalidate';
+      readonly type: string;
+      readonly customerId: string;
+      readonly at: number;
+      readonly eventId: string | undefined;
+    }
   | { readonly kind: 'ignore'; readonly type: string };
 
 /** A body that is not a Stigg event the gate understands: answered 400. */
@@ -39,7 +45,8 @@ export function parseWebhookEvent(body: unknown): WebhookAction {
   if (!isObject(body)) throw new MalformedWebhookError('the body must be a JSON object');
   const type = body['type'];
   if (typeof type !== 'string' || type === '') throw new MalformedWebhookError('type must be a non-empty string');
-  const eventId = typeof body['eventId'] === 'string' ? body['eventId'] : typeof body['messageId'] === 'string' ? body['messageId'] : undefined;
+  const eventId =
+    typeof body['eventId'] === 'string' ? body['eventId'] : typeof body['messageId'] === 'string' ? body['messageId'] : undefined;
   if (type === ENTITLEMENTS_UPDATED) {
     const customerId = idOf(body['customer'], 'customer');
     if (body['entitlements'] !== undefined && !Array.isArray(body['entitlements'])) {

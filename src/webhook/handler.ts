@@ -64,7 +64,9 @@ function parseBody(body: unknown): unknown {
  */
 export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHandler {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('handleStiggWebhook() expects { entitlements, secret? }, e.g. handleStiggWebhook({ entitlements, secret: process.env.STIGG_WEBHOOK_SECRET }).');
+    throw new TypeError(
+      'handleStiggWebhook() expects { entitlements, secret? }, e.g. handleStiggWebhook({ entitlements, secret: process.env.STIGG_WEBHOOK_SECRET }).',
+    );
   }
   rejectUnknownOptions(options, KNOWN_OPTIONS, 'handleStiggWebhook()');
   const { entitlements, secret } = options;
@@ -72,7 +74,9 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
     throw new TypeError('handleStiggWebhook(): entitlements is required: pass what createEntitlements() returned.');
   }
   if (secret !== undefined && (typeof secret !== 'string' || secret === '')) {
-    throw new TypeError("handleStiggWebhook(): secret must be a non-empty string (the endpoint's secret from Stigg's console), or omitted.");
+    throw new TypeError(
+      "handleStiggWebhook(): secret must be a non-empty string (the endpoint's secret from Stigg's console), or omitted.",
+    );
   }
   const logger = options.logger ?? silentLogger;
   if (typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
@@ -97,7 +101,12 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
       const detail = error instanceof MalformedWebhookError ? error.message : 'the body is not valid JSON';
       return problem(400, 'webhook-malformed', 'Malformed webhook', detail);
     }
-    if (action.kind === 'ignore') return { status: 200, contentType: JSON_TYPE, body: { received: true, action: 'ignored', reason: `type ${action.type} is not handled` } };
+    if (action.kind === 'ignore')
+      return {
+        status: 200,
+        contentType: JSON_TYPE,
+        body: { received: true, action: 'ignored', reason: `type ${action.type} is not handled` },
+      };
     // An event dated after this clock's now is remembered as now: a clock glitch or a replayed
     // fixture must not make every real event until that date look stale.
     if (!order.accept(action.customerId, Math.min(action.at, Date.now()), action.eventId)) {
@@ -107,7 +116,10 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
       await entitlements.invalidate(action.customerId);
     } catch (error) {
       order.forget(action.customerId);
-      logger.error({ customerId: action.customerId, type: action.type, error: error instanceof Error ? error.message : String(error) }, 'Stigg webhook: could not invalidate the customer; Stigg will send it again');
+      logger.error(
+        { customerId: action.customerId, type: action.type, error: error instanceof Error ? error.message : String(error) },
+        'Stigg webhook: could not invalidate the customer; Stigg will send it again',
+      );
       return problem(503, 'webhook-unavailable', 'Service Unavailable', 'The cached entitlements could not be invalidated; try again.');
     }
     return { status: 200, contentType: JSON_TYPE, body: { received: true, action: 'invalidated', customerId: action.customerId } };

@@ -30,7 +30,13 @@ beforeAll(async () => {
   emulator = await startEmulator({
     catalog: {
       ...defaultCatalog,
-      customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-essentials' }], usage: [{ featureId: 'feature-02-campaigns', value: START }] }],
+      customers: [
+        {
+          id: CUSTOMER,
+          subscriptions: [{ planId: 'plan-revvenu-essentials' }],
+          usage: [{ featureId: 'feature-02-campaigns', value: START }],
+        },
+      ],
     },
   });
 });
@@ -53,12 +59,19 @@ interface App {
 async function startApp(): Promise<App> {
   const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 300 });
   const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2000 });
-  const entitlements = createEntitlements({ client, store, usage: { flushIntervalMs: 100, retryBaseDelayMs: 20, leaseMs: 1500 }, circuitBreaker: { failureThreshold: 50 } });
+  const entitlements = createEntitlements({
+    client,
+    store,
+    usage: { flushIntervalMs: 100, retryBaseDelayMs: 20, leaseMs: 1500 },
+    circuitBreaker: { failureThreshold: 50 },
+  });
   const dropped: unknown[] = [];
   entitlements.on('usage:dropped', (report) => dropped.push(report));
   entitlements.on('store:error', (error) => errors.push(error.message));
   entitlements.on('usage:undelivered', (reports) => errors.push(`undelivered ${reports.length}`));
-  entitlements.on('usage:flushed', (reports) => errors.push(`flushed ${reports.map((r) => r.idempotencyKey.slice(-4) + ':' + r.value).join(' ')}`));
+  entitlements.on('usage:flushed', (reports) =>
+    errors.push(`flushed ${reports.map((r) => r.idempotencyKey.slice(-4) + ':' + r.value).join(' ')}`),
+  );
   const app = express();
   app.use(stigg({ entitlements, customer: () => CUSTOMER }));
   app.post('/campaigns', requireFeature('feature-02-campaigns', 1), async (_req, res) => {
@@ -114,7 +127,10 @@ it('two Express apps on one Redis, Stigg failing 20% of calls, Redis cut for 400
     await app.store.close();
     await new Promise((resolve) => app.server.close(resolve));
   }
-  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({ customerId: CUSTOMER, featureId: 'feature-02-campaigns' });
+  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({
+    customerId: CUSTOMER,
+    featureId: 'feature-02-campaigns',
+  });
   const counted = (upstream.currentUsage ?? 0) - START;
   expect({ served, counted, overLimit: served > LIMIT - START }).toEqual({ served, counted: served, overLimit: false });
   expect(apps.flatMap((app) => app.dropped)).toEqual([]);

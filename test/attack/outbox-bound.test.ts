@@ -6,7 +6,11 @@ const CUSTOMERS = ['bound-1', 'bound-2', 'bound-3', 'bound-4', 'bound-5', 'bound
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')), {}, { maxRetries: 0 });
+  rig = await startRig(
+    CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')),
+    {},
+    { maxRetries: 0 },
+  );
 });
 
 afterAll(async () => {

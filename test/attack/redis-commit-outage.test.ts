@@ -53,7 +53,10 @@ it('Redis gone for a moment when granted requests finish: their units are still 
   const undelivered: unknown[] = [];
   entitlements.on('usage:dropped', (report) => dropped.push(report));
   entitlements.on('usage:undelivered', (reports) => undelivered.push(...(reports as unknown[])));
-  cleanups.push(() => entitlements.close({ timeoutMs: 3000 }).catch(() => {}), () => store.close());
+  cleanups.push(
+    () => entitlements.close({ timeoutMs: 3000 }).catch(() => {}),
+    () => store.close(),
+  );
   const before = emulator.stats().usage[USAGE_KEY] ?? 0;
 
   const leases = [];

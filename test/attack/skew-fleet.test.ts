@@ -23,7 +23,10 @@ beforeAll(async () => {
   prefix = uniquePrefix();
   emulator = await startEmulator({
     now: () => stiggNow,
-    catalog: { ...defaultCatalog, customers: [{ id: 'skew-fleet', subscriptions: [{ planId: 'plan-revvenu-basic' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }] },
+    catalog: {
+      ...defaultCatalog,
+      customers: [{ id: 'skew-fleet', subscriptions: [{ planId: 'plan-revvenu-basic' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }],
+    },
   });
 });
 

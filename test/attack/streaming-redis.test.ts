@@ -92,6 +92,9 @@ it('streaming responses 7x longer than the reservation, on two processes sharing
     await app.store.close();
     await new Promise((resolve) => app.server.close(resolve));
   }
-  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({ customerId: CUSTOMER, featureId: 'feature-02-campaigns' });
+  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({
+    customerId: CUSTOMER,
+    featureId: 'feature-02-campaigns',
+  });
   expect(upstream.currentUsage).toBe(4);
 }, 20_000);

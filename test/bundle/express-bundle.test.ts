@@ -92,9 +92,7 @@ describe('stigg-gate bundled with esbuild', () => {
       logLevel: 'silent',
     });
     expect(result.errors).toEqual([]);
-    expect(
-      Object.keys(result.metafile.inputs).some((input) => input.includes('src/client/generated/documents.ts')),
-    ).toBe(true);
+    expect(Object.keys(result.metafile.inputs).some((input) => input.includes('src/client/generated/documents.ts'))).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(['app.ts', 'bundle.js']);
 
     child = spawn(process.execPath, [path.join(dir, 'bundle.js')], {

@@ -66,9 +66,7 @@ describe('Stigg.createClient() and the environment', () => {
     expect(() => Stigg.createClient('k', { timeout: 3000 } as never)).toThrow(
       /"timeout" is not an option of Stigg\.createClient\(\)\. Did you mean "timeoutMs"\?/,
     );
-    expect(() => Stigg.createClient('k', { apiKey: 'other' } as never)).toThrow(
-      /"apiKey" is not an option of Stigg\.createClient\(\)/,
-    );
+    expect(() => Stigg.createClient('k', { apiKey: 'other' } as never)).toThrow(/"apiKey" is not an option of Stigg\.createClient\(\)/);
     expect(() => new StiggClient({ apiKey: 'k', apiURL: 'http://x' } as never)).toThrow(
       /"apiURL" is not an option of StiggClient\. Did you mean "apiUrl"\?/,
     );

@@ -76,18 +76,14 @@ describe('operations/*.graphql', () => {
       const definition = document.definitions.find(
         (d) => d.loc && position !== undefined && d.loc.start <= position && position < d.loc.end,
       );
-      return definition?.kind === Kind.FRAGMENT_DEFINITION
-        ? `fragments.graphql (${definition.name.value})`
-        : `operations/${name}.graphql`;
+      return definition?.kind === Kind.FRAGMENT_DEFINITION ? `fragments.graphql (${definition.name.value})` : `operations/${name}.graphql`;
     };
     const errors = validate(schema, document).map((e) => `${where(e.nodes?.[0]?.loc?.start)}: ${e.message}`);
     expect(errors).toEqual([]);
   });
 
   it('uses the root fields and argument names of the real API', () => {
-    const used = Object.fromEntries(
-      operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]),
-    );
+    const used = Object.fromEntries(operations.map((op) => [op.name, loadOperation(op.name as OperationName).rootField]));
     expect(used).toMatchObject({
       updateCustomer: 'updateOneCustomer',
       getCustomer: 'getCustomerByRefId',
@@ -126,11 +122,7 @@ describe('operations/*.graphql', () => {
       .filter((name) => name !== 'constructor')
       .sort();
     expect(methods).toEqual(operations.map((op) => op.name));
-    expect(
-      methods.every(
-        (name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function',
-      ),
-    ).toBe(true);
+    expect(methods.every((name) => typeof (StiggClient.prototype as unknown as Record<string, unknown>)[name] === 'function')).toBe(true);
     expect(Object.keys(methodsMatchDocuments)).toEqual([]);
     expect(typeof clientIsAnUpstream).toBe('function');
     expect(realInputs.every(Boolean)).toBe(true);

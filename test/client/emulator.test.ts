@@ -68,14 +68,10 @@ describe('StiggClient against the emulator', () => {
     const analytics = await client.getEntitlement({ customerId, featureId: 'feature-04-analytics' });
     expect(analytics.isGranted).toBe(false);
     const all = await client.getEntitlements({ customerId });
-    expect(all.map((e) => e.feature?.refId)).toEqual(
-      expect.arrayContaining(['feature-01-templates', 'feature-02-campaigns']),
-    );
+    expect(all.map((e) => e.feature?.refId)).toEqual(expect.arrayContaining(['feature-01-templates', 'feature-02-campaigns']));
 
     await client.reportEvent({
-      usageEvents: [
-        { customerId, eventName: 'template_opened', idempotencyKey: 'journey-event-1', dimensions: { id: 't1' } },
-      ],
+      usageEvents: [{ customerId, eventName: 'template_opened', idempotencyKey: 'journey-event-1', dimensions: { id: 't1' } }],
     });
     expect(emulator.stats().operations).toMatchObject({ reportEvent: 1, reportUsage: 2, reportUsageBulk: 1 });
   });

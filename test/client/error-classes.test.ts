@@ -21,8 +21,7 @@ beforeAll(async () => {
 afterAll(() => stigg.close());
 beforeEach(() => stigg.reset());
 
-const client = (maxRetries = 0): StiggClient =>
-  new StiggClient({ apiKey: API_KEY, apiUrl: stigg.url, retryBaseDelayMs: 1, maxRetries });
+const client = (maxRetries = 0): StiggClient => new StiggClient({ apiKey: API_KEY, apiUrl: stigg.url, retryBaseDelayMs: 1, maxRetries });
 const query = { customerId: 'customer-demo-01', featureId: 'feature-01-templates' };
 const answer = (code: string | undefined, status = 200) => ({
   status,

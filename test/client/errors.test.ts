@@ -42,11 +42,7 @@ const down = { status: 503, body: { errors: [{ message: 'Service Unavailable' }]
 /** Every string reachable from an error, the way a logger or an error tracker would see it. */
 function renderings(error: unknown): string[] {
   const out = [util.inspect(error, { depth: Infinity, showHidden: true }), JSON.stringify(error), String(error)];
-  for (
-    let current: unknown = error, depth = 0;
-    current instanceof Error && depth < 10;
-    current = current.cause, depth += 1
-  ) {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 10; current = current.cause, depth += 1) {
     out.push(current.message, current.stack ?? '', JSON.stringify(Object.entries(current)));
   }
   return out;
@@ -81,9 +77,7 @@ describe('StiggClient errors', () => {
   });
 
   it('reports variables that fail coercion (HTTP 400 BAD_USER_INPUT) as a non-transient StiggGraphQLError', async () => {
-    const error = await rejection(
-      makeClient().reportUsage({ ...usage, updateBehavior: 'INCREMENT' as never, idempotencyKey: 'k' }),
-    );
+    const error = await rejection(makeClient().reportUsage({ ...usage, updateBehavior: 'INCREMENT' as never, idempotencyKey: 'k' }));
     expect(error).toBeInstanceOf(StiggGraphQLError);
     expect(error).toMatchObject({ status: 400, code: 'BAD_USER_INPUT', transient: false });
     expect(stigg.requests).toHaveLength(1);
@@ -93,9 +87,7 @@ describe('StiggClient errors', () => {
     stigg.fault({
       status: 400,
       body: {
-        errors: [
-          { message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
-        ],
+        errors: [{ message: 'Cannot query field "x" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }],
       },
     });
     const error = await rejection(makeClient().getEntitlements({ customerId: 'c' }));
@@ -247,9 +239,7 @@ describe('StiggClient retries', () => {
 
   it('does not retry a mutation whose connection dropped after the request was sent', async () => {
     stigg.fault({ drop: true });
-    const error = await rejection(
-      makeClient().provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-basic' }),
-    );
+    const error = await rejection(makeClient().provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-basic' }));
     expect(error).toBeInstanceOf(StiggNetworkError);
     expect(error.requestSent).toBe(true);
     expect(stigg.requests).toHaveLength(1);
@@ -302,11 +292,7 @@ describe('the API key stays secret', () => {
     errors.push(await rejection(makeClient().getEntitlement(query)));
     stigg.fault({ delayMs: 500, body: '' });
     errors.push(await rejection(makeClient({ timeoutMs: 50, maxRetries: 0 }).getEntitlement(query)));
-    errors.push(
-      await rejection(
-        new StiggClient({ apiKey: API_KEY, apiUrl: await refusedUrl(), maxRetries: 0 }).getEntitlement(query),
-      ),
-    );
+    errors.push(await rejection(new StiggClient({ apiKey: API_KEY, apiUrl: await refusedUrl(), maxRetries: 0 }).getEntitlement(query)));
 
     expect(errors.map((e) => (e as Error).name)).toEqual([
       'StiggNetworkError',

@@ -23,9 +23,7 @@ describe('the client reads no file and needs no Node built-in at run time', () =
         if (entry.isDirectory()) walk(file);
         else if (
           file.endsWith('.ts') &&
-          /from '(node:\w+|fs|path|http|https|stream)'|require\(|__dirname|readFileSync/.test(
-            fs.readFileSync(file, 'utf8'),
-          )
+          /from '(node:\w+|fs|path|http|https|stream)'|require\(|__dirname|readFileSync/.test(fs.readFileSync(file, 'utf8'))
         ) {
           offenders.push(path.relative(root, file));
         }

@@ -164,8 +164,7 @@ const cases: Case[] = [
   },
   {
     method: 'cancelSubscription',
-    call: (c) =>
-      c.cancelSubscription({ subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' }),
+    call: (c) => c.cancelSubscription({ subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' }),
     operationName: 'CancelSubscription',
     rootField: 'cancelSubscription',
     variables: { input: { subscriptionRefId: 'subscription-1', subscriptionCancellationTime: 'IMMEDIATE' } },
@@ -386,31 +385,28 @@ describe('every StiggClient method against a GraphQL server on loopback', () => 
     expect(cases.map((c) => c.method).sort()).toEqual(methods.sort());
   });
 
-  it.each(cases.map((c) => [c.method, c] as const))(
-    '%s sends its document and resolves to the root field',
-    async (_method, testCase) => {
-      const result = await testCase.call(client);
+  it.each(cases.map((c) => [c.method, c] as const))('%s sends its document and resolves to the root field', async (_method, testCase) => {
+    const result = await testCase.call(client);
 
-      expect(stigg.requests).toHaveLength(1);
-      const [request] = stigg.requests;
-      expect(request?.method).toBe('POST');
-      expect(request?.url).toBe('/graphql');
-      expect(request?.headers['x-api-key']).toBe(stigg.apiKey);
-      expect(request?.headers['content-type']).toMatch(/^application\/json/);
-      expect(request?.body?.operationName).toBe(testCase.operationName);
+    expect(stigg.requests).toHaveLength(1);
+    const [request] = stigg.requests;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe('/graphql');
+    expect(request?.headers['x-api-key']).toBe(stigg.apiKey);
+    expect(request?.headers['content-type']).toMatch(/^application\/json/);
+    expect(request?.body?.operationName).toBe(testCase.operationName);
     expect(request?.headers['x-graphql-operation-name']).toBe(testCase.operationName);
-      expect(request?.body?.variables).toEqual(testCase.variables);
-      expect(Object.keys(request?.resolved ?? {})).toEqual([testCase.rootField]);
+    expect(request?.body?.variables).toEqual(testCase.variables);
+    expect(Object.keys(request?.resolved ?? {})).toEqual([testCase.rootField]);
 
-      const [response] = stigg.responses;
-      expect(response?.status).toBe(200);
-      expect(response?.body.errors).toBeUndefined();
-      const sent = response?.body.data[testCase.rootField];
-      if (testCase.method === 'reportEvent') expect(sent).toBeNull();
-      else expect(result).toEqual(sent);
-      testCase.check(result);
-    },
-  );
+    const [response] = stigg.responses;
+    expect(response?.status).toBe(200);
+    expect(response?.body.errors).toBeUndefined();
+    const sent = response?.body.data[testCase.rootField];
+    if (testCase.method === 'reportEvent') expect(sent).toBeNull();
+    else expect(result).toEqual(sent);
+    testCase.check(result);
+  });
 
   it("never mutates the caller's input", async () => {
     const input = Object.freeze({

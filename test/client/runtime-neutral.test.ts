@@ -64,9 +64,7 @@ function workerLikeContext(): vm.Context {
 describe('the client without Node (workerd-like context)', () => {
   it('checks an entitlement and reports usage', async () => {
     const context = workerLikeContext();
-    expect(vm.runInContext('typeof require + typeof process + typeof Buffer', context)).toBe(
-      'undefinedundefinedundefined',
-    );
+    expect(vm.runInContext('typeof require + typeof process + typeof Buffer', context)).toBe('undefinedundefinedundefined');
     vm.runInContext(bundle, context);
     context.key = stigg.apiKey;
     context.url = stigg.url;
@@ -85,8 +83,6 @@ describe('the client without Node (workerd-like context)', () => {
   it('says where the key comes from when there is no process.env', () => {
     const context = workerLikeContext();
     vm.runInContext(bundle, context);
-    expect(() => vm.runInContext('stiggGate.Stigg.createClient()', context)).toThrow(
-      /no API key\. Set STIGG_SERVER_API_KEY.*or pass it/,
-    );
+    expect(() => vm.runInContext('stiggGate.Stigg.createClient()', context)).toThrow(/no API key\. Set STIGG_SERVER_API_KEY.*or pass it/);
   });
 });

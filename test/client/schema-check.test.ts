@@ -43,9 +43,7 @@ describe('npm run schema:check (schema.graphql against @stigg/api-client-js)', (
 
   it('reports a lost hand-made addition', () => {
     const tampered = source.replace(/(input ReportUsageInput \{\n)[^\n]*\n {2}idempotencyKey: String\n\n/, '$1');
-    expect(checkSchema(tampered).drift).toContain(
-      'input ReportUsageInput.idempotencyKey: the hand-made addition is missing',
-    );
+    expect(checkSchema(tampered).drift).toContain('input ReportUsageInput.idempotencyKey: the hand-made addition is missing');
   });
 
   it('reads the codegen type notation of sdk.d.ts', () => {

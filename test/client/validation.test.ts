@@ -63,9 +63,9 @@ describe('options are validated at construction', () => {
         cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
       });
     };
-    await expect(
-      Stigg.createClient('key-1', { fetch: refuse, maxRetries: 0 }).getEntitlements({ customerId: 'c' }),
-    ).rejects.toThrow(/ECONNREFUSED/);
+    await expect(Stigg.createClient('key-1', { fetch: refuse, maxRetries: 0 }).getEntitlements({ customerId: 'c' })).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
     expect(DEFAULT_API_URL).toBe('https://api.stigg.io/graphql');
     expect(urls).toEqual(['https://api.stigg.io/graphql']);
   });
@@ -74,43 +74,23 @@ describe('options are validated at construction', () => {
 describe('inputs are validated before anything is sent', () => {
   const ok = { customerId: 'customer-demo-01', featureId: 'feature-01-templates' };
   it.each<[string, (c: StiggClient) => Promise<unknown>, RegExp]>([
-    [
-      'an empty customer id',
-      (c) => c.getCustomer(''),
-      /getCustomer\(\): customerId must be a non-empty string \(got an empty string\)/,
-    ],
+    ['an empty customer id', (c) => c.getCustomer(''), /getCustomer\(\): customerId must be a non-empty string \(got an empty string\)/],
     [
       'a blank customer id',
       (c) => c.archiveCustomer({ customerId: '  ' }),
       /archiveCustomer\(\): input\.customerId must be a non-empty string \(got a blank string\)/,
     ],
     ['a missing customer id', (c) => c.provisionCustomer({ name: 'Acme' }), /input\.customerId \(or input\.refId\)/],
-    [
-      'an empty feature id',
-      (c) => c.getEntitlement({ ...ok, featureId: '' }),
-      /query\.featureId must be a non-empty string/,
-    ],
+    ['an empty feature id', (c) => c.getEntitlement({ ...ok, featureId: '' }), /query\.featureId must be a non-empty string/],
     ['an empty resource id', (c) => c.getEntitlement({ ...ok, resourceId: '' }), /query\.resourceId/],
-    [
-      'a negative requested usage',
-      (c) => c.getEntitlement({ ...ok, options: { requestedUsage: -1 } }),
-      /requestedUsage must be >= 0/,
-    ],
+    ['a negative requested usage', (c) => c.getEntitlement({ ...ok, options: { requestedUsage: -1 } }), /requestedUsage must be >= 0/],
     [
       'an infinite requested usage',
       (c) => c.getEntitlement({ ...ok, options: { requestedUsage: Infinity } }),
       /requestedUsage must be a finite number \(got Infinity\)/,
     ],
-    [
-      'a NaN usage value',
-      (c) => c.reportUsage({ ...ok, value: Number.NaN }),
-      /input\.value must be a finite number \(got NaN\)/,
-    ],
-    [
-      'a string usage value',
-      (c) => c.reportUsage({ ...ok, value: '3' as never }),
-      /input\.value must be a finite number \(got string\)/,
-    ],
+    ['a NaN usage value', (c) => c.reportUsage({ ...ok, value: Number.NaN }), /input\.value must be a finite number \(got NaN\)/],
+    ['a string usage value', (c) => c.reportUsage({ ...ok, value: '3' as never }), /input\.value must be a finite number \(got string\)/],
     [
       'a bad usage inside a bulk report',
       (c) =>
@@ -123,11 +103,7 @@ describe('inputs are validated before anything is sent', () => {
       /input\.usages\[1\]\.customerId/,
     ],
     ['an empty bulk report', (c) => c.reportUsageBulk({ usages: [] }), /input\.usages must be a non-empty array/],
-    [
-      'an empty idempotency key',
-      (c) => c.reportUsage({ ...ok, value: 1, idempotencyKey: '' }),
-      /input\.idempotencyKey/,
-    ],
+    ['an empty idempotency key', (c) => c.reportUsage({ ...ok, value: 1, idempotencyKey: '' }), /input\.idempotencyKey/],
     [
       'an event without idempotency key',
       (c) => c.reportEvent({ usageEvents: [{ customerId: 'c', eventName: 'e' } as never] }),
@@ -141,11 +117,7 @@ describe('inputs are validated before anything is sent', () => {
       (c) => c.grantPromotionalEntitlements({ customerId: 'c', promotionalEntitlements: [] }),
       /promotionalEntitlements must be a non-empty array/,
     ],
-    [
-      'a null input',
-      (c) => c.updateSubscription(null as never),
-      /updateSubscription\(\): input must be an object \(got null\)/,
-    ],
+    ['a null input', (c) => c.updateSubscription(null as never), /updateSubscription\(\): input must be an object \(got null\)/],
     ['non-object coupon args', (c) => c.getCoupons('ACTIVE' as never), /getCoupons\(\): args must be an object/],
   ])('rejects %s with a TypeError and sends nothing', async (_what, call, message) => {
     const error = await call(client).then(

@@ -95,9 +95,7 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     });
 
     // report usage: single, bulk, with an idempotency key, replayed
-    const single = (
-      await stigg.ReportUsage({ input: { customerId: 'acme', featureId: 'feature-02-campaigns', value: 3 } })
-    ).reportUsage;
+    const single = (await stigg.ReportUsage({ input: { customerId: 'acme', featureId: 'feature-02-campaigns', value: 3 } })).reportUsage;
     expect(single).toMatchObject({
       customerId: 'acme',
       featureId: 'feature-02-campaigns',
@@ -156,9 +154,8 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     });
 
     // update the customer; the check-requested report is acknowledged
-    const updatedCustomer = (
-      await stigg.UpdateCustomer({ input: { customerId: 'acme', name: 'Acme Inc', couponRefId: 'coupon-welcome' } })
-    ).updateCustomer;
+    const updatedCustomer = (await stigg.UpdateCustomer({ input: { customerId: 'acme', name: 'Acme Inc', couponRefId: 'coupon-welcome' } }))
+      .updateCustomer;
     expect(updatedCustomer).toMatchObject({ customerId: 'acme', name: 'Acme Inc', email: 'ops@acme.test' });
     const full = (await stigg.GetCustomerById({ input: { customerId: 'acme' } })).getCustomerByRefId;
     expect(full).toMatchObject({
@@ -173,10 +170,7 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
       featureId: 'feature-02-campaigns',
       entitlementCheckResult: { hasAccess: true },
     };
-    expect(
-      (await stigg.ReportEntitlementCheckRequested({ entitlementCheckRequested: check }))
-        .reportEntitlementCheckRequested,
-    ).toBe(true);
+    expect((await stigg.ReportEntitlementCheckRequested({ entitlementCheckRequested: check })).reportEntitlementCheckRequested).toBe(true);
 
     const active = (await stigg.GetActiveSubscriptions({ input: { customerId: 'acme' } })).getActiveSubscriptions;
     expect(active).toHaveLength(1);
@@ -204,10 +198,9 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     expect(growth.entitlements?.find((e) => e.feature?.refId === 'feature-04-analytics')).toMatchObject({
       isGranted: true,
     });
-    expect(
-      (await stigg.GetSubscription({ input: { subscriptionId: active[0]?.subscriptionId as string } })).getSubscription
-        .status,
-    ).toBe('CANCELED');
+    expect((await stigg.GetSubscription({ input: { subscriptionId: active[0]?.subscriptionId as string } })).getSubscription.status).toBe(
+      'CANCELED',
+    );
     expect(await entitlement('feature-04-analytics')).toMatchObject({ isGranted: true });
     expect(await entitlement('feature-02-campaigns')).toMatchObject({ usageLimit: 100, currentUsage: 6 });
 
@@ -223,13 +216,10 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     const growthPlan = catalog.plans.find((p) => p.id === 'plan-revvenu-growth');
     emulator.state.publishPlan({
       ...growthPlan!,
-      entitlements: growthPlan!.entitlements!.map((e) =>
-        e.featureId === 'feature-05-seats' ? { ...e, usageLimit: 50 } : e,
-      ),
+      entitlements: growthPlan!.entitlements!.map((e) => (e.featureId === 'feature-05-seats' ? { ...e, usageLimit: 50 } : e)),
     });
     expect(await entitlement('feature-05-seats')).toMatchObject({ usageLimit: 20 });
-    const migrated = (await stigg.MigrateSubscriptionToLatest({ input: { subscriptionId } }))
-      .migrateSubscriptionToLatest;
+    const migrated = (await stigg.MigrateSubscriptionToLatest({ input: { subscriptionId } })).migrateSubscriptionToLatest;
     expect(migrated).toEqual({ subscriptionId });
     expect((await stigg.GetSubscription({ input: { subscriptionId } })).getSubscription.plan).toMatchObject({
       refId: 'plan-revvenu-growth',
@@ -274,8 +264,7 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     });
 
     // grant and revoke a promotional entitlement
-    const cancelled = (await stigg.CancelSubscription({ input: { subscriptionRefId: subscriptionId } }))
-      .cancelSubscription;
+    const cancelled = (await stigg.CancelSubscription({ input: { subscriptionRefId: subscriptionId } })).cancelSubscription;
     expect(cancelled.status).toBe('CANCELED');
     expect(await entitlement('feature-04-analytics')).toMatchObject({
       isGranted: false,
@@ -291,9 +280,8 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
     ).grantPromotionalEntitlements;
     expect(granted[0]).toMatchObject({ status: 'Active', isVisible: true, feature: { refId: 'feature-04-analytics' } });
     expect(await entitlement('feature-04-analytics')).toMatchObject({ isGranted: true });
-    const revoked = (
-      await stigg.RevokePromotionalEntitlement({ input: { customerId: 'acme', featureId: 'feature-04-analytics' } })
-    ).revokePromotionalEntitlement;
+    const revoked = (await stigg.RevokePromotionalEntitlement({ input: { customerId: 'acme', featureId: 'feature-04-analytics' } }))
+      .revokePromotionalEntitlement;
     expect(revoked.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await entitlement('feature-04-analytics')).toMatchObject({
       isGranted: false,
@@ -308,12 +296,8 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
       isGranted: false,
       accessDeniedReason: 'CustomerIsArchived',
     });
-    expect((await stigg.UnarchiveCustomer({ input: { customerId: 'acme' } })).unarchiveCustomer.customerId).toBe(
-      'acme',
-    );
-    expect((await stigg.GetCustomerById({ input: { customerId: 'acme' } })).getCustomerByRefId?.customerId).toBe(
-      'acme',
-    );
+    expect((await stigg.UnarchiveCustomer({ input: { customerId: 'acme' } })).unarchiveCustomer.customerId).toBe('acme');
+    expect((await stigg.GetCustomerById({ input: { customerId: 'acme' } })).getCustomerByRefId?.customerId).toBe('acme');
   });
 
   it('answers the read queries the SDKs use: entitlementsState, products, subscriptions, customer statistics, SDK configuration', async () => {
@@ -345,24 +329,21 @@ describe('conformance: @stigg/api-client-js drives the emulator unchanged', () =
       ['plan-revvenu-basic', 'ws-1', 'ACTIVE'],
       ['plan-revvenu-essentials', null, 'ACTIVE'],
     ]);
-    const paged = (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' } }, paging: { first: 1 } }))
-      .subscriptions;
+    const paged = (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' } }, paging: { first: 1 } })).subscriptions;
     expect(paged).toMatchObject({
       edges: [{ node: { plan: { planId: 'plan-revvenu-basic' } } }],
       pageInfo: { hasNextPage: true },
     });
     expect(
-      (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' }, resourceId: { eq: 'ws-1' } } }))
-        .subscriptions.edges,
+      (await stigg.GetSubscriptions({ filter: { customerId: { eq: 'reader' }, resourceId: { eq: 'ws-1' } } })).subscriptions.edges,
     ).toHaveLength(1);
     expect(
-      (
-        await stigg.GetActiveSubscriptionsList({ input: { customerId: 'reader', resourceIds: ['ws-1'] } })
-      ).getActiveSubscriptions.map((s) => s.plan.planId),
+      (await stigg.GetActiveSubscriptionsList({ input: { customerId: 'reader', resourceIds: ['ws-1'] } })).getActiveSubscriptions.map(
+        (s) => s.plan.planId,
+      ),
     ).toEqual(['plan-revvenu-basic']);
 
-    const statistics = (await stigg.GetCustomerStatistics({ input: { customerId: 'reader' } })).getCustomerByRefId
-      ?.statistics;
+    const statistics = (await stigg.GetCustomerStatistics({ input: { customerId: 'reader' } })).getCustomerByRefId?.statistics;
     expect(statistics?.activeSubscriptionsByPricingType).toEqual(
       expect.arrayContaining([
         { pricingType: 'FREE', totalCount: 1 },

@@ -102,9 +102,7 @@ describe('conformance: @stigg/node-server-sdk drives the emulator unchanged', ()
       accessDeniedReason: 'RequestedUsageExceedingLimit',
     });
 
-    expect(
-      await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' }),
-    ).toMatchObject({
+    expect(await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' })).toMatchObject({
       isFallback: false,
       hasAccess: false,
       accessDeniedReason: 'CustomerNotFound',
@@ -244,17 +242,19 @@ describe('conformance: @stigg/node-server-sdk with its edge API on (its default)
         options: { requestedUsage: 20 },
       }),
     ).toMatchObject({ isFallback: false, hasAccess: true, usageLimit: 20 });
-    expect(
-      await stigg.getNumericEntitlement({ customerId: 'edge-co', featureId: 'feature-05-seats', resourceId: 'site-1' }),
-    ).toMatchObject({ isFallback: false, value: 1 });
+    expect(await stigg.getNumericEntitlement({ customerId: 'edge-co', featureId: 'feature-05-seats', resourceId: 'site-1' })).toMatchObject(
+      { isFallback: false, value: 1 },
+    );
     expect(emulator.stats().operations.edgeEntitlements).toBeGreaterThanOrEqual(2);
     const list = await stigg.getActiveSubscriptionsList({ customerId: 'edge-co' });
     expect(list.map((s) => s.plan.planId).sort()).toEqual(['plan-revvenu-basic', 'plan-revvenu-essentials']);
     const scoped = await stigg.getActiveSubscriptionsList({ customerId: 'edge-co', resourceId: 'site-1' });
     expect(scoped.map((s) => [s.plan.planId, s.resource?.resourceId])).toEqual([['plan-revvenu-basic', 'site-1']]);
-    expect(
-      await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' }),
-    ).toMatchObject({ isFallback: false, hasAccess: false, accessDeniedReason: 'CustomerNotFound' });
+    expect(await stigg.getBooleanEntitlement({ customerId: 'nobody', featureId: 'feature-03-custom-domain' })).toMatchObject({
+      isFallback: false,
+      hasAccess: false,
+      accessDeniedReason: 'CustomerNotFound',
+    });
     expect(logged).toEqual([]);
   });
 });

@@ -20,12 +20,8 @@ import { EmulatorState, defaultCatalog } from '../../src/emulator';
 import { print } from 'graphql';
 
 /** The 60 operation documents of Stigg's official JS client (@stigg/api-client-js 3.108.0). */
-const documents: Array<{ name: string; document: DocumentNode; operation: OperationDefinitionNode }> = Object.entries(
-  sdk,
-)
-  .filter(
-    ([key, value]) => key.endsWith('Document') && typeof value === 'object' && value !== null && 'definitions' in value,
-  )
+const documents: Array<{ name: string; document: DocumentNode; operation: OperationDefinitionNode }> = Object.entries(sdk)
+  .filter(([key, value]) => key.endsWith('Document') && typeof value === 'object' && value !== null && 'definitions' in value)
   .map(([, value]) => value as unknown as DocumentNode)
   .flatMap((document) => {
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -39,8 +35,7 @@ function sample(schema: GraphQLSchema, type: GraphQLInputType): unknown {
   if (isEnumType(type)) return type.getValues()[0]?.value;
   if (isInputObjectType(type)) {
     const value: Record<string, unknown> = {};
-    for (const field of Object.values(type.getFields()))
-      if (isNonNullType(field.type)) value[field.name] = sample(schema, field.type);
+    for (const field of Object.values(type.getFields())) if (isNonNullType(field.type)) value[field.name] = sample(schema, field.type);
     return value;
   }
   if (isScalarType(type))
@@ -65,12 +60,9 @@ describe("Stigg's official client documents against the emulator", () => {
     expect(documents).toHaveLength(60);
   });
 
-  it.each(documents.map((d) => [d.name, d.document] as const))(
-    '%s validates against the served schema',
-    (_name, document) => {
-      expect(validate(schema, document).map((e) => e.message)).toEqual([]);
-    },
-  );
+  it.each(documents.map((d) => [d.name, d.document] as const))('%s validates against the served schema', (_name, document) => {
+    expect(validate(schema, document).map((e) => e.message)).toEqual([]);
+  });
 
   it.each(documents.filter((d) => d.operation.operation !== OperationTypeNode.SUBSCRIPTION).map((d) => [d.name, d] as const))(
     '%s answers with data or a coded GraphQL error, never a crash',
@@ -98,10 +90,7 @@ describe("Stigg's official client documents against the emulator", () => {
       expect(codes).not.toContain('INTERNAL_SERVER_ERROR');
       const field = rootFieldOf(operation);
       if (
-        field in
-        modelledRootFields(
-          new EmulatorState(defaultCatalog, { now: Date.now, set: () => undefined, advance: () => undefined }),
-        )
+        field in modelledRootFields(new EmulatorState(defaultCatalog, { now: Date.now, set: () => undefined, advance: () => undefined }))
       ) {
         expect(codes).not.toContain('NOT_MODELLED');
       } else {

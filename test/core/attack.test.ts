@@ -29,7 +29,10 @@ const validationFailure = (): StiggGraphQLError =>
 
 beforeAll(async () => {
   rig = await startRig(
-    [...['storm', 'mates', 'poison', 'replay', 'rotated', '__proto__', 'constructor'].map((id) => customer(id, 'plan-revvenu-growth')), customer('capped', 'plan-revvenu-essentials')],
+    [
+      ...['storm', 'mates', 'poison', 'replay', 'rotated', '__proto__', 'constructor'].map((id) => customer(id, 'plan-revvenu-growth')),
+      customer('capped', 'plan-revvenu-essentials'),
+    ],
     {},
     { maxRetries: 0 },
   );
@@ -84,7 +87,11 @@ test('a rotated API key for more than maxAgeMs never gives usage up: it is deliv
   let now = Date.now();
   let rotated = true;
   const client = clientWith((_input, send) =>
-    rotated ? Promise.reject(Object.assign(new Error('Stigg rejected the API key (HTTP 401)'), { name: 'StiggAuthError', status: 401, transient: false })) : send(),
+    rotated
+      ? Promise.reject(
+          Object.assign(new Error('Stigg rejected the API key (HTTP 401)'), { name: 'StiggAuthError', status: 401, transient: false }),
+        )
+      : send(),
   );
   const dropped: PendingUsage[] = [];
   const logger = { warn: () => undefined, error: () => undefined };
@@ -187,7 +194,9 @@ test('the store down, Stigg up: a fallback usageLimit still caps the total (ever
   let granted = 0;
   for (let i = 0; i < 6; i += 1) {
     try {
-      const lease = await Promise.resolve().then(() => entitlements.acquire({ customerId: 'capped', featureId: TEMPLATES, requestedUsage: 1 }));
+      const lease = await Promise.resolve().then(() =>
+        entitlements.acquire({ customerId: 'capped', featureId: TEMPLATES, requestedUsage: 1 }),
+      );
       if (lease.decision.granted) granted += 1;
     } catch (error) {
       expect(error).toBeInstanceOf(EntitlementUnavailableError);

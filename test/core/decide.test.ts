@@ -29,7 +29,13 @@ const input = { customerId: 'c', featureId: 'f' };
 
 describe('decide', () => {
   test('grants up to the limit and denies past it with the figures', () => {
-    expect(decide(input, 6, cached(), 4, 'cache')).toMatchObject({ granted: true, accessDeniedReason: null, currentUsage: 4, usageLimit: 10, metered: true });
+    expect(decide(input, 6, cached(), 4, 'cache')).toMatchObject({
+      granted: true,
+      accessDeniedReason: null,
+      currentUsage: 4,
+      usageLimit: 10,
+      metered: true,
+    });
     expect(decide(input, 7, cached(), 4, 'cache')).toMatchObject({
       granted: false,
       accessDeniedReason: 'RequestedUsageExceedingLimit',
@@ -50,7 +56,10 @@ describe('decide', () => {
   });
 
   test('unlimited numbers are granted and still metered; booleans are never metered', () => {
-    expect(decide(input, 1e9, cached({ hasUnlimitedUsage: true, usageLimit: null }), 5, 'cache')).toMatchObject({ granted: true, metered: true });
+    expect(decide(input, 1e9, cached({ hasUnlimitedUsage: true, usageLimit: null }), 5, 'cache')).toMatchObject({
+      granted: true,
+      metered: true,
+    });
     const boolean = decide(input, 0, cached({ featureType: 'BOOLEAN', meterType: 'None', usageLimit: null }), 0, 'cache');
     expect(boolean).toMatchObject({ granted: true, metered: false, currentUsage: null });
   });
@@ -107,7 +116,9 @@ describe('toCachedEntitlement', () => {
   });
 
   test('keeps other denials, Unknown when Stigg gave none', () => {
-    expect(toCachedEntitlement({ isGranted: false, accessDeniedReason: 'CustomerNotFound', hasUnlimitedUsage: false }, 0, 0).accessDeniedReason).toBe('CustomerNotFound');
+    expect(
+      toCachedEntitlement({ isGranted: false, accessDeniedReason: 'CustomerNotFound', hasUnlimitedUsage: false }, 0, 0).accessDeniedReason,
+    ).toBe('CustomerNotFound');
     expect(toCachedEntitlement({ isGranted: false, hasUnlimitedUsage: false }, 0, 0).accessDeniedReason).toBe('Unknown');
   });
 });
@@ -128,8 +139,19 @@ describe('nextPeriodEnd', () => {
 });
 
 test('a fallback decision is a grant, with what its usageLimit had granted before', () => {
-  expect(fallbackDecision(input, 3, { hasAccess: true, usageLimit: 5 }, 1)).toMatchObject({ granted: true, source: 'fallback', metered: true, currentUsage: 1, usageLimit: 5 });
-  expect(fallbackDecision(input, 2, undefined, null)).toMatchObject({ granted: true, source: 'fail-open', currentUsage: null, accessDeniedReason: null });
+  expect(fallbackDecision(input, 3, { hasAccess: true, usageLimit: 5 }, 1)).toMatchObject({
+    granted: true,
+    source: 'fallback',
+    metered: true,
+    currentUsage: 1,
+    usageLimit: 5,
+  });
+  expect(fallbackDecision(input, 2, undefined, null)).toMatchObject({
+    granted: true,
+    source: 'fail-open',
+    currentUsage: null,
+    accessDeniedReason: null,
+  });
 });
 
 test('fractional usage: nothing above 0 is granted at the limit, even what floating point cannot add', () => {
@@ -144,7 +166,13 @@ test('fractional usage: nothing above 0 is granted at the limit, even what float
   expect(exceeds(0.1, 0.2000001, 0.3)).toBe(true);
   expect(exceeds(0.30000000000000004, 1e-9, 0.3)).toBe(true);
   const cached = toCachedEntitlement(
-    { isGranted: true, hasUnlimitedUsage: false, usageLimit: 4, currentUsage: 4, feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' } },
+    {
+      isGranted: true,
+      hasUnlimitedUsage: false,
+      usageLimit: 4,
+      currentUsage: 4,
+      feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' },
+    },
     0,
     0,
   );
@@ -169,7 +197,12 @@ test('the key cache hands out the same keys as entitlementKey, and stays bounded
   const keys = new KeyCache(3);
   for (let round = 0; round < 2; round += 1) {
     for (let i = 0; i < 10; i += 1) {
-      for (const [resourceId, featureId] of [[undefined, 'f'], ['r', 'f'], [undefined, 'g'], ['r2', 'g']] as const) {
+      for (const [resourceId, featureId] of [
+        [undefined, 'f'],
+        ['r', 'f'],
+        [undefined, 'g'],
+        ['r2', 'g'],
+      ] as const) {
         expect(keys.get(`c${i}`, resourceId, featureId)).toBe(entitlementKey(`c${i}`, resourceId, featureId));
       }
     }

@@ -30,7 +30,8 @@ function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> 
   return entitlements;
 }
 
-const applied = (customerId: string, featureId = TEMPLATES): number | undefined => rig.emulator.stats().usage[usageKey(customerId, featureId)];
+const applied = (customerId: string, featureId = TEMPLATES): number | undefined =>
+  rig.emulator.stats().usage[usageKey(customerId, featureId)];
 
 beforeAll(async () => {
   rig = await startRig(
@@ -76,7 +77,9 @@ test('a report Stigg keeps failing without saying it is transient is retried, no
   const client = clientWith((input, send) => {
     if (failing && input.usages.some((usage) => usage.customerId === 'poison')) {
       // An HTTP-200 answer with an Apollo INTERNAL_SERVER_ERROR, from a client that calls it permanent.
-      return Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]));
+      return Promise.reject(
+        new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]),
+      );
     }
     return send();
   });
@@ -103,7 +106,9 @@ test('a report Stigg keeps failing without saying it is transient is retried, no
 test('the same failure recovers before maxAgeMs: the report is delivered once Stigg takes it', async () => {
   let failing = true;
   const client = clientWith((_input, send) =>
-    failing ? Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } }])) : send(),
+    failing
+      ? Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]))
+      : send(),
   );
   let now = Date.now();
   const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000 } });
@@ -165,7 +170,7 @@ describe('close({ timeoutMs })', () => {
   });
 });
 
-describe('shared store (Redis): close() during an outage never takes other processes\' reports with it', () => {
+describe("shared store (Redis): close() during an outage never takes other processes' reports with it", () => {
   let redis: Redis;
   let prefix: string;
   beforeAll(async () => {
@@ -178,8 +183,16 @@ describe('shared store (Redis): close() during an outage never takes other proce
   });
 
   test('150 reports of two processes survive one closing in a 1 s outage, and are delivered exactly once later', async () => {
-    const one = createEntitlements({ client: rig.client, store: new RedisStore({ redis, prefix }), usage: { flushIntervalMs: 60_000, leaseMs: 200, retryBaseDelayMs: 5 } });
-    const two = createEntitlements({ client: rig.client, store: new RedisStore({ redis, prefix }), usage: { flushIntervalMs: 60_000, leaseMs: 200 } });
+    const one = createEntitlements({
+      client: rig.client,
+      store: new RedisStore({ redis, prefix }),
+      usage: { flushIntervalMs: 60_000, leaseMs: 200, retryBaseDelayMs: 5 },
+    });
+    const two = createEntitlements({
+      client: rig.client,
+      store: new RedisStore({ redis, prefix }),
+      usage: { flushIntervalMs: 60_000, leaseMs: 200 },
+    });
     const dropped: PendingUsage[] = [];
     for (const engine of [one, two]) engine.on('usage:dropped', (report) => dropped.push(report));
     await Promise.all(Array.from({ length: 100 }, () => one.report({ customerId: 'shared', featureId: TEMPLATES, value: 1 })));
@@ -208,7 +221,9 @@ test('the memory outbox is bounded: untried DELTAs of one key are compacted, the
   void entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 2, updateBehavior: 'SET' });
   expect(store.pendingUsageCount).toBe(3);
   expect(dropped).toEqual([]);
-  expect(() => entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' })).toThrow(OutboxFullError);
+  expect(() => entitlements.report({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' })).toThrow(
+    OutboxFullError,
+  );
   expect(dropped).toHaveLength(1);
   expect(dropped[0]?.[0]).toMatchObject({ customerId: 'bound', featureId: CAMPAIGNS, value: 1, updateBehavior: 'SET' });
   expect(errors[0]).toBeInstanceOf(OutboxFullError);

@@ -38,8 +38,15 @@ test('the core bundles without node: modules and decides in a runtime without No
   const core = sandbox['core'] as typeof import('../../src/core');
   const entitlements = core.createEntitlements({
     client: {
-      getEntitlement: async () => ({ isGranted: true, hasUnlimitedUsage: false, usageLimit: 2, currentUsage: 0, feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' } }),
-      reportUsageBulk: async ({ usages }) => usages.map((usage, index) => ({ id: String(index), ...usage, resourceId: usage.resourceId ?? null, currentUsage: usage.value })),
+      getEntitlement: async () => ({
+        isGranted: true,
+        hasUnlimitedUsage: false,
+        usageLimit: 2,
+        currentUsage: 0,
+        feature: { refId: 'f', featureType: 'NUMBER', meterType: 'Incremental' },
+      }),
+      reportUsageBulk: async ({ usages }) =>
+        usages.map((usage, index) => ({ id: String(index), ...usage, resourceId: usage.resourceId ?? null, currentUsage: usage.value })),
     },
     now: () => 1_000,
   });
@@ -63,4 +70,3 @@ test('the root entry (stigg-gate: core and client) bundles for a browser-like ru
   expect(Object.keys(result.metafile.inputs).filter((input) => input.startsWith('node:'))).toEqual([]);
   expect(result.outputFiles[0]?.text).not.toMatch(/from ["']node:|require\(["']node:/);
 });
-

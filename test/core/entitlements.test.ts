@@ -62,8 +62,12 @@ describe('options', () => {
     expect(() => createEntitlements(undefined as never)).toThrow(/createEntitlements\(\{ client: Stigg\.createClient\(apiKey\) \}\)/);
     expect(() => createEntitlements({} as never)).toThrow(/client is required/);
     expect(() => createEntitlements({ client, cache: { ttlMs: -1 } })).toThrow(TypeError);
-    expect(() => createEntitlements({ client, cache: { ttlMs: -1 } })).toThrow(/-1 is not a valid value for cache\.ttlMs\. Please choose an integer >= 0/);
-    expect(() => createEntitlements({ client, cache: { ttlMs: 10_000, staleTtlMs: 5_000 } })).toThrow(/staleTtlMs .* must be >= cache\.ttlMs/);
+    expect(() => createEntitlements({ client, cache: { ttlMs: -1 } })).toThrow(
+      /-1 is not a valid value for cache\.ttlMs\. Please choose an integer >= 0/,
+    );
+    expect(() => createEntitlements({ client, cache: { ttlMs: 10_000, staleTtlMs: 5_000 } })).toThrow(
+      /staleTtlMs .* must be >= cache\.ttlMs/,
+    );
     expect(() => createEntitlements({ client, usage: { batchSize: 0 } })).toThrow(/usage\.batchSize/);
     expect(() => createEntitlements({ client, failMode: 'maybe' as never })).toThrow(/'closed' \(default\) or 'open'/);
     expect(() => createEntitlements({ client, fallback: { f: { hasAccess: 'yes' } as never } })).toThrow(/fallback\["f"\]/);
@@ -89,7 +93,9 @@ describe('options', () => {
   test('bad inputs are TypeErrors', () => {
     const entitlements = rig.make();
     expect(() => entitlements.acquire({ customerId: '', featureId: TEMPLATES })).toThrow(/customerId must be a non-empty string/);
-    expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: -1 })).toThrow(/-1 is not a valid requestedUsage/);
+    expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: -1 })).toThrow(
+      /-1 is not a valid requestedUsage/,
+    );
     expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: Number.NaN })).toThrow(TypeError);
     expect(() => entitlements.report({ customerId: 'c', featureId: TEMPLATES, value: Infinity })).toThrow(/finite number/);
   });
@@ -141,7 +147,9 @@ describe('cache', () => {
     const stale = Array.from({ length: 100 }, () => entitlements.check({ customerId: 'swr', featureId: CUSTOM_DOMAIN }) as Decision);
     // Answered synchronously, while the one refresh is still on its way (150 ms of emulator latency).
     expect(rig.emulator.stats().operations['entitlement'] ?? 0).toBe(before);
-    expect(stale.every((d) => !isThenable(d) && d.source === 'cache' && d.accessDeniedReason === 'NoFeatureEntitlementInSubscription')).toBe(true);
+    expect(
+      stale.every((d) => !isThenable(d) && d.source === 'cache' && d.accessDeniedReason === 'NoFeatureEntitlementInSubscription'),
+    ).toBe(true);
     for (let waited = 0; (rig.emulator.stats().operations['entitlement'] ?? 0) === before && waited < 3000; waited += 10) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -198,7 +206,9 @@ describe('reservations', () => {
     granted[1]?.commit();
     const again = entitlements.acquire({ customerId: 'five-left-warm', featureId: TEMPLATES, requestedUsage: 1 }) as Lease;
     expect(again.decision.granted).toBe(true);
-    expect((entitlements.acquire({ customerId: 'five-left-warm', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted).toBe(false);
+    expect(
+      (entitlements.acquire({ customerId: 'five-left-warm', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted,
+    ).toBe(false);
     for (const lease of [...granted.slice(2), again]) lease.release();
     await entitlements.flush();
     expect(rig.emulator.stats().usage[usageKey('five-left-warm', TEMPLATES)]).toBe(1);
@@ -257,7 +267,9 @@ test('resources are decided, reserved and reported separately', async () => {
   expect((await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: ANALYTICS })).granted).toBe(false);
   expect((await entitlements.check({ customerId: 'sites', resourceId: 'site-2', featureId: ANALYTICS })).granted).toBe(true);
   const site1 = await Promise.all(
-    Array.from({ length: 5 }, () => entitlements.acquire({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS, requestedUsage: 1 })),
+    Array.from({ length: 5 }, () =>
+      entitlements.acquire({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS, requestedUsage: 1 }),
+    ),
   );
   expect(site1.map((lease) => lease.decision.granted)).toEqual([true, true, true, true, false]);
   const site2 = await entitlements.acquire({ customerId: 'sites', resourceId: 'site-2', featureId: CAMPAIGNS, requestedUsage: 50 });
@@ -268,7 +280,10 @@ test('resources are decided, reserved and reported separately', async () => {
   expect(rig.emulator.stats().usage[usageKey('sites', CAMPAIGNS, 'site-1')]).toBe(4);
   expect(rig.emulator.stats().usage[usageKey('sites', CAMPAIGNS, 'site-2')]).toBe(50);
   await entitlements.invalidate('sites');
-  expect(await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS })).toMatchObject({ source: 'upstream', currentUsage: 4 });
+  expect(await entitlements.check({ customerId: 'sites', resourceId: 'site-1', featureId: CAMPAIGNS })).toMatchObject({
+    source: 'upstream',
+    currentUsage: 4,
+  });
 });
 
 /** Two instances sharing one store stand in for two processes sharing Redis. */
@@ -288,7 +303,9 @@ test('with a store that has acquireFetchLock, coalescing holds across instances'
   const instances = [rig.make({ store }), rig.make({ store })];
   const before = rig.emulator.stats().operations['entitlement'] ?? 0;
   const decisions = await Promise.all(
-    instances.flatMap((entitlements) => Array.from({ length: 200 }, () => entitlements.check({ customerId: 'cluster', featureId: TEMPLATES }))),
+    instances.flatMap((entitlements) =>
+      Array.from({ length: 200 }, () => entitlements.check({ customerId: 'cluster', featureId: TEMPLATES })),
+    ),
   );
   expect((rig.emulator.stats().operations['entitlement'] ?? 0) - before).toBe(1);
   expect(decisions.every((d) => d.granted && d.usageLimit === 3)).toBe(true);
@@ -299,7 +316,9 @@ test('a reservation nobody commits or releases comes back after reservationTtlMs
   const entitlements = rig.make({ now: () => now, reservationTtlMs: 1000 });
   const held = await entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 3 });
   expect(held.decision.granted).toBe(true);
-  expect((entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted).toBe(false);
+  expect((entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 1 }) as Lease).decision.granted).toBe(
+    false,
+  );
   now += 1000;
   const later = entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 3 }) as Lease;
   expect(later.decision).toMatchObject({ granted: true, currentUsage: 0 });
@@ -326,7 +345,9 @@ describe('a store that cannot reserve (Redis down, a timeout): store:error, then
       entitlements.on('store:error', () => {
         throw new Error('listeners must not throw, but one that does changes nothing');
       });
-      const acquired = Promise.resolve().then(() => entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 }));
+      const acquired = Promise.resolve().then(() =>
+        entitlements.acquire({ customerId: 'broken-store', featureId: TEMPLATES, requestedUsage: 2 }),
+      );
       await expect(acquired).rejects.toMatchObject({ name: 'EntitlementUnavailableError', status: 503, retryAfterSeconds: 3 });
       await expect(acquired).rejects.toBeInstanceOf(EntitlementUnavailableError);
       expect(errors).toHaveLength(1);
@@ -368,7 +389,7 @@ describe('a store that cannot reserve (Redis down, a timeout): store:error, then
   });
 });
 
-test('a store that counts unreported usage itself (countsUnreportedUsage) gets Stigg\'s usage as is', async () => {
+test("a store that counts unreported usage itself (countsUnreportedUsage) gets Stigg's usage as is", async () => {
   class CountingStore extends MemoryStore {
     readonly countsUnreportedUsage = true;
   }
@@ -406,7 +427,9 @@ test("a refresh keeps counting this process's units delivered while Stigg's answ
     hold = undefined;
     open();
     expect(await refreshing).toMatchObject({ source: 'upstream', currentUsage: 2 });
-    expect((entitlements.acquire({ customerId: 'refresh-window', featureId: TEMPLATES, requestedUsage: 2 }) as Lease).decision.granted).toBe(false);
+    expect(
+      (entitlements.acquire({ customerId: 'refresh-window', featureId: TEMPLATES, requestedUsage: 2 }) as Lease).decision.granted,
+    ).toBe(false);
   } finally {
     await entitlements.close();
   }
@@ -502,10 +525,15 @@ describe('failure policy', () => {
 
 test('reset periods roll over locally at usagePeriodEnd', async () => {
   let now = Date.UTC(2030, 0, 15);
-  const emulator = await (await import('../../src/emulator')).startEmulator({
+  const emulator = await (
+    await import('../../src/emulator')
+  ).startEmulator({
     port: 0,
     now: () => now,
-    catalog: { ...(await import('../../src/emulator')).defaultCatalog, customers: [customer('monthly', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 4 }] })] },
+    catalog: {
+      ...(await import('../../src/emulator')).defaultCatalog,
+      customers: [customer('monthly', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 4 }] })],
+    },
   });
   const { StiggClient } = await import('../../src/client');
   const entitlements = createEntitlements({

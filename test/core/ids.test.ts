@@ -67,7 +67,9 @@ test('only transient upstream failures count toward the breaker: permanent rejec
   const client: EntitlementsUpstream = {
     getEntitlement: (query) => {
       if (reject && query.customerId === 'basic') {
-        return Promise.reject(new StiggGraphQLError('getEntitlement', 200, [{ message: 'bad input', extensions: { code: 'BAD_USER_INPUT' } }]));
+        return Promise.reject(
+          new StiggGraphQLError('getEntitlement', 200, [{ message: 'bad input', extensions: { code: 'BAD_USER_INPUT' } }]),
+        );
       }
       return rig.client.getEntitlement(query);
     },

@@ -44,7 +44,9 @@ test('a rejected API key is logged once at error through pino, with its cause an
   const entitlements = createEntitlements({ client: wrongKeyClient(), logger, now: () => now, circuitBreaker: { failureThreshold: 1000 } });
   opened.push(entitlements);
   for (let i = 0; i < 5; i += 1) {
-    await expect(attempt(() => entitlements.check({ customerId: 'logged', featureId: TEMPLATES }))).rejects.toBeInstanceOf(EntitlementUnavailableError);
+    await expect(attempt(() => entitlements.check({ customerId: 'logged', featureId: TEMPLATES }))).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
   }
   expect(lines).toHaveLength(1);
   const [line] = lines;
@@ -54,7 +56,9 @@ test('a rejected API key is logged once at error through pino, with its cause an
   expect(line?.['msg']).toMatch(/^stigg-gate: Stigg rejected the API key \(HTTP 401\) during getEntitlement\. /);
   expect(JSON.stringify(lines)).not.toContain('wrong-key-0123456789');
   now += 61_000;
-  await expect(attempt(() => entitlements.check({ customerId: 'logged', featureId: CAMPAIGNS }))).rejects.toBeInstanceOf(EntitlementUnavailableError);
+  await expect(attempt(() => entitlements.check({ customerId: 'logged', featureId: CAMPAIGNS }))).rejects.toBeInstanceOf(
+    EntitlementUnavailableError,
+  );
   expect(lines).toHaveLength(2);
   expect(lines[1]).toMatchObject({ level: 40, category: 'auth', suppressed: 4 });
 });
@@ -75,7 +79,8 @@ test('a network failure is its own category, logged once at error as well', asyn
   const client = new StiggClient({ apiKey: rig.emulator.apiKey, apiUrl: 'http://127.0.0.1:1/graphql', maxRetries: 0 });
   const entitlements = createEntitlements({ client, logger, circuitBreaker: { failureThreshold: 1000 } });
   opened.push(entitlements);
-  for (let i = 0; i < 3; i += 1) await attempt(() => entitlements.check({ customerId: 'logged', featureId: TEMPLATES })).catch(() => undefined);
+  for (let i = 0; i < 3; i += 1)
+    await attempt(() => entitlements.check({ customerId: 'logged', featureId: TEMPLATES })).catch(() => undefined);
   expect(lines.map((line) => [line['level'], line['category']])).toEqual([[50, 'network']]);
   expect(lines[0]?.['cause']).toMatch(/^Stigg unreachable/);
 });

@@ -18,7 +18,16 @@ function value(currentUsage = 0): CachedEntitlement {
 let seq = 0;
 function report(amount = 1, updateBehavior: 'DELTA' | 'SET' = 'DELTA'): PendingUsage {
   seq += 1;
-  return { id: `r${seq}`, idempotencyKey: `k${seq}`, customerId: 'c', featureId: 'f', value: amount, updateBehavior, createdAt: new Date(0).toISOString(), attempts: 0 };
+  return {
+    id: `r${seq}`,
+    idempotencyKey: `k${seq}`,
+    customerId: 'c',
+    featureId: 'f',
+    value: amount,
+    updateBehavior,
+    createdAt: new Date(0).toISOString(),
+    attempts: 0,
+  };
 }
 
 function clock(start = 1_000_000) {

@@ -22,7 +22,16 @@ function entitlement(currentUsage = 0, usageLimit = 1_000): CachedEntitlement {
 let seq = 0;
 function report(value = 1): PendingUsage {
   seq += 1;
-  return { id: `r${seq}`, idempotencyKey: `k${seq}`, customerId: 'c', featureId: 'f', value, updateBehavior: 'DELTA', createdAt: new Date(0).toISOString(), attempts: 0 };
+  return {
+    id: `r${seq}`,
+    idempotencyKey: `k${seq}`,
+    customerId: 'c',
+    featureId: 'f',
+    value,
+    updateBehavior: 'DELTA',
+    createdAt: new Date(0).toISOString(),
+    attempts: 0,
+  };
 }
 
 function clock(start = 1_000_000) {
@@ -98,7 +107,8 @@ test('reservations of many keys, expiring, renewed, released and committed in an
   for (const key of keys) store.setEntitlement(key, `customer-${key}`, entitlement(0, 1e9), 3_600_000);
   const held = new Map<string, { key: string; amount: number; expiresAt: number }>();
   const wrong: string[] = [];
-  const heldBy = (key: string) => [...held.values()].filter((r) => r.key === key && r.expiresAt > time.now()).reduce((sum, r) => sum + r.amount, 0);
+  const heldBy = (key: string) =>
+    [...held.values()].filter((r) => r.key === key && r.expiresAt > time.now()).reduce((sum, r) => sum + r.amount, 0);
   for (let step = 0; step < 5_000; step += 1) {
     const r = next();
     const key = keys[Math.floor(next() * keys.length)] as string;
@@ -109,13 +119,19 @@ test('reservations of many keys, expiring, renewed, released and committed in an
       if (!result.ok) wrong.push(`refused at step ${step}`);
       held.set(result.reservationId as string, { key, amount, expiresAt: time.now() + ttl });
     } else if (r < 0.6 && held.size > 0) {
-      const [id, reservation] = [...held.entries()][Math.floor(next() * held.size)] as [string, { key: string; amount: number; expiresAt: number }];
+      const [id, reservation] = [...held.entries()][Math.floor(next() * held.size)] as [
+        string,
+        { key: string; amount: number; expiresAt: number },
+      ];
       const alive = reservation.expiresAt > time.now();
       if (store.renewReservation(reservation.key, id, 100) !== alive) wrong.push(`renew of ${id} at step ${step}`);
       if (alive) reservation.expiresAt = Math.max(reservation.expiresAt, time.now() + 100);
       else held.delete(id);
     } else if (r < 0.8 && held.size > 0) {
-      const [id, reservation] = [...held.entries()][Math.floor(next() * held.size)] as [string, { key: string; amount: number; expiresAt: number }];
+      const [id, reservation] = [...held.entries()][Math.floor(next() * held.size)] as [
+        string,
+        { key: string; amount: number; expiresAt: number },
+      ];
       // The wrong key never releases someone else's reservation.
       store.release(`${reservation.key}-other`, id);
       if (next() < 0.5) store.release(reservation.key, id);
@@ -124,7 +140,8 @@ test('reservations of many keys, expiring, renewed, released and committed in an
     } else {
       time.advance(Math.floor(next() * 40));
     }
-    if (store.reservedUsage(key) !== heldBy(key)) wrong.push(`${key} at step ${step}: ${store.reservedUsage(key)} held, ${heldBy(key)} expected`);
+    if (store.reservedUsage(key) !== heldBy(key))
+      wrong.push(`${key} at step ${step}: ${store.reservedUsage(key)} held, ${heldBy(key)} expected`);
   }
   expect(wrong).toEqual([]);
   for (const key of keys) expect(store.reservedUsage(key)).toBe(heldBy(key));
@@ -177,7 +194,11 @@ describe('over HTTP against the emulator', () => {
   };
 
   beforeAll(async () => {
-    rig = await startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')), {}, { maxRetries: 0, timeoutMs: 2_000 });
+    rig = await startRig(
+      CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')),
+      {},
+      { maxRetries: 0, timeoutMs: 2_000 },
+    );
   });
   afterAll(async () => {
     await Promise.all(made.map((entitlements) => entitlements.close()));
@@ -186,7 +207,11 @@ describe('over HTTP against the emulator', () => {
 
   async function commits(entitlements: Entitlements, count: number, first = 0): Promise<void> {
     for (let i = first; i < first + count; i += 1) {
-      const lease = await entitlements.acquire({ customerId: CUSTOMERS[i % CUSTOMERS.length] as string, featureId: CAMPAIGNS, requestedUsage: 1 });
+      const lease = await entitlements.acquire({
+        customerId: CUSTOMERS[i % CUSTOMERS.length] as string,
+        featureId: CAMPAIGNS,
+        requestedUsage: 1,
+      });
       expect(lease.decision.granted).toBe(true);
       lease.commit();
     }

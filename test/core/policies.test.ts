@@ -19,7 +19,11 @@ function attempt<T>(call: () => T | Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  rig = await startRig([customer('fb-a', 'plan-revvenu-basic'), customer('fb-b', 'plan-revvenu-basic'), customer('future', 'plan-revvenu-basic')], {}, { maxRetries: 0 });
+  rig = await startRig(
+    [customer('fb-a', 'plan-revvenu-basic'), customer('fb-b', 'plan-revvenu-basic'), customer('future', 'plan-revvenu-basic')],
+    {},
+    { maxRetries: 0 },
+  );
 });
 afterEach(async () => {
   rig.emulator.setFaults({ failureRate: 0 });
@@ -29,7 +33,10 @@ afterAll(() => rig.stop());
 
 describe('fallback during an outage', () => {
   test('usageLimit caps the total a key is granted, not each request; released units come back', async () => {
-    const entitlements = make({ fallback: { [TEMPLATES]: { hasAccess: true, usageLimit: 4 } }, circuitBreaker: { failureThreshold: 1000 } });
+    const entitlements = make({
+      fallback: { [TEMPLATES]: { hasAccess: true, usageLimit: 4 } },
+      circuitBreaker: { failureThreshold: 1000 },
+    });
     rig.emulator.setFaults({ failureRate: 1 });
     const granted: Lease[] = [];
     let unavailable = 0;
@@ -45,14 +52,25 @@ describe('fallback during an outage', () => {
     expect(unavailable).toBe(4);
     expect(granted.map((lease) => lease.decision.currentUsage)).toEqual([0, 1, 2, 3]);
     // Another customer has its own total.
-    expect((await attempt(() => entitlements.acquire({ customerId: 'fb-b', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted).toBe(true);
+    expect(
+      (await attempt(() => entitlements.acquire({ customerId: 'fb-b', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted,
+    ).toBe(true);
     // A check() only looks: it takes nothing from the total.
     rig.emulator.setFaults({ failureRate: 1 });
-    await expect(attempt(() => entitlements.check({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).rejects.toBeInstanceOf(EntitlementUnavailableError);
-    expect(await attempt(() => entitlements.check({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).toMatchObject({ granted: true, source: 'fallback' });
-    expect((await attempt(() => entitlements.acquire({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted).toBe(true);
+    await expect(attempt(() => entitlements.check({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).rejects.toBeInstanceOf(
+      EntitlementUnavailableError,
+    );
+    expect(await attempt(() => entitlements.check({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).toMatchObject({
+      granted: true,
+      source: 'fallback',
+    });
+    expect(
+      (await attempt(() => entitlements.acquire({ customerId: 'fb-c', featureId: TEMPLATES, requestedUsage: 4 }))).decision.granted,
+    ).toBe(true);
     granted[0]?.release();
-    expect((await attempt(() => entitlements.acquire({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).decision).toMatchObject({ granted: true, source: 'fallback' });
+    expect(
+      (await attempt(() => entitlements.acquire({ customerId: 'fb-a', featureId: TEMPLATES, requestedUsage: 1 }))).decision,
+    ).toMatchObject({ granted: true, source: 'fallback' });
     for (const lease of granted) lease.commit();
     rig.emulator.setFaults({ failureRate: 0 });
     await entitlements.flush();
@@ -69,7 +87,11 @@ describe('fallback during an outage', () => {
 
 test('a reason Stigg added after this version flows through decisions verbatim, as a 403', async () => {
   const client: EntitlementsUpstream = {
-    getEntitlement: async (query) => ({ ...(await rig.client.getEntitlement(query)), isGranted: false, accessDeniedReason: 'EntitlementNotFound' as never }),
+    getEntitlement: async (query) => ({
+      ...(await rig.client.getEntitlement(query)),
+      isGranted: false,
+      accessDeniedReason: 'EntitlementNotFound' as never,
+    }),
     reportUsageBulk: (input) => rig.client.reportUsageBulk(input),
   };
   const entitlements = make({ client });
@@ -82,9 +104,39 @@ test('a reason Stigg added after this version flows through decisions verbatim, 
 
 test('the memory store never reserves above 0 units at the limit, however small', () => {
   const store = new MemoryStore();
-  store.setEntitlement('k', 'c', { accessDeniedReason: null, featureType: 'NUMBER', meterType: 'Incremental', hasUnlimitedUsage: false, usageLimit: 4, currentUsage: 4, usagePeriodEnd: null, resetPeriod: null, fetchedAt: Date.now() }, 60_000);
+  store.setEntitlement(
+    'k',
+    'c',
+    {
+      accessDeniedReason: null,
+      featureType: 'NUMBER',
+      meterType: 'Incremental',
+      hasUnlimitedUsage: false,
+      usageLimit: 4,
+      currentUsage: 4,
+      usagePeriodEnd: null,
+      resetPeriod: null,
+      fetchedAt: Date.now(),
+    },
+    60_000,
+  );
   expect(store.reserve('k', 1e-16, 4, 60_000).ok).toBe(false);
-  store.setEntitlement('k', 'c', { accessDeniedReason: null, featureType: 'NUMBER', meterType: 'Incremental', hasUnlimitedUsage: false, usageLimit: 4, currentUsage: 3.5, usagePeriodEnd: null, resetPeriod: null, fetchedAt: Date.now() }, 60_000);
+  store.setEntitlement(
+    'k',
+    'c',
+    {
+      accessDeniedReason: null,
+      featureType: 'NUMBER',
+      meterType: 'Incremental',
+      hasUnlimitedUsage: false,
+      usageLimit: 4,
+      currentUsage: 3.5,
+      usagePeriodEnd: null,
+      resetPeriod: null,
+      fetchedAt: Date.now(),
+    },
+    60_000,
+  );
   expect(store.reserve('k', 0.5, 4, 60_000).ok).toBe(true);
   expect(store.reserve('k', 1e-16, 4, 60_000).ok).toBe(false);
 });

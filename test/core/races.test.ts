@@ -47,7 +47,9 @@ test('invalidate() during a cold fetch: its waiters ask Stigg again rather than 
     reportUsageBulk: (input) => rig.client.reportUsageBulk(input),
   };
   const entitlements = make({ client });
-  const waiting = Array.from({ length: 4 }, () => entitlements.acquire({ customerId: 'at-three', featureId: CAMPAIGNS, requestedUsage: 1 }));
+  const waiting = Array.from({ length: 4 }, () =>
+    entitlements.acquire({ customerId: 'at-three', featureId: CAMPAIGNS, requestedUsage: 1 }),
+  );
   await sleep(30);
   await entitlements.invalidate('at-three');
   holding = false;
@@ -171,7 +173,10 @@ test("the app's clock ahead at a period end, refreshes failing but deliveries an
   const emulator = await startEmulator({
     port: 0,
     now: () => stiggNow,
-    catalog: { ...defaultCatalog, customers: [customer('skew-delivered', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 3 }] })] },
+    catalog: {
+      ...defaultCatalog,
+      customers: [customer('skew-delivered', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 3 }] })],
+    },
   });
   const real = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
   let fetches = 0;
@@ -183,7 +188,12 @@ test("the app's clock ahead at a period end, refreshes failing but deliveries an
     },
     reportUsageBulk: (input) => real.reportUsageBulk(input),
   };
-  const entitlements = createEntitlements({ client, now: () => appNow, cache: { ttlMs: 60 * 86_400_000, staleTtlMs: 60 * 86_400_000 }, usage: { flushIntervalMs: 60_000 } });
+  const entitlements = createEntitlements({
+    client,
+    now: () => appNow,
+    cache: { ttlMs: 60 * 86_400_000, staleTtlMs: 60 * 86_400_000 },
+    usage: { flushIntervalMs: 60_000 },
+  });
   try {
     const first = await entitlements.check({ customerId: 'skew-delivered', featureId: CAMPAIGNS });
     const periodEnd = Date.parse(first.usagePeriodEnd as string);

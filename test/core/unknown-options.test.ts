@@ -19,6 +19,8 @@ describe('rejectUnknownOptions', () => {
   });
 
   it('lists the known keys when nothing is close', () => {
-    expect(() => rejectUnknownOptions({ somethingElse: 1 }, known, 'stigg()')).toThrow(/^"somethingElse" is not an option of stigg\(\)\. Known options: failMode/);
+    expect(() => rejectUnknownOptions({ somethingElse: 1 }, known, 'stigg()')).toThrow(
+      /^"somethingElse" is not an option of stigg\(\)\. Known options: failMode/,
+    );
   });
 });

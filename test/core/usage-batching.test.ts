@@ -29,7 +29,11 @@ async function stream(entitlements: Entitlements, total: number, perStep: number
   let sent = 0;
   while (sent < total) {
     for (let i = 0; i < perStep && sent < total; i += 1, sent += 1) {
-      const lease = await entitlements.acquire({ customerId: CUSTOMERS[sent % CUSTOMERS.length] as string, featureId: CAMPAIGNS, requestedUsage: 1 });
+      const lease = await entitlements.acquire({
+        customerId: CUSTOMERS[sent % CUSTOMERS.length] as string,
+        featureId: CAMPAIGNS,
+        requestedUsage: 1,
+      });
       expect(lease.decision.granted).toBe(true);
       lease.commit();
     }

@@ -6,7 +6,13 @@ import { CAMPAIGNS, customer, startRig, TEMPLATES, usageKey, type Rig } from './
 type BulkInput = Parameters<EntitlementsUpstream['reportUsageBulk']>[0];
 
 /** The real client, with a hook around reportUsageBulk to observe calls and inject faults. */
-function around(rig: Rig, hook: (input: BulkInput, send: () => ReturnType<EntitlementsUpstream['reportUsageBulk']>) => ReturnType<EntitlementsUpstream['reportUsageBulk']>): EntitlementsUpstream {
+function around(
+  rig: Rig,
+  hook: (
+    input: BulkInput,
+    send: () => ReturnType<EntitlementsUpstream['reportUsageBulk']>,
+  ) => ReturnType<EntitlementsUpstream['reportUsageBulk']>,
+): EntitlementsUpstream {
   return {
     getEntitlement: (query) => rig.client.getEntitlement(query),
     reportUsageBulk: (input) => hook(input, () => rig.client.reportUsageBulk(input)),
@@ -45,7 +51,9 @@ const applied = (customerId: string, featureId = TEMPLATES) => rig.emulator.stat
 
 beforeAll(async () => {
   rig = await startRig(
-    ['batch', 'interval', 'closing', 'lost', 'bad-mix', 'exhaust', 'serial', 'faulty', 'meter'].map((id) => customer(id, 'plan-revvenu-growth')),
+    ['batch', 'interval', 'closing', 'lost', 'bad-mix', 'exhaust', 'serial', 'faulty', 'meter'].map((id) =>
+      customer(id, 'plan-revvenu-growth'),
+    ),
     {},
     { maxRetries: 0, timeoutMs: 2000 },
   );
@@ -232,7 +240,8 @@ test('fault injection (30% failures, added latency): every call answered, no uni
 
 test('timers never hold the process open, except retry delays someone awaits through flush()', async () => {
   const entitlements = make({ usage: { flushIntervalMs: 5, retryBaseDelayMs: 200 } });
-  const buffer = (entitlements as unknown as { ledger: { buffer: { timer: NodeJS.Timeout; sleepers: Map<NodeJS.Timeout, () => void> } } }).ledger.buffer;
+  const buffer = (entitlements as unknown as { ledger: { buffer: { timer: NodeJS.Timeout; sleepers: Map<NodeJS.Timeout, () => void> } } })
+    .ledger.buffer;
   const refs = () => [...buffer.sleepers.keys()].map((sleeper) => sleeper.hasRef());
   expect(buffer.timer.hasRef()).toBe(false);
   const lease = await grant(entitlements, 'exhaust', 1);

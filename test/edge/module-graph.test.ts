@@ -47,10 +47,7 @@ describe('the module graph of stigg-gate/hono and the root entry', () => {
   });
 
   test('the check can fail: the emulator, a Node-only entry, is caught', async () => {
-    const emulator = await bundleWorker(
-      [path.join(root, 'src', 'emulator', 'index.ts')],
-      ['node:*', ...builtinModules],
-    );
+    const emulator = await bundleWorker([path.join(root, 'src', 'emulator', 'index.ts')], ['node:*', ...builtinModules]);
     expect(builtinImports(emulator)).toContain('src/emulator/server.ts -> node:http');
   }, 60_000);
 });

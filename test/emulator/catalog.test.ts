@@ -24,11 +24,7 @@ const minimal = (): Catalog => ({
 describe('catalog validation', () => {
   it('accepts the default Revvenu catalog', () => {
     expect(validateCatalog(defaultCatalog)).toBe(defaultCatalog);
-    expect(defaultCatalog.plans.map((p) => p.id)).toEqual([
-      'plan-revvenu-basic',
-      'plan-revvenu-essentials',
-      'plan-revvenu-growth',
-    ]);
+    expect(defaultCatalog.plans.map((p) => p.id)).toEqual(['plan-revvenu-basic', 'plan-revvenu-essentials', 'plan-revvenu-growth']);
   });
 
   it.each<[string, (c: Catalog & Record<string, unknown>) => void, string]>([
@@ -38,16 +34,8 @@ describe('catalog validation', () => {
       (c) => (c.plans[0]!.entitlements = [{ featureId: 'nope' }]),
       'plans[0].entitlements[0].featureId "nope" does not name a feature in features[] (declared: seats, sso).',
     ],
-    [
-      'an unknown product',
-      (c) => (c.plans[0]!.productId = 'q'),
-      'plans[0].productId "q" does not name a product in products[]',
-    ],
-    [
-      'a duplicate id',
-      (c) => c.features.push({ id: 'seats', featureType: 'BOOLEAN' }),
-      'features[2].id "seats" is declared twice.',
-    ],
+    ['an unknown product', (c) => (c.plans[0]!.productId = 'q'), 'plans[0].productId "q" does not name a product in products[]'],
+    ['a duplicate id', (c) => c.features.push({ id: 'seats', featureType: 'BOOLEAN' }), 'features[2].id "seats" is declared twice.'],
     [
       'a bad enum',
       (c) => ((c.features[0] as unknown as Record<string, unknown>).meterType = 'Monthly'),
@@ -65,8 +53,7 @@ describe('catalog validation', () => {
     ],
     [
       'a per-unit price of a feature the plan lacks',
-      (c) =>
-        (c.plans[0]!.prices = [{ billingPeriod: 'MONTHLY', amount: 1, billingModel: 'PER_UNIT', featureId: 'sso' }]),
+      (c) => (c.plans[0]!.prices = [{ billingPeriod: 'MONTHLY', amount: 1, billingModel: 'PER_UNIT', featureId: 'sso' }]),
       'plans[0].prices[0].featureId "sso" is priced per unit but not entitled by this package.',
     ],
     [
@@ -120,13 +107,8 @@ describe('catalog validation', () => {
       expect(() => loadCatalogFile(broken)).toThrow(`Invalid emulator catalog (${broken}): file is not valid JSON`);
       expect(() => loadCatalogFile(join(dir, 'missing.json'))).toThrow('file could not be read');
       const wrong = join(dir, 'wrong.json');
-      writeFileSync(
-        wrong,
-        JSON.stringify({ ...minimal(), plans: [{ id: 'free', productId: 'p', pricingType: 'GRATIS' }] }),
-      );
-      expect(() => loadCatalogFile(wrong)).toThrow(
-        `(${wrong}): plans[0].pricingType must be one of FREE, PAID, CUSTOM, got "GRATIS".`,
-      );
+      writeFileSync(wrong, JSON.stringify({ ...minimal(), plans: [{ id: 'free', productId: 'p', pricingType: 'GRATIS' }] }));
+      expect(() => loadCatalogFile(wrong)).toThrow(`(${wrong}): plans[0].pricingType must be one of FREE, PAID, CUSTOM, got "GRATIS".`);
     });
 
     it('loads customers with subscriptions, usage, promotions and archived flags from a file', async () => {
@@ -150,17 +132,17 @@ describe('catalog validation', () => {
       const emulator = await startEmulator({ catalog: file, now: () => T0 });
       try {
         const client = clientFor(emulator);
-        expect(
-          await client.getEntitlement({ customerId: 'acme', featureId: 'seats', options: { requestedUsage: 1 } }),
-        ).toMatchObject({ isGranted: true, currentUsage: 4, usageLimit: 5 });
+        expect(await client.getEntitlement({ customerId: 'acme', featureId: 'seats', options: { requestedUsage: 1 } })).toMatchObject({
+          isGranted: true,
+          currentUsage: 4,
+          usageLimit: 5,
+        });
         expect((await client.getEntitlement({ customerId: 'acme', featureId: 'sso' })).isGranted).toBe(true);
         expect(await client.getSubscription('sub-acme')).toMatchObject({
           status: 'ACTIVE',
           startDate: '2026-01-01T00:00:00.000Z',
         });
-        expect((await client.getEntitlement({ customerId: 'gone', featureId: 'seats' })).accessDeniedReason).toBe(
-          'CustomerIsArchived',
-        );
+        expect((await client.getEntitlement({ customerId: 'gone', featureId: 'seats' })).accessDeniedReason).toBe('CustomerIsArchived');
         expect(emulator.stats()).toEqual({
           requests: 4,
           operations: { entitlement: 3, getSubscription: 1 },
@@ -183,8 +165,8 @@ describe('catalog validation', () => {
       isGranted: false,
       accessDeniedReason: 'RequestedUsageExceedingLimit',
     });
-    expect(() =>
-      state.publishPlan({ id: 'free', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'nope' }] }),
-    ).toThrow('plans[0].entitlements[0].featureId "nope"');
+    expect(() => state.publishPlan({ id: 'free', productId: 'p', pricingType: 'FREE', entitlements: [{ featureId: 'nope' }] })).toThrow(
+      'plans[0].entitlements[0].featureId "nope"',
+    );
   });
 });

@@ -78,23 +78,10 @@ describe('stigg-gate-emulator CLI', () => {
             entitlements: [{ featureId: 'f-seats', usageLimit: 2 }],
           },
         ],
-        customers: [
-          { id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] },
-        ],
+        customers: [{ id: 'cust-1', subscriptions: [{ planId: 'plan-free' }], usage: [{ featureId: 'f-seats', value: 1 }] }],
       }),
     );
-    const child = run([
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--catalog',
-      catalogFile,
-      '--api-key',
-      'cli-key',
-      '--seed',
-      '7',
-    ]);
+    const child = run(['--port', '0', '--host', '127.0.0.1', '--catalog', catalogFile, '--api-key', 'cli-key', '--seed', '7']);
     const output = collect(child);
     const url = await waitForUrl(child);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);

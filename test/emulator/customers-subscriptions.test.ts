@@ -79,9 +79,7 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       expect(updated.coupon).toMatchObject({ refId: 'coupon-vip', type: 'PERCENTAGE', discountValue: 20 });
       expect(await client.getCustomer('c')).toEqual(updated);
 
-      expect((await graphqlError(client.updateCustomer({ customerId: 'c', couponRefId: 'coupon-nope' }))).code).toBe(
-        'CouponNotFound',
-      );
+      expect((await graphqlError(client.updateCustomer({ customerId: 'c', couponRefId: 'coupon-nope' }))).code).toBe('CouponNotFound');
       const missing = await graphqlError(client.getCustomer('nobody'));
       expect(missing).toMatchObject({ code: 'CustomerNotFound', path: ['getCustomerByRefId'] });
       expect(missing.errors[0]?.extensions).toMatchObject({ isValidationError: true, identifier: 'nobody' });
@@ -131,13 +129,9 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       expect(sub.subscriptionId).toMatch(/^subscription-plan-revvenu-basic-[0-9a-f]{6}$/);
       expect(sub.refId).toBe(sub.subscriptionId);
       expect(await client.getSubscription(sub.subscriptionId)).toEqual(sub);
-      expect((await client.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.subscriptionId)).toEqual([
-        sub.subscriptionId,
-      ]);
+      expect((await client.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.subscriptionId)).toEqual([sub.subscriptionId]);
       expect((await graphqlError(client.getSubscription('subscription-nope'))).code).toBe('SubscriptionNotFound');
-      expect((await graphqlError(client.provisionSubscription({ customerId: 'c', planId: 'plan-nope' }))).code).toBe(
-        'PlanNotFound',
-      );
+      expect((await graphqlError(client.provisionSubscription({ customerId: 'c', planId: 'plan-nope' }))).code).toBe('PlanNotFound');
       expect(
         (
           await graphqlError(
@@ -149,9 +143,9 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
           )
         ).code,
       ).toBe('AddonNotFound');
-      expect(
-        (await graphqlError(client.provisionSubscription({ customerId: 'nobody', planId: 'plan-revvenu-basic' }))).code,
-      ).toBe('CustomerNotFound');
+      expect((await graphqlError(client.provisionSubscription({ customerId: 'nobody', planId: 'plan-revvenu-basic' }))).code).toBe(
+        'CustomerNotFound',
+      );
     });
 
     it('a new subscription to the same product replaces the old one and keeps the usage period', async () => {
@@ -159,8 +153,7 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       const [basic] = await client.getActiveSubscriptions({ customerId: 'c' });
       await client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 3 });
       emulator.clock.advance(DAY);
-      const growth = (await client.provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-growth' }))
-        .subscription!;
+      const growth = (await client.provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-growth' })).subscription!;
       expect(growth).toMatchObject({
         status: 'ACTIVE',
         pricingType: 'PAID',
@@ -170,9 +163,7 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
         status: 'CANCELED',
         effectiveEndDate: new Date(T0 + DAY).toISOString(),
       });
-      expect((await client.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.subscriptionId)).toEqual([
-        growth.subscriptionId,
-      ]);
+      expect((await client.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.subscriptionId)).toEqual([growth.subscriptionId]);
       const campaigns = await client.getEntitlement({ customerId: 'c', featureId: 'feature-02-campaigns' });
       expect(campaigns).toMatchObject({
         usageLimit: 100,
@@ -200,12 +191,12 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
         cancellationDate: new Date(T0).toISOString(),
         effectiveEndDate: new Date(T0).toISOString(),
       });
-      expect(
-        (await client.getEntitlement({ customerId: 'c', featureId: 'feature-02-campaigns' })).accessDeniedReason,
-      ).toBe('NoActiveSubscription');
-      expect(
-        (await graphqlError(client.updateSubscription({ subscriptionId: sub!.subscriptionId, addons: [] }))).code,
-      ).toBe('BadUserInput');
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-02-campaigns' })).accessDeniedReason).toBe(
+        'NoActiveSubscription',
+      );
+      expect((await graphqlError(client.updateSubscription({ subscriptionId: sub!.subscriptionId, addons: [] }))).code).toBe(
+        'BadUserInput',
+      );
     });
 
     it('cancel END_OF_BILLING_PERIOD keeps access until the billing period ends', async () => {
@@ -222,13 +213,11 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
         cancellationDate: new Date(T0 + 3 * DAY).toISOString(),
       });
       emulator.clock.set(Date.parse('2026-02-15T10:00:00.000Z') - 1);
-      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(
-        true,
-      );
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(true);
       emulator.clock.advance(1);
-      expect(
-        (await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).accessDeniedReason,
-      ).toBe('NoActiveSubscription');
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).accessDeniedReason).toBe(
+        'NoActiveSubscription',
+      );
       expect((await client.getSubscription(sub!.subscriptionId)).status).toBe('CANCELED');
     });
 
@@ -255,9 +244,9 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       expect([await limit('now'), await limit('later')]).toEqual([5, 3]);
       emulator.clock.set(Date.parse(laterSub!.currentBillingPeriodEnd!));
       expect(await limit('later')).toBe(5);
-      expect(
-        (await graphqlError(client.migrateSubscriptionToLatest({ subscriptionId: 'subscription-nope' }))).code,
-      ).toBe('SubscriptionNotFound');
+      expect((await graphqlError(client.migrateSubscriptionToLatest({ subscriptionId: 'subscription-nope' }))).code).toBe(
+        'SubscriptionNotFound',
+      );
     });
 
     it('estimates use catalog prices, coupons and billing periods; update estimates prorate', async () => {
@@ -278,9 +267,7 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       expect(vip).toMatchObject({ subTotal: { amount: 30 }, total: { amount: 24 } });
       const annual = await client.estimateSubscription({ ...input, billingPeriod: 'ANNUALLY' });
       expect(annual).toMatchObject({ total: { amount: 300 }, billingPeriodRange: { end: '2027-01-15T10:00:00.000Z' } });
-      expect((await graphqlError(client.estimateSubscription({ ...input, promotionCode: 'coupon-nope' }))).code).toBe(
-        'CouponNotFound',
-      );
+      expect((await graphqlError(client.estimateSubscription({ ...input, promotionCode: 'coupon-nope' }))).code).toBe('CouponNotFound');
 
       const sub = (await client.provisionSubscription({ ...input, addons: [] })).subscription!;
       expect(sub.totalPrice).toEqual({
@@ -329,13 +316,9 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       const revoked = await client.revokePromotionalEntitlement({ customerId: 'c', featureId: 'feature-01-templates' });
       expect(revoked).toMatchObject({ status: 'Expired', endDate: new Date(T0).toISOString() });
       expect((await client.getCustomer('c'))?.promotionalEntitlements).toEqual([]);
-      expect(
-        (
-          await graphqlError(
-            client.revokePromotionalEntitlement({ customerId: 'c', featureId: 'feature-01-templates' }),
-          )
-        ).code,
-      ).toBe('PromotionalEntitlementNotFound');
+      expect((await graphqlError(client.revokePromotionalEntitlement({ customerId: 'c', featureId: 'feature-01-templates' }))).code).toBe(
+        'PromotionalEntitlementNotFound',
+      );
       expect(
         (
           await graphqlError(
@@ -370,16 +353,12 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       const result = await billingClient.provisionSubscription({ customerId: 'c', planId: 'plan-revvenu-growth' });
       expect(result).toMatchObject({ status: 'PAYMENT_REQUIRED', subscription: null });
       expect(result.checkoutUrl).toMatch(new RegExp(`^${billing.url.replace('/graphql', '')}/checkout/`));
-      expect((await billingClient.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.plan.refId)).toEqual([
-        'plan-revvenu-basic',
-      ]);
+      expect((await billingClient.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.plan.refId)).toEqual(['plan-revvenu-basic']);
 
       const checkout = await fetch(result.checkoutUrl!);
       expect(checkout.status).toBe(200);
       expect(await checkout.json()).toMatchObject({ status: 'completed', subscriptionStatus: 'ACTIVE' });
-      expect((await billingClient.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.plan.refId)).toEqual([
-        'plan-revvenu-growth',
-      ]);
+      expect((await billingClient.getActiveSubscriptions({ customerId: 'c' })).map((s) => s.plan.refId)).toEqual(['plan-revvenu-growth']);
       expect((await billingClient.getCustomer('c'))?.hasPaymentMethod).toBe(true);
       expect((await fetch(result.checkoutUrl!)).status).toBe(404);
 
@@ -396,14 +375,12 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
         status: 'IN_TRIAL',
         trialEndDate: new Date(T0 + 14 * DAY).toISOString(),
       });
-      expect(
-        (await billingClient.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted,
-      ).toBe(true);
+      expect((await billingClient.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(true);
       billing.clock.advance(14 * DAY);
       expect((await billingClient.getSubscription(result.subscription!.subscriptionId)).status).toBe('EXPIRED');
-      expect(
-        (await billingClient.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).accessDeniedReason,
-      ).toBe('NoActiveSubscription');
+      expect((await billingClient.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).accessDeniedReason).toBe(
+        'NoActiveSubscription',
+      );
     });
 
     it('coupons: filter by status, refId, type, and/or; page in catalog order', async () => {
@@ -412,9 +389,7 @@ describe('emulator customers and subscriptions (through StiggClient)', () => {
       expect(await refIds({ filter: { status: { eq: 'ACTIVE' } } })).toEqual(['coupon-vip', 'coupon-spring']);
       expect(await refIds({ filter: { status: { in: ['ARCHIVED'] } } })).toEqual(['coupon-old']);
       expect(await refIds({ filter: { refId: { eq: 'coupon-vip' } } })).toEqual(['coupon-vip']);
-      expect(await refIds({ filter: { and: [{ type: { eq: 'FIXED' } }, { status: { neq: 'ARCHIVED' } }] } })).toEqual([
-        'coupon-spring',
-      ]);
+      expect(await refIds({ filter: { and: [{ type: { eq: 'FIXED' } }, { status: { neq: 'ARCHIVED' } }] } })).toEqual(['coupon-spring']);
       expect(await refIds({ filter: { or: [{ refId: { eq: 'coupon-old' } }, { name: { eq: 'VIP' } }] } })).toEqual([
         'coupon-vip',
         'coupon-old',

@@ -96,9 +96,7 @@ describe('emulator entitlements (through StiggClient)', () => {
       const archived = await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' });
       expect(archived).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerIsArchived' });
       await client.unarchiveCustomer('c');
-      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' })).isGranted).toBe(
-        true,
-      );
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' })).isGranted).toBe(true);
     });
 
     it('CustomerResourceNotFound for a resource the customer has no subscription for', async () => {
@@ -121,9 +119,7 @@ describe('emulator entitlements (through StiggClient)', () => {
         customerId: 'c',
         promotionalEntitlements: [{ featureId: 'feature-04-analytics', period: 'ONE_MONTH' }],
       });
-      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(
-        true,
-      );
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(true);
       await client.revokePromotionalEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' });
       const e = await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' });
       expect(e).toMatchObject({ isGranted: false, accessDeniedReason: 'Revoked' });
@@ -131,9 +127,7 @@ describe('emulator entitlements (through StiggClient)', () => {
 
     it('FeatureTypeMismatch when usage is requested of a BOOLEAN feature', async () => {
       await customerOn('c', 'plan-revvenu-growth');
-      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(
-        true,
-      );
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-04-analytics' })).isGranted).toBe(true);
       const e = await client.getEntitlement({
         customerId: 'c',
         featureId: 'feature-04-analytics',
@@ -239,11 +233,7 @@ describe('emulator entitlements (through StiggClient)', () => {
       await customerOn('c', 'plan-revvenu-essentials');
       await client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 5 });
       const all = await client.getEntitlements({ customerId: 'c' });
-      expect(all.map((e) => e.feature?.refId).sort()).toEqual([
-        'feature-01-templates',
-        'feature-02-campaigns',
-        'feature-03-custom-domain',
-      ]);
+      expect(all.map((e) => e.feature?.refId).sort()).toEqual(['feature-01-templates', 'feature-02-campaigns', 'feature-03-custom-domain']);
       expect(all.find((e) => e.feature?.refId === 'feature-02-campaigns')).toMatchObject({
         isGranted: true,
         currentUsage: 5,
@@ -298,9 +288,7 @@ describe('emulator entitlements (through StiggClient)', () => {
         usagePeriodStart: '2026-02-15T10:00:00.000Z',
         usagePeriodEnd: '2026-03-15T10:00:00.000Z',
       });
-      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' })).currentUsage).toBe(
-        2,
-      );
+      expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' })).currentUsage).toBe(2);
       const reported = await client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 1 });
       expect(reported).toMatchObject({ currentUsage: 1, usagePeriodEnd: '2026-03-15T10:00:00.000Z' });
     });
@@ -313,9 +301,7 @@ describe('emulator entitlements (through StiggClient)', () => {
       await customerOn('c');
       await client.grantPromotionalEntitlements({
         customerId: 'c',
-        promotionalEntitlements: [
-          { featureId: 'feature-02-campaigns', period: 'LIFETIME', usageLimit: 2, resetPeriod },
-        ],
+        promotionalEntitlements: [{ featureId: 'feature-02-campaigns', period: 'LIFETIME', usageLimit: 2, resetPeriod }],
       });
       await client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 2 });
       const full = await client.getEntitlement({

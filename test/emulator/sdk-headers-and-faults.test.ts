@@ -87,9 +87,7 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
     });
     const paywall = await get('/v1/paywall.json');
     expect(paywall.status).toBe(404);
-    expect(
-      ((await paywall.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code,
-    ).toBe('NOT_MODELLED');
+    expect(((await paywall.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('NOT_MODELLED');
   });
 
   it('the accessDeniedReason fault answers a reason this schema does not list (EntitlementNotFound) on every denial, verbatim', async () => {
@@ -112,24 +110,20 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
 
     const started = await startEmulator({ accessDeniedReason: 'EntitlementNotFound' });
     try {
-      expect(
-        (await post(started, ENTITLEMENT, { query: { customerId: 'nobody', featureId: 'f' } })).data,
-      ).toMatchObject({ entitlement: { accessDeniedReason: 'EntitlementNotFound' } });
+      expect((await post(started, ENTITLEMENT, { query: { customerId: 'nobody', featureId: 'f' } })).data).toMatchObject({
+        entitlement: { accessDeniedReason: 'EntitlementNotFound' },
+      });
     } finally {
       await started.stop();
     }
-    expect(() => emulator.setFaults({ accessDeniedReason: 'no spaces' })).toThrow(
-      'is not a valid value for accessDeniedReason',
-    );
+    expect(() => emulator.setFaults({ accessDeniedReason: 'no spaces' })).toThrow('is not a valid value for accessDeniedReason');
   });
 
   it('unknown options of startEmulator() and setFaults() throw with a did-you-mean', async () => {
     await expect(startEmulator({ faliureRate: 0.5 } as never)).rejects.toThrow(
       '"faliureRate" is not an option of startEmulator(). Did you mean "failureRate"?',
     );
-    await expect(startEmulator({ webhook: { url: 'http://127.0.0.1:1' } } as never)).rejects.toThrow(
-      'Did you mean "webhooks"?',
-    );
+    await expect(startEmulator({ webhook: { url: 'http://127.0.0.1:1' } } as never)).rejects.toThrow('Did you mean "webhooks"?');
     expect(() => emulator.setFaults({ latency: 5 } as never)).toThrow(
       '"latency" is not an option of setFaults(). Did you mean "latencyMs"?',
     );

@@ -26,9 +26,7 @@ describe('emulator wire behaviour', () => {
       errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }],
     };
     expect(await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId: 'f' } }, {})).toEqual(expected);
-    expect(
-      await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId: 'f' } }, { 'x-api-key': 'wrong' }),
-    ).toEqual(expected);
+    expect(await post(emulator, ENTITLEMENT, { query: { customerId: 'c', featureId: 'f' } }, { 'x-api-key': 'wrong' })).toEqual(expected);
     const client = new StiggClient({ apiKey: 'wrong', apiUrl: emulator.url, maxRetries: 0 });
     await expect(client.getEntitlement({ customerId: 'c', featureId: 'f' })).rejects.toBeInstanceOf(StiggAuthError);
     expect(emulator.stats().operations).toEqual({});
@@ -47,11 +45,9 @@ describe('emulator wire behaviour', () => {
   });
 
   it('answers a domain error with HTTP 200, data null, path, code, identifier and traceId', async () => {
-    const res = await post(
-      emulator,
-      'query Q($input: GetCustomerByRefIdInput!) { getCustomerByRefId(input: $input) { customerId } }',
-      { input: { customerId: 'ghost' } },
-    );
+    const res = await post(emulator, 'query Q($input: GetCustomerByRefIdInput!) { getCustomerByRefId(input: $input) { customerId } }', {
+      input: { customerId: 'ghost' },
+    });
     expect(res.status).toBe(200);
     expect(res.data).toEqual({ getCustomerByRefId: null });
     expect(res.errors).toEqual([
@@ -237,9 +233,7 @@ describe('emulator fault injection', () => {
     const client = clientFor(emulator);
     try {
       const errors = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          client.getEntitlement({ customerId: 'c', featureId: 'f' }).catch((e: unknown) => e),
-        ),
+        Array.from({ length: 10 }, () => client.getEntitlement({ customerId: 'c', featureId: 'f' }).catch((e: unknown) => e)),
       );
       expect(errors.every((e) => e instanceof StiggHttpError || e instanceof StiggNetworkError)).toBe(true);
       expect(errors.every((e) => (e as StiggHttpError).transient)).toBe(true);
@@ -304,14 +298,7 @@ describe('schema coverage', () => {
     const extended = buildSchema(`${STIGG_SCHEMA_SDL}\nextend type Query { experiments: [String!]! }`);
     const root = createRootValue(state, extended);
     expect(Object.keys(root)).toEqual(
-      expect.arrayContaining([
-        'cachedEntitlements',
-        'entitlement',
-        'provisionSubscriptionV2',
-        'reportEvent',
-        'experiments',
-        'paywall',
-      ]),
+      expect.arrayContaining(['cachedEntitlements', 'entitlement', 'provisionSubscriptionV2', 'reportEvent', 'experiments', 'paywall']),
     );
     const result = await execute({
       schema: extended,

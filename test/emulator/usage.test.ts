@@ -12,10 +12,7 @@ const catalog: Catalog = {
     plan.id === 'plan-revvenu-basic'
       ? {
           ...plan,
-          entitlements: [
-            ...(plan.entitlements ?? []),
-            { featureId: 'feature-logins', usageLimit: 100, resetPeriod: 'MONTH' as const },
-          ],
+          entitlements: [...(plan.entitlements ?? []), { featureId: 'feature-logins', usageLimit: 100, resetPeriod: 'MONTH' as const }],
         }
       : plan,
   ),
@@ -46,9 +43,7 @@ describe('emulator usage (through StiggClient)', () => {
       usagePeriodEnd: null,
     });
     expect(a.timestamp).toBe(new Date(T0).toISOString());
-    expect(
-      (await client.reportUsage({ customerId: 'c', featureId: 'feature-01-templates', value: -1 })).currentUsage,
-    ).toBe(1);
+    expect((await client.reportUsage({ customerId: 'c', featureId: 'feature-01-templates', value: -1 })).currentUsage).toBe(1);
     expect(
       (
         await client.reportUsage({
@@ -124,24 +119,19 @@ describe('emulator usage (through StiggClient)', () => {
   });
 
   it('refuses usage for unknown customers, unknown resources and unmetered features', async () => {
+    expect((await graphqlError(client.reportUsage({ customerId: 'nobody', featureId: 'feature-02-campaigns', value: 1 }))).code).toBe(
+      'CustomerNotFound',
+    );
     expect(
-      (await graphqlError(client.reportUsage({ customerId: 'nobody', featureId: 'feature-02-campaigns', value: 1 })))
-        .code,
-    ).toBe('CustomerNotFound');
-    expect(
-      (
-        await graphqlError(
-          client.reportUsage({ customerId: 'c', resourceId: 'site-x', featureId: 'feature-02-campaigns', value: 1 }),
-        )
-      ).code,
+      (await graphqlError(client.reportUsage({ customerId: 'c', resourceId: 'site-x', featureId: 'feature-02-campaigns', value: 1 }))).code,
     ).toBe('ResourceNotFound');
-    expect(
-      (await graphqlError(client.reportUsage({ customerId: 'c', featureId: 'feature-04-analytics', value: 1 }))).code,
-    ).toBe('BadUserInput');
+    expect((await graphqlError(client.reportUsage({ customerId: 'c', featureId: 'feature-04-analytics', value: 1 }))).code).toBe(
+      'BadUserInput',
+    );
     await client.archiveCustomer('c');
-    expect(
-      (await graphqlError(client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 1 }))).code,
-    ).toBe('CustomerNotFound');
+    expect((await graphqlError(client.reportUsage({ customerId: 'c', featureId: 'feature-02-campaigns', value: 1 }))).code).toBe(
+      'CustomerNotFound',
+    );
   });
 
   it('reportEvent accepts batches, dedupes on idempotencyKey, and meters features that count the event', async () => {

@@ -10,9 +10,7 @@ interface Received {
 }
 
 /** A loopback receiver that answers the statuses it is given in turn (then 200). */
-async function receiver(
-  statuses: number[] = [],
-): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+async function receiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -80,13 +78,9 @@ describe('emulator webhooks', () => {
 
   it('a new subscription POSTs subscription.created then entitlements.updated, with the secret header, in the agreed shape', async () => {
     await post(emulator, PROVISION_CUSTOMER, { input: { customerId: 'c' } });
-    const res = await post<{ provisionSubscriptionV2: { subscription: { subscriptionId: string } } }>(
-      emulator,
-      PROVISION_SUBSCRIPTION,
-      {
-        input: { customerId: 'c', planId: 'plan-revvenu-essentials' },
-      },
-    );
+    const res = await post<{ provisionSubscriptionV2: { subscription: { subscriptionId: string } } }>(emulator, PROVISION_SUBSCRIPTION, {
+      input: { customerId: 'c', planId: 'plan-revvenu-essentials' },
+    });
     const subscriptionId = res.data?.provisionSubscriptionV2.subscription.subscriptionId;
     await emulator.webhooksSettled();
 
@@ -119,14 +113,8 @@ describe('emulator webhooks', () => {
     });
     expect(subscription?.traceId).toBe(entitlements?.traceId);
     expect(subscription?.messageId).not.toBe(entitlements?.messageId);
-    const byFeature = Object.fromEntries(
-      (entitlements?.entitlements as Array<{ feature: { id: string } }>).map((e) => [e.feature.id, e]),
-    );
-    expect(Object.keys(byFeature).sort()).toEqual([
-      'feature-01-templates',
-      'feature-02-campaigns',
-      'feature-03-custom-domain',
-    ]);
+    const byFeature = Object.fromEntries((entitlements?.entitlements as Array<{ feature: { id: string } }>).map((e) => [e.feature.id, e]));
+    expect(Object.keys(byFeature).sort()).toEqual(['feature-01-templates', 'feature-02-campaigns', 'feature-03-custom-domain']);
     expect(byFeature['feature-02-campaigns']).toEqual({
       feature: { id: 'feature-02-campaigns', featureType: 'NUMBER', meterType: 'Incremental' },
       usageLimit: 20,
@@ -175,9 +163,7 @@ describe('emulator webhooks', () => {
       q: { customerId: 'c', featureId: 'feature-04-analytics' },
     });
     await emulator.webhooksSettled();
-    expect(
-      hooks.received.map((r) => [r.body.type, r.body.trigger ?? (r.body.subscription as { status: string }).status]),
-    ).toEqual([
+    expect(hooks.received.map((r) => [r.body.type, r.body.trigger ?? (r.body.subscription as { status: string }).status])).toEqual([
       ['subscription.canceled', 'CANCELED'],
       ['entitlements.updated', 'subscription_canceled'],
       ['entitlements.updated', 'promotional_entitlement_granted'],
@@ -229,9 +215,7 @@ describe('emulator webhooks', () => {
   });
 
   it('rejects bad webhook options at start', async () => {
-    await expect(startEmulator({ webhooks: { url: 'ftp://x' } })).rejects.toThrow(
-      'is not a valid value for webhooks.url',
-    );
+    await expect(startEmulator({ webhooks: { url: 'ftp://x' } })).rejects.toThrow('is not a valid value for webhooks.url');
     await expect(startEmulator({ webhooks: { url: 'http://127.0.0.1:1', secrett: 'x' } as never })).rejects.toThrow(
       '"secrett" is not an option of startEmulator({ webhooks }). Did you mean "secret"?',
     );

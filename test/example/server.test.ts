@@ -77,8 +77,12 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM', as
   delete env.STIGG_API_URL;
   // A process group of its own, so that afterAll can end whatever npm leaves behind.
   child = spawn('npm', ['start'], { cwd: root, env, detached: true });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
 
   await waitForOutput(/Stop with Ctrl-C/, 90_000);
   expect(output).toMatch(/^build: (dist\/cjs is up to date|tsc src\/ → dist\/cjs)/m);

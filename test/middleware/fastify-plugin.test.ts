@@ -15,7 +15,7 @@ async function get(app: FastifyInstance, url: string): Promise<{ statusCode: num
 }
 
 type Factory = (options?: object) => FastifyInstance;
- 
+
 const versions: Array<[string, Factory]> = [
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the two majors are loaded side by side, untyped on purpose
   ['fastify 5', require('fastify')],
@@ -47,9 +47,7 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
     expect((await get(app, '/billed/child')).statusCode).toBe(200);
     const sibling = await get(app, '/sibling');
     expect(sibling.statusCode).toBe(500);
-    expect(sibling.json().message).toMatch(
-      /^requireFeature\('f'\) ran on a request whose route is outside every stiggPlugin scope/,
-    );
+    expect(sibling.json().message).toMatch(/^requireFeature\('f'\) ran on a request whose route is outside every stiggPlugin scope/);
     await app.close();
   });
 
@@ -87,9 +85,7 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
     ).rejects.toThrow(/"statusMaping" is not an option of stigg\(\)\. Did you mean "statusMapping"\?/);
     const app = fastify();
     await expect(
-      app
-        .register(stiggPlugin, { entitlements: fake, customer: () => 'c1', prefix: '/v1', logLevel: 'warn' } as never)
-        .ready(),
+      app.register(stiggPlugin, { entitlements: fake, customer: () => 'c1', prefix: '/v1', logLevel: 'warn' } as never).ready(),
     ).resolves.toBeDefined();
     await app.close();
   });

@@ -263,34 +263,67 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
     test('a response a timeout middleware already sent while the customer was resolving: no handler, nothing held', async () => {
       const gate = deferred();
       const timedOut: RouteSpec = {
-        method: 'post', path: '/timed-out', gates: [{ featureId: TEMPLATES, usage: 1 }],
+        method: 'post',
+        path: '/timed-out',
+        gates: [{ featureId: TEMPLATES, usage: 1 }],
         use: {
-          express: [(_req: unknown, res: { status(n: number): { json(b: unknown): void } }, next: () => void) => {
-            setTimeout(() => { res.status(503).json({ error: 'timeout' }); gate.resolve(); }, 20);
-            next();
-          }],
-          koa: [async (ctx: { res: { statusCode: number; end(b: string): void } }, next: () => Promise<void>) => {
-            setTimeout(() => { ctx.res.statusCode = 503; ctx.res.end('{"error":"timeout"}'); gate.resolve(); }, 20);
-            await next();
-          }],
-          fastify: [(_request: unknown, reply: { code(n: number): { send(b: unknown): void } }, done: () => void) => {
-            setTimeout(() => { reply.code(503).send({ error: 'timeout' }); gate.resolve(); }, 20);
-            done();
-          }],
+          express: [
+            (_req: unknown, res: { status(n: number): { json(b: unknown): void } }, next: () => void) => {
+              setTimeout(() => {
+                res.status(503).json({ error: 'timeout' });
+                gate.resolve();
+              }, 20);
+              next();
+            },
+          ],
+          koa: [
+            async (ctx: { res: { statusCode: number; end(b: string): void } }, next: () => Promise<void>) => {
+              setTimeout(() => {
+                ctx.res.statusCode = 503;
+                ctx.res.end('{"error":"timeout"}');
+                gate.resolve();
+              }, 20);
+              await next();
+            },
+          ],
+          fastify: [
+            (_request: unknown, reply: { code(n: number): { send(b: unknown): void } }, done: () => void) => {
+              setTimeout(() => {
+                reply.code(503).send({ error: 'timeout' });
+                gate.resolve();
+              }, 20);
+              done();
+            },
+          ],
           // As hono/timeout does: answer when the time is up, while the rest of the chain still runs.
-          hono: [async (c: { res: Response }, next: () => Promise<void>) => {
-            let timedOut = false;
-            await Promise.race([next(), new Promise<void>((resolve) => setTimeout(() => { timedOut = true; resolve(); }, 20))]);
-            if (!timedOut) return undefined;
-            c.res = new Response('{"error":"timeout"}', { status: 503, headers: { 'content-type': 'application/json' } });
-            gate.resolve();
-            return c.res;
-          }],
+          hono: [
+            async (c: { res: Response }, next: () => Promise<void>) => {
+              let timedOut = false;
+              await Promise.race([
+                next(),
+                new Promise<void>((resolve) =>
+                  setTimeout(() => {
+                    timedOut = true;
+                    resolve();
+                  }, 20),
+                ),
+              ]);
+              if (!timedOut) return undefined;
+              c.res = new Response('{"error":"timeout"}', { status: 503, headers: { 'content-type': 'application/json' } });
+              gate.resolve();
+              return c.res;
+            },
+          ],
         },
       };
       const app = build({
         routes: [...routes, timedOut],
-        stigg: { customer: async (v) => { if (v.headers['x-wait']) await gate.promise; return v.headers[CUSTOMER_HEADER]; } },
+        stigg: {
+          customer: async (v) => {
+            if (v.headers['x-wait']) await gate.promise;
+            return v.headers[CUSTOMER_HEADER];
+          },
+        },
       });
       await request(app.server).head('/templates').set(CUSTOMER_HEADER, 'cust-basic').expect(200); // warm: the decision then comes before 'close'
       await request(app.server).post('/timed-out').set(CUSTOMER_HEADER, 'cust-basic').set('x-wait', '1').expect(503);
@@ -421,7 +454,6 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
     });
   });
 });
-
 
 describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 11.5)', (adapter) => {
   let servers: http.Server[] = [];

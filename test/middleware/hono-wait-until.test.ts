@@ -77,12 +77,8 @@ test('a committed request hands a flush to waitUntil, which delivers its usage',
 test('a 4xx, a denial and an ungated route hand nothing to waitUntil', async () => {
   const { waited, ctx } = executionContext();
   const hono = app();
-  expect(
-    (await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx)).status,
-  ).toBe(400);
-  expect(
-    (await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-nobody' } }, {}, ctx)).status,
-  ).toBe(403);
+  expect((await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx)).status).toBe(400);
+  expect((await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-nobody' } }, {}, ctx)).status).toBe(403);
   expect((await hono.request('/free', {}, {}, ctx)).status).toBe(200);
   expect(waited).toEqual([]);
 });

@@ -31,9 +31,7 @@ function ran(name: string): void {
 }
 
 export function customerFromHeader(context: ExecutionContext): string | undefined {
-  const value: unknown = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[
-    'x-customer'
-  ];
+  const value: unknown = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['x-customer'];
   return typeof value === 'string' ? value : undefined;
 }
 

@@ -105,8 +105,7 @@ function readOneEventAndLeave(app: INestApplication, path: string): Promise<stri
 async function templatesLeft(app: INestApplication): Promise<number> {
   let granted = 0;
   for (let i = 0; i < 4; i += 1) {
-    if ((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status === 201)
-      granted += 1;
+    if ((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status === 201) granted += 1;
   }
   return granted;
 }
@@ -120,9 +119,7 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
 
   async function start(options: Record<string, unknown> = {}): Promise<INestApplication> {
     app = await createApp(platform, {
-      imports: [
-        StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options }),
-      ],
+      imports: [StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromHeader, ...options })],
       controllers: [GatedController, EdgeController],
       providers: [ReportService, RefuseGuard],
     });
@@ -182,15 +179,9 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
       resource: (ctx: { switchToHttp(): { getRequest(): { headers: Record<string, string> } } }) =>
         ctx.switchToHttp().getRequest().headers['x-site'],
     });
-    const granted = await request(nest.getHttpServer())
-      .post('/edge/site-templates')
-      .set('x-customer', 'c-sites')
-      .set('x-site', 'site-1');
+    const granted = await request(nest.getHttpServer()).post('/edge/site-templates').set('x-customer', 'c-sites').set('x-site', 'site-1');
     expect(granted.status).toBe(201);
-    const otherSite = await request(nest.getHttpServer())
-      .post('/edge/site-templates')
-      .set('x-customer', 'c-sites')
-      .set('x-site', 'site-2');
+    const otherSite = await request(nest.getHttpServer()).post('/edge/site-templates').set('x-customer', 'c-sites').set('x-site', 'site-2');
     expect(otherSite.status).toBe(403);
     expect(otherSite.body).toMatchObject({ accessDeniedReason: 'CustomerResourceNotFound' });
     expect(await rig.reported('c-sites', TEMPLATES, 'site-1')).toBe(1);
@@ -219,9 +210,7 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
   it('checks a HEAD request without consuming units', async () => {
     const nest = await start();
     for (let i = 0; i < 5; i += 1) {
-      expect((await request(nest.getHttpServer()).head('/edge/export-head').set('x-customer', 'c-basic')).status).toBe(
-        200,
-      );
+      expect((await request(nest.getHttpServer()).head('/edge/export-head').set('x-customer', 'c-basic')).status).toBe(200);
     }
     expect(await templatesLeft(nest)).toBe(3);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);

@@ -29,13 +29,7 @@ const self = fs.readFileSync(__filename);
 
 module.exports = {
   getCacheKey(source, filename) {
-    return crypto
-      .createHash('sha256')
-      .update(self)
-      .update(esbuild.version)
-      .update(filename)
-      .update(source)
-      .digest('hex');
+    return crypto.createHash('sha256').update(self).update(esbuild.version).update(filename).update(source).digest('hex');
   },
   process(source, filename) {
     if (!isEsm(filename)) return { code: source };

@@ -57,11 +57,7 @@ beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'cjs', 'nest', 'index.js'))) {
     throw new Error('The library is not built with stigg-gate/nest: run `npm run build` before this test.');
   }
-  execFileSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', path.join(exampleDir, 'tsconfig.json')],
-    { stdio: 'pipe' },
-  );
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(exampleDir, 'tsconfig.json')], { stdio: 'pipe' });
 }, 60_000);
 
 afterAll(() => {
@@ -101,11 +97,9 @@ it('prints a curl story that works as printed, and flushes usage on SIGTERM thro
         type: 'application/problem+json; charset=utf-8',
       });
     }
-    if (response.ok && curl.url.endsWith('/templates'))
-      granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
+    if (response.ok && curl.url.endsWith('/templates')) granted['feature-01-templates'] = (granted['feature-01-templates'] ?? 0) + 1;
     if (response.ok && curl.url.endsWith('/campaigns')) {
-      granted['feature-02-campaigns'] =
-        (granted['feature-02-campaigns'] ?? 0) + Number(JSON.parse(curl.body ?? '{}').count);
+      granted['feature-02-campaigns'] = (granted['feature-02-campaigns'] ?? 0) + Number(JSON.parse(curl.body ?? '{}').count);
     }
   }
   expect(granted).toEqual({ 'feature-01-templates': 1, 'feature-02-campaigns': 5 });

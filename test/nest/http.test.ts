@@ -3,15 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { StiggModule } from 'stigg-gate/nest';
 import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
-import {
-  CatchEverythingFilter,
-  GatedController,
-  ReportService,
-  createApp,
-  customerFromHeader,
-  platforms,
-  runs,
-} from './app';
+import { CatchEverythingFilter, GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -54,9 +46,7 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
     // c-basic has 3 templates: a route that reserved twice per request would be denied on the second.
     for (const expected of [201, 201, 402]) {
-      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(
-        expected,
-      );
+      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(expected);
     }
     expect(runs.get('createTemplate')).toBe(3);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
@@ -128,10 +118,7 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
 
   it('enforces usage computed from the arguments in the method wrapper, inside the request context', async () => {
     await start();
-    const tooMany = await request(app.getHttpServer())
-      .post('/campaigns')
-      .set('x-customer', 'c-basic')
-      .send({ count: 5 });
+    const tooMany = await request(app.getHttpServer()).post('/campaigns').set('x-customer', 'c-basic').send({ count: 5 });
     expect(tooMany.status).toBe(402);
     expect(tooMany.headers['content-type']).toMatch(PROBLEM);
     expect(tooMany.body).toMatchObject({
@@ -148,10 +135,7 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
 
   it('answers 400 problem+json when the usage computed from the body is not a number', async () => {
     await start();
-    const bad = await request(app.getHttpServer())
-      .post('/campaigns')
-      .set('x-customer', 'c-basic')
-      .send({ count: 'many' });
+    const bad = await request(app.getHttpServer()).post('/campaigns').set('x-customer', 'c-basic').send({ count: 'many' });
     expect(bad.status).toBe(400);
     expect(bad.headers['content-type']).toMatch(PROBLEM);
     expect(bad.body).toMatchObject({ status: 400, title: 'Invalid requested usage', featureId: CAMPAIGNS });
@@ -171,9 +155,7 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
     expect(await rig.reported('c-basic', CAMPAIGNS)).toBe(3);
     // The wrapper's denial released the guard's template unit: 2 of 3 templates are left.
     for (const expected of [201, 201, 402]) {
-      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(
-        expected,
-      );
+      expect((await request(app.getHttpServer()).post('/templates').set('x-customer', 'c-basic')).status).toBe(expected);
     }
   });
 

@@ -12,14 +12,7 @@ jest.mock('rxjs', () => {
   throw new Error('rxjs was loaded');
 });
 
-const others = [
-  'stigg-gate',
-  'stigg-gate/express',
-  'stigg-gate/koa',
-  'stigg-gate/decorators',
-  'stigg-gate/emulator',
-  'stigg-gate/redis',
-];
+const others = ['stigg-gate', 'stigg-gate/express', 'stigg-gate/koa', 'stigg-gate/decorators', 'stigg-gate/emulator', 'stigg-gate/redis'];
 
 it.each(others)('%s loads without NestJS or rxjs', (entry) => {
   jest.isolateModules(() => {

@@ -50,9 +50,7 @@ class ConfigService {
 @Injectable()
 class BearerAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const req = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined>; user?: { customerId: string } }>();
+    const req = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; user?: { customerId: string } }>();
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (token !== undefined) req.user = { customerId: token };
     return true;
@@ -102,9 +100,7 @@ describe.each(platforms)('StiggModule on %s', (platform) => {
 
   it('creates and owns the entitlements from client options, and app.close() flushes pending usage to Stigg', async () => {
     app = await createApp(platform, {
-      imports: [
-        StiggModule.forRoot({ client: rig.client, customer: customerFromHeader, usage: { flushIntervalMs: 60_000 } }),
-      ],
+      imports: [StiggModule.forRoot({ client: rig.client, customer: customerFromHeader, usage: { flushIntervalMs: 60_000 } })],
       controllers: [GatedController],
       providers: [ReportService],
     });
@@ -174,15 +170,11 @@ describe.each(platforms)('StiggModule on %s', (platform) => {
 
   it('runs after an authentication guard of the app when placed with @UseGuards(AuthGuard, StiggGuard) and useGlobalGuard: false', async () => {
     app = await createApp(platform, {
-      imports: [
-        StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromUser, useGlobalGuard: false }),
-      ],
+      imports: [StiggModule.forRoot({ entitlements: rig.entitlements, customer: customerFromUser, useGlobalGuard: false })],
       controllers: [GuardedController],
       providers: [BearerAuthGuard],
     });
-    expect(
-      (await request(app.getHttpServer()).post('/guarded/templates').set('authorization', 'Bearer c-basic')).status,
-    ).toBe(201);
+    expect((await request(app.getHttpServer()).post('/guarded/templates').set('authorization', 'Bearer c-basic')).status).toBe(201);
     expect((await request(app.getHttpServer()).post('/guarded/templates')).status).toBe(401);
     expect(runs.get('guarded')).toBe(1);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
@@ -194,9 +186,7 @@ describe.each(platforms)('StiggModule on %s', (platform) => {
       controllers: [GatedController],
       providers: [ReportService, { provide: APP_GUARD, useClass: BearerAuthGuard }],
     });
-    expect((await request(app.getHttpServer()).post('/templates').set('authorization', 'Bearer c-basic')).status).toBe(
-      201,
-    );
+    expect((await request(app.getHttpServer()).post('/templates').set('authorization', 'Bearer c-basic')).status).toBe(201);
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
   });
 });
@@ -211,27 +201,27 @@ describe('StiggModule options', () => {
   }
 
   it('rejects an unknown option with a did-you-mean', async () => {
-    await expect(
-      boot([StiggModule.forRoot({ entitlements: rig.entitlements, customers: customerFromHeader } as never)]),
-    ).rejects.toThrow(/"customers" is not an option of StiggModule.forRoot\(\). Did you mean "customer"\?/);
+    await expect(boot([StiggModule.forRoot({ entitlements: rig.entitlements, customers: customerFromHeader } as never)])).rejects.toThrow(
+      /"customers" is not an option of StiggModule.forRoot\(\). Did you mean "customer"\?/,
+    );
   });
 
   it('needs either an instance or a client, not both', async () => {
     await expect(boot([StiggModule.forRoot({ customer: customerFromHeader } as never)])).rejects.toThrow(
       /needs either entitlements .* or client/,
     );
-    await expect(
-      boot([StiggModule.forRoot({ entitlements: rig.entitlements, client: rig.client } as never)]),
-    ).rejects.toThrow(/both an entitlements instance and createEntitlements\(\) options \(client\)/);
+    await expect(boot([StiggModule.forRoot({ entitlements: rig.entitlements, client: rig.client } as never)])).rejects.toThrow(
+      /both an entitlements instance and createEntitlements\(\) options \(client\)/,
+    );
   });
 
   it('checks functions, the status mapping and the module switches', async () => {
-    await expect(
-      boot([StiggModule.forRoot({ entitlements: rig.entitlements, customer: 'user.id' as never })]),
-    ).rejects.toThrow(/"user.id" is not a valid value for customer/);
-    await expect(
-      boot([StiggModule.forRoot({ entitlements: rig.entitlements, statusMapping: { Revoked: 200 } })]),
-    ).rejects.toThrow(/integer from 400 to 599/);
+    await expect(boot([StiggModule.forRoot({ entitlements: rig.entitlements, customer: 'user.id' as never })])).rejects.toThrow(
+      /"user.id" is not a valid value for customer/,
+    );
+    await expect(boot([StiggModule.forRoot({ entitlements: rig.entitlements, statusMapping: { Revoked: 200 } })])).rejects.toThrow(
+      /integer from 400 to 599/,
+    );
     expect(() => StiggModule.forRoot({ entitlements: rig.entitlements, isGlobal: 'yes' as never })).toThrow(
       /"yes" is not a valid value for isGlobal/,
     );
@@ -239,9 +229,9 @@ describe('StiggModule options', () => {
 
   it('forRootAsync needs a factory, and the module switches outside it', async () => {
     expect(() => StiggModule.forRootAsync({} as never)).toThrow(/needs \{ useFactory, inject\?, imports\? \}/);
-    expect(() =>
-      StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements }), useFactroy: 1 } as never),
-    ).toThrow(/Did you mean "useFactory"/);
+    expect(() => StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements }), useFactroy: 1 } as never)).toThrow(
+      /Did you mean "useFactory"/,
+    );
     await expect(
       boot([StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements, isGlobal: true }) })]),
     ).rejects.toThrow(/isGlobal is an option of StiggModule.forRootAsync/);

@@ -9,7 +9,14 @@ import { entries } from '../../scripts/entries';
  */
 
 const root = path.resolve(__dirname, '..', '..');
-const documents = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+const documents = [
+  'README.md',
+  ...fs
+    .readdirSync(path.join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
   bin: Record<string, string>;
@@ -72,9 +79,10 @@ describe('README.md and docs/', () => {
       // An error in src/ (someone else's half-done work) is not the README's fault; report it under every snippet.
       const keys = index === -1 ? files.map((_file, i) => i) : [index];
       const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-      const where = diagnostic.file && diagnostic.start !== undefined
-        ? `${path.relative(root, diagnostic.file.fileName)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1}`
-        : '(global)';
+      const where =
+        diagnostic.file && diagnostic.start !== undefined
+          ? `${path.relative(root, diagnostic.file.fileName)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line + 1}`
+          : '(global)';
       for (const key of keys) diagnostics.set(key, `${diagnostics.get(key) ?? ''}${where}: ${text}\n`);
     }
   }, 60_000);

@@ -48,7 +48,8 @@ it("a process closing during a Stigg outage leaves the others' durable reports i
   const b = engine();
   const input = { customerId: CUSTOMER, featureId: 'feature-02-campaigns', requestedUsage: 1 };
   for (let i = 0; i < 30; i++) (await a.entitlements.acquire(input)).commit();
-  for (let waited = 0; (await redis.hlen(`${prefix}outbox`)) < 30 && waited < 3000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  for (let waited = 0; (await redis.hlen(`${prefix}outbox`)) < 30 && waited < 3000; waited += 10)
+    await new Promise((r) => setTimeout(r, 10));
   expect(await redis.hlen(`${prefix}outbox`)).toBe(30);
 
   emulator.setFaults({ failureRate: 1 });

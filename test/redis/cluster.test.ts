@@ -36,7 +36,11 @@ let prefix: string;
 const cleanups: Array<() => unknown> = [];
 
 function open(options: { nearCacheMs?: number; redis?: Cluster } = {}): RedisStore {
-  const store = new RedisStore({ redis: options.redis ?? client, prefix, ...(options.nearCacheMs === undefined ? {} : { nearCacheMs: options.nearCacheMs }) });
+  const store = new RedisStore({
+    redis: options.redis ?? client,
+    prefix,
+    ...(options.nearCacheMs === undefined ? {} : { nearCacheMs: options.nearCacheMs }),
+  });
   cleanups.push(() => store.close());
   return store;
 }
@@ -147,7 +151,16 @@ describe('the gate on a cluster', () => {
   let emulator: Emulator;
   beforeAll(async () => {
     emulator = await startEmulator({
-      catalog: { ...defaultCatalog, customers: [{ id: 'customer-cluster', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: 'feature-02-campaigns', value: 90 }] }] },
+      catalog: {
+        ...defaultCatalog,
+        customers: [
+          {
+            id: 'customer-cluster',
+            subscriptions: [{ planId: 'plan-revvenu-growth' }],
+            usage: [{ featureId: 'feature-02-campaigns', value: 90 }],
+          },
+        ],
+      },
     });
   });
   afterAll(async () => {
@@ -157,7 +170,11 @@ describe('the gate on a cluster', () => {
   it('two processes, 60 concurrent requests, 10 units left: exactly 10 granted and delivered once', async () => {
     const engines: Entitlements[] = [];
     for (let i = 0; i < 2; i++) {
-      const entitlements = createEntitlements({ client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }), store: open(), usage: { flushIntervalMs: 60_000 } });
+      const entitlements = createEntitlements({
+        client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }),
+        store: open(),
+        usage: { flushIntervalMs: 60_000 },
+      });
       cleanups.unshift(() => entitlements.close());
       engines.push(entitlements);
     }

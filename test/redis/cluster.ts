@@ -30,27 +30,59 @@ export async function startCluster(): Promise<LocalCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stigg-gate-cluster-'));
   const ports = [await clusterPort(), await clusterPort(), await clusterPort()];
   const servers: ChildProcess[] = ports.map((port) =>
-    spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-      '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir,
-    ], { stdio: 'ignore' }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   const stop = async (): Promise<void> => {
     for (const server of servers) server.kill('SIGKILL');
-    await Promise.all(servers.map((server) => (server.exitCode !== null ? undefined : new Promise((resolve) => server.once('exit', resolve)))));
+    await Promise.all(
+      servers.map((server) => (server.exitCode !== null ? undefined : new Promise((resolve) => server.once('exit', resolve)))),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (const port of ports) {
-      for (let waited = 0; spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; waited += 50) {
+      for (
+        let waited = 0;
+        spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG';
+        waited += 50
+      ) {
         if (waited > 5000) throw new Error(`redis-server on port ${port} did not start`);
         await sleep(50);
       }
     }
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 20_000 });
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     for (const port of ports) {
-      for (let waited = 0; !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout); waited += 100) {
+      for (
+        let waited = 0;
+        !/cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+        waited += 100
+      ) {
         if (waited > 10_000) throw new Error(`the cluster never became ok on port ${port}`);
         await sleep(100);
       }
@@ -62,7 +94,10 @@ export async function startCluster(): Promise<LocalCluster> {
   return {
     ports,
     async connect() {
-      const cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+      const cluster = new Cluster(
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+        { redisOptions: { maxRetriesPerRequest: 1 } },
+      );
       cluster.on('error', () => {});
       await new Promise<void>((resolve, reject) => {
         cluster.once('ready', resolve);

@@ -109,7 +109,10 @@ describe('Stigg down, Redis up', () => {
         store,
         failMode: 'closed',
       });
-      cleanups.push(() => entitlements.close(), () => store.close());
+      cleanups.push(
+        () => entitlements.close(),
+        () => store.close(),
+      );
       return entitlements;
     });
     const input = { customerId: 'customer-lock', featureId: 'feature-02-campaigns', requestedUsage: 1 };
@@ -138,7 +141,10 @@ describe('Stigg down, Redis up', () => {
     const engines = [failing, real].map((client) => {
       const store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
       const entitlements = createEntitlements({ client, store, failMode: 'closed' });
-      cleanups.push(() => entitlements.close(), () => store.close());
+      cleanups.push(
+        () => entitlements.close(),
+        () => store.close(),
+      );
       return entitlements;
     });
     const input = { customerId: 'customer-lock', featureId: 'feature-02-campaigns', requestedUsage: 1 };
@@ -182,7 +188,10 @@ describe('Redis lost mid-flush', () => {
     const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 2000, nearCacheMs: 0 });
     const leaseMs = 400;
     const entitlements = createEntitlements({ client, store, usage: { flushIntervalMs: 60_000, leaseMs } });
-    cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());
+    cleanups.push(
+      () => entitlements.close().catch(() => {}),
+      () => store.close(),
+    );
     const input = { customerId: 'customer-flush', featureId: 'feature-02-campaigns', requestedUsage: 1 };
     for (let i = 0; i < 12; i++) {
       const lease = await entitlements.acquire(input);

@@ -102,7 +102,10 @@ it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, 
   victim.child.kill('SIGKILL');
   await new Promise((resolve) => victim.child.once('exit', resolve));
   emulator.setFaults({ failureRate: 0 });
-  expect({ outbox: await outboxSize(prefix), inFlight: await redis.zcard(`${prefix}outbox:inflight`) }).toEqual({ outbox: 30, inFlight: 30 });
+  expect({ outbox: await outboxSize(prefix), inFlight: await redis.zcard(`${prefix}outbox:inflight`) }).toEqual({
+    outbox: 30,
+    inFlight: 30,
+  });
   expect(emulator.stats().usage[USAGE_KEY]).toBeUndefined();
 
   // The others run on: the limit still holds and, once the lease ran out, they deliver the victim's reports.

@@ -60,7 +60,9 @@ export async function connectRedis(): Promise<Redis> {
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw new Error(`Redis tests: no Redis answered at ${REDIS_URL} (${(error as Error).message}). Start one with \`${START_REDIS}\` or set REDIS_URL.`);
+    throw new Error(
+      `Redis tests: no Redis answered at ${REDIS_URL} (${(error as Error).message}). Start one with \`${START_REDIS}\` or set REDIS_URL.`,
+    );
   }
   return client;
 }

@@ -71,12 +71,25 @@ afterAll(async () => {
 describe('what the near cache keeps', () => {
   it('keeps usage-independent entries and limited ones at most half used; never one closer to its limit', async () => {
     const store = open();
-    await store.setEntitlement(BOOLEAN_KEY, 'customer-1', entitlement({ featureType: 'BOOLEAN', meterType: null, usageLimit: null }), 60_000);
+    await store.setEntitlement(
+      BOOLEAN_KEY,
+      'customer-1',
+      entitlement({ featureType: 'BOOLEAN', meterType: null, usageLimit: null }),
+      60_000,
+    );
     await warm(store, BOOLEAN_KEY);
     await store.setEntitlement(LIMITED_KEY, 'customer-1', entitlement({ currentUsage: 4 }), 60_000);
     await warm(store, LIMITED_KEY);
     // Its own commits keep the copy in step, and past half the limit it goes back to Redis every time.
-    await store.enqueueUsage(LIMITED_KEY, { id: 'r1', idempotencyKey: 'r1', customerId: 'customer-1', featureId: 'feature-02-campaigns', value: 2, createdAt: new Date().toISOString(), attempts: 0 });
+    await store.enqueueUsage(LIMITED_KEY, {
+      id: 'r1',
+      idempotencyKey: 'r1',
+      customerId: 'customer-1',
+      featureId: 'feature-02-campaigns',
+      value: 2,
+      createdAt: new Date().toISOString(),
+      attempts: 0,
+    });
     const after = store.getEntitlement(LIMITED_KEY);
     expect(isPromise(after)).toBe(true);
     await expect(after).resolves.toMatchObject({ currentUsage: 6 });
@@ -91,7 +104,9 @@ describe('what the near cache keeps', () => {
     await store.getEntitlement(BOOLEAN_KEY);
     await sleep(100);
     expect(isPromise(store.getEntitlement(BOOLEAN_KEY))).toBe(true);
-    expect(() => new RedisStore({ redis, nearCache: 10 } as never)).toThrow(/"nearCache" is not an option of new RedisStore\(\)\. Did you mean "nearCacheMs"\?/);
+    expect(() => new RedisStore({ redis, nearCache: 10 } as never)).toThrow(
+      /"nearCache" is not an option of new RedisStore\(\)\. Did you mean "nearCacheMs"\?/,
+    );
     expect(() => new RedisStore({ redis, nearCacheMs: -1 })).toThrow(/nearCacheMs/);
   });
 });
@@ -100,7 +115,12 @@ describe('invalidation reaches every process', () => {
   it("invalidateCustomer on one store empties the others' near caches and the shared entry within milliseconds", async () => {
     const [a, b, c] = [open(), open(), open()];
     await a.setEntitlement(BOOLEAN_KEY, 'customer-1', entitlement({ featureType: 'BOOLEAN', meterType: null }), 60_000);
-    await a.setEntitlement('customer-2\u001f\u001ffeature-04-analytics', 'customer-2', entitlement({ featureType: 'BOOLEAN', meterType: null }), 60_000);
+    await a.setEntitlement(
+      'customer-2\u001f\u001ffeature-04-analytics',
+      'customer-2',
+      entitlement({ featureType: 'BOOLEAN', meterType: null }),
+      60_000,
+    );
     await warm(b, BOOLEAN_KEY);
     await warm(c, BOOLEAN_KEY);
     await warm(c, 'customer-2\u001f\u001ffeature-04-analytics');
@@ -161,7 +181,16 @@ describe('limits stay exact with near caches', () => {
   let emulator: Emulator;
   beforeAll(async () => {
     emulator = await startEmulator({
-      catalog: { ...defaultCatalog, customers: [{ id: 'customer-near', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: 'feature-02-campaigns', value: 0 }] }] },
+      catalog: {
+        ...defaultCatalog,
+        customers: [
+          {
+            id: 'customer-near',
+            subscriptions: [{ planId: 'plan-revvenu-growth' }],
+            usage: [{ featureId: 'feature-02-campaigns', value: 0 }],
+          },
+        ],
+      },
     });
   });
   afterAll(async () => {
@@ -172,7 +201,11 @@ describe('limits stay exact with near caches', () => {
     const engines: Entitlements[] = [];
     for (let i = 0; i < 2; i++) {
       const store = open();
-      const entitlements = createEntitlements({ client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }), store, usage: { flushIntervalMs: 60_000 } });
+      const entitlements = createEntitlements({
+        client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }),
+        store,
+        usage: { flushIntervalMs: 60_000 },
+      });
       cleanups.unshift(() => entitlements.close());
       engines.push(entitlements);
     }
@@ -205,7 +238,10 @@ it('the invalidation connection alone is killed: the near cache empties at once,
   await other.setEntitlement(BOOLEAN_KEY, 'customer-1', entitlement({ featureType: 'BOOLEAN', meterType: null }), 60_000);
   await warm(remote, BOOLEAN_KEY);
   const list = String(await redis.client('LIST'));
-  const ids = list.split('\n').filter((line) => line.includes(`name=${channel} `)).map((line) => /id=(\d+)/.exec(line)?.[1]);
+  const ids = list
+    .split('\n')
+    .filter((line) => line.includes(`name=${channel} `))
+    .map((line) => /id=(\d+)/.exec(line)?.[1]);
   expect(ids).toHaveLength(2);
   // Both stores' listening connections (named after the channel), nothing else.
   for (const id of ids) await redis.client('KILL', 'ID', id!);

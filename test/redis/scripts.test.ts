@@ -24,7 +24,15 @@ function entitlement(currentUsage: number): CachedEntitlement {
 
 function delta(value: number): PendingUsage {
   const id = randomUUID();
-  return { id, idempotencyKey: id, customerId: 'customer-1', featureId: 'feature-02-campaigns', value, createdAt: new Date().toISOString(), attempts: 0 };
+  return {
+    id,
+    idempotencyKey: id,
+    customerId: 'customer-1',
+    featureId: 'feature-02-campaigns',
+    value,
+    createdAt: new Date().toISOString(),
+    attempts: 0,
+  };
 }
 
 let redis: Redis;

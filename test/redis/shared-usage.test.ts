@@ -72,7 +72,11 @@ beforeAll(async () => {
   emulator = await startEmulator({
     catalog: {
       ...defaultCatalog,
-      customers: CUSTOMERS.map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: FEATURE, value: 50 }] })),
+      customers: CUSTOMERS.map((id) => ({
+        id,
+        subscriptions: [{ planId: 'plan-revvenu-growth' }],
+        usage: [{ featureId: FEATURE, value: 50 }],
+      })),
     },
   });
 });
@@ -149,7 +153,7 @@ it("reconciling with Stigg's answer to a report counts what other processes got 
   expect(await usageOf(b.check({ customerId, featureId: FEATURE }))).toBe(62);
 });
 
-it('once everything is delivered, the cached usage is exactly Stigg\'s: nothing counted twice', async () => {
+it("once everything is delivered, the cached usage is exactly Stigg's: nothing counted twice", async () => {
   const customerId = 'settled';
   const [a, b] = [engine(), engine()];
   await a.check({ customerId, featureId: FEATURE });

@@ -124,7 +124,11 @@ describe('entitlement cache', () => {
 
   it('grants the fetch lock to one caller until the entitlement is stored or the lock expires', async () => {
     const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
-    const attempts = await Promise.all([store.acquireFetchLock(KEY, 5000), other.acquireFetchLock(KEY, 5000), store.acquireFetchLock(KEY, 5000)]);
+    const attempts = await Promise.all([
+      store.acquireFetchLock(KEY, 5000),
+      other.acquireFetchLock(KEY, 5000),
+      store.acquireFetchLock(KEY, 5000),
+    ]);
     expect(attempts.filter(Boolean)).toHaveLength(1);
     await store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
     await expect(other.acquireFetchLock(KEY, 50)).resolves.toBe(true);
@@ -263,10 +267,12 @@ describe('commit and the outbox', () => {
     await plain.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 12 }), 10_000);
     await expect(plain.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 12 });
     await plain.close();
-    expect(() => new RedisStore({ redis, prefix, countsUnreportedUsage: 'yes' as never })).toThrow(/countsUnreportedUsage must be true or false/);
+    expect(() => new RedisStore({ redis, prefix, countsUnreportedUsage: 'yes' as never })).toThrow(
+      /countsUnreportedUsage must be true or false/,
+    );
   });
 
-  it('adds unacknowledged units (every process\'s) to the usage Stigg reports when an entitlement is refreshed', async () => {
+  it("adds unacknowledged units (every process's) to the usage Stigg reports when an entitlement is refreshed", async () => {
     const other = new RedisStore({ redis, prefix, nearCacheMs: 0 });
     await store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 10 }), 10_000);
     const { reservationId } = await store.reserve(KEY, 4, 50, 10_000);
@@ -338,7 +344,14 @@ describe('when Redis is unavailable', () => {
 
   it('times out on a given client that would queue commands forever', async () => {
     const port = await closedPort();
-    const hanging = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50, disconnectTimeout: 50 });
+    const hanging = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      retryStrategy: () => 50,
+      disconnectTimeout: 50,
+    });
     hanging.on('error', () => {});
     const down = new RedisStore({ redis: hanging, prefix, commandTimeoutMs: 200 });
     try {

@@ -30,7 +30,10 @@ function gate(store: RedisStore, options: Partial<EntitlementsOptions> = {}): { 
   const entitlements = createEntitlements({ client, store, failMode: 'closed', retryAfterSeconds: 7, ...options });
   const storeErrors: Error[] = [];
   entitlements.on('store:error', (error) => storeErrors.push(error));
-  cleanups.push(() => entitlements.close().catch(() => {}), () => store.close());
+  cleanups.push(
+    () => entitlements.close().catch(() => {}),
+    () => store.close(),
+  );
   return { app: appWith(entitlements), storeErrors };
 }
 
@@ -86,7 +89,14 @@ it('Redis refusing connections and Stigg failing: fail-closed 503 with Retry-Aft
 });
 
 it('a Redis that never answers: every store call is cut at commandTimeoutMs and the request still ends', async () => {
-  const silent = new Redis({ port: await closedPort(), host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50, disconnectTimeout: 50 });
+  const silent = new Redis({
+    port: await closedPort(),
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => 50,
+    disconnectTimeout: 50,
+  });
   silent.on('error', () => {});
   cleanups.push(() => silent.disconnect());
   const { app, storeErrors } = gate(new RedisStore({ redis: silent, commandTimeoutMs: 200 }));
@@ -100,7 +110,14 @@ it('a Redis that never answers: every store call is cut at commandTimeoutMs and 
 });
 
 it('a Redis that hangs: one request pays one command timeout, not one per store call, and the next ones fail fast', async () => {
-  const silent = new Redis({ port: await closedPort(), host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50, disconnectTimeout: 50 });
+  const silent = new Redis({
+    port: await closedPort(),
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => 50,
+    disconnectTimeout: 50,
+  });
   silent.on('error', () => {});
   cleanups.push(() => silent.disconnect());
   // The default commandTimeoutMs (1000): a cold request makes ~5 store calls (read, fetch lock,

@@ -8,7 +8,14 @@ it('without Redis, a run of the Redis suites fails and says so once, in one line
   const url = `redis://127.0.0.1:${await closedPort()}`;
   const run = spawnSync(
     process.execPath,
-    [require.resolve('jest/bin/jest'), '--runInBand', '--ci', 'test/redis/store.test.ts', 'test/redis/shared-usage.test.ts', 'test/redis/fleet.test.ts'],
+    [
+      require.resolve('jest/bin/jest'),
+      '--runInBand',
+      '--ci',
+      'test/redis/store.test.ts',
+      'test/redis/shared-usage.test.ts',
+      'test/redis/fleet.test.ts',
+    ],
     { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, REDIS_URL: url, CI: 'true' } },
   );
   const output = `${run.stdout}${run.stderr}`;

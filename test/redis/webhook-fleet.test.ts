@@ -54,7 +54,8 @@ it('4 processes share Redis: a plan change through the emulator reaches one of t
   expect(upgraded.status).toBe('SUCCESS');
   // The emulator POSTs subscription.created then entitlements.updated to process 2; once the latter
   // is answered (process 2 has invalidated the customer), the clock starts.
-  const delivered = () => emulator.stats().webhooks.deliveries.some((d) => d.customerId === CUSTOMER && d.type === 'entitlements.updated' && d.delivered);
+  const delivered = () =>
+    emulator.stats().webhooks.deliveries.some((d) => d.customerId === CUSTOMER && d.type === 'entitlements.updated' && d.delivered);
   for (let waited = 0; !delivered() && waited < 5000; waited += 5) await sleep(5);
   expect(delivered()).toBe(true);
   const started = Date.now();
@@ -76,4 +77,3 @@ it('4 processes share Redis: a plan change through the emulator reaches one of t
   expect(await Promise.all(fleet.map(analytics))).toEqual([200, 200, 200, 200]);
   await Promise.all(fleet.map((worker) => worker.close()));
 }, 30_000);
-

@@ -28,7 +28,15 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
       PATH: process.env.PATH ?? '',
       NODE_PATH: path.join(ROOT, 'node_modules'),
       STIGG_GATE_DIST: dist,
-      STIGG_GATE_WORKER: JSON.stringify({ apiKey: emulator.apiKey, apiUrl: emulator.url, redisUrl: REDIS_URL, prefix, usage, commandTimeoutMs: 5000, port }),
+      STIGG_GATE_WORKER: JSON.stringify({
+        apiKey: emulator.apiKey,
+        apiUrl: emulator.url,
+        redisUrl: REDIS_URL,
+        prefix,
+        usage,
+        commandTimeoutMs: 5000,
+        port,
+      }),
     },
   });
   workers.add(child);
@@ -64,7 +72,11 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
           if (reply.error !== undefined) throw new Error(reply.error);
         },
         usage: async (refresh) => {
-          const reply = await request<{ currentUsage?: number; error?: string }>('check', 'checked', { customerId: CUSTOMER, featureId: FEATURE, refresh });
+          const reply = await request<{ currentUsage?: number; error?: string }>('check', 'checked', {
+            customerId: CUSTOMER,
+            featureId: FEATURE,
+            refresh,
+          });
           if (reply.error !== undefined) throw new Error(reply.error);
           return reply.currentUsage as number;
         },
@@ -77,4 +89,3 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
     });
   });
 }
-

@@ -68,7 +68,11 @@ describe('handleStiggWebhook', () => {
     const { invalidated, entitlements } = recorder();
     const handle = handleStiggWebhook({ entitlements, secret: SECRET });
     const first = await handle({ headers, body: JSON.stringify(entitlementsUpdated()) });
-    expect(first).toEqual({ status: 200, contentType: expect.stringMatching(/^application\/json/), body: { received: true, action: 'invalidated', customerId: 'customer-1' } });
+    expect(first).toEqual({
+      status: 200,
+      contentType: expect.stringMatching(/^application\/json/),
+      body: { received: true, action: 'invalidated', customerId: 'customer-1' },
+    });
     for (const [i, type] of ['subscription.created', 'subscription.updated', 'subscription.canceled'].entries()) {
       const result = await handle({ headers, body: subscriptionEvent(type, { customer: { id: `customer-${i + 2}` } }) });
       expect(result.body).toMatchObject({ action: 'invalidated' });
@@ -80,16 +84,28 @@ describe('handleStiggWebhook', () => {
     const { invalidated, entitlements } = recorder();
     const handle = handleStiggWebhook({ entitlements, secret: SECRET });
     await handle({ headers, body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:05.000Z', eventId: 'e5' }) });
-    const repeated = await handle({ headers, body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:05.000Z', eventId: 'e5' }) });
-    const older = await handle({ headers, body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:04.000Z', eventId: 'e4' }) });
-    const olderSubscription = await handle({ headers, body: subscriptionEvent('subscription.updated', { timestamp: '2026-11-26T11:59:00.000Z' }) });
+    const repeated = await handle({
+      headers,
+      body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:05.000Z', eventId: 'e5' }),
+    });
+    const older = await handle({
+      headers,
+      body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:04.000Z', eventId: 'e4' }),
+    });
+    const olderSubscription = await handle({
+      headers,
+      body: subscriptionEvent('subscription.updated', { timestamp: '2026-11-26T11:59:00.000Z' }),
+    });
     expect([repeated, older, olderSubscription].map((r) => [r.status, r.body['action']])).toEqual([
       [200, 'ignored'],
       [200, 'ignored'],
       [200, 'ignored'],
     ]);
     // Another customer is not held back by this one's clock.
-    await handle({ headers, body: entitlementsUpdated({ customer: { id: 'customer-9' }, entitlementsUpdatedAt: '2026-11-26T10:00:00.000Z' }) });
+    await handle({
+      headers,
+      body: entitlementsUpdated({ customer: { id: 'customer-9' }, entitlementsUpdatedAt: '2026-11-26T10:00:00.000Z' }),
+    });
     await handle({ headers, body: entitlementsUpdated({ entitlementsUpdatedAt: '2026-11-26T12:00:06.000Z', eventId: 'e6' }) });
     expect(invalidated).toEqual(['customer-1', 'customer-9', 'customer-1']);
   });
@@ -98,7 +114,10 @@ describe('handleStiggWebhook', () => {
     const { invalidated, entitlements } = recorder();
     const handle = handleStiggWebhook({ entitlements, secret: SECRET });
     for (const secret of [undefined, '', 'whsec-test-0123456788', `${SECRET}x`, SECRET.slice(0, -1)]) {
-      const result = await handle({ headers: secret === undefined ? {} : { 'stigg-webhooks-secret': secret }, body: entitlementsUpdated() });
+      const result = await handle({
+        headers: secret === undefined ? {} : { 'stigg-webhooks-secret': secret },
+        body: entitlementsUpdated(),
+      });
       expect(result.status).toBe(401);
       expect(result.contentType).toMatch(/^application\/problem\+json/);
       expect(JSON.stringify(result.body)).not.toContain(SECRET);
@@ -183,14 +202,20 @@ describe('adapters', () => {
       app.post('/webhooks/stigg', expressWebhook({ entitlements, secret: SECRET }));
       const ok = await request(app).post('/webhooks/stigg').set(headers).send(JSON.stringify(entitlementsUpdated()));
       expect([ok.status, ok.body]).toEqual([200, { received: true, action: 'invalidated', customerId: 'customer-1' }]);
-      const bad = await request(app).post('/webhooks/stigg').set({ ...headers, 'stigg-webhooks-secret': 'nope' }).send(JSON.stringify(entitlementsUpdated()));
+      const bad = await request(app)
+        .post('/webhooks/stigg')
+        .set({ ...headers, 'stigg-webhooks-secret': 'nope' })
+        .send(JSON.stringify(entitlementsUpdated()));
       expect(bad.status).toBe(401);
       expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(invalidated).toEqual(['customer-1']);
     }
     const app = express();
     app.post('/webhooks/stigg', expressWebhook({ entitlements: recorder().entitlements, secret: SECRET }));
-    const huge = await request(app).post('/webhooks/stigg').set(headers).send('x'.repeat(1024 * 1024 + 1));
+    const huge = await request(app)
+      .post('/webhooks/stigg')
+      .set(headers)
+      .send('x'.repeat(1024 * 1024 + 1));
     expect(huge.status).toBe(413);
     const garbage = await request(app).post('/webhooks/stigg').set(headers).send('{oops');
     expect(garbage.status).toBe(400);
@@ -201,7 +226,10 @@ describe('adapters', () => {
     const app = new Koa();
     app.use(koaWebhook({ entitlements, secret: SECRET }));
     const server = app.callback();
-    const ok = await request(server).post('/').set(headers).send(JSON.stringify(subscriptionEvent('subscription.canceled')));
+    const ok = await request(server)
+      .post('/')
+      .set(headers)
+      .send(JSON.stringify(subscriptionEvent('subscription.canceled')));
     expect([ok.status, ok.body]).toEqual([200, { received: true, action: 'invalidated', customerId: 'customer-1' }]);
     const bad = await request(server).post('/').set({ 'content-type': 'application/json' }).send(JSON.stringify(entitlementsUpdated()));
     expect(bad.status).toBe(401);
@@ -214,7 +242,13 @@ describe('adapters', () => {
   it('Fetch API (Hono, Workers): Request in, Response out', async () => {
     const { invalidated, entitlements } = recorder();
     const handle = stiggFetchWebhook({ entitlements, secret: SECRET });
-    const response = await handle(new Request('http://localhost/webhooks/stigg', { method: 'POST', headers: { 'Stigg-Webhooks-Secret': SECRET }, body: JSON.stringify(entitlementsUpdated()) }));
+    const response = await handle(
+      new Request('http://localhost/webhooks/stigg', {
+        method: 'POST',
+        headers: { 'Stigg-Webhooks-Secret': SECRET },
+        body: JSON.stringify(entitlementsUpdated()),
+      }),
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, action: 'invalidated', customerId: 'customer-1' });
     const denied = await handle(new Request('http://localhost/webhooks/stigg', { method: 'POST', body: '{}' }));

@@ -92,13 +92,25 @@ export function createApp(options: ExampleAppOptions): Express {
 
   app.get('/', function index(_req, res) {
     res.json({
-      routes: ['POST /templates', 'GET /templates', 'POST /campaigns {"count": n}', 'GET /analytics', 'PUT /custom-domain', 'GET /reports/monthly', 'POST /upgrade {"planId": "..."}'],
+      routes: [
+        'POST /templates',
+        'GET /templates',
+        'POST /campaigns {"count": n}',
+        'GET /analytics',
+        'PUT /custom-domain',
+        'GET /reports/monthly',
+        'POST /upgrade {"planId": "..."}',
+      ],
       demoTokens: [...users.keys()],
     });
   });
 
   app.post('/templates', requireFeature('feature-01-templates', 1), function createTemplate(req: Request, res: Response) {
-    const template: Template = { id: templates.length + 1, owner: currentUser(req)?.id ?? 'unknown', name: textOr(bodyOf(req).name, 'Untitled') };
+    const template: Template = {
+      id: templates.length + 1,
+      owner: currentUser(req)?.id ?? 'unknown',
+      name: textOr(bodyOf(req).name, 'Untitled'),
+    };
     templates.push(template);
     res.status(201).json(template);
   });

@@ -39,12 +39,15 @@ export function demoAuth(users: ReadonlyMap<string, DemoUser>): RequestHandler {
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const user = token === undefined ? undefined : users.get(token);
     if (user === undefined) {
-      res.status(401).type('application/problem+json').json({
-        type: 'about:blank',
-        title: 'Unauthorized',
-        status: 401,
-        detail: `Unknown bearer token. Demo tokens: ${[...users.keys()].join(', ')}`,
-      });
+      res
+        .status(401)
+        .type('application/problem+json')
+        .json({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          detail: `Unknown bearer token. Demo tokens: ${[...users.keys()].join(', ')}`,
+        });
       return;
     }
     usersByRequest.set(req, user);

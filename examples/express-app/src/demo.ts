@@ -52,7 +52,13 @@ export const story: readonly StoryStep[] = [
     path: '/reports/monthly',
     token: 'token-basic',
   },
-  { title: "A 403: Barbara's customer is archived", expect: '403 CustomerIsArchived', method: 'GET', path: '/analytics', token: 'token-archived' },
+  {
+    title: "A 403: Barbara's customer is archived",
+    expect: '403 CustomerIsArchived',
+    method: 'GET',
+    path: '/analytics',
+    token: 'token-archived',
+  },
   {
     title: 'The upgrade: Ada moves to the Growth plan',
     expect: '200',
@@ -61,16 +67,33 @@ export const story: readonly StoryStep[] = [
     token: 'token-basic',
     body: { planId: 'plan-revvenu-growth' },
   },
-  { title: 'The limit is lifted: the same 5 campaigns now pass', expect: '201', method: 'POST', path: '/campaigns', token: 'token-basic', body: { count: 5 } },
+  {
+    title: 'The limit is lifted: the same 5 campaigns now pass',
+    expect: '201',
+    method: 'POST',
+    path: '/campaigns',
+    token: 'token-basic',
+    body: { count: 5 },
+  },
 ];
 
 export function curlCommand(baseUrl: string, step: StoryStep): string {
-  const parts = ['curl -si', ...(step.method === 'GET' ? [] : [`-X ${step.method}`]), `${baseUrl}${step.path}`, `-H 'Authorization: Bearer ${step.token}'`];
+  const parts = [
+    'curl -si',
+    ...(step.method === 'GET' ? [] : [`-X ${step.method}`]),
+    `${baseUrl}${step.path}`,
+    `-H 'Authorization: Bearer ${step.token}'`,
+  ];
   if (step.body !== undefined) parts.push(`-H 'Content-Type: application/json'`, `-d '${JSON.stringify(step.body)}'`);
   return parts.join(' ');
 }
 
-export function banner(options: { baseUrl: string; emulatorUrl: string | undefined; emulatorApiKey?: string | undefined; apiUrl: string }): string {
+export function banner(options: {
+  baseUrl: string;
+  emulatorUrl: string | undefined;
+  emulatorApiKey?: string | undefined;
+  apiUrl: string;
+}): string {
   const lines = [
     '',
     `stigg-gate example app listening on ${options.baseUrl}`,

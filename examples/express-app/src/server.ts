@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const { port: actualPort } = server.address() as AddressInfo;
-  process.stdout.write(`${banner({ baseUrl: `http://127.0.0.1:${actualPort}`, emulatorUrl: emulator?.url, emulatorApiKey: emulator?.apiKey, apiUrl })}\n`);
+  process.stdout.write(
+    `${banner({ baseUrl: `http://127.0.0.1:${actualPort}`, emulatorUrl: emulator?.url, emulatorApiKey: emulator?.apiKey, apiUrl })}\n`,
+  );
 
   let stopping = false;
   async function shutdown(signal: NodeJS.Signals): Promise<void> {

@@ -71,10 +71,7 @@ export class AppController {
   /** One template per call: StiggGuard reserves 1 unit before the handler, reported once the 201 is sent. */
   @Post('templates')
   @RequireFeature('feature-01-templates', 1)
-  async createTemplate(
-    @Req() req: AuthenticatedRequest,
-    @Body() body: { name?: unknown } | undefined,
-  ): Promise<Template> {
+  async createTemplate(@Req() req: AuthenticatedRequest, @Body() body: { name?: unknown } | undefined): Promise<Template> {
     const template: Template = {
       id: this.templates.length + 1,
       owner: req.user?.id ?? 'unknown',
@@ -109,10 +106,7 @@ export class AppController {
   }
 
   @Post('upgrade')
-  async upgrade(
-    @Req() req: AuthenticatedRequest,
-    @Body() body: { planId?: unknown } | undefined,
-  ): Promise<Record<string, unknown>> {
+  async upgrade(@Req() req: AuthenticatedRequest, @Body() body: { planId?: unknown } | undefined): Promise<Record<string, unknown>> {
     const user = req.user;
     if (user === undefined) throw new UnauthorizedException('Send Authorization: Bearer <token> to upgrade.');
     const planId = body?.planId ?? 'plan-revvenu-growth';

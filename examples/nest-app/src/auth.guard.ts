@@ -37,8 +37,7 @@ export class DemoAuthGuard implements CanActivate {
     if (typeof header !== 'string') return true;
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const user = token === undefined ? undefined : demoUsers.get(token);
-    if (user === undefined)
-      throw new UnauthorizedException(`Unknown bearer token. Demo tokens: ${[...demoUsers.keys()].join(', ')}`);
+    if (user === undefined) throw new UnauthorizedException(`Unknown bearer token. Demo tokens: ${[...demoUsers.keys()].join(', ')}`);
     req.user = user;
     return true;
   }

@@ -13,9 +13,7 @@ export const demoCustomers: ReadonlyArray<{
   { customerId: 'demo-archived', name: 'Barbara', planId: 'plan-revvenu-basic', archived: true },
 ];
 
-export async function provisionDemoCustomers(
-  client: Pick<StiggClient, 'provisionCustomer' | 'archiveCustomer'>,
-): Promise<void> {
+export async function provisionDemoCustomers(client: Pick<StiggClient, 'provisionCustomer' | 'archiveCustomer'>): Promise<void> {
   for (const customer of demoCustomers) {
     await client.provisionCustomer({
       customerId: customer.customerId,

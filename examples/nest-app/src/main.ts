@@ -58,9 +58,7 @@ async function main(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(port, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
-  process.stdout.write(
-    `${banner({ baseUrl: `http://127.0.0.1:${address.port}`, emulatorUrl: emulator?.url, apiUrl })}\n`,
-  );
+  process.stdout.write(`${banner({ baseUrl: `http://127.0.0.1:${address.port}`, emulatorUrl: emulator?.url, apiUrl })}\n`);
 }
 
 main().catch(function startFailed(error: unknown) {

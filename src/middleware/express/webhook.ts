@@ -30,7 +30,11 @@ export function stiggWebhook(options: StiggWebhookOptions): RequestHandler {
         (body) => handle({ headers: req.headers, body }),
         (error: unknown) => {
           if (!(error instanceof BodyTooLargeError)) throw error;
-          return { status: 413, contentType: 'application/problem+json; charset=utf-8', body: { type: 'urn:stigg-gate:problem:webhook-too-large', title: 'Payload Too Large', status: 413, detail: error.message } };
+          return {
+            status: 413,
+            contentType: 'application/problem+json; charset=utf-8',
+            body: { type: 'urn:stigg-gate:problem:webhook-too-large', title: 'Payload Too Large', status: 413, detail: error.message },
+          };
         },
       )
       .then((result) => send(res, result), next);

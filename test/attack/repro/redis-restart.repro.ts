@@ -19,9 +19,15 @@ it('Redis restarted without persistence while 4 requests hold the 4 units: 4 mor
   const port = await closedPort();
   let redis = startRedis(port);
   await sleep(300);
-  const emulator = await startEmulator({ catalog: { ...defaultCatalog, customers: [{ id: 'restart', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] } });
+  const emulator = await startEmulator({
+    catalog: { ...defaultCatalog, customers: [{ id: 'restart', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
+  });
   const store = new RedisStore({ redis: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 });
-  const entitlements = createEntitlements({ client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }), store, usage: { flushIntervalMs: 100 } });
+  const entitlements = createEntitlements({
+    client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }),
+    store,
+    usage: { flushIntervalMs: 100 },
+  });
   const input = { customerId: 'restart', featureId: 'feature-02-campaigns', requestedUsage: 1 };
   const held = [];
   for (let i = 0; i < 4; i++) held.push(await entitlements.acquire(input));
@@ -45,7 +51,10 @@ it('Redis restarted without persistence while 4 requests hold the 4 units: 4 mor
   await sleep(500);
   await entitlements.close({ timeoutMs: 3000 });
   await store.close();
-  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({ customerId: 'restart', featureId: 'feature-02-campaigns' });
+  const upstream = await Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }).getEntitlement({
+    customerId: 'restart',
+    featureId: 'feature-02-campaigns',
+  });
   redis.kill('SIGKILL');
   await emulator.stop();
   console.log(`granted again after the restart: ${again}; Stigg counts ${String(upstream.currentUsage)} at limit 4`);

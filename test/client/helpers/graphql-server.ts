@@ -12,9 +12,7 @@ import { GraphQLError, buildSchema, execute, parse, validate } from 'graphql';
 import type { DocumentNode } from 'graphql';
 import * as fixtures from './fixtures';
 
-export const schema = buildSchema(
-  fs.readFileSync(path.resolve(__dirname, '../../../src/client/schema.graphql'), 'utf8'),
-);
+export const schema = buildSchema(fs.readFileSync(path.resolve(__dirname, '../../../src/client/schema.graphql'), 'utf8'));
 
 export interface RecordedRequest {
   method: string;
@@ -64,12 +62,7 @@ function defaultResolvers(): Record<string, Resolver> {
   return {
     getCustomerByRefId: ({ input }) => {
       if (input.customerId === 'missing')
-        throw domainError(
-          'CustomerNotFound',
-          `Customer not found: ${input.customerId}`,
-          input.customerId,
-          'getCustomerByRefId',
-        );
+        throw domainError('CustomerNotFound', `Customer not found: ${input.customerId}`, input.customerId, 'getCustomerByRefId');
       return { ...fixtures.customer, customerId: input.customerId, refId: input.customerId };
     },
     getActiveSubscriptions: ({ input }) => [
@@ -80,8 +73,7 @@ function defaultResolvers(): Record<string, Resolver> {
       refId: input.subscriptionId,
       subscriptionId: input.subscriptionId,
     }),
-    entitlement: ({ query }) =>
-      fixtures.entitlement(query.customerId, query.featureId, query.options?.requestedUsage ?? null),
+    entitlement: ({ query }) => fixtures.entitlement(query.customerId, query.featureId, query.options?.requestedUsage ?? null),
     cachedEntitlements: ({ query }) => [
       fixtures.entitlement(query.customerId, 'feature-01-templates', null),
       fixtures.entitlement(query.customerId, 'feature-02-campaigns', null),
@@ -104,9 +96,7 @@ function defaultResolvers(): Record<string, Resolver> {
       subscription: input.subscriptionParams
         ? { ...fixtures.subscription, plan: { ...fixtures.subscription.plan, refId: input.subscriptionParams.planId } }
         : null,
-      entitlements: input.subscriptionParams
-        ? [fixtures.entitlement(input.customerId ?? input.refId, 'feature-01-templates', null)]
-        : [],
+      entitlements: input.subscriptionParams ? [fixtures.entitlement(input.customerId ?? input.refId, 'feature-01-templates', null)] : [],
     }),
     updateOneCustomer: ({ input }) => ({
       ...fixtures.customer,

@@ -23,11 +23,7 @@ function sendRendered(reply: FastifyReply, rendered: { status: number; body: unk
  * Fastify in the shared table: stiggPlugin and the routes live in a child scope (as an app's routes
  * usually do), whose errors the root error handler records. Requests wait for app.ready().
  */
-export function fastifyAdapter(
-  name: string,
-  factory: Factory,
-  defaultCustomer: (v: View) => string | undefined,
-): Adapter {
+export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: (v: View) => string | undefined): Adapter {
   return {
     name,
     kind: 'fastify',
@@ -52,8 +48,7 @@ export function fastifyAdapter(
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
-                  onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>
-                    sendRendered(reply, onDenied(d, view(request))),
+                  onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) => sendRendered(reply, onDenied(d, view(request))),
                 }
               : {}),
           });

@@ -33,9 +33,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
         errors.push(error);
         return c.json({ error: error.message }, 500);
       };
-      app.onError(
-        options.errorHandler === false ? lastErrorHandler : ho.entitlementErrorHandler({ onError: lastErrorHandler }),
-      );
+      app.onError(options.errorHandler === false ? lastErrorHandler : ho.entitlementErrorHandler({ onError: lastErrorHandler }));
       app.use(async function jsonBody(c, next) {
         if (c.req.header('content-type')?.startsWith('application/json')) c.set('body', await c.req.json());
         await next();
@@ -83,10 +81,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           async function run(): Promise<Response> {
             if (h.hold) await h.hold();
             if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            return c.json(
-              { entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null },
-              (h.status ?? 200) as 200,
-            );
+            return c.json({ entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null }, (h.status ?? 200) as 200);
           }
           return run();
         });

@@ -24,19 +24,26 @@ class EntitlementLease implements Lease {
     readonly reservationId: string | undefined,
   ) {
     this.settled = !decision.granted;
+    // A granted metered request will commit a report: the outbox must have room for it (usageRefusal).
+    if (decision.granted && decision.metered && decision.requestedUsage > 0) owner.unsettled += 1;
   }
 
   commit(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.settle();
     this.owner.commit(this, this.key, this.decision, this.reservationId);
   }
 
   release(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.settle();
     if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
     else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.decision.metered && this.decision.requestedUsage > 0) this.owner.unsettled -= 1;
   }
 }
 
@@ -71,6 +78,8 @@ export class Reservations {
    * per request spends ~150 ns rehashing.
    */
   private liveHead: EntitlementLease | undefined;
+  /** Granted metered leases not yet committed or released: reports the outbox must still take. */
+  unsettled = 0;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Never blocks on Stigg. */
@@ -106,7 +115,7 @@ export class Reservations {
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
     if (requested > 0 && cached.accessDeniedReason === null && isMetered(cached)) {
       // Served, then its usage refused (a full outbox): a unit lost. No decision instead.
-      const refusal = this.runtime.store.usageRefusal?.(key);
+      const refusal = this.runtime.store.usageRefusal?.(key, this.unsettled);
       if (refusal !== undefined) return this.unreserved(input, requested, key, refusal);
     }
     if (!needsReservation(cached, requested)) {

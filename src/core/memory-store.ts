@@ -231,13 +231,13 @@ export class MemoryStore implements Store {
   }
 
   /** A full outbox (after compaction) refuses reports: no metered request is granted until it drains. */
-  usageRefusal(): Error | undefined {
-    if (this.pendingUsageCount < this.maxPendingUsage) return undefined;
+  usageRefusal(_key: string, unsettled = 0): Error | undefined {
+    if (this.pendingUsageCount + unsettled < this.maxPendingUsage) return undefined;
     if (this.compactedAt !== this.pendingUsageCount) {
       this.compact();
       this.compactedAt = this.pendingUsageCount;
     }
-    return this.pendingUsageCount < this.maxPendingUsage ? undefined : new OutboxFullError(this.maxPendingUsage);
+    return this.pendingUsageCount + unsettled < this.maxPendingUsage ? undefined : new OutboxFullError(this.maxPendingUsage);
   }
 
   /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */

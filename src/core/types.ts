@@ -155,8 +155,9 @@ export interface Store {
   /**
    * Optional: why a usage report for `key` would be refused now (a bounded outbox that is full), or
    * undefined. A metered request is then not granted on the store's account: the failure policy decides.
+   * `unsettled`: granted metered requests of this process still at work, whose reports will come too.
    */
-  usageRefusal?(key: string): Error | undefined;
+  usageRefusal?(key: string, unsettled?: number): Error | undefined;
   /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
   reservedUsage?(key: string): MaybePromise<number>;
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */

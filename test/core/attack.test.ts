@@ -160,9 +160,9 @@ test('commit() never throws, even when the store refuses the report (a full outb
   const dropped: PendingUsage[] = [];
   const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
-  const first = await entitlements.acquire({ customerId: 'storm', featureId: TEMPLATES, requestedUsage: 1 });
+  // Granted while the outbox had room; a report() made without a check fills it before the commit.
   const second = await entitlements.acquire({ customerId: 'mates', featureId: TEMPLATES, requestedUsage: 2 });
-  first.commit();
+  void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
   expect(() => second.commit()).not.toThrow();
   expect(dropped.map((report) => [report.customerId, report.value])).toEqual([['mates', 2]]);
 });

@@ -260,11 +260,20 @@ test('a steady stream makes one reportUsageBulk per 100 reports: the timer never
   const entitlements = make({ usage: { flushIntervalMs: 1_000 } });
   const before = bulkCalls();
   const applied0 = applied('batch') ?? 0;
+  const burstAt: number[] = [];
   for (let burst = 0; burst < 30; burst += 1) {
+    burstAt.push(Date.now());
     for (let i = 0; i < 50; i += 1) void entitlements.report({ customerId: 'batch', featureId: TEMPLATES, value: 1 });
     await sleep(100);
   }
   await entitlements.flush();
   expect((applied('batch') ?? 0) - applied0).toBe(1_500);
-  expect(bulkCalls() - before).toBe(15);
+  // Two bursts make a batch of 100. Where a machine too busy to keep the pace spread them over more
+  // than half a flush interval, the stream was not steady and the timer may rightly send 50 alone.
+  let slow = 0;
+  for (let burst = 0; burst + 1 < burstAt.length; burst += 2) {
+    if ((burstAt[burst + 1] as number) - (burstAt[burst] as number) > 500) slow += 1;
+  }
+  expect(bulkCalls() - before).toBeGreaterThanOrEqual(15);
+  expect(bulkCalls() - before).toBeLessThanOrEqual(15 + slow);
 });

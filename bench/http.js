@@ -7,12 +7,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
 const dist = path.join(__dirname, '..', 'dist', 'cjs');
-
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const PIPELINE = Number(process.env.BENCH_PIPELINE ?? 8);
-const CUSTOMER = 'bench-customer';
+const { ROUNDS, SECONDS, CONNECTIONS, PIPELINE, CUSTOMER, runLoad, median } = require('./load');
 
 function startServer(framework, variant, emulator) {
   return new Promise((resolve, reject) => {
@@ -36,30 +31,6 @@ function startServer(framework, variant, emulator) {
   });
 }
 
-function runLoad(port, seconds) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(__dirname, 'loadgen.js'),
-        '127.0.0.1',
-        String(port),
-        '/r',
-        String(seconds),
-        String(CONNECTIONS),
-        `x-customer: ${CUSTOMER}`,
-        String(PIPELINE),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`))));
-  });
-}
-
 async function measure(framework, variant, emulator) {
   const { child, port, exited } = await startServer(framework, variant, emulator);
   let result;
@@ -75,8 +46,6 @@ async function measure(framework, variant, emulator) {
   const stats = await exited;
   return { ...result, cpuUsPerRequest: stats ? stats.cpuUs / stats.requests : NaN };
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
   const variants = (process.env.BENCH_VARIANTS ?? 'ungated,floor,gated,gated-redis').split(',');

@@ -11,12 +11,8 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
 const dist = path.join(__dirname, '..', 'dist', 'cjs');
+const { ROUNDS, SECONDS, CONNECTIONS, PIPELINE, CUSTOMER, runLoad, median } = require('./load');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const PIPELINE = Number(process.env.BENCH_PIPELINE ?? 8);
-const CUSTOMER = 'bench-customer';
 const FEATURE = 'feature-04-analytics';
 
 async function serve(platform, variant, apiUrl, apiKey, customerId) {
@@ -113,30 +109,6 @@ function startServer(platform, variant, emulator) {
   });
 }
 
-function runLoad(port, seconds) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(__dirname, 'loadgen.js'),
-        '127.0.0.1',
-        String(port),
-        '/r',
-        String(seconds),
-        String(CONNECTIONS),
-        `x-customer: ${CUSTOMER}`,
-        String(PIPELINE),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited with ${code}`))));
-  });
-}
-
 async function measure(platform, variant, emulator) {
   const { child, port, exited } = await startServer(platform, variant, emulator);
   let result;
@@ -152,8 +124,6 @@ async function measure(platform, variant, emulator) {
   const stats = await exited;
   return { ...result, cpuUsPerRequest: stats ? stats.cpuUs / stats.requests : NaN };
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
   const variants = (process.env.BENCH_NEST_VARIANTS ?? 'ungated,floor,module,gated').split(',');

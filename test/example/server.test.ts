@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { parseCurl } from './curl';
 
 /*
  * `npm start` as a newcomer runs it: it builds what changed, saying so, and serves on a random port;
@@ -10,38 +11,6 @@ import path from 'node:path';
  */
 
 const root = path.resolve(__dirname, '..', '..');
-
-interface Curl {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/** Splits a command line as a POSIX shell does for the quoting the banner uses (single quotes). */
-function shellWords(command: string): string[] {
-  const words: string[] = [];
-  for (const match of command.matchAll(/'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? '');
-  return words;
-}
-
-function parseCurl(command: string): Curl {
-  const words = shellWords(command);
-  if (words[0] !== 'curl') throw new Error(`not a curl command: ${command}`);
-  const curl: Curl = { method: 'GET', url: '', headers: {}, body: undefined };
-  for (let i = 1; i < words.length; i += 1) {
-    const word = words[i] ?? '';
-    if (word === '-X') curl.method = words[++i] ?? '';
-    else if (word === '-H') {
-      const [name = '', ...value] = (words[++i] ?? '').split(':');
-      curl.headers[name.trim()] = value.join(':').trim();
-    } else if (word === '-d') curl.body = words[++i];
-    else if (word.startsWith('http')) curl.url = word;
-    else if (word !== '-si' && word !== '-s') throw new Error(`unexpected curl argument ${word} in: ${command}`);
-  }
-  if (curl.body !== undefined && curl.method === 'GET') curl.method = 'POST';
-  return curl;
-}
 
 let child: ChildProcessWithoutNullStreams | undefined;
 let output = '';

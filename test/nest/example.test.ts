@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseCurl } from '../example/curl';
 
 /*
  * `npm run start:nest` as a newcomer runs it: the compiled NestJS example on a random port, the printed
@@ -10,30 +11,6 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const exampleDir = path.join(root, 'examples', 'nest-app');
-
-interface Curl {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-function parseCurl(command: string): Curl {
-  const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '');
-  if (words[0] !== 'curl') throw new Error(`not a curl command: ${command}`);
-  const curl: Curl = { method: 'GET', url: '', headers: {}, body: undefined };
-  for (let i = 1; i < words.length; i += 1) {
-    const word = words[i] ?? '';
-    if (word === '-X') curl.method = words[++i] ?? '';
-    else if (word === '-H') {
-      const [name = '', ...value] = (words[++i] ?? '').split(':');
-      curl.headers[name.trim()] = value.join(':').trim();
-    } else if (word === '-d') curl.body = words[++i];
-    else if (word.startsWith('http')) curl.url = word;
-    else if (word !== '-si') throw new Error(`unexpected curl argument ${word} in: ${command}`);
-  }
-  return curl;
-}
 
 let child: ChildProcessWithoutNullStreams | undefined;
 let output = '';

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, type StatusMapping } from '../core/errors';
-import { InvalidIdError } from '../middleware/ids';
+import { InvalidIdError } from '../core/input';
 import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
 
 /**

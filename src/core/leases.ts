@@ -10,6 +10,8 @@ import type { UsageLedger } from './usage-ledger';
 /** Exactly one of commit/release takes effect; a denied lease does nothing. */
 class EntitlementLease implements Lease {
   private settled: boolean;
+  /** The time bucket this granted metered lease is counted in (Reservations.unsettled), or undefined. */
+  private counted: number | undefined;
   /** When the reservation was made (renewals stop after reservationMaxMs). */
   reservedAt = 0;
   /** Links of Reservations' list of live leases. */
@@ -25,7 +27,7 @@ class EntitlementLease implements Lease {
   ) {
     this.settled = !decision.granted;
     // A granted metered request will commit a report: the outbox must have room for it (usageRefusal).
-    if (decision.granted && decision.metered && decision.requestedUsage > 0) owner.unsettled += 1;
+    if (decision.granted && decision.metered && decision.requestedUsage > 0) this.counted = owner.count();
   }
 
   commit(): void {
@@ -43,7 +45,8 @@ class EntitlementLease implements Lease {
 
   private settle(): void {
     this.settled = true;
-    if (this.decision.metered && this.decision.requestedUsage > 0) this.owner.unsettled -= 1;
+    if (this.counted !== undefined) this.owner.uncount(this.counted);
+    this.counted = undefined;
   }
 }
 
@@ -78,9 +81,46 @@ export class Reservations {
    * per request spends ~150 ns rehashing.
    */
   private liveHead: EntitlementLease | undefined;
-  /** Granted metered leases not yet committed or released: reports the outbox must still take. */
-  unsettled = 0;
+  /**
+   * Granted metered leases not yet committed or released: reports the outbox must still take. A
+   * lease never settled stops counting after reservationMaxMs (else a few abandoned leases would
+   * refuse every metered request for good): counts are kept per time bucket, dropped whole.
+   */
+  private unsettled = 0;
+  private readonly unsettledBuckets = new Map<number, number>();
   private renewTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Counts a granted metered lease; returns its bucket for uncount(). */
+  count(): number {
+    const bucket = this.bucketOf(this.runtime.now());
+    this.unsettledBuckets.set(bucket, (this.unsettledBuckets.get(bucket) ?? 0) + 1);
+    this.unsettled += 1;
+    return bucket;
+  }
+
+  uncount(bucket: number): void {
+    const count = this.unsettledBuckets.get(bucket);
+    if (count === undefined) return; // expired: no longer counted
+    if (count <= 1) this.unsettledBuckets.delete(bucket);
+    else this.unsettledBuckets.set(bucket, count - 1);
+    this.unsettled -= 1;
+  }
+
+  /** Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped. */
+  private unsettledNow(): number {
+    if (this.unsettled === 0) return 0;
+    const oldest = this.bucketOf(this.runtime.now() - this.runtime.config.reservationMaxMs);
+    for (const [bucket, count] of this.unsettledBuckets) {
+      if (bucket >= oldest) continue;
+      this.unsettledBuckets.delete(bucket);
+      this.unsettled -= count;
+    }
+    return this.unsettled;
+  }
+
+  private bucketOf(ms: number): number {
+    return Math.floor(ms / Math.max(1, Math.ceil(this.runtime.config.reservationMaxMs / 8)));
+  }
 
   /** Never blocks on Stigg. */
   commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined): void {
@@ -115,7 +155,7 @@ export class Reservations {
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
     if (requested > 0 && cached.accessDeniedReason === null && isMetered(cached)) {
       // Served, then its usage refused (a full outbox): a unit lost. No decision instead.
-      const refusal = this.runtime.store.usageRefusal?.(key, this.unsettled);
+      const refusal = this.runtime.store.usageRefusal?.(key, this.unsettledNow());
       if (refusal !== undefined) return this.unreserved(input, requested, key, refusal);
     }
     if (!needsReservation(cached, requested)) {

@@ -1,0 +1,26 @@
+import { MemoryStore } from '../../src/core';
+import { CAMPAIGNS, customer, startRig } from '../core/helpers';
+
+// A lease neither committed nor released (a handler that threw past its lease, a dropped
+// connection) counted toward the memory outbox bound forever: with room for 3 reports, 3 such
+// leases refused every later metered request while Stigg was healthy and the outbox empty.
+// Past reservationMaxMs a lease no longer counts (as its units are no longer held).
+it('abandoned leases stop counting toward the outbox bound after reservationMaxMs', async () => {
+  const rig = await startRig([customer('leak-1', 'plan-revvenu-growth')]);
+  try {
+    const entitlements = rig.make({
+      store: new MemoryStore({ maxPendingUsage: 3 }),
+      reservationMaxMs: 50,
+      usage: { flushIntervalMs: 60_000 },
+    });
+    const input = { customerId: 'leak-1', featureId: CAMPAIGNS, requestedUsage: 1 };
+    await entitlements.check({ customerId: 'leak-1', featureId: CAMPAIGNS });
+    for (let i = 0; i < 3; i++) expect((await entitlements.acquire(input)).decision.granted).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const lease = await entitlements.acquire(input);
+    expect(lease.decision.granted).toBe(true);
+    lease.commit();
+  } finally {
+    await rig.stop();
+  }
+});

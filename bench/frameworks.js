@@ -1,6 +1,6 @@
 'use strict';
 // The Fastify and Hono servers of bench/server.js: the same variants (ungated, floor, gated,
-// gated-redis) and the same route as the Express and Koa ones.
+// gated-redis, bare-floor) and the same route as the Express and Koa ones.
 const path = require('node:path');
 
 async function fastifyServer({ variant, dist, entitlements, FEATURE, floorMap, onServed }) {
@@ -10,7 +10,7 @@ async function fastifyServer({ variant, dist, entitlements, FEATURE, floorMap, o
     return { ok: true };
   };
   if (variant === 'ungated') app.get('/r', handler);
-  else if (variant === 'floor') {
+  else if (variant.endsWith('floor')) {
     app.get(
       '/r',
       {
@@ -40,7 +40,7 @@ async function honoServer({ variant, dist, entitlements, FEATURE, floorMap, onSe
     return c.json({ ok: true });
   };
   if (variant === 'ungated') app.get('/r', handler);
-  else if (variant === 'floor') {
+  else if (variant.endsWith('floor')) {
     app.get(
       '/r',
       async function floor(c, next) {

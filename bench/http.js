@@ -1,6 +1,7 @@
 'use strict';
 // Throughput of a gated route next to the same route ungated and behind the "floor" (one async
-// middleware doing a Map lookup and a comparison), for Express, Koa, Fastify and Hono, measured side by side in one
+// middleware doing a Map lookup and a comparison in place of requireFeature, in the same app; bare-floor: the
+// lookup alone in an otherwise empty process), for Express, Koa, Fastify and Hono, measured side by side in one
 // run. Servers and the load generator run in separate processes; variants are interleaved over
 // several rounds and the median round is reported, so drift on a shared machine hits all alike.
 const { spawn } = require('node:child_process');
@@ -48,7 +49,7 @@ async function measure(framework, variant, emulator) {
 }
 
 async function main() {
-  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,floor,gated,gated-redis').split(',');
+  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,bare-floor,floor,gated,gated-redis').split(',');
   const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,fastify,hono').split(',');
   const { startEmulator } = require(path.join(dist, 'emulator', 'index.js'));
   const { StiggClient } = require(path.join(dist, 'index.js'));
@@ -93,12 +94,15 @@ async function main() {
         ...rows,
         ratios: {
           gatedVsFloor: ratio('gated', 'floor'),
+          gatedVsBareFloor: ratio('gated', 'bare-floor'),
+          floorVsBareFloor: ratio('floor', 'bare-floor'),
           gatedVsUngated: ratio('gated', 'ungated'),
           floorVsUngated: ratio('floor', 'ungated'),
           gatedRedisVsGated: ratio('gated-redis', 'gated'),
         },
         cpuEfficiencyRatios: {
           gatedVsFloor: cpuRatio('gated', 'floor'),
+          gatedVsBareFloor: cpuRatio('gated', 'bare-floor'),
           gatedVsUngated: cpuRatio('gated', 'ungated'),
           gatedRedisVsGated: cpuRatio('gated-redis', 'gated'),
         },

@@ -1,7 +1,10 @@
 'use strict';
 // One server under test, in its own process: `node bench/server.js <express|koa|fastify|hono> <variant> <apiUrl> <apiKey> <customerId>`.
-// Variants: ungated, floor (one async middleware doing a Map lookup and a comparison), gated
-// (requireFeature on a boolean feature, memory store, warm cache), gated-redis (same, RedisStore).
+// Variants: ungated; floor (one async middleware doing a Map lookup and a comparison); gated
+// (requireFeature on a boolean feature, memory store, warm cache); gated-redis (same, RedisStore); bare-floor
+// (the floor in a process that did nothing else). Every variant but bare-floor boots the same process:
+// both entitlements instances (memory and Redis) created and warm, so that only the route differs. Why:
+// docs/benchmarks.md ("Same process, different route").
 // Prints `READY <port>` once warm. SIGUSR2 starts a measurement window; on SIGTERM it prints
 // `STATS {"requests","cpuUs"}` for that window: server CPU per request is far steadier than
 // throughput on a shared machine.
@@ -15,15 +18,19 @@ async function main() {
   const { StiggClient, createEntitlements } = require(path.join(dist, 'index.js'));
   let entitlements;
   let store;
-  if (variant.startsWith('gated')) {
-    if (variant === 'gated-redis') {
-      const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
-      store = new RedisStore({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
-    }
+  const booted = [];
+  if (variant !== 'bare-floor') {
+    const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
+    store = new RedisStore({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `stigg-gate-bench:${process.pid}:` });
     const client = new StiggClient({ apiKey, apiUrl });
-    entitlements = createEntitlements({ client, ...(store ? { store } : {}) });
-    const warm = await entitlements.check({ customerId, featureId: FEATURE });
-    if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
+    const memory = createEntitlements({ client });
+    const redis = createEntitlements({ client, store });
+    for (const instance of [memory, redis]) {
+      const warm = await instance.check({ customerId, featureId: FEATURE });
+      if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
+      booted.push(instance);
+    }
+    entitlements = variant === 'gated-redis' ? redis : memory;
   }
   let served = 0;
   let window = { requests: 0, cpu: process.cpuUsage() };
@@ -41,7 +48,7 @@ async function main() {
       res.json({ ok: true });
     };
     if (variant === 'ungated') app.get('/r', handler);
-    else if (variant === 'floor') {
+    else if (variant.endsWith('floor')) {
       app.get(
         '/r',
         async function floor(req, res, next) {
@@ -72,7 +79,7 @@ async function main() {
       ctx.body = { ok: true };
     };
     if (variant === 'ungated') app.use(handler);
-    else if (variant === 'floor') {
+    else if (variant.endsWith('floor')) {
       app.use(async function floor(ctx, next) {
         const entry = floorMap.get(`${ctx.get('x-customer')}:${FEATURE}`);
         if (entry === undefined || entry.used + 0 > entry.limit) {
@@ -96,8 +103,8 @@ async function main() {
     const cpu = process.cpuUsage(window.cpu);
     process.stdout.write(`STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`);
     server.close();
-    if (entitlements) await entitlements.close();
-    if (store && store.close) await store.close();
+    for (const instance of booted) await instance.close();
+    if (store) await store.close();
     process.exit(0);
   });
 }

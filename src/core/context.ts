@@ -55,9 +55,22 @@ export const requestContextStorage = {
   },
 };
 
+const onEnable: Array<() => void> = [];
+
 export function enableRequestContext(): void {
   alsOf();
+  if (enabled) return;
   enabled = true;
+  for (const callback of onEnable.splice(0)) callback();
+}
+
+/**
+ * Runs `callback` once enableRequestContext() is called, when it was not called yet: adapters that
+ * enter the context from a per-request hook only register that hook when it is needed, and say so
+ * when the decorators arrive too late for it.
+ */
+export function afterRequestContextEnabled(callback: () => void): void {
+  if (!enabled) onEnable.push(callback);
 }
 
 export function isRequestContextEnabled(): boolean {

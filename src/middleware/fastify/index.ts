@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
+import { afterRequestContextEnabled, isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
 import type { Decision, MaybePromise } from '../../core/types';
@@ -93,13 +93,21 @@ function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, do
     fastify.decorateRequest('entitlements', null);
     fastify.decorateRequest(kGate as unknown as string, null);
   }
-  fastify.addHook('onRequest', function stiggRequestContext(request, _reply, next) {
-    if (!isRequestContextEnabled()) {
-      next();
-      return;
-    }
-    requestContextStorage.run(gateOf(request as GatedRequest, config), next);
-  });
+  // The request context (AsyncLocalStorage, for decorated service methods) costs a hook on every
+  // request, so it is only entered when stigg-gate/decorators is loaded. Loaded later, only gated
+  // routes enter it (in requireFeature), and the app is told why.
+  if (isRequestContextEnabled()) {
+    fastify.addHook('onRequest', function stiggRequestContext(request, _reply, next) {
+      requestContextStorage.run(gateOf(request as GatedRequest, config), next);
+    });
+  } else {
+    afterRequestContextEnabled(function warnLateDecorators() {
+      config.logger.warn(
+        { module: flavor.module },
+        'stigg-gate: stigg-gate/decorators was loaded after stiggPlugin was registered, so decorated methods find the request only on routes gated with requireFeature. Import stigg-gate/decorators before app.register(stiggPlugin, ...).',
+      );
+    });
+  }
   done();
 }
 
@@ -193,31 +201,41 @@ export function requireFeature(
       return;
     }
     const gate = gateOf(request as GatedRequest, config);
-    if (isResponseGone(reply.raw)) return;
-    let outcome: MaybePromise<Outcome>;
-    try {
-      outcome = gate.evaluate(route);
-    } catch (error) {
-      done(toThrowable(error) as Error);
+    // stigg-gate/decorators loaded after the plugin was registered: no onRequest hook entered the context.
+    if (isRequestContextEnabled() && requestContextStorage.getStore() === undefined) {
+      requestContextStorage.run(gate, () => gateRoute(gate, route, request, reply, done));
       return;
     }
-    if (!isThenable(outcome)) {
-      apply(gate, route, outcome, request, reply, done);
-      return;
-    }
-    outcome.then(
-      function applyOutcome(value) {
-        try {
-          apply(gate, route, value, request, reply, done);
-        } catch (error) {
-          done(toThrowable(error) as Error);
-        }
-      },
-      function failed(error: unknown) {
-        done(toThrowable(error) as Error);
-      },
-    );
+    gateRoute(gate, route, request, reply, done);
   };
+}
+
+/** Decide, then answer or let the route run. */
+function gateRoute(gate: Gate, route: Route, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (isResponseGone(reply.raw)) return;
+  let outcome: MaybePromise<Outcome>;
+  try {
+    outcome = gate.evaluate(route);
+  } catch (error) {
+    done(toThrowable(error) as Error);
+    return;
+  }
+  if (!isThenable(outcome)) {
+    apply(gate, route, outcome, request, reply, done);
+    return;
+  }
+  outcome.then(
+    function applyOutcome(value) {
+      try {
+        apply(gate, route, value, request, reply, done);
+      } catch (error) {
+        done(toThrowable(error) as Error);
+      }
+    },
+    function failed(error: unknown) {
+      done(toThrowable(error) as Error);
+    },
+  );
 }
 
 export type EntitlementErrorHandler = (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;

@@ -77,9 +77,10 @@ function problemResponse(problem: ProblemDetails, retryAfterSeconds?: number): R
 
 function recordDecision(c: Context, decision: Decision): void {
   c.set('entitlement', decision);
-  const all = c.get('entitlements');
-  if (all === undefined) c.set('entitlements', { [decision.featureId]: decision });
-  else all[decision.featureId] = decision;
+  let all = c.get('entitlements');
+  if (all === undefined) c.set('entitlements', (all = {}));
+  // A keyed store, not `{ [featureId]: decision }`: a computed key in a literal is a runtime call in V8.
+  all[decision.featureId] = decision;
 }
 
 interface WaitUntil {

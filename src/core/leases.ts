@@ -87,18 +87,34 @@ export class Reservations {
    * refuse every metered request for good): counts are kept per time bucket, dropped whole.
    */
   private unsettled = 0;
+  /** Counts of past buckets; the current bucket's count is kept in fields (no Map work per request). */
   private readonly unsettledBuckets = new Map<number, number>();
+  private currentBucket = Number.NEGATIVE_INFINITY;
+  private currentCount = 0;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Counts a granted metered lease; returns its bucket for uncount(). */
   count(): number {
     const bucket = this.bucketOf(this.runtime.now());
-    this.unsettledBuckets.set(bucket, (this.unsettledBuckets.get(bucket) ?? 0) + 1);
+    if (bucket !== this.currentBucket) {
+      if (this.currentCount > 0) this.unsettledBuckets.set(this.currentBucket, this.currentCount);
+      // A clock that went back lands in a bucket already in the map: take its count over.
+      this.currentCount = this.unsettledBuckets.get(bucket) ?? 0;
+      this.unsettledBuckets.delete(bucket);
+      this.currentBucket = bucket;
+    }
+    this.currentCount += 1;
     this.unsettled += 1;
     return bucket;
   }
 
   uncount(bucket: number): void {
+    if (bucket === this.currentBucket) {
+      if (this.currentCount === 0) return; // expired: no longer counted
+      this.currentCount -= 1;
+      this.unsettled -= 1;
+      return;
+    }
     const count = this.unsettledBuckets.get(bucket);
     if (count === undefined) return; // expired: no longer counted
     if (count <= 1) this.unsettledBuckets.delete(bucket);
@@ -114,6 +130,10 @@ export class Reservations {
       if (bucket >= oldest) continue;
       this.unsettledBuckets.delete(bucket);
       this.unsettled -= count;
+    }
+    if (this.currentBucket < oldest && this.currentCount > 0) {
+      this.unsettled -= this.currentCount;
+      this.currentCount = 0;
     }
     return this.unsettled;
   }

@@ -59,7 +59,13 @@ export class FailurePolicy {
     if (this.granted.size > 0) this.granted.delete(key);
   }
 
-  private unavailable(input: CheckInput, error: unknown): EntitlementUnavailableError {
+  /** Whether decide() can grant this feature at all (a fallback with access, or fail open). */
+  mayGrant(featureId: string): boolean {
+    const rule = this.runtime.config.fallback.get(featureId);
+    return rule === undefined ? this.runtime.config.failMode === 'open' : rule.hasAccess;
+  }
+
+  unavailable(input: CheckInput, error: unknown): EntitlementUnavailableError {
     return new EntitlementUnavailableError(input.featureId, this.runtime.config.retryAfterSeconds, { cause: error });
   }
 

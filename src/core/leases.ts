@@ -67,7 +67,7 @@ export class Reservations {
   ) {
     this.asLease = {
       from: (input, requested, key, value, source) => this.lease(input, requested, key, value, source),
-      failed: (input, requested, key, error) => new EntitlementLease(this, key, policy.decide(input, requested, key, error), undefined),
+      failed: (input, requested, key, error) => this.byPolicy(input, requested, key, error, 'upstream'),
     };
     this.asDecision = {
       from: (input, requested, key, value, source) => this.decision(input, requested, key, value, source),
@@ -91,11 +91,17 @@ export class Reservations {
   private readonly unsettledBuckets = new Map<number, number>();
   private currentBucket = Number.NEGATIVE_INFINITY;
   private currentCount = 0;
+  /**
+   * Buckets below this one were expired (their leases no longer count): a clock stepped back must
+   * not count new leases into one of them, or a late settle of an expired lease would free a place
+   * a new lease holds (room for 2, 3 served, 1 dropped).
+   */
+  private expiredBelow = Number.NEGATIVE_INFINITY;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Counts a granted metered lease; returns its bucket for uncount(). */
   count(): number {
-    const bucket = this.bucketOf(this.runtime.now());
+    const bucket = Math.max(this.bucketOf(this.runtime.now()), this.expiredBelow);
     if (bucket !== this.currentBucket) {
       if (this.currentCount > 0) this.unsettledBuckets.set(this.currentBucket, this.currentCount);
       // A clock that went back lands in a bucket already in the map: take its count over.
@@ -109,6 +115,7 @@ export class Reservations {
   }
 
   uncount(bucket: number): void {
+    if (bucket < this.expiredBelow) return; // expired: no longer counted
     if (bucket === this.currentBucket) {
       if (this.currentCount === 0) return; // expired: no longer counted
       this.currentCount -= 1;
@@ -126,6 +133,7 @@ export class Reservations {
   private unsettledNow(): number {
     if (this.unsettled === 0) return 0;
     const oldest = this.bucketOf(this.runtime.now() - this.runtime.config.reservationMaxMs);
+    if (oldest > this.expiredBelow) this.expiredBelow = oldest;
     for (const [bucket, count] of this.unsettledBuckets) {
       if (bucket >= oldest) continue;
       this.unsettledBuckets.delete(bucket);
@@ -174,9 +182,7 @@ export class Reservations {
 
   private lease(input: CheckInput, requested: number, key: string, cached: CachedEntitlement, source: DecisionSource): MaybePromise<Lease> {
     if (requested > 0 && cached.accessDeniedReason === null && isMetered(cached)) {
-      // Served, then its usage refused (a full outbox): a unit lost. No decision instead.
-      const refusal = this.runtime.store.usageRefusal?.(key, this.unsettledNow());
-      if (refusal !== undefined) return this.unreserved(input, requested, key, refusal);
+      this.refuseIfOutboxFull(input, key);
     }
     if (!needsReservation(cached, requested)) {
       if (source === 'upstream') this.policy.recovered(key);
@@ -299,7 +305,25 @@ export class Reservations {
    */
   private unreserved(input: CheckInput, requested: number, key: string, error: unknown): Lease {
     this.runtime.storeError(asError(error));
-    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, 'store'), undefined);
+    return this.byPolicy(input, requested, key, error, 'store');
+  }
+
+  /** No decision from Stigg or the store: the failure policy, with the outbox bound for what it would serve. */
+  private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): Lease {
+    if (requested > 0 && this.policy.mayGrant(input.featureId)) this.refuseIfOutboxFull(input, key);
+    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, origin), undefined);
+  }
+
+  /**
+   * A metered request served and then its report refused (a full memory outbox) is a unit lost. So a
+   * full outbox answers 503 (EntitlementUnavailableError): not the fallback, not fail open, which
+   * would serve exactly that unit.
+   */
+  private refuseIfOutboxFull(input: CheckInput, key: string): void {
+    const refusal = this.runtime.store.usageRefusal?.(key, this.unsettledNow());
+    if (refusal === undefined) return;
+    this.runtime.storeError(refusal);
+    throw this.policy.unavailable(input, refusal);
   }
 
   private decision(

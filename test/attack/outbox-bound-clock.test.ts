@@ -91,7 +91,8 @@ interface Live {
 // never make room for a report that is then dropped: none is, in every run.
 test.each(SEEDS)('random clock and settle order, seed %i: no report dropped', async (seed) => {
   const next = random(seed);
-  const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)];
+  const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)] as T;
+  const take = (list: Live[], index = Math.floor(next() * list.length)): Live => list.splice(index, 1)[0] as Live;
   const base = Math.floor(Date.now() / 10_000) * 10_000; // bucket edges the same in every run
   const clock = { now: base };
   const { entitlements, dropped } = engine(clock, 4);
@@ -101,7 +102,7 @@ test.each(SEEDS)('random clock and settle order, seed %i: no report dropped', as
   /** Settles the leases a forward move would carry 40 ms (reservationMaxMs / 2) past their acquisition. */
   const advance = (to: number): void => {
     for (let index = normal.length - 1; index >= 0; index--) {
-      if (to >= normal[index].acquiredAt + 40) settle(normal.splice(index, 1)[0]);
+      if (to >= (normal[index] as Live).acquiredAt + 40) settle(take(normal, index));
     }
     clock.now = to;
   };
@@ -125,9 +126,9 @@ test.each(SEEDS)('random clock and settle order, seed %i: no report dropped', as
     for (let step = 0; step < 3_000; step++) {
       const roll = next();
       if (roll < 0.35) await acquire();
-      else if (roll < 0.57 && normal.length > 0) settle(normal.splice(Math.floor(next() * normal.length), 1)[0]);
+      else if (roll < 0.57 && normal.length > 0) settle(take(normal));
       else if (roll < 0.65 && abandoned.length > 0) {
-        abandoned.splice(Math.floor(next() * abandoned.length), 1)[0].lease.release();
+        take(abandoned).lease.release();
         lateReleases += 1;
       } else if (roll < 0.8) advance(clock.now + Math.floor(next() * 30));
       else if (roll < 0.9 && abandoned.length > 0) {

@@ -57,7 +57,7 @@ async function outage(policy: Policy, warm: boolean) {
   rig.emulator.setFaults({ failureRate: 0 });
   await entitlements.flush();
   let counted = 0;
-  for (const id of ids) counted += (rig.emulator.stats().usage[`${id}||${CAMPAIGNS}`] ?? 0) - before[id];
+  for (const id of ids) counted += (rig.emulator.stats().usage[`${id}||${CAMPAIGNS}`] ?? 0) - (before[id] ?? 0);
   await entitlements.close();
   return { served, refusals, dropped: dropped.length, counted, outboxFull: storeErrors.some((error) => error.name === 'OutboxFullError') };
 }

@@ -71,7 +71,8 @@ class EntitlementsEngine implements Entitlements {
     }
     const key = this.runtime.keys.get(report.customerId, report.resourceId, report.featureId);
     const pending = this.ledger.pending(report.customerId, report.resourceId ?? undefined, report.featureId, report.value, behavior);
-    return this.ledger.enqueue(key, pending, undefined);
+    // The places of granted leases still at work are theirs: a report must not fill the outbox under them.
+    return this.ledger.enqueue(key, pending, undefined, false, this.reservations.held());
   }
 
   invalidate(customerId: string): MaybePromise<void> {

@@ -129,6 +129,11 @@ export class Reservations {
     this.unsettled -= 1;
   }
 
+  /** Places of the outbox granted metered leases at work will take (report() must leave them). */
+  held(): number {
+    return this.unsettledNow();
+  }
+
   /** Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped. */
   private unsettledNow(): number {
     if (this.unsettled === 0) return 0;

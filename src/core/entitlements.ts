@@ -71,7 +71,8 @@ class EntitlementsEngine implements Entitlements {
     }
     const key = this.runtime.keys.get(report.customerId, report.resourceId, report.featureId);
     const pending = this.ledger.pending(report.customerId, report.resourceId ?? undefined, report.featureId, report.value, behavior);
-    return this.ledger.enqueue(key, pending, undefined);
+    // The places of granted leases still at work are theirs: a report must not fill the outbox under them.
+    return this.ledger.enqueue(key, pending, undefined, false, this.reservations.held());
   }
 
   invalidate(customerId: string): MaybePromise<void> {
@@ -96,7 +97,7 @@ class EntitlementsEngine implements Entitlements {
         'A lease was committed after entitlements.close(); delivering its usage now',
       );
       if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);
-      else this.ledger.buffer.flush().catch(noop);
+      else this.lateFlush(timeoutMs);
     };
     this.closing = this.shutdown(timeoutMs);
     return this.closing;
@@ -147,6 +148,28 @@ class EntitlementsEngine implements Entitlements {
       clearTimeout(timer);
       if (runtime.config.ownsStore) await runtime.store.close?.();
     }
+  }
+
+  /**
+   * A commit after close(): delivered within timeoutMs, else delivery stops and what is left is
+   * handed over as at close()'s deadline (retried without end, it would be lost when the process exits).
+   */
+  private lateFlush(timeoutMs: number): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const flushed = this.ledger.buffer.flush().then(() => 'done' as const);
+    flushed.catch(noop);
+    Promise.race([flushed, deadline]).then(
+      (result) => {
+        clearTimeout(timer);
+        if (result !== 'timeout' || this.ledger.buffer.isAborted) return;
+        this.ledger.buffer.abort();
+        this.handOver(timeoutMs);
+      },
+      () => clearTimeout(timer),
+    );
   }
 
   /** Commits the store never took (Redis down at the end): only the app can keep them now. */

@@ -7,6 +7,11 @@ import type { CheckInput, Decision } from './types';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 
+/** The units a fallback granted for one key in one outage. */
+export interface FallbackTotal {
+  used: number;
+}
+
 /**
  * No decision from Stigg or the cache: the feature's fallback, else fail open or closed. A fallback
  * never denies with a reason that asks for an upgrade: Stigg did not decide, so a feature whose
@@ -14,8 +19,11 @@ const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
  */
 export class FailurePolicy {
   private readonly failOpenWarnedAt = new Map<string, number>();
-  /** Units granted by a fallback with a usageLimit per key, since Stigg last answered for it. */
-  private readonly granted = new Map<string, number>();
+  /**
+   * Units granted by a fallback with a usageLimit per key, since Stigg last answered for it. An
+   * object per total, so a lease gives its units back only to the total it took them from.
+   */
+  private readonly granted = new Map<string, FallbackTotal>();
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -32,12 +40,16 @@ export class FailurePolicy {
     const rule = config.fallback.get(input.featureId);
     if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
     if (rule !== undefined && !rule.hasAccess) throw this.unavailable(input, error);
-    const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key) ?? 0);
+    const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key)?.used ?? 0);
     if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
       if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);
       if (consume) {
-        if (this.granted.size >= config.maxEntries && !this.granted.has(key)) this.granted.clear();
-        this.granted.set(key, usedBefore + requested);
+        const total = this.granted.get(key);
+        if (total !== undefined) total.used = usedBefore + requested;
+        else {
+          if (this.granted.size >= config.maxEntries) this.granted.clear();
+          this.granted.set(key, { used: usedBefore + requested });
+        }
       }
     }
     const decision = fallbackDecision(input, requested, rule, usedBefore);
@@ -46,12 +58,16 @@ export class FailurePolicy {
     return decision;
   }
 
-  /** A fallback lease released its units: the total has them back. */
-  giveBack(key: string, units: number): void {
-    const used = this.granted.get(key);
-    if (used === undefined) return;
-    if (used - units <= 0) this.granted.delete(key);
-    else this.granted.set(key, used - units);
+  /** The total a fallback grant of `key` was just counted in (undefined without a usageLimit). */
+  totalOf(key: string): FallbackTotal | undefined {
+    return this.granted.get(key);
+  }
+
+  /** A fallback lease released its units: the total they were taken from has them back (a later outage's does not). */
+  giveBack(key: string, units: number, total: FallbackTotal | undefined): void {
+    if (total === undefined || this.granted.get(key) !== total) return;
+    total.used -= units;
+    if (total.used <= 0) this.granted.delete(key);
   }
 
   /** Stigg answered for `key`: a later outage starts a new fallback total. */

@@ -1,5 +1,5 @@
 import { decide, isLimited, isMetered, needsReservation, reservedDecision } from './decide';
-import type { FailurePolicy } from './failure-policy';
+import type { FailurePolicy, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -24,6 +24,8 @@ class EntitlementLease implements Lease {
     readonly key: string,
     readonly decision: Decision,
     readonly reservationId: string | undefined,
+    /** The fallback total a fallback grant took its units from (released units go back there only). */
+    private readonly fallbackTotal?: FallbackTotal,
   ) {
     this.settled = !decision.granted;
     // A granted metered request will commit a report: the outbox must have room for it (usageRefusal).
@@ -40,7 +42,7 @@ class EntitlementLease implements Lease {
     if (this.settled) return;
     this.settle();
     if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
-    else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage);
+    else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage, this.fallbackTotal);
   }
 
   private settle(): void {
@@ -127,6 +129,11 @@ export class Reservations {
     if (count <= 1) this.unsettledBuckets.delete(bucket);
     else this.unsettledBuckets.set(bucket, count - 1);
     this.unsettled -= 1;
+  }
+
+  /** Places of the outbox granted metered leases at work will take (report() must leave them). */
+  held(): number {
+    return this.unsettledNow();
   }
 
   /** Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped. */
@@ -311,7 +318,8 @@ export class Reservations {
   /** No decision from Stigg or the store: the failure policy, with the outbox bound for what it would serve. */
   private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): Lease {
     if (requested > 0 && this.policy.mayGrant(input.featureId)) this.refuseIfOutboxFull(input, key);
-    return new EntitlementLease(this, key, this.policy.decide(input, requested, key, error, origin), undefined);
+    const decision = this.policy.decide(input, requested, key, error, origin);
+    return new EntitlementLease(this, key, decision, undefined, this.policy.totalOf(key));
   }
 
   /**

@@ -241,14 +241,14 @@ export class MemoryStore implements Store {
   }
 
   /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */
-  enqueueUsage(key: string, report: PendingUsage): void {
+  enqueueUsage(key: string, report: PendingUsage, held = 0): void {
     const value = this.entries.peek(key)?.value;
     if (value !== undefined) {
       value.currentUsage = report.updateBehavior === 'SET' ? report.value : value.currentUsage + report.value;
     }
-    if (this.pendingUsageCount >= this.maxPendingUsage) {
+    if (this.pendingUsageCount + held >= this.maxPendingUsage) {
       this.compact();
-      if (this.pendingUsageCount >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
+      if (this.pendingUsageCount + held >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
     }
     this.queue.push(report);
   }

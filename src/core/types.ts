@@ -146,8 +146,10 @@ export interface Store {
   /**
    * Put a report in the outbox without a reservation (metering, unlimited features, fallback grants),
    * and apply it to the cached currentUsage of `key` when cached (DELTA adds, SET replaces).
+   * `held`: places of a bounded outbox promised to granted leases still at work (report() passes
+   * them, so it never takes a place a served request's commit will need).
    */
-  enqueueUsage(key: string, report: PendingUsage): MaybePromise<void>;
+  enqueueUsage(key: string, report: PendingUsage, held?: number): MaybePromise<void>;
   /** Take up to `max` pending reports for delivery; they come back after `leaseMs` unless acked. */
   claimUsage(max: number, leaseMs: number): MaybePromise<PendingUsage[]>;
   /** Stigg acknowledged these: remove them for good. */

@@ -103,12 +103,12 @@ export class UsageLedger {
    * dropped loudly, except a served request's (`served`) that an asynchronous store failed to take:
    * that one is held and queued again (see StrandedReports).
    */
-  enqueue(key: string, report: PendingUsage, reservationId: string | undefined, served = false): MaybePromise<void> {
+  enqueue(key: string, report: PendingUsage, reservationId: string | undefined, served = false, held = 0): MaybePromise<void> {
     const { store } = this.runtime;
     if (!this.runtime.countsUnreported) this.account(key, report);
     let queued: MaybePromise<void>;
     try {
-      queued = reservationId === undefined ? store.enqueueUsage(key, report) : store.commit(key, reservationId, report);
+      queued = reservationId === undefined ? store.enqueueUsage(key, report, held) : store.commit(key, reservationId, report);
     } catch (error) {
       this.lost(report, error);
       throw error;

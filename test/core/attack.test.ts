@@ -158,10 +158,13 @@ test('commit() never throws, even when the store refuses the report (a full outb
   const { MemoryStore } = await import('../../src/core/memory-store');
   const store = new MemoryStore({ maxPendingUsage: 1 });
   const dropped: PendingUsage[] = [];
-  const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
+  const clock = { now: Date.now() };
+  const entitlements = make({ store, reservationMaxMs: 80, usage: { flushIntervalMs: 60_000 }, now: () => clock.now });
   entitlements.on('usage:dropped', (report) => dropped.push(report));
-  // Granted while the outbox had room; a report() made without a check fills it before the commit.
+  // Granted while the outbox had room, then abandoned past reservationMaxMs (its place no longer
+  // held): a report() fills the outbox before the late commit.
   const second = await entitlements.acquire({ customerId: 'mates', featureId: TEMPLATES, requestedUsage: 2 });
+  clock.now += 1_000;
   void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
   expect(() => second.commit()).not.toThrow();
   expect(dropped.map((report) => [report.customerId, report.value])).toEqual([['mates', 2]]);

@@ -2,8 +2,11 @@ import { LRUCache } from 'lru-cache';
 import { coarseClock } from './clock';
 import { exceeds } from './decide';
 import { THREE_DIGITS } from './digits';
+import { MemoryOutbox } from './memory-outbox';
 import { IdTable } from './reservation-table';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
+
+export { OutboxFullError } from './memory-outbox';
 
 export interface MemoryStoreOptions {
   /** Most (customer, resource, feature) entitlements kept; least recently used go first. Default 10,000. */
@@ -16,17 +19,6 @@ export interface MemoryStoreOptions {
    * report that still does not fit is refused with an OutboxFullError.
    */
   maxPendingUsage?: number;
-}
-
-/** The memory store's outbox is at its bound even after compaction: the report was not queued. */
-export class OutboxFullError extends Error {
-  override readonly name = 'OutboxFullError';
-  readonly transient = false;
-  constructor(readonly maxPendingUsage: number) {
-    super(
-      `The memory store's usage outbox holds ${maxPendingUsage} reports (maxPendingUsage) and Stigg has not taken them: report refused`,
-    );
-  }
 }
 
 interface Entry {
@@ -51,37 +43,7 @@ interface KeyReservations {
   nextExpiry: number;
 }
 
-interface LeasedBatch {
-  reports: PendingUsage[];
-  readonly leasedUntil: number;
-}
-
 const SWEEP_INTERVAL_MS = 60_000;
-
-function sameKey(report: PendingUsage): string {
-  return `${report.customerId}\u001f${report.resourceId ?? ''}\u001f${report.featureId}`;
-}
-
-function copy(report: PendingUsage): PendingUsage {
-  return {
-    id: report.id,
-    idempotencyKey: report.idempotencyKey,
-    customerId: report.customerId,
-    featureId: report.featureId,
-    resourceId: report.resourceId,
-    value: report.value,
-    updateBehavior: report.updateBehavior,
-    createdAt: report.createdAt,
-    attempts: report.attempts,
-  };
-}
-
-/** The usual ack: exactly the batch that was claimed (same id strings, so comparisons are cheap). */
-function sameIds(reports: PendingUsage[], ids: string[]): boolean {
-  if (reports.length !== ids.length) return false;
-  for (let i = 0; i < ids.length; i += 1) if (reports[i]?.id !== ids[i]) return false;
-  return true;
-}
 
 /**
  * The default store: everything in this process, every method synchronous. Entitlements live in a
@@ -97,19 +59,8 @@ export class MemoryStore implements Store {
   /** Units held per key; the reservations themselves are in `byId`, by their numeric id. */
   private readonly reservations = new Map<string, KeyReservations>();
   private readonly byId = new IdTable<Reservation>();
-  /** Unclaimed reports, oldest first, from `head` on (an array: a Map keyed by UUIDs costs ~0.5 µs a report). */
-  private queue: PendingUsage[] = [];
-  private head = 0;
-  /** Claimed batches; few at a time, since one flusher sends one batch after another. */
-  private leased: LeasedBatch[] = [];
   private readonly maxEntries: number;
-  private readonly maxPendingUsage: number;
-  private compactedAt = -1;
-  /**
-   * How many reports from `head` on were handed out for delivery before (their lease ran out): Stigg
-   * may have them, so they are never merged. They are always the first ones of the queue.
-   */
-  private sentAhead = 0;
+  private readonly outbox: MemoryOutbox;
   /** Reservation ids are reservationHigh * 1000 + reservationLow, written as the two strings joined (0 is never one). */
   private reservationHigh = 0;
   private reservationHighText = '0';
@@ -130,7 +81,7 @@ export class MemoryStore implements Store {
     }
     this.now = options.now ?? coarseClock();
     this.maxEntries = maxEntries;
-    this.maxPendingUsage = maxPendingUsage;
+    this.outbox = new MemoryOutbox(maxPendingUsage);
     this.lastSweep = this.now();
     const keysByCustomer = this.keysByCustomer;
     this.entries = new LRUCache<string, Entry>({
@@ -156,9 +107,7 @@ export class MemoryStore implements Store {
 
   /** Reports in the outbox, claimed or not. */
   get pendingUsageCount(): number {
-    let count = this.queue.length - this.head;
-    for (const batch of this.leased) count += batch.reports.length;
-    return count;
+    return this.outbox.count;
   }
 
   getEntitlement(key: string): CachedEntitlement | undefined {
@@ -232,12 +181,7 @@ export class MemoryStore implements Store {
 
   /** A full outbox (after compaction) refuses reports: no metered request is granted until it drains. */
   usageRefusal(_key: string, unsettled = 0): Error | undefined {
-    if (this.pendingUsageCount + unsettled < this.maxPendingUsage) return undefined;
-    if (this.compactedAt !== this.pendingUsageCount) {
-      this.compact();
-      this.compactedAt = this.pendingUsageCount;
-    }
-    return this.pendingUsageCount + unsettled < this.maxPendingUsage ? undefined : new OutboxFullError(this.maxPendingUsage);
+    return this.outbox.refusal(unsettled);
   }
 
   /** The units count toward the cached usage even when the outbox refuses the report: the work was done. */
@@ -246,23 +190,12 @@ export class MemoryStore implements Store {
     if (value !== undefined) {
       value.currentUsage = report.updateBehavior === 'SET' ? report.value : value.currentUsage + report.value;
     }
-    if (this.pendingUsageCount + held >= this.maxPendingUsage) {
-      this.compact();
-      if (this.pendingUsageCount + held >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
-    }
-    this.queue.push(report);
+    this.outbox.enqueue(report, held);
   }
 
   /** Everything in the outbox, claimed or not, removed: what close() hands to the app when Stigg did not take it. */
   takePendingUsage(): PendingUsage[] {
-    const reports: PendingUsage[] = [];
-    for (const batch of this.leased) for (const report of batch.reports) reports.push(copy(report));
-    for (let i = this.head; i < this.queue.length; i += 1) reports.push(copy(this.queue[i] as PendingUsage));
-    this.leased = [];
-    this.queue = [];
-    this.head = 0;
-    this.sentAhead = 0;
-    return reports;
+    return this.outbox.take();
   }
 
   /** Extends an unexpired reservation (a request still at work); false when it is gone. */
@@ -276,82 +209,14 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  /** DELTAs never sent for one (customer, resource, feature) add up into the first of them. */
-  private compact(): void {
-    const first = new Map<string, PendingUsage>();
-    const kept: PendingUsage[] = [];
-    const sentEnd = this.head + this.sentAhead;
-    for (let i = this.head; i < this.queue.length; i += 1) {
-      const report = this.queue[i] as PendingUsage;
-      if (report.updateBehavior === 'SET' || i < sentEnd) {
-        kept.push(report);
-        if (report.updateBehavior === 'SET') first.delete(sameKey(report));
-        continue;
-      }
-      const key = sameKey(report);
-      const into = first.get(key);
-      if (into === undefined || !Number.isFinite(into.value + report.value)) {
-        first.set(key, report);
-        kept.push(report);
-      } else {
-        into.value += report.value;
-      }
-    }
-    this.queue = kept;
-    this.head = 0;
-  }
-
   claimUsage(max: number, leaseMs: number): PendingUsage[] {
     const now = this.now();
     if (now - this.lastSweep >= SWEEP_INTERVAL_MS) this.sweepReservations(now);
-    if (this.leased.length > 0) this.requeueExpired(now);
-    const available = this.queue.length - this.head;
-    if (available <= 0 || max <= 0) return [];
-    const end = this.head + Math.min(max, available);
-    const reports = this.queue.slice(this.head, end);
-    this.sentAhead = Math.max(0, this.sentAhead - reports.length);
-    this.head = end;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    this.leased.push({ reports, leasedUntil: now + leaseMs });
-    return reports.map(copy);
+    return this.outbox.claim(max, leaseMs, now);
   }
 
   ackUsage(ids: string[]): void {
-    if (ids.length === 0) return;
-    const exact = this.leased.findIndex((batch) => sameIds(batch.reports, ids));
-    if (exact !== -1) {
-      this.leased.splice(exact, 1);
-      return;
-    }
-    const acked = new Set(ids);
-    let removed = 0;
-    for (const batch of this.leased) {
-      const kept = batch.reports.filter((report) => !acked.has(report.id));
-      removed += batch.reports.length - kept.length;
-      batch.reports = kept;
-    }
-    this.leased = this.leased.filter((batch) => batch.reports.length > 0);
-    if (removed < acked.size) {
-      // Acked after its lease ran out and it went back to the queue.
-      const sentEnd = this.head + this.sentAhead;
-      let sentKept = 0;
-      const kept: PendingUsage[] = [];
-      for (let i = this.head; i < this.queue.length; i += 1) {
-        const report = this.queue[i] as PendingUsage;
-        if (acked.has(report.id)) continue;
-        kept.push(report);
-        if (i < sentEnd) sentKept += 1;
-      }
-      this.queue = kept;
-      this.head = 0;
-      this.sentAhead = sentKept;
-    }
+    this.outbox.ack(ids);
   }
 
   close(): Promise<void> {
@@ -360,19 +225,6 @@ export class MemoryStore implements Store {
     this.reservations.clear();
     this.byId.clear();
     return Promise.resolve();
-  }
-
-  private requeueExpired(now: number): void {
-    const expired: PendingUsage[] = [];
-    this.leased = this.leased.filter((batch) => {
-      if (batch.leasedUntil > now) return true;
-      for (const report of batch.reports) expired.push(report);
-      return false;
-    });
-    if (expired.length === 0) return;
-    this.queue = expired.concat(this.queue.slice(this.head));
-    this.head = 0;
-    this.sentAhead += expired.length;
   }
 
   /** The reservation `reservationId` of `key`, if it is still held. */

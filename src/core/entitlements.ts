@@ -26,6 +26,7 @@ class EntitlementsEngine implements Entitlements {
   private readonly reservations: Reservations;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly stopStoreErrors: (() => void) | undefined;
 
   constructor(config: Configuration) {
     this.runtime = new Runtime(config);
@@ -36,6 +37,8 @@ class EntitlementsEngine implements Entitlements {
     this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
+    const { runtime } = this;
+    this.stopStoreErrors = runtime.store.onError?.((error) => runtime.storeError(error));
   }
 
   acquire(input: CheckInput): MaybePromise<Lease> {
@@ -146,6 +149,7 @@ class EntitlementsEngine implements Entitlements {
       }
     } finally {
       clearTimeout(timer);
+      this.stopStoreErrors?.();
       if (runtime.config.ownsStore) await runtime.store.close?.();
     }
   }

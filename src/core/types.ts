@@ -177,6 +177,11 @@ export interface Store {
    * to claim now (not after their lease). Never removes a report.
    */
   releaseUsage?(ids: string[]): MaybePromise<void>;
+  /**
+   * Optional: errors the store finds on its own, outside any call (e.g. Redis lost its data). An
+   * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe.
+   */
+  onError?(listener: (error: Error) => void): () => void;
 }
 
 /** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */

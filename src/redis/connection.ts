@@ -64,6 +64,23 @@ export function createClient(url: string, config: { commandTimeoutMs: number }, 
   return client;
 }
 
+/** The client the store talks to: the app's (kept by the app), or one made from a URL (owned: the store closes it). */
+export function clientFrom(
+  redis: unknown,
+  commandTimeoutMs: number,
+  events: ConnectionEvents,
+): { client: RedisClientLike; owned: OwnedClient | undefined } {
+  if (typeof redis === 'string') {
+    const owned = createClient(redis, { commandTimeoutMs }, events);
+    return { client: owned, owned };
+  }
+  if (isClient(redis)) return { client: redis, owned: undefined };
+  throw new TypeError(
+    'RedisStore: the redis option must be an ioredis client or a redis:// URL, ' +
+      "e.g. new RedisStore({ redis: new Redis() }) or new RedisStore({ redis: 'redis://127.0.0.1:6379' }).",
+  );
+}
+
 export function isClient(value: unknown): value is RedisClientLike {
   return (
     typeof value === 'object' &&
@@ -107,7 +124,7 @@ export function subscriberFor(client: RedisClientLike, logger: Logger, connectio
   }
 }
 
-/** One script call (loaded again on NOSCRIPT), cut at timeoutMs; every failure is a RedisStoreError. */
+/** One script call (loaded again on NOSCRIPT, which onNoScript hears of), cut at timeoutMs; every failure is a RedisStoreError. */
 export function runScript(
   client: RedisClientLike,
   timeoutMs: number,
@@ -115,11 +132,13 @@ export function runScript(
   script: Script,
   keys: string[],
   args: Array<string | number>,
+  onNoScript?: () => void,
 ): Promise<unknown> {
   let call: Promise<unknown>;
   try {
     call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, function loadScript(error: unknown) {
       if (!isNoScript(error)) throw error;
+      onNoScript?.();
       return client.eval(script.source, keys.length, ...keys, ...args);
     });
   } catch (error) {
@@ -141,4 +160,22 @@ export function runScript(
       },
     );
   });
+}
+
+/**
+ * Calls `ready` each time an app's ioredis client is connected again (it reconnects by itself), so
+ * the store can check whether Redis kept its data. Returns the unsubscribe; a no-op for a client
+ * without events.
+ */
+export function watchReady(client: RedisClientLike, ready: () => void): () => void {
+  const emitter = client as Partial<{
+    on(event: string, listener: () => void): unknown;
+    removeListener(event: string, listener: () => void): unknown;
+  }>;
+  if (typeof emitter.on !== 'function' || typeof emitter.removeListener !== 'function') return () => undefined;
+  const listener = (): void => ready();
+  emitter.on('ready', listener);
+  return () => {
+    emitter.removeListener?.('ready', listener);
+  };
 }

@@ -1,6 +1,6 @@
 /** A RedisStore operation failed, timed out, or was called after close(). */
 export class RedisStoreError extends Error {
-  override readonly name = 'RedisStoreError';
+  override readonly name: string = 'RedisStoreError';
   /** The Store method that failed, e.g. 'reserve'. */
   readonly operation: string;
   readonly timedOut: boolean;

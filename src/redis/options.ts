@@ -1,5 +1,7 @@
 import type { Logger } from '../core/types';
+import { rejectUnknownOptions } from '../core/unknown-options';
 import type { RedisClientLike } from './connection';
+import { validateLogger, validateTimeout } from './validate';
 
 export interface RedisStoreOptions {
   /** An ioredis client or Cluster (the caller keeps owning it) or a redis:// / rediss:// URL (the store creates, owns and closes the client). */
@@ -33,3 +35,28 @@ export const GRACE_MS = 60_000;
 export const ACKED_TTL_MS = 24 * 60 * 60 * 1000;
 export const NEAR_CACHE_MAX_ENTRIES = 10_000;
 export const DEFAULT_NEAR_CACHE_MS = 1000;
+
+/** The store's options checked (unknown keys and bad values throw with the fix); `redis` and `prefix` are checked where used. */
+export function resolveStoreOptions(options: RedisStoreOptions): {
+  commandTimeoutMs: number;
+  logger: Logger;
+  countsUnreportedUsage: boolean;
+  nearCacheMs: number;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError("RedisStore expects an options object, e.g. new RedisStore({ redis: 'redis://127.0.0.1:6379' }).");
+  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, 'new RedisStore()');
+  const commandTimeoutMs = validateTimeout(options.commandTimeoutMs);
+  const logger = validateLogger(options.logger);
+  if (options.countsUnreportedUsage !== undefined && typeof options.countsUnreportedUsage !== 'boolean') {
+    throw new TypeError('RedisStore: countsUnreportedUsage must be true or false.');
+  }
+  const nearCacheMs = options.nearCacheMs ?? DEFAULT_NEAR_CACHE_MS;
+  if (typeof nearCacheMs !== 'number' || !Number.isFinite(nearCacheMs) || nearCacheMs < 0) {
+    throw new TypeError(
+      `RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`,
+    );
+  }
+  return { commandTimeoutMs, logger, countsUnreportedUsage: options.countsUnreportedUsage ?? true, nearCacheMs };
+}

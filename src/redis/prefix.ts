@@ -21,3 +21,26 @@ export function resolvePrefix(prefix: unknown, cluster: boolean): string {
   }
   return prefix;
 }
+
+/** The keys of the fleet's one usage outbox. */
+export interface OutboxKeys {
+  reports: string;
+  keys: string;
+  queue: string;
+  inFlight: string;
+  attempts: string;
+  sequence: string;
+  order: string;
+}
+
+export function outboxKeys(prefix: string): OutboxKeys {
+  return {
+    reports: `${prefix}outbox`,
+    keys: `${prefix}outbox:key`,
+    queue: `${prefix}outbox:queue`,
+    inFlight: `${prefix}outbox:inflight`,
+    attempts: `${prefix}outbox:attempts`,
+    sequence: `${prefix}outbox:seq`,
+    order: `${prefix}outbox:order`,
+  };
+}

@@ -347,3 +347,17 @@ extend(KEYS[2], ttl)
 return 1
 `,
 );
+
+/**
+ * KEYS: the data-loss marker. ARGV: a new epoch, written when the marker is missing.
+ * Returns { 1 when the marker existed else 0, its value }.
+ */
+export const DATA_EPOCH = script(
+  'dataEpoch',
+  `
+local value = redis.call('GET', KEYS[1])
+if value then return { 1, value } end
+redis.call('SET', KEYS[1], ARGV[1])
+return { 0, ARGV[1] }
+`,
+);

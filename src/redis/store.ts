@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
 import { isReplyError, RedisBreaker } from './breaker';
-import { createClient, isClient, raceTimer, runScript, subscriberFor, type OwnedClient, type RedisClientLike } from './connection';
+import { clientFrom, raceTimer, runScript, subscriberFor, watchReady, type OwnedClient, type RedisClientLike } from './connection';
+import { DataLossWatch } from './data-loss';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
@@ -12,6 +12,7 @@ import {
   ACQUIRE_FETCH_LOCK,
   CLAIM,
   COMMIT,
+  DATA_EPOCH,
   ENQUEUE,
   GET_ENTITLEMENT,
   INVALIDATE_CUSTOMER,
@@ -26,10 +27,10 @@ import {
   USAGE_MARK,
   type Script,
 } from './scripts';
-import { listenForInvalidations } from './subscriber';
-import { assertFinite, assertKey, assertReport, toTtl, validateLogger, validateTimeout } from './validate';
-import { resolvePrefix } from './prefix';
-import { ACKED_TTL_MS, DEFAULT_NEAR_CACHE_MS, GRACE_MS, KNOWN_OPTIONS, NEAR_CACHE_MAX_ENTRIES, type RedisStoreOptions } from './options';
+import { listenForNearCache } from './subscriber';
+import { assertFinite, assertKey, assertReport, toTtl } from './validate';
+import { outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
+import { ACKED_TTL_MS, GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -46,15 +47,7 @@ export class RedisStore implements Store {
   private readonly owned: OwnedClient | undefined;
   private readonly commandTimeoutMs: number;
   private readonly logger: Logger;
-  private readonly outbox: {
-    reports: string;
-    keys: string;
-    queue: string;
-    inFlight: string;
-    attempts: string;
-    sequence: string;
-    order: string;
-  };
+  private readonly outbox: OutboxKeys;
   private readonly channel: string;
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
@@ -67,84 +60,43 @@ export class RedisStore implements Store {
   /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
+  private readonly dataLoss: DataLossWatch;
+  /** Stops listening to an app's client for 'ready' (see watchReady). */
+  private readonly stopReady: () => void;
 
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError("RedisStore expects an options object, e.g. new RedisStore({ redis: 'redis://127.0.0.1:6379' }).");
-    }
-    rejectUnknownOptions(options, KNOWN_OPTIONS, 'new RedisStore()');
-    this.commandTimeoutMs = validateTimeout(options.commandTimeoutMs);
-    this.logger = validateLogger(options.logger);
-    if (options.countsUnreportedUsage !== undefined && typeof options.countsUnreportedUsage !== 'boolean') {
-      throw new TypeError('RedisStore: countsUnreportedUsage must be true or false.');
-    }
-    this.countsUnreportedUsage = options.countsUnreportedUsage ?? true;
-    const nearCacheMs = options.nearCacheMs ?? DEFAULT_NEAR_CACHE_MS;
-    if (typeof nearCacheMs !== 'number' || !Number.isFinite(nearCacheMs) || nearCacheMs < 0) {
-      throw new TypeError(
-        `RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`,
-      );
-    }
+    const config = resolveStoreOptions(options);
+    this.commandTimeoutMs = config.commandTimeoutMs;
+    this.logger = config.logger;
+    this.countsUnreportedUsage = config.countsUnreportedUsage;
     this.breaker = new RedisBreaker({
       probe: () => this.exec('probe', PING, [], []),
       probeIntervalMs: Math.min(Math.max(this.commandTimeoutMs, 250), 2000),
       logger: this.logger,
     });
-    const { redis } = options;
-    if (typeof redis === 'string') {
-      const { breaker } = this;
-      this.owned = createClient(
-        redis,
-        { commandTimeoutMs: this.commandTimeoutMs },
-        { down: (error) => breaker.failed(error), up: () => breaker.answered() },
-      );
-      this.client = this.owned;
-    } else if (isClient(redis)) {
-      this.owned = undefined;
-      this.client = redis;
-    } else {
-      throw new TypeError(
-        'RedisStore: the redis option must be an ioredis client or a redis:// URL, ' +
-          "e.g. new RedisStore({ redis: new Redis() }) or new RedisStore({ redis: 'redis://127.0.0.1:6379' }).",
-      );
-    }
+    const { breaker } = this;
+    const connection = clientFrom(options.redis, this.commandTimeoutMs, {
+      down: (error) => breaker.failed(error),
+      up: () => {
+        breaker.answered();
+        this.dataLoss.check();
+      },
+    });
+    this.client = connection.client;
+    this.owned = connection.owned;
     const p = resolvePrefix(options.prefix, this.client.isCluster === true);
     this.prefix = p;
-    this.outbox = {
-      reports: `${p}outbox`,
-      keys: `${p}outbox:key`,
-      queue: `${p}outbox:queue`,
-      inFlight: `${p}outbox:inflight`,
-      attempts: `${p}outbox:attempts`,
-      sequence: `${p}outbox:seq`,
-      order: `${p}outbox:order`,
-    };
+    this.outbox = outboxKeys(p);
     this.channel = `${p}invalidations`;
-    this.near = new NearCache(nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
-    const subscriber = nearCacheMs > 0 ? subscriberFor(this.client, this.logger, `${p}invalidations`) : undefined;
-    const { near } = this;
-    this.stopListening =
-      subscriber === undefined
-        ? undefined
-        : listenForInvalidations(
-            subscriber,
-            this.channel,
-            {
-              lost() {
-                near.enabled = false;
-                near.clear();
-              },
-              listening() {
-                near.clear();
-                near.enabled = true;
-              },
-              message(text) {
-                if (text.startsWith('c:')) near.deleteCustomer(text.slice(2));
-                else near.clear();
-              },
-            },
-            this.logger,
-          );
+    this.dataLoss = new DataLossWatch(
+      `${p}epoch`,
+      (candidate) => this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`], [candidate]) as Promise<[number, string]>,
+      this.logger,
+    );
+    this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
+    this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
+    const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
+    this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
   }
 
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
@@ -355,6 +307,11 @@ export class RedisStore implements Store {
     );
   }
 
+  /** Errors found outside any call: Redis lost its data (RedisDataLostError). Without a listener they go to the logger. */
+  onError(listener: (error: Error) => void): () => void {
+    return this.dataLoss.onLoss(listener);
+  }
+
   /** Stops the store; quits the client only when the store created it from a URL. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -363,6 +320,7 @@ export class RedisStore implements Store {
 
   private async shutdown(): Promise<void> {
     this.breaker.stop();
+    this.stopReady();
     this.near.enabled = false;
     this.near.clear();
     await this.stopListening?.();
@@ -405,6 +363,7 @@ export class RedisStore implements Store {
         new RedisStoreError(operation, `Redis is not answering (${down.message}); failing fast until it does`, { cause: down }),
       );
     }
+    if (this.dataLoss.unchecked) this.dataLoss.check();
     const { breaker } = this;
     return this.exec(operation, script, keys, args).then(undefined, function failed(error: RedisStoreError) {
       if (error.timedOut || !isReplyError(error.cause)) breaker.failed(error);
@@ -413,8 +372,11 @@ export class RedisStore implements Store {
   }
 
   private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args);
+    return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args, this.scriptsLost);
   }
+
+  /** Redis answered NOSCRIPT: its script cache is empty (restarted, or SCRIPT FLUSH); did its data go too? */
+  private readonly scriptsLost = (): void => this.dataLoss.check();
 }
 
 /** The customer id a core key starts with (customer, resource and feature joined by U+001F). */

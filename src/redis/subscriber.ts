@@ -1,4 +1,5 @@
 import type { Logger } from '../core/types';
+import type { NearCache } from './near-cache';
 
 /** The part of an ioredis connection in subscriber mode the store uses. */
 export interface SubscriberLike {
@@ -70,4 +71,27 @@ export function listenForInvalidations(
     await Promise.race([subscriber.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     subscriber.disconnect();
   };
+}
+
+/** The near cache follows the invalidations: off and empty while they may be missed, emptied as told. */
+export function listenForNearCache(near: NearCache, subscriber: SubscriberLike, channel: string, logger: Logger): () => Promise<void> {
+  return listenForInvalidations(
+    subscriber,
+    channel,
+    {
+      lost() {
+        near.enabled = false;
+        near.clear();
+      },
+      listening() {
+        near.clear();
+        near.enabled = true;
+      },
+      message(text) {
+        if (text.startsWith('c:')) near.deleteCustomer(text.slice(2));
+        else near.clear();
+      },
+    },
+    logger,
+  );
 }

@@ -2,6 +2,7 @@
 // A Redis WITHOUT persistence restarts while granted requests are still at work: their reservations
 // are gone with it, the next requests refetch Stigg's usage (which does not count them) and are
 // granted the same units again. Documented in docs/redis.md (persistence); kept as a reproduction.
+// The loss itself is now reported (RedisDataLostError, test/redis/data-loss.test.ts); the regrant is not prevented.
 import { spawn } from 'node:child_process';
 import { Stigg } from '../../../src/client';
 import { createEntitlements } from '../../../src/core';

@@ -1,0 +1,82 @@
+import type { Logger } from '../core/types';
+import { RedisStoreError } from './errors';
+
+/**
+ * Redis no longer holds what the store wrote (restarted without persistence, FLUSHALL/FLUSHDB, a
+ * failover to an empty replica, a key evicted under an `allkeys-*` policy): the usage reports in the
+ * outbox that Stigg had not taken and the reservations of requests then at work are gone.
+ */
+export class RedisDataLostError extends RedisStoreError {
+  override readonly name = 'RedisDataLostError';
+  constructor(marker: string) {
+    super(
+      'dataLost',
+      `Redis lost the store's data (its marker key "${marker}" is gone or was written anew): usage reports Stigg had not taken and the reservations held then are lost, and limits may be exceeded until those requests finish. Run Redis with persistence (appendonly yes) and maxmemory-policy noeviction or volatile-*; see docs/redis.md`,
+    );
+  }
+}
+
+/**
+ * Watches for data loss with one marker key, written once for the whole fleet and never expired: a
+ * process that finds it gone (and writes it anew) or holding another value than it last read knows
+ * Redis lost its data since. Checked at first use, when the connection is ready again, and when Redis
+ * answers NOSCRIPT (its script cache is empty: restarted, or SCRIPT FLUSH). Nothing brings the data
+ * back: the point is that the app is told, once per loss, instead of losing usage silently.
+ */
+export class DataLossWatch {
+  private epoch: string | undefined;
+  private checking = false;
+  private again = false;
+  private readonly listeners = new Set<(error: Error) => void>();
+
+  constructor(
+    readonly marker: string,
+    /** Reads the marker, writing `candidate` when it is missing: [1 when it existed else 0, its value]. */
+    private readonly read: (candidate: string) => Promise<[number, string]>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** No check made yet: the store asks for one at its first command. */
+  get unchecked(): boolean {
+    return this.epoch === undefined && !this.checking;
+  }
+
+  /** Reports a loss to `listener` (the engines using the store) instead of the store's logger. */
+  onLoss(listener: (error: Error) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Compares the marker with the epoch last read; coalesced, never rejects (a failing Redis is reported elsewhere). */
+  check(): void {
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = true;
+    const candidate = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.read(candidate)
+      .then(
+        ([existed, value]) => this.compare(existed === 1, String(value)),
+        () => undefined,
+      )
+      .finally(() => {
+        this.checking = false;
+        if (!this.again) return;
+        this.again = false;
+        this.check();
+      });
+  }
+
+  private compare(existed: boolean, value: string): void {
+    const known = this.epoch;
+    this.epoch = value;
+    if (known === undefined || (existed && value === known)) return;
+    const error = new RedisDataLostError(this.marker);
+    if (this.listeners.size === 0) {
+      this.logger.error({ error: error.message, marker: this.marker }, 'RedisStore: Redis lost its data; usage may have been lost');
+      return;
+    }
+    for (const listener of this.listeners) listener(error);
+  }
+}

@@ -8,7 +8,7 @@ import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
 import { rejectUnknownOptions } from './unknown-options';
 import { Runtime } from './runtime';
-import { unref } from './timers';
+import { raceTimer } from './timers';
 import type { CheckInput, CloseOptions, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from './types';
 import { UsageLedger } from './usage-ledger';
 
@@ -125,10 +125,6 @@ class EntitlementsEngine implements Entitlements {
   private async shutdown(timeoutMs: number): Promise<void> {
     const { runtime } = this;
     const buffer = this.ledger.buffer;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const work = (async () => {
       await runtime.settle();
       await this.ledger.stranded.retry();
@@ -138,17 +134,15 @@ class EntitlementsEngine implements Entitlements {
     })();
     work.catch(noop);
     try {
-      if ((await Promise.race([work, deadline])) === 'timeout') {
+      if ((await raceTimer(work, timeoutMs, 'timeout' as const, true)) === 'timeout') {
         buffer.abort();
         this.handOver(timeoutMs);
         // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
-        if (runtime.store.releaseUsage !== undefined)
-          await Promise.race([work, new Promise((resolve) => unref(setTimeout(resolve, ABORT_GRACE_MS)))]);
+        if (runtime.store.releaseUsage !== undefined) await raceTimer(work, ABORT_GRACE_MS, undefined);
       } else {
         this.handOverStranded(timeoutMs);
       }
     } finally {
-      clearTimeout(timer);
       this.stopStoreErrors?.();
       if (runtime.config.ownsStore) await runtime.store.close?.();
     }
@@ -159,21 +153,12 @@ class EntitlementsEngine implements Entitlements {
    * handed over as at close()'s deadline (retried without end, it would be lost when the process exits).
    */
   private lateFlush(timeoutMs: number): void {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const flushed = this.ledger.buffer.flush().then(() => 'done' as const);
-    flushed.catch(noop);
-    Promise.race([flushed, deadline]).then(
-      (result) => {
-        clearTimeout(timer);
-        if (result !== 'timeout' || this.ledger.buffer.isAborted) return;
-        this.ledger.buffer.abort();
-        this.handOver(timeoutMs);
-      },
-      () => clearTimeout(timer),
-    );
+    raceTimer(flushed, timeoutMs, 'timeout' as const, true).then((result) => {
+      if (result !== 'timeout' || this.ledger.buffer.isAborted) return;
+      this.ledger.buffer.abort();
+      this.handOver(timeoutMs);
+    }, noop);
   }
 
   /** Commits the store never took (Redis down at the end): only the app can keep them now. */

@@ -37,9 +37,8 @@ export class FailurePolicy {
     consume = true,
   ): Decision {
     const { config } = this.runtime;
+    if (!this.mayGrant(input.featureId)) throw this.unavailable(input, error);
     const rule = config.fallback.get(input.featureId);
-    if (rule === undefined && config.failMode === 'closed') throw this.unavailable(input, error);
-    if (rule !== undefined && !rule.hasAccess) throw this.unavailable(input, error);
     const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key)?.used ?? 0);
     if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
       if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);

@@ -131,13 +131,11 @@ export class Reservations {
     this.unsettled -= 1;
   }
 
-  /** Places of the outbox granted metered leases at work will take (report() must leave them). */
+  /**
+   * Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped: the
+   * outbox places their reports will take (the bound, and report(), must leave them).
+   */
   held(): number {
-    return this.unsettledNow();
-  }
-
-  /** Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped. */
-  private unsettledNow(): number {
     if (this.unsettled === 0) return 0;
     const oldest = this.bucketOf(this.runtime.now() - this.runtime.config.reservationMaxMs);
     if (oldest > this.expiredBelow) this.expiredBelow = oldest;
@@ -328,7 +326,7 @@ export class Reservations {
    * would serve exactly that unit.
    */
   private refuseIfOutboxFull(input: CheckInput, key: string): void {
-    const refusal = this.runtime.store.usageRefusal?.(key, this.unsettledNow());
+    const refusal = this.runtime.store.usageRefusal?.(key, this.held());
     if (refusal === undefined) return;
     this.runtime.storeError(refusal);
     throw this.policy.unavailable(input, refusal);

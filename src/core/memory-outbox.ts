@@ -54,7 +54,8 @@ export class MemoryOutbox {
   private head = 0;
   /** Claimed batches; few at a time, since one flusher sends one batch after another. */
   private leased: LeasedBatch[] = [];
-  private compactedAt = -1;
+  /** Compacted, and no report queued since: compacting again would merge nothing (a full outbox refuses at once). */
+  private compacted = false;
   /**
    * How many reports from `head` on were handed out for delivery before (their lease ran out): Stigg
    * may have them, so they are never merged. They are always the first ones of the queue.
@@ -73,20 +74,16 @@ export class MemoryOutbox {
   /** An OutboxFullError when `unsettled` more reports would not fit even after compaction. */
   refusal(unsettled: number): Error | undefined {
     if (this.count + unsettled < this.maxPendingUsage) return undefined;
-    if (this.compactedAt !== this.count) {
-      this.compact();
-      this.compactedAt = this.count;
-    }
+    if (!this.compacted) this.compact();
     return this.count + unsettled < this.maxPendingUsage ? undefined : new OutboxFullError(this.maxPendingUsage);
   }
 
   /** Queues `report`, leaving `held` places free; throws OutboxFullError when it does not fit after compaction. */
   enqueue(report: PendingUsage, held: number): void {
-    if (this.count + held >= this.maxPendingUsage) {
-      this.compact();
-      if (this.count + held >= this.maxPendingUsage) throw new OutboxFullError(this.maxPendingUsage);
-    }
+    const refused = this.refusal(held);
+    if (refused !== undefined) throw refused;
     this.queue.push(report);
+    this.compacted = false;
   }
 
   /** Everything in the outbox, claimed or not, removed (copies). */
@@ -177,6 +174,7 @@ export class MemoryOutbox {
     }
     this.queue = kept;
     this.head = 0;
+    this.compacted = true;
   }
 
   /** Expired leases go back to the front of the queue, as sent ahead. */

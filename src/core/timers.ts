@@ -15,3 +15,24 @@ export function ref(timer: Handle): void {
 
 export const soon: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
+/**
+ * `promise`, or `fallback` once `ms` passed, whichever comes first; the timer is cleared either way.
+ * `keepAlive`: the timer holds the process open (a deadline that must fire, e.g. to hand usage over).
+ */
+export function raceTimer<T, F>(promise: Promise<T>, ms: number, fallback: F, keepAlive = false): Promise<T | F> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    if (!keepAlive) unref(timer);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -94,17 +94,6 @@ export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-export function raceTimer<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise(function settle(resolve) {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-    void promise.then(function done(value) {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
 /** A second connection for pub/sub, or undefined when the client cannot make one. */
 export function subscriberFor(client: RedisClientLike, logger: Logger, connectionName: string): SubscriberLike | undefined {
   if (typeof client.duplicate !== 'function') return undefined;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
+import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
-import { clientFrom, raceTimer, runScript, subscriberFor, watchReady, type OwnedClient, type RedisClientLike } from './connection';
+import { clientFrom, runScript, subscriberFor, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';

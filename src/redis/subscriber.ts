@@ -1,3 +1,5 @@
+import { noop } from '../core/maybe-promise';
+import { raceTimer } from '../core/timers';
 import type { Logger } from '../core/types';
 import type { NearCache } from './near-cache';
 
@@ -68,7 +70,7 @@ export function listenForInvalidations(
   return async function stop() {
     closed = true;
     listener.lost();
-    await Promise.race([subscriber.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    await raceTimer(subscriber.quit().catch(noop), 500, undefined);
     subscriber.disconnect();
   };
 }

@@ -183,14 +183,16 @@ describe("shared store (Redis): close() during an outage never takes other proce
   });
 
   test('150 reports of two processes survive one closing in a 1 s outage, and are delivered exactly once later', async () => {
+    // The app's client: the stores are the test's to close (each holds a pub/sub connection).
+    const stores = [new RedisStore({ redis, prefix }), new RedisStore({ redis, prefix })] as const;
     const one = createEntitlements({
       client: rig.client,
-      store: new RedisStore({ redis, prefix }),
+      store: stores[0],
       usage: { flushIntervalMs: 60_000, leaseMs: 200, retryBaseDelayMs: 5 },
     });
     const two = createEntitlements({
       client: rig.client,
-      store: new RedisStore({ redis, prefix }),
+      store: stores[1],
       usage: { flushIntervalMs: 60_000, leaseMs: 200 },
     });
     const dropped: PendingUsage[] = [];
@@ -204,6 +206,7 @@ describe("shared store (Redis): close() during an outage never takes other proce
     await sleep(250);
     await two.flush();
     await two.close();
+    await Promise.all(stores.map((store) => store.close()));
     expect(dropped).toEqual([]);
     expect(applied('shared')).toBe(150);
   });
@@ -230,4 +233,33 @@ test('the memory outbox is bounded: untried DELTAs of one key are compacted, the
   await entitlements.flush();
   expect(applied('bound')).toBe(50);
   expect(rig.emulator.state.currentUsage('bound', CAMPAIGNS)).toBe(2);
+});
+
+test('a full outbox compacts again once a report was queued since its last compaction (no report refused that merging would fit)', () => {
+  const store = new MemoryStore({ maxPendingUsage: 3 });
+  let next = 0;
+  const report = (customerId: string): PendingUsage => {
+    next += 1;
+    const id = `r-${next}`;
+    return {
+      id,
+      idempotencyKey: id,
+      customerId,
+      featureId: TEMPLATES,
+      value: 1,
+      updateBehavior: 'DELTA',
+      createdAt: new Date(0).toISOString(),
+      attempts: 0,
+    };
+  };
+  for (const customerId of ['c1', 'c2', 'c3']) store.enqueueUsage(`${customerId}-key`, report(customerId));
+  expect(store.usageRefusal('k')).toBeInstanceOf(OutboxFullError); // compacted: nothing to merge
+  store.ackUsage(store.claimUsage(1, 60_000).map((claimed) => claimed.id)); // c1 delivered: 2 left
+  store.enqueueUsage('c2-key', report('c2')); // full again, and c2 twice: mergeable
+  expect(() => store.enqueueUsage('c2-key', report('c2'))).not.toThrow();
+  expect(store.takePendingUsage().map((kept) => [kept.customerId, kept.value])).toEqual([
+    ['c2', 2],
+    ['c3', 1],
+    ['c2', 1],
+  ]);
 });

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
-import { closedPort, requireRedis } from './helpers';
+import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis } from './helpers';
 
 // A Redis without persistence that restarts (or is flushed) loses the outbox and the reservations:
 // usage Stigg had not taken is gone and limits may be exceeded. Nothing brings it back; the app must
@@ -14,32 +14,6 @@ requireRedis();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FEATURE = 'feature-02-campaigns';
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
-    stdio: 'ignore',
-  });
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return server;
-    } catch {
-      await sleep(50);
-    }
-  }
-  probe.disconnect();
-  throw new Error(`redis-server did not start on port ${port}`);
-}
-
-function stopRedis(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  server.kill('SIGKILL');
-  return exited;
-}
 
 async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;

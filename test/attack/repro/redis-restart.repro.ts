@@ -3,23 +3,17 @@
 // are gone with it, the next requests refetch Stigg's usage (which does not count them) and are
 // granted the same units again. Documented in docs/redis.md (persistence); kept as a reproduction.
 // The loss itself is now reported (RedisDataLostError, test/redis/data-loss.test.ts); the regrant is not prevented.
-import { spawn } from 'node:child_process';
 import { Stigg } from '../../../src/client';
 import { createEntitlements } from '../../../src/core';
 import { defaultCatalog, startEmulator } from '../../../src/emulator';
 import { RedisStore } from '../../../src/redis';
-import { closedPort } from '../../redis/helpers';
+import { closedPort, startRedisServer, stopRedisServer } from '../../redis/helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function startRedis(port: number) {
-  return spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
-}
-
 it('Redis restarted without persistence while 4 requests hold the 4 units: 4 more are granted', async () => {
   const port = await closedPort();
-  let redis = startRedis(port);
-  await sleep(300);
+  let redis = await startRedisServer(port);
   const emulator = await startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: 'restart', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
   });
@@ -32,9 +26,8 @@ it('Redis restarted without persistence while 4 requests hold the 4 units: 4 mor
   const input = { customerId: 'restart', featureId: 'feature-02-campaigns', requestedUsage: 1 };
   const held = [];
   for (let i = 0; i < 4; i++) held.push(await entitlements.acquire(input));
-  redis.kill('SIGKILL');
-  await sleep(200);
-  redis = startRedis(port);
+  await stopRedisServer(redis);
+  redis = await startRedisServer(port);
   await sleep(2500);
   let again = 0;
   for (let i = 0; i < 4; i++) {
@@ -56,7 +49,7 @@ it('Redis restarted without persistence while 4 requests hold the 4 units: 4 mor
     customerId: 'restart',
     featureId: 'feature-02-campaigns',
   });
-  redis.kill('SIGKILL');
+  await stopRedisServer(redis);
   await emulator.stop();
   console.log(`granted again after the restart: ${again}; Stigg counts ${String(upstream.currentUsage)} at limit 4`);
   expect(again).toBe(0);

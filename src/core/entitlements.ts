@@ -99,8 +99,11 @@ class EntitlementsEngine implements Entitlements {
         { featureId: decision.featureId, idempotencyKey },
         'A lease was committed after entitlements.close(); delivering its usage now',
       );
-      if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);
-      else this.lateFlush(timeoutMs);
+      if (this.ledger.buffer.isAborted) {
+        this.handOver(timeoutMs);
+        // A store that refuses the commit later (closed by the app, Redis down) strands it: that too.
+        void this.runtime.settle().then(() => this.handOverStranded(timeoutMs));
+      } else this.lateFlush(timeoutMs);
     };
     this.closing = this.shutdown(timeoutMs);
     return this.closing;
@@ -157,20 +160,31 @@ class EntitlementsEngine implements Entitlements {
   /**
    * A commit after close(): delivered within timeoutMs, else delivery stops and what is left is
    * handed over as at close()'s deadline (retried without end, it would be lost when the process exits).
+   * A commit the store refused (closed by the app, Redis down) is handed over too, once it is known.
    */
   private lateFlush(timeoutMs: number): void {
+    const { runtime, ledger } = this;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const flushed = this.ledger.buffer.flush().then(() => 'done' as const);
+    // As close() does: the commit lands (or is stranded: the store refused it), then the flush.
+    const flushed = (async () => {
+      await runtime.settle();
+      await ledger.stranded.retry();
+      await ledger.buffer.flush();
+      return 'done' as const;
+    })();
     flushed.catch(noop);
     Promise.race([flushed, deadline]).then(
       (result) => {
         clearTimeout(timer);
-        if (result !== 'timeout' || this.ledger.buffer.isAborted) return;
-        this.ledger.buffer.abort();
-        this.handOver(timeoutMs);
+        // A commit the store never took (closed by the app, Redis down) is the app's to keep too.
+        if (result === 'done' && !ledger.buffer.isAborted) this.handOverStranded(timeoutMs);
+        else {
+          ledger.buffer.abort();
+          this.handOver(timeoutMs);
+        }
       },
       () => clearTimeout(timer),
     );

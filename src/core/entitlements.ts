@@ -101,8 +101,7 @@ class EntitlementsEngine implements Entitlements {
       );
       if (this.ledger.buffer.isAborted) {
         this.handOver(timeoutMs);
-        // A store that refuses the commit later (closed by the app, Redis down) strands it: that too.
-        void this.runtime.settle().then(() => this.handOverStranded(timeoutMs));
+        this.handOverRefused(timeoutMs);
       } else this.lateFlush(timeoutMs);
     };
     this.closing = this.shutdown(timeoutMs);
@@ -184,10 +183,16 @@ class EntitlementsEngine implements Entitlements {
         else {
           ledger.buffer.abort();
           this.handOver(timeoutMs);
+          this.handOverRefused(timeoutMs);
         }
       },
       () => clearTimeout(timer),
     );
+  }
+
+  /** A late commit the store refuses after the hand-over (closed by the app, Redis down or slow): that too, once known. */
+  private handOverRefused(timeoutMs: number): void {
+    void this.runtime.settle().then(() => this.handOverStranded(timeoutMs));
   }
 
   /** Commits the store never took (Redis down at the end): only the app can keep them now. */

@@ -4,7 +4,8 @@ import { createEntitlements } from '../../src/core';
 import type { PendingUsage } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from '../redis/helpers';
+import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../redis/helpers';
+import { startRedisProxy } from '../redis/proxy';
 
 // close() promises that a lease committed after close() finished "gets timeoutMs to be delivered,
 // then is handed over". With a Redis store the app shuts down as docs/redis.md shows
@@ -81,5 +82,33 @@ it('a lease committed after a close() that hit its deadline, store closed, is ha
     expect(undelivered.map((report) => [report.customerId, report.value])).toEqual([[CUSTOMER, 1]]);
   } finally {
     emulator.setFaults({ latencyMs: 0 });
+  }
+});
+
+// And when the store takes longer than timeoutMs to refuse it (Redis hanging, commandTimeoutMs 1 s,
+// timeoutMs 200): the late commit's deadline handed over what there was, the refusal came after and
+// the report was held and retried for ever: 0 of 1 in 'usage:undelivered' after 2.5 s.
+it('a lease committed after close(), Redis hanging longer than timeoutMs, is handed over once the store gives up', async () => {
+  const proxy = await startRedisProxy(REDIS_URL);
+  const store = new RedisStore({ redis: proxy.url, prefix, commandTimeoutMs: 1_000 });
+  const entitlements = createEntitlements({
+    client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 }),
+    store,
+    usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 10 },
+  });
+  const undelivered: PendingUsage[] = [];
+  entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
+  entitlements.on('store:error', () => undefined);
+  try {
+    const lease = await entitlements.acquire({ customerId: CUSTOMER, featureId: FEATURE, requestedUsage: 1 });
+    expect(lease.decision.granted).toBe(true);
+    await entitlements.close({ timeoutMs: 200 });
+    proxy.blackhole();
+    lease.commit();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(undelivered.map((report) => [report.customerId, report.value])).toEqual([[CUSTOMER, 1]]);
+  } finally {
+    await store.close();
+    await proxy.close();
   }
 });

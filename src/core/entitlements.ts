@@ -99,8 +99,10 @@ class EntitlementsEngine implements Entitlements {
         { featureId: decision.featureId, idempotencyKey },
         'A lease was committed after entitlements.close(); delivering its usage now',
       );
-      if (this.ledger.buffer.isAborted) this.handOver(timeoutMs);
-      else this.lateFlush(timeoutMs);
+      if (this.ledger.buffer.isAborted) {
+        this.handOver(timeoutMs);
+        this.handOverRefused(timeoutMs);
+      } else this.lateFlush(timeoutMs);
     };
     this.closing = this.shutdown(timeoutMs);
     return this.closing;
@@ -125,13 +127,7 @@ class EntitlementsEngine implements Entitlements {
   private async shutdown(timeoutMs: number): Promise<void> {
     const { runtime } = this;
     const buffer = this.ledger.buffer;
-    const work = (async () => {
-      await runtime.settle();
-      await this.ledger.stranded.retry();
-      await buffer.flush();
-      await runtime.settle();
-      return 'done' as const;
-    })();
+    const work = this.drain();
     work.catch(noop);
     try {
       if ((await raceTimer(work, timeoutMs, 'timeout' as const, true)) === 'timeout') {
@@ -148,17 +144,36 @@ class EntitlementsEngine implements Entitlements {
     }
   }
 
+  /** Commits on their way land (or are stranded: the store refused them), the outbox is flushed, store writes settle. */
+  private async drain(): Promise<'done'> {
+    await this.runtime.settle();
+    await this.ledger.stranded.retry();
+    await this.ledger.buffer.flush();
+    await this.runtime.settle();
+    return 'done';
+  }
+
   /**
    * A commit after close(): delivered within timeoutMs, else delivery stops and what is left is
    * handed over as at close()'s deadline (retried without end, it would be lost when the process exits).
+   * A commit the store refused (closed by the app, Redis down) is handed over too, once it is known.
    */
   private lateFlush(timeoutMs: number): void {
-    const flushed = this.ledger.buffer.flush().then(() => 'done' as const);
-    raceTimer(flushed, timeoutMs, 'timeout' as const, true).then((result) => {
-      if (result !== 'timeout' || this.ledger.buffer.isAborted) return;
-      this.ledger.buffer.abort();
-      this.handOver(timeoutMs);
+    const { ledger } = this;
+    raceTimer(this.drain(), timeoutMs, 'timeout' as const, true).then((result) => {
+      // A commit the store never took (closed by the app, Redis down) is the app's to keep too.
+      if (result === 'done' && !ledger.buffer.isAborted) this.handOverStranded(timeoutMs);
+      else {
+        ledger.buffer.abort();
+        this.handOver(timeoutMs);
+        this.handOverRefused(timeoutMs);
+      }
     }, noop);
+  }
+
+  /** A late commit the store refuses after the hand-over (closed by the app, Redis down or slow): that too, once known. */
+  private handOverRefused(timeoutMs: number): void {
+    void this.runtime.settle().then(() => this.handOverStranded(timeoutMs));
   }
 
   /** Commits the store never took (Redis down at the end): only the app can keep them now. */

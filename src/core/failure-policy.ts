@@ -10,6 +10,8 @@ const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 /** The units a fallback granted for one key in one outage. */
 export interface FallbackTotal {
   used: number;
+  /** How many answers from Stigg had been seen when the total started (see makeRoom). */
+  readonly since: number;
 }
 
 /**
@@ -24,6 +26,9 @@ export class FailurePolicy {
    * object per total, so a lease gives its units back only to the total it took them from.
    */
   private readonly granted = new Map<string, FallbackTotal>();
+  /** Answers from Stigg seen (recovered()); `pruned`: the count at the last makeRoom() that found nothing to forget. */
+  private answers = 0;
+  private pruned = -1;
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -39,16 +44,15 @@ export class FailurePolicy {
     const { config } = this.runtime;
     if (!this.mayGrant(input.featureId)) throw this.unavailable(input, error);
     const rule = config.fallback.get(input.featureId);
-    const usedBefore = rule?.usageLimit === undefined ? null : (this.granted.get(key)?.used ?? 0);
+    const total = rule?.usageLimit === undefined ? undefined : this.granted.get(key);
+    const usedBefore = rule?.usageLimit === undefined ? null : (total?.used ?? 0);
     if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
       if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);
+      // Totals are bounded by maxEntries: forgetting one still counting would reopen its key's cap.
+      if (total === undefined && this.granted.size >= config.maxEntries && !this.makeRoom()) throw this.unavailable(input, error);
       if (consume) {
-        const total = this.granted.get(key);
         if (total !== undefined) total.used = usedBefore + requested;
-        else {
-          if (this.granted.size >= config.maxEntries) this.granted.clear();
-          this.granted.set(key, { used: usedBefore + requested });
-        }
+        else this.granted.set(key, { used: usedBefore + requested, since: this.answers });
       }
     }
     const decision = fallbackDecision(input, requested, rule, usedBefore);
@@ -71,7 +75,22 @@ export class FailurePolicy {
 
   /** Stigg answered for `key`: a later outage starts a new fallback total. */
   recovered(key: string): void {
+    this.answers += 1;
     if (this.granted.size > 0) this.granted.delete(key);
+  }
+
+  /**
+   * The totals are full: forgets those started before Stigg last answered (for any key: that outage
+   * is over, and their key's next answer would end them). A total of the outage still going on is
+   * never forgotten: a new key then gets no fallback grant (503), or 10,000 other keys would reopen
+   * every cap (before: the totals were cleared whole, usageLimit 2 granted 4).
+   */
+  private makeRoom(): boolean {
+    if (this.pruned === this.answers) return false;
+    for (const [key, total] of this.granted) if (total.since < this.answers) this.granted.delete(key);
+    if (this.granted.size < this.runtime.config.maxEntries) return true;
+    this.pruned = this.answers;
+    return false;
   }
 
   /** Whether decide() can grant this feature at all (a fallback with access, or fail open). */

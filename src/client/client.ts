@@ -186,6 +186,15 @@ export class StiggClient {
     return this.#execute(m, { query }, false);
   }
 
+  /** Every entitlement of a customer (and resource) in one read, and why there are none (Stigg's SDKs decide from it locally). */
+  async getEntitlementsState(query: FetchEntitlementsQuery): Promise<Operations['getEntitlementsState']['result']> {
+    const m = 'getEntitlementsState';
+    requireObject(m, 'query', query);
+    requireId(m, 'query.customerId', query.customerId);
+    optionalId(m, 'query.resourceId', query.resourceId);
+    return this.#execute(m, { query }, false);
+  }
+
   /** Retried on transient failures only when the input carries an idempotencyKey. */
   async reportUsage(input: ReportUsageInput): Promise<UsageMeasurementWithCurrentUsage> {
     const m = 'reportUsage';

@@ -186,6 +186,10 @@ export type EntitlementResetPeriod =
   | 'WEEK'
   | 'YEAR';
 
+export type EntitlementsStateAccessDeniedReason =
+  | 'CustomerNotFound'
+  | 'NoActiveSubscription';
+
 export type FeatureType =
   | 'BOOLEAN'
   | 'ENUM'
@@ -1100,6 +1104,8 @@ export interface Entitlement {
   usageLimit: number | null;
   hasUnlimitedUsage: boolean;
   hasSoftLimit: boolean | null;
+  enumValues: string[] | null;
+  requestedValues: string[] | null;
   currentUsage: number | null;
   requestedUsage: number | null;
   usagePeriodAnchor: DateTime | null;
@@ -1214,6 +1220,17 @@ export interface Operations {
       query: FetchEntitlementsQuery;
     };
     result: Entitlement[];
+  };
+  getEntitlementsState: {
+    kind: 'query';
+    rootField: 'entitlementsState';
+    variables: {
+      query: FetchEntitlementsQuery;
+    };
+    result: {
+      accessDeniedReason: EntitlementsStateAccessDeniedReason | null;
+      entitlements: Entitlement[];
+    };
   };
   getSubscription: {
     kind: 'query';

@@ -12,14 +12,22 @@ export function isMetered(cached: CachedEntitlement): boolean {
   return cached.featureType === 'NUMBER' && cached.meterType !== 'None';
 }
 
-/** A metered feature with a finite limit: decisions depend on usage. */
+/**
+ * A metered feature with a hard limit: decisions depend on usage, and granted units are reserved.
+ * A metered feature without a limit and not unlimited has a limit of 0, as Stigg's evaluator reads it.
+ */
 export function isLimited(cached: CachedEntitlement): boolean {
-  return cached.accessDeniedReason === null && isMetered(cached) && !cached.hasUnlimitedUsage && cached.usageLimit !== null;
+  return cached.accessDeniedReason === null && isMetered(cached) && !cached.hasUnlimitedUsage && cached.hasSoftLimit !== true;
 }
 
 /** True when granting `requestedUsage` must hold units against a finite limit. */
 export function needsReservation(cached: CachedEntitlement, requestedUsage: number): boolean {
   return requestedUsage > 0 && isLimited(cached);
+}
+
+/** The hard or soft limit usage is counted against; null when there is none (unlimited, not metered). */
+export function limitOf(cached: CachedEntitlement): number | null {
+  return isMetered(cached) && !cached.hasUnlimitedUsage ? (cached.usageLimit ?? 0) : null;
 }
 
 /**
@@ -33,38 +41,81 @@ export function exceeds(used: number, requested: number, limit: number): boolean
 }
 
 const LIMIT_TOLERANCE = 1e-12;
+const NO_VALUES: readonly string[] = Object.freeze([]);
 
-/** The one place a Decision is built. */
+/** The one place a Decision is built. `limit`: the limit usage counts against (null: none). */
 function buildDecision(
   input: CheckInput,
   requested: number,
   reason: DeniedReason | null,
   currentUsage: number | null,
-  usageLimit: number | null,
-  hasUnlimitedUsage: boolean,
-  usagePeriodEnd: string | null,
+  limit: number | null,
+  cached: CachedEntitlement | null,
   metered: boolean,
   source: DecisionSource,
 ): Decision {
+  const granted = reason === null;
+  let remaining: number | null = null;
+  let softLimitExceeded = false;
+  if (limit !== null && currentUsage !== null) {
+    const after = currentUsage + (granted ? requested : 0);
+    remaining = Math.max(0, limit - after);
+    softLimitExceeded = granted && cached?.hasSoftLimit === true && after > limit;
+  }
   return {
-    granted: reason === null,
+    granted,
     customerId: input.customerId,
     resourceId: input.resourceId ?? undefined,
     featureId: input.featureId,
     accessDeniedReason: reason,
     requestedUsage: requested,
     currentUsage,
-    usageLimit,
-    hasUnlimitedUsage,
-    usagePeriodEnd,
+    usageLimit: cached === null ? limit : cached.usageLimit,
+    remaining,
+    hasUnlimitedUsage: cached?.hasUnlimitedUsage === true,
+    hasSoftLimit: cached?.hasSoftLimit === true,
+    softLimitExceeded,
+    requestedValues: input.requestedValues ?? NO_VALUES,
+    enumValues: cached?.enumValues ?? null,
+    usagePeriodEnd: cached?.usagePeriodEnd ?? null,
     metered,
     source,
   };
 }
 
+/** The reason Stigg's evaluator gives `requested` units and `values` of a feature the customer is entitled to; null: granted. */
+function entitledReason(
+  cached: CachedEntitlement,
+  requested: number,
+  values: readonly string[] | undefined,
+  currentUsage: number,
+): DeniedReason | null {
+  const asksValues = values !== undefined && values.length > 0;
+  switch (cached.featureType) {
+    case 'BOOLEAN':
+      // As Stigg answers a metered or enum check of an on/off feature: a misconfiguration, not a grant.
+      return requested > 0 || asksValues ? 'FeatureTypeMismatch' : null;
+    case 'ENUM': {
+      if (requested > 0) return 'FeatureTypeMismatch';
+      if (!asksValues) return null;
+      const entitled = cached.enumValues ?? NO_VALUES;
+      for (const value of values) if (!entitled.includes(value)) return 'RequestedValuesMismatch';
+      return null;
+    }
+    default: {
+      if (asksValues) return 'FeatureTypeMismatch';
+      const limit = limitOf(cached);
+      // A configuration value (meterType None) is granted whatever is asked; so are unlimited and soft limits.
+      if (limit === null || cached.hasSoftLimit === true) return null;
+      return exceeds(currentUsage, requested, limit) ? 'RequestedUsageExceedingLimit' : null;
+    }
+  }
+}
+
 /**
- * The local decision for `input` (asking for `requested` units) against a cached entitlement.
- * `currentUsage` is the usage to compare with (cached usage plus units reserved by other requests).
+ * The local decision for `input` (asking for `requested` units) against a cached entitlement, by the
+ * rules of Stigg's own evaluator (docs/decisions.md). `currentUsage` is the usage to compare with
+ * (cached usage plus units reserved by other requests).
  */
 export function decide(
   input: CheckInput,
@@ -73,26 +124,9 @@ export function decide(
   currentUsage: number,
   source: DecisionSource,
 ): Decision {
-  const number = cached.featureType === 'NUMBER';
   const metered = isMetered(cached);
-  let reason: DeniedReason | null = cached.accessDeniedReason;
-  if (reason === null && requested > 0 && cached.featureType === 'BOOLEAN') {
-    // As Stigg answers: usage asked of an on/off feature is a misconfiguration, not a grant.
-    reason = 'FeatureTypeMismatch';
-  } else if (reason === null && number && !cached.hasUnlimitedUsage && cached.usageLimit !== null) {
-    if (exceeds(metered ? currentUsage : 0, requested, cached.usageLimit)) reason = 'RequestedUsageExceedingLimit';
-  }
-  return buildDecision(
-    input,
-    requested,
-    reason,
-    metered ? currentUsage : null,
-    cached.usageLimit,
-    cached.hasUnlimitedUsage,
-    cached.usagePeriodEnd,
-    metered && requested > 0,
-    source,
-  );
+  const reason = cached.accessDeniedReason ?? entitledReason(cached, requested, input.requestedValues, metered ? currentUsage : 0);
+  return buildDecision(input, requested, reason, metered ? currentUsage : null, limitOf(cached), cached, metered && requested > 0, source);
 }
 
 /** The decision after the store tried to reserve `requested` units. */
@@ -105,7 +139,7 @@ export function reservedDecision(
   source: DecisionSource,
 ): Decision {
   const reason = granted ? null : 'RequestedUsageExceedingLimit';
-  return buildDecision(input, requested, reason, currentUsage, cached.usageLimit, false, cached.usagePeriodEnd, true, source);
+  return buildDecision(input, requested, reason, currentUsage, limitOf(cached), cached, true, source);
 }
 
 export interface FallbackRule {
@@ -125,7 +159,7 @@ export function fallbackDecision(
 ): Decision {
   const limit = rule?.usageLimit ?? null;
   const source = rule === undefined ? 'fail-open' : 'fallback';
-  return buildDecision(input, requested, null, usedBefore, limit, false, null, requested > 0, source);
+  return buildDecision(input, requested, null, usedBefore, limit, null, requested > 0, source);
 }
 
 /** Parses an ISO date once; null when absent or unparsable. */
@@ -145,7 +179,8 @@ export function periodEndOf(cached: CachedEntitlement): number | null {
  */
 export function toCachedEntitlement(result: UpstreamEntitlement, fetchedAt: number, unreportedUsage: number): CachedEntitlement {
   const upstreamReason = result.isGranted ? null : (result.accessDeniedReason ?? 'Unknown');
-  const reason = upstreamReason === 'RequestedUsageExceedingLimit' ? null : upstreamReason;
+  // Answers about the amount or values asked (none were) are decided locally, per request.
+  const reason = upstreamReason === 'RequestedUsageExceedingLimit' || upstreamReason === 'RequestedValuesMismatch' ? null : upstreamReason;
   const usageLimit = result.usageLimit ?? null;
   let featureType = result.feature?.featureType ?? null;
   if (featureType === null && (usageLimit !== null || result.hasUnlimitedUsage || typeof result.currentUsage === 'number')) {
@@ -159,6 +194,8 @@ export function toCachedEntitlement(result: UpstreamEntitlement, fetchedAt: numb
     featureType,
     meterType: result.feature?.meterType ?? null,
     hasUnlimitedUsage: result.hasUnlimitedUsage === true,
+    hasSoftLimit: result.hasSoftLimit === true,
+    enumValues: result.enumValues ?? null,
     usageLimit,
     currentUsage: (result.currentUsage ?? 0) + unreportedUsage,
     usagePeriodEnd,

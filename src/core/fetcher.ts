@@ -3,8 +3,14 @@ import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { unref } from './timers';
-import { failureKind } from './transient';
-import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise } from './types';
+import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise, UpstreamEntitlement } from './types';
+import { UpstreamReads, type SetRead } from './upstream-reads';
+
+interface Answer {
+  readonly result: UpstreamEntitlement;
+  /** The set read it came from, if any. */
+  readonly set: SetRead | undefined;
+}
 
 interface Fetch {
   readonly promise: Promise<CachedEntitlement>;
@@ -42,8 +48,13 @@ export class Fetcher {
   /** The usage to cache when Stigg says `upstream`, with what only this process knows (core accounting); set by the engine. */
   usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream;
 
+  private readonly reads: UpstreamReads;
+  /** Set reads whose other features were cached already. */
+  private readonly siblingsStored = new WeakSet<SetRead>();
+
   constructor(private readonly runtime: Runtime) {
     this.breaker = runtime.breaker;
+    this.reads = new UpstreamReads(runtime);
   }
 
   /** The one cached-or-load step of check() and acquire(). */
@@ -72,6 +83,7 @@ export class Fetcher {
 
   /** Later answers to fetches of this customer's keys already on their way are not cached. */
   invalidate(customerId: string): void {
+    this.reads.invalidate(customerId);
     for (const [key, fetch] of this.inflight) {
       if (fetch.customerId !== customerId) continue;
       fetch.invalidated = true;
@@ -83,6 +95,7 @@ export class Fetcher {
   delivered(key: string, units: number): void {
     const fetch = this.inflight.get(key);
     if (fetch !== undefined) fetch.deliveredMeanwhile += units;
+    this.reads.delivered(key, units);
   }
 
   /**
@@ -165,6 +178,9 @@ export class Fetcher {
   private async fetchEntitlement(input: CheckInput, key: string, fetch: Fetch): Promise<CachedEntitlement> {
     const { runtime } = this;
     const { store } = runtime;
+    // Taken before the usage mark: a set read sent after it misses no ack the mark does not count.
+    // Without marks (core accounting) any set read on its way will do: it counts its own acks.
+    const markedAt = runtime.countsUnreported ? this.reads.mark() : 0;
     // Read before Stigg's usage is, alongside the fetch lock (no extra round trip on the way).
     const mark = runtime.usageMark(key);
     if (store.acquireFetchLock !== undefined) {
@@ -183,36 +199,25 @@ export class Fetcher {
       }
     }
     const usageMark = (isThenable(mark) ? await mark : mark) ?? undefined;
-    let result;
+    let answer: Answer;
     try {
-      result = await runtime.config.client.getEntitlement({
-        customerId: input.customerId,
-        featureId: input.featureId,
-        resourceId: input.resourceId ?? undefined,
-        options: { requestedUsage: 0 },
-      });
+      answer = await this.upstream(input, key, markedAt);
     } catch (error) {
-      // Only a failure that holds for every customer counts (Stigg down, the API key refused): one
-      // request's rejected input must not open the breaker for everyone else.
-      const kind = failureKind(error);
-      if (kind === 'transient' || kind === 'auth') this.breaker.failure();
-      else this.breaker.settled();
-      runtime.upstreamLog.failed('getEntitlement', error, { featureId: input.featureId });
-      runtime.emit('upstream:error', asError(error));
       this.releaseLock(key);
       throw error;
     }
-    this.breaker.success();
+    const { result, set } = answer;
     if (!runtime.countsUnreported) {
       const upstream = result.currentUsage ?? 0;
-      const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + fetch.deliveredMeanwhile);
-      if (fetch.invalidated) this.releaseLock(key);
+      const meanwhile = set === undefined ? fetch.deliveredMeanwhile : (set.delivered.get(key) ?? 0);
+      const value = toCachedEntitlement(result, runtime.now(), this.usageOf(key, upstream) - upstream + meanwhile);
+      if (fetch.invalidated || set?.invalidated === true) this.releaseLock(key);
       else void runtime.writeCache(key, input.customerId, value); // its rejection is caught and logged inside
       return value;
     }
     // The store adds the outbox's units (every process's) to Stigg's usage: decide with what it keeps.
     const value = toCachedEntitlement(result, runtime.now(), 0);
-    if (fetch.invalidated) {
+    if (fetch.invalidated || set?.invalidated === true) {
       this.releaseLock(key);
       return value;
     }
@@ -220,6 +225,54 @@ export class Fetcher {
     if (written !== undefined) await written;
     const stored = runtime.readCache(key);
     return (isThenable(stored) ? await stored : stored) ?? value;
+  }
+
+  /**
+   * Stigg's answer for `key`: from the customer's entitlement set (one read per customer and
+   * resource, shared by every feature that misses meanwhile), else, for a feature the set does not
+   * hold, that feature's own answer (which tells FeatureNotFound from NoFeatureEntitlementInSubscription,
+   * CustomerIsArchived from CustomerNotFound, and names Revoked and CustomerResourceNotFound).
+   */
+  private async upstream(input: CheckInput, key: string, markedAt: number): Promise<Answer> {
+    const { reads } = this;
+    const resourceId = input.resourceId ?? undefined;
+    if (reads.bySet) {
+      const set = reads.set(input.customerId, resourceId, key, markedAt);
+      const state = await set.promise;
+      const result = state.entitlements.find((entitlement) => entitlement.feature?.refId === input.featureId);
+      if (result !== undefined) {
+        this.storeSiblings(input, set, state.entitlements);
+        return { result, set };
+      }
+      // Not in the set: the set's own reason (CustomerNotFound, NoActiveSubscription) cannot tell an
+      // archived customer, a revoked promotion or an unknown feature apart; the feature's answer can.
+    }
+    return { result: await reads.feature(input.customerId, input.featureId, resourceId), set: undefined };
+  }
+
+  /**
+   * The set's other features are cached too (a memory store: the next feature asked is a hit), once
+   * per set. A shared store adds other processes' usage to what it is given only with a usage mark
+   * read before the set was, so there each feature writes its own, from its own fetch.
+   */
+  private storeSiblings(input: CheckInput, set: SetRead, entitlements: readonly UpstreamEntitlement[]): void {
+    const { runtime } = this;
+    if (runtime.countsUnreported || set.invalidated || this.siblingsStored.has(set)) return;
+    this.siblingsStored.add(set);
+    const now = runtime.now();
+    for (const entitlement of entitlements) {
+      const featureId = entitlement.feature?.refId;
+      if (featureId === undefined || featureId === input.featureId) continue;
+      const sibling = runtime.keys.get(input.customerId, input.resourceId, featureId);
+      if (this.inflight.has(sibling)) continue; // its own fetch writes it
+      const upstream = entitlement.currentUsage ?? 0;
+      const meanwhile = set.delivered.get(sibling) ?? 0;
+      void runtime.writeCache(
+        sibling,
+        input.customerId,
+        toCachedEntitlement(entitlement, now, this.usageOf(sibling, upstream) - upstream + meanwhile),
+      );
+    }
   }
 
   /** Peers wait on the fetch lock for a fetch that will not write (failed or invalidated): let the next one fetch at once. */

@@ -16,6 +16,7 @@ export type {
   ReserveResult,
   Store,
   UpstreamEntitlement,
+  UpstreamEntitlementsState,
   UpstreamUsageResult,
   UsageReport,
 } from './types';

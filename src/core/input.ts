@@ -62,14 +62,33 @@ export function validateId(value: unknown, field: IdName, where?: string): strin
   return value as string;
 }
 
+/** Most values one check may ask of an ENUM feature. */
+export const MAX_REQUESTED_VALUES = 100;
+
+/** What is wrong with `values` as the requestedValues of a check, or undefined when usable. */
+export function valuesProblem(values: unknown): string | undefined {
+  if (!Array.isArray(values)) return `must be an array of strings, got ${values === null ? 'null' : typeof values}`;
+  if (values.length > MAX_REQUESTED_VALUES) return `must hold at most ${MAX_REQUESTED_VALUES} values (got ${values.length})`;
+  for (const value of values as unknown[]) {
+    const problem = idProblem(value);
+    if (problem !== undefined) return `holds a value that ${problem}`;
+  }
+  return undefined;
+}
+
 /** Validates a check's input before any work; returns the requested units. */
 export function validateInput(input: CheckInput, what: string): number {
   if (!isPlainObject(input)) {
-    throw new TypeError(`${what} expects { customerId, featureId, resourceId?, requestedUsage? }.`);
+    throw new TypeError(`${what} expects { customerId, featureId, resourceId?, requestedUsage?, requestedValues? }.`);
   }
   validateId(input.customerId, 'customerId', what);
   validateId(input.featureId, 'featureId', what);
   if (input.resourceId !== undefined && input.resourceId !== null) validateId(input.resourceId, 'resourceId', what);
+  if (input.requestedValues !== undefined) {
+    const problem = valuesProblem(input.requestedValues);
+    if (problem !== undefined)
+      throw new TypeError(`${what}: requestedValues ${problem}. Please pass the ENUM values asked, e.g. ['gpt-4o'].`);
+  }
   const requested = input.requestedUsage ?? 0;
   if (typeof requested !== 'number' || !(requested >= 0) || requested === Infinity) {
     throw new TypeError(`${what}: ${String(requested)} is not a valid requestedUsage. Please pass a finite number >= 0.`);

@@ -197,7 +197,7 @@ export class Reservations {
     }
     let reserved: MaybePromise<ReserveResult>;
     try {
-      reserved = this.runtime.store.reserve(key, requested, cached.usageLimit as number, this.runtime.config.reservationTtlMs);
+      reserved = this.runtime.store.reserve(key, requested, cached.usageLimit ?? 0, this.runtime.config.reservationTtlMs);
     } catch (error) {
       return this.unreserved(input, requested, key, error);
     }

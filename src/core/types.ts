@@ -33,6 +33,11 @@ export interface CheckInput {
   resourceId?: string | undefined;
   /** Units this request will consume. Omitted (or 0) for a plain access check: nothing is reserved or reported. */
   requestedUsage?: number | undefined;
+  /**
+   * Values of an ENUM feature this request needs (e.g. `['gpt-4o']`): each must be entitled, else
+   * RequestedValuesMismatch. Only for ENUM features (anything else answers FeatureTypeMismatch).
+   */
+  requestedValues?: readonly string[] | undefined;
 }
 
 /** Where a decision came from. */
@@ -46,10 +51,28 @@ export interface Decision {
   /** Stigg's reason when denied (verbatim, also one this version does not know); null when granted. */
   readonly accessDeniedReason: DeniedReason | null;
   readonly requestedUsage: number;
-  /** Usage including units reserved by requests still in flight; null for boolean features. */
+  /**
+   * The usage this request was decided against: Stigg's usage of the period, plus what this process
+   * (or, with a shared store, the fleet) committed since, plus units reserved by requests still at
+   * work — never this request's own units (those are `requestedUsage`). Null for features without usage.
+   */
   readonly currentUsage: number | null;
   readonly usageLimit: number | null;
+  /**
+   * Units left after this request: usageLimit − currentUsage − requestedUsage when granted
+   * (usageLimit − currentUsage when denied), never below 0. Null when there is no limit to count
+   * against (unlimited, boolean, enum and configuration features).
+   */
+  readonly remaining: number | null;
   readonly hasUnlimitedUsage: boolean;
+  /** The limit is soft (Stigg grants past it; the usage is still reserved and reported). */
+  readonly hasSoftLimit: boolean;
+  /** Granted past a soft limit: the request is served and billed as overage. */
+  readonly softLimitExceeded: boolean;
+  /** The values this request asked for (ENUM features); empty when none were asked. */
+  readonly requestedValues: readonly string[];
+  /** The values the customer is entitled to (ENUM features); null for other features or when unknown. */
+  readonly enumValues: readonly string[] | null;
   /** End of the current usage period (ISO 8601) when the feature resets. */
   readonly usagePeriodEnd: string | null;
   /** True when granting this decision means usage must be reported (a NUMBER feature and requestedUsage > 0). */
@@ -92,6 +115,10 @@ export interface CachedEntitlement {
   featureType: 'BOOLEAN' | 'NUMBER' | 'ENUM' | null;
   meterType: 'None' | 'Fluctuating' | 'Incremental' | null;
   hasUnlimitedUsage: boolean;
+  /** Stigg grants past the limit (overage): usage is counted and reported, nothing is denied for it. Absent: false. */
+  hasSoftLimit?: boolean | undefined;
+  /** The entitled values of an ENUM feature. Absent: none. */
+  enumValues?: readonly string[] | null | undefined;
   usageLimit: number | null;
   /** Usage as Stigg last reported it, plus usage committed locally since. */
   currentUsage: number;
@@ -255,11 +282,19 @@ export interface UpstreamEntitlement {
   accessDeniedReason?: AccessDeniedReason | null;
   usageLimit?: number | null;
   hasUnlimitedUsage: boolean;
+  hasSoftLimit?: boolean | null;
+  enumValues?: readonly string[] | null;
   currentUsage?: number | null;
   requestedUsage?: number | null;
   usagePeriodEnd?: string | null;
   resetPeriod?: 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | null;
   feature?: { refId: string; featureType: 'BOOLEAN' | 'NUMBER' | 'ENUM'; meterType?: 'None' | 'Fluctuating' | 'Incremental' | null } | null;
+}
+
+/** The root field of `entitlementsState(query:)`: the granted entitlements, and why there are none. */
+export interface UpstreamEntitlementsState {
+  accessDeniedReason?: 'CustomerNotFound' | 'NoActiveSubscription' | (string & {}) | null;
+  entitlements: UpstreamEntitlement[];
 }
 
 export interface UpstreamUsageResult {
@@ -276,8 +311,13 @@ export interface EntitlementsUpstream {
     customerId: string;
     featureId: string;
     resourceId?: string | null;
-    options?: { requestedUsage?: number | null } | null;
+    options?: { requestedUsage?: number | null; requestedValues?: string[] | null } | null;
   }): Promise<UpstreamEntitlement>;
+  /**
+   * Optional (StiggClient has it): every entitlement of a customer (and resource) in one read, as
+   * Stigg's own SDKs read them. Without it the engine reads one feature at a time.
+   */
+  getEntitlementsState?(query: { customerId: string; resourceId?: string | null }): Promise<UpstreamEntitlementsState>;
   reportUsageBulk(input: {
     usages: Array<{
       customerId: string;

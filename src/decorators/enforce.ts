@@ -2,7 +2,7 @@ import { currentRequestContext, type RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
-import { InvalidIdError, idProblem } from '../core/input';
+import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
@@ -112,6 +112,24 @@ function requestedUsageOf(
   return isThenable(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
 }
 
+function requestedValuesOf(
+  requirement: FeatureRequirement,
+  state: WrapperState,
+  thisArg: unknown,
+  args: unknown[],
+): readonly string[] | undefined | PromiseLike<readonly string[]> {
+  const { requestedValues, featureId } = requirement;
+  if (typeof requestedValues !== 'function') return requestedValues;
+  function validValues(values: unknown): readonly string[] {
+    if (valuesProblem(values) !== undefined) {
+      throw exposed(new InvalidUsageError(featureId, label(state), values, 'an array of at most 100 non-blank strings (requestedValues)'));
+    }
+    return values as readonly string[];
+  }
+  const values: unknown = requestedValues.apply(thisArg, args);
+  return isThenable(values) ? Promise.resolve(values).then(validValues) : validValues(values);
+}
+
 /** Never masks the error being rethrown: a reservation that failed to release expires on its own (reservationTtlMs). */
 function releaseAll(leases: Lease[]): void {
   for (const lease of leases) {
@@ -167,11 +185,13 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
       const requirement = requirements[i] as FeatureRequirement;
       const { entitlements, customerId, resourceId } = scopes[i] as Scope;
       const usage = requestedUsageOf(requirement, state, thisArg, args);
+      const values = requestedValuesOf(requirement, state, thisArg, args);
       const acquired = entitlements.acquire({
         customerId,
         resourceId,
         featureId: requirement.featureId,
         requestedUsage: isThenable(usage) ? await usage : usage,
+        requestedValues: isThenable(values) ? await values : values,
       });
       const lease = isThenable(acquired) ? await acquired : acquired;
       leases.push(lease);

@@ -1,7 +1,8 @@
 import { FEATURE_REQUIREMENTS_METADATA } from './constants';
 import { createDecorator } from './decorate';
 import { validateFeatureId, validateScopeOptions } from './validate';
-import type { DecoratorScopeOptions, FeatureRequirement, RequestedUsage, StiggDecorator } from './types';
+import { valuesProblem } from '../core/input';
+import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatureOptions, StiggDecorator } from './types';
 
 /**
  * Gates a method (or every own method of a class) on a Stigg feature.
@@ -22,14 +23,15 @@ import type { DecoratorScopeOptions, FeatureRequirement, RequestedUsage, StiggDe
  * @param featureId the Stigg feature id, e.g. 'feature-01-templates'
  * @param requestedUsage units one call consumes: a number, or a function of the method's arguments
  *   (sync or async). Omit it for boolean features.
- * @param options `customer`/`resource` from the method's arguments and the `entitlements` instance, for calls outside a request
+ * @param options `customer`/`resource` from the method's arguments and the `entitlements` instance, for calls outside a
+ *   request; `requestedValues`, the values of an ENUM feature a call needs (a list, or a function of the arguments)
  */
-export function RequireFeature(featureId: string, options?: DecoratorScopeOptions): StiggDecorator;
-export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: DecoratorScopeOptions): StiggDecorator;
+export function RequireFeature(featureId: string, options?: RequireFeatureOptions): StiggDecorator;
+export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: RequireFeatureOptions): StiggDecorator;
 export function RequireFeature(
   featureId: string,
-  usageOrOptions?: RequestedUsage | DecoratorScopeOptions,
-  maybeOptions?: DecoratorScopeOptions,
+  usageOrOptions?: RequestedUsage | RequireFeatureOptions,
+  maybeOptions?: RequireFeatureOptions,
 ): StiggDecorator {
   validateFeatureId('RequireFeature', featureId);
   const usageGiven = typeof usageOrOptions === 'number' || typeof usageOrOptions === 'function';
@@ -45,7 +47,28 @@ export function RequireFeature(
       `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
     );
   }
-  const scope = validateScopeOptions('RequireFeature', featureId, options);
-  const requirement: FeatureRequirement = Object.freeze({ featureId, requestedUsage, ...scope });
+  const { requestedValues, ...scopeOptions } = (typeof options === 'object' && options !== null ? options : {});
+  const scope = validateScopeOptions(
+    'RequireFeature',
+    featureId,
+    options === undefined ? undefined : typeof options === 'object' && options !== null ? scopeOptions : options,
+  );
+  const requirement: FeatureRequirement = Object.freeze({
+    featureId,
+    requestedUsage,
+    requestedValues: checkValues(featureId, requestedValues),
+    ...scope,
+  });
   return createDecorator('RequireFeature', FEATURE_REQUIREMENTS_METADATA, requirement);
+}
+
+function checkValues(featureId: string, values: unknown): RequestedValues | undefined {
+  if (values === undefined || typeof values === 'function') return values as RequestedValues | undefined;
+  const problem = valuesProblem(values);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `requestedValues of @RequireFeature('${featureId}') ${problem}. Pass the ENUM values a call needs, e.g. ['gpt-4o'], or a function of the method's arguments.`,
+    );
+  }
+  return Object.freeze([...(values as string[])]);
 }

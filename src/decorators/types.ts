@@ -16,6 +16,15 @@ export interface DecoratorScopeOptions {
   entitlements?: Entitlements;
 }
 
+/** The ENUM values a call needs, or a function of the method's arguments (sync or async). */
+export type RequestedValues = readonly string[] | ArgsFunction<MaybePromise<readonly string[]>>;
+
+/** @RequireFeature's options: the scope, and the ENUM values a call needs. */
+export interface RequireFeatureOptions extends DecoratorScopeOptions {
+  /** Each must be entitled, else EntitlementDeniedError with RequestedValuesMismatch (403). */
+  requestedValues?: RequestedValues;
+}
+
 /** A number of units, or a function of the method's arguments (sync or async). */
 export type RequestedUsage = number | ArgsFunction<MaybePromise<number>>;
 
@@ -27,6 +36,7 @@ export type ReportedValue = number | ((result: any, ...args: any[]) => number);
 export interface FeatureRequirement {
   readonly featureId: string;
   readonly requestedUsage: RequestedUsage | undefined;
+  readonly requestedValues: RequestedValues | undefined;
   readonly customer: DecoratorScopeOptions['customer'];
   readonly resource: DecoratorScopeOptions['resource'];
   readonly entitlements: Entitlements | undefined;

@@ -8,7 +8,7 @@ import {
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
-import { InvalidIdError, idProblem } from '../core/input';
+import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import {
   deniedProblem,
@@ -16,6 +16,7 @@ import {
   exposed,
   invalidIdProblem,
   invalidUsageProblem,
+  invalidValuesProblem,
   isEntitlementError,
   isKnownReason,
   noCustomerProblem,
@@ -266,7 +267,45 @@ export class RequestGate<Req, Deny> implements RequestContext {
     resource: Resolved,
   ): MaybePromise<Outcome> {
     if (resource.fault !== undefined) return { kind: 'problem', problem: invalidIdProblem('resource', resource.fault, route.featureId) };
-    return this.acquire(route, customerId, requestedUsage, resource.id);
+    const values = route.requestedValues;
+    if (typeof values !== 'function') return this.acquire(route, customerId, requestedUsage, resource.id, values);
+    let asked: MaybePromise<readonly string[]>;
+    try {
+      asked = values(this.req);
+    } catch (error) {
+      return this.valuesFailed(route, error);
+    }
+    if (isThenable(asked)) {
+      return asked.then(
+        (value) => this.withValues(route, customerId, requestedUsage, resource.id, value),
+        (error: unknown) => this.valuesFailed(route, error),
+      );
+    }
+    return this.withValues(route, customerId, requestedUsage, resource.id, asked);
+  }
+
+  /** ENUM values taken from the request must be a short list of ids: anything else is the client's mistake (400). */
+  private withValues(
+    route: RouteConfig<Req, Deny>,
+    customerId: string,
+    requestedUsage: number | undefined,
+    resourceId: string | undefined,
+    values: unknown,
+  ): MaybePromise<Outcome> {
+    const problem = valuesProblem(values);
+    if (problem !== undefined) return { kind: 'problem', problem: invalidValuesProblem(route.featureId, problem) };
+    return this.acquire(route, customerId, requestedUsage, resourceId, values as readonly string[]);
+  }
+
+  private valuesFailed(route: RouteConfig<Req, Deny>, error: unknown): Outcome {
+    if (!isInputError(error)) throw error;
+    warnOnce(
+      this.config,
+      `${route.featureId}\0values`,
+      { featureId: route.featureId, error },
+      `stigg-gate: the requestedValues function of requireFeature('${route.featureId}') threw; the request was answered 400. Logged once per feature.`,
+    );
+    return { kind: 'problem', problem: invalidValuesProblem(route.featureId, 'could not be read from the request') };
   }
 
   private acquire(
@@ -274,10 +313,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
     customerId: string,
     requestedUsage: number | undefined,
     resourceId: string | undefined,
+    requestedValues: readonly string[] | undefined,
   ): MaybePromise<Outcome> {
     let lease: MaybePromise<Lease>;
     try {
-      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage };
+      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues };
       lease = this.method === 'HEAD' ? checkOnly(this.entitlements.check(input)) : this.entitlements.acquire(input);
     } catch (error) {
       return this.unavailable(error);

@@ -1,7 +1,7 @@
 import { describeValue as describe, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import { rejectUnknownOptions } from '../core/unknown-options';
-import { idProblem } from '../core/input';
+import { idProblem, valuesProblem } from '../core/input';
 import type { AccessDeniedReason, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
@@ -9,6 +9,8 @@ import { ACCESS_DENIED_REASONS } from './problem';
 
 export type Resolver<Req> = (req: Req) => MaybePromise<string | undefined | null>;
 export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
+/** The values of an ENUM feature a request needs, e.g. `(req) => [req.body.model]`. */
+export type ValuesResolver<Req> = (req: Req) => MaybePromise<readonly string[]>;
 export type ReportWhen = (statusCode: number) => boolean;
 
 /** stigg() options; `Req` is what the framework hands a middleware (Request, Context…), `Deny` the adapter's onDenied. */
@@ -33,6 +35,11 @@ export interface StiggOptionsFor<Req, Deny> {
 export interface RequireFeatureOptionsFor<Req, Deny> {
   /** Overrides stigg()'s resource resolver for this route. */
   resource?: Resolver<Req>;
+  /**
+   * ENUM features: the values the request needs, each of which must be entitled (else 403
+   * RequestedValuesMismatch naming those that are not). A list, or a function of the request.
+   */
+  requestedValues?: readonly string[] | ValuesResolver<Req>;
   statusMapping?: StatusMapping;
   onDenied?: Deny;
   reportWhen?: ReportWhen;
@@ -64,6 +71,7 @@ export interface RouteConfig<Req, Deny> {
   readonly featureId: string;
   /** A validated constant, or a function of the request whose result is checked per request. */
   readonly requestedUsage: number | UsageResolver<Req> | undefined;
+  readonly requestedValues: readonly string[] | ValuesResolver<Req> | undefined;
   readonly resource: Resolver<Req> | undefined;
   readonly statusMapping: StatusMapping | undefined;
   readonly onDenied: Deny | undefined;
@@ -123,7 +131,7 @@ function checkLogger(fn: string, value: unknown): Logger {
 }
 
 const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'logger'];
-const ROUTE_KEYS = ['resource', 'statusMapping', 'onDenied', 'reportWhen'];
+const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen'];
 const ERROR_HANDLER_KEYS = ['statusMapping'];
 
 interface StiggOptionsShape {
@@ -182,6 +190,7 @@ export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown)
 
 interface RouteOptionsShape {
   resource?: unknown;
+  requestedValues?: unknown;
   statusMapping?: unknown;
   onDenied?: unknown;
   reportWhen?: unknown;
@@ -227,7 +236,7 @@ export function resolveRouteOptions<Req, Deny>(
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(
-      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, statusMapping?, onDenied?, reportWhen? }.`,
+      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen? }.`,
     );
   }
   const o = (options ?? {}) as RouteOptionsShape;
@@ -243,11 +252,23 @@ export function resolveRouteOptions<Req, Deny>(
   return Object.freeze({
     featureId,
     requestedUsage: requestedUsage as number | UsageResolver<Req> | undefined,
+    requestedValues: checkValues(fn, o.requestedValues, flavor),
     resource: o.resource as Resolver<Req> | undefined,
     statusMapping: checkStatusMapping(fn, o.statusMapping),
     onDenied: o.onDenied as Deny | undefined,
     reportWhen: o.reportWhen as ReportWhen | undefined,
   });
+}
+
+function checkValues<Req>(fn: string, value: unknown, flavor: Flavor): readonly string[] | ValuesResolver<Req> | undefined {
+  if (value === undefined || typeof value === 'function') return value as ValuesResolver<Req> | undefined;
+  const problem = valuesProblem(value);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `requestedValues of ${fn} ${problem}. Pass the ENUM values the route needs, e.g. requestedValues: ['gpt-4o'], or a function (${flavor.arg}) => string[].`,
+    );
+  }
+  return Object.freeze([...(value as string[])]);
 }
 
 export interface ErrorHandlerConfig {

@@ -27,7 +27,12 @@ export interface ProblemDetails {
   requestedUsage?: number | null;
   currentUsage?: number | null;
   usageLimit?: number | null;
+  /** Units left after this request (never below 0); null without a limit. */
+  remaining?: number | null;
   usagePeriodEnd?: string | null;
+  /** RequestedValuesMismatch: the values asked, and those of them the customer is not entitled to. */
+  requestedValues?: readonly string[];
+  valuesNotEntitled?: readonly string[];
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -90,16 +95,26 @@ function deniedDetail(decision: Decision, reason: AccessDeniedReason): string {
       return `Access to feature ${feature} was revoked.`;
     case 'FeatureNotFound':
       return `Feature ${feature} does not exist in Stigg.`;
+    case 'RequestedValuesMismatch':
+      return `The customer is not entitled to ${notEntitled(decision)
+        .map((value) => JSON.stringify(value))
+        .join(', ')} of feature ${feature}.`;
     default:
       return `Access to feature ${feature} was denied (${reason}).`;
   }
+}
+
+/** The requested values of an ENUM feature the customer is not entitled to. */
+function notEntitled(decision: Decision): string[] {
+  const entitled = decision.enumValues ?? [];
+  return (decision.requestedValues ?? []).filter((value) => !entitled.includes(value));
 }
 
 /** The body for a decision Stigg denied. Every member is present; `?? null` also covers decisions built by another copy of the package. */
 export function deniedProblem(decision: Decision, status: number): ProblemDetails {
   const reason: string = decision.accessDeniedReason ?? 'Unknown';
   const known = isKnownReason(reason);
-  return {
+  const problem: ProblemDetails = {
     type: problemType(known || PLAIN_NAME.test(reason) ? reason : 'AccessDenied'),
     title: known ? TITLES[reason] : TITLES.Unknown,
     status,
@@ -109,8 +124,14 @@ export function deniedProblem(decision: Decision, status: number): ProblemDetail
     requestedUsage: decision.requestedUsage ?? null,
     currentUsage: decision.currentUsage ?? null,
     usageLimit: decision.usageLimit ?? null,
+    remaining: decision.remaining ?? null,
     usagePeriodEnd: decision.usagePeriodEnd ?? null,
   };
+  if (reason === 'RequestedValuesMismatch') {
+    problem.requestedValues = decision.requestedValues ?? [];
+    problem.valuesNotEntitled = notEntitled(decision);
+  }
+  return problem;
 }
 
 /** 401: the request carries no customer (the app's `customer` resolver returned nothing). */
@@ -141,6 +162,17 @@ export function invalidIdProblem(kind: 'customer' | 'resource', problem: string,
     title,
     status,
     detail: `The ${kind} id of this request ${problem}, ${feature}.`,
+    featureId,
+  };
+}
+
+/** 400: the ENUM values taken from the request are not a short array of ids. The values are not echoed. */
+export function invalidValuesProblem(featureId: string, problem: string): ProblemDetails {
+  return {
+    type: problemType('InvalidRequestedValues'),
+    title: 'Invalid requested values',
+    status: 400,
+    detail: `The requested values of feature "${featureId}" ${problem}.`,
     featureId,
   };
 }

@@ -22,6 +22,7 @@ interface Plan {
 function checkable(requirement: FeatureRequirement): boolean {
   return (
     typeof requirement.requestedUsage !== 'function' &&
+    typeof requirement.requestedValues !== 'function' &&
     requirement.customer === undefined &&
     requirement.resource === undefined &&
     requirement.entitlements === undefined
@@ -32,6 +33,7 @@ function routeOf(requirement: FeatureRequirement): Route {
   return Object.freeze({
     featureId: requirement.featureId,
     requestedUsage: requirement.requestedUsage as number | undefined,
+    requestedValues: requirement.requestedValues as readonly string[] | undefined,
     resource: undefined,
     statusMapping: undefined,
     onDenied: undefined,

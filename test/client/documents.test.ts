@@ -40,7 +40,7 @@ const realInputs: [
 ] = [true, true, true, true, true, true, true, true];
 
 describe('operations/*.graphql', () => {
-  it('holds the 21 operations of the seed documents, one per file', () => {
+  it('holds the 21 operations of the seed documents and entitlementsState (the set Stigg SDKs decide from), one per file', () => {
     expect(operations.map((op) => op.name)).toEqual(
       [
         'archiveCustomer',
@@ -52,6 +52,7 @@ describe('operations/*.graphql', () => {
         'getCustomer',
         'getEntitlement',
         'getEntitlements',
+        'getEntitlementsState',
         'getSubscription',
         'grantPromotionalEntitlements',
         'migrateSubscriptionToLatest',

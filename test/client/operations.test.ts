@@ -261,6 +261,17 @@ const cases: Case[] = [
     check: (r) => expect(r.map((e: any) => e.feature.refId)).toEqual(['feature-01-templates', 'feature-02-campaigns']),
   },
   {
+    method: 'getEntitlementsState',
+    call: (c) => c.getEntitlementsState({ customerId: 'customer-demo-01' }),
+    operationName: 'GetEntitlementsState',
+    rootField: 'entitlementsState',
+    variables: { query: { customerId: 'customer-demo-01' } },
+    check: (r) => {
+      expect(r.accessDeniedReason).toBeNull();
+      expect(r.entitlements.map((e: any) => e.feature.refId)).toEqual(['feature-01-templates', 'feature-02-campaigns']);
+    },
+  },
+  {
     method: 'reportUsage',
     call: (c) => c.reportUsage({ ...usage, updateBehavior: 'DELTA', dimensions: { region: 'eu' } }),
     operationName: 'ReportUsage',

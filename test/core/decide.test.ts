@@ -70,10 +70,10 @@ describe('decide', () => {
     expect(decide(input, 0, flag, 0, 'cache')).toMatchObject({ granted: true, accessDeniedReason: null });
   });
 
-  test('a configuration number (meterType None) compares the request itself with the limit', () => {
+  test("a configuration number (meterType None) is granted whatever is asked, as Stigg's evaluator grants it", () => {
     const config = cached({ meterType: 'None', usageLimit: 5, currentUsage: 0 });
-    expect(decide(input, 5, config, 100, 'cache')).toMatchObject({ granted: true, metered: false });
-    expect(decide(input, 6, config, 0, 'cache')).toMatchObject({ granted: false, accessDeniedReason: 'RequestedUsageExceedingLimit' });
+    expect(decide(input, 5, config, 100, 'cache')).toMatchObject({ granted: true, metered: false, remaining: null });
+    expect(decide(input, 6, config, 0, 'cache')).toMatchObject({ granted: true, metered: false, currentUsage: null });
     expect(needsReservation(config, 1)).toBe(false);
   });
 
@@ -106,6 +106,8 @@ describe('toCachedEntitlement', () => {
       featureType: 'NUMBER',
       meterType: 'Incremental',
       hasUnlimitedUsage: false,
+      hasSoftLimit: false,
+      enumValues: null,
       usageLimit: 3,
       currentUsage: 5,
       usagePeriodEnd: '2030-01-01T00:00:00.000Z',

@@ -51,3 +51,9 @@ export async function startRig(
 export function usageKey(customerId: string, featureId: string, resourceId = ''): string {
   return `${customerId}|${resourceId}|${featureId}`;
 }
+
+/** Reads the engine made to decide (a customer's set, or one feature), as the emulator counted them. */
+export function entitlementReads(emulator: { stats(): { operations: Record<string, number> } }): number {
+  const { operations } = emulator.stats();
+  return (operations['entitlement'] ?? 0) + (operations['entitlementsState'] ?? 0);
+}

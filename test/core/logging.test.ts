@@ -50,10 +50,10 @@ test('a rejected API key is logged once at error through pino, with its cause an
   }
   expect(lines).toHaveLength(1);
   const [line] = lines;
-  expect(line).toMatchObject({ level: 50, category: 'auth', operation: 'getEntitlement', featureId: TEMPLATES });
+  expect(line).toMatchObject({ level: 50, category: 'auth', operation: 'getEntitlementsState' });
   expect(line?.['cause']).toMatch(/rejected the API key \(HTTP 401\)/);
   expect(line?.['fix']).toMatch(/server API key/);
-  expect(line?.['msg']).toMatch(/^stigg-gate: Stigg rejected the API key \(HTTP 401\) during getEntitlement\. /);
+  expect(line?.['msg']).toMatch(/^stigg-gate: Stigg rejected the API key \(HTTP 401\) during getEntitlementsState\. /);
   expect(JSON.stringify(lines)).not.toContain('wrong-key-0123456789');
   now += 61_000;
   await expect(attempt(() => entitlements.check({ customerId: 'logged', featureId: CAMPAIGNS }))).rejects.toBeInstanceOf(

@@ -140,7 +140,7 @@ describe('@RequireFeature against the emulator', () => {
     expect(denied).toHaveLength(15);
     expect(service.created).toBe(5);
     expect(await rig.reported('c-five-left', TEMPLATES)).toBe(5);
-    expect(rig.emulator.stats().operations.entitlement).toBe(1);
+    expect(rig.emulator.stats().operations.entitlementsState).toBe(1);
     const entitlement = await rig.client.getEntitlement({ customerId: 'c-five-left', featureId: TEMPLATES });
     expect(entitlement.currentUsage).toBe(10);
   });

@@ -78,6 +78,7 @@ describe('stigg-gate/hono inside workerd', () => {
       requestedUsage: 1,
       currentUsage: 3,
       usageLimit: 3,
+      remaining: 0,
       usagePeriodEnd: null,
     });
     await eventually(() => usage('cust-basic', TEMPLATES) === 3);

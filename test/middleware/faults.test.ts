@@ -486,6 +486,7 @@ describe.each(adapters)('$name: a reason Stigg added after this version (12.18, 
         requestedUsage: 0,
         currentUsage: null,
         usageLimit: null,
+        remaining: null,
         usagePeriodEnd: null,
       });
     }

@@ -108,7 +108,7 @@ describe.each([
   test('unknown option keys throw with a did-you-mean (13.11)', () => {
     expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
       new TypeError(
-        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, statusMapping, onDenied, reportWhen.`,
+        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen.`,
       ),
     );
     expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow(
@@ -144,7 +144,12 @@ describe('problem+json bodies and the status mapping', () => {
       requestedUsage: 2,
       currentUsage: 5,
       usageLimit: 6,
+      remaining: null,
       hasUnlimitedUsage: false,
+      hasSoftLimit: false,
+      softLimitExceeded: false,
+      requestedValues: [],
+      enumValues: null,
       usagePeriodEnd: null,
       metered: false,
       source: 'cache',

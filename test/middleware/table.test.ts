@@ -130,6 +130,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
       requestedUsage: 1,
       currentUsage: 3,
       usageLimit: 3,
+      remaining: 0,
       usagePeriodEnd: null,
     });
     expect(app.runs.get('/templates')).toBe(3);

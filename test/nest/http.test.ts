@@ -67,6 +67,7 @@ describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
       requestedUsage: 0,
       currentUsage: null,
       usageLimit: null,
+      remaining: null,
       usagePeriodEnd: null,
     });
     expect(runs.get('analytics')).toBeUndefined();

@@ -78,6 +78,13 @@ function defaultResolvers(): Record<string, Resolver> {
       fixtures.entitlement(query.customerId, 'feature-01-templates', null),
       fixtures.entitlement(query.customerId, 'feature-02-campaigns', null),
     ],
+    entitlementsState: ({ query }) => ({
+      accessDeniedReason: null,
+      entitlements: [
+        fixtures.entitlement(query.customerId, 'feature-01-templates', null),
+        fixtures.entitlement(query.customerId, 'feature-02-campaigns', null),
+      ],
+    }),
     coupons: () => ({
       edges: [{ cursor: 'c1', node: fixtures.coupon }],
       pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: 'c1', endCursor: 'c1' },

@@ -1,0 +1,191 @@
+import { asError } from './maybe-promise';
+import type { Runtime } from './runtime';
+import { failureKind } from './transient';
+import type { UpstreamEntitlement, UpstreamEntitlementsState } from './types';
+
+/** One read of a customer's (and resource's) entitlement set, shared by every key of it that misses meanwhile. */
+export interface SetRead {
+  readonly promise: Promise<UpstreamEntitlementsState>;
+  readonly customerId: string;
+  /** The read sequence number at which it was sent: fetches whose usage mark is older may join it. */
+  readonly sentAt: number;
+  invalidated: boolean;
+  /** DELTA units per key this process got acknowledged while the read was out (core accounting). */
+  readonly delivered: Map<string, number>;
+}
+
+/** Stigg answered 429 for this customer: its reads wait until `until`, other customers are untouched. */
+export class CustomerRateLimitedError extends Error {
+  override readonly name = 'CustomerRateLimitedError';
+  readonly transient = true;
+  constructor(
+    readonly customerId: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Stigg rate-limited reads for this customer; next read in ${retryAfterMs} ms`, options);
+  }
+}
+
+/** Reads in flight (and waiting) per customer: one customer's misses cannot crowd out the others'. */
+const MAX_READS_PER_CUSTOMER = 4;
+const MAX_WAITING_PER_CUSTOMER = 64;
+const DEFAULT_RATE_LIMIT_MS = 1_000;
+const MAX_RATE_LIMIT_MS = 60_000;
+const KEY_SEPARATOR = '\u001f';
+
+interface CustomerReads {
+  inFlight: number;
+  readonly waiting: Array<() => void>;
+}
+
+/**
+ * Every call to Stigg the engine makes to decide: the entitlement set of a customer (and resource)
+ * in one read, coalesced; a single feature when the set cannot answer for it. Per customer: a
+ * bound on reads in flight, and a 429 holds that customer's reads for its Retry-After without
+ * counting toward the shared breaker (only failures that hold for every customer do).
+ */
+export class UpstreamReads {
+  private readonly sets = new Map<string, SetRead>();
+  private readonly customers = new Map<string, CustomerReads>();
+  private readonly limitedUntil = new Map<string, number>();
+  private sequence = 0;
+
+  constructor(private readonly runtime: Runtime) {}
+
+  /** True when the client can read whole entitlement sets. */
+  get bySet(): boolean {
+    return this.runtime.config.client.getEntitlementsState !== undefined;
+  }
+
+  /** A sequence number to take before a usage mark is read: a set read sent after it may be joined. */
+  mark(): number {
+    return (this.sequence += 1);
+  }
+
+  /** The set read of `key`'s customer and resource on its way and sent after `markedAt`, or a new one. */
+  set(customerId: string, resourceId: string | undefined, key: string, markedAt: number): SetRead {
+    const setKey = setKeyOf(key);
+    const current = this.sets.get(setKey);
+    if (current !== undefined && current.sentAt > markedAt && !current.invalidated) return current;
+    const client = this.runtime.config.client;
+    const read: SetRead = {
+      promise: undefined as unknown as Promise<UpstreamEntitlementsState>,
+      customerId,
+      sentAt: this.mark(),
+      invalidated: false,
+      delivered: new Map(),
+    };
+    const query = resourceId === undefined ? { customerId } : { customerId, resourceId };
+    const promise = this.call('getEntitlementsState', customerId, undefined, () =>
+      (client.getEntitlementsState as NonNullable<typeof client.getEntitlementsState>)(query),
+    ).finally(() => {
+      if (this.sets.get(setKey) === read) this.sets.delete(setKey);
+    });
+    (read as { promise: Promise<UpstreamEntitlementsState> }).promise = promise;
+    this.sets.set(setKey, read);
+    return read;
+  }
+
+  /** One feature alone, at requestedUsage 0 (its usage-dependent answers are decided locally). */
+  feature(customerId: string, featureId: string, resourceId: string | undefined): Promise<UpstreamEntitlement> {
+    const client = this.runtime.config.client;
+    return this.call('getEntitlement', customerId, featureId, () =>
+      client.getEntitlement({ customerId, featureId, resourceId, options: { requestedUsage: 0 } }),
+    );
+  }
+
+  /** Answers of this customer's set reads on their way are not cached (a subscription changed). */
+  invalidate(customerId: string): void {
+    for (const [setKey, read] of this.sets) {
+      if (read.customerId !== customerId) continue;
+      read.invalidated = true;
+      this.sets.delete(setKey);
+    }
+  }
+
+  /** This process got `units` of `key` acknowledged while its set may be on its way. */
+  delivered(key: string, units: number): void {
+    const read = this.sets.get(setKeyOf(key));
+    if (read !== undefined) read.delivered.set(key, (read.delivered.get(key) ?? 0) + units);
+  }
+
+  private async call<T>(operation: string, customerId: string, featureId: string | undefined, run: () => Promise<T>): Promise<T> {
+    const { runtime } = this;
+    const { breaker } = runtime;
+    const until = this.limitedUntil.get(customerId);
+    if (until !== undefined) {
+      const wait = until - runtime.now();
+      if (wait > 0) throw new CustomerRateLimitedError(customerId, wait);
+      this.limitedUntil.delete(customerId);
+    }
+    await this.slot(customerId);
+    try {
+      const result = await run();
+      breaker.success();
+      return result;
+    } catch (error) {
+      const retryAfterMs = rateLimitOf(error);
+      if (retryAfterMs !== undefined) {
+        // Stigg's answer for this customer's reads: theirs to wait out, not everyone's outage.
+        breaker.settled();
+        if (this.limitedUntil.size >= 10_000) this.limitedUntil.clear();
+        this.limitedUntil.set(customerId, runtime.now() + retryAfterMs);
+      } else {
+        // Only a failure that holds for every customer counts (Stigg down, the API key refused): one
+        // request's rejected input must not open the breaker for everyone else.
+        const kind = failureKind(error);
+        if (kind === 'transient' || kind === 'auth') breaker.failure();
+        else breaker.settled();
+      }
+      runtime.upstreamLog.failed(operation, error, featureId === undefined ? {} : { featureId });
+      runtime.emit('upstream:error', asError(error));
+      throw error;
+    } finally {
+      this.free(customerId);
+    }
+  }
+
+  private slot(customerId: string): Promise<void> | undefined {
+    let reads = this.customers.get(customerId);
+    if (reads === undefined) {
+      reads = { inFlight: 0, waiting: [] };
+      this.customers.set(customerId, reads);
+    }
+    if (reads.inFlight < MAX_READS_PER_CUSTOMER) {
+      reads.inFlight += 1;
+      return undefined;
+    }
+    if (reads.waiting.length >= MAX_WAITING_PER_CUSTOMER) {
+      return Promise.reject(new CustomerRateLimitedError(customerId, DEFAULT_RATE_LIMIT_MS));
+    }
+    const queue = reads.waiting;
+    return new Promise<void>((resolve) => queue.push(resolve));
+  }
+
+  private free(customerId: string): void {
+    const reads = this.customers.get(customerId);
+    if (reads === undefined) return;
+    const next = reads.waiting.shift();
+    if (next !== undefined) {
+      next(); // the slot passes to the next read of this customer
+      return;
+    }
+    reads.inFlight -= 1;
+    if (reads.inFlight === 0) this.customers.delete(customerId);
+  }
+}
+
+/** The customer-and-resource part of an entitlement key (everything before the feature id). */
+export function setKeyOf(key: string): string {
+  return key.slice(0, key.lastIndexOf(KEY_SEPARATOR));
+}
+
+/** Retry-After of a 429 (ms, bounded), or undefined when `error` is no rate limit. */
+function rateLimitOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const record = error as { status?: unknown; retryAfterMs?: unknown };
+  if (record.status !== 429) return undefined;
+  const ms = typeof record.retryAfterMs === 'number' && record.retryAfterMs > 0 ? record.retryAfterMs : DEFAULT_RATE_LIMIT_MS;
+  return Math.min(ms, MAX_RATE_LIMIT_MS);
+}

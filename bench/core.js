@@ -153,7 +153,7 @@ async function coldStorm() {
     return {
       concurrent: 1000,
       granted: leases.filter((lease) => lease.decision.granted).length,
-      upstreamEntitlementCalls: emulator.stats().operations.entitlement ?? 0,
+      upstreamEntitlementCalls: (emulator.stats().operations.entitlement ?? 0) + (emulator.stats().operations.entitlementsState ?? 0),
       ms: round1(ms),
     };
   } finally {

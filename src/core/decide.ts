@@ -83,7 +83,12 @@ function buildDecision(
   };
 }
 
-/** The reason Stigg's evaluator gives `requested` units and `values` of a feature the customer is entitled to; null: granted. */
+/**
+ * The reason Stigg's evaluator gives a feature the customer is entitled to, asked for `requested`
+ * units and `values`; null: granted. A check is read as the SDK call it amounts to: values asked is
+ * getEnumEntitlement, units asked is getMeteredEntitlement, neither is getEntitlement; a call that
+ * does not fit the feature's type is FeatureTypeMismatch, as the SDK answers it.
+ */
 function entitledReason(
   cached: CachedEntitlement,
   requested: number,
@@ -104,8 +109,10 @@ function entitledReason(
     }
     default: {
       if (asksValues) return 'FeatureTypeMismatch';
+      const metered = isMetered(cached);
+      // Usage asked of a configuration value (meterType None): as Stigg answers a metered check of it.
+      if (!metered) return requested > 0 ? 'FeatureTypeMismatch' : null;
       const limit = limitOf(cached);
-      // A configuration value (meterType None) is granted whatever is asked; so are unlimited and soft limits.
       if (limit === null || cached.hasSoftLimit === true) return null;
       return exceeds(currentUsage, requested, limit) ? 'RequestedUsageExceedingLimit' : null;
     }

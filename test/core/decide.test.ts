@@ -70,10 +70,10 @@ describe('decide', () => {
     expect(decide(input, 0, flag, 0, 'cache')).toMatchObject({ granted: true, accessDeniedReason: null });
   });
 
-  test("a configuration number (meterType None) is granted whatever is asked, as Stigg's evaluator grants it", () => {
+  test('a configuration number (meterType None) is granted to a plain check; usage asked of it is a type mismatch', () => {
     const config = cached({ meterType: 'None', usageLimit: 5, currentUsage: 0 });
-    expect(decide(input, 5, config, 100, 'cache')).toMatchObject({ granted: true, metered: false, remaining: null });
-    expect(decide(input, 6, config, 0, 'cache')).toMatchObject({ granted: true, metered: false, currentUsage: null });
+    expect(decide(input, 0, config, 100, 'cache')).toMatchObject({ granted: true, metered: false, remaining: null, currentUsage: null });
+    expect(decide(input, 1, config, 0, 'cache')).toMatchObject({ granted: false, accessDeniedReason: 'FeatureTypeMismatch', metered: false });
     expect(needsReservation(config, 1)).toBe(false);
   });
 

@@ -518,7 +518,8 @@ describe('failure policy', () => {
     rig.emulator.setFaults({ failureRate: 0, latencyMs: 0 });
     now += 5000;
     expect(await check(100)).toMatchObject({ source: 'upstream', accessDeniedReason: 'CustomerNotFound' });
-    expect(rig.emulator.stats().requests).toBe(requests + 1);
+    // The half-open probe went through: the customer's set (empty), then the feature's own answer, which names the reason.
+    expect(rig.emulator.stats().requests).toBe(requests + 2);
     expect((await check(101)).source).toBe('upstream');
   });
 });

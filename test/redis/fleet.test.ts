@@ -76,7 +76,7 @@ it('4 processes, 400 concurrent requests, 50 units left: exactly 50 granted, one
     denied: count(statuses, 402),
     other: statuses.length - count(statuses, 200) - count(statuses, 402),
     queued,
-    upstreamChecks: emulator.stats().operations.entitlement,
+    upstreamChecks: (emulator.stats().operations.entitlement ?? 0) + (emulator.stats().operations.entitlementsState ?? 0),
     storeErrors: closed.flatMap((c) => c.storeErrors),
   }).toEqual({ granted: 50, denied: 350, other: 0, queued: 50, upstreamChecks: 1, storeErrors: [] });
   expect(emulator.stats().usage[USAGE_KEY]).toBe(50);

@@ -13,7 +13,7 @@ export function rejectUnknownOptions(options: object, known: readonly string[], 
 }
 
 /** The known key nearest to `key` (case-insensitive edit distance), when it is near enough to be a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
+export function closest(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;

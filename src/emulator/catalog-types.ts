@@ -1,5 +1,5 @@
 /** The catalog format (docs/emulator.md): what a catalog JSON file or object holds. */
-export type FeatureType = 'BOOLEAN' | 'NUMBER';
+export type FeatureType = 'BOOLEAN' | 'NUMBER' | 'ENUM';
 export type MeterType = 'None' | 'Fluctuating' | 'Incremental';
 export type ResetPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
 export type PricingType = 'FREE' | 'PAID' | 'CUSTOM';
@@ -25,6 +25,8 @@ export interface CatalogFeature {
   featureType: FeatureType;
   /** NUMBER features only; default 'None' (a configuration value, not metered). */
   meterType?: MeterType;
+  /** ENUM features only: the values the feature can take; entitlements' enumValues must be among them. */
+  enumValues?: string[];
   featureUnits?: string;
   featureUnitsPlural?: string;
   additionalMetaData?: Record<string, unknown>;
@@ -36,6 +38,10 @@ export interface CatalogEntitlement {
   featureId: string;
   usageLimit?: number;
   hasUnlimitedUsage?: boolean;
+  /** Metered NUMBER features only, not with hasUnlimitedUsage: usage past usageLimit is granted. */
+  hasSoftLimit?: boolean;
+  /** ENUM features only: the values this entitlement grants. */
+  enumValues?: string[];
   resetPeriod?: ResetPeriod;
 }
 
@@ -108,6 +114,10 @@ export interface CatalogPromotionalEntitlement {
   customEndDate?: string;
   usageLimit?: number;
   hasUnlimitedUsage?: boolean;
+  /** As on a plan's entitlement. */
+  hasSoftLimit?: boolean;
+  /** As on a plan's entitlement. */
+  enumValues?: string[];
   resetPeriod?: ResetPeriod;
 }
 

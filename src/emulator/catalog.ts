@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { unknownKey, type CatalogObjectKind } from './catalog-keys';
+import { enumValuesProblem } from './enum-values';
 import type {
   BillingModel,
   BillingPeriod,
   Catalog,
+  CatalogFeature,
   CouponStatus,
   CouponType,
   Currency,
@@ -13,7 +16,7 @@ import type {
   ResetPeriod,
 } from './catalog-types';
 
-const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER'];
+const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER', 'ENUM'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];
 const RESET_PERIODS: readonly ResetPeriod[] = ['DAY', 'WEEK', 'MONTH', 'YEAR'];
 const PRICING_TYPES: readonly PricingType[] = ['FREE', 'PAID', 'CUSTOM'];
@@ -43,8 +46,10 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   function fail(path: string, problem: string): never {
     throw new CatalogError(path, problem, source);
   }
-  function object(value: unknown, path: string): Obj {
+  function object(value: unknown, path: string, kind?: CatalogObjectKind): Obj {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object.');
+    const unknown = kind === undefined ? null : unknownKey(value, kind);
+    if (unknown !== null) fail(`${path}.${unknown.key}`, unknown.problem);
     return value as Obj;
   }
   function array(value: unknown, path: string, required: boolean): unknown[] {
@@ -86,10 +91,10 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   function metadata(o: Obj, path: string): void {
     if (o.additionalMetaData !== undefined) object(o.additionalMetaData, `${path}.additionalMetaData`);
   }
-  function uniqueIds(list: unknown[], path: string): Set<string> {
+  function uniqueIds(list: unknown[], path: string, kind: CatalogObjectKind): Set<string> {
     const ids = new Set<string>();
     list.forEach((item, i) => {
-      const id = string(object(item, `${path}[${i}]`), 'id', `${path}[${i}]`, true) as string;
+      const id = string(object(item, `${path}[${i}]`, kind), 'id', `${path}[${i}]`, true) as string;
       if (ids.has(id)) fail(`${path}[${i}].id`, `"${id}" is declared twice.`);
       ids.add(id);
     });
@@ -101,7 +106,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       fail(`${path}.${key}`, `"${id}" does not name a ${kind} (declared: ${[...ids].join(', ') || 'none'}).`);
   }
 
-  const root = object(input, 'catalog');
+  const root = object(input, 'catalog', 'catalog');
   oneOf(root, 'currency', 'catalog', CURRENCIES, false);
   boolean(root, 'paidPlansRequirePaymentMethod', 'catalog');
   const products = array(root.products, 'products', true);
@@ -111,50 +116,71 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   const coupons = array(root.coupons, 'coupons', false);
   const customers = array(root.customers, 'customers', false);
 
-  const productIds = uniqueIds(products, 'products');
-  const featureIds = uniqueIds(features, 'features');
-  const planIds = uniqueIds(plans, 'plans');
-  const addonIds = uniqueIds(addons, 'addons');
-  const couponIds = uniqueIds(coupons, 'coupons');
-  uniqueIds(customers, 'customers');
-  const featureTypes = new Map<string, FeatureType>();
+  const productIds = uniqueIds(products, 'products', 'product');
+  const featureIds = uniqueIds(features, 'features', 'feature');
+  const planIds = uniqueIds(plans, 'plans', 'plan');
+  const addonIds = uniqueIds(addons, 'addons', 'addon');
+  const couponIds = uniqueIds(coupons, 'coupons', 'coupon');
+  uniqueIds(customers, 'customers', 'customer');
+  const featureDefs = new Map<string, CatalogFeature>();
 
   features.forEach((raw, i) => {
     const path = `features[${i}]`;
     const f = raw as Obj;
     const type = oneOf(f, 'featureType', path, FEATURE_TYPES, true) as FeatureType;
-    featureTypes.set(f.id as string, type);
     const meter = oneOf(f, 'meterType', path, METER_TYPES, false);
-    if (type === 'BOOLEAN' && meter !== undefined && meter !== 'None')
-      fail(`${path}.meterType`, `must be None (or absent) for a BOOLEAN feature, got "${meter}".`);
+    if (type !== 'NUMBER' && meter !== undefined && meter !== 'None')
+      fail(`${path}.meterType`, `must be None (or absent) for a ${type} feature, got "${meter}".`);
+    if (f.enumValues !== undefined) {
+      const problem = enumValuesProblem(f.enumValues, { id: f.id as string, featureType: type });
+      if (problem !== null) fail(`${path}.enumValues`, problem);
+      if ((f.enumValues as unknown[]).length === 0) fail(`${path}.enumValues`, 'must list at least one value when present.');
+    }
+    featureDefs.set(f.id as string, f as unknown as CatalogFeature);
     for (const key of ['displayName', 'description', 'featureUnits', 'featureUnitsPlural', 'eventName']) string(f, key, path, false);
     if (f.eventName !== undefined && meter === undefined)
       fail(`${path}.eventName`, 'needs a metered feature (meterType Fluctuating or Incremental).');
     metadata(f, path);
   });
 
+  /** What a plan's, add-on's or promotional entitlement grants of its (checked) feature. */
+  function grant(e: Obj, p: string): void {
+    const feature = featureDefs.get(e.featureId as string) as CatalogFeature;
+    number(e, 'usageLimit', p, false);
+    boolean(e, 'hasUnlimitedUsage', p);
+    boolean(e, 'hasSoftLimit', p);
+    oneOf(e, 'resetPeriod', p, RESET_PERIODS, false);
+    if (feature.featureType !== 'NUMBER' && (e.usageLimit !== undefined || e.resetPeriod !== undefined)) {
+      fail(p, `grants the ${feature.featureType} feature "${feature.id}": usageLimit and resetPeriod only apply to NUMBER features.`);
+    }
+    if (e.hasSoftLimit === true) {
+      if (e.hasUnlimitedUsage === true)
+        fail(`${p}.hasSoftLimit`, 'cannot be true with hasUnlimitedUsage: an unlimited entitlement has no limit to be soft.');
+      if (feature.featureType !== 'NUMBER' || (feature.meterType ?? 'None') === 'None')
+        fail(`${p}.hasSoftLimit`, `only applies to metered NUMBER features; "${feature.id}" is not metered.`);
+    }
+    if (e.enumValues !== undefined) {
+      const problem = enumValuesProblem(e.enumValues, feature);
+      if (problem !== null) fail(`${p}.enumValues`, problem);
+    }
+  }
   function entitlements(list: unknown, path: string): Set<string> {
     const seen = new Set<string>();
     array(list, path, false).forEach((raw, i) => {
       const p = `${path}[${i}]`;
-      const e = object(raw, p);
+      const e = object(raw, p, 'entitlement');
       reference(e, 'featureId', p, featureIds, 'feature in features[]', true);
       const featureId = e.featureId as string;
       if (seen.has(featureId)) fail(`${p}.featureId`, `"${featureId}" is entitled twice in one package.`);
       seen.add(featureId);
-      number(e, 'usageLimit', p, false);
-      boolean(e, 'hasUnlimitedUsage', p);
-      oneOf(e, 'resetPeriod', p, RESET_PERIODS, false);
-      if (featureTypes.get(featureId) === 'BOOLEAN' && (e.usageLimit !== undefined || e.resetPeriod !== undefined)) {
-        fail(p, `grants the BOOLEAN feature "${featureId}": usageLimit and resetPeriod only apply to NUMBER features.`);
-      }
+      grant(e, p);
     });
     return seen;
   }
   function prices(list: unknown, path: string, entitled: Set<string>): void {
     array(list, path, false).forEach((raw, i) => {
       const p = `${path}[${i}]`;
-      const price = object(raw, p);
+      const price = object(raw, p, 'price');
       oneOf(price, 'billingPeriod', p, BILLING_PERIODS, true);
       number(price, 'amount', p, true);
       const model = oneOf(price, 'billingModel', p, BILLING_MODELS, false);
@@ -220,7 +246,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
     metadata(c, path);
     array(c.subscriptions, `${path}.subscriptions`, false).forEach((rawSub, j) => {
       const p = `${path}.subscriptions[${j}]`;
-      const s = object(rawSub, p);
+      const s = object(rawSub, p, 'subscription');
       string(s, 'id', p, false);
       reference(s, 'planId', p, planIds, 'plan in plans[]', true);
       string(s, 'resourceId', p, false);
@@ -229,36 +255,34 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       metadata(s, p);
       array(s.addons, `${p}.addons`, false).forEach((rawAddon, k) => {
         const q = `${p}.addons[${k}]`;
-        const a = object(rawAddon, q);
+        const a = object(rawAddon, q, 'subscriptionAddon');
         reference(a, 'addonId', q, addonIds, 'add-on in addons[]', true);
         number(a, 'quantity', q, false, 1);
       });
       array(s.billableFeatures, `${p}.billableFeatures`, false).forEach((rawFeature, k) => {
         const q = `${p}.billableFeatures[${k}]`;
-        const f = object(rawFeature, q);
+        const f = object(rawFeature, q, 'billableFeature');
         reference(f, 'featureId', q, featureIds, 'feature in features[]', true);
         number(f, 'quantity', q, true);
       });
     });
     array(c.usage, `${path}.usage`, false).forEach((rawUsage, j) => {
       const p = `${path}.usage[${j}]`;
-      const u = object(rawUsage, p);
+      const u = object(rawUsage, p, 'usage');
       reference(u, 'featureId', p, featureIds, 'feature in features[]', true);
-      if (featureTypes.get(u.featureId as string) !== 'NUMBER')
+      if (featureDefs.get(u.featureId as string)?.featureType !== 'NUMBER')
         fail(`${p}.featureId`, `"${String(u.featureId)}" is not a NUMBER feature; only NUMBER features have usage.`);
       string(u, 'resourceId', p, false);
       number(u, 'value', p, true, -Infinity);
     });
     array(c.promotionalEntitlements, `${path}.promotionalEntitlements`, false).forEach((rawPromo, j) => {
       const p = `${path}.promotionalEntitlements[${j}]`;
-      const pe = object(rawPromo, p);
+      const pe = object(rawPromo, p, 'promotionalEntitlement');
       reference(pe, 'featureId', p, featureIds, 'feature in features[]', true);
       const period = oneOf(pe, 'period', p, PROMO_PERIODS, true);
       date(pe, 'customEndDate', p);
       if (period === 'CUSTOM' && pe.customEndDate === undefined) fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
-      number(pe, 'usageLimit', p, false);
-      boolean(pe, 'hasUnlimitedUsage', p);
-      oneOf(pe, 'resetPeriod', p, RESET_PERIODS, false);
+      grant(pe, p);
     });
   });
   return input as Catalog;

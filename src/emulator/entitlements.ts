@@ -11,6 +11,8 @@ export interface Effective {
   hasUnlimitedUsage: boolean;
   hasSoftLimit: boolean;
   usageLimit: number | null;
+  /** ENUM features: the union of the values every source grants; null otherwise. */
+  enumValues: string[] | null;
   resetPeriod: ResetPeriod | null;
   anchor: number | null;
   /** When the source of this entitlement last changed. */
@@ -21,16 +23,31 @@ const NONE = {
   hasUnlimitedUsage: false,
   hasSoftLimit: false,
   usageLimit: null,
+  enumValues: null,
   resetPeriod: null,
   anchor: null,
   updatedAt: null,
 } as const;
 
-/** Sources of one feature (subscriptions, promotions) do not add up: the most generous one applies. */
+/** How generous a source is: unlimited > soft limit > hard limit. */
+function rank(e: Effective): number {
+  return e.hasUnlimitedUsage ? 2 : e.hasSoftLimit ? 1 : 0;
+}
+
+/**
+ * Sources of one feature (subscriptions, promotions) do not add up: the more generous one prevails
+ * (unlimited > soft limit > hard limit; between two of a kind, the larger usageLimit). On a tie the
+ * earlier source stays. ENUM values are not chosen but united: see effective().
+ */
 function moreGenerous(current: Effective | null, candidate: Effective): Effective {
-  if (current === null || current.hasUnlimitedUsage) return current ?? candidate;
-  if (candidate.hasUnlimitedUsage || (candidate.usageLimit ?? 0) > (current.usageLimit ?? 0)) return candidate;
-  return current;
+  if (current === null) return candidate;
+  const byRank = rank(candidate) - rank(current);
+  if (byRank !== 0) return byRank > 0 ? candidate : current;
+  return (candidate.usageLimit ?? 0) > (current.usageLimit ?? 0) ? candidate : current;
+}
+
+function unite(values: Set<string>, more: readonly string[] | undefined | null): void {
+  for (const value of more ?? []) values.add(value);
 }
 
 export function effective(store: Store, customerId: string, featureId: string, resourceId: string | null, now: number): Effective {
@@ -44,6 +61,7 @@ export function effective(store: Store, customerId: string, featureId: string, r
   let scoped = 0;
   let active = 0;
   let best: Effective | null = null;
+  const enumValues = new Set<string>();
   for (const sub of customer.subscriptions) {
     if (sub.resourceId !== resourceId) continue;
     scoped += 1;
@@ -53,6 +71,8 @@ export function effective(store: Store, customerId: string, featureId: string, r
     const planEntitlement = plan.entitlements?.find((e) => e.featureId === featureId);
     let found = planEntitlement !== undefined;
     let unlimited = planEntitlement?.hasUnlimitedUsage === true;
+    let soft = planEntitlement?.hasSoftLimit === true;
+    if (planEntitlement !== undefined) unite(enumValues, planEntitlement.enumValues);
     const billable = sub.billableFeatures.find((b) => b.featureId === featureId);
     let limit = billable?.quantity ?? planEntitlement?.usageLimit ?? 0;
     let resetPeriod = planEntitlement?.resetPeriod ?? null;
@@ -61,6 +81,8 @@ export function effective(store: Store, customerId: string, featureId: string, r
       if (entitlement === undefined) continue;
       found = true;
       unlimited ||= entitlement.hasUnlimitedUsage === true;
+      soft ||= entitlement.hasSoftLimit === true;
+      unite(enumValues, entitlement.enumValues);
       limit += (entitlement.usageLimit ?? 0) * quantity;
       resetPeriod ??= entitlement.resetPeriod ?? null;
     }
@@ -68,8 +90,9 @@ export function effective(store: Store, customerId: string, featureId: string, r
       best = moreGenerous(best, {
         reason: null,
         hasUnlimitedUsage: unlimited,
-        hasSoftLimit: false,
+        hasSoftLimit: soft && !unlimited,
         usageLimit: unlimited ? null : limit,
+        enumValues: null,
         resetPeriod,
         anchor: sub.usageAnchor,
         updatedAt: sub.createdAt,
@@ -85,17 +108,24 @@ export function effective(store: Store, customerId: string, featureId: string, r
       continue;
     }
     if (promo.endDate !== null && now >= promo.endDate) continue;
+    unite(enumValues, promo.enumValues);
     best = moreGenerous(best, {
       reason: null,
       hasUnlimitedUsage: promo.hasUnlimitedUsage,
-      hasSoftLimit: promo.hasSoftLimit,
+      hasSoftLimit: promo.hasSoftLimit && !promo.hasUnlimitedUsage,
       usageLimit: promo.hasUnlimitedUsage ? null : (promo.usageLimit ?? 0),
+      enumValues: null,
       resetPeriod: promo.resetPeriod,
       anchor: promo.startDate,
       updatedAt: promo.startDate,
     });
   }
-  if (best !== null) return feature.def.featureType === 'BOOLEAN' ? { reason: null, ...NONE, updatedAt: best.updatedAt } : best;
+  if (best !== null) {
+    const type = feature.def.featureType;
+    if (type === 'NUMBER') return best;
+    // BOOLEAN and ENUM features have no limit; an ENUM entitlement is the union of its sources' values.
+    return { reason: null, ...NONE, enumValues: type === 'ENUM' ? [...enumValues] : null, updatedAt: best.updatedAt };
+  }
   if (revoked) return denied('Revoked');
   return denied(active === 0 ? 'NoActiveSubscription' : 'NoFeatureEntitlementInSubscription');
 }
@@ -120,12 +150,38 @@ export function isMetered(store: Store, featureId: string): boolean {
   return feature !== undefined && feature.featureType === 'NUMBER' && (feature.meterType ?? 'None') !== 'None';
 }
 
+/**
+ * The decision once the customer is entitled, as Stigg's SDK makes it (entitlementDecisionService):
+ * requested values on a non-ENUM feature, or usage requested of a BOOLEAN or ENUM feature, are
+ * FeatureTypeMismatch; ENUM grants when every requested value is entitled; a NUMBER configuration
+ * value (meterType None) grants whatever is requested; a metered NUMBER grants when unlimited or
+ * soft-limited, else when currentUsage + requestedUsage <= usageLimit.
+ */
+function decide(
+  eff: Effective,
+  featureType: string,
+  metered: boolean,
+  currentUsage: number,
+  requestedUsage: number,
+  requestedValues: readonly string[],
+): string | null {
+  if (requestedValues.length > 0 && featureType !== 'ENUM') return 'FeatureTypeMismatch';
+  if (featureType === 'BOOLEAN') return requestedUsage > 0 ? 'FeatureTypeMismatch' : null;
+  if (featureType === 'ENUM') {
+    if (requestedUsage > 0) return 'FeatureTypeMismatch';
+    const entitled = new Set(eff.enumValues ?? []);
+    return requestedValues.every((value) => entitled.has(value)) ? null : 'RequestedValuesMismatch';
+  }
+  if (!metered || eff.hasUnlimitedUsage || eff.hasSoftLimit) return null;
+  return currentUsage + requestedUsage <= (eff.usageLimit ?? 0) ? null : 'RequestedUsageExceedingLimit';
+}
+
 export function entitlementOut(
   store: Store,
   customerId: string,
   resourceId: string | null,
   featureId: string,
-  requestedUsage: number,
+  requested: { usage: number; values: readonly string[] },
   now: number,
 ): Json {
   const eff = effective(store, customerId, featureId, resourceId, now);
@@ -134,13 +190,8 @@ export function entitlementOut(
   const metered = isMetered(store, featureId);
   const currentUsage = metered && eff.reason !== 'CustomerNotFound' ? readUsage(store, customerId, resourceId, featureId, period) : 0;
   let reason: string | null = eff.reason;
-  if (reason === null && feature !== undefined) {
-    if (feature.def.featureType === 'BOOLEAN') {
-      if (requestedUsage > 0) reason = 'FeatureTypeMismatch';
-    } else if (!eff.hasUnlimitedUsage && !eff.hasSoftLimit && currentUsage + requestedUsage > (eff.usageLimit ?? 0)) {
-      reason = 'RequestedUsageExceedingLimit';
-    }
-  }
+  if (reason === null && feature !== undefined)
+    reason = decide(eff, feature.def.featureType, metered, currentUsage, requested.usage, requested.values);
   if (reason !== null && store.deniedReasonOverride !== null) reason = store.deniedReasonOverride;
   const usageUpdatedAt = metered ? (store.usage.get(usageKey(customerId, resourceId, featureId))?.updatedAt ?? null) : null;
   return {
@@ -152,9 +203,9 @@ export function entitlementOut(
     hasUnlimitedUsage: eff.hasUnlimitedUsage,
     hasSoftLimit: eff.hasSoftLimit,
     currentUsage,
-    requestedUsage,
-    requestedValues: null,
-    enumValues: null,
+    requestedUsage: requested.usage,
+    requestedValues: requested.values.length === 0 ? null : [...requested.values],
+    enumValues: eff.enumValues,
     displayNameOverride: null,
     hiddenFromWidgets: [],
     entitlementUpdatedAt: iso(eff.updatedAt),
@@ -179,21 +230,25 @@ export function entitlement(
     customerId: string;
     featureId: string;
     resourceId?: Maybe<string>;
-    options?: Maybe<{ requestedUsage?: Maybe<number> }>;
+    options?: Maybe<{ requestedUsage?: Maybe<number>; requestedValues?: Maybe<readonly string[]> }>;
   },
 ): Json {
-  const requested = query.options?.requestedUsage ?? 0;
-  if (!Number.isFinite(requested) || requested < 0)
-    throw new EmulatorError('BadUserInput', `requestedUsage must be a finite number >= 0, got ${requested}`);
+  const usage = query.options?.requestedUsage ?? 0;
+  if (!Number.isFinite(usage) || usage < 0)
+    throw new EmulatorError('BadUserInput', `requestedUsage must be a finite number >= 0, got ${usage}`);
+  const values = query.options?.requestedValues ?? [];
+  const requested = { usage, values };
   return entitlementOut(store, query.customerId, query.resourceId ?? null, query.featureId, requested, store.clock.now());
 }
+
+const NOTHING_REQUESTED = { usage: 0, values: [] } as const;
 
 /** Every feature the customer (and resource) is entitled to, granted. */
 export function grantedEntitlements(store: Store, customerId: string, resourceId: string | null, now: number): Json[] {
   const result: Json[] = [];
   for (const featureId of store.features.keys()) {
     if (effective(store, customerId, featureId, resourceId, now).reason === null)
-      result.push(entitlementOut(store, customerId, resourceId, featureId, 0, now));
+      result.push(entitlementOut(store, customerId, resourceId, featureId, NOTHING_REQUESTED, now));
   }
   return result;
 }

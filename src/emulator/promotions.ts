@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PromotionalEntitlementPeriod, ResetPeriod } from './catalog-types';
+import { enumValuesProblem } from './enum-values';
 import { EmulatorError } from './errors';
 import { promotionOut } from './shapes';
 import { promotionEnd } from './time';
@@ -14,6 +15,7 @@ export interface GrantArgs {
     usageLimit?: Maybe<number>;
     hasUnlimitedUsage?: Maybe<boolean>;
     hasSoftLimit?: Maybe<boolean>;
+    enumValues?: Maybe<string[]>;
     resetPeriod?: Maybe<ResetPeriod>;
     isVisible?: Maybe<boolean>;
   }>;
@@ -24,7 +26,9 @@ export function grantPromotionalEntitlements(store: Store, input: GrantArgs, int
   const customer = store.customer(input.customerId);
   const now = store.clock.now();
   for (const grant of input.promotionalEntitlements) {
-    store.feature(grant.featureId);
+    const feature = store.feature(grant.featureId);
+    const enumProblem = grant.enumValues === null || grant.enumValues === undefined ? null : enumValuesProblem(grant.enumValues, feature);
+    if (enumProblem !== null) throw new EmulatorError('BadUserInput', `enumValues ${enumProblem}`, grant.featureId);
     const custom = parseDate(grant.customEndDate, 'customEndDate');
     if (grant.period === 'CUSTOM' && custom === null)
       throw new EmulatorError('BadUserInput', 'customEndDate is required when period is CUSTOM', grant.featureId);
@@ -38,6 +42,7 @@ export function grantPromotionalEntitlements(store: Store, input: GrantArgs, int
       usageLimit: unlimited ? null : (grant.usageLimit ?? null),
       hasUnlimitedUsage: unlimited,
       hasSoftLimit: grant.hasSoftLimit ?? false,
+      enumValues: grant.enumValues ?? null,
       resetPeriod: grant.resetPeriod ?? null,
       period: grant.period,
       startDate: now,

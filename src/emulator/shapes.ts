@@ -80,7 +80,7 @@ export function promotionOut(store: Store, customer: CustomerRecord, p: Promotio
     updatedAt: iso(p.revokedAt ?? p.startDate),
     isVisible: p.isVisible,
     description: null,
-    enumValues: null,
+    enumValues: p.enumValues,
     environmentId: ENVIRONMENT_ID,
     feature: store.features.get(p.featureId)?.out,
     customer: () => customerOut(store, customer),

@@ -109,6 +109,7 @@ export interface PromotionRecord {
   usageLimit: number | null;
   hasUnlimitedUsage: boolean;
   hasSoftLimit: boolean;
+  enumValues: string[] | null;
   resetPeriod: ResetPeriod | null;
   period: PromotionalEntitlementPeriod;
   startDate: number;

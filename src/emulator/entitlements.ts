@@ -153,9 +153,11 @@ export function isMetered(store: Store, featureId: string): boolean {
 /**
  * The decision once the customer is entitled, as Stigg's SDK makes it (entitlementDecisionService):
  * requested values on a non-ENUM feature, or usage requested of a BOOLEAN or ENUM feature, are
- * FeatureTypeMismatch; ENUM grants when every requested value is entitled; a NUMBER configuration
- * value (meterType None) grants whatever is requested; a metered NUMBER grants when unlimited or
- * soft-limited, else when currentUsage + requestedUsage <= usageLimit.
+ * FeatureTypeMismatch (a check is read as the SDK call it amounts to: values asked is
+ * getEnumEntitlement, usage asked is getMeteredEntitlement); ENUM grants when every requested value
+ * is entitled; a NUMBER configuration value (meterType None) grants a plain check, and usage asked
+ * of it is FeatureTypeMismatch; a metered NUMBER grants when unlimited or soft-limited, else when
+ * currentUsage + requestedUsage <= usageLimit.
  */
 function decide(
   eff: Effective,
@@ -172,7 +174,8 @@ function decide(
     const entitled = new Set(eff.enumValues ?? []);
     return requestedValues.every((value) => entitled.has(value)) ? null : 'RequestedValuesMismatch';
   }
-  if (!metered || eff.hasUnlimitedUsage || eff.hasSoftLimit) return null;
+  if (!metered) return requestedUsage > 0 ? 'FeatureTypeMismatch' : null;
+  if (eff.hasUnlimitedUsage || eff.hasSoftLimit) return null;
   return currentUsage + requestedUsage <= (eff.usageLimit ?? 0) ? null : 'RequestedUsageExceedingLimit';
 }
 

@@ -284,12 +284,13 @@ describe('entitlement decisions and merging, over HTTP', () => {
     });
   });
 
-  it('a configuration value (NUMBER, meterType None) is granted whatever usage is requested', async () => {
-    expect(await check('soft', 'max-upload', { requestedUsage: 1_000 })).toMatchObject({
-      isGranted: true,
+  it('a configuration value (NUMBER, meterType None) is granted to a plain check; usage asked of it is FeatureTypeMismatch', async () => {
+    expect(await check('soft', 'max-upload')).toMatchObject({ isGranted: true, usageLimit: 10, currentUsage: 0 });
+    expect(await check('soft', 'max-upload', { requestedUsage: 1 })).toMatchObject({
+      isGranted: false,
+      accessDeniedReason: 'FeatureTypeMismatch',
       usageLimit: 10,
-      requestedUsage: 1_000,
-      currentUsage: 0,
+      requestedUsage: 1,
     });
   });
 });

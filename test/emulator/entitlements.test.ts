@@ -184,20 +184,16 @@ describe('emulator entitlements (through StiggClient)', () => {
       expect((await client.getEntitlement({ customerId: 'c', featureId: 'feature-01-templates' })).usageLimit).toBe(3);
     });
 
-    it('a NUMBER feature without a meter is a configuration value: granted whatever is requested (as the SDK decides)', async () => {
+    it('a NUMBER feature without a meter is a configuration value: a plain check is granted, usage asked of it is a type mismatch (as the SDK decides)', async () => {
       await customerOn('c', 'plan-revvenu-basic');
-      const fits = await client.getEntitlement({
-        customerId: 'c',
-        featureId: 'feature-max-upload-mb',
-        options: { requestedUsage: 10 },
-      });
-      expect(fits).toMatchObject({ isGranted: true, usageLimit: 10, currentUsage: 0 });
+      const plain = await client.getEntitlement({ customerId: 'c', featureId: 'feature-max-upload-mb' });
+      expect(plain).toMatchObject({ isGranted: true, usageLimit: 10, currentUsage: 0 });
       const over = await client.getEntitlement({
         customerId: 'c',
         featureId: 'feature-max-upload-mb',
         options: { requestedUsage: 11 },
       });
-      expect(over).toMatchObject({ isGranted: true, accessDeniedReason: null, usageLimit: 10, currentUsage: 0 });
+      expect(over).toMatchObject({ isGranted: false, accessDeniedReason: 'FeatureTypeMismatch', usageLimit: 10, currentUsage: 0 });
     });
 
     it('resources have their own subscriptions and usage', async () => {

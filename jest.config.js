@@ -1,4 +1,11 @@
+const path = require('node:path');
 const { jestModuleNameMapper } = require('./scripts/entries');
+
+// STIGG_GATE_IOREDIS=ioredis6 (npm run test:ioredis6) runs every suite against that installed alias
+// instead of ioredis: the peer range admits two majors, and the Redis suites prove both. Child
+// processes the suites start get the same package through test/redis/helpers.ts's childNodePath().
+const ioredis = process.env.STIGG_GATE_IOREDIS;
+const ioredisMapper = ioredis ? { '^ioredis(/.*)?$': `${path.join(__dirname, 'node_modules', ioredis)}$1` } : {};
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -14,7 +21,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)', '\\.pnp\\.[^\\/]+$'],
   // The package's own names (as the README and the example use them) resolve to the sources under test.
-  moduleNameMapper: jestModuleNameMapper(),
+  moduleNameMapper: { ...jestModuleNameMapper(), ...ioredisMapper },
   testTimeout: 30000,
   // Suites start servers and workers; two cores are what CI has.
   maxWorkers: 2,

@@ -1,3 +1,4 @@
+import { GraphQLClient } from 'graphql-request';
 import { isAuthFailure, isTransientGraphQLFailure } from './classify';
 import { StiggAuthError, StiggError, StiggGraphQLError, StiggHttpError, StiggNetworkError, StiggTimeoutError } from './errors';
 import type { StiggGraphQLErrorEntry } from './errors';
@@ -37,10 +38,24 @@ interface GraphQLResponseBody {
   errors?: unknown;
 }
 
+/** A response as it came off the wire, its body read in full (once) by the fetch seam. */
+interface Received {
+  readonly response: Response;
+  readonly text: string;
+}
+
 /**
- * One HTTP attempt of one operation over the given fetch (the global one by default: no Node
- * built-in is needed, so this runs in workerd and bundles anywhere). Never retries; every failure
- * becomes a StiggError.
+ * One HTTP attempt of one operation, sent by graphql-request over the given fetch (the global one
+ * by default: no Node built-in is needed, so this runs in workerd and bundles anywhere). Never
+ * retries; every failure becomes a StiggError.
+ *
+ * graphql-request builds the request (POST, the JSON body of query, variables and operationName)
+ * and parses the result. The fetch it is handed is a seam of ours: it calls the configured fetch
+ * with a string URL and a plain init, marks a rejected fetch or a body that broke off (so that
+ * "never reached Stigg" stays distinguishable from "may have been applied"), and keeps what came
+ * back. When graphql-request refuses a response (an HTTP error, GraphQL errors, a body that is not
+ * a GraphQL result), the StiggError is made from that kept response, never from its ClientError,
+ * whose message carries the request's variables.
  */
 export async function sendOnce(config: TransportConfig, operation: LoadedOperation, variables: object): Promise<unknown> {
   const controller = new AbortController();
@@ -49,49 +64,74 @@ export async function sendOnce(config: TransportConfig, operation: LoadedOperati
   }, config.timeoutMs);
   // Node's timers can be unref'd (a pending timeout must not keep a process alive); workerd's are numbers.
   (timer as { unref?: () => void }).unref?.();
-  let status = 0;
+  let received: Received | undefined;
+  const wire = new GraphQLClient(config.apiUrl, {
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      'X-API-KEY': config.apiKey,
+      // As Stigg's own client sends it.
+      'x-graphql-operation-name': operation.operationName,
+    },
+    signal: controller.signal,
+    fetch: async function fetchSeam(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+      // graphql-request passes a URL; the configured fetch is documented to get a string.
+      const url = typeof input === 'string' ? input : 'href' in input ? input.href : input.url;
+      let response: Response;
+      try {
+        response = await config.fetch(url, {
+          method: init.method ?? 'POST',
+          headers: Object.fromEntries(new Headers(init.headers).entries()),
+          body: init.body ?? null,
+          signal: controller.signal,
+        });
+      } catch (error) {
+        throw new FetchRejected(error);
+      }
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        throw new FetchRejected(error);
+      }
+      received = { response, text };
+      return {
+        ok: response.ok,
+        status: response.status,
+        headers: response.headers,
+        text: () => Promise.resolve(text),
+      } as Response;
+    },
+  });
   try {
-    let response: Response;
+    let data: Record<string, unknown> | null | undefined;
     try {
-      response = await config.fetch(config.apiUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          'X-API-KEY': config.apiKey,
-          // As Stigg's own client sends it.
-          'x-graphql-operation-name': operation.operationName,
-        },
-        body: JSON.stringify({ query: operation.query, variables, operationName: operation.operationName }),
-        signal: controller.signal,
-      });
+      ({ data } = await wire.rawRequest<Record<string, unknown> | null>(operation.query, variables as Record<string, unknown>));
     } catch (error) {
-      throw new FetchRejected(error);
+      if (error instanceof FetchRejected || received === undefined) throw error;
+      // Refused by graphql-request: classified from the response itself. A 2xx JSON body served
+      // with a content-type graphql-request does not read as JSON is still a GraphQL success.
+      data = fromReceived(operation.name, received, config.apiKey);
     }
-    status = response.status;
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw new FetchRejected(error);
-    }
-    const body = parseBody(text);
-    const errors = body !== undefined && Array.isArray(body.errors) ? body.errors : [];
-    if (body === undefined || !response.ok || errors.length > 0) {
-      throw fromResponse(operation.name, response, body, errors, text, config.apiKey);
-    }
-    const data = body.data;
     if (data === null || data === undefined || !(operation.rootField in data)) {
-      throw new StiggHttpError(operation.name, status, undefined, {
+      throw new StiggHttpError(operation.name, received?.response.status ?? 0, undefined, {
         cause: new Error(`the response has no data.${operation.rootField}`),
       });
     }
     return data[operation.rootField];
   } catch (error) {
-    throw toStiggError(error, operation.name, config, controller.signal.aborted, status);
+    throw toStiggError(error, operation.name, config, controller.signal.aborted, received?.response.status ?? 0);
   } finally {
     clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
   }
+}
+
+/** The data of a clean GraphQL success, or throws the StiggError this response amounts to. */
+function fromReceived(operation: string, { response, text }: Received, secret: string): Record<string, unknown> | null | undefined {
+  const body = parseBody(text);
+  const errors = body !== undefined && Array.isArray(body.errors) ? body.errors : [];
+  if (body === undefined || !response.ok || errors.length > 0) throw fromResponse(operation, response, body, errors, text, secret);
+  return body.data;
 }
 
 function parseBody(text: string): GraphQLResponseBody | undefined {

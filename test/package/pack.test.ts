@@ -163,9 +163,25 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'stigg-gate-pack-'));
   const staging = path.join(work, 'staging');
   fs.mkdirSync(staging);
-  for (const file of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'entries.json', 'LICENSE', 'CHANGELOG.md']) {
+  for (const file of [
+    'package.json',
+    'README.md',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'entries.json',
+    'LICENSE',
+    'CHANGELOG.md',
+    'CONTRIBUTING.md',
+  ]) {
     if (fs.existsSync(path.join(repo, file))) fs.copyFileSync(path.join(repo, file), path.join(staging, file));
   }
+  // The manual and the example catalog ship (package.json "files"); the whole folders are copied so
+  // that a file the list leaves out is left out by npm pack, as it would be in the repository.
+  fs.cpSync(path.join(repo, 'docs'), path.join(staging, 'docs'), { recursive: true });
+  fs.cpSync(path.join(repo, 'examples'), path.join(staging, 'examples'), {
+    recursive: true,
+    filter: (source) => !/[/\\](node_modules|dist)$/.test(source),
+  });
   // Leave out compiled output that an in-place tsc run may have left beside the sources.
   const notCompiledOutput = (source: string) => !/\.js(\.map)?$/.test(source);
   fs.cpSync(path.join(repo, 'src'), path.join(staging, 'src'), { recursive: true, filter: notCompiledOutput });
@@ -266,8 +282,24 @@ describe('the packed package', () => {
     expect(manifest.license).toBe('MIT');
     expect(fs.readFileSync(path.join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) /);
     expect(manifest.keywords).toEqual(expect.arrayContaining(['stigg', 'entitlements']));
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md']));
-    expect(packed.files.filter((f) => !/^dist\/(cjs|esm)\/|^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
+    expect(packed.files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'CHANGELOG.md',
+        'CONTRIBUTING.md',
+        'docs/emulator.md',
+        'examples/emulator-catalog.json',
+      ]),
+    );
+    expect(
+      packed.files.filter(
+        (f) =>
+          !/^dist\/(cjs|esm)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
+            f,
+          ),
+      ),
+    ).toEqual([]);
 
     // No source maps: a map pointing at sources the tarball lacks is dangling, and tsc's ES2022 output is
     // close enough to the sources to debug without one (maps with inlined sources doubled the tarball).
@@ -276,5 +308,42 @@ describe('the packed package', () => {
       (f) => /\.m?js$/.test(f) && fs.readFileSync(path.join(pkgDir, f), 'utf8').includes('sourceMappingURL'),
     );
     expect(mapped).toEqual([]);
+  });
+
+  it('runs no script of ours when installed: no install-time lifecycle script, no binding.gyp (npm would run node-gyp)', () => {
+    const scripts = (packed.manifest as { scripts?: Record<string, string> }).scripts ?? {};
+    expect(Object.keys(scripts).filter((name) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(name))).toEqual([]);
+    expect(packed.files.filter((f) => f.endsWith('binding.gyp'))).toEqual([]);
+    // The build still runs for whoever packs (npm pack and npm publish run prepack).
+    expect(scripts.prepack).toBe('node scripts/build.js');
+  });
+
+  it('resolves every relative link of the README and the docs to a file inside the tarball', async () => {
+    const dir = path.join(work, 'links');
+    fs.mkdirSync(dir);
+    await run('tar', ['-xzf', path.join(work, packed.name), '-C', dir]);
+    const pkgDir = path.join(dir, 'package');
+    const manuals = packed.files.filter((f) => f === 'README.md' || /^docs\/.+\.md$/.test(f));
+    const checked: string[] = [];
+    const dead: string[] = [];
+    for (const manual of manuals) {
+      const text = fs.readFileSync(path.join(pkgDir, manual), 'utf8').replace(/^(```|~~~)[\s\S]*?^\1/gm, '');
+      // Inline links and images [text](target "title"), and reference definitions [label]: target.
+      const targets = [
+        ...text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g),
+        ...text.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm),
+      ].map((match) => match[1] ?? '');
+      for (const target of targets) {
+        if (/^([a-z][a-z0-9+.-]*:|#|\/\/)/i.test(target)) continue; // absolute URLs, mailto:, in-page anchors
+        const file = decodeURIComponent(target.replace(/[#?].*$/, ''));
+        const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(manual), file));
+        checked.push(`${manual} -> ${target}`);
+        if (resolved.startsWith('..') || !packed.files.includes(resolved)) dead.push(`${manual} -> ${target}`);
+      }
+    }
+    expect(dead).toEqual([]);
+    // The walk saw the manual: the README and every docs page, and their links.
+    expect(manuals.length).toBeGreaterThan(10);
+    expect(checked.length).toBeGreaterThan(20);
   });
 });

@@ -9,6 +9,27 @@ import Redis from 'ioredis';
 /** Every Redis suite talks to this server: REDIS_URL, else the local default. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * NODE_PATH for the node processes a suite starts: the repository's node_modules, behind a folder whose
+ * only entry is `ioredis`, pointing at the package STIGG_GATE_IOREDIS names (npm run test:ioredis6), so
+ * children load the same ioredis major as the suite.
+ */
+export function childNodePath(): string {
+  const modules = path.resolve(__dirname, '..', '..', 'node_modules');
+  const alias = process.env.STIGG_GATE_IOREDIS;
+  if (!alias) return modules;
+  const overlay = path.join(os.tmpdir(), `stigg-gate-ioredis-${alias}-${process.getuid?.() ?? 0}`);
+  fs.mkdirSync(overlay, { recursive: true });
+  const link = path.join(overlay, 'ioredis');
+  try {
+    fs.symlinkSync(path.join(modules, alias), link, 'dir');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if (fs.realpathSync(link) !== fs.realpathSync(path.join(modules, alias))) throw new Error(`${link} points elsewhere`);
+  return [overlay, modules].join(path.delimiter);
+}
+
 export const START_REDIS = 'redis-server --daemonize yes --port 6379 --save "" --appendonly no';
 
 const PROBE = `
@@ -30,7 +51,7 @@ export function requireRedis(): void {
   const probe = spawnSync(process.execPath, ['-e', PROBE, REDIS_URL], {
     encoding: 'utf8',
     timeout: 5000,
-    env: { ...process.env, NODE_PATH: path.resolve(__dirname, '..', '..', 'node_modules') },
+    env: { ...process.env, NODE_PATH: childNodePath() },
   });
   if (probe.status === 0) return;
   const cause = probe.stdout?.trim() || probe.error?.message || `probe exited with ${String(probe.status)}`;

@@ -1,8 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Emulator } from '../../src/emulator';
-import { ROOT } from './build';
-import { REDIS_URL } from './helpers';
+import { childNodePath, REDIS_URL } from './helpers';
 
 export const CUSTOMER = 'customer-fleet';
 export const FEATURE = 'feature-02-campaigns';
@@ -26,7 +25,7 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: {
       PATH: process.env.PATH ?? '',
-      NODE_PATH: path.join(ROOT, 'node_modules'),
+      NODE_PATH: childNodePath(),
       STIGG_GATE_DIST: dist,
       STIGG_GATE_WORKER: JSON.stringify({
         apiKey: emulator.apiKey,

@@ -135,7 +135,7 @@ test('over 10,000 generated cases, the gate decides as the emulator and as Stigg
       requestedUsage: c.variant.usage,
       requestedValues: c.variant.values,
     });
-    const gate: Decision = checked instanceof Promise ? await checked : (checked as Decision);
+    const gate: Decision = checked instanceof Promise ? await checked : (checked);
     const expected = server[i] as { isGranted: boolean; accessDeniedReason: string | null };
     const key = `${c.customerId}\u001f${c.resourceId ?? ''}`;
     let set = sets.get(key);

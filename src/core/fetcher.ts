@@ -178,9 +178,6 @@ export class Fetcher {
   private async fetchEntitlement(input: CheckInput, key: string, fetch: Fetch): Promise<CachedEntitlement> {
     const { runtime } = this;
     const { store } = runtime;
-    // Taken before the usage mark: a set read sent after it misses no ack the mark does not count.
-    // Without marks (core accounting) any set read on its way will do: it counts its own acks.
-    const markedAt = runtime.countsUnreported ? this.reads.mark() : 0;
     // Read before Stigg's usage is, alongside the fetch lock (no extra round trip on the way).
     const mark = runtime.usageMark(key);
     if (store.acquireFetchLock !== undefined) {
@@ -199,6 +196,10 @@ export class Fetcher {
       }
     }
     const usageMark = (isThenable(mark) ? await mark : mark) ?? undefined;
+    // Taken once the usage mark is read: only a set read sent after it may answer for this key (Stigg's
+    // usage must not predate the mark). Without marks (core accounting) any set read on its way will
+    // do: it counts the acks that arrive while it is out.
+    const markedAt = runtime.countsUnreported ? this.reads.mark() : 0;
     let answer: Answer;
     try {
       answer = await this.upstream(input, key, markedAt);

@@ -47,7 +47,7 @@ export function RequireFeature(
       `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
     );
   }
-  const { requestedValues, ...scopeOptions } = (typeof options === 'object' && options !== null ? options : {});
+  const { requestedValues, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};
   const scope = validateScopeOptions(
     'RequireFeature',
     featureId,

@@ -51,7 +51,11 @@ function sdkOracle(set: unknown[], featureId: string, variant: Variant): { grant
 }
 
 function serverQuery(customerId: string, resourceId: string | undefined, featureId: string, variant: Variant): string {
-  const query: Record<string, unknown> = { customerId, featureId, options: { requestedUsage: variant.usage, requestedValues: variant.values } };
+  const query: Record<string, unknown> = {
+    customerId,
+    featureId,
+    options: { requestedUsage: variant.usage, requestedValues: variant.values },
+  };
   if (resourceId !== undefined) query['resourceId'] = resourceId;
   return `entitlement(query: ${JSON.stringify(query).replace(/"(\w+)":/g, '$1:')}) { isGranted accessDeniedReason }`;
 }
@@ -107,7 +111,10 @@ async function serverAnswers(cases: Case[]): Promise<Array<{ isGranted: boolean;
       headers: { 'content-type': 'application/json', 'x-api-key': emulator.apiKey },
       body: JSON.stringify({ query }),
     });
-    const body = (await res.json()) as { data?: Record<string, { isGranted: boolean; accessDeniedReason: string | null }>; errors?: unknown };
+    const body = (await res.json()) as {
+      data?: Record<string, { isGranted: boolean; accessDeniedReason: string | null }>;
+      errors?: unknown;
+    };
     if (body.data === undefined) throw new Error(`the emulator refused a batch: ${JSON.stringify(body.errors)}`);
     batch.forEach((_c, i) => answers.push(body.data?.[`c${i}`] as { isGranted: boolean; accessDeniedReason: string | null }));
   }
@@ -135,7 +142,7 @@ test('over 10,000 generated cases, the gate decides as the emulator and as Stigg
       requestedUsage: c.variant.usage,
       requestedValues: c.variant.values,
     });
-    const gate: Decision = checked instanceof Promise ? await checked : (checked);
+    const gate: Decision = checked instanceof Promise ? await checked : checked;
     const expected = server[i] as { isGranted: boolean; accessDeniedReason: string | null };
     const key = `${c.customerId}\u001f${c.resourceId ?? ''}`;
     let set = sets.get(key);
@@ -160,7 +167,8 @@ test('over 10,000 generated cases, the gate decides as the emulator and as Stigg
       disagreements.push(`sdk: ${describeCase(c)}: gate ${label}, sdk ${sdk.reason ?? 'granted'}`);
     }
   }
-  if (process.env['DECISIONS_STATS'] === '1') console.log(JSON.stringify({ cases: cases.length, comparedWithSdk, pastSoftLimit, reasons: Object.fromEntries(reasons) }));
+  if (process.env['DECISIONS_STATS'] === '1')
+    console.log(JSON.stringify({ cases: cases.length, comparedWithSdk, pastSoftLimit, reasons: Object.fromEntries(reasons) }));
   expect(disagreements.slice(0, 20)).toEqual([]);
   // The generator covers what it claims: every outcome, and most cases decided by the SDK too.
   expect(comparedWithSdk).toBeGreaterThanOrEqual(5_000);

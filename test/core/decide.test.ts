@@ -73,7 +73,11 @@ describe('decide', () => {
   test('a configuration number (meterType None) is granted to a plain check; usage asked of it is a type mismatch', () => {
     const config = cached({ meterType: 'None', usageLimit: 5, currentUsage: 0 });
     expect(decide(input, 0, config, 100, 'cache')).toMatchObject({ granted: true, metered: false, remaining: null, currentUsage: null });
-    expect(decide(input, 1, config, 0, 'cache')).toMatchObject({ granted: false, accessDeniedReason: 'FeatureTypeMismatch', metered: false });
+    expect(decide(input, 1, config, 0, 'cache')).toMatchObject({
+      granted: false,
+      accessDeniedReason: 'FeatureTypeMismatch',
+      metered: false,
+    });
     expect(needsReservation(config, 1)).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -18,7 +18,9 @@ export function childNodePath(): string {
   const modules = path.resolve(__dirname, '..', '..', 'node_modules');
   const alias = process.env.STIGG_GATE_IOREDIS;
   if (!alias) return modules;
-  const overlay = path.join(os.tmpdir(), `stigg-gate-ioredis-${alias}-${process.getuid?.() ?? 0}`);
+  // One overlay per checkout: another checkout's link (CI's clean clone beside a developer's) is not ours.
+  const checkout = createHash('sha256').update(modules).digest('hex').slice(0, 12);
+  const overlay = path.join(os.tmpdir(), `stigg-gate-ioredis-${alias}-${process.getuid?.() ?? 0}-${checkout}`);
   fs.mkdirSync(overlay, { recursive: true });
   const link = path.join(overlay, 'ioredis');
   try {

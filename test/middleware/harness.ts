@@ -10,6 +10,7 @@ import type { Decision, Entitlements, Logger } from '../../src/core/types';
 import type { StatusMapping } from '../../src/core/errors';
 import { fastifyAdapter } from './adapters/fastify';
 import { honoAdapter } from './adapters/hono';
+import { valuesFor } from './values';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -28,6 +29,8 @@ export interface Gate {
   usage?: any;
   options?: {
     resource?: (v: View) => any;
+    /** A list, or a function of the request's view. */
+    requestedValues?: readonly string[] | ((v: View) => any);
     statusMapping?: StatusMapping;
     onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
     reportWhen?: (status: number) => boolean;
@@ -139,6 +142,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
           const o = g.options;
           const routeOptions: ex.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (req: Request) => o.resource!(view(req)) } : {}),
+            ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (req: Request) => view(req)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.onDenied
@@ -263,6 +267,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
           const o = g.options;
           const routeOptions: ko.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (ctx: Context) => o.resource!(view(ctx)) } : {}),
+            ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (ctx: Context) => view(ctx)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.onDenied

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import * as fa from '../../../src/middleware/fastify';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
+import { valuesFor } from '../values';
 
 type Factory = (options?: object) => FastifyInstance;
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -60,6 +61,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             const o = g.options;
             const routeOptions: fa.RequireFeatureOptions | undefined = o && {
               ...(o.resource ? { resource: (request: FastifyRequest) => o.resource!(view(request)) } : {}),
+              ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (request: FastifyRequest) => view(request)) } : {}),
               ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
               ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
               ...(o.onDenied

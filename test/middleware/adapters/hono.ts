@@ -5,6 +5,7 @@ import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import * as ho from '../../../src/middleware/hono';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
+import { valuesFor } from '../values';
 
 type Env = { Variables: { body?: unknown } };
 
@@ -59,6 +60,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           const o = g.options;
           const routeOptions: ho.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (c: Context) => o.resource!(view(c)) } : {}),
+            ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (c: Context) => view(c)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, o.onDenied!(d, view(c))) } : {}),

@@ -51,7 +51,7 @@ beforeAll(async () => {
       ],
     },
   });
-}, 30_000);
+}, 120_000);
 
 beforeEach(() => {
   emulator.reset();
@@ -81,7 +81,7 @@ it('4 processes, 400 concurrent requests, 50 units left: exactly 50 granted, one
   }).toEqual({ granted: 50, denied: 350, other: 0, queued: 50, upstreamChecks: 1, storeErrors: [] });
   expect(emulator.stats().usage[USAGE_KEY]).toBe(50);
   expect(await outboxSize(prefix)).toBe(0);
-}, 30_000);
+}, 120_000);
 
 it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, the emulator counts every granted unit once', async () => {
   const leaseMs = 700;
@@ -126,4 +126,4 @@ it('a worker SIGKILLed with claimed and unclaimed usage: the others deliver it, 
   expect(await redis.exists(`${prefix}pend:${CUSTOMER}\u001f\u001f${FEATURE}`)).toBe(0);
   const closed = await Promise.all(survivors.map((worker) => worker.close()));
   expect(closed.flatMap((c) => c.storeErrors)).toEqual([]);
-}, 30_000);
+}, 120_000);

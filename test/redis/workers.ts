@@ -57,7 +57,7 @@ export function startWorker(dist: string, emulator: Emulator, prefix: string, us
     });
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready within 10s: ${stderr.join('')}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`worker not ready within 60s: ${stderr.join('')}`)), 60_000);
     child.once('exit', (code) => reject(new Error(`worker exited with ${String(code)}: ${stderr.join('')}`)));
     child.on('message', function ready(message: { type: string; port?: number }) {
       if (message.type !== 'ready') return;

@@ -511,7 +511,7 @@ describe('failure policy', () => {
     const started = performance.now();
     for (let i = 3; i < 53; i += 1) expect((await check(i)).source).toBe('fallback');
     // Waiting on Stigg would have cost 50 x 150 ms.
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(3000);
     expect(rig.emulator.stats().requests).toBe(requests);
     expect(upstreamErrors).toHaveLength(2);
 

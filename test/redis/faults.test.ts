@@ -59,15 +59,17 @@ function storeBehindProxy(commandTimeoutMs = 300): { store: RedisStore; warnings
 }
 
 it('Redis hangs: the first call times out, the next fail at once; once Redis answers again the store works without a restart', async () => {
-  const { store, warnings } = storeBehindProxy(300);
+  const timeoutMs = 2000;
+  const { store, warnings } = storeBehindProxy(timeoutMs);
   await store.setEntitlement(KEY, 'customer-1', entitlement(), 60_000);
   proxy.blackhole();
   let started = Date.now();
   await expect(store.getEntitlement(KEY)).rejects.toBeInstanceOf(RedisStoreError);
-  expect(Date.now() - started).toBeLessThan(1000);
+  expect(Date.now() - started).toBeLessThan(2 * timeoutMs);
   started = Date.now();
   const fast = await Promise.allSettled([store.getEntitlement(KEY), store.reserve(KEY, 1, 10, 1000), store.claimUsage(10, 1000)]);
-  expect(Date.now() - started).toBeLessThan(50);
+  // Not one of them waited a command timeout out.
+  expect(Date.now() - started).toBeLessThan(timeoutMs);
   for (const outcome of fast) {
     expect(outcome.status).toBe('rejected');
     expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(RedisStoreError);

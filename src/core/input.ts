@@ -11,8 +11,8 @@ export type IdName = 'customerId' | 'featureId' | 'resourceId';
 
 /**
  * A customer, feature or resource id that cannot be a Stigg id: not a string, blank (spaces,
- * U+00A0 …), surrounded by whitespace, longer than MAX_ID_LENGTH, or holding control characters
- * (the cache key separator is one). Request data, so the middleware answers 400 (401 for the customer).
+ * U+00A0 …), surrounded by whitespace, longer than MAX_ID_LENGTH, holding control characters
+ * (the cache key separator is one) or a lone surrogate (not valid UTF-16: encoded, it becomes U+FFFD). Request data, so the middleware answers 400 (401 for the customer).
  */
 export class InvalidIdError extends TypeError {
   override readonly name = 'InvalidIdError';
@@ -30,6 +30,8 @@ export class InvalidIdError extends TypeError {
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The last ids found usable: most calls repeat a feature id and a customer id just seen, and the checks below cost ~50 ns. */
 const recent: string[] = ['', '', '', ''];
@@ -52,6 +54,8 @@ function checkId(value: string): string | undefined {
   if (value.length > MAX_ID_LENGTH) return `must be at most ${MAX_ID_LENGTH} characters (got ${value.length})`;
   if (value.trim() !== value) return 'must not start or end with whitespace';
   if (CONTROL.test(value)) return 'must not contain control characters';
+  // A lone surrogate is encoded as U+FFFD on the wire and in Redis: "x\uD800" and "x\uFFFD" would share a key.
+  if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (it holds a lone surrogate)';
   return undefined;
 }
 

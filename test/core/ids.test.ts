@@ -15,7 +15,11 @@ afterEach(async () => {
 });
 afterAll(() => rig.stop());
 
-const HOSTILE = [' ', '\u00a0', '\t\n', ' basic', 'basic ', 'a\u001fb', 'a\u0000', 'x'.repeat(MAX_ID_LENGTH + 1), 42, null, {}];
+const HOSTILE = [
+  ...[' ', '\u00a0', '\t\n', ' basic', 'basic ', 'a\u001fb', 'a\u0000', 'x'.repeat(MAX_ID_LENGTH + 1), 42, null, {}],
+  // Lone surrogates: encoded to UTF-8 (the wire, Redis) they become U+FFFD, so "x\uD800" would be "x\uFFFD"'s key.
+  ...['x\uD800', '\uDC00x', 'a\uDC00\uD800b', 'acct\uDBFF'],
+];
 
 describe('validateId', () => {
   test.each(HOSTILE.map((value) => [JSON.stringify(value)?.slice(0, 20) ?? String(value), value]))('refuses %s', (_label, value) => {

@@ -14,12 +14,23 @@ export function resolvePrefix(prefix: unknown, cluster: boolean): string {
       `RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`,
     );
   }
-  if (cluster && !/\{[^{}]+\}/.test(prefix)) {
+  if (cluster && hashTagOf(prefix) === undefined) {
     throw new TypeError(
-      `RedisStore: on a Redis Cluster the prefix must hold a hash tag so that every key lands in one slot; "${prefix}" has none. Please choose e.g. '{${prefix.replace(/:$/, '')}}:'.`,
+      `RedisStore: on a Redis Cluster the prefix must hold a hash tag so that every key lands in one slot; "${prefix}" has none (Redis hashes the text between the first "{" and the first "}" after it, when not empty). Please choose e.g. '{${prefix.replace(/[{}]/g, '').replace(/:$/, '') || 'stigg-gate'}}:'.`,
     );
   }
   return prefix;
+}
+
+/**
+ * The hash tag Redis Cluster hashes a key by, as the server reads it: the text between the first '{'
+ * and the first '}' after it, when not empty ('{}{app}:' has none: each key would land in its own slot).
+ */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open === -1) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
 }
 
 /** The keys of the fleet's one usage outbox. */

@@ -70,6 +70,17 @@ it('on a Cluster the prefix must hold a hash tag (all keys of the store in one s
   expect(store.prefix).toBe('{stigg-gate}:');
 });
 
+it("a prefix whose first hash tag is empty ('{}{myapp}:') is refused: the cluster hashes such keys whole, each script would fail with CROSSSLOT", async () => {
+  expect(() => new RedisStore({ redis: client, prefix: '{}{myapp}:' })).toThrow(/hash tag.*'\{myapp\}:'/);
+  const accepted = new RedisStore({ redis: client, prefix: 'a}{myapp}:', nearCacheMs: 0 });
+  cleanups.push(() => accepted.close());
+  expect(accepted.prefix).toBe('a}{myapp}:');
+  // The rule is the server's: keys under the prefixes accepted share a slot, under the refused one they do not.
+  const slot = (key: string) => client.cluster('KEYSLOT', key);
+  expect(await slot('a}{myapp}:ent:x')).toBe(await slot('a}{myapp}:outbox'));
+  expect(await slot('{}{myapp}:ent:x')).not.toBe(await slot('{}{myapp}:outbox'));
+});
+
 it('cache, fetch lock, invalidation and its generation', async () => {
   const store = open({ nearCacheMs: 0 });
   expect(await store.acquireFetchLock(KEY, 5000)).toBe(true);

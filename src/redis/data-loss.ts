@@ -77,6 +77,16 @@ export class DataLossWatch {
       this.logger.error({ error: error.message, marker: this.marker }, 'RedisStore: Redis lost its data; usage may have been lost');
       return;
     }
-    for (const listener of this.listeners) listener(error);
+    for (const listener of this.listeners) {
+      try {
+        listener(error);
+      } catch (thrown) {
+        // A listener's bug must not become an unhandled rejection (a crash) nor hide the loss.
+        this.logger.error(
+          { error: error.message, listenerError: thrown instanceof Error ? thrown.message : String(thrown), marker: this.marker },
+          'RedisStore: an onError listener threw; Redis lost its data and usage may have been lost',
+        );
+      }
+    }
   }
 }

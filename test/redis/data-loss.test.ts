@@ -134,3 +134,36 @@ test('no false alarm: scripts flushed but data kept, a second store joining the 
     await storeA.close();
   }
 });
+
+test('an onError listener that throws is caught and logged: no unhandled rejection, and the loss is still told', async () => {
+  const client = new Redis({ port, host: '127.0.0.1' });
+  const admin = new Redis({ port, host: '127.0.0.1' });
+  const logger = recordingLogger();
+  const store = new RedisStore({ redis: client, logger });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const told: Error[] = [];
+  store.onError(() => {
+    throw new Error('listener bug');
+  });
+  store.onError((error) => told.push(error));
+  try {
+    await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
+    await sleep(100);
+    await admin.flushall();
+    await admin.script('FLUSH');
+    await store.reservedUsage('k');
+    expect(await waitFor(() => logger.errors.length > 0, 2_000)).toBe(true);
+    expect(logger.errors[0]).toMatch(/onError listener threw.*listener bug/);
+    // The listeners after the throwing one still hear of it.
+    expect(told.some((error) => error instanceof RedisDataLostError)).toBe(true);
+    await sleep(50);
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await store.close();
+    client.disconnect();
+    admin.disconnect();
+  }
+});

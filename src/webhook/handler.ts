@@ -1,7 +1,9 @@
 import { silentLogger } from '../core/maybe-promise';
+import { emitProcessWarning } from '../core/process-warning';
 import type { Entitlements, Logger } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { MalformedWebhookError, parseWebhookEvent } from './event';
+import { BodyTimeoutError, BodyTooLargeError, readFetchBody, webhookLimits } from './limits';
 import { EventOrder } from './order';
 import { secretMatches } from './secret';
 
@@ -10,10 +12,16 @@ export interface StiggWebhookOptions {
   entitlements: Pick<Entitlements, 'invalidate'>;
   /**
    * The endpoint's secret from Stigg's console. Stigg sends it as is in the `Stigg-Webhooks-Secret`
-   * header; a request without it (or with another) is answered 401. Without this option every
-   * request is accepted (a warning is logged once).
+   * header; a request without it (or with another) is answered 401 before any byte of its body is
+   * read. Without it every request is refused (401), unless `allowUnauthenticated` is true.
    */
-  secret?: string;
+  secret?: string | undefined;
+  /** Accept requests without a secret (local development only): anyone who reaches the endpoint can force refetches. */
+  allowUnauthenticated?: boolean | undefined;
+  /** The largest body read (default 1 MiB; Stigg's events are a few KB): 413 past it. */
+  maxBodyBytes?: number | undefined;
+  /** How long the body may take to arrive once the headers were accepted (default 10,000 ms): 408 past it. */
+  bodyTimeoutMs?: number | undefined;
   logger?: Logger;
 }
 
@@ -21,7 +29,9 @@ export interface WebhookRequest {
   /** Node's (lower-cased) header object or a Fetch API Headers. */
   headers: Record<string, string | string[] | undefined> | Headers;
   /** The raw body (string or bytes) or the object a body parser made of it. */
-  body: unknown;
+  body?: unknown;
+  /** Reads the body, called only once the secret matched (the adapters pass it: nothing is read for a 401). */
+  readBody?: () => Promise<unknown>;
 }
 
 export interface WebhookResult {
@@ -33,7 +43,7 @@ export interface WebhookResult {
 export type StiggWebhookHandler = (request: WebhookRequest) => Promise<WebhookResult>;
 
 export const SECRET_HEADER = 'stigg-webhooks-secret';
-const KNOWN_OPTIONS = ['entitlements', 'secret', 'logger'] as const;
+const KNOWN_OPTIONS = ['entitlements', 'secret', 'allowUnauthenticated', 'maxBodyBytes', 'bodyTimeoutMs', 'logger'] as const;
 const MAX_CUSTOMERS_TRACKED = 10_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
@@ -49,6 +59,13 @@ function headerOf(headers: WebhookRequest['headers'], name: string): string | un
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A body that could not be read within the limits: 413 or 408, else the error is not the handler's to answer. */
+function bodyProblem(error: unknown): WebhookResult {
+  if (error instanceof BodyTooLargeError) return problem(413, 'webhook-too-large', 'Payload Too Large', error.message);
+  if (error instanceof BodyTimeoutError) return problem(408, 'webhook-timeout', 'Request Timeout', error.message);
+  throw error;
+}
+
 function parseBody(body: unknown): unknown {
   if (body instanceof Uint8Array) return JSON.parse(decoder.decode(body));
   if (typeof body === 'string') return JSON.parse(body);
@@ -60,7 +77,8 @@ function parseBody(body: unknown): unknown {
  * customer (in every process sharing a Redis store), so the next decision asks Stigg. An event
  * older than one already applied for the customer (by entitlementsUpdatedAt / timestamp) is
  * ignored. Answers 200 (applied or ignored, unknown types included), 400 for a malformed body,
- * 401 for a wrong secret, 503 when the invalidation failed (Stigg retries).
+ * 401 for a wrong or missing secret (checked before the body is read), 408/413 for a body too slow
+ * or too large, 503 when the invalidation failed (Stigg retries).
  */
 export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHandler {
   if (typeof options !== 'object' || options === null) {
@@ -78,25 +96,44 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
       "handleStiggWebhook(): secret must be a non-empty string (the endpoint's secret from Stigg's console), or omitted.",
     );
   }
+  const { allowUnauthenticated } = options;
+  if (allowUnauthenticated !== undefined && typeof allowUnauthenticated !== 'boolean') {
+    throw new TypeError('handleStiggWebhook(): allowUnauthenticated must be true or false.');
+  }
+  webhookLimits(options);
   const logger = options.logger ?? silentLogger;
   if (typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
     throw new TypeError('handleStiggWebhook(): logger must have warn() and error() methods.');
   }
+  const refuseAll = secret === undefined && allowUnauthenticated !== true;
+  if (refuseAll) {
+    const message =
+      "Stigg webhook: no secret configured, so every request is refused (401); pass secret (the endpoint's secret from Stigg's console), or allowUnauthenticated: true for local development";
+    if (options.logger === undefined) emitProcessWarning(message, 'STIGG_GATE_WEBHOOK_NO_SECRET');
+    else logger.error({}, message);
+  } else if (secret === undefined) {
+    logger.warn({}, 'Stigg webhook: allowUnauthenticated is set, so any caller can invalidate cached entitlements');
+  }
   const order = new EventOrder(MAX_CUSTOMERS_TRACKED);
-  let warnedUnauthenticated = false;
 
   return async function stiggWebhookHandler(request: WebhookRequest): Promise<WebhookResult> {
-    if (secret === undefined) {
-      if (!warnedUnauthenticated) {
-        warnedUnauthenticated = true;
-        logger.warn({}, 'Stigg webhook: no secret configured, so any caller can invalidate cached entitlements; pass secret');
-      }
-    } else if (!secretMatches(headerOf(request.headers, SECRET_HEADER), secret)) {
+    if (refuseAll) {
+      return problem(401, 'webhook-unauthorized', 'Unauthorized', 'This endpoint has no secret configured, so it accepts no request.');
+    }
+    if (secret !== undefined && !secretMatches(headerOf(request.headers, SECRET_HEADER), secret)) {
       return problem(401, 'webhook-unauthorized', 'Unauthorized', `The ${SECRET_HEADER} header does not hold this endpoint's secret.`);
+    }
+    let body = request.body;
+    if (request.readBody !== undefined) {
+      try {
+        body = await request.readBody();
+      } catch (error) {
+        return bodyProblem(error);
+      }
     }
     let action;
     try {
-      action = parseWebhookEvent(parseBody(request.body));
+      action = parseWebhookEvent(parseBody(body));
     } catch (error) {
       const detail = error instanceof MalformedWebhookError ? error.message : 'the body is not valid JSON';
       return problem(400, 'webhook-malformed', 'Malformed webhook', detail);
@@ -129,8 +166,9 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
 /** The same handler for Fetch API runtimes (Hono, Workers, Next.js route handlers): Request in, Response out. */
 export function stiggFetchWebhook(options: StiggWebhookOptions): (request: Request) => Promise<Response> {
   const handle = handleStiggWebhook(options);
+  const limits = webhookLimits(options);
   return async function stiggFetchWebhookHandler(request: Request): Promise<Response> {
-    const result = await handle({ headers: request.headers, body: await request.text() });
+    const result = await handle({ headers: request.headers, readBody: () => readFetchBody(request, limits) });
     return new Response(JSON.stringify(result.body), { status: result.status, headers: { 'content-type': result.contentType } });
   };
 }

@@ -110,7 +110,7 @@ describe('handleStiggWebhook', () => {
     expect(invalidated).toEqual(['customer-1', 'customer-9', 'customer-1']);
   });
 
-  it('401 without the secret or with another one (compared in constant time); no secret configured accepts and warns once', async () => {
+  it('401 without the secret or with another one (compared in constant time); allowUnauthenticated accepts without one and warns once', async () => {
     const { invalidated, entitlements } = recorder();
     const handle = handleStiggWebhook({ entitlements, secret: SECRET });
     for (const secret of [undefined, '', 'whsec-test-0123456788', `${SECRET}x`, SECRET.slice(0, -1)]) {
@@ -127,11 +127,15 @@ describe('handleStiggWebhook', () => {
     expect(secretMatches('é', 'é')).toBe(true);
     expect(secretMatches(undefined, '')).toBe(false);
     const warnings: string[] = [];
-    const open = handleStiggWebhook({ entitlements, logger: { warn: (_m, message) => warnings.push(message), error: () => {} } });
+    const open = handleStiggWebhook({
+      entitlements,
+      allowUnauthenticated: true,
+      logger: { warn: (_m, message) => warnings.push(message), error: () => {} },
+    });
     await open({ headers: {}, body: entitlementsUpdated() });
     await open({ headers: {}, body: entitlementsUpdated({ eventId: 'other', entitlementsUpdatedAt: '2026-11-26T13:00:00.000Z' }) });
     expect(invalidated).toEqual(['customer-1', 'customer-1']);
-    expect(warnings).toEqual([expect.stringMatching(/no secret configured/)]);
+    expect(warnings).toEqual([expect.stringMatching(/allowUnauthenticated is set, so any caller can invalidate/)]);
   });
 
   it('400 for malformed bodies; 200 (ignored) for types it does not handle', async () => {

@@ -8,8 +8,19 @@ import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
 import { rejectUnknownOptions } from './unknown-options';
 import { Runtime } from './runtime';
+import { DEFAULT_READY_TIMEOUT_MS, probeUpstream } from './readiness';
 import { raceTimer } from './timers';
-import type { CheckInput, CloseOptions, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from './types';
+import type {
+  CheckInput,
+  CloseOptions,
+  ReadyOptions,
+  Decision,
+  Entitlements,
+  EntitlementsEvents,
+  Lease,
+  MaybePromise,
+  UsageReport,
+} from './types';
 import { UsageLedger } from './usage-ledger';
 
 export type { EntitlementsOptions } from './options';
@@ -86,6 +97,11 @@ class EntitlementsEngine implements Entitlements {
 
   flush(): Promise<void> {
     return this.ledger.buffer.flush();
+  }
+
+  async ready(options?: ReadyOptions): Promise<void> {
+    if (this.closed) throw new EntitlementsClosedError('ready()');
+    await probeUpstream(this.runtime.config.client, readyTimeout(options));
   }
 
   close(options?: CloseOptions): Promise<void> {
@@ -206,6 +222,13 @@ class EntitlementsEngine implements Entitlements {
     );
     this.runtime.emit('usage:undelivered', reports);
   }
+}
+
+function readyTimeout(options: ReadyOptions | undefined): number {
+  if (options === undefined) return DEFAULT_READY_TIMEOUT_MS;
+  if (!isPlainObject(options)) throw new TypeError('ready() takes { timeoutMs? }.');
+  rejectUnknownOptions(options, ['timeoutMs'], 'ready()');
+  return integerOption('timeoutMs', options.timeoutMs, DEFAULT_READY_TIMEOUT_MS, 1);
 }
 
 function closeTimeout(options: CloseOptions | undefined): number {

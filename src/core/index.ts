@@ -13,6 +13,7 @@ export type {
   Logger,
   MaybePromise,
   PendingUsage,
+  ReadyOptions,
   ReserveResult,
   Store,
   UpstreamEntitlement,
@@ -34,6 +35,8 @@ export type { StatusMapping } from './errors';
 export { enableRequestContext, currentRequestContext } from './context';
 export type { RequestContext } from './context';
 export { createEntitlements } from './entitlements';
+export { NotReadyError } from './readiness';
+export type { NotReadyCause } from './readiness';
 export { InvalidIdError, MAX_ID_LENGTH, idProblem, validateId } from './input';
 export type { IdName } from './input';
 export type { EntitlementsOptions } from './entitlements';

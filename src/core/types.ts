@@ -247,6 +247,11 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
+export interface ReadyOptions {
+  /** Give up after this long (default 5,000 ms). */
+  timeoutMs?: number;
+}
+
 /** What the adapters (Express, Koa, decorators) need from createEntitlements(). */
 export interface Entitlements {
   /**
@@ -263,6 +268,12 @@ export interface Entitlements {
   invalidate(customerId: string): MaybePromise<void>;
   /** Deliver everything queued so far, waiting for a flush already running. */
   flush(): Promise<void>;
+  /**
+   * One cheap read from Stigg: resolves when Stigg answered with this key at this URL; rejects with a
+   * NotReadyError whose `reason` is 'auth' | 'not-found' | 'unreachable' | 'timeout' | 'unexpected' and
+   * whose message says the fix. For startup (fail the deployment fast) and readiness probes.
+   */
+  ready(options?: ReadyOptions): Promise<void>;
   /**
    * Stop taking work, deliver what it can within `timeoutMs` (default 10,000), then resolve. What
    * Stigg did not take stays in a shared store's outbox for the next process; a memory store's is

@@ -51,5 +51,7 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
   report(): void {}
   invalidate(): void {}
   async flush(): Promise<void> {}
+
+  async ready(): Promise<void> {}
   async close(): Promise<void> {}
 }

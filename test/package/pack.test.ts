@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { entries } from '../../scripts/entries';
+import { bundleAndRun } from './esm-bundle';
 
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, '../..');
@@ -210,7 +211,14 @@ afterAll(() => {
 describe('the packed package', () => {
   it('ships the compiled entry points, their types and the ESM wrappers; no sources and no .graphql files (the documents are compiled in)', () => {
     expect(packed.files).toEqual(
-      expect.arrayContaining(['package.json', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/cjs/index.js',
+        'dist/cjs/index.d.ts',
+        'dist/esm/index.mjs',
+        'dist/esm/index.d.mts',
+        'dist/module/index.mjs',
+      ]),
     );
     for (const target of exportTargets((packed.manifest as { exports: unknown }).exports)) {
       expect(packed.files).toContain(target.replace(/^\.\//, ''));
@@ -233,6 +241,17 @@ describe('the packed package', () => {
     },
     60_000,
   );
+
+  it('bundles every entry point as an ES module with esbuild (the "module" build, dependencies inside, peers external) and runs it', async () => {
+    const dir = await consumer('esm', path.join(work, packed.name), 'esm-bundle-consumer');
+    const peers = Object.keys(packed.manifest.peerDependencies ?? {});
+    for (const entry of ENTRIES) {
+      const bundled = await bundleAndRun(dir, entry, peers);
+      expect({ entry, keys: bundled.keys }).toEqual({ entry, keys: expect.arrayContaining(EXPECTED[entry] ?? []) });
+      expect({ entry, module: bundled.packageInputs.every((input) => input.startsWith('dist/module/')) }).toEqual({ entry, module: true });
+      if (entry === 'stigg-gate') expect(bundled.call).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerNotFound' });
+    }
+  }, 90_000);
 
   it.each(Object.keys(RESOLUTIONS) as Array<keyof typeof RESOLUTIONS>)(
     'resolves the types of every entry point under %s resolution',
@@ -295,7 +314,7 @@ describe('the packed package', () => {
     expect(
       packed.files.filter(
         (f) =>
-          !/^dist\/(cjs|esm)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
+          !/^dist\/(cjs|esm|module)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
             f,
           ),
       ),

@@ -62,7 +62,7 @@ function packageFields() {
 /** tsconfig.json "paths": the package's own names resolve to the sources. */
 function tsconfigPaths() {
   const paths = {};
-  for (const entry of entries) paths[entry.specifier] = [entry.source];
+  for (const entry of entries) paths[entry.specifier] = [`./${entry.source}`];
   return paths;
 }
 

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
-const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: Record<string, string> };
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  engines: { node: string } & Record<string, string>;
+};
 const matrixLine = fs
   .readFileSync(path.join(root, '.ci', 'run'), 'utf8')
   .split('\n')

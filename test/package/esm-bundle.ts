@@ -19,6 +19,8 @@ export interface BundleRun {
   packageInputs: string[];
   /** Whether the core's client made a real call to the emulator (both bundled), for the root entry point. */
   call?: unknown;
+  /** What a RedisStore given a URL says in the bundle (no require() to load ioredis with), for stigg-gate/redis. */
+  redisUrl?: string;
   bytes: number;
 }
 
@@ -35,7 +37,14 @@ try {
 } finally {
   await emulator.stop();
 }`
-      : '';
+      : specifier === 'stigg-gate/redis'
+        ? `
+try {
+  new mod.RedisStore({ redis: 'redis://127.0.0.1:6379' });
+} catch (error) {
+  out.redisUrl = error.message;
+}`
+        : '';
   return `import * as mod from '${specifier}';
 const out = { keys: Object.keys(mod).sort() };${call}
 process.stdout.write(JSON.stringify(out));
@@ -61,7 +70,7 @@ export async function bundleAndRun(consumerDir: string, specifier: string, exter
     logLevel: 'silent',
   });
   const { stdout } = await run(process.execPath, [outfile], { cwd: consumerDir, timeout: 20_000, env: { PATH: process.env.PATH } });
-  const out = JSON.parse(stdout) as { keys: string[]; call?: unknown };
+  const out = JSON.parse(stdout) as { keys: string[]; call?: unknown; redisUrl?: string };
   const installed = fs.realpathSync(path.join(consumerDir, 'node_modules', 'stigg-gate'));
   const packageInputs = Object.keys(result.metafile.inputs)
     .map((input) => path.relative(installed, path.resolve(consumerDir, input)))

@@ -266,6 +266,8 @@ describe('the packed package', () => {
       expect({ entry, keys: bundled.keys }).toEqual({ entry, keys: expect.arrayContaining(EXPECTED[entry] ?? []) });
       expect({ entry, module: bundled.packageInputs.every((input) => input.startsWith('dist/module/')) }).toEqual({ entry, module: true });
       if (entry === 'stigg-gate') expect(bundled.call).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerNotFound' });
+      if (entry === 'stigg-gate/redis')
+        expect(bundled.redisUrl).toMatch(/in an ES module bundle a redis URL cannot load ioredis: pass a client/);
     }
   }, 90_000);
 

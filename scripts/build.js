@@ -7,7 +7,11 @@
 //   2. one thin ESM wrapper per entry point of entries.json in dist/esm, with its own .d.mts types.
 //      The wrappers re-export the CommonJS build, so `import` and `require` consumers share one module
 //      instance (one cache, one usage buffer);
-//   3. the example app (examples/express-app), when present.
+//   3. the real ES module build for bundlers in dist/module (exports' "module" condition): esbuild
+//      bundles src/ per entry point, code shared between entry points split into chunks (one instance),
+//      dependencies and peers left as imports. A bundler that took the wrappers would turn the CommonJS
+//      build's require('node:…') into a require an ES module bundle cannot make;
+//   4. the example app (examples/express-app), when present.
 // `--clean` deletes dist/ first.
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -19,6 +23,7 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const cjsDir = path.join(dist, 'cjs');
 const esmDir = path.join(dist, 'esm');
+const moduleDir = path.join(dist, 'module');
 const tsc = require.resolve('typescript/bin/tsc');
 
 function log(message) {
@@ -76,7 +81,9 @@ for (const entry of entries) {
     throw new Error(`entries.json lists ${entry.subpath}, but ${entry.source} does not exist`);
 }
 const libraryStamp = path.join(dist, '.build-stamp.json');
-const libraryOutputs = present.flatMap((entry) => [entry.cjs, entry.esm, entry.esmTypes].map((file) => path.join(root, file)));
+const libraryOutputs = present.flatMap((entry) =>
+  [entry.cjs, entry.esm, entry.esmTypes, entry.module].map((file) => path.join(root, file)),
+);
 const libraryFresh = upToDate(libraryStamp, libraryInputs, libraryOutputs);
 if (libraryFresh) {
   log(`dist/cjs is up to date (${sources.length} files in src/ unchanged since the last build)`);
@@ -126,10 +133,33 @@ if (libraryFresh) {
     `wrote ${present.length} ESM wrappers with .d.mts types to dist/esm` +
       (missing.length ? ` (skipped ${missing.map((e) => `${e.subpath}: ${e.source} is not in this tree yet`).join('; ')})` : ''),
   );
+
+  // 3. The ES module build for bundlers.
+  const moduleStarted = Date.now();
+  fs.rmSync(moduleDir, { recursive: true, force: true });
+  const result = require('esbuild').buildSync({
+    entryPoints: Object.fromEntries(present.map((entry) => [entry.name, path.join(root, entry.source)])),
+    outdir: moduleDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    tsconfig: path.join(root, 'tsconfig.build.json'),
+    logLevel: 'warning',
+    metafile: true,
+  });
+  const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+  log(
+    `esbuild src/ → dist/module (ES modules for bundlers, ${Object.keys(result.metafile.outputs).length} files, ${Math.round(bytes / 1024)} KiB): ${seconds(moduleStarted)}`,
+  );
   writeStamp(libraryStamp, libraryInputs, started);
 }
 
-// 3. The example apps, compiled against dist/ as a user's app is: examples/express-app, or the ones
+// 4. The example apps, compiled against dist/ as a user's app is: examples/express-app, or the ones
 //    named with --example NAME (scripts/start.js passes the one it starts).
 const examples = process.argv.flatMap((arg, i) => (arg === '--example' && process.argv[i + 1] ? [process.argv[i + 1]] : []));
 for (const name of examples.length ? examples : ['express-app']) {

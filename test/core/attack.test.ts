@@ -1,5 +1,7 @@
 import { StiggGraphQLError } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
+import { EntitlementUnavailableError } from '../../src/core/errors';
+import { MemoryStore } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
 
@@ -155,7 +157,6 @@ test('ids that are Object.prototype names are ordinary ids', async () => {
 });
 
 test('commit() never throws, even when the store refuses the report (a full outbox): the report is surfaced instead', async () => {
-  const { MemoryStore } = await import('../../src/core/memory-store');
   const store = new MemoryStore({ maxPendingUsage: 1 });
   const dropped: PendingUsage[] = [];
   const clock = { now: Date.now() };
@@ -171,7 +172,6 @@ test('commit() never throws, even when the store refuses the report (a full outb
 });
 
 test('compaction of the memory outbox never makes a value Stigg cannot take (1e308 + 1e308)', async () => {
-  const { MemoryStore } = await import('../../src/core/memory-store');
   const store = new MemoryStore({ maxPendingUsage: 2 });
   const entitlements = make({ store, usage: { flushIntervalMs: 60_000 } });
   void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1e308 });
@@ -182,8 +182,6 @@ test('compaction of the memory outbox never makes a value Stigg cannot take (1e3
 });
 
 test('the store down, Stigg up: a fallback usageLimit still caps the total (every request refetches, none resets it)', async () => {
-  const { MemoryStore } = await import('../../src/core/memory-store');
-  const { EntitlementUnavailableError } = await import('../../src/core/errors');
   class DownStore extends MemoryStore {
     override getEntitlement(): never {
       throw new Error('store down');

@@ -1,6 +1,8 @@
+import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementsClosedError, EntitlementUnavailableError } from '../../src/core/errors';
 import { MemoryStore } from '../../src/core/memory-store';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import type { Decision, Entitlements, Lease, Logger } from '../../src/core/types';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, customer, entitlementReads, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
 
@@ -526,17 +528,14 @@ describe('failure policy', () => {
 
 test('reset periods roll over locally at usagePeriodEnd', async () => {
   let now = Date.UTC(2030, 0, 15);
-  const emulator = await (
-    await import('../../src/emulator')
-  ).startEmulator({
+  const emulator = await startEmulator({
     port: 0,
     now: () => now,
     catalog: {
-      ...(await import('../../src/emulator')).defaultCatalog,
+      ...defaultCatalog,
       customers: [customer('monthly', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 4 }] })],
     },
   });
-  const { StiggClient } = await import('../../src/client');
   const entitlements = createEntitlements({
     client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }),
     now: () => now,

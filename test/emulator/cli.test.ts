@@ -159,6 +159,20 @@ describe('stigg-gate-emulator CLI', () => {
       body,
     });
     expect(await res.json()).toEqual({ data: { entitlement: { isGranted: true, usageLimit: 20, currentUsage: 18 } } });
+
+    // The banner names the plans with their limits, and its admin commands work as printed.
+    expect(output.out()).toContain(
+      '    plan-revvenu-basic "Basic" (FREE): feature-01-templates 3 templates, feature-02-campaigns 4 campaigns a month\n',
+    );
+    expect(output.out()).toContain('    feature-04-analytics "Analytics": BOOLEAN\n');
+    expect(output.out()).toContain('    demo-growth: plan-revvenu-growth + 1 × addon-10-campaigns\n');
+    const setPlan = /set a plan: +curl -s -H 'X-API-KEY: ([^']+)' -d '([^']+)' (\S+)\n/.exec(output.out());
+    expect(setPlan).not.toBeNull();
+    const [, key, data, target] = setPlan as unknown as [string, string, string, string];
+    expect(target).toBe(url.replace(/\/graphql$/, '/admin/customers/demo-basic/plan'));
+    const changed = await fetch(target, { method: 'POST', headers: { 'x-api-key': key }, body: data });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toMatchObject({ customerId: 'demo-basic', planId: 'plan-revvenu-growth', status: 'SUCCESS' });
     child.kill('SIGINT');
     expect(await output.exit).toBe(0);
     expect(output.out()).toContain('stopping (SIGINT)\nUsage recorded: none\n');
@@ -170,7 +184,9 @@ describe('stigg-gate-emulator CLI', () => {
     await waitForUrl(child);
     child.kill('SIGTERM');
     await output.exit;
-    expect(output.out()).toContain('no customers yet: provision them (provisionCustomer), or restart with --demo');
+    expect(output.out()).toContain(
+      'no customers yet: provision them (provisionCustomer, or the admin plan command below), or restart with --demo',
+    );
   });
 
   it('exits 2 on --demo with --catalog and on --webhook-secret without --webhook-url', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultCatalog, EmulatorState, loadCatalogFile, startEmulator } from '../../src/emulator';
+import { defaultCatalog, demoCustomers, EmulatorState, loadCatalogFile, startEmulator } from '../../src/emulator';
+import { catalogSummary } from '../../src/emulator/catalog-summary';
 import { loadSchema, modelledRootFields, rootFields } from '../../src/emulator/schema';
 
 const root = join(__dirname, '..', '..');
@@ -67,6 +68,34 @@ describe('examples/emulator-catalog.json (the documented example catalog)', () =
           resourceId: 'workspace-2',
         }),
       ).toMatchObject({ isGranted: true, usageLimit: 20 });
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
+
+describe('docs/demo-catalog.md (the demo catalog, as the CLI banner lists it)', () => {
+  const page = readFileSync(join(root, 'docs', 'demo-catalog.md'), 'utf8');
+
+  it("lists exactly what the banner lists for --demo (the code's catalog and demo customers)", () => {
+    const block = /```text\n([\s\S]*?)```/.exec(page)?.[1];
+    expect(block).toBe(catalogSummary({ ...defaultCatalog, customers: demoCustomers }));
+  });
+
+  it('says true things in "What to try"', async () => {
+    const emulator = await startEmulator({ catalog: { ...defaultCatalog, customers: demoCustomers } });
+    try {
+      const state = emulator.state;
+      const check = (customerId: string, featureId: string, requestedUsage = 0) =>
+        state.entitlement({ customerId, featureId, options: { requestedUsage } });
+      expect(check('demo-basic', 'feature-02-campaigns', 5)).toMatchObject({
+        isGranted: false,
+        accessDeniedReason: 'RequestedUsageExceedingLimit',
+      });
+      expect(check('demo-essentials', 'feature-02-campaigns', 3)).toMatchObject({ isGranted: false, currentUsage: 18, usageLimit: 20 });
+      expect(check('demo-basic', 'feature-04-analytics')).toMatchObject({ accessDeniedReason: 'NoFeatureEntitlementInSubscription' });
+      expect(check('demo-promoted', 'feature-04-analytics')).toMatchObject({ isGranted: true });
+      expect(check('demo-growth', 'feature-02-campaigns')).toMatchObject({ usageLimit: 110 });
     } finally {
       await emulator.stop();
     }

@@ -15,10 +15,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { entries } from '../../scripts/entries';
+import { bundleAndRun } from './esm-bundle';
 
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, '../..');
-const tsc = path.join(repo, 'node_modules/typescript/bin/tsc');
+/** The TypeScript the repository builds with, and the registry's current major (the typescript7 alias). */
+const COMPILERS = {
+  '5.9': path.join(repo, 'node_modules/typescript/bin/tsc'),
+  '7': path.join(repo, 'node_modules/typescript7/bin/tsc'),
+} as const;
 
 /** Entry point → exports it must have (a class or function every user of that entry point needs). */
 const EXPECTED_NAMES: Record<string, string[]> = {
@@ -114,12 +119,24 @@ const RESOLUTIONS = {
   // NestJS <= 10's default tsconfig: no "exports", subpaths through typesVersions.
   node10: { options: { module: 'commonjs', moduleResolution: 'node10' }, files: ['probe.ts'] },
   node16: { options: { module: 'node16', moduleResolution: 'node16' }, files: ['probe.cts', 'probe.mts'] },
+  // Nest apps on NestJS 12 (ES modules only): typed require(esm) from CommonJS.
+  node20: { options: { module: 'node20', moduleResolution: 'node16' }, files: ['probe.cts', 'probe.mts'] },
   bundler: { options: { module: 'esnext', moduleResolution: 'bundler' }, files: ['probe.ts'] },
 } as const;
 
+/** Which compiler checks which resolution: TypeScript 7 removed node10 (and is fast enough to add node20). */
+const TYPE_CHECKS: Array<[keyof typeof COMPILERS, keyof typeof RESOLUTIONS]> = [
+  ['5.9', 'node10'],
+  ['5.9', 'node16'],
+  ['5.9', 'bundler'],
+  ['7', 'node16'],
+  ['7', 'node20'],
+  ['7', 'bundler'],
+];
+
 /** Files naming every expected export of every entry point (and the whole namespace), checked under one resolution. */
 function writeTypeProbe(dir: string, resolution: keyof typeof RESOLUTIONS): string {
-  const probeDir = path.join(dir, `types-${resolution}`);
+  const probeDir = path.join(dir, 'types');
   fs.mkdirSync(probeDir);
   const imports = ENTRIES.flatMap((entry, i) => [
     `import * as all${i} from '${entry}';`,
@@ -210,7 +227,14 @@ afterAll(() => {
 describe('the packed package', () => {
   it('ships the compiled entry points, their types and the ESM wrappers; no sources and no .graphql files (the documents are compiled in)', () => {
     expect(packed.files).toEqual(
-      expect.arrayContaining(['package.json', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/cjs/index.js',
+        'dist/cjs/index.d.ts',
+        'dist/esm/index.mjs',
+        'dist/esm/index.d.mts',
+        'dist/module/index.mjs',
+      ]),
     );
     for (const target of exportTargets((packed.manifest as { exports: unknown }).exports)) {
       expect(packed.files).toContain(target.replace(/^\.\//, ''));
@@ -234,22 +258,39 @@ describe('the packed package', () => {
     60_000,
   );
 
-  it.each(Object.keys(RESOLUTIONS) as Array<keyof typeof RESOLUTIONS>)(
-    'resolves the types of every entry point under %s resolution',
-    async (resolution) => {
-      const dir = await consumer('cjs', path.join(work, packed.name), `types-${resolution}-consumer`);
+  it('bundles every entry point as an ES module with esbuild (the "module" build, dependencies inside, peers external) and runs it', async () => {
+    const dir = await consumer('esm', path.join(work, packed.name), 'esm-bundle-consumer');
+    const peers = Object.keys(packed.manifest.peerDependencies ?? {});
+    for (const entry of ENTRIES) {
+      const bundled = await bundleAndRun(dir, entry, peers);
+      expect({ entry, keys: bundled.keys }).toEqual({ entry, keys: expect.arrayContaining(EXPECTED[entry] ?? []) });
+      expect({ entry, module: bundled.packageInputs.every((input) => input.startsWith('dist/module/')) }).toEqual({ entry, module: true });
+      if (entry === 'stigg-gate') expect(bundled.call).toMatchObject({ isGranted: false, accessDeniedReason: 'CustomerNotFound' });
+      if (entry === 'stigg-gate/redis')
+        expect(bundled.redisUrl).toMatch(/in an ES module bundle a redis URL cannot load ioredis: pass a client/);
+    }
+  }, 90_000);
+
+  it.each(TYPE_CHECKS)(
+    'resolves the types of every entry point under TypeScript %s, %s resolution',
+    async (compiler, resolution) => {
+      const dir = await consumer('cjs', path.join(work, packed.name), `types-${compiler}-${resolution}-consumer`);
       const probeDir = writeTypeProbe(dir, resolution);
-      const { stdout } = await run(process.execPath, [tsc, '-p', probeDir], { cwd: probeDir, timeout: 60_000 }).catch(
-        (error: { stdout: string }) => error,
-      );
-      // Errors inside other packages' declarations (as skipLibCheck would hide) are not ours to fix.
-      const ours = stdout.split('\n').filter((line) => /^(probe\.|\S*node_modules\/stigg-gate\/)\S*\(\d+,\d+\): error/.test(line));
+      const { stdout } = await run(process.execPath, [COMPILERS[compiler], '-p', probeDir, '--pretty', 'false', '--listFiles'], {
+        cwd: probeDir,
+        timeout: 60_000,
+      }).catch((error: { stdout: string }) => error);
+      // Errors inside other packages' declarations (as skipLibCheck would hide) are not ours to fix;
+      // every other error is (the probe's, stigg-gate's declarations', the configuration's).
+      const errors = stdout.split('\n').filter((line) => /error TS\d+:/.test(line));
+      const ours = errors.filter((line) => !/^\S*node_modules\/(?!stigg-gate\/)/.test(line));
       // NestJS 12 ships ES modules only: under module node16 no CommonJS file may import it (TS1479,
       // TS1541), an app's own imports of @nestjs/* included, so Nest apps use module node20/nodenext
       // (typed require(esm)) or node10. That is the peer's constraint, not a flaw of stigg-gate/nest.
       const nestEsmOnly = /dist\/cjs\/nest\/\S+\.d\.ts\(\d+,\d+\): error TS(1479|1541):/;
       expect(ours.filter((line) => !(resolution === 'node16' && nestEsmOnly.test(line)))).toEqual([]);
-      expect(stdout).not.toMatch(/^probe\S*: error/m);
+      // The compiler ran and read the package's declarations (--listFiles).
+      expect(stdout).toMatch(/node_modules\/stigg-gate\/dist\/(cjs|esm)\/index\.d\.m?ts$/m);
     },
     60_000,
   );
@@ -295,7 +336,7 @@ describe('the packed package', () => {
     expect(
       packed.files.filter(
         (f) =>
-          !/^dist\/(cjs|esm)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
+          !/^dist\/(cjs|esm|module)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
             f,
           ),
       ),

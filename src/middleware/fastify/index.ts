@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import fp from 'fastify-plugin';
 import { afterRequestContextEnabled, isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
@@ -24,6 +23,7 @@ import {
   type RequireFeatureOptionsFor,
 } from '../gate';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
+import { sharedScopePlugin } from './plugin';
 
 export type { ProblemDetails } from '../problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
@@ -85,7 +85,7 @@ function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, do
     done(error as Error);
     return;
   }
-  // fastify-plugin runs this in the registering scope: that scope and its children see the config
+  // Marked skip-override (./plugin), this runs in the registering scope: that scope and its children see the config
   // (inherited through the instance prototype), sibling scopes do not.
   (fastify as ConfiguredInstance)[kConfig] = config;
   if (!fastify.hasRequestDecorator('entitlement')) {
@@ -116,7 +116,7 @@ function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, do
  * `app.register(stiggPlugin, { entitlements, customer: (request) => request.user?.stiggCustomerId })`.
  * Routes are gated one by one with `{ preHandler: requireFeature('feature-id', usage?) }`.
  */
-export const stiggPlugin: FastifyPluginCallback<StiggPluginOptions> = fp(registerStigg, {
+export const stiggPlugin: FastifyPluginCallback<StiggPluginOptions> = sharedScopePlugin(registerStigg, {
   fastify: '4.x || 5.x',
   name: 'stigg-gate',
 });

@@ -42,7 +42,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   acquire(input: CheckInput): MaybePromise<Lease> {
-    if (this.closed) throw new EntitlementsClosedError('acquire()');
+    if (this.closed) throw this.closedError('acquire()', input);
     const requested = validateInput(input, 'acquire()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
@@ -52,7 +52,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   check(input: CheckInput): MaybePromise<Decision> {
-    if (this.closed) throw new EntitlementsClosedError('check()');
+    if (this.closed) throw this.closedError('check()', input);
     const requested = validateInput(input, 'check()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
@@ -62,7 +62,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   report(report: UsageReport): MaybePromise<void> {
-    if (this.closed) throw new EntitlementsClosedError('report()');
+    if (this.closed) throw this.closedError('report()', report);
     if (!isPlainObject(report)) throw new TypeError('report() expects { customerId, featureId, value, resourceId?, updateBehavior? }.');
     validateInput({ customerId: report.customerId, featureId: report.featureId, resourceId: report.resourceId }, 'report()');
     if (typeof report.value !== 'number' || !Number.isFinite(report.value)) {
@@ -106,6 +106,12 @@ class EntitlementsEngine implements Entitlements {
     };
     this.closing = this.shutdown(timeoutMs);
     return this.closing;
+  }
+
+  /** Gated requests during shutdown answer 503 with Retry-After, naming the feature when it is a string. */
+  private closedError(what: string, input: unknown): EntitlementsClosedError {
+    const featureId = isPlainObject(input) && typeof input['featureId'] === 'string' ? input['featureId'] : null;
+    return new EntitlementsClosedError(what, featureId, this.runtime.config.retryAfterSeconds);
   }
 
   on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this {

@@ -1,10 +1,11 @@
 import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
+import { LossWarnings } from './loss-warnings';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
-import type { CachedEntitlement, EntitlementsEvents, MaybePromise, Store } from './types';
+import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store } from './types';
 
 /**
  * What every part of the engine shares: the configuration, the store with its error reporting, the
@@ -21,6 +22,7 @@ export class Runtime {
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
+  private readonly losses: LossWarnings;
 
   constructor(readonly config: Configuration) {
     this.store = config.store;
@@ -34,9 +36,12 @@ export class Runtime {
     });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
     this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
+    this.losses = new LossWarnings((event) => config.hasLogger || this.events.has(event));
   }
 
   emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {
+    if (event === 'usage:dropped') this.losses.drop(args[0] as PendingUsage);
+    else if (event === 'usage:undelivered') this.losses.undelivered(args[0] as PendingUsage[]);
     this.events.emit(event, ...args);
   }
 

@@ -1,0 +1,43 @@
+import { processWarning } from './process-warning';
+import { soon } from './timers';
+import type { PendingUsage } from './types';
+
+function units(reports: readonly PendingUsage[]): number {
+  return reports.reduce((sum, report) => sum + report.value, 0);
+}
+
+/**
+ * Usage that will not reach Stigg is never lost in silence: when neither a logger nor a listener of
+ * its event is there to hear it, a process warning gives the counts. Drops of one moment (a batch
+ * refused) make one warning.
+ */
+export class LossWarnings {
+  private dropped: PendingUsage[] = [];
+
+  /** `heard(event)`: a logger or a listener of `event` takes it. */
+  constructor(private readonly heard: (event: 'usage:dropped' | 'usage:undelivered') => boolean) {}
+
+  undelivered(reports: readonly PendingUsage[]): void {
+    if (reports.length === 0 || this.heard('usage:undelivered')) return;
+    processWarning(
+      `stigg-gate: ${reports.length} usage reports (${units(reports)} units) were not delivered to Stigg and are lost when this process exits: ` +
+        "listen to 'usage:undelivered' to keep them (send them again with the same idempotency keys), or pass a logger.",
+      'STIGG_GATE_USAGE_UNDELIVERED',
+    );
+  }
+
+  drop(report: PendingUsage): void {
+    if (this.heard('usage:dropped')) return;
+    this.dropped.push(report);
+    if (this.dropped.length > 1) return;
+    soon(() => {
+      const reports = this.dropped;
+      this.dropped = [];
+      processWarning(
+        `stigg-gate: ${reports.length} usage reports (${units(reports)} units) were dropped: Stigg refused them for good. ` +
+          "Listen to 'usage:dropped' for the full reports, or pass a logger.",
+        'STIGG_GATE_USAGE_DROPPED',
+      );
+    });
+  }
+}

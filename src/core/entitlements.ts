@@ -1,4 +1,5 @@
 import { EntitlementsClosedError } from './errors';
+import { onBeforeExit } from './exit-hook';
 import { FailurePolicy } from './failure-policy';
 import { Fetcher } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
@@ -15,6 +16,8 @@ import { UsageLedger } from './usage-ledger';
 export type { EntitlementsOptions } from './options';
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** A process that ends on its own with usage still here: how long it stays to deliver it. */
+const EXIT_TIMEOUT_MS = 5_000;
 /** After close()'s deadline, how long the stopped drain may take to hand a claimed batch back. */
 const ABORT_GRACE_MS = 500;
 
@@ -27,6 +30,7 @@ class EntitlementsEngine implements Entitlements {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly stopStoreErrors: (() => void) | undefined;
+  private readonly leaveExit: () => void;
 
   constructor(config: Configuration) {
     this.runtime = new Runtime(config);
@@ -39,6 +43,25 @@ class EntitlementsEngine implements Entitlements {
     this.ledger.buffer.start();
     const { runtime } = this;
     this.stopStoreErrors = runtime.store.onError?.((error) => runtime.storeError(error));
+    this.leaveExit = onBeforeExit({ beforeExit: () => this.deliverBeforeExit() });
+  }
+
+  /**
+   * The process is about to exit on its own (a job or script that never called close()): with
+   * usage not yet delivered, close() within EXIT_TIMEOUT_MS keeps it alive until Stigg took it, or
+   * hands what is left over (an event, a log line, or a process warning: never silence). Bounded:
+   * close() unregisters this instance, so the next 'beforeExit' lets the process go.
+   */
+  private deliverBeforeExit(): void {
+    if (this.closing !== undefined || !this.holdsUsage()) return;
+    void this.close({ timeoutMs: EXIT_TIMEOUT_MS });
+  }
+
+  /** Usage this process queued and Stigg has not taken (a shared store's outbox outlives the process). */
+  private holdsUsage(): boolean {
+    const { store } = this.runtime;
+    if (this.ledger.stranded.size > 0) return true;
+    return store instanceof MemoryStore ? store.pendingUsageCount > 0 : this.ledger.buffer.queued > 0;
   }
 
   acquire(input: CheckInput): MaybePromise<Lease> {
@@ -92,6 +115,7 @@ class EntitlementsEngine implements Entitlements {
     if (this.closing !== undefined) return this.closing;
     const timeoutMs = closeTimeout(options);
     this.closed = true;
+    this.leaveExit();
     this.ledger.buffer.stop();
     this.reservations.stop();
     this.reservations.afterClose = (decision, idempotencyKey) => {

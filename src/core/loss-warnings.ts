@@ -2,8 +2,10 @@ import { processWarning } from './process-warning';
 import { soon } from './timers';
 import type { PendingUsage } from './types';
 
-function units(reports: readonly PendingUsage[]): number {
-  return reports.reduce((sum, report) => sum + report.value, 0);
+/** "2 usage reports (5 units)". */
+function counts(reports: readonly PendingUsage[]): string {
+  const units = reports.reduce((sum, report) => sum + report.value, 0);
+  return `${reports.length} usage report${reports.length === 1 ? '' : 's'} (${units} unit${units === 1 ? '' : 's'})`;
 }
 
 /**
@@ -20,7 +22,7 @@ export class LossWarnings {
   undelivered(reports: readonly PendingUsage[]): void {
     if (reports.length === 0 || this.heard('usage:undelivered')) return;
     processWarning(
-      `stigg-gate: ${reports.length} usage reports (${units(reports)} units) were not delivered to Stigg and are lost when this process exits: ` +
+      `stigg-gate: ${counts(reports)} not delivered to Stigg, lost when this process exits: ` +
         "listen to 'usage:undelivered' to keep them (send them again with the same idempotency keys), or pass a logger.",
       'STIGG_GATE_USAGE_UNDELIVERED',
     );
@@ -34,7 +36,7 @@ export class LossWarnings {
       const reports = this.dropped;
       this.dropped = [];
       processWarning(
-        `stigg-gate: ${reports.length} usage reports (${units(reports)} units) were dropped: Stigg refused them for good. ` +
+        `stigg-gate: ${counts(reports)} dropped: Stigg refused them for good. ` +
           "Listen to 'usage:dropped' for the full reports, or pass a logger.",
         'STIGG_GATE_USAGE_DROPPED',
       );

@@ -95,6 +95,11 @@ export class UsageBuffer {
     this.drainAll().catch((error: unknown) => this.options.onStoreError(asError(error)));
   }
 
+  /** Reports this process put in the outbox that no drain has claimed yet. */
+  get queued(): number {
+    return this.queuedLocally;
+  }
+
   /** Stops the interval; a drain already running still finishes. */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);

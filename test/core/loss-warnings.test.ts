@@ -45,7 +45,7 @@ describe('close() with usage Stigg has not taken', () => {
     await fiveUnitsThenOutage(entitlements);
     await entitlements.close({ timeoutMs: 500 });
     expect(stiggWarnings()).toEqual([
-      [expect.stringMatching(/^stigg-gate: 5 usage reports \(5 units\) were not delivered/), 'STIGG_GATE_USAGE_UNDELIVERED'],
+      [expect.stringMatching(/^stigg-gate: 5 usage reports \(5 units\) not delivered/), 'STIGG_GATE_USAGE_UNDELIVERED'],
     ]);
     expect(rig.emulator.stats().usage['growth||' + TEMPLATES] ?? 0).toBe(0);
   });
@@ -99,7 +99,7 @@ describe('a report Stigg refuses while it takes the others', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(delivered).toEqual([1, 4]);
     expect(stiggWarnings()).toEqual([
-      [expect.stringMatching(/^stigg-gate: 2 usage reports \(10 units\) were dropped/), 'STIGG_GATE_USAGE_DROPPED'],
+      [expect.stringMatching(/^stigg-gate: 2 usage reports \(10 units\) dropped/), 'STIGG_GATE_USAGE_DROPPED'],
     ]);
   });
 

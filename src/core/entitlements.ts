@@ -165,6 +165,9 @@ class EntitlementsEngine implements Entitlements {
         this.handOver(timeoutMs);
         // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
         if (runtime.store.releaseUsage !== undefined) await raceTimer(work, ABORT_GRACE_MS, undefined);
+      } else if (runtime.store instanceof MemoryStore && runtime.store.pendingUsageCount > 0) {
+        // Delivered what Stigg would take; the rest (refused by a parked outbox, failing) is the app's to keep.
+        this.handOver(timeoutMs);
       } else {
         this.handOverStranded(timeoutMs);
       }

@@ -17,7 +17,17 @@ export class LossWarnings {
   private dropped: PendingUsage[] = [];
 
   /** `heard(event)`: a logger or a listener of `event` takes it. */
-  constructor(private readonly heard: (event: 'usage:dropped' | 'usage:undelivered') => boolean) {}
+  constructor(private readonly heard: (event: 'usage:dropped' | 'usage:undelivered' | 'usage:parked') => boolean) {}
+
+  /** Stigg refuses every report: nothing is lost yet, but nothing is delivered either until someone acts. */
+  parked(info: { code: string; reports: number }): void {
+    if (this.heard('usage:parked')) return;
+    processWarning(
+      `stigg-gate: Stigg refused every usage report it was shown (${info.code}, ${info.reports} reports) and took none: ` +
+        "delivery is parked, nothing is dropped, and it resumes once Stigg takes reports again. Listen to 'usage:parked', or pass a logger.",
+      'STIGG_GATE_USAGE_REFUSED',
+    );
+  }
 
   undelivered(reports: readonly PendingUsage[]): void {
     if (reports.length === 0 || this.heard('usage:undelivered')) return;

@@ -42,6 +42,7 @@ export class Runtime {
   emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {
     if (event === 'usage:dropped') this.losses.drop(args[0] as PendingUsage);
     else if (event === 'usage:undelivered') this.losses.undelivered(args[0] as PendingUsage[]);
+    else if (event === 'usage:parked') this.losses.parked(args[0] as EntitlementsEvents['usage:parked'][0]);
     this.events.emit(event, ...args);
   }
 

@@ -2,6 +2,7 @@ import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
 import { LossWarnings } from './loss-warnings';
+import { StoreLog } from './store-log';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
@@ -23,6 +24,7 @@ export class Runtime {
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
   private readonly losses: LossWarnings;
+  private readonly storeLog: StoreLog;
 
   constructor(readonly config: Configuration) {
     this.store = config.store;
@@ -36,6 +38,7 @@ export class Runtime {
     });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
     this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
+    this.storeLog = new StoreLog(config.logger, config.store.name, config.now);
     this.losses = new LossWarnings((event) => config.hasLogger || this.events.has(event));
   }
 
@@ -46,8 +49,9 @@ export class Runtime {
     this.events.emit(event, ...args);
   }
 
+  /** Every failure is emitted; the log is rate-limited per kind (an outage fails every operation). */
   storeError(error: Error): void {
-    this.config.logger.error({ error: error.message }, `Entitlements store "${this.store.name}" failed`);
+    this.storeLog.failed(error);
     this.emit('store:error', error);
   }
 

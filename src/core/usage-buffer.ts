@@ -322,9 +322,23 @@ export class UsageBuffer {
       this.refusals.park(refused, refused.length + shown);
       return false;
     }
-    for (const refusal of refused) await this.drop([refusal.report], refusal.attempts, refusal.error);
+    if (!(await this.confirmRefusals(refused))) return false;
     if (failedInARow >= SPLIT_PROBES) return false;
     return failedInARow === 0 || failedInARow < batch.length;
+  }
+
+  /**
+   * Reports refused before Stigg took others are asked once more, now that it takes reports: refused
+   * again, each is dropped (with the full report); taken, Stigg had just recovered. False when stopped.
+   */
+  private async confirmRefusals(refused: readonly Refusal[]): Promise<boolean> {
+    for (const { report, attempts } of refused) {
+      const sent = await this.send([report]);
+      if (sent.kind === 'stopped') return false;
+      if (sent.kind === 'refused') await this.drop([report], attempts + sent.attempts, sent.error);
+      else if (sent.kind === 'failed') await this.failedAlone([report], sent);
+    }
+    return true;
   }
 
   private async prepare(batch: PendingUsage[]): Promise<unknown> {

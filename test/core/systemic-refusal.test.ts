@@ -186,3 +186,15 @@ test('close() while parked hands the refused reports over (usage:undelivered), i
   await entitlements.close({ timeoutMs: 5_000 });
   expect(undelivered.map((report) => report.value)).toEqual([2, 2, 2, 2]);
 });
+
+test('Stigg recovering in the middle of a split: the reports it refused before are asked again, not dropped', async () => {
+  let refusals = 4; // the batch, then its first three reports one by one
+  const heard: Heard = { dropped: [], parked: [], resumed: 0, errors: [] };
+  const entitlements = make({ client: switchable(() => refusals-- > 0, { count: 0 }), usage: { flushIntervalMs: 60_000 } });
+  listen(entitlements, heard);
+  for (let i = 0; i < 10; i += 1) void entitlements.report({ customerId: 'mixed', featureId: TEMPLATES, value: 1 });
+  const before = applied('mixed');
+  await entitlements.flush();
+  expect(heard.dropped).toEqual([]);
+  expect(applied('mixed') - before).toBe(10);
+});

@@ -167,7 +167,7 @@ class EntitlementsEngine implements Entitlements {
         if (runtime.store.releaseUsage !== undefined) await raceTimer(work, ABORT_GRACE_MS, undefined);
       } else if (runtime.store instanceof MemoryStore && runtime.store.pendingUsageCount > 0) {
         // Delivered what Stigg would take; the rest (refused by a parked outbox, failing) is the app's to keep.
-        this.handOver(timeoutMs);
+        this.handOver(timeoutMs, false);
       } else {
         this.handOverStranded(timeoutMs);
       }
@@ -220,8 +220,8 @@ class EntitlementsEngine implements Entitlements {
     this.runtime.emit('usage:undelivered', stranded);
   }
 
-  /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
-  private handOver(timeoutMs: number): void {
+  /** close() ran out of time, or Stigg refused what is left: say so, and give a memory store's reports to the app. */
+  private handOver(timeoutMs: number, timedOut = true): void {
     const { store, config } = this.runtime;
     this.handOverStranded(timeoutMs);
     if (!(store instanceof MemoryStore)) {
@@ -235,7 +235,7 @@ class EntitlementsEngine implements Entitlements {
     if (reports.length === 0) return;
     config.logger.error(
       { timeoutMs, reports: reports.length, units: reports.reduce((sum, report) => sum + report.value, 0) },
-      `entitlements.close() stopped after ${timeoutMs} ms with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+      `entitlements.close() ${timedOut ? `stopped after ${timeoutMs} ms` : 'ends'} with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
     );
     this.runtime.emit('usage:undelivered', reports);
   }

@@ -50,7 +50,9 @@ it('Redis unreachable for 10 s with two requests: at most 5 log lines', async ()
     error: (_meta: unknown, message: string) => void lines.push({ level: 'error', message }),
     info: (_meta: unknown, message: string) => void lines.push({ level: 'info', message }),
   };
-  store = new RedisStore({ redis: proxy.url, prefix, logger, commandTimeoutMs: 500 });
+  // A generous command timeout: a busy CI machine must not make the healthy warm-up look like an outage
+  // (Redis refusing connections fails at once whatever the timeout).
+  store = new RedisStore({ redis: proxy.url, prefix, logger, commandTimeoutMs: 5_000 });
   const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 });
   entitlements = createEntitlements({ client, store, logger, failMode: 'closed' });
   const app = express();

@@ -1,4 +1,5 @@
 import { EntitlementsClosedError } from './errors';
+import { onBeforeExit } from './exit-hook';
 import { FailurePolicy } from './failure-policy';
 import { Fetcher } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
@@ -26,6 +27,8 @@ import { UsageLedger } from './usage-ledger';
 export type { EntitlementsOptions } from './options';
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+/** A process that ends on its own with usage still here: how long it stays to deliver it. */
+const EXIT_TIMEOUT_MS = 5_000;
 /** After close()'s deadline, how long the stopped drain may take to hand a claimed batch back. */
 const ABORT_GRACE_MS = 500;
 
@@ -38,6 +41,7 @@ class EntitlementsEngine implements Entitlements {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly stopStoreErrors: (() => void) | undefined;
+  private readonly leaveExit: () => void;
 
   constructor(config: Configuration) {
     this.runtime = new Runtime(config);
@@ -50,10 +54,29 @@ class EntitlementsEngine implements Entitlements {
     this.ledger.buffer.start();
     const { runtime } = this;
     this.stopStoreErrors = runtime.store.onError?.((error) => runtime.storeError(error));
+    this.leaveExit = onBeforeExit({ beforeExit: () => this.deliverBeforeExit() });
+  }
+
+  /**
+   * The process is about to exit on its own (a job or script that never called close()): with
+   * usage not yet delivered, close() within EXIT_TIMEOUT_MS keeps it alive until Stigg took it, or
+   * hands what is left over (an event, a log line, or a process warning: never silence). Bounded:
+   * close() unregisters this instance, so the next 'beforeExit' lets the process go.
+   */
+  private deliverBeforeExit(): void {
+    if (this.closing !== undefined || !this.holdsUsage()) return;
+    void this.close({ timeoutMs: EXIT_TIMEOUT_MS });
+  }
+
+  /** Usage this process queued and Stigg has not taken (a shared store's outbox outlives the process). */
+  private holdsUsage(): boolean {
+    const { store } = this.runtime;
+    if (this.ledger.stranded.size > 0) return true;
+    return store instanceof MemoryStore ? store.pendingUsageCount > 0 : this.ledger.buffer.queued > 0;
   }
 
   acquire(input: CheckInput): MaybePromise<Lease> {
-    if (this.closed) throw new EntitlementsClosedError('acquire()');
+    if (this.closed) throw this.closedError('acquire()', input);
     const requested = validateInput(input, 'acquire()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
@@ -63,7 +86,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   check(input: CheckInput): MaybePromise<Decision> {
-    if (this.closed) throw new EntitlementsClosedError('check()');
+    if (this.closed) throw this.closedError('check()', input);
     const requested = validateInput(input, 'check()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
@@ -73,7 +96,7 @@ class EntitlementsEngine implements Entitlements {
   }
 
   report(report: UsageReport): MaybePromise<void> {
-    if (this.closed) throw new EntitlementsClosedError('report()');
+    if (this.closed) throw this.closedError('report()', report);
     if (!isPlainObject(report)) throw new TypeError('report() expects { customerId, featureId, value, resourceId?, updateBehavior? }.');
     validateInput({ customerId: report.customerId, featureId: report.featureId, resourceId: report.resourceId }, 'report()');
     if (typeof report.value !== 'number' || !Number.isFinite(report.value)) {
@@ -108,6 +131,7 @@ class EntitlementsEngine implements Entitlements {
     if (this.closing !== undefined) return this.closing;
     const timeoutMs = closeTimeout(options);
     this.closed = true;
+    this.leaveExit();
     this.ledger.buffer.stop();
     this.reservations.stop();
     this.reservations.afterClose = (decision, idempotencyKey) => {
@@ -122,6 +146,12 @@ class EntitlementsEngine implements Entitlements {
     };
     this.closing = this.shutdown(timeoutMs);
     return this.closing;
+  }
+
+  /** Gated requests during shutdown answer 503 with Retry-After, naming the feature when it is a string. */
+  private closedError(what: string, input: unknown): EntitlementsClosedError {
+    const featureId = isPlainObject(input) && typeof input['featureId'] === 'string' ? input['featureId'] : null;
+    return new EntitlementsClosedError(what, featureId, this.runtime.config.retryAfterSeconds);
   }
 
   on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this {
@@ -151,6 +181,9 @@ class EntitlementsEngine implements Entitlements {
         this.handOver(timeoutMs);
         // The drain winds down: a shared store gets the batch in hand back (unless a call to Stigg is still out).
         if (runtime.store.releaseUsage !== undefined) await raceTimer(work, ABORT_GRACE_MS, undefined);
+      } else if (runtime.store instanceof MemoryStore && runtime.store.pendingUsageCount > 0) {
+        // Delivered what Stigg would take; the rest (refused by a parked outbox, failing) is the app's to keep.
+        this.handOver(timeoutMs, false);
       } else {
         this.handOverStranded(timeoutMs);
       }
@@ -203,8 +236,8 @@ class EntitlementsEngine implements Entitlements {
     this.runtime.emit('usage:undelivered', stranded);
   }
 
-  /** close() ran out of time: say what is left, and give a memory store's reports to the app. */
-  private handOver(timeoutMs: number): void {
+  /** close() ran out of time, or Stigg refused what is left: say so, and give a memory store's reports to the app. */
+  private handOver(timeoutMs: number, timedOut = true): void {
     const { store, config } = this.runtime;
     this.handOverStranded(timeoutMs);
     if (!(store instanceof MemoryStore)) {
@@ -218,7 +251,7 @@ class EntitlementsEngine implements Entitlements {
     if (reports.length === 0) return;
     config.logger.error(
       { timeoutMs, reports: reports.length, units: reports.reduce((sum, report) => sum + report.value, 0) },
-      `entitlements.close() stopped after ${timeoutMs} ms with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
+      `entitlements.close() ${timedOut ? `stopped after ${timeoutMs} ms` : 'ends'} with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
     );
     this.runtime.emit('usage:undelivered', reports);
   }

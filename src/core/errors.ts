@@ -74,11 +74,21 @@ export class EntitlementUnavailableError extends Error {
   }
 }
 
-/** A call made on an Entitlements instance after close(). */
+/**
+ * A call made on an Entitlements instance after close(). A request gated during shutdown answers 503
+ * with Retry-After (another instance, or this one restarted, will decide), never a 500.
+ */
 export class EntitlementsClosedError extends Error {
   override readonly name = 'EntitlementsClosedError';
-  constructor(what: string) {
+  readonly status = 503;
+  /** The feature asked for (null for calls that name none, or name it wrongly). */
+  readonly featureId: string | null;
+  readonly retryAfterSeconds: number;
+
+  constructor(what: string, featureId: string | null = null, retryAfterSeconds = 5) {
     super(`${what} was called after entitlements.close(); create a new instance with createEntitlements()`);
+    this.featureId = featureId;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

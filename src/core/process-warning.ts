@@ -1,8 +1,9 @@
 /**
- * Tells the operator what no logger was given to hear: a process warning on Node, Bun and Deno (it
- * prints on stderr unless the app listens for 'warning'), console.warn on runtimes without one (Workers).
+ * Node's process warning (printed on stderr unless the app handles 'warning'), or console.warn where
+ * there is no process (Workers, Deno without the node compat layer). What the core says when nobody
+ * gave it a logger and staying silent would lose something.
  */
-export function emitProcessWarning(message: string, code: string): void {
+export function processWarning(message: string, code: string): void {
   const scope = globalThis as {
     process?: { emitWarning?(message: string, options: { type: string; code: string }): void };
     console?: { warn(message: string): void };

@@ -1,10 +1,12 @@
 import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
+import { LossWarnings } from './loss-warnings';
+import { StoreLog } from './store-log';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
-import type { CachedEntitlement, EntitlementsEvents, MaybePromise, Store } from './types';
+import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store } from './types';
 
 /**
  * What every part of the engine shares: the configuration, the store with its error reporting, the
@@ -21,6 +23,8 @@ export class Runtime {
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
+  private readonly losses: LossWarnings;
+  private readonly storeLog: StoreLog;
 
   constructor(readonly config: Configuration) {
     this.store = config.store;
@@ -34,14 +38,20 @@ export class Runtime {
     });
     this.countsUnreported = config.store.countsUnreportedUsage === true;
     this.upstreamLog = new UpstreamLog(config.logger, config.hasLogger, config.now);
+    this.storeLog = new StoreLog(config.logger, config.store.name, config.now);
+    this.losses = new LossWarnings((event) => config.hasLogger || this.events.has(event));
   }
 
   emit<E extends keyof EntitlementsEvents>(event: E, ...args: EntitlementsEvents[E]): void {
+    if (event === 'usage:dropped') this.losses.drop(args[0] as PendingUsage);
+    else if (event === 'usage:undelivered') this.losses.undelivered(args[0] as PendingUsage[]);
+    else if (event === 'usage:parked') this.losses.parked(args[0] as EntitlementsEvents['usage:parked'][0]);
     this.events.emit(event, ...args);
   }
 
+  /** Every failure is emitted; the log is rate-limited per kind (an outage fails every operation). */
   storeError(error: Error): void {
-    this.config.logger.error({ error: error.message }, `Entitlements store "${this.store.name}" failed`);
+    this.storeLog.failed(error);
     this.emit('store:error', error);
   }
 

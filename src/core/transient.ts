@@ -84,3 +84,9 @@ export function failureKind(error: unknown): FailureKind {
   if (codes.includes('UNAUTHENTICATED') || codes.includes('Unauthenticated')) return 'auth';
   return codes.length > 0 && codes.every((code) => REJECTION_CODES.has(code)) ? 'rejected' : 'unknown';
 }
+
+/** The code Stigg refused a report with (BAD_USER_INPUT, CustomerNotFound…), for logs and events. */
+export function refusalCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return 'rejected';
+  return codesOf(error as Record<string, unknown>)[0] ?? 'rejected';
+}

@@ -228,6 +228,13 @@ export interface EntitlementsEvents {
    * store: the full reports, for the app to persist and send again (same idempotency keys).
    */
   'usage:undelivered': [reports: PendingUsage[]];
+  /**
+   * Stigg refused every usage report it was shown, taking none (`code`, e.g. BAD_USER_INPUT, for
+   * all): nothing is dropped, delivery is parked and probed until Stigg takes reports again.
+   */
+  'usage:parked': [info: { code: string; reports: number; error: Error }];
+  /** Stigg took usage reports again after 'usage:parked'; the outbox is delivered. */
+  'usage:resumed': [info: { parkedMs: number }];
   'store:error': [error: Error];
 }
 

@@ -1,4 +1,5 @@
 import { asError } from './maybe-promise';
+import { processWarning } from './process-warning';
 import { isTransientError } from './transient';
 import type { Logger } from './types';
 
@@ -131,12 +132,6 @@ export class UpstreamLog {
   private processWarning(message: string): void {
     if (this.warnedProcess) return;
     this.warnedProcess = true;
-    const scope = globalThis as {
-      process?: { emitWarning?(message: string, options: { type: string; code: string }): void };
-      console?: { warn(message: string): void };
-    };
-    if (typeof scope.process?.emitWarning === 'function')
-      scope.process.emitWarning(message, { type: 'StiggGateWarning', code: 'STIGG_GATE_AUTH' });
-    else scope.console?.warn(message);
+    processWarning(message, 'STIGG_GATE_AUTH');
   }
 }

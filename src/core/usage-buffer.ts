@@ -2,7 +2,9 @@ import { Arrivals } from './arrivals';
 import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
-import { failureKind } from './transient';
+import { Refusals, type ParkedInfo, type Refusal } from './refusals';
+import { failureKind, refusalCode } from './transient';
+import { DELIVERED, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
@@ -31,6 +33,10 @@ export interface UsageBufferOptions {
   onDelivering?(reports: PendingUsage[]): MaybePromise<unknown>;
   /** `report` will never be delivered: Stigg rejected it for good, or it outlived maxAgeMs. */
   onDropped(report: PendingUsage, error: Error): void;
+  /** Stigg refused every report it was shown, taking none: nothing is dropped, delivery waits (see Refusals). */
+  onParked: (info: ParkedInfo) => void;
+  /** Stigg took a report again after the outbox was parked. */
+  onResumed: (parkedMs: number) => void;
   /** A delivery failed and will be retried (for logging). */
   onRetry?(error: unknown, reports: PendingUsage[]): void;
   onStoreError(error: Error): void;
@@ -68,10 +74,17 @@ export class UsageBuffer {
   private waiting = 0;
   private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private aborted = false;
+  private readonly refusals: Refusals;
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
     this.random = options.random ?? Math.random;
+    this.refusals = new Refusals(options.now, Math.max(1, options.retryBaseDelayMs), SPLIT_PROBES, options.onParked, options.onResumed);
+  }
+
+  /** Stigg refuses every report: the interval waits for the next probe (flush() still tries). */
+  get isParked(): boolean {
+    return this.refusals.isParked;
   }
 
   start(): void {
@@ -88,11 +101,17 @@ export class UsageBuffer {
    * here the tick still drains, picking up what other processes left in a shared outbox.
    */
   private tick(): void {
+    if (!this.refusals.mayDrain()) return;
     const queued = this.queuedLocally;
     const oldest = this.arrivals.oldest;
     if (queued > 0 && queued < this.options.batchSize && oldest !== undefined && this.options.now() - oldest < this.options.flushIntervalMs)
       return;
     this.drainAll().catch((error: unknown) => this.options.onStoreError(asError(error)));
+  }
+
+  /** Reports this process put in the outbox that no drain has claimed yet. */
+  get queued(): number {
+    return this.queuedLocally;
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -105,7 +124,8 @@ export class UsageBuffer {
   notify(): void {
     this.arrivals.add(this.options.now());
     this.queuedLocally += 1;
-    if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued) return;
+    if (this.queuedLocally < this.options.batchSize || this.batchKickScheduled || this.batchDrainQueued || !this.refusals.mayDrain())
+      return;
     this.batchKickScheduled = true;
     soon(() => {
       this.batchKickScheduled = false;
@@ -193,15 +213,28 @@ export class UsageBuffer {
   }
 
   /**
-   * Sends `batch` until Stigg takes it. Transient failures and a rejected API key are retried
-   * (delays follow the breaker) and never give a report up. A batch that fails otherwise is split so
-   * the others get through: a report Stigg rejects for good is dropped, loudly; one that fails in a way
-   * not known to be permanent is left in the outbox (it comes back after its lease) and given up only
-   * once older than maxAgeMs while Stigg answers. False when draining should stop for now: the
-   * first singles of a split all failed alike, so the failure is not the batch's but everyone's
-   * (e.g. an API change), and splitting every batch would only multiply the calls.
+   * Sends `batch` until Stigg takes it; transient failures and a rejected API key are retried and
+   * never give a report up. A batch that fails otherwise is split so the others get through: a report
+   * refused for good is dropped, loudly, only when Stigg took others (else the outbox is parked, see
+   * Refusals); one failing in a way not known to be permanent stays in the outbox (back after its
+   * lease), given up only once older than maxAgeMs while Stigg answers. False when draining should
+   * stop for now (the failure is everyone's: splitting every batch would only multiply the calls).
    */
   private async deliver(batch: PendingUsage[]): Promise<boolean> {
+    const sent = await this.send(batch);
+    if (sent.kind === 'delivered') return true;
+    if (sent.kind === 'stopped') return false;
+    if (batch.length > 1) return this.split(batch);
+    if (sent.kind === 'refused') {
+      // Alone, a report refused cannot be told from a refusal of every report: kept, and the outbox parked.
+      this.refusals.park([{ report: batch[0] as PendingUsage, ...sent }]);
+      return false;
+    }
+    return this.failedAlone(batch, sent);
+  }
+
+  /** One call until Stigg answers for good: taken (acked), refused, failed otherwise, or stopped (close()'s deadline). */
+  private async send(batch: PendingUsage[]): Promise<Sent> {
     const { client, breaker } = this.options;
     const usages = batch.map(toWire);
     const before = await this.prepare(batch);
@@ -210,7 +243,6 @@ export class UsageBuffer {
       try {
         results = await client.reportUsageBulk({ usages });
       } catch (caught) {
-        const error = asError(caught);
         const kind = failureKind(caught);
         if (kind === 'transient' || kind === 'auth') {
           if (kind === 'transient') breaker.failure();
@@ -218,28 +250,30 @@ export class UsageBuffer {
           await this.sleep(this.delay(attempt, caught));
           continue;
         }
-        if (batch.length > 1) return this.split(batch);
-        if (kind === 'rejected') {
-          await this.drop(batch, attempt, error);
-          return true;
-        }
-        if (this.aged(batch).length > 0 && breaker.state === 'closed') {
-          await this.drop(batch, attempt, error);
-          return true;
-        }
-        this.options.onRetry?.(caught, batch);
-        return false;
+        const error = asError(caught);
+        if (kind === 'rejected') return { kind: 'refused', error, code: refusalCode(caught), attempts: attempt };
+        return { kind: 'failed', error, caught, attempts: attempt };
       }
       breaker.success();
+      this.refusals.accepted();
       const acked = await this.ack(batch);
       const updated = this.options.onDelivered(batch, Array.isArray(results) ? results : [], { before, acked });
       if (isThenable(updated)) await updated;
+      return DELIVERED;
+    }
+    return STOPPED;
+  }
+
+  /** A report that failed on its own, not known to be for good: given up once aged while Stigg answers, else left for later. */
+  private async failedAlone(batch: PendingUsage[], sent: Failed): Promise<boolean> {
+    if (this.aged(batch).length > 0 && this.options.breaker.state === 'closed') {
+      await this.drop(batch, sent.attempts, sent.error);
       return true;
     }
+    this.options.onRetry?.(sent.caught, batch);
     return false;
   }
 
-  /** One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. */
   /**
    * Stopped (close() at its deadline) with claimed reports Stigg has not taken: a shared store puts
    * them back at once for the other processes, rather than leaving them leased to a process that is going.
@@ -255,15 +289,56 @@ export class UsageBuffer {
     }
   }
 
+  /**
+   * One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. After
+   * SPLIT_PROBES refusals with nothing taken, the rest goes at once: taken, the refused reports were
+   * bad ones and are dropped; refused too, Stigg refuses everything and the outbox is parked.
+   */
   private async split(batch: PendingUsage[]): Promise<boolean> {
+    const order = this.refusals.order(batch);
+    const refused: Refusal[] = [];
+    let shown = 0;
+    let accepted = 0;
     let failedInARow = 0;
-    for (const report of batch) {
+    for (let i = 0; i < order.length && failedInARow < SPLIT_PROBES; i += 1) {
       if (this.aborted) return false;
-      if (failedInARow >= SPLIT_PROBES) return false;
-      if (await this.deliver([report])) failedInARow = 0;
+      if (accepted === 0 && refused.length >= SPLIT_PROBES) {
+        const rest = order.slice(i);
+        const sent = await this.send(rest);
+        if (sent.kind === 'stopped') return false;
+        if (sent.kind === 'delivered') accepted += rest.length;
+        else if (sent.kind === 'refused') shown = rest.length;
+        break;
+      }
+      const report = order[i] as PendingUsage;
+      const sent = await this.send([report]);
+      if (sent.kind === 'stopped') return false;
+      if (sent.kind === 'delivered') accepted += 1;
+      else if (sent.kind === 'refused') refused.push({ report, ...sent });
+      if (sent.kind !== 'failed' || (await this.failedAlone([report], sent))) failedInARow = 0;
       else failedInARow += 1;
     }
+    if (refused.length > 0 && accepted === 0) {
+      this.refusals.park(refused, refused.length + shown);
+      return false;
+    }
+    if (!(await this.confirmRefusals(refused))) return false;
+    if (failedInARow >= SPLIT_PROBES) return false;
     return failedInARow === 0 || failedInARow < batch.length;
+  }
+
+  /**
+   * Reports refused before Stigg took others are asked once more, now that it takes reports: refused
+   * again, each is dropped (with the full report); taken, Stigg had just recovered. False when stopped.
+   */
+  private async confirmRefusals(refused: readonly Refusal[]): Promise<boolean> {
+    for (const { report, attempts } of refused) {
+      const sent = await this.send([report]);
+      if (sent.kind === 'stopped') return false;
+      if (sent.kind === 'refused') await this.drop([report], attempts + sent.attempts, sent.error);
+      else if (sent.kind === 'failed') await this.failedAlone([report], sent);
+    }
+    return true;
   }
 
   private async prepare(batch: PendingUsage[]): Promise<unknown> {
@@ -325,16 +400,4 @@ export class UsageBuffer {
       this.sleepers.set(sleeper, resolve);
     });
   }
-}
-
-function toWire(report: PendingUsage) {
-  return {
-    customerId: report.customerId,
-    featureId: report.featureId,
-    value: report.value,
-    resourceId: report.resourceId ?? null,
-    updateBehavior: report.updateBehavior ?? 'DELTA',
-    idempotencyKey: report.idempotencyKey,
-    createdAt: report.createdAt,
-  };
 }

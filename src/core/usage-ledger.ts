@@ -66,6 +66,17 @@ export class UsageLedger {
       onDelivered: (reports, results, context) => this.delivered(reports, results, context),
       onDelivering: (reports) => this.usageMarks(reports),
       onDropped: (report, error) => this.dropped(report, error),
+      onParked: (info) => {
+        runtime.config.logger.error(
+          { code: info.code, reports: info.reports, error: info.error.message },
+          `Stigg refused every usage report it was shown (${info.code}) and took none: delivery is parked, nothing is dropped; it resumes as soon as Stigg takes reports again`,
+        );
+        runtime.emit('usage:parked', info);
+      },
+      onResumed: (parkedMs) => {
+        runtime.config.logger.warn({ parkedMs }, `Stigg takes usage reports again after ${parkedMs} ms; delivering the parked outbox`);
+        runtime.emit('usage:resumed', { parkedMs });
+      },
       onRetry: (error, reports) => runtime.upstreamLog.failed('reportUsageBulk', error, { reports: reports.length, retrying: true }),
       onStoreError: (error) => runtime.storeError(error),
     });

@@ -1,5 +1,6 @@
 import {
   MISCONFIGURATION_REASONS,
+  EntitlementsClosedError,
   EntitlementUnavailableError,
   describeValue as describe,
   statusForReason,
@@ -11,6 +12,7 @@ import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types'
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import {
+  closedProblem,
   deniedProblem,
   errorProblem,
   exposed,
@@ -332,6 +334,10 @@ export class RequestGate<Req, Deny> implements RequestContext {
   }
 
   private unavailable(error: unknown): Outcome {
+    if (error instanceof EntitlementsClosedError) {
+      const { retryAfterSeconds } = error;
+      return { kind: 'problem', problem: closedProblem(error.featureId, retryAfterSeconds), retryAfterSeconds };
+    }
     if (!(error instanceof EntitlementUnavailableError)) throw error;
     return {
       kind: 'problem',

@@ -1,5 +1,6 @@
 import {
   EntitlementDeniedError,
+  EntitlementsClosedError,
   EntitlementUnavailableError,
   InvalidUsageError,
   MissingCustomerError,
@@ -200,6 +201,18 @@ export function unavailableProblem(featureId: string, retryAfterSeconds: number)
   };
 }
 
+/** 503: the entitlements were closed (the process is shutting down); another instance, or this one restarted, will decide. */
+export function closedProblem(featureId: string | null, retryAfterSeconds: number): ProblemDetails {
+  const feature = featureId === null ? 'Entitlements are' : `Feature "${featureId}" is`;
+  return {
+    type: problemType('EntitlementsClosed'),
+    title: 'Shutting down',
+    status: 503,
+    detail: `${feature} no longer checked here: this server is shutting down; try again in ${retryAfterSeconds}s.`,
+    featureId,
+  };
+}
+
 /**
  * Koa's default error handler shows the message of an error with `expose` (and prints no stack);
  * Koa and http-errors set it on every 4xx, so the 4xx errors stigg-gate throws carry it too.
@@ -216,10 +229,20 @@ export function retryAfterHeader(seconds: number): string {
 
 /** What decorated methods throw; duck-typed too, so a second copy of the package is still recognised. */
 export type RenderableError =
-  EntitlementDeniedError | EntitlementUnavailableError | MissingCustomerError | InvalidUsageError | InvalidIdError;
+  | EntitlementDeniedError
+  | EntitlementUnavailableError
+  | EntitlementsClosedError
+  | MissingCustomerError
+  | InvalidUsageError
+  | InvalidIdError;
 
 export function isEntitlementError(error: unknown): error is RenderableError {
-  if (error instanceof EntitlementDeniedError || error instanceof EntitlementUnavailableError || error instanceof MissingCustomerError) {
+  if (
+    error instanceof EntitlementDeniedError ||
+    error instanceof EntitlementUnavailableError ||
+    error instanceof EntitlementsClosedError ||
+    error instanceof MissingCustomerError
+  ) {
     return true;
   }
   if (error instanceof InvalidIdError) return error.field !== 'featureId';
@@ -232,6 +255,7 @@ export function isEntitlementError(error: unknown): error is RenderableError {
   // A reported usage the app computed wrongly (status 500) is the app's bug: the framework handles it.
   if (name === 'InvalidUsageError') return status === 400 && typeof featureId === 'string';
   if (name === 'EntitlementDeniedError') return typeof (error as { decision?: unknown }).decision === 'object';
+  if (name === 'EntitlementsClosedError') return typeof (error as { retryAfterSeconds?: unknown }).retryAfterSeconds === 'number';
   const named = name === 'EntitlementUnavailableError' || name === 'MissingCustomerError';
   return named && typeof featureId === 'string';
 }
@@ -244,6 +268,10 @@ export function errorProblem(
   if (error.name === 'EntitlementUnavailableError') {
     const { featureId, retryAfterSeconds } = error;
     return { problem: unavailableProblem(featureId, retryAfterSeconds), retryAfterSeconds };
+  }
+  if (error.name === 'EntitlementsClosedError') {
+    const { featureId, retryAfterSeconds } = error;
+    return { problem: closedProblem(featureId, retryAfterSeconds), retryAfterSeconds };
   }
   if (error.name === 'InvalidIdError') {
     const { field, problem, featureId } = error as InvalidIdError & { featureId?: unknown };

@@ -1,5 +1,5 @@
 import { silentLogger } from '../core/maybe-promise';
-import { emitProcessWarning } from '../core/process-warning';
+import { processWarning } from '../core/process-warning';
 import type { Entitlements, Logger } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { MalformedWebhookError, parseWebhookEvent } from './event';
@@ -109,7 +109,7 @@ export function handleStiggWebhook(options: StiggWebhookOptions): StiggWebhookHa
   if (refuseAll) {
     const message =
       "Stigg webhook: no secret configured, so every request is refused (401); pass secret (the endpoint's secret from Stigg's console), or allowUnauthenticated: true for local development";
-    if (options.logger === undefined) emitProcessWarning(message, 'STIGG_GATE_WEBHOOK_NO_SECRET');
+    if (options.logger === undefined) processWarning(message, 'STIGG_GATE_WEBHOOK_NO_SECRET');
     else logger.error({}, message);
   } else if (secret === undefined) {
     logger.warn({}, 'Stigg webhook: allowUnauthenticated is set, so any caller can invalidate cached entitlements');

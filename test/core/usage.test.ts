@@ -143,7 +143,8 @@ test('a report that can never be delivered is surfaced with its full content; th
   expect(applied('bad-mix', CAMPAIGNS)).toBe(3);
   expect(dropped).toHaveLength(1);
   const [report, error] = dropped[0] as [PendingUsage, Error];
-  expect(report).toMatchObject({ customerId: 'nobody', featureId: TEMPLATES, value: 5, updateBehavior: 'DELTA', attempts: 1 });
+  // Two calls of its own: refused alone, then refused again once Stigg had taken the others (confirmed, not a recovering Stigg).
+  expect(report).toMatchObject({ customerId: 'nobody', featureId: TEMPLATES, value: 5, updateBehavior: 'DELTA', attempts: 2 });
   expect(report.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
   expect(report.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   expect(error.message).toMatch(/nobody|not found/i);

@@ -1,0 +1,31 @@
+import type { PendingUsage } from './types';
+
+/** What one reportUsageBulk call sends, and how it ended. */
+
+export interface Failed {
+  readonly kind: 'failed';
+  readonly error: Error;
+  readonly caught: unknown;
+  readonly attempts: number;
+}
+/** How one call for a batch ended. */
+export type Sent =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'refused'; readonly error: Error; readonly code: string; readonly attempts: number }
+  | Failed;
+export const DELIVERED: Sent = { kind: 'delivered' };
+export const STOPPED: Sent = { kind: 'stopped' };
+
+/** A report as reportUsageBulk takes it. */
+export function toWire(report: PendingUsage) {
+  return {
+    customerId: report.customerId,
+    featureId: report.featureId,
+    value: report.value,
+    resourceId: report.resourceId ?? null,
+    updateBehavior: report.updateBehavior ?? 'DELTA',
+    idempotencyKey: report.idempotencyKey,
+    createdAt: report.createdAt,
+  };
+}

@@ -79,5 +79,7 @@ export function expectReported(reports: readonly ReportedUsage[], expected: Expe
       ? `Expected usage of ${what} to be reported${want === undefined ? '' : ` (${want})`}, but none was.`
       : `Expected the usage reported for ${what} to total ${want}, but it totals ${total}.`;
   const all = reports.length === 0 ? '  (none)' : reports.map(line).join('\n');
-  throw new UsageAssertionError(`${head}\n\nReported so far:\n${all}`, want ?? 'any usage', matching.length === 0 ? 'no report' : total);
+  const expectedValue = want ?? 'some usage';
+  const actual = want === undefined ? 'no report' : total;
+  throw new UsageAssertionError(`${head}\n\nReported so far:\n${all}`, expectedValue, actual);
 }

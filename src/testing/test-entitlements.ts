@@ -1,7 +1,7 @@
 import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
 import { describeValue } from '../core/errors';
 import { isPlainObject } from '../core/input';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable, silentLogger } from '../core/maybe-promise';
 import type { CheckInput, CloseOptions, Decision, Entitlements, EntitlementsEvents, Lease, MaybePromise, UsageReport } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { checkExpectation, expectReported, type ExpectedReport } from './assertions';
@@ -23,7 +23,7 @@ export interface TestEntitlementsOptions {
   failMode?: EntitlementsOptions['failMode'];
   /** As createEntitlements(): Retry-After of a 503 (default 5). */
   retryAfterSeconds?: number;
-  /** As createEntitlements(). */
+  /** As createEntitlements(); default silent (the failures a test injects are not process warnings). */
   logger?: EntitlementsOptions['logger'];
 }
 
@@ -122,7 +122,8 @@ class TestKit implements TestEntitlements {
     if (options.fallback !== undefined) engineOptions.fallback = options.fallback;
     if (options.failMode !== undefined) engineOptions.failMode = options.failMode;
     if (options.retryAfterSeconds !== undefined) engineOptions.retryAfterSeconds = options.retryAfterSeconds;
-    if (options.logger !== undefined) engineOptions.logger = options.logger;
+    // Failures here are the test's own doing (failNext): logged only to a logger the test gives, never as process warnings.
+    engineOptions.logger = options.logger ?? silentLogger;
     this.engine = createEntitlements(engineOptions);
   }
 

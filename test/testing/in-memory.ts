@@ -1,0 +1,68 @@
+import http from 'node:http';
+import type net from 'node:net';
+import { Duplex } from 'node:stream';
+
+export interface InMemoryResponse {
+  statusCode: number;
+  headers: http.OutgoingHttpHeaders;
+  body: string;
+  json(): any;
+}
+
+/** Decodes a chunked HTTP body (`size\r\ndata\r\n…0\r\n\r\n`). */
+function unchunk(raw: string): string {
+  let body = '';
+  let at = 0;
+  for (;;) {
+    const end = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.slice(at, end), 16);
+    if (!(size > 0)) return body;
+    body += raw.slice(end + 2, end + 2 + size);
+    at = end + 2 + size + 2;
+  }
+}
+
+/**
+ * Sends one request to a Node request handler (an Express app, Nest's Express instance) in memory:
+ * a Duplex stands where the socket would, and nothing touches the network. The response closes the
+ * way a server's does ('finish', then 'close' on the next tick), so the gate settles as in production.
+ */
+export function inMemory(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  options: { method?: string; url: string; headers?: Record<string, string>; body?: unknown },
+): Promise<InMemoryResponse> {
+  const written: Buffer[] = [];
+  const socket = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      written.push(chunk);
+      callback();
+    },
+  });
+  const req = new http.IncomingMessage(socket as net.Socket);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  req.method = options.method ?? 'GET';
+  req.url = options.url;
+  req.headers = {
+    ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
+  };
+  for (const [name, value] of Object.entries(options.headers ?? {})) req.headers[name.toLowerCase()] = value;
+  if (payload !== undefined) req.push(payload);
+  req.push(null);
+  const res = new http.ServerResponse(req);
+  res.assignSocket(socket as net.Socket);
+  return new Promise((resolve) => {
+    res.once('finish', () => {
+      res.detachSocket(socket as net.Socket);
+      process.nextTick(() => {
+        res.emit('close');
+        const raw = Buffer.concat(written).toString('utf8');
+        const split = raw.indexOf('\r\n\r\n');
+        const rest = raw.slice(split + 4);
+        const body = /\r\ntransfer-encoding: chunked\r\n/i.test(raw.slice(0, split + 2)) ? unchunk(rest) : rest;
+        resolve({ statusCode: res.statusCode, headers: res.getHeaders(), body, json: () => JSON.parse(body) });
+      });
+    });
+    handler(req, res);
+  });
+}

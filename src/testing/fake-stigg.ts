@@ -128,11 +128,41 @@ export class FakeStigg implements EntitlementsUpstream {
 
   private entitlement(customerId: string, featureId: string, resourceId: string | undefined): UpstreamEntitlement {
     const scopeReason = this.scopeReason(customerId, resourceId);
-    if (scopeReason !== null) return denied(scopeReason);
+    if (scopeReason !== null) return this.denied(scopeReason, featureId);
     const scope = scopeOf(customerId, resourceId);
     const entry = this.entry(scope, featureId);
-    if (entry === undefined) return denied(this.known(featureId) ? 'NoFeatureEntitlementInSubscription' : 'FeatureNotFound');
-    return this.granted(scope, featureId, entry) ?? denied(entry.kind === 'denied' ? entry.reason : 'NoFeatureEntitlementInSubscription');
+    if (entry === undefined)
+      return this.denied(this.known(featureId) ? 'NoFeatureEntitlementInSubscription' : 'FeatureNotFound', featureId);
+    return (
+      this.granted(scope, featureId, entry) ??
+      this.denied(entry.kind === 'denied' ? entry.reason : 'NoFeatureEntitlementInSubscription', featureId)
+    );
+  }
+
+  /** A denial as Stigg answers it: the feature as the catalog has it (null when unknown), and a usage of 0. */
+  private denied(reason: string, featureId: string): UpstreamEntitlement {
+    return {
+      isGranted: false,
+      accessDeniedReason: reason as UpstreamEntitlement['accessDeniedReason'],
+      hasUnlimitedUsage: false,
+      currentUsage: 0,
+      feature: this.featureOf(featureId),
+    };
+  }
+
+  /** The feature's type, from any fixture that says it (`false` alone reads as an on/off feature). */
+  private featureOf(featureId: string): UpstreamEntitlement['feature'] {
+    let known = false;
+    for (const layer of this.layers) {
+      for (const features of layer.entries.values()) {
+        const entry = features.get(featureId);
+        if (entry === undefined) continue;
+        known = true;
+        if (entry.kind === 'metered') return { refId: featureId, featureType: 'NUMBER', meterType: 'Incremental' };
+        if (entry.kind === 'enum') return { refId: featureId, featureType: 'ENUM', meterType: 'None' };
+      }
+    }
+    return known ? { refId: featureId, featureType: 'BOOLEAN', meterType: 'None' } : null;
   }
 
   private state(customerId: string, resourceId: string | undefined): UpstreamEntitlementsState {
@@ -249,8 +279,4 @@ export class FakeStigg implements EntitlementsUpstream {
       usagePeriodEnd: periodEnd === null ? null : new Date(periodEnd).toISOString(),
     };
   }
-}
-
-function denied(reason: string): UpstreamEntitlement {
-  return { isGranted: false, accessDeniedReason: reason as UpstreamEntitlement['accessDeniedReason'], hasUnlimitedUsage: false };
 }

@@ -49,6 +49,8 @@ export function inMemory(
   for (const [name, value] of Object.entries(options.headers ?? {})) req.headers[name.toLowerCase()] = value;
   if (payload !== undefined) req.push(payload);
   req.push(null);
+  // As Node's parser marks a request whose body arrived: else reading it to the end reads as a client gone.
+  req.complete = true;
   const res = new http.ServerResponse(req);
   res.assignSocket(socket as net.Socket);
   return new Promise((resolve) => {

@@ -6,3 +6,5 @@ export type { DeliveredUsage, FailureKind } from './fake-stigg';
 export type { ReportedUsage } from './recording-store';
 export { UsageAssertionError } from './assertions';
 export type { ExpectedReport } from './assertions';
+export { inject } from './inject';
+export type { InjectedResponse, InjectOptions, NodeHandler } from './inject';

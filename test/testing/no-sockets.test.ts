@@ -7,14 +7,13 @@ import express from 'express';
 import { RequireFeature, withCustomer } from 'stigg-gate/decorators';
 import { entitlementErrorHandler, requireFeature, stigg } from 'stigg-gate/express';
 import { StiggModule } from 'stigg-gate/nest';
-import { createTestEntitlements, type TestEntitlements } from 'stigg-gate/testing';
-import { inMemory } from './in-memory';
+import { createTestEntitlements, inject, type TestEntitlements } from 'stigg-gate/testing';
 
 /*
  * The kit opens no socket. net.Socket.prototype.connect (every outbound connection: net.connect,
  * http.request, fetch) and net.Server.prototype.listen (every server, supertest's included) throw for
- * the whole file, and requests reach the apps in memory (./in-memory: a request and a response with
- * a Duplex where the socket would be). A gated Express route, a Nest controller and a decorated service.
+ * the whole file, and requests reach the apps in memory (inject() of stigg-gate/testing: a request and
+ * a response with a stream where the socket would be). A gated Express route, a Nest controller and a decorated service.
  */
 
 const opened: string[] = [];
@@ -46,8 +45,6 @@ const customers = {
   'cust-pro': { 'feature-01-templates': 'unlimited', 'feature-04-analytics': true },
 } as const;
 
-type Dispatch = Parameters<typeof inMemory>[0];
-
 describe('a gated Express route', () => {
   let kit: TestEntitlements;
   let app: express.Express;
@@ -71,7 +68,7 @@ describe('a gated Express route', () => {
 
   afterEach(() => kit.close());
 
-  const post = (customer: string) => inMemory(app, { method: 'POST', url: '/templates', headers: { 'x-customer': customer } });
+  const post = (customer: string) => inject(app, { method: 'POST', url: '/templates', headers: { 'x-customer': customer } });
 
   it('serves and reports the unit after success', async () => {
     const res = await post('cust-basic');
@@ -98,8 +95,8 @@ describe('a gated Express route', () => {
 
   it('answers 402 for a feature the plan lacks and 200 for one it has', async () => {
     const headers = (customer: string) => ({ 'x-customer': customer });
-    expect((await inMemory(app as unknown as Dispatch, { url: '/analytics', headers: headers('cust-basic') })).statusCode).toBe(402);
-    expect((await inMemory(app as unknown as Dispatch, { url: '/analytics', headers: headers('cust-pro') })).statusCode).toBe(200);
+    expect((await inject(app, { url: '/analytics', headers: headers('cust-basic') })).statusCode).toBe(402);
+    expect((await inject(app, { url: '/analytics', headers: headers('cust-pro') })).statusCode).toBe(200);
   });
 
   it('answers 503 with Retry-After when Stigg cannot be reached', async () => {
@@ -165,7 +162,7 @@ describe('a Nest controller', () => {
   beforeEach(() => kit.clearRecords());
 
   const send = (method: 'GET' | 'POST', url: string, customer: string) =>
-    inMemory(app.getHttpAdapter().getInstance() as Dispatch, { method, url, headers: { 'x-customer': customer } });
+    inject(app.getHttpAdapter().getInstance(), { method, url, headers: { 'x-customer': customer } });
 
   it('serves and reports, then answers 402 past the limit', async () => {
     expect((await send('POST', '/templates', 'cust-basic')).statusCode).toBe(201);

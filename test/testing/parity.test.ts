@@ -3,8 +3,7 @@ import type { Entitlements } from 'stigg-gate';
 import { StiggClient, createEntitlements } from 'stigg-gate';
 import { startEmulator, type Emulator } from 'stigg-gate/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from 'stigg-gate/express';
-import { createTestEntitlements } from 'stigg-gate/testing';
-import { inMemory } from './in-memory';
+import { createTestEntitlements, inject } from 'stigg-gate/testing';
 import { CASES, CUSTOMERS, RESOURCES, START, type Case, type RequestStep } from './parity/cases';
 import { catalogOf } from './parity/catalog';
 
@@ -81,7 +80,7 @@ async function run(backend: Backend, testCase: Case): Promise<{ outcomes: Outcom
     const headers: Record<string, string> = {};
     if (step.c !== null) headers['x-customer'] = step.c;
     if (step.r !== undefined) headers['x-resource'] = step.r;
-    const res = await inMemory(app as never, { method: 'POST', url: '/gate', headers, body: step });
+    const res = await inject(app, { method: 'POST', url: '/gate', headers, body: step });
     if (failing) {
       backend.recovered();
       failing = false;

@@ -2,12 +2,27 @@ import http from 'node:http';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 
-export interface InMemoryResponse {
-  statusCode: number;
-  headers: http.OutgoingHttpHeaders;
-  body: string;
-  json(): any;
+/** What the app answered. */
+export interface InjectedResponse {
+  readonly statusCode: number;
+  readonly headers: http.OutgoingHttpHeaders;
+  readonly body: string;
+  /** The body parsed as JSON. */
+  json<T = unknown>(): T;
 }
+
+export interface InjectOptions {
+  /** Default 'GET'. */
+  method?: string;
+  /** Path and query, e.g. '/templates?draft=1'. */
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as JSON (content-type application/json). */
+  body?: unknown;
+}
+
+/** A Node request handler: an Express app, `app.getHttpAdapter().getInstance()` of a Nest app on Express, `http.createServer`'s listener. */
+export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 /** Decodes a chunked HTTP body (`size\r\ndata\r\n…0\r\n\r\n`). */
 function unchunk(raw: string): string {
@@ -23,14 +38,17 @@ function unchunk(raw: string): string {
 }
 
 /**
- * Sends one request to a Node request handler (an Express app, Nest's Express instance) in memory:
- * a Duplex stands where the socket would, and nothing touches the network. The response closes the
- * way a server's does ('finish', then 'close' on the next tick), so the gate settles as in production.
+ * Sends one request to a Node request handler in memory: a stream stands where the socket would, so
+ * no port is listened on and nothing touches the network. The response ends the way a server's does
+ * ('finish', then 'close' on the next tick), so the gate commits or releases as in production, before
+ * the promise resolves.
  */
-export function inMemory(
-  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-  options: { method?: string; url: string; headers?: Record<string, string>; body?: unknown },
-): Promise<InMemoryResponse> {
+export function inject(handler: NodeHandler | object, options: InjectOptions): Promise<InjectedResponse> {
+  if (typeof handler !== 'function') {
+    throw new TypeError(
+      'inject() takes a Node request handler: an Express app, or app.getHttpAdapter().getInstance() of a Nest app on Express.',
+    );
+  }
   const written: Buffer[] = [];
   const socket = new Duplex({
     read() {},
@@ -62,9 +80,9 @@ export function inMemory(
         const split = raw.indexOf('\r\n\r\n');
         const rest = raw.slice(split + 4);
         const body = /\r\ntransfer-encoding: chunked\r\n/i.test(raw.slice(0, split + 2)) ? unchunk(rest) : rest;
-        resolve({ statusCode: res.statusCode, headers: res.getHeaders(), body, json: () => JSON.parse(body) });
+        resolve({ statusCode: res.statusCode, headers: res.getHeaders(), body, json: <T>() => JSON.parse(body) as T });
       });
     });
-    handler(req, res);
+    (handler as NodeHandler)(req, res);
   });
 }

@@ -64,6 +64,7 @@ const FAILURES: readonly FailureKind[] = ['network', 'timeout', 'auth'];
 /** Usage goes to the fake on flush() and close() (or a full batch), not on a timer: the interval stays far off. */
 const FLUSH_INTERVAL_MS = 1_000_000_000;
 const MAX_AGE_MS = 100 * 365 * 24 * 60 * 60 * 1000;
+const CACHE_ENTRIES = 256;
 
 function matches(
   record: { customerId: string; featureId: string; resourceId: string | undefined },
@@ -111,11 +112,13 @@ class TestKit implements TestEntitlements {
     };
     this.fake = new FakeStigg(now, start);
     this.fake.layers.push(layerOf('createTestEntitlements()', options.customers, options.resources, start));
-    this.store = new RecordingStore({ now });
+    // A test touches few keys: a small cache is cheap to make (the default 10,000 entries cost ~1 ms per kit); a key evicted is read again.
+    this.store = new RecordingStore({ now, maxEntries: CACHE_ENTRIES });
     const engineOptions: EntitlementsOptions = {
       client: this.fake,
       store: this.store,
       now,
+      cache: { maxEntries: CACHE_ENTRIES },
       // Reports wait for flush(), close() or a moved clock, however far a test moves it: never too old to deliver.
       usage: { flushIntervalMs: FLUSH_INTERVAL_MS, maxAgeMs: MAX_AGE_MS },
     };

@@ -1,4 +1,5 @@
 import { rejectUnknownOptions } from '../core/unknown-options';
+import { localOverrides } from '../testing/local';
 import { loadOperation } from './documents';
 import type { OperationName } from './documents';
 import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
@@ -324,8 +325,18 @@ function checkUsage(method: string, label: string, usage: ReportUsageInput): voi
  * STIGG_SERVER_API_KEY (a missing or blank one is a TypeError here, not a failure later); without
  * `apiUrl`, STIGG_API_URL when set.
  */
+const LOCAL_FIXTURES_KEY = 'stigg-gate-local-fixtures';
+
+function localEnvironmentKey(): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.['STIGG_SERVER_API_KEY']?.trim();
+}
+
 export const Stigg = Object.freeze({
   createClient(apiKey?: string, options: StiggCreateClientOptions = {}): StiggClient {
-    return new StiggClient(resolveCreateClientOptions(apiKey, options));
+    const local = localOverrides();
+    if (local === undefined) return new StiggClient(resolveCreateClientOptions(apiKey, options));
+    // Local fixtures (STIGG_GATE_OVERRIDES) answer entitlements: no key is needed for them.
+    const key = apiKey ?? (localEnvironmentKey() || LOCAL_FIXTURES_KEY);
+    return local(new StiggClient(resolveCreateClientOptions(key, options)));
   },
 });

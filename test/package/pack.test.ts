@@ -36,6 +36,7 @@ const EXPECTED_NAMES: Record<string, string[]> = {
   'stigg-gate/emulator': ['startEmulator', 'defaultCatalog'],
   'stigg-gate/redis': ['RedisStore'],
   'stigg-gate/nest': ['StiggModule'],
+  'stigg-gate/testing': ['createTestEntitlements', 'inject', 'UsageAssertionError'],
 };
 const ENTRIES = entries.map((entry) => entry.specifier);
 const EXPECTED: Record<string, string[]> = Object.fromEntries(ENTRIES.map((entry) => [entry, EXPECTED_NAMES[entry] ?? []]));

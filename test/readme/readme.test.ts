@@ -42,7 +42,11 @@ const shellBlocks = fencedBlocks(['sh', 'bash', 'shell', 'console']);
 
 /** 'stigg-gate' and 'stigg-gate/<entry>' resolve to the sources of the entry list (entries.json). */
 function packagePaths(): Record<string, string[]> {
-  return Object.fromEntries(entries.map((entry) => [entry.specifier, [path.join(root, entry.source)]]));
+  return {
+    ...Object.fromEntries(entries.map((entry) => [entry.specifier, [path.join(root, entry.source)]])),
+    // docs/testing.md's vitest example: vitest is not installed here; its describe/it/expect mirror jest's.
+    vitest: [path.join(root, 'node_modules', '@jest', 'globals')],
+  };
 }
 
 describe('README.md and docs/', () => {

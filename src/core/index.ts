@@ -18,6 +18,7 @@ export type {
   UpstreamEntitlement,
   UpstreamEntitlementsState,
   UpstreamUsageResult,
+  UsageOverrun,
   UsageReport,
 } from './types';
 export {

@@ -38,6 +38,7 @@ function routeOf(requirement: FeatureRequirement): Route {
     statusMapping: undefined,
     onDenied: undefined,
     reportWhen: undefined,
+    onAbort: undefined,
   });
 }
 

@@ -86,6 +86,9 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     settlement.watch(ctx.res);
     return next().then(
       function bodySet() {
+        // A body stream that breaks after the response started (Koa 2 leaves such a response open).
+        const body = ctx.body as { pipe?: unknown; once?: (event: 'error', listener: () => void) => void } | null;
+        if (typeof body?.pipe === 'function' && typeof body.once === 'function') body.once('error', () => settlement.aborted());
         settlement.answered(ctx.status, ctx.res);
       },
       function releaseAndRethrow(error: unknown) {

@@ -63,7 +63,7 @@ function watched(real: Entitlements): { entitlements: Entitlements; settled: () 
     acquire: {
       value: (input: CheckInput): MaybePromise<Lease> => {
         const lease = real.acquire(input);
-        return lease instanceof Promise ? lease.then(wrap) : wrap(lease as Lease);
+        return lease instanceof Promise ? lease.then(wrap) : wrap(lease);
       },
     },
   });

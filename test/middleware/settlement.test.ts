@@ -1,21 +1,11 @@
 import type http from 'node:http';
-import net from 'node:net';
 import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import type { CheckInput, Entitlements, Lease, MaybePromise } from '../../src/core/types';
+import type { Entitlements } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
-import {
-  CUSTOMER_HEADER,
-  STREAM_FIRST,
-  adapters,
-  close,
-  deferred,
-  listen,
-  type Adapter,
-  type BuildOptions,
-  type HandlerSpec,
-} from './harness';
+import { CUSTOMER_HEADER, STREAM_FIRST, adapters, close, deferred, type Adapter, type BuildOptions, type HandlerSpec } from './harness';
+import { rawPost, watched } from './hangup';
 
 // Issue 23: usage follows the work, on every adapter, by the one rule of src/middleware/settle.ts.
 // Every hang-up is triggered by an event (the handler started, the first chunk arrived), never a timer.
@@ -37,78 +27,6 @@ afterAll(async () => {
 
 function reported(): number {
   return emu.stats().usage[`${CUSTOMER}||${TEMPLATES}`] ?? 0;
-}
-
-/** The real core, with each lease's first settlement announced (so a test waits for it, not for a timer). */
-function watched(real: Entitlements): { entitlements: Entitlements; settled: () => Promise<string> } {
-  const queue: Array<{ promise: Promise<string>; resolve: (how: string) => void }> = [];
-  let next = 0;
-  function slot(i: number): { promise: Promise<string>; resolve: (how: string) => void } {
-    while (queue.length <= i) queue.push(deferred<string>());
-    return queue[i]!;
-  }
-  let granted = 0;
-  function wrap(lease: Lease): Lease {
-    if (!lease.decision.granted || !lease.decision.metered) return lease;
-    const mine = slot(granted);
-    granted += 1;
-    return {
-      decision: lease.decision,
-      commit: () => (lease.commit(), mine.resolve('commit')),
-      release: () => (lease.release(), mine.resolve('release')),
-      settle: (units) => (lease.settle(units), mine.resolve(`settle ${units}`)),
-    };
-  }
-  const entitlements: Entitlements = Object.create(real, {
-    acquire: {
-      value: (input: CheckInput): MaybePromise<Lease> => {
-        const lease = real.acquire(input);
-        return lease instanceof Promise ? lease.then(wrap) : wrap(lease);
-      },
-    },
-  });
-  return { entitlements, settled: () => slot(next++).promise };
-}
-
-interface Raw {
-  /** Resolves with the first bytes the client received. */
-  firstData: Promise<string>;
-  /** Everything received once the server closed the connection. */
-  ended: Promise<string>;
-  /** Hangs up and resolves once the server saw the connection close. */
-  leave(): Promise<void>;
-}
-
-/** A request on a raw socket, so the test decides when the client hangs up. */
-async function rawPost(server: http.Server, path: string): Promise<Raw> {
-  const address = server.address();
-  const base = new URL(address !== null && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : await listen(server));
-  const serverSide = deferred<net.Socket>();
-  server.once('connection', (socket) => serverSide.resolve(socket));
-  const socket = net.connect(Number(base.port), base.hostname);
-  socket.on('error', () => {});
-  const firstData = deferred<string>();
-  const ended = deferred<string>();
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    received += chunk;
-    firstData.resolve(received);
-  });
-  socket.on('close', () => ended.resolve(received));
-  socket.write(
-    `POST ${path} HTTP/1.1\r\nHost: ${base.host}\r\n${CUSTOMER_HEADER}: ${CUSTOMER}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-  );
-  const onServer = await serverSide.promise;
-  return {
-    firstData: firstData.promise,
-    ended: ended.promise,
-    async leave() {
-      const closed = new Promise<void>((resolve) => (onServer.destroyed ? resolve() : onServer.once('close', () => resolve())));
-      socket.destroy();
-      await closed;
-    },
-  };
 }
 
 /** A handler that announces each start and waits until the test lets it go on. */
@@ -160,7 +78,7 @@ const cases: Array<{
           },
         },
       );
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       await arrived.promise;
       await raw.leave();
       decide.resolve();
@@ -176,7 +94,7 @@ const cases: Array<{
     async run(build, settled) {
       const h = held();
       const app = build(h.spec);
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       await h.started;
       await raw.leave();
       h.go();
@@ -192,7 +110,7 @@ const cases: Array<{
       const s = streaming();
       const onAbort = policy === 'function' ? () => 2 : policy;
       const app = build(s.spec, { stigg: { onAbort } });
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       expect(await raw.firstData).toContain(STREAM_FIRST);
       await raw.leave();
       s.finish('end');
@@ -207,7 +125,7 @@ const cases: Array<{
     async run(build, settled) {
       const s = streaming();
       const app = build(s.spec);
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       await raw.firstData;
       s.finish('end');
       expect(await raw.ended).toContain('last');
@@ -222,7 +140,7 @@ const cases: Array<{
     async run(build, settled) {
       const s = streaming();
       const app = build(s.spec);
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       await raw.firstData;
       s.finish('fail');
       await settled();
@@ -330,7 +248,7 @@ describe.each(adapters)('$name: one settlement rule (issue 23)', (adapter: Adapt
       const go = deferred();
       starts[calls] = started;
       goes[calls] = go;
-      const raw = await rawPost(app.server, '/work');
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER });
       const first = await Promise.race([started.promise.then(() => 'started'), raw.firstData]);
       if (first === 'started') {
         await raw.leave();

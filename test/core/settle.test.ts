@@ -65,9 +65,9 @@ test('more units than reserved: all are reported, later requests count them, and
   expect(warnings).toEqual([expect.objectContaining({ featureId: CAMPAIGNS, actualUnits: 5, usageLimit: 4 })]);
 });
 
-test('more units than reserved but within the limit: reported, nothing signalled', async () => {
-  (await acquire(1)).settle(3);
-  expect(await reported()).toBe(3);
+test('more units than reserved, up to the limit exactly: reported, nothing signalled', async () => {
+  (await acquire(1)).settle(4);
+  expect(await reported()).toBe(4);
   expect(overruns).toEqual([]);
   expect(warnings).toEqual([]);
 });

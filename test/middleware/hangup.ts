@@ -47,7 +47,12 @@ export interface Raw {
 }
 
 /** A request on a raw socket, so the test decides when the client hangs up. */
-export async function rawPost(server: http.Server, path: string, headers: Record<string, string>): Promise<Raw> {
+export async function rawPost(
+  server: http.Server,
+  path: string,
+  headers: Record<string, string>,
+  { read = true }: { read?: boolean } = {},
+): Promise<Raw> {
   const address = server.address();
   const base = new URL(address !== null && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : await listen(server));
   const serverSide = deferred<net.Socket>();
@@ -58,6 +63,7 @@ export async function rawPost(server: http.Server, path: string, headers: Record
   const ended = deferred<string>();
   let received = '';
   socket.setEncoding('utf8');
+  if (!read) socket.pause(); // a client that never reads: the answer stays in the server's buffers
   socket.on('data', (chunk: string) => {
     received += chunk;
     firstData.resolve(received);

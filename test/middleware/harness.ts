@@ -56,6 +56,10 @@ export interface HandlerSpec {
   stream?: { rest: () => Promise<'end' | 'fail'> };
   /** Reports this many units through the decision's settle() before answering. */
   settle?: number;
+  /** Pads the JSON answer to about this many bytes. */
+  bodyBytes?: number;
+  /** Called once the handler handed its answer to the framework. */
+  sent?: () => void;
 }
 
 export interface RouteSpec {
@@ -196,9 +200,12 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
                 else res.destroy(new Error('stream broke'));
                 return;
               }
-              res
-                .status(h.status ?? 200)
-                .json({ entitlement: res.locals.entitlement ?? null, entitlements: res.locals.entitlements ?? null });
+              res.status(h.status ?? 200).json({
+                entitlement: res.locals.entitlement ?? null,
+                entitlements: res.locals.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              });
+              h.sent?.();
             }
             run().catch(next);
           },
@@ -339,7 +346,12 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
                 return;
               }
               c.status = h.status ?? 200;
-              c.body = { entitlement: c.state.entitlement ?? null, entitlements: c.state.entitlements ?? null };
+              c.body = {
+                entitlement: c.state.entitlement ?? null,
+                entitlements: c.state.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              };
+              h.sent?.();
             },
           ];
           function dispatch(i: number): Promise<unknown> {

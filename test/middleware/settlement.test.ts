@@ -119,6 +119,20 @@ const cases: Array<{
     },
   })),
   {
+    name: "a complete answer the client never reads (it leaves), onAbort 'release': the handler completed, so it is reported",
+    units: 1,
+    runs: 1,
+    async run(build, settled) {
+      const sent = deferred();
+      const app = build({ bodyBytes: 8 * 1024 * 1024, sent: () => sent.resolve() }, { stigg: { onAbort: 'release' } });
+      const raw = await rawPost(app.server, '/work', { [CUSTOMER_HEADER]: CUSTOMER }, { read: false });
+      await sent.promise;
+      await raw.leave();
+      await settled();
+      return app.runs;
+    },
+  },
+  {
     name: 'a stream read to its end',
     units: 1,
     runs: 1,

@@ -103,9 +103,13 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
                   void h.stream.rest().then((how) => (how === 'end' ? body.end(STREAM_LAST) : body.destroy(new Error('stream broke'))));
                   return reply.code(200).type('text/plain').send(body);
                 }
-                return reply
-                  .code(h.status ?? 200)
-                  .send({ entitlement: request.entitlement ?? null, entitlements: request.entitlements ?? null });
+                const sent = reply.code(h.status ?? 200).send({
+                  entitlement: request.entitlement ?? null,
+                  entitlements: request.entitlements ?? null,
+                  ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+                });
+                h.sent?.();
+                return sent;
               }
               return run();
             },

@@ -108,7 +108,16 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
               });
               return c.body(body, 200, { 'content-type': 'text/plain' });
             }
-            return c.json({ entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null }, (h.status ?? 200) as 200);
+            const answer = c.json(
+              {
+                entitlement: c.var.entitlement ?? null,
+                entitlements: c.var.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              },
+              (h.status ?? 200) as 200,
+            );
+            h.sent?.();
+            return answer;
           }
           return run();
         });

@@ -2,7 +2,7 @@ import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestI
 import { Observable } from 'rxjs';
 import { isRequestContextEnabled, requestContextStorage } from '../core/context';
 import { isEntitlementError } from '../middleware/problem';
-import { problemException, rawResponse } from './exception';
+import { problemException } from './exception';
 import type { StiggNestConfig } from './options';
 import { contextOf } from './request-context';
 import { STIGG_CONFIG } from './tokens';
@@ -33,7 +33,6 @@ export class StiggInterceptor implements NestInterceptor {
             subscriber.error(isEntitlementError(error) ? problemException(error, statusMapping) : error);
           },
           complete() {
-            context.answered(rawResponse(executionContext.switchToHttp().getResponse()));
             subscriber.complete();
           },
         });

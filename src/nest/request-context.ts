@@ -35,12 +35,10 @@ export class NestRequestContext extends RequestGate<ExecutionContext, never> {
     for (const settlement of this.held ?? []) settlement.failed();
   }
 
-  /** The handler's observable completed: its answer is complete, whether or not the client reads it (./settle). */
-  answered(res: ServerResponse | undefined): void {
-    for (const settlement of this.held ?? []) settlement.answered(res?.statusCode ?? 200, res);
-  }
-
-  /** The held leases settle by the one rule of ./settle, by how the response ends and what the handler did. */
+  /**
+   * The held leases settle by the one rule of ../middleware/settle: Nest answers a completed handler
+   * through res.end() (also on a response the client left), a failed one through the interceptor.
+   */
   settleWhenDone(res: ServerResponse): void {
     if (this.watching || this.held === undefined) return;
     this.watching = true;

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { checkActualUnits } from '../core/leases';
 import type { Decision, Lease, Logger } from '../core/types';
 import type { OnAbort, ReportWhen } from './options';
+import { settleableDecision } from './settleable';
 
 /*
  * The settlement rule, the same for every adapter (Express, Koa, Fastify, Hono, Nest): a granted
@@ -34,7 +35,7 @@ export class Settlement<Req> {
   private state = RUNNING;
   /** The handler set its answer while the response is still being written (Koa's body, Nest's result). */
   private hasAnswer = false;
-  /** Units were reported by an answer the rule accepted (Fetch hosts then deliver them before the isolate ends). */
+  /** Units were reported (an accepted answer, or settle()): Fetch hosts deliver them before the isolate ends. */
   committed = false;
   private readonly startedAt = Date.now();
 
@@ -58,6 +59,7 @@ export class Settlement<Req> {
     if (this.state === SETTLED) return;
     this.state = SETTLED;
     this.lease.settle(actualUnits);
+    this.committed = actualUnits > 0;
   }
 
   /** The handler threw or rejected. */
@@ -165,19 +167,9 @@ export class Settlement<Req> {
   }
 }
 
-/**
- * The decision a route's handler sees, with settle(units) bound to its settlement. A non-enumerable
- * property of the decision (fresh per request): JSON and equality ignore it.
- */
+/** The decision a route's handler sees, with settle(units) bound to its settlement (./settleable). */
 export function settleable<Req>(settlement: Settlement<Req>): Decision {
-  const decision = settlement.lease.decision;
-  Object.defineProperty(decision, 'settle', {
-    value: function settle(actualUnits: number): void {
-      settlement.settle(actualUnits);
-    },
-    configurable: true,
-  });
-  return decision;
+  return settleableDecision(settlement.lease.decision, settlement);
 }
 
 /** Releases a lease, logging (never throwing) when the release itself fails. */

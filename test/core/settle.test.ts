@@ -110,3 +110,26 @@ test('a denied lease settles nothing', async () => {
   lease.settle(9);
   expect(await reported()).toBe(0);
 });
+
+test('a fallback grant (Stigg down) settled lower gives the unused units back to the fallback total', async () => {
+  const down = createEntitlements({ client, fallback: { [CAMPAIGNS]: { hasAccess: true, usageLimit: 4 } } });
+  emu.setFaults({ failureRate: 1 });
+  try {
+    const acquireDown = (units: number) =>
+      Promise.resolve()
+        .then(() => down.acquire({ customerId: CUSTOMER, featureId: CAMPAIGNS, requestedUsage: units }))
+        .then(
+          (lease) => lease,
+          (error: unknown) => (error as Error).name,
+        );
+    const first = await acquireDown(3);
+    expect(typeof first === 'object' && first.decision.source).toBe('fallback');
+    if (typeof first === 'object') first.settle(1);
+    const second = await acquireDown(3); // 1 + 3 = 4: within the fallback's total
+    expect(typeof second === 'object' && second.decision.granted).toBe(true);
+    expect(await acquireDown(1)).toBe('EntitlementUnavailableError');
+  } finally {
+    emu.setFaults({ failureRate: 0 });
+    await down.close({ timeoutMs: 100 });
+  }
+});

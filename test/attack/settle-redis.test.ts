@@ -124,7 +124,7 @@ it('Σ reported = Σ actual exactly, and no request is granted once the usage re
   expect(actualTotal + 100).toBeGreaterThan(LIMIT);
   expect(askedAfterLimit).toBeGreaterThan(0);
   expect(lateGrants).toEqual([]);
-  // Past the limit only by the overrun of requests already at work when it was reached, and signalled.
-  expect(overruns.length).toBeGreaterThan(0);
+  // An overrun is signalled only when the settled units took the usage past the limit (whether one
+  // happens depends on the interleaving; test/core/settle.test.ts pins that it is signalled).
   expect(overruns.every((overrun) => overrun.actualUnits > overrun.decision.requestedUsage && overrun.usage > LIMIT)).toBe(true);
 }, 60_000);

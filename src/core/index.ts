@@ -19,6 +19,7 @@ export type {
   UpstreamEntitlement,
   UpstreamEntitlementsState,
   UpstreamUsageResult,
+  UsageOverrun,
   UsageReport,
 } from './types';
 export {

@@ -7,7 +7,14 @@ import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, Ma
 import { unref } from './timers';
 import type { UsageLedger } from './usage-ledger';
 
-/** Exactly one of commit/release takes effect; a denied lease does nothing. */
+/** settle()'s argument: a count of units the work used. */
+export function checkActualUnits(actualUnits: unknown): asserts actualUnits is number {
+  if (typeof actualUnits !== 'number' || !Number.isFinite(actualUnits) || actualUnits < 0) {
+    throw new TypeError(`settle() takes the units the work used, a finite number >= 0; got ${String(actualUnits)}`);
+  }
+}
+
+/** Exactly one of commit/release/settle takes effect; a denied lease does nothing. */
 class EntitlementLease implements Lease {
   private settled: boolean;
   /** The time bucket this granted metered lease is counted in (Reservations.unsettled), or undefined. */
@@ -34,18 +41,35 @@ class EntitlementLease implements Lease {
 
   commit(): void {
     if (this.settled) return;
-    this.settle();
-    this.owner.commit(this, this.key, this.decision, this.reservationId);
+    this.markSettled();
+    this.owner.commit(this, this.key, this.decision, this.reservationId, this.decision.requestedUsage);
   }
 
   release(): void {
     if (this.settled) return;
-    this.settle();
+    this.markSettled();
     if (this.reservationId !== undefined) this.owner.release(this.key, this.reservationId, this);
     else if (this.decision.source === 'fallback') this.owner.policy.giveBack(this.key, this.decision.requestedUsage, this.fallbackTotal);
   }
 
-  private settle(): void {
+  settle(actualUnits: number): void {
+    checkActualUnits(actualUnits);
+    if (this.settled) return;
+    if (actualUnits === 0 || !this.decision.metered) {
+      if (actualUnits === 0) this.release();
+      else this.commit();
+      return;
+    }
+    this.markSettled();
+    // Units a fallback grant took from its total and did not use go back to it.
+    const unused = this.decision.requestedUsage - actualUnits;
+    if (unused > 0 && this.reservationId === undefined && this.decision.source === 'fallback') {
+      this.owner.policy.giveBack(this.key, unused, this.fallbackTotal);
+    }
+    this.owner.commit(this, this.key, this.decision, this.reservationId, actualUnits);
+  }
+
+  private markSettled(): void {
     this.settled = true;
     if (this.counted !== undefined) this.owner.uncount(this.counted);
     this.counted = undefined;
@@ -155,14 +179,15 @@ export class Reservations {
     return Math.floor(ms / Math.max(1, Math.ceil(this.runtime.config.reservationMaxMs / 8)));
   }
 
-  /** Never blocks on Stigg. */
-  commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined): void {
+  /** Reports `units` for a granted lease, its reservation dropped in the same store call. Never blocks on Stigg. */
+  commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined, units: number): void {
     this.unhold(lease);
     if (!decision.metered) {
       if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }
-    const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, decision.requestedUsage, 'DELTA');
+    if (units > decision.requestedUsage) this.overrun(decision, units);
+    const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, units, 'DELTA');
     let queued: MaybePromise<void>;
     try {
       queued = this.ledger.enqueue(key, report, reservationId, true);
@@ -173,6 +198,19 @@ export class Reservations {
     }
     if (isThenable(queued)) this.runtime.background(queued);
     this.afterClose?.(decision, report.idempotencyKey);
+  }
+
+  /** More units than reserved: when they take the usage past the limit, the app hears of it. */
+  private overrun(decision: Decision, actualUnits: number): void {
+    const { usageLimit, currentUsage } = decision;
+    if (usageLimit === null || decision.hasUnlimitedUsage) return;
+    const usage = (currentUsage ?? 0) + actualUnits;
+    if (usage <= usageLimit) return;
+    this.runtime.config.logger.warn(
+      { featureId: decision.featureId, requestedUsage: decision.requestedUsage, actualUnits, usage, usageLimit },
+      'stigg-gate: a request settled more units than it reserved and took the usage past its limit; the units were reported and later requests are decided against them',
+    );
+    this.runtime.emit('usage:overrun', { decision, actualUnits, usage, usageLimit });
   }
 
   release(key: string, reservationId: string, lease: EntitlementLease): void {

@@ -78,6 +78,11 @@ export interface Decision {
   /** True when granting this decision means usage must be reported (a NUMBER feature and requestedUsage > 0). */
   readonly metered: boolean;
   readonly source: DecisionSource;
+  /**
+   * On the decision a gated route or a decorated method is handed for a metered grant: report the
+   * units the work actually used instead of the reservation (Lease.settle). Absent elsewhere.
+   */
+  readonly settle?: (actualUnits: number) => void;
 }
 
 /**
@@ -90,6 +95,14 @@ export interface Lease {
   commit(): void;
   /** The work failed or was abandoned: give the reserved units back, report nothing. */
   release(): void;
+  /**
+   * The work succeeded and used `actualUnits` (a finite number >= 0), not the reservation: that many
+   * units are reported. Fewer than reserved gives the rest back; more is reported too (the work
+   * happened), counted against later requests, and signalled with 'usage:overrun' (and a warning)
+   * when it takes the usage past the limit. 0 reports nothing. Like commit/release, only the first of
+   * the three takes effect. Nothing is reported for a grant that is not metered.
+   */
+  settle(actualUnits: number): void;
 }
 
 export interface UsageReport {
@@ -236,6 +249,21 @@ export interface EntitlementsEvents {
   /** Stigg took usage reports again after 'usage:parked'; the outbox is delivered. */
   'usage:resumed': [info: { parkedMs: number }];
   'store:error': [error: Error];
+  /**
+   * A lease settled with more units than it reserved took the usage past the limit: the units were
+   * reported (the work happened) and later requests are decided against them.
+   */
+  'usage:overrun': [overrun: UsageOverrun];
+}
+
+/** What 'usage:overrun' carries. */
+export interface UsageOverrun {
+  readonly decision: Decision;
+  /** The units reported for the request (its reservation was `decision.requestedUsage`). */
+  readonly actualUnits: number;
+  /** The usage known when the request was granted, plus `actualUnits`. */
+  readonly usage: number;
+  readonly usageLimit: number;
 }
 
 /**

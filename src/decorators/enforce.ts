@@ -141,11 +141,41 @@ function releaseAll(leases: Lease[]): void {
   }
 }
 
-function commitAll(leases: Lease[]): void {
+/**
+ * The method completed: each lease reports its reservation, or what its requirement's settle option
+ * says the call used. A settle option that fails or answers no valid count reports the reservation
+ * (the work was done) and the call rejects with InvalidUsageError (500).
+ */
+function settleAll(
+  leases: Lease[],
+  requirements: readonly FeatureRequirement[],
+  state: WrapperState,
+  thisArg: unknown,
+  result: unknown,
+  args: unknown[],
+): void {
   let failure: { error: unknown } | undefined;
-  for (const lease of leases) {
+  for (const [index, lease] of leases.entries()) {
+    const settle = requirements[index]?.settle;
     try {
-      lease.commit();
+      if (settle === undefined) {
+        lease.commit();
+        continue;
+      }
+      let units: unknown;
+      try {
+        units = settle.call(thisArg, result, ...args);
+        lease.settle(units as number);
+      } catch {
+        lease.commit();
+        throw new InvalidUsageError(
+          lease.decision.featureId,
+          label(state),
+          units,
+          'a finite number >= 0 from settle (the method completed; its reservation was reported)',
+          500,
+        );
+      }
     } catch (error) {
       failure ??= { error };
     }
@@ -210,7 +240,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
     releaseAll(leases);
     throw error;
   }
-  commitAll(leases);
+  settleAll(leases, requirements, state, thisArg, result, args);
 
   if (reports.length > 0) {
     const reported = reportUsage(reports, scopes.slice(needed), state, thisArg, result, args);

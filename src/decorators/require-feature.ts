@@ -24,7 +24,8 @@ import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatur
  * @param requestedUsage units one call consumes: a number, or a function of the method's arguments
  *   (sync or async). Omit it for boolean features.
  * @param options `customer`/`resource` from the method's arguments and the `entitlements` instance, for calls outside a
- *   request; `requestedValues`, the values of an ENUM feature a call needs (a list, or a function of the arguments)
+ *   request; `requestedValues`, the values of an ENUM feature a call needs (a list, or a function of the arguments);
+ *   `settle`, the units the call actually used, from its result (reported instead of `requestedUsage`)
  */
 export function RequireFeature(featureId: string, options?: RequireFeatureOptions): StiggDecorator;
 export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: RequireFeatureOptions): StiggDecorator;
@@ -47,7 +48,12 @@ export function RequireFeature(
       `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
     );
   }
-  const { requestedValues, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};
+  const { requestedValues, settle, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};
+  if (settle !== undefined && typeof settle !== 'function') {
+    throw new TypeError(
+      `The settle option of @RequireFeature('${featureId}') must be a function of the method's result (and arguments) returning the units it used, e.g. (result) => result.usage.total_tokens.`,
+    );
+  }
   const scope = validateScopeOptions(
     'RequireFeature',
     featureId,
@@ -57,6 +63,7 @@ export function RequireFeature(
     featureId,
     requestedUsage,
     requestedValues: checkValues(featureId, requestedValues),
+    settle,
     ...scope,
   });
   return createDecorator('RequireFeature', FEATURE_REQUIREMENTS_METADATA, requirement);

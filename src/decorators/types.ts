@@ -19,10 +19,19 @@ export interface DecoratorScopeOptions {
 /** The ENUM values a call needs, or a function of the method's arguments (sync or async). */
 export type RequestedValues = readonly string[] | ArgsFunction<MaybePromise<readonly string[]>>;
 
-/** @RequireFeature's options: the scope, and the ENUM values a call needs. */
+/** The units a call actually used, from its result and arguments (a finite number >= 0). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
+export type SettleUsage = (result: any, ...args: any[]) => number;
+
+/** @RequireFeature's options: the scope, the ENUM values a call needs, and what it actually used. */
 export interface RequireFeatureOptions extends DecoratorScopeOptions {
   /** Each must be entitled, else EntitlementDeniedError with RequestedValuesMismatch (403). */
   requestedValues?: RequestedValues;
+  /**
+   * Report what the call actually used instead of `requestedUsage` (Lease.settle): less gives the rest
+   * back, more is reported too. E.g. reserve `max_tokens` and settle `(completion) => completion.usage.total_tokens`.
+   */
+  settle?: SettleUsage;
 }
 
 /** A number of units, or a function of the method's arguments (sync or async). */
@@ -37,6 +46,7 @@ export interface FeatureRequirement {
   readonly featureId: string;
   readonly requestedUsage: RequestedUsage | undefined;
   readonly requestedValues: RequestedValues | undefined;
+  readonly settle?: SettleUsage | undefined;
   readonly customer: DecoratorScopeOptions['customer'];
   readonly resource: DecoratorScopeOptions['resource'];
   readonly entitlements: Entitlements | undefined;

@@ -11,6 +11,7 @@ import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
+import { Settlement } from './settle';
 import {
   closedProblem,
   deniedProblem,
@@ -36,8 +37,10 @@ import {
  *   3. In requireFeature(): `gate.evaluate(route)` -> Outcome (sync or a promise; it may throw or reject
  *      with the app's resolver errors: pass them through toThrowable()). Then, by outcome.kind:
  *      - 'granted': when the client is gone (isResponseGone), releaseQuietly(lease) and stop: the handler
- *        must not run. Else recordDecision(bag, lease.decision); when lease.decision.metered, settle the
- *        lease after the response (./settle: settleOnResponse for a Node response, or settle()); run the handler.
+ *        must not run. Else, when lease.decision.metered, `gate.settlement(route, lease)` (./settle: the one
+ *        settlement rule) and record settleable(settlement) (the decision with settle(units)); watch(res)
+ *        for a Node response, then tell it answered(status)/failed() where the framework says so; run the
+ *        handler. A grant that is not metered records lease.decision.
  *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
  *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
  *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
@@ -47,6 +50,7 @@ import {
 
 // The adapter surface in one import: everything an adapter needs from ./options and ./settle.
 export {
+  checkOnAbort,
   checkStatusMapping,
   looksLikeRequest,
   missingStiggError,
@@ -54,7 +58,9 @@ export {
   resolveRouteOptions,
   resolveStiggOptions,
   type ErrorHandlerConfig,
+  type AbortProgress,
   type Flavor,
+  type OnAbort,
   type ReportWhen,
   type RequireFeatureOptionsFor,
   type Resolver,
@@ -63,7 +69,7 @@ export {
   type StiggOptionsFor,
   type UsageResolver,
 } from './options';
-export { isResponseGone, releaseQuietly, settle, settleOnResponse } from './settle';
+export { Settlement, isResponseGone, releaseQuietly, settleable, type SettlementRules } from './settle';
 
 export type Outcome =
   | { readonly kind: 'granted'; readonly lease: Lease }
@@ -130,7 +136,7 @@ function noop(): void {}
 
 /** HEAD asks what a GET would answer: the same check, with nothing reserved and nothing to report. */
 function checkedLease(decision: Decision): Lease {
-  return { decision, commit: noop, release: noop };
+  return { decision, commit: noop, release: noop, settle: noop };
 }
 
 function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
@@ -176,6 +182,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
   readonly entitlements: Entitlements;
   private customer: MaybePromise<Resolved> | null = null;
   private resource: MaybePromise<Resolved> | null = null;
+  /** What this request's gates granted and must settle. */
+  private settlements: Settlement<Req>[] | undefined;
 
   constructor(
     readonly config: StiggConfig<Req, Deny>,
@@ -357,6 +365,26 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   reportWhen(route: RouteConfig<Req, Deny>): ReportWhen {
     return route.reportWhen ?? this.config.reportWhen;
+  }
+
+  /** How a granted lease of `route` settles (./settle): the route's reportWhen and onAbort over stigg()'s. */
+  settlement(route: RouteConfig<Req, Deny>, lease: Lease): Settlement<Req> {
+    const { config } = this;
+    const rules =
+      route.reportWhen === undefined && route.onAbort === undefined
+        ? config
+        : { reportWhen: route.reportWhen ?? config.reportWhen, onAbort: route.onAbort ?? config.onAbort, logger: config.logger };
+    const settlement = new Settlement(lease, rules, this.req);
+    (this.settlements ??= []).push(settlement);
+    return settlement;
+  }
+
+  /**
+   * The client left before a later gate of the same request decided: the handler will never run, so
+   * what earlier gates granted goes back (their response never gets a handler's answer).
+   */
+  abandon(): void {
+    for (const settlement of this.settlements ?? []) settlement.failed();
   }
 
   onDenied(route: RouteConfig<Req, Deny>): Deny | undefined {

@@ -2,7 +2,7 @@ import { describeValue as describe, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { idProblem, valuesProblem } from '../core/input';
-import type { AccessDeniedReason, Entitlements, Logger, MaybePromise } from '../core/types';
+import type { AccessDeniedReason, Decision, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */
@@ -12,6 +12,19 @@ export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
 /** The values of an ENUM feature a request needs, e.g. `(req) => [req.body.model]`. */
 export type ValuesResolver<Req> = (req: Req) => MaybePromise<readonly string[]>;
 export type ReportWhen = (statusCode: number) => boolean;
+/**
+ * What a response cut off after it started (a client leaving mid-stream, a stream that broke) reports:
+ * 'commit' the reservation (the default: the work was done, a hang-up must not make it free),
+ * 'release' it, or a function returning the units to report (0 reports nothing).
+ */
+export type OnAbort<Req> = 'commit' | 'release' | ((progress: AbortProgress, req: Req) => number);
+
+/** What an onAbort function is told about a response cut short. */
+export interface AbortProgress {
+  readonly decision: Decision;
+  /** Milliseconds since the handler was let through. */
+  readonly elapsedMs: number;
+}
 
 /** stigg() options; `Req` is what the framework hands a middleware (Request, Context…), `Deny` the adapter's onDenied. */
 export interface StiggOptionsFor<Req, Deny> {
@@ -27,6 +40,8 @@ export interface StiggOptionsFor<Req, Deny> {
   onDenied?: Deny;
   /** Whether a response with this status reports the requested usage. Default: status < 400. */
   reportWhen?: ReportWhen;
+  /** A response cut off after it started (mid-stream): 'commit' (default), 'release', or (progress, req) => units. */
+  onAbort?: OnAbort<Req>;
   /** Receives misconfiguration warnings and settle errors. Default: silent. */
   logger?: Logger;
 }
@@ -43,6 +58,7 @@ export interface RequireFeatureOptionsFor<Req, Deny> {
   statusMapping?: StatusMapping;
   onDenied?: Deny;
   reportWhen?: ReportWhen;
+  onAbort?: OnAbort<Req>;
 }
 
 /** How an adapter names itself and its request argument in messages. */
@@ -62,6 +78,7 @@ export interface StiggConfig<Req, Deny> {
   readonly statusMapping: StatusMapping | undefined;
   readonly onDenied: Deny | undefined;
   readonly reportWhen: ReportWhen;
+  readonly onAbort: OnAbort<Req>;
   readonly logger: Logger;
   /** `${featureId}\0${reason}` already warned about. */
   readonly warned: Set<string>;
@@ -76,6 +93,7 @@ export interface RouteConfig<Req, Deny> {
   readonly statusMapping: StatusMapping | undefined;
   readonly onDenied: Deny | undefined;
   readonly reportWhen: ReportWhen | undefined;
+  readonly onAbort: OnAbort<Req> | undefined;
 }
 
 function reportWhenSuccessful(statusCode: number): boolean {
@@ -130,9 +148,19 @@ function checkLogger(fn: string, value: unknown): Logger {
   return logger as Logger;
 }
 
-const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'logger'];
-const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen'];
+const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'logger'];
+const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort'];
+
 const ERROR_HANDLER_KEYS = ['statusMapping'];
+
+/** onAbort: 'commit', 'release' or a function. */
+export function checkOnAbort<Req>(fn: string, value: unknown): OnAbort<Req> | undefined {
+  if (value === undefined || value === 'commit' || value === 'release' || typeof value === 'function')
+    return value as OnAbort<Req> | undefined;
+  throw new TypeError(
+    `${describe(value)} is not a valid value for onAbort in ${fn}. Pass 'commit' (the default), 'release', or a function (progress, req) => units.`,
+  );
+}
 
 interface StiggOptionsShape {
   entitlements?: unknown;
@@ -141,6 +169,7 @@ interface StiggOptionsShape {
   statusMapping?: unknown;
   onDenied?: unknown;
   reportWhen?: unknown;
+  onAbort?: unknown;
   logger?: unknown;
 }
 
@@ -183,6 +212,7 @@ export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown)
     statusMapping: checkStatusMapping(fn, o.statusMapping),
     onDenied: o.onDenied as Deny | undefined,
     reportWhen: (o.reportWhen as ReportWhen | undefined) ?? reportWhenSuccessful,
+    onAbort: checkOnAbort<Req>(fn, o.onAbort) ?? 'commit',
     logger: checkLogger(fn, o.logger),
     warned: new Set<string>(),
   });
@@ -194,6 +224,7 @@ interface RouteOptionsShape {
   statusMapping?: unknown;
   onDenied?: unknown;
   reportWhen?: unknown;
+  onAbort?: unknown;
 }
 
 export function resolveRouteOptions<Req, Deny>(
@@ -236,7 +267,7 @@ export function resolveRouteOptions<Req, Deny>(
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(
-      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen? }.`,
+      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen?, onAbort? }.`,
     );
   }
   const o = (options ?? {}) as RouteOptionsShape;
@@ -257,6 +288,7 @@ export function resolveRouteOptions<Req, Deny>(
     statusMapping: checkStatusMapping(fn, o.statusMapping),
     onDenied: o.onDenied as Deny | undefined,
     reportWhen: o.reportWhen as ReportWhen | undefined,
+    onAbort: checkOnAbort<Req>(fn, o.onAbort),
   });
 }
 

@@ -1,37 +1,187 @@
 import type { ServerResponse } from 'node:http';
-import type { Lease, Logger } from '../core/types';
-import type { ReportWhen } from './options';
+import { checkActualUnits } from '../core/leases';
+import type { Decision, Lease, Logger } from '../core/types';
+import type { OnAbort, ReportWhen } from './options';
+import { settleableDecision } from './settleable';
 
-/**
- * After the response: commit a granted lease's reservation or release it. Framework-free:
- * `settle` takes what every adapter can tell (did the response finish, with which status);
- * `settleOnResponse` does it for a Node ServerResponse (Express, Koa, Fastify).
+/*
+ * The settlement rule, the same for every adapter (Express, Koa, Fastify, Hono, Nest): a granted
+ * lease follows the WORK, not the delivery.
+ *   - The handler completed its answer (ended the response, set the body, returned the Response, its
+ *     observable completed): commit when reportWhen accepts the status (default < 400), else release.
+ *     Whether the client read it does not matter: the work was done.
+ *   - The handler failed (threw, rejected): release.
+ *   - The response had started and was cut off before the handler ended it (the client left
+ *     mid-stream, or the stream broke): the route's onAbort policy (default 'commit': the work was
+ *     done, a hang-up must not buy it for free).
+ *   - The handler settled it itself (decision.settle(units)): those units, whatever happens next.
+ * A client gone before the decision never reaches here: the adapter releases and the handler never runs.
+ * Only the first of these takes effect. Nothing here throws into the adapter.
  */
 
-/** Commit when the response finished with a status `reportWhen` accepts; release otherwise. Never throws. */
-export function settle(lease: Lease, finished: boolean, statusCode: number, reportWhen: ReportWhen, logger: Logger): void {
-  try {
-    if (finished && reportWhen(statusCode)) lease.commit();
-    else lease.release();
-  } catch (error) {
-    logger.error(
-      {
-        featureId: lease.decision.featureId,
-        error,
-      },
-      'stigg-gate: settling the usage of a request failed; nothing was reported for it',
-    );
-    if (finished) safeRelease(lease);
+/** The parts of a route's configuration the rule reads. */
+export interface SettlementRules<Req> {
+  readonly reportWhen: ReportWhen;
+  readonly onAbort: OnAbort<Req>;
+  readonly logger: Logger;
+}
+
+const RUNNING = 0;
+/** The response closed before the handler answered: its answer (or failure) still decides. */
+const AWAITING_HANDLER = 1;
+const SETTLED = 2;
+
+export class Settlement<Req> {
+  private state = RUNNING;
+  /** The handler set its answer while the response is still being written (Koa's body, Nest's result). */
+  private hasAnswer = false;
+  /** Units were reported (an accepted answer, or settle()): Fetch hosts deliver them before the isolate ends. */
+  committed = false;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    readonly lease: Lease,
+    private readonly rules: SettlementRules<Req>,
+    private readonly req: Req,
+  ) {}
+
+  /**
+   * Whether a body still streaming after the handler returned must be watched (Fetch hosts): only when
+   * a cut-off stream is settled otherwise than a complete one ('commit' treats both alike).
+   */
+  get watchesBody(): boolean {
+    return this.rules.onAbort !== 'commit';
   }
+
+  /** The route reports the units its work actually used (decision.settle). Throws on a bad count. */
+  settle(actualUnits: number): void {
+    checkActualUnits(actualUnits);
+    if (this.state === SETTLED) return;
+    this.state = SETTLED;
+    this.lease.settle(actualUnits);
+    this.committed = actualUnits > 0;
+  }
+
+  /** The handler threw or rejected. */
+  failed(): void {
+    if (this.state === SETTLED) return;
+    this.state = SETTLED;
+    this.run(() => this.lease.release());
+  }
+
+  /**
+   * The handler completed its answer with `status`. Where a Node response `res` is still open, its end
+   * decides (a body may still be streaming); otherwise the answer decides now.
+   */
+  answered(status: number, res?: ServerResponse): void {
+    if (this.state === SETTLED) return;
+    if (res !== undefined && this.state === RUNNING && !res.destroyed) {
+      this.hasAnswer = true;
+      return;
+    }
+    this.completed(status);
+  }
+
+  /** Settles by how the Node response ends. Node emits 'close' on every response, so one listener does. */
+  watch(res: ServerResponse): void {
+    if (res.destroyed) {
+      this.closed(res);
+      return;
+    }
+    res.once('close', () => this.closed(res));
+  }
+
+  private closed(res: ServerResponse): void {
+    if (this.state !== RUNNING) return;
+    if (res.writableEnded) this.completed(res.statusCode);
+    else if (this.hasAnswer || res.headersSent) this.aborted();
+    else this.awaitHandler(res);
+  }
+
+  /**
+   * The client left while the handler was still at work: it still answers (or fails) on a response
+   * nobody reads. Express, Fastify and Nest answer through res.end(), so that call is watched, on this
+   * abandoned response only; Koa and Nest also say so through answered()/failed().
+   */
+  private awaitHandler(res: ServerResponse): void {
+    this.state = AWAITING_HANDLER;
+    // The end in place now (the prototype's, or another middleware's own wrapper) is put back first.
+    const end = Reflect.get(res, 'end') as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+    const completed = (): void => this.completed(res.statusCode);
+    res.end = function endAndSettle(this: ServerResponse, ...args: unknown[]) {
+      res.end = end as ServerResponse['end'];
+      completed();
+      return end.apply(this, args);
+    } as ServerResponse['end'];
+  }
+
+  private completed(status: number): void {
+    if (this.state === SETTLED) return;
+    this.state = SETTLED;
+    const { reportWhen } = this.rules;
+    this.run(() => {
+      if (!reportWhen(status)) {
+        this.lease.release();
+        return;
+      }
+      this.lease.commit();
+      this.committed = true;
+    });
+  }
+
+  /** The response started and was cut off before the handler ended it: the onAbort policy. */
+  aborted(): void {
+    if (this.state === SETTLED) return;
+    this.state = SETTLED;
+    const { onAbort } = this.rules;
+    if (onAbort === 'release') this.run(() => this.lease.release());
+    else if (onAbort === 'commit') this.run(() => this.lease.commit());
+    else {
+      this.run(() => {
+        let units: number;
+        try {
+          units = onAbort({ decision: this.lease.decision, elapsedMs: Date.now() - this.startedAt }, this.req);
+          this.lease.settle(units);
+        } catch (error) {
+          // The policy's promise is "no free work": its failure commits the reservation.
+          this.rules.logger.error(
+            { featureId: this.lease.decision.featureId, error },
+            'stigg-gate: the onAbort function failed or returned no valid unit count; the reservation was reported',
+          );
+          this.lease.commit();
+        }
+      });
+    }
+  }
+
+  private run(settle: () => void): void {
+    try {
+      settle();
+    } catch (error) {
+      this.rules.logger.error(
+        { featureId: this.lease.decision.featureId, error },
+        'stigg-gate: settling the usage of a request failed; nothing was reported for it',
+      );
+      safeRelease(this.lease);
+    }
+  }
+}
+
+/** The decision a route's handler sees, with settle(units) bound to its settlement (./settleable). */
+export function settleable<Req>(settlement: Settlement<Req>): Decision {
+  return settleableDecision(settlement.lease.decision, settlement);
 }
 
 /** Releases a lease, logging (never throwing) when the release itself fails. */
 export function releaseQuietly(lease: Lease, logger: Logger): void {
-  settle(lease, false, 0, reportNothing, logger);
-}
-
-function reportNothing(): boolean {
-  return false;
+  try {
+    lease.release();
+  } catch (error) {
+    logger.error(
+      { featureId: lease.decision.featureId, error },
+      'stigg-gate: settling the usage of a request failed; nothing was reported for it',
+    );
+  }
 }
 
 /**
@@ -40,20 +190,6 @@ function reportNothing(): boolean {
  */
 export function isResponseGone(res: ServerResponse): boolean {
   return res.destroyed || res.writableEnded;
-}
-
-/**
- * Settle a granted lease by how the response ends. Node emits 'close' on every response (after
- * 'finish', or alone on a disconnect), so one listener does; a response already closed settles now.
- */
-export function settleOnResponse(res: ServerResponse, lease: Lease, reportWhen: ReportWhen, logger: Logger): void {
-  if (res.destroyed) {
-    settle(lease, res.writableFinished, res.statusCode, reportWhen, logger);
-    return;
-  }
-  res.on('close', function settleLease() {
-    settle(lease, res.writableFinished, res.statusCode, reportWhen, logger);
-  });
 }
 
 function safeRelease(lease: Lease): void {

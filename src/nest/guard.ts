@@ -14,7 +14,7 @@ type Route = RouteConfig<ExecutionContext, never>;
 /** What the guard checks for one handler, computed once per handler (and again after new metadata). */
 interface Plan {
   readonly version: number;
-  /** Requirements the guard can check before the arguments exist: a constant usage, no customer/resource/entitlements option of their own. */
+  /** Requirements the guard can check before the arguments exist: a constant usage, no customer/resource/entitlements/settle option of their own. */
   readonly routes: readonly Route[];
   readonly features: ReadonlySet<string>;
 }
@@ -23,6 +23,7 @@ function checkable(requirement: FeatureRequirement): boolean {
   return (
     typeof requirement.requestedUsage !== 'function' &&
     typeof requirement.requestedValues !== 'function' &&
+    requirement.settle === undefined &&
     requirement.customer === undefined &&
     requirement.resource === undefined &&
     requirement.entitlements === undefined
@@ -38,6 +39,7 @@ function routeOf(requirement: FeatureRequirement): Route {
     statusMapping: undefined,
     onDenied: undefined,
     reportWhen: undefined,
+    onAbort: undefined,
   });
 }
 

@@ -12,8 +12,8 @@ import { STIGG_CONFIG } from './tokens';
  * methods (and controller requirements the guard left to the method) find the customer and the
  * entitlements. When the handler's observable errors, the units StiggGuard reserved are released at
  * once and stigg-gate's own errors become EntitlementProblemExceptions (problem+json). Units of a
- * handler that succeeded are committed when the response finishes with a status < 400 — for
- * StreamableFile and SSE responses too, once the stream ended; a client that leaves first reports nothing.
+ * handler that completed are committed when its response ends with a status < 400, whether or not the
+ * client read it; a StreamableFile or SSE response cut off mid-stream follows the module's onAbort.
  */
 @Injectable()
 export class StiggInterceptor implements NestInterceptor {

@@ -4,7 +4,7 @@ import { describeValue, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import type { Entitlements, Logger, MaybePromise } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
-import { checkStatusMapping, type StiggConfig } from '../middleware/gate';
+import { checkOnAbort, checkStatusMapping, type OnAbort, type StiggConfig } from '../middleware/gate';
 
 export type ContextResolver = (context: ExecutionContext) => MaybePromise<string | undefined | null>;
 
@@ -22,6 +22,11 @@ export interface StiggNestOptions {
   statusMapping?: StatusMapping;
   /** Whether a response with this status reports the reserved usage. Default: status < 400. */
   reportWhen?: (statusCode: number) => boolean;
+  /**
+   * A response cut off after it started (a client leaving an SSE or StreamableFile mid-stream):
+   * 'commit' the reservation (default: the work was done), 'release' it, or (progress, context) => units.
+   */
+  onAbort?: OnAbort<ExecutionContext>;
   /** Register the module's providers in every module (Nest's `global: true`). Default false. */
   isGlobal?: boolean;
   /**
@@ -51,7 +56,17 @@ export interface StiggNestConfig extends StiggConfig<ExecutionContext, never> {
   readonly owned: boolean;
 }
 
-const NEST_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'reportWhen', 'isGlobal', 'useGlobalGuard', 'logger'] as const;
+const NEST_KEYS = [
+  'entitlements',
+  'customer',
+  'resource',
+  'statusMapping',
+  'reportWhen',
+  'onAbort',
+  'isGlobal',
+  'useGlobalGuard',
+  'logger',
+] as const;
 
 /** Every createEntitlements() option; the compiler keeps the list complete. */
 const ENTITLEMENTS_KEYS = Object.keys({
@@ -165,6 +180,7 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
     statusMapping,
     onDenied: undefined,
     reportWhen: (o.reportWhen as ((statusCode: number) => boolean) | undefined) ?? reportWhenSuccessful,
+    onAbort: checkOnAbort<ExecutionContext>('StiggModule.forRoot()', o.onAbort) ?? 'commit',
     logger,
     warned: new Set<string>(),
   });

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
 import type { Lease } from '../core/types';
-import { RequestGate, releaseQuietly, settle } from '../middleware/gate';
+import { RequestGate, Settlement } from '../middleware/gate';
 import type { StiggNestConfig } from './options';
 
 /**
@@ -13,8 +13,8 @@ export class NestRequestContext extends RequestGate<ExecutionContext, never> {
   /** The handler the guard enforced, and the features it enforced for it. */
   private handler: object | undefined;
   private features: ReadonlySet<string> | undefined;
-  private leases: Lease[] | undefined;
-  private settling = false;
+  private held: Settlement<ExecutionContext>[] | undefined;
+  private watching = false;
 
   enforcedFeatures(method: object): ReadonlySet<string> | undefined {
     return method === this.handler ? this.features : undefined;
@@ -27,29 +27,22 @@ export class NestRequestContext extends RequestGate<ExecutionContext, never> {
   }
 
   hold(lease: Lease): void {
-    (this.leases ??= []).push(lease);
+    (this.held ??= []).push(new Settlement(lease, this.config, this.req));
   }
 
   /** The handler failed (or a later check denied): the reserved units are usable again at once. */
   releaseAll(): void {
-    for (const lease of this.leases ?? []) releaseQuietly(lease, this.config.logger);
+    for (const settlement of this.held ?? []) settlement.failed();
   }
 
   /**
-   * Commit the held leases when the response finished with a status reportWhen accepts, release them
-   * on any other status or when the client went away first. Node emits 'close' on every response
-   * (after 'finish', or alone on a disconnect), so one listener settles every case, streams included.
+   * The held leases settle by the one rule of ../middleware/settle: Nest answers a completed handler
+   * through res.end() (also on a response the client left), a failed one through the interceptor.
    */
   settleWhenDone(res: ServerResponse): void {
-    if (this.settling || this.leases === undefined) return;
-    this.settling = true;
-    const { reportWhen, logger } = this.config;
-    const leases = this.leases;
-    const settleAll = () => {
-      for (const lease of leases) settle(lease, res.writableFinished, res.statusCode, reportWhen, logger);
-    };
-    if (res.destroyed) settleAll();
-    else res.once('close', settleAll);
+    if (this.watching || this.held === undefined) return;
+    this.watching = true;
+    for (const settlement of this.held) settlement.watch(res);
   }
 }
 

@@ -29,6 +29,10 @@ const app = new Hono<Env>();
 app.onError(entitlementErrorHandler());
 app.use((c, next) => gateFor(c.env)(c, next));
 app.post('/templates', requireFeature('feature-01-templates', 1), (c) => c.json({ entitlement: c.var.entitlement }));
+app.post('/campaigns-settled', requireFeature('feature-02-campaigns', 1), (c) => {
+  c.var.entitlement?.settle?.(2); // the work used 2 of the 1 reserved
+  return c.json({ settled: 2 });
+});
 app.get('/analytics', requireFeature('feature-04-analytics'), (c) => c.json({ entitlement: c.var.entitlement }));
 
 export default app;

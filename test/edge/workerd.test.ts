@@ -12,7 +12,10 @@ const TEMPLATES = 'feature-01-templates';
 const ANALYTICS = 'feature-04-analytics';
 const catalog: Catalog = {
   ...defaultCatalog,
-  customers: [{ id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }],
+  customers: [
+    { id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] },
+    { id: 'cust-settle', subscriptions: [{ planId: 'plan-revvenu-basic' }] },
+  ],
 };
 
 let emu: Emulator;
@@ -86,6 +89,12 @@ describe('stigg-gate/hono inside workerd', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(usage('cust-basic', TEMPLATES)).toBe(3);
   }, 60_000);
+
+  test('a route that settles 2 units of the 1 it reserved: 2 delivered through waitUntil (issue 23)', async () => {
+    const res = await post('/campaigns-settled', 'cust-settle');
+    expect(res.status).toBe(200);
+    await eventually(() => usage('cust-settle', 'feature-02-campaigns') === 2);
+  }, 30_000);
 
   test('a boolean feature outside the plan answers 402 with its reason; no customer answers 401', async () => {
     const denied = await mf.dispatchFetch('http://worker.test/analytics', { headers: { 'x-customer': 'cust-basic' } });

@@ -38,7 +38,12 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
       done = true;
       settled.push({ featureId: input.featureId, how });
     }
-    return { decision, commit: () => settle('commit'), release: () => settle('release') };
+    return {
+      decision,
+      commit: () => settle('commit'),
+      release: () => settle('release'),
+      settle: (units) => settle(units === 0 ? 'release' : 'commit'),
+    };
   }
 
   acquire(input: CheckInput): MaybePromise<Lease> {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import express5 from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -11,6 +12,9 @@ import type { StatusMapping } from '../../src/core/errors';
 import { fastifyAdapter } from './adapters/fastify';
 import { honoAdapter } from './adapters/hono';
 import { valuesFor } from './values';
+import { STREAM_FIRST, STREAM_LAST } from './stream';
+
+export { STREAM_FIRST, STREAM_LAST } from './stream';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -45,6 +49,17 @@ export interface HandlerSpec {
   hold?: () => Promise<void>;
   /** Error to throw (default: new Error('boom')). */
   error?: () => unknown;
+  /**
+   * Streams `first` at once (status 200), then waits for `rest()`: 'end' writes `last` and ends the
+   * body, 'fail' breaks the stream (an error after the response started).
+   */
+  stream?: { rest: () => Promise<'end' | 'fail'> };
+  /** Reports this many units through the decision's settle() before answering. */
+  settle?: number;
+  /** Pads the JSON answer to about this many bytes. */
+  bodyBytes?: number;
+  /** Called once the handler handed its answer to the framework. */
+  sent?: () => void;
 }
 
 export interface RouteSpec {
@@ -67,6 +82,7 @@ export interface BuildOptions {
         resource?: (v: View) => any;
         statusMapping?: StatusMapping;
         reportWhen?: (status: number) => boolean;
+        onAbort?: 'commit' | 'release' | (() => number);
         logger?: Logger;
         onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
       };
@@ -124,6 +140,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             ...(s.resource ? { resource: (req: Request) => s.resource!(view(req)) } : {}),
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -175,9 +192,20 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             async function run(): Promise<void> {
               if (h.hold) await h.hold();
               if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-              res
-                .status(h.status ?? 200)
-                .json({ entitlement: res.locals.entitlement ?? null, entitlements: res.locals.entitlements ?? null });
+              if (h.settle !== undefined) res.locals.entitlement?.settle?.(h.settle);
+              if (h.stream) {
+                res.status(200).type('text/plain');
+                res.write(STREAM_FIRST);
+                if ((await h.stream.rest()) === 'end') res.end(STREAM_LAST);
+                else res.destroy(new Error('stream broke'));
+                return;
+              }
+              res.status(h.status ?? 200).json({
+                entitlement: res.locals.entitlement ?? null,
+                entitlements: res.locals.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              });
+              h.sent?.();
             }
             run().catch(next);
           },
@@ -212,6 +240,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
       const runs = new Map<string, number>();
       const errors: unknown[] = [];
       const app = new Factory();
+      app.silent = true; // a stream cut off mid-way is an 'error' Koa would print; the tests read the outcome
       app.use(async function lastErrorHandler(ctx: Context, next: Next) {
         try {
           await next();
@@ -240,6 +269,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             ...(s.resource ? { resource: (ctx: Context) => s.resource!(view(ctx)) } : {}),
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -307,8 +337,22 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
               if (h.throws === 'sync') throw h.error?.() ?? new Error('boom');
               if (h.hold) await h.hold();
               if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
+              if (h.settle !== undefined) c.state.entitlement?.settle?.(h.settle);
+              if (h.stream) {
+                const body = new PassThrough();
+                body.write(STREAM_FIRST);
+                void h.stream.rest().then((how) => (how === 'end' ? body.end(STREAM_LAST) : body.destroy(new Error('stream broke'))));
+                c.type = 'text/plain';
+                c.body = body;
+                return;
+              }
               c.status = h.status ?? 200;
-              c.body = { entitlement: c.state.entitlement ?? null, entitlements: c.state.entitlements ?? null };
+              c.body = {
+                entitlement: c.state.entitlement ?? null,
+                entitlements: c.state.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              };
+              h.sent?.();
             },
           ];
           function dispatch(i: number): Promise<unknown> {

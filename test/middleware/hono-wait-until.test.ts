@@ -107,3 +107,18 @@ test('a flush that fails inside waitUntil is logged, and the usage stays queued'
   await entitlements.flush();
   expect(usage()).toBe(1);
 });
+
+test('a route that settles its units hands a flush to waitUntil too (issue 23)', async () => {
+  const { waited, ctx } = executionContext();
+  const hono = new Hono();
+  hono.use(stigg({ entitlements, customer: (c) => c.req.header('x-customer'), logger }));
+  hono.post('/templates', requireFeature(TEMPLATES, 1), (c) => {
+    c.var.entitlement?.settle?.(2);
+    return c.json({ ok: true });
+  });
+  const res = await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx);
+  expect(res.status).toBe(200);
+  expect(waited).toHaveLength(1);
+  await Promise.all(waited);
+  expect(usage()).toBe(2);
+});

@@ -108,7 +108,7 @@ describe.each([
   test('unknown option keys throw with a did-you-mean (13.11)', () => {
     expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
       new TypeError(
-        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen.`,
+        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen, onAbort.`,
       ),
     );
     expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow(

@@ -135,8 +135,16 @@ describe.each(platforms)('stigg-gate/nest edge cases on %s', (platform) => {
     expect(await rig.reported('c-basic', TEMPLATES)).toBe(1);
   });
 
-  it('reports nothing for an SSE client that leaves mid-stream, and gives the units back', async () => {
+  it('charges an SSE client that leaves mid-stream: the work was done (onAbort commit, the default)', async () => {
     const nest = await start();
+    expect(await readOneEventAndLeave(nest, '/edge/endless')).toContain('data: hello');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await templatesLeft(nest)).toBe(2);
+    expect(await rig.reported('c-basic', TEMPLATES)).toBe(3);
+  });
+
+  it("gives the units of an SSE stream the client left back with onAbort: 'release'", async () => {
+    const nest = await start({ onAbort: 'release' });
     expect(await readOneEventAndLeave(nest, '/edge/endless')).toContain('data: hello');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await templatesLeft(nest)).toBe(3);

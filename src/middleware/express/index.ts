@@ -13,7 +13,7 @@ import {
   isResponseGone,
   releaseQuietly,
   renderThrown,
-  settleOnResponse,
+  settleable,
   toThrowable,
   type Flavor,
   type Outcome,
@@ -97,10 +97,14 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
     const lease = outcome.lease;
     if (isResponseGone(res)) {
       releaseQuietly(lease, gate.config.logger);
+      gate.abandon();
       return;
     }
-    recordDecision(res.locals, lease.decision);
-    if (lease.decision.metered) settleOnResponse(res, lease, gate.reportWhen(route), gate.config.logger);
+    if (lease.decision.metered) {
+      const settlement = gate.settlement(route, lease);
+      recordDecision(res.locals, settleable(settlement));
+      settlement.watch(res);
+    } else recordDecision(res.locals, lease.decision);
     next();
     return;
   }
@@ -120,7 +124,9 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
 
 /**
  * Gates a route on `featureId`. `requestedUsage` (a number, or a function of the request) is reserved
- * now and reported when the response finishes with a status < 400; otherwise it is released.
+ * now and reported when the handler ends its response with a status < 400, whether or not the client
+ * read it; released when it answers >= 400 or fails. A response cut off mid-stream follows `onAbort`;
+ * `res.locals.entitlement.settle(units)` reports the units actually used instead.
  * Responses: denials 402/403 (statusForReason, overridable), no customer 401, bad usage from the
  * request 400, no decision under fail-closed 503 + Retry-After, all application/problem+json. A
  * route without stigg() in front calls next() with a TypeError that names the fix (fail closed).
@@ -137,7 +143,10 @@ export function requireFeature(
       next(missingStiggError(flavor, route.featureId));
       return;
     }
-    if (isResponseGone(res)) return;
+    if (isResponseGone(res)) {
+      gate.abandon();
+      return;
+    }
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);

@@ -13,7 +13,7 @@ import {
   renderThrown,
   resolveRouteOptions,
   resolveStiggOptions,
-  settleOnResponse,
+  settleable,
   toThrowable,
   type Flavor,
   type Outcome,
@@ -153,11 +153,15 @@ function apply(
     const lease = outcome.lease;
     if (isResponseGone(reply.raw)) {
       releaseQuietly(lease, gate.config.logger);
+      gate.abandon();
       return;
     }
-    recordDecision(request, lease.decision);
     // 'close' of the raw response, not onResponse: Fastify skips onResponse when the client went away first.
-    if (lease.decision.metered) settleOnResponse(reply.raw, lease, gate.reportWhen(route), gate.config.logger);
+    if (lease.decision.metered) {
+      const settlement = gate.settlement(route, lease);
+      recordDecision(request, settleable(settlement));
+      settlement.watch(reply.raw);
+    } else recordDecision(request, lease.decision);
     done();
     return;
   }
@@ -183,8 +187,9 @@ function missingPluginError(featureId: string): TypeError {
 
 /**
  * A preHandler hook gating a route on `featureId`. `requestedUsage` (a number, or a function of the
- * request) is reserved now and reported when the response finishes with a status < 400; otherwise
- * (4xx/5xx, a thrown error, a client that went away) it is released. Responses: denials 402/403,
+ * request) is reserved now and reported when the handler sends its reply with a status < 400, whether
+ * or not the client read it; released on 4xx/5xx or a thrown error. A reply cut off mid-stream follows
+ * `onAbort`; `request.entitlement.settle(units)` reports the units actually used instead. Responses: denials 402/403,
  * no customer 401, bad usage from the request 400, no decision under fail-closed 503 + Retry-After,
  * all application/problem+json. Outside a stiggPlugin scope it fails the request with a TypeError.
  */
@@ -212,7 +217,10 @@ export function requireFeature(
 
 /** Decide, then answer or let the route run. */
 function gateRoute(gate: Gate, route: Route, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (isResponseGone(reply.raw)) return;
+  if (isResponseGone(reply.raw)) {
+    gate.abandon();
+    return;
+  }
   let outcome: MaybePromise<Outcome>;
   try {
     outcome = gate.evaluate(route);

@@ -3,7 +3,8 @@ import { createMiddleware } from 'hono/factory';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import { isThenable } from '../../core/maybe-promise';
 import { EntitlementDeniedError, EntitlementUnavailableError, type StatusMapping } from '../../core/errors';
-import type { Decision, Entitlements, Lease, Logger, MaybePromise } from '../../core/types';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../../core/types';
+import { watchBody } from './body';
 import { rejectUnknownOptions } from '../../core/unknown-options';
 import {
   RequestGate,
@@ -12,12 +13,13 @@ import {
   missingStiggError,
   releaseQuietly,
   renderThrown,
+  settleable,
+  type Settlement,
   resolveRouteOptions,
   resolveStiggOptions,
   toThrowable,
   type Flavor,
   type Outcome,
-  type ReportWhen,
   type RouteConfig,
   type StiggOptionsFor,
   type RequireFeatureOptionsFor,
@@ -115,25 +117,23 @@ function deliverAfterResponse(c: Context, entitlements: Entitlements, logger: Lo
 }
 
 /**
- * Commit when the downstream handlers produced a response `reportWhen` accepts, with no error and a
- * client still connected; release otherwise. Hono hands the response to the runtime after this, so
- * a client that goes away while a streamed body is being written is not seen here.
+ * The handler returned its Response (or failed): the one settlement rule of ../settle, whether or not
+ * the client is still there. Where the runtime can end the isolate once the response is out
+ * (Workers), the usage is delivered inside waitUntil.
  */
-function settleAfterHandler(c: Context, lease: Lease, reportWhen: ReportWhen, gate: Gate): void {
-  const logger = gate.config.logger;
-  const featureId = lease.decision.featureId;
-  try {
-    if (c.error !== undefined || c.req.raw.signal.aborted || !reportWhen(c.res.status)) {
-      releaseQuietly(lease, logger);
-      return;
-    }
-    lease.commit();
-  } catch (error) {
-    logger.error({ featureId, error }, 'stigg-gate: settling the usage of a request failed; nothing was reported for it');
-    releaseQuietly(lease, logger);
+function settleAfterHandler(c: Context, settlement: Settlement<Context>, gate: Gate): void {
+  const featureId = settlement.lease.decision.featureId;
+  if (c.error !== undefined) {
+    settlement.failed();
     return;
   }
-  deliverAfterResponse(c, gate.entitlements, logger, featureId);
+  const status = c.res.status;
+  if (settlement.watchesBody && c.res.body !== null && status < 400) c.res = watchBody(c.res, settlement);
+  else {
+    settlement.answered(status);
+    if (!settlement.committed) return;
+  }
+  deliverAfterResponse(c, gate.entitlements, gate.config.logger, featureId);
 }
 
 async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, next: Next): Promise<Response | void> {
@@ -148,18 +148,20 @@ async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, nex
       releaseQuietly(lease, gate.config.logger);
       return new Response(null, { status: 499 }); // nobody is listening: the client went away
     }
-    recordDecision(c, lease.decision);
     if (!lease.decision.metered) {
+      recordDecision(c, lease.decision);
       await next();
       return undefined;
     }
+    const settlement = gate.settlement(route, lease);
+    recordDecision(c, settleable(settlement));
     try {
       await next();
     } catch (error) {
-      releaseQuietly(lease, gate.config.logger);
+      settlement.failed();
       throw error;
     }
-    settleAfterHandler(c, lease, gate.reportWhen(route), gate);
+    settleAfterHandler(c, settlement, gate);
     return undefined;
   }
   if (outcome.kind === 'problem') return problemResponse(outcome.problem, outcome.retryAfterSeconds);
@@ -171,8 +173,10 @@ async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, nex
 
 /**
  * Gates a route on `featureId`. `requestedUsage` (a number, or a function of the context) is
- * reserved now and reported when the handler answered with a status < 400 (no error, client still
- * connected); otherwise it is released. Responses: denials 402/403, no customer 401, bad usage from
+ * reserved now and reported when the handler returned its Response with a status < 400, whether or
+ * not the client is still there; released when it answers >= 400 or fails. With onAbort other than
+ * 'commit', a body cut off while streaming follows it; `c.var.entitlement.settle(units)` reports the
+ * units actually used instead. Responses: denials 402/403, no customer 401, bad usage from
  * the request 400, no decision under fail-closed 503 + Retry-After, all application/problem+json.
  * A route without stigg() in front fails with a TypeError that names the fix (fail closed).
  */

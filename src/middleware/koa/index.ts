@@ -13,7 +13,7 @@ import {
   isResponseGone,
   releaseQuietly,
   renderThrown,
-  settleOnResponse,
+  settleable,
   toThrowable,
   type Flavor,
   type Outcome,
@@ -74,15 +74,28 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     const lease = outcome.lease;
     if (isResponseGone(ctx.res)) {
       releaseQuietly(lease, gate.config.logger);
+      gate.abandon();
       return undefined;
     }
-    recordDecision(ctx.state, lease.decision);
-    if (!lease.decision.metered) return next();
-    settleOnResponse(ctx.res, lease, gate.reportWhen(route), gate.config.logger);
-    return next().then(undefined, function releaseAndRethrow(error: unknown) {
-      releaseQuietly(lease, gate.config.logger);
-      throw error;
-    });
+    if (!lease.decision.metered) {
+      recordDecision(ctx.state, lease.decision);
+      return next();
+    }
+    const settlement = gate.settlement(route, lease);
+    recordDecision(ctx.state, settleable(settlement));
+    settlement.watch(ctx.res);
+    return next().then(
+      function bodySet() {
+        // A body stream that breaks after the response started (Koa 2 leaves such a response open).
+        const body = ctx.body as { pipe?: unknown; once?: (event: 'error', listener: () => void) => void } | null;
+        if (typeof body?.pipe === 'function' && typeof body.once === 'function') body.once('error', () => settlement.aborted());
+        settlement.answered(ctx.status, ctx.res);
+      },
+      function releaseAndRethrow(error: unknown) {
+        settlement.failed();
+        throw error;
+      },
+    );
   }
   if (outcome.kind === 'problem') {
     send(ctx, outcome.problem, outcome.retryAfterSeconds);
@@ -99,7 +112,9 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
 
 /**
  * Gates a route on `featureId`. `requestedUsage` (a number, or a function of ctx) is reserved now and
- * reported when the response finishes with a status < 400; otherwise it is released.
+ * reported when the downstream middleware set the body with a status < 400, whether or not the client
+ * read it; released when it answers >= 400 or throws. A body cut off mid-stream follows `onAbort`;
+ * `ctx.state.entitlement.settle(units)` reports the units actually used instead.
  * Responses: denials 402/403 (statusForReason, overridable), no customer 401, bad usage from the
  * request 400, no decision under fail-closed 503 + Retry-After, all application/problem+json. A
  * route without stigg() in front throws a TypeError that names the fix (fail closed).
@@ -113,7 +128,10 @@ export function requireFeature(
   return function requireFeatureMiddleware(ctx: Context, next: Next) {
     const gate = (ctx as GatedContext)[kGate];
     if (gate === undefined) throw missingStiggError(flavor, route.featureId);
-    if (isResponseGone(ctx.res)) return undefined;
+    if (isResponseGone(ctx.res)) {
+      gate.abandon();
+      return undefined;
+    }
     let outcome: MaybePromise<Outcome>;
     try {
       outcome = gate.evaluate(route);

@@ -1,8 +1,10 @@
 import http from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import * as fa from '../../../src/middleware/fastify';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
+import { STREAM_FIRST, STREAM_LAST } from '../stream';
 import { valuesFor } from '../values';
 
 type Factory = (options?: object) => FastifyInstance;
@@ -46,6 +48,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             ...(s.resource ? { resource: (request: FastifyRequest) => s.resource!(view(request)) } : {}),
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -93,9 +96,20 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
               async function run(): Promise<unknown> {
                 if (h.hold) await h.hold();
                 if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-                return reply
-                  .code(h.status ?? 200)
-                  .send({ entitlement: request.entitlement ?? null, entitlements: request.entitlements ?? null });
+                if (h.settle !== undefined) request.entitlement?.settle?.(h.settle);
+                if (h.stream) {
+                  const body = new PassThrough();
+                  body.write(STREAM_FIRST);
+                  void h.stream.rest().then((how) => (how === 'end' ? body.end(STREAM_LAST) : body.destroy(new Error('stream broke'))));
+                  return reply.code(200).type('text/plain').send(body);
+                }
+                const sent = reply.code(h.status ?? 200).send({
+                  entitlement: request.entitlement ?? null,
+                  entitlements: request.entitlements ?? null,
+                  ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+                });
+                h.sent?.();
+                return sent;
               }
               return run();
             },

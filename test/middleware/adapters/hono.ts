@@ -5,6 +5,7 @@ import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import * as ho from '../../../src/middleware/hono';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
+import { STREAM_FIRST, STREAM_LAST } from '../stream';
 import { valuesFor } from '../values';
 
 type Env = { Variables: { body?: unknown } };
@@ -49,6 +50,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             ...(s.resource ? { resource: (c: Context) => s.resource!(view(c)) } : {}),
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
+            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, onDenied(d, view(c))) } : {}),
           }),
@@ -83,7 +85,39 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           async function run(): Promise<Response> {
             if (h.hold) await h.hold();
             if (h.throws === 'async') throw h.error?.() ?? new Error('boom');
-            return c.json({ entitlement: c.var.entitlement ?? null, entitlements: c.var.entitlements ?? null }, (h.status ?? 200) as 200);
+            if (h.settle !== undefined) c.var.entitlement?.settle?.(h.settle);
+            const stream = h.stream;
+            if (stream) {
+              const encoder = new TextEncoder();
+              const body = new ReadableStream<Uint8Array>({
+                start(controller) {
+                  controller.enqueue(encoder.encode(STREAM_FIRST));
+                  void stream.rest().then((how) => {
+                    if (how === 'fail') {
+                      controller.error(new Error('stream broke'));
+                      return;
+                    }
+                    try {
+                      controller.enqueue(encoder.encode(STREAM_LAST));
+                      controller.close();
+                    } catch {
+                      // cancelled: the client left
+                    }
+                  });
+                },
+              });
+              return c.body(body, 200, { 'content-type': 'text/plain' });
+            }
+            const answer = c.json(
+              {
+                entitlement: c.var.entitlement ?? null,
+                entitlements: c.var.entitlements ?? null,
+                ...(h.bodyBytes ? { pad: 'x'.repeat(h.bodyBytes) } : {}),
+              },
+              (h.status ?? 200) as 200,
+            );
+            h.sent?.();
+            return answer;
           }
           return run();
         });

@@ -113,13 +113,14 @@ export class UpstreamReads {
   private async call<T>(operation: string, customerId: string, featureId: string | undefined, run: () => Promise<T>): Promise<T> {
     const { runtime } = this;
     const { breaker } = runtime;
-    const until = this.limitedUntil.get(customerId);
-    if (until !== undefined) {
-      const wait = until - runtime.now();
-      if (wait > 0) throw new CustomerRateLimitedError(customerId, wait);
-      this.limitedUntil.delete(customerId);
+    try {
+      this.holdOf(customerId);
+      await this.slot(customerId);
+    } catch (error) {
+      // No read went out, yet this call may be the breaker's half-open trial: let the next one be.
+      breaker.settled();
+      throw error;
     }
-    await this.slot(customerId);
     try {
       const result = await run();
       breaker.success();
@@ -144,6 +145,15 @@ export class UpstreamReads {
     } finally {
       this.free(customerId);
     }
+  }
+
+  /** Throws CustomerRateLimitedError while Stigg's Retry-After for this customer runs. */
+  private holdOf(customerId: string): void {
+    const until = this.limitedUntil.get(customerId);
+    if (until === undefined) return;
+    const wait = until - this.runtime.now();
+    if (wait > 0) throw new CustomerRateLimitedError(customerId, wait);
+    this.limitedUntil.delete(customerId);
   }
 
   private slot(customerId: string): Promise<void> | undefined {

@@ -115,7 +115,17 @@ export class UpstreamReads {
     const { breaker } = runtime;
     try {
       this.holdOf(customerId);
-      await this.slot(customerId);
+      const waiting = this.slot(customerId);
+      if (waiting !== undefined) {
+        await waiting;
+        // A 429 may have come back while this read waited: it is held too (the slot passes on).
+        try {
+          this.holdOf(customerId);
+        } catch (error) {
+          this.free(customerId);
+          throw error;
+        }
+      }
     } catch (error) {
       // No read went out, yet this call may be the breaker's half-open trial: let the next one be.
       breaker.settled();

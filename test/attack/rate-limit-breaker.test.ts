@@ -126,3 +126,24 @@ test("a held customer's request taking the half-open trial does not wedge the br
     await stigg.close();
   }
 });
+
+test("reads waiting for one of a customer's slots are not sent once Stigg answered that customer 429", async () => {
+  // Retry-After: 30 s. The first 4 reads are in flight when the 429s come back; the rest wait for a slot.
+  const stigg = await proxy('flood', '30', 50);
+  try {
+    const entitlements = make(stigg.url, { failMode: 'closed' });
+    const flood = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        Promise.resolve(entitlements.acquire({ customerId: 'flood', resourceId: `r-${i}`, featureId: TEMPLATES, requestedUsage: 1 })).then(
+          () => 'lease',
+          (error: unknown) => (error instanceof EntitlementUnavailableError ? 'unavailable' : 'other'),
+        ),
+      ),
+    );
+    expect(new Set(flood)).toEqual(new Set(['unavailable']));
+    // Stigg said "wait 30 s" for this customer: only the reads already out when it said so reached it.
+    expect(stigg.limitedReads()).toBeLessThanOrEqual(4);
+  } finally {
+    await stigg.close();
+  }
+});

@@ -13,16 +13,23 @@ export function isMetered(cached: CachedEntitlement): boolean {
 }
 
 /**
- * A metered feature with a hard limit: decisions depend on usage, and granted units are reserved.
- * A metered feature without a limit and not unlimited has a limit of 0, as Stigg's evaluator reads it.
+ * A metered feature with a limit, hard or soft: granted units are reserved until commit or release,
+ * so requests at work at the same time count each other's (a hard limit refuses on them; a soft one
+ * never refuses, and says which grants are past it). A metered feature without a limit and not
+ * unlimited has a limit of 0, as Stigg's evaluator reads it.
  */
 export function isLimited(cached: CachedEntitlement): boolean {
-  return cached.accessDeniedReason === null && isMetered(cached) && !cached.hasUnlimitedUsage && cached.hasSoftLimit !== true;
+  return cached.accessDeniedReason === null && isMetered(cached) && !cached.hasUnlimitedUsage;
 }
 
-/** True when granting `requestedUsage` must hold units against a finite limit. */
+/** True when granting `requestedUsage` must hold units against a limit. */
 export function needsReservation(cached: CachedEntitlement, requestedUsage: number): boolean {
   return requestedUsage > 0 && isLimited(cached);
+}
+
+/** The limit a reservation is held against: none (Infinity) for a soft limit, which grants past it. */
+export function reservationLimitOf(cached: CachedEntitlement): number {
+  return cached.hasSoftLimit === true ? Infinity : (cached.usageLimit ?? 0);
 }
 
 /** The hard or soft limit usage is counted against; null when there is none (unlimited, not metered). */

@@ -124,12 +124,30 @@ export class InvalidUsageError extends RangeError {
   readonly status: 400 | 500;
   readonly featureId: string;
   readonly value: unknown;
+  /** What was computed wrongly: units (requestedUsage, a reported usage), or the ENUM values asked (requestedValues). */
+  readonly field: 'usage' | 'requestedValues';
 
-  constructor(featureId: string, method: string, value: unknown, expected: string, status: 400 | 500 = 400) {
-    super(`The usage computed for feature "${featureId}" in ${method} must be ${expected}; got ${describeValue(value)}`);
+  /**
+   * `expected`: what a usage must be; for `field` 'requestedValues', what is wrong with the values
+   * (they are the client's input, and never echoed: a long or hostile string stays out of the message).
+   */
+  constructor(
+    featureId: string,
+    method: string,
+    value: unknown,
+    expected: string,
+    status: 400 | 500 = 400,
+    field: 'usage' | 'requestedValues' = 'usage',
+  ) {
+    super(
+      field === 'requestedValues'
+        ? `The requestedValues computed for feature "${featureId}" in ${method} ${expected}`
+        : `The usage computed for feature "${featureId}" in ${method} must be ${expected}; got ${describeValue(value)}`,
+    );
     this.status = status;
     this.featureId = featureId;
     this.value = value;
+    this.field = field;
   }
 }
 

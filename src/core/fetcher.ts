@@ -237,16 +237,16 @@ export class Fetcher {
   private async upstream(input: CheckInput, key: string, markedAt: number): Promise<Answer> {
     const { reads } = this;
     const resourceId = input.resourceId ?? undefined;
-    if (reads.bySet) {
+    if (reads.bySet && !reads.lacks(input.customerId, key, input.featureId)) {
       const set = reads.set(input.customerId, resourceId, key, markedAt);
       const state = await set.promise;
+      // Every feature it holds is cached, the one asked or not (a memory store).
+      this.storeSiblings(input, set, state.entitlements);
       const result = state.entitlements.find((entitlement) => entitlement.feature?.refId === input.featureId);
-      if (result !== undefined) {
-        this.storeSiblings(input, set, state.entitlements);
-        return { result, set };
-      }
+      if (result !== undefined) return { result, set };
       // Not in the set: the set's own reason (CustomerNotFound, NoActiveSubscription) cannot tell an
       // archived customer, a revoked promotion or an unknown feature apart; the feature's answer can.
+      // (Nor is it read again for this feature while it is fresh: reads.lacks().)
     }
     return { result: await reads.feature(input.customerId, input.featureId, resourceId), set: undefined };
   }

@@ -1,4 +1,4 @@
-import { decide, isLimited, isMetered, needsReservation, reservedDecision } from './decide';
+import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
 import type { FailurePolicy, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
@@ -235,15 +235,15 @@ export class Reservations {
     }
     let reserved: MaybePromise<ReserveResult>;
     try {
-      reserved = this.runtime.store.reserve(key, requested, cached.usageLimit ?? 0, this.runtime.config.reservationTtlMs);
+      reserved = this.runtime.store.reserve(key, requested, reservationLimitOf(cached), this.runtime.config.reservationTtlMs);
     } catch (error) {
-      return this.unreserved(input, requested, key, error);
+      return this.unreserved(input, requested, key, cached, source, error);
     }
     if (isThenable(reserved)) {
       this.runtime.background(reserved);
       return reserved.then(
         (result) => this.reservedLease(input, requested, key, cached, source, result),
-        (error: unknown) => this.unreserved(input, requested, key, error),
+        (error: unknown) => this.unreserved(input, requested, key, cached, source, error),
       );
     }
     return this.reservedLease(input, requested, key, cached, source, reserved);
@@ -345,9 +345,22 @@ export class Reservations {
    * The store could not reserve (e.g. Redis down or timed out). The cached usage alone cannot hold
    * the limit across processes, so this is no decision: the store error is reported and the failure
    * policy applies (the feature's fallback, else fail closed or open), as when Stigg is unreachable.
+   * A soft limit refuses nothing: it is decided from the cached usage, as Stigg would (only the
+   * count of units other requests hold is missing from it).
    */
-  private unreserved(input: CheckInput, requested: number, key: string, error: unknown): Lease {
+  private unreserved(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    cached: CachedEntitlement,
+    source: DecisionSource,
+    error: unknown,
+  ): Lease {
     this.runtime.storeError(asError(error));
+    if (cached.hasSoftLimit === true) {
+      if (source === 'upstream') this.policy.recovered(key);
+      return new EntitlementLease(this, key, decide(input, requested, cached, cached.currentUsage, source), undefined);
+    }
     return this.byPolicy(input, requested, key, error, 'store');
   }
 

@@ -178,7 +178,10 @@ export interface Store {
    */
   setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): MaybePromise<void>;
   invalidateCustomer(customerId: string): MaybePromise<void>;
-  /** Atomically reserve `amount` when currentUsage + reserved + amount <= limit. */
+  /**
+   * Atomically reserve `amount` when currentUsage + reserved + amount <= limit. `limit` is Infinity
+   * for a soft limit: never refused, the units are held so concurrent requests count them.
+   */
   reserve(key: string, amount: number, limit: number, ttlMs: number): MaybePromise<ReserveResult>;
   release(key: string, reservationId: string): MaybePromise<void>;
   /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */

@@ -39,6 +39,15 @@ interface CustomerReads {
   readonly waiting: Array<() => void>;
 }
 
+/** The features a set read answered with, until `until`. */
+interface SetSeen {
+  readonly features: ReadonlySet<string>;
+  readonly until: number;
+}
+
+/** Most sets whose features are remembered; at the bound they are forgotten together (as the 429 holds). */
+const MAX_SETS_SEEN = 10_000;
+
 /**
  * Every call to Stigg the engine makes to decide: the entitlement set of a customer (and resource)
  * in one read, coalesced; a single feature when the set cannot answer for it. Per customer: a
@@ -49,6 +58,13 @@ export class UpstreamReads {
   private readonly sets = new Map<string, SetRead>();
   private readonly customers = new Map<string, CustomerReads>();
   private readonly limitedUntil = new Map<string, number>();
+  /**
+   * Per customer, then customer-and-resource: the features its last set read held (for ttlMs). A
+   * feature that read lacked is read on its own at once; a new set read would not hold it either
+   * (and would cost a second read each time: an unknown customer, a feature outside the plan).
+   */
+  private readonly seen = new Map<string, Map<string, SetSeen>>();
+  private seenCount = 0;
   private sequence = 0;
 
   constructor(private readonly runtime: Runtime) {}
@@ -79,9 +95,14 @@ export class UpstreamReads {
     const query = resourceId === undefined ? { customerId } : { customerId, resourceId };
     const promise = this.call('getEntitlementsState', customerId, undefined, () =>
       (client.getEntitlementsState as NonNullable<typeof client.getEntitlementsState>)(query),
-    ).finally(() => {
-      if (this.sets.get(setKey) === read) this.sets.delete(setKey);
-    });
+    )
+      .then((state) => {
+        if (!read.invalidated) this.remember(customerId, setKey, state);
+        return state;
+      })
+      .finally(() => {
+        if (this.sets.get(setKey) === read) this.sets.delete(setKey);
+      });
     (read as { promise: Promise<UpstreamEntitlementsState> }).promise = promise;
     this.sets.set(setKey, read);
     return read;
@@ -95,8 +116,50 @@ export class UpstreamReads {
     );
   }
 
+  /**
+   * True when the set of `key`'s customer and resource was read within ttlMs and did not hold
+   * `featureId`: that feature is read on its own, without reading the set again. (Only the cost
+   * depends on it: the feature's own read answers for it whatever the set holds now.)
+   */
+  lacks(customerId: string, key: string, featureId: string): boolean {
+    const forCustomer = this.seen.get(customerId);
+    if (forCustomer === undefined) return false;
+    const setKey = setKeyOf(key);
+    const seen = forCustomer.get(setKey);
+    if (seen === undefined) return false;
+    if (seen.until > this.runtime.now()) return !seen.features.has(featureId);
+    this.forget(customerId, forCustomer, setKey);
+    return false;
+  }
+
+  private remember(customerId: string, setKey: string, state: UpstreamEntitlementsState): void {
+    const ttlMs = this.runtime.config.ttlMs;
+    if (ttlMs === 0) return;
+    if (this.seenCount >= MAX_SETS_SEEN) {
+      this.seen.clear();
+      this.seenCount = 0;
+    }
+    const features = new Set<string>();
+    for (const entitlement of state.entitlements) if (entitlement.feature?.refId !== undefined) features.add(entitlement.feature.refId);
+    let forCustomer = this.seen.get(customerId);
+    if (forCustomer === undefined) this.seen.set(customerId, (forCustomer = new Map<string, SetSeen>()));
+    if (!forCustomer.has(setKey)) this.seenCount += 1;
+    forCustomer.set(setKey, { features, until: this.runtime.now() + ttlMs });
+  }
+
+  private forget(customerId: string, forCustomer: Map<string, SetSeen>, setKey: string): void {
+    if (!forCustomer.delete(setKey)) return;
+    this.seenCount -= 1;
+    if (forCustomer.size === 0) this.seen.delete(customerId);
+  }
+
   /** Answers of this customer's set reads on their way are not cached (a subscription changed). */
   invalidate(customerId: string): void {
+    const forCustomer = this.seen.get(customerId);
+    if (forCustomer !== undefined) {
+      this.seenCount -= forCustomer.size;
+      this.seen.delete(customerId);
+    }
     for (const [setKey, read] of this.sets) {
       if (read.customerId !== customerId) continue;
       read.invalidated = true;
@@ -113,13 +176,24 @@ export class UpstreamReads {
   private async call<T>(operation: string, customerId: string, featureId: string | undefined, run: () => Promise<T>): Promise<T> {
     const { runtime } = this;
     const { breaker } = runtime;
-    const until = this.limitedUntil.get(customerId);
-    if (until !== undefined) {
-      const wait = until - runtime.now();
-      if (wait > 0) throw new CustomerRateLimitedError(customerId, wait);
-      this.limitedUntil.delete(customerId);
+    try {
+      this.holdOf(customerId);
+      const waiting = this.slot(customerId);
+      if (waiting !== undefined) {
+        await waiting;
+        // A 429 may have come back while this read waited: it is held too (the slot passes on).
+        try {
+          this.holdOf(customerId);
+        } catch (error) {
+          this.free(customerId);
+          throw error;
+        }
+      }
+    } catch (error) {
+      // No read went out, yet this call may be the breaker's half-open trial: let the next one be.
+      breaker.settled();
+      throw error;
     }
-    await this.slot(customerId);
     try {
       const result = await run();
       breaker.success();
@@ -144,6 +218,15 @@ export class UpstreamReads {
     } finally {
       this.free(customerId);
     }
+  }
+
+  /** Throws CustomerRateLimitedError while Stigg's Retry-After for this customer runs. */
+  private holdOf(customerId: string): void {
+    const until = this.limitedUntil.get(customerId);
+    if (until === undefined) return;
+    const wait = until - this.runtime.now();
+    if (wait > 0) throw new CustomerRateLimitedError(customerId, wait);
+    this.limitedUntil.delete(customerId);
   }
 
   private slot(customerId: string): Promise<void> | undefined {

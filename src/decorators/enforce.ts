@@ -121,9 +121,8 @@ function requestedValuesOf(
   const { requestedValues, featureId } = requirement;
   if (typeof requestedValues !== 'function') return requestedValues;
   function validValues(values: unknown): readonly string[] {
-    if (valuesProblem(values) !== undefined) {
-      throw exposed(new InvalidUsageError(featureId, label(state), values, 'an array of at most 100 non-blank strings (requestedValues)'));
-    }
+    const problem = valuesProblem(values);
+    if (problem !== undefined) throw exposed(new InvalidUsageError(featureId, label(state), values, problem, 400, 'requestedValues'));
     return values as readonly string[];
   }
   const values: unknown = requestedValues.apply(thisArg, args);

@@ -7,7 +7,7 @@ import {
   type StatusMapping,
 } from '../core/errors';
 import type { AccessDeniedReason, Decision } from '../core/types';
-import { InvalidIdError } from '../core/input';
+import { InvalidIdError, valuesProblem } from '../core/input';
 
 /**
  * RFC 9457 problem details. `type` is a stable URN (`urn:stigg-gate:problem:<kebab-case name>`): it
@@ -285,7 +285,8 @@ export function errorProblem(
   }
   if (error.name === 'MissingCustomerError') return { problem: noCustomerProblem(error.featureId) };
   if (error.name === 'InvalidUsageError') {
-    const { featureId, value } = error;
+    const { featureId, value, field } = error;
+    if (field === 'requestedValues') return { problem: invalidValuesProblem(featureId, valuesProblem(value) ?? 'are not valid') };
     return { problem: invalidUsageProblem(featureId, value) };
   }
   const denied = error;

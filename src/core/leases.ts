@@ -235,7 +235,13 @@ export class Reservations {
     }
     let reserved: MaybePromise<ReserveResult>;
     try {
-      reserved = this.runtime.store.reserve(key, requested, reservationLimitOf(cached), this.runtime.config.reservationTtlMs);
+      reserved = this.runtime.store.reserve(
+        key,
+        requested,
+        reservationLimitOf(cached),
+        this.runtime.config.reservationTtlMs,
+        cached.currentUsage,
+      );
     } catch (error) {
       return this.unreserved(input, requested, key, cached, source, error);
     }

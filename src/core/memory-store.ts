@@ -143,11 +143,13 @@ export class MemoryStore implements Store {
     return held.total;
   }
 
-  reserve(key: string, amount: number, limit: number, ttlMs: number): ReserveResult {
+  reserve(key: string, amount: number, limit: number, ttlMs: number, cachedUsage?: number): ReserveResult {
     const now = this.now();
     let held = this.reservations.get(key);
     if (held !== undefined && held.nextExpiry <= now) this.expireReservations();
-    const used = this.entries.peek(key)?.value.currentUsage ?? 0;
+    // An entry evicted since the caller read it (its siblings of one set read were written meanwhile)
+    // is not usage 0: the caller's reading stands in for it.
+    const used = this.entries.peek(key)?.value.currentUsage ?? cachedUsage ?? 0;
     const current = used + (held === undefined ? 0 : held.total);
     if (exceeds(current, amount, limit)) return { ok: false, currentUsage: current };
     if (held === undefined || this.reservations.get(key) !== held) {

@@ -181,8 +181,10 @@ export interface Store {
   /**
    * Atomically reserve `amount` when currentUsage + reserved + amount <= limit. `limit` is Infinity
    * for a soft limit: never refused, the units are held so concurrent requests count them.
+   * `cachedUsage`: the usage of the entry the caller decided with, for a store that no longer holds
+   * it (an in-process cache may have evicted it meanwhile); a shared store reads its own.
    */
-  reserve(key: string, amount: number, limit: number, ttlMs: number): MaybePromise<ReserveResult>;
+  reserve(key: string, amount: number, limit: number, ttlMs: number, cachedUsage?: number): MaybePromise<ReserveResult>;
   release(key: string, reservationId: string): MaybePromise<void>;
   /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */
   commit(key: string, reservationId: string, report: PendingUsage): MaybePromise<void>;

@@ -1,15 +1,15 @@
-// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/set-join-eviction.repro.ts
-// Unfixed (issue 22 review; needs a Store contract decision): every feature that misses while a
+// Fixed (issue 22 review): every feature that misses while a
 // customer's set read is out resolves from the same promise, so their cache writes and their
 // reservations interleave in one microtask run. With the memory store, a feature's entry written
 // and then evicted by its siblings' writes (LRU, cache.maxEntries) before its reserve() is reserved
 // against usage 0 (MemoryStore.reserve reads a missing entry as 0): granted past the limit, and the
 // decision says currentUsage 0. Before set reads each feature's answer came in its own macrotask.
 // Only reachable when one customer's concurrently missing features outnumber cache.maxEntries.
-// Observed: maxEntries 4 → 6 of 10 features at 5/5 granted; 9 → 1; 10 and more → none.
-import { StiggClient } from '../../../src/client';
-import { createEntitlements } from '../../../src/core/entitlements';
-import { defaultCatalog, startEmulator } from '../../../src/emulator';
+// Observed before the fix: maxEntries 4 → 6 of 10 features at 5/5 granted; 9 → 1; 10 and more → none.
+// Now reserve() takes the usage the caller decided with, for an entry the store no longer holds.
+import { StiggClient } from '../../src/client';
+import { createEntitlements } from '../../src/core/entitlements';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 
 const TEN = Array.from({ length: 10 }, (_, i) => `feature-x${i}`);
 

@@ -4,6 +4,7 @@ import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { classifyFailure } from './upstream-log';
 import type { CheckInput, Decision } from './types';
+import { isThrottled } from './upstream-reads';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
 
@@ -42,7 +43,8 @@ export class FailurePolicy {
     consume = true,
   ): Decision {
     const { config } = this.runtime;
-    if (!this.mayGrant(input.featureId)) throw this.unavailable(input, error);
+    // A read the gate's own bound refused is one customer's flood, not Stigg being down: never granted blind.
+    if (isThrottled(error) || !this.mayGrant(input.featureId)) throw this.unavailable(input, error);
     const rule = config.fallback.get(input.featureId);
     const total = rule?.usageLimit === undefined ? undefined : this.granted.get(key);
     const usedBefore = rule?.usageLimit === undefined ? null : (total?.used ?? 0);

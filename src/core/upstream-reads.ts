@@ -14,7 +14,11 @@ export interface SetRead {
   readonly delivered: Map<string, number>;
 }
 
-/** Stigg answered 429 for this customer: its reads wait until `until`, other customers are untouched. */
+/**
+ * Stigg answered 429 for this customer (its reads wait until `until`, other customers are untouched),
+ * or, `throttled`, the gate's own bound refused one more read for it: Stigg was not asked, so no
+ * fallback or fail-open grant stands in for its answer.
+ */
 export class CustomerRateLimitedError extends Error {
   override readonly name = 'CustomerRateLimitedError';
   readonly transient = true;
@@ -22,9 +26,20 @@ export class CustomerRateLimitedError extends Error {
     readonly customerId: string,
     readonly retryAfterMs: number,
     options?: { cause?: unknown },
+    readonly throttled = false,
   ) {
-    super(`Stigg rate-limited reads for this customer; next read in ${retryAfterMs} ms`, options);
+    super(
+      throttled
+        ? `Too many reads for this customer are waiting already; try again in ${retryAfterMs} ms`
+        : `Stigg rate-limited reads for this customer; next read in ${retryAfterMs} ms`,
+      options,
+    );
   }
+}
+
+/** The gate's own per-customer bound refused the read (Stigg is up, and was not asked). */
+export function isThrottled(error: unknown): boolean {
+  return error instanceof CustomerRateLimitedError && error.throttled;
 }
 
 /** Reads in flight (and waiting) per customer: one customer's misses cannot crowd out the others'. */
@@ -240,7 +255,7 @@ export class UpstreamReads {
       return undefined;
     }
     if (reads.waiting.length >= MAX_WAITING_PER_CUSTOMER) {
-      return Promise.reject(new CustomerRateLimitedError(customerId, DEFAULT_RATE_LIMIT_MS));
+      return Promise.reject(new CustomerRateLimitedError(customerId, DEFAULT_RATE_LIMIT_MS, undefined, true));
     }
     const queue = reads.waiting;
     return new Promise<void>((resolve) => queue.push(resolve));

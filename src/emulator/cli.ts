@@ -24,6 +24,8 @@ the API key): the banner prints them ready to paste.
   --failure-rate X         share of requests that fail, 0..1 (half HTTP 503, half dropped connections)
   --access-denied-reason R answer this reason on every denial, e.g. EntitlementNotFound (a reason newer than this schema)
   --seed N                 seed of the fault injection, so failures repeat (default 1)
+  --cors ORIGIN            let pages of this origin call it from a browser (repeat it, or '*' for any);
+                           by default a request from another origin is refused
   -h, --help               show this help
 `;
 
@@ -57,6 +59,7 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
       'failure-rate': { type: 'string' },
       'access-denied-reason': { type: 'string' },
       seed: { type: 'string' },
+      cors: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,6 +74,7 @@ export function parseCliArgs(argv: string[]): EmulatorOptions | 'help' {
   if (failureRate !== undefined) options.failureRate = failureRate;
   if (seed !== undefined) options.seed = seed;
   if (values.host !== undefined) options.host = values.host;
+  if (values.cors !== undefined) options.cors = values.cors.includes('*') ? '*' : values.cors;
   if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
   if (values['access-denied-reason'] !== undefined) options.accessDeniedReason = values['access-denied-reason'];
   if (values.demo === true && values.catalog !== undefined) {

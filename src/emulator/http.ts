@@ -3,19 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export const MAX_BODY_BYTES = 1_048_576;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
-/** Browsers may call the emulator directly (Stigg's JS SDKs send these headers), so every answer allows any origin. */
-export const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers':
-    'content-type, x-api-key, source, x-graphql-operation-name, x-sdk-instance-id, x-sdk-os-process-hostname, x-sdk-os-process-id, x-sdk-os-process-timestamp, x-sdk-os-process-fingerprint, x-sdk-version, x-sdk-name, x-customer-id, x-resource-id',
-  'access-control-max-age': '600',
-} as const;
-
 export function send(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
   res.writeHead(status, {
     ...JSON_HEADERS,
-    ...CORS_HEADERS,
     'content-length': String(Buffer.byteLength(body)),
     ...headers,
   });
@@ -26,13 +16,10 @@ export function errorJson(message: string, code: string): string {
   return JSON.stringify({ errors: [{ message, extensions: { code } }] });
 }
 
-/** A CORS preflight: allowed headers echo what the browser asks for, so any X-SDK-* header the SDKs add passes. */
+/** A CORS preflight from an allowed origin (admitOrigin set the headers): allowed headers echo what the browser asks for. */
 export function preflight(req: IncomingMessage, res: ServerResponse): void {
   const requested = req.headers['access-control-request-headers'];
-  res.writeHead(204, {
-    ...CORS_HEADERS,
-    ...(typeof requested === 'string' ? { 'access-control-allow-headers': requested } : {}),
-  });
+  res.writeHead(204, typeof requested === 'string' ? { 'access-control-allow-headers': requested } : {});
   res.end();
 }
 

@@ -1,6 +1,7 @@
 import { rejectUnknownOptions } from '../core/unknown-options';
 import type { Catalog } from './catalog-types';
 import type { EmulatorClock } from './store';
+import { checkCors, type CorsOrigins } from './origins';
 
 export interface EmulatorFaults {
   /** Added to every POST /graphql before it is answered. Default 0. */
@@ -36,6 +37,11 @@ export interface EmulatorOptions extends EmulatorFaults {
   now?: () => number;
   /** POST webhooks when a subscription or a promotional grant changes a customer's entitlements. */
   webhooks?: EmulatorWebhooks;
+  /**
+   * Origins of the pages that may call the emulator from a browser (Stigg's JS SDKs), or '*'. Default
+   * none: a request carrying another Origin is refused (403), and no answer carries CORS headers.
+   */
+  cors?: CorsOrigins;
 }
 
 const KNOWN_OPTIONS = [
@@ -49,6 +55,7 @@ const KNOWN_OPTIONS = [
   'seed',
   'now',
   'webhooks',
+  'cors',
 ] as const;
 const KNOWN_FAULTS = ['latencyMs', 'failureRate', 'accessDeniedReason'] as const;
 
@@ -94,6 +101,7 @@ export function checkOptions(options: EmulatorOptions): void {
   if (catalog !== undefined && typeof catalog !== 'string' && (typeof catalog !== 'object' || catalog === null)) {
     throw new TypeError('catalog must be a Catalog object or the path of a catalog JSON file.');
   }
+  checkCors(options.cors);
   const webhooks = options.webhooks;
   if (webhooks !== undefined) {
     if (typeof webhooks !== 'object' || webhooks === null)

@@ -7,6 +7,8 @@ import { ADMIN_PREFIX, handleAdmin } from './admin';
 import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
+import { processWarning } from '../core/process-warning';
+import { admitOrigin } from './origins';
 import { checkFaults, checkOptions, createClock, createRandom, type EmulatorFaults, type EmulatorOptions } from './options';
 import { createRootValue, loadSchema } from './schema';
 import { EmulatorState, type EmulatorClock, type EmulatorStats } from './state';
@@ -48,11 +50,19 @@ function errorBody(errors: readonly GraphQLError[], code: string): string {
   });
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** Starts a Stigg-compatible GraphQL server on localhost. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   checkOptions(options);
   const apiKey = options.apiKey ?? 'emulator-server-key';
   const host = options.host ?? '127.0.0.1';
+  if (options.apiKey === undefined && !LOOPBACK.has(host)) {
+    processWarning(
+      `The emulator listens on ${host} with the well-known default API key: anyone who reaches it can read /stats and provision customers. Pass apiKey (CLI: --api-key), or bind to 127.0.0.1.`,
+      'STIGG_GATE_EMULATOR_EXPOSED',
+    );
+  }
   const seed = options.seed ?? 1;
   const catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
   const clock = createClock(options.now ?? Date.now);
@@ -211,6 +221,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    if (!admitOrigin(req, res, options.cors)) return;
     if (req.method === 'OPTIONS') {
       preflight(req, res);
       return;

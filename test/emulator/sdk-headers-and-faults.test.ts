@@ -34,28 +34,75 @@ describe('emulator: SDK headers, CORS, the unknown-reason fault, option checks',
     expect(res.data).toMatchObject({ entitlement: { isGranted: false, accessDeniedReason: 'CustomerNotFound' } });
   });
 
-  it('answers a CORS preflight with the methods and the headers the browser asks for, and allows any origin on answers', async () => {
-    const preflight = await fetch(emulator.url, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'http://localhost:5173',
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'x-api-key,source,x-sdk-version,content-type',
-      },
+  it('by default refuses a request from another origin (403, no CORS headers) and answers servers, which send none', async () => {
+    for (const method of ['OPTIONS', 'POST']) {
+      const refused = await fetch(emulator.url, {
+        method,
+        headers: { origin: 'http://evil.example', 'content-type': 'application/json', 'x-api-key': emulator.apiKey },
+        ...(method === 'POST' ? { body: JSON.stringify({ query: '{ sdkConfiguration { sentryDsn } }' }) } : {}),
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+      expect(await refused.text()).toMatch(/cors: \['http:\/\/evil.example'\].*--cors/);
+    }
+    const stats = await fetch(emulator.url.replace(/\/graphql$/, '/stats'), {
+      headers: { origin: 'http://evil.example', 'x-api-key': emulator.apiKey },
     });
-    expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
-    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('x-api-key,source,x-sdk-version,content-type');
-    const answer = await fetch(emulator.url, {
+    expect(stats.status).toBe(403);
+    const server = await fetch(emulator.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': emulator.apiKey, origin: 'http://localhost:5173' },
-      body: JSON.stringify({ query: '{ sdkConfiguration { sentryDsn isWidgetWatermarkEnabled } }' }),
+      headers: { 'content-type': 'application/json', 'x-api-key': emulator.apiKey },
+      body: JSON.stringify({ query: '{ sdkConfiguration { sentryDsn } }' }),
     });
-    expect(answer.headers.get('access-control-allow-origin')).toBe('*');
-    expect(await answer.json()).toEqual({
-      data: { sdkConfiguration: { sentryDsn: null, isWidgetWatermarkEnabled: false } },
-    });
+    expect(server.status).toBe(200);
+    expect(server.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('with cors set, answers a preflight from an allowed origin with the methods and headers the browser asks for, and its answers', async () => {
+    const allowing = await startEmulator({ port: 0, cors: ['http://localhost:5173'] });
+    try {
+      const preflight = await fetch(allowing.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:5173',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'x-api-key,source,x-sdk-version,content-type',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(preflight.headers.get('access-control-allow-headers')).toBe('x-api-key,source,x-sdk-version,content-type');
+      const answer = await fetch(allowing.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': allowing.apiKey, origin: 'http://localhost:5173' },
+        body: JSON.stringify({ query: '{ sdkConfiguration { sentryDsn isWidgetWatermarkEnabled } }' }),
+      });
+      expect(answer.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect(await answer.json()).toEqual({
+        data: { sdkConfiguration: { sentryDsn: null, isWidgetWatermarkEnabled: false } },
+      });
+      const other = await fetch(allowing.url, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000' } });
+      expect(other.status).toBe(403);
+    } finally {
+      await allowing.stop();
+    }
+    await expect(startEmulator({ port: 0, cors: ['localhost:5173'] })).rejects.toThrow(/cors.*http:\/\/localhost:5173/);
+  });
+
+  it('warns when it listens beyond loopback with the default key', async () => {
+    const warned = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const exposed = await startEmulator({ port: 0, host: '0.0.0.0' });
+      await exposed.stop();
+      const keyed = await startEmulator({ port: 0, host: '0.0.0.0', apiKey: 'a-private-key' });
+      await keyed.stop();
+      expect(warned.mock.calls.map((call) => String(call[0]))).toEqual([
+        expect.stringMatching(/0\.0\.0\.0 with the well-known default API key/),
+      ]);
+    } finally {
+      warned.mockRestore();
+    }
   });
 
   it("serves the edge API's read routes with the API key: entitlements, active subscriptions, SDK configuration", async () => {

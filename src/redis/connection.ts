@@ -172,3 +172,20 @@ export function watchReady(client: RedisClientLike, ready: () => void): () => vo
     emitter.removeListener?.('ready', listener);
   };
 }
+
+/**
+ * Calls `ended` once the app's own client ended for good ('end': quit, or no more reconnections), so a
+ * store built on it lets the process exit without its own close(). Returns the unsubscriber.
+ */
+export function watchEnd(client: RedisClientLike, ended: () => void): () => void {
+  const emitter = client as Partial<{
+    once(event: string, listener: () => void): unknown;
+    removeListener(event: string, listener: () => void): unknown;
+  }>;
+  if (typeof emitter.once !== 'function' || typeof emitter.removeListener !== 'function') return () => undefined;
+  const listener = (): void => ended();
+  emitter.once('end', listener);
+  return () => {
+    emitter.removeListener?.('end', listener);
+  };
+}

@@ -4,7 +4,7 @@ import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
-import { clientFrom, runScript, subscriberFor, watchReady, type OwnedClient, type RedisClientLike } from './connection';
+import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
@@ -56,6 +56,7 @@ export class RedisStore implements Store {
   private readonly breaker: RedisBreaker;
   private readonly near: NearCache;
   private readonly stopListening: (() => Promise<void>) | undefined;
+  private readonly stopEndWatch: () => void;
   /** Fetch locks this process holds, by key: the token that releases them. */
   private readonly locks = new Map<string, string>();
   /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
@@ -95,6 +96,8 @@ export class RedisStore implements Store {
       this.logger,
     );
     this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
+    // The app's client quit: the store's own connection and timers go too, or they keep the process alive.
+    this.stopEndWatch = this.owned === undefined ? watchEnd(this.client, () => void this.close()) : noop;
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
     const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
     this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
@@ -322,6 +325,7 @@ export class RedisStore implements Store {
   private async shutdown(): Promise<void> {
     this.breaker.stop();
     this.stopReady();
+    this.stopEndWatch();
     this.near.enabled = false;
     this.near.clear();
     await this.stopListening?.();

@@ -102,6 +102,8 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     return undefined;
   }
   releaseQuietly(outcome.lease, gate.config.logger);
+  // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
+  gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(ctx, outcome.problem);

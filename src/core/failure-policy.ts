@@ -68,7 +68,10 @@ export class FailurePolicy {
     return this.granted.get(key);
   }
 
-  /** A fallback lease released its units: the total they were taken from has them back (a later outage's does not). */
+  /**
+   * A fallback lease released its units: the total they were taken from has them back (a later
+   * outage's does not). Negative `units`: a lease settled more than it reserved takes the extra.
+   */
   giveBack(key: string, units: number, total: FallbackTotal | undefined): void {
     if (total === undefined || this.granted.get(key) !== total) return;
     total.used -= units;

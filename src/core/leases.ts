@@ -61,9 +61,10 @@ class EntitlementLease implements Lease {
       return;
     }
     this.markSettled();
-    // Units a fallback grant took from its total and did not use go back to it.
+    // Units a fallback grant took from its total and did not use go back to it; units used past the
+    // reservation are taken from it (negative unused), so an overrun counts against the fallback's limit too.
     const unused = this.decision.requestedUsage - actualUnits;
-    if (unused > 0 && this.reservationId === undefined && this.decision.source === 'fallback') {
+    if (unused !== 0 && this.reservationId === undefined && this.decision.source === 'fallback') {
       this.owner.policy.giveBack(this.key, unused, this.fallbackTotal);
     }
     this.owner.commit(this, this.key, this.decision, this.reservationId, actualUnits);

@@ -105,6 +105,9 @@ export class Settlement<Req> {
    */
   private awaitHandler(res: ServerResponse): void {
     this.state = AWAITING_HANDLER;
+    // A stream piped into the gone response (stream.pipeline, res.sendFile) never reaches res.end():
+    // the answer started and cannot finish, so it is a response cut off (onAbort), never left unsettled.
+    res.once('pipe', () => this.aborted());
     // The end in place now (the prototype's, or another middleware's own wrapper) is put back first.
     const end = Reflect.get(res, 'end') as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
     const completed = (): void => this.completed(res.statusCode);

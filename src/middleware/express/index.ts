@@ -113,6 +113,8 @@ function apply(gate: Gate, route: Route, outcome: Outcome, req: Request, res: Re
     return;
   }
   releaseQuietly(outcome.lease, gate.config.logger);
+  // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
+  gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(res, outcome.problem);

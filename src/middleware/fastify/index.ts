@@ -170,6 +170,8 @@ function apply(
     return;
   }
   releaseQuietly(outcome.lease, gate.config.logger);
+  // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
+  gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(reply, outcome.problem);

@@ -166,6 +166,8 @@ async function apply(gate: Gate, route: Route, outcome: Outcome, c: Context, nex
   }
   if (outcome.kind === 'problem') return problemResponse(outcome.problem, outcome.retryAfterSeconds);
   releaseQuietly(outcome.lease, gate.config.logger);
+  // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
+  gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) return problemResponse(outcome.problem);
   return onDenied(outcome.lease.decision, c, outcome.problem);

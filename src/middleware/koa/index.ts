@@ -86,9 +86,18 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     settlement.watch(ctx.res);
     return next().then(
       function bodySet() {
-        // A body stream that breaks after the response started (Koa 2 leaves such a response open).
+        // A body stream that breaks after the response started: onAbort (Koa 2 leaves such a response
+        // open). One that breaks before it started is a failed answer: Koa's own error listener runs
+        // first, and Koa 2 ends a 404/500 at once (that status decides), Koa 3 destroys the response.
         const body = ctx.body as { pipe?: unknown; once?: (event: 'error', listener: () => void) => void } | null;
-        if (typeof body?.pipe === 'function' && typeof body.once === 'function') body.once('error', () => settlement.aborted());
+        if (typeof body?.pipe === 'function' && typeof body.once === 'function') {
+          const res = ctx.res;
+          body.once('error', function bodyBroke() {
+            if (res.writableEnded) settlement.answered(res.statusCode);
+            else if (res.headersSent) settlement.aborted();
+            else settlement.failed();
+          });
+        }
         settlement.answered(ctx.status, ctx.res);
       },
       function releaseAndRethrow(error: unknown) {
@@ -102,6 +111,8 @@ function apply(gate: Gate, route: Route, outcome: Outcome, ctx: Context, next: N
     return undefined;
   }
   releaseQuietly(outcome.lease, gate.config.logger);
+  // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
+  gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) {
     send(ctx, outcome.problem);

@@ -1,3 +1,5 @@
+// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/hono-settle-in-stream.repro.ts — it passes while the break it
+// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a test then.
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import { StiggClient } from '../../../src/client';

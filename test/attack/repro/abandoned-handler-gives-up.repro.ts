@@ -1,3 +1,5 @@
+// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/abandoned-handler-gives-up.repro.ts — it passes while the break it
+// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a test then.
 import http from 'node:http';
 import express from 'express';
 import request from 'supertest';

@@ -1,3 +1,5 @@
+// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/flapping-refusal.repro.ts — it passes while the break it
+// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a test then.
 import { StiggGraphQLError } from '../../../src/client';
 import { createEntitlements } from '../../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../../src/core/types';

@@ -1,3 +1,5 @@
+// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/exit-hook-hanging-stigg.repro.ts — it passes while the break it
+// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a test then.
 import http from 'node:http';
 import type net from 'node:net';
 import { defaultCatalog, startEmulator, type Emulator } from '../../../src/emulator';

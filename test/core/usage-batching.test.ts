@@ -65,7 +65,10 @@ test('1,500 commits over 500 customers at a steady pace: one reportUsageBulk per
   const before = bulkCalls();
   const committedAt = await stream(entitlements, 1_500, 7, 10);
   await entitlements.flush();
-  expect(bulkCalls() - before).toBeLessThanOrEqual(15 + slowHundreds(committedAt, 1_000));
+  // One call per 100, plus a partial batch wherever the stream stalled (slowHundreds), plus at most two
+  // for a stall that slowHundreds cannot see (a GC or a jest worker pausing this process between two
+  // commits that straddle a timer tick). A timer measuring from the stream's first report sends 30 or more.
+  expect(bulkCalls() - before).toBeLessThanOrEqual(15 + slowHundreds(committedAt, 1_000) + 2);
   for (const customerId of CUSTOMERS) expect(applied(customerId)).toBe(3);
   expect(CUSTOMERS.reduce((sum, id) => sum + applied(id), 0)).toBe(1_500);
 }, 120_000);

@@ -2,6 +2,7 @@ import { asError } from './maybe-promise';
 import { processWarning } from './process-warning';
 import { isTransientError } from './transient';
 import type { Logger } from './types';
+import { LogThrottle } from './log-throttle';
 
 export type FailureCategory =
   'auth' | 'network' | 'timeout' | 'http' | 'graphql-validation' | 'missing-document' | 'rejected' | 'store' | 'other';
@@ -12,8 +13,6 @@ interface Classified {
   readonly cause: string;
   readonly fix: string;
 }
-
-const REPEAT_INTERVAL_MS = 60_000;
 
 function field(error: unknown, name: string): unknown {
   return typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[name] : undefined;
@@ -94,7 +93,7 @@ export function classifyFailure(error: unknown): Classified {
  * would fail over to the fallback and nothing else tells an operator why.
  */
 export class UpstreamLog {
-  private readonly last = new Map<FailureCategory, { at: number; suppressed: number }>();
+  private readonly throttle: LogThrottle<FailureCategory>;
   private warnedProcess = false;
   /** The cause of the last upstream failure, to name when the circuit is open. */
   lastCause: string | undefined;
@@ -102,8 +101,10 @@ export class UpstreamLog {
   constructor(
     private readonly logger: Logger,
     private readonly hasLogger: boolean,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.throttle = new LogThrottle(now);
+  }
 
   failed(operation: string, error: unknown, meta: Record<string, unknown> = {}): void {
     const { category, cause, fix } = classifyFailure(error);
@@ -112,16 +113,11 @@ export class UpstreamLog {
       if (category === 'auth') this.processWarning(`stigg-gate: ${cause} during ${operation}. ${fix}`);
       return;
     }
-    const now = this.now();
-    const seen = this.last.get(category);
-    if (seen !== undefined && now - seen.at < REPEAT_INTERVAL_MS) {
-      seen.suppressed += 1;
-      return;
-    }
-    const suppressed = seen?.suppressed ?? 0;
-    this.last.set(category, { at: now, suppressed: 0 });
+    const admitted = this.throttle.admit(category);
+    if (admitted === undefined) return;
+    const { suppressed } = admitted;
     const details = { ...meta, operation, category, cause, fix, error: asError(error).message };
-    if (seen === undefined) this.logger.error(details, `stigg-gate: ${cause} during ${operation}. ${fix}`);
+    if (admitted.first) this.logger.error(details, `stigg-gate: ${cause} during ${operation}. ${fix}`);
     else
       this.logger.warn(
         { ...details, suppressed },

@@ -124,12 +124,12 @@ class EntitlementsEngine implements Entitlements {
 
   async ready(options?: ReadyOptions): Promise<void> {
     if (this.closed) throw new EntitlementsClosedError('ready()');
-    await probeUpstream(this.runtime.config.client, readyTimeout(options));
+    await probeUpstream(this.runtime.config.client, timeoutOf(options, 'ready()', DEFAULT_READY_TIMEOUT_MS, 1));
   }
 
   close(options?: CloseOptions): Promise<void> {
     if (this.closing !== undefined) return this.closing;
-    const timeoutMs = closeTimeout(options);
+    const timeoutMs = timeoutOf(options, 'close()', DEFAULT_CLOSE_TIMEOUT_MS, 0);
     this.closed = true;
     this.leaveExit();
     this.ledger.buffer.stop();
@@ -257,18 +257,12 @@ class EntitlementsEngine implements Entitlements {
   }
 }
 
-function readyTimeout(options: ReadyOptions | undefined): number {
-  if (options === undefined) return DEFAULT_READY_TIMEOUT_MS;
-  if (!isPlainObject(options)) throw new TypeError('ready() takes { timeoutMs? }.');
-  rejectUnknownOptions(options, ['timeoutMs'], 'ready()');
-  return integerOption('timeoutMs', options.timeoutMs, DEFAULT_READY_TIMEOUT_MS, 1);
-}
-
-function closeTimeout(options: CloseOptions | undefined): number {
-  if (options === undefined) return DEFAULT_CLOSE_TIMEOUT_MS;
-  if (!isPlainObject(options)) throw new TypeError('close() takes { timeoutMs? }.');
-  rejectUnknownOptions(options, ['timeoutMs'], 'close()');
-  return integerOption('timeoutMs', options.timeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 0);
+/** The `{ timeoutMs? }` of ready() and close(): the default when absent, a fix-it TypeError when wrong. */
+function timeoutOf(options: ReadyOptions | CloseOptions | undefined, method: string, fallback: number, min: number): number {
+  if (options === undefined) return fallback;
+  if (!isPlainObject(options)) throw new TypeError(`${method} takes { timeoutMs? }.`);
+  rejectUnknownOptions(options, ['timeoutMs'], method);
+  return integerOption('timeoutMs', options.timeoutMs, fallback, min);
 }
 
 /**

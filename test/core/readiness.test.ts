@@ -56,7 +56,7 @@ test('a URL where no GraphQL endpoint is: not-found, naming apiUrl', async () =>
   expect(error.message).toMatch(/apiUrl/);
 });
 
-test('an unreachable URL: unreachable, within timeoutMs', async () => {
+test('an unreachable URL: unreachable (refused at once, not waited out as a timeout)', async () => {
   const port = await new Promise<number>((resolve) => {
     const server: Server = createServer();
     server.listen(0, '127.0.0.1', () => {

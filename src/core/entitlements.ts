@@ -81,8 +81,10 @@ class EntitlementsEngine implements Entitlements {
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
     const outcome = this.reservations.asLease;
-    if (isThenable(cached)) return cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome));
-    return this.fetcher.resolve(input, requested, key, cached, outcome);
+    const lease = isThenable(cached)
+      ? cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome))
+      : this.fetcher.resolve(input, requested, key, cached, outcome);
+    return this.runtime.events.has('decision') ? this.announce(lease, leaseDecision) : lease;
   }
 
   check(input: CheckInput): MaybePromise<Decision> {
@@ -91,8 +93,19 @@ class EntitlementsEngine implements Entitlements {
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
     const cached = this.runtime.readCache(key);
     const outcome = this.reservations.asDecision;
-    if (isThenable(cached)) return cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome));
-    return this.fetcher.resolve(input, requested, key, cached, outcome);
+    const decision = isThenable(cached)
+      ? cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome))
+      : this.fetcher.resolve(input, requested, key, cached, outcome);
+    return this.runtime.events.has('decision') ? this.announce(decision, sameDecision) : decision;
+  }
+
+  /** Emits 'decision' for a result of check()/acquire() once it is known; the result passes through. */
+  private announce<T>(result: MaybePromise<T>, decisionOf: (value: T) => Decision): MaybePromise<T> {
+    const emit = (value: T): T => {
+      this.runtime.events.emit('decision', decisionOf(value));
+      return value;
+    };
+    return isThenable(result) ? result.then(emit) : emit(result);
   }
 
   report(report: UsageReport): MaybePromise<void> {
@@ -272,3 +285,6 @@ function timeoutOf(options: ReadyOptions | CloseOptions | undefined, method: str
 export function createEntitlements(options: EntitlementsOptions): Entitlements {
   return new EntitlementsEngine(configure(options));
 }
+
+const leaseDecision = (lease: Lease): Decision => lease.decision;
+const sameDecision = (decision: Decision): Decision => decision;

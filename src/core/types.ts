@@ -231,6 +231,12 @@ export interface Store {
 
 /** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */
 export interface EntitlementsEvents {
+  /**
+   * Every decision check() and acquire() return, granted or denied, from any source (cache,
+   * upstream, fallback, fail-open): for metrics and logs without OpenTelemetry. Emitted only when
+   * a listener is registered (no cost otherwise); errors thrown instead of a decision are not decisions.
+   */
+  decision: [decision: Decision];
   'cache:hit': [key: string];
   'cache:miss': [key: string];
   'upstream:error': [error: Error];

@@ -6,9 +6,20 @@ import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
 import { configure, resolveCreateClientOptions } from './options';
 import type { Configuration, StiggClientOptions, StiggCreateClientOptions } from './options';
 import { sendOnce } from './transport';
+import { checkAsyncConsumptions, checkConsumption, checkGrant } from './credit-inputs';
 import type {
   ArchiveCustomerInput,
+  ConsumeCreditInput,
+  ConsumeCreditsAsyncInput,
   CouponConnection,
+  CreditBalanceSummary,
+  CreditBalanceSummaryInput,
+  CreditConsumption,
+  CreditGrant,
+  CreditGrantInput,
+  CreditLedgerInput,
+  GetCreditGrantsInput,
+  VoidCreditGrantInput,
   Customer,
   CustomerSubscription,
   Entitlement,
@@ -256,6 +267,50 @@ export class StiggClient {
     requireId(m, 'input.customerId', input.customerId);
     requireId(m, 'input.featureId', input.featureId);
     return this.#execute(m, { input }, false);
+  }
+
+  /** A customer's credit balances, per currency (`input.currencyId` for one). */
+  async getCreditBalance(input: CreditBalanceSummaryInput): Promise<CreditBalanceSummary> {
+    requireObject('getCreditBalance', 'input', input);
+    requireId('getCreditBalance', 'input.customerId', input.customerId);
+    return this.#execute('getCreditBalance', { input }, false);
+  }
+
+  async getCreditGrants(input: GetCreditGrantsInput): Promise<Operations['getCreditGrants']['result']> {
+    requireObject('getCreditGrants', 'input', input);
+    requireId('getCreditGrants', 'input.customerId', input.customerId);
+    return this.#execute('getCreditGrants', { input }, false);
+  }
+
+  /** The ledger of a customer's credits: grants, consumptions, expiries, voids. */
+  async getCreditLedger(input: CreditLedgerInput): Promise<Operations['getCreditLedger']['result']> {
+    requireObject('getCreditLedger', 'input', input);
+    requireId('getCreditLedger', 'input.customerId', input.customerId);
+    return this.#execute('getCreditLedger', { input }, false);
+  }
+
+  /** Never retried once sent: Stigg's createCreditGrant takes no idempotency key. */
+  async grantCredits(input: CreditGrantInput): Promise<CreditGrant> {
+    checkGrant('grantCredits', input);
+    return this.#execute('grantCredits', { input }, false);
+  }
+
+  async voidCreditGrant(input: VoidCreditGrantInput): Promise<CreditGrant> {
+    requireObject('voidCreditGrant', 'input', input);
+    requireId('voidCreditGrant', 'input.id', input.id);
+    return this.#execute('voidCreditGrant', { input }, false);
+  }
+
+  /** Direct consumption from a wallet; the required idempotencyKey makes every retry safe. */
+  async consumeCredits(input: ConsumeCreditInput): Promise<CreditConsumption> {
+    checkConsumption('consumeCredits', 'input', input);
+    return this.#execute('consumeCredits', { input }, true);
+  }
+
+  /** Up to 1,000 consumptions, reconciled by Stigg later; each carries its idempotencyKey. */
+  async consumeCreditsAsync(input: ConsumeCreditsAsyncInput): Promise<string | null> {
+    checkAsyncConsumptions('consumeCreditsAsync', input);
+    return this.#execute('consumeCreditsAsync', { input }, true);
   }
 
   /**

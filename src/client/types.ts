@@ -61,6 +61,16 @@ export type CouponType =
   | 'FIXED'
   | 'PERCENTAGE';
 
+export type CreditGrantType =
+  | 'PAID'
+  | 'PROMOTIONAL';
+
+export type CreditLedgerEventType =
+  | 'CREDITS_CONSUMED'
+  | 'CREDITS_EXPIRED'
+  | 'CREDITS_GRANTED'
+  | 'CREDITS_VOIDED';
+
 export type Currency =
   | 'AED'
   | 'ALL'
@@ -346,6 +356,22 @@ export interface CheckoutOptions {
   successUrl: string;
 }
 
+export interface ConsumeCreditInput {
+  amount: number;
+  createdAt?: DateTimeInput | null;
+  currencyId: string;
+  customerId: string;
+  dimensions?: JsonObject | null;
+  environmentId?: string | null;
+  idempotencyKey: string;
+  resourceId?: string | null;
+}
+
+export interface ConsumeCreditsAsyncInput {
+  consumptions: ReadonlyArray<ConsumeCreditInput>;
+  environmentId?: string | null;
+}
+
 export interface CouponFilter {
   and?: ReadonlyArray<CouponFilter> | null;
   billingId?: StringFieldComparison | null;
@@ -420,6 +446,37 @@ export interface CouponTypeFilterComparison {
   notILike?: CouponType | null;
   notIn?: ReadonlyArray<CouponType> | null;
   notLike?: CouponType | null;
+}
+
+export interface CreditBalanceSummaryInput {
+  currencyId?: string | null;
+  customerId: string;
+  environmentId?: string | null;
+  resourceId?: string | null;
+}
+
+export interface CreditGrantInput {
+  additionalMetaData?: JsonObject | null;
+  amount: number;
+  awaitPaymentConfirmation?: boolean | null;
+  comment?: string | null;
+  cost?: MoneyInputDto | null;
+  currencyId: string;
+  customerId: string;
+  displayName: string;
+  effectiveAt?: DateTimeInput | null;
+  environmentId?: string | null;
+  expireAt?: DateTimeInput | null;
+  grantType: CreditGrantType;
+  paymentCollectionMethod?: PaymentCollectionMethod | null;
+  priority?: number | null;
+  resourceId?: string | null;
+}
+
+export interface CreditLedgerInput {
+  customerId: string;
+  environmentId?: string | null;
+  resourceId?: string | null;
 }
 
 export interface CreditRateInput {
@@ -528,6 +585,14 @@ export interface GetActiveSubscriptionsInput {
   environmentId?: string | null;
   resourceId?: string | null;
   resourceIds?: ReadonlyArray<string> | null;
+}
+
+export interface GetCreditGrantsInput {
+  currencyId?: string | null;
+  customerId: string;
+  environmentId?: string | null;
+  paging?: CursorPaging | null;
+  resourceId?: string | null;
 }
 
 export interface GetCustomerByRefIdInput {
@@ -882,6 +947,11 @@ export interface UuidFilterComparison {
   notLike?: string | null;
 }
 
+export interface VoidCreditGrantInput {
+  environmentId?: string | null;
+  id: string;
+}
+
 export interface WeeklyResetPeriodConfigInput {
   accordingTo: WeeklyAccordingTo;
 }
@@ -1144,6 +1214,80 @@ export interface CouponConnection {
   totalCount: number;
 }
 
+/** Selected by CreditGrantFragment (on CreditGrant). */
+export interface CreditGrant {
+  grantId: string;
+  amount: number;
+  comment: string | null;
+  currencyId: string;
+  customerId: string;
+  displayName: string;
+  effectiveAt: DateTime;
+  expireAt: DateTime | null;
+  grantType: CreditGrantType;
+  priority: number;
+  consumedAmount: number;
+  cost: Money;
+  createdAt: DateTime;
+  updatedAt: DateTime;
+  resourceId: string | null;
+  additionalMetaData: JsonObject | null;
+}
+
+/** Selected by CreditBalanceFragment (on CreditBalance). */
+export interface CreditBalance {
+  customerId: string;
+  currency: {
+    currencyId: string;
+    displayName: string;
+    symbol: string | null;
+    units: {
+      singular: string;
+      plural: string;
+    } | null;
+  };
+  currentBalance: number;
+  totalConsumed: number;
+  totalGranted: number;
+  resourceId: string | null;
+  validUntil: number | null;
+}
+
+/** Selected by CreditBalanceSummaryFragment (on CreditBalanceSummary). */
+export interface CreditBalanceSummary {
+  customerId: string;
+  balances: CreditBalance[];
+}
+
+/** Selected by CreditLedgerEventFragment (on CreditLedgerEvent). */
+export interface CreditLedgerEvent {
+  timestamp: string;
+  eventType: CreditLedgerEventType;
+  customerId: string;
+  resourceId: string | null;
+  eventId: string | null;
+  featureId: string | null;
+  amount: number;
+  creditGrantId: string;
+  creditCurrencyId: string;
+}
+
+/** Selected by CreditConsumptionFragment (on CreditConsumptionResponse). */
+export interface CreditConsumption {
+  amount: number;
+  credit: {
+    currencyId: string;
+    currentUsage: number;
+    timestamp: DateTime;
+    usageLimit: number;
+    usagePeriodEnd: DateTime | null;
+  } | null;
+  currencyId: string;
+  customerId: string;
+  resourceId: string | null;
+  timestamp: DateTime;
+}
+
 // ---------------------------------------------------------------- operations (operations/*.graphql)
 
 /** Every document in operations/, keyed by file name (= StiggClient method name). */
@@ -1163,6 +1307,22 @@ export interface Operations {
       input: SubscriptionCancellationInput;
     };
     result: CustomerSubscription;
+  };
+  consumeCredits: {
+    kind: 'mutation';
+    rootField: 'consumeCredits';
+    variables: {
+      input: ConsumeCreditInput;
+    };
+    result: CreditConsumption;
+  };
+  consumeCreditsAsync: {
+    kind: 'mutation';
+    rootField: 'consumeCreditsAsync';
+    variables: {
+      input: ConsumeCreditsAsyncInput;
+    };
+    result: string | null;
   };
   estimateSubscription: {
     kind: 'mutation';
@@ -1196,6 +1356,43 @@ export interface Operations {
       paging?: CursorPaging | null;
     };
     result: CouponConnection;
+  };
+  getCreditBalance: {
+    kind: 'query';
+    rootField: 'creditBalanceSummary';
+    variables: {
+      input: CreditBalanceSummaryInput;
+    };
+    result: CreditBalanceSummary;
+  };
+  getCreditGrants: {
+    kind: 'query';
+    rootField: 'creditGrants';
+    variables: {
+      input: GetCreditGrantsInput;
+    };
+    result: {
+      pageInfo: {
+        startCursor: string | null;
+        endCursor: string | null;
+        hasNextPage: boolean | null;
+        hasPreviousPage: boolean | null;
+      };
+      edges: {
+        node: CreditGrant;
+      }[];
+      totalCount: number;
+    };
+  };
+  getCreditLedger: {
+    kind: 'query';
+    rootField: 'creditsLedger';
+    variables: {
+      input: CreditLedgerInput;
+    };
+    result: {
+      events: CreditLedgerEvent[];
+    };
   };
   getCustomer: {
     kind: 'query';
@@ -1239,6 +1436,14 @@ export interface Operations {
       input: GetSubscriptionInput;
     };
     result: CustomerSubscription;
+  };
+  grantCredits: {
+    kind: 'mutation';
+    rootField: 'createCreditGrant';
+    variables: {
+      input: CreditGrantInput;
+    };
+    result: CreditGrant;
   };
   grantPromotionalEntitlements: {
     kind: 'mutation';
@@ -1327,5 +1532,13 @@ export interface Operations {
       input: UpdateSubscriptionInput;
     };
     result: CustomerSubscription;
+  };
+  voidCreditGrant: {
+    kind: 'mutation';
+    rootField: 'voidCreditGrant';
+    variables: {
+      input: VoidCreditGrantInput;
+    };
+    result: CreditGrant;
   };
 }

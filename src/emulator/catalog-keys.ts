@@ -3,6 +3,8 @@ import type {
   Catalog,
   CatalogAddon,
   CatalogCoupon,
+  CatalogCreditGrant,
+  CatalogCurrency,
   CatalogCustomer,
   CatalogEntitlement,
   CatalogFeature,
@@ -19,7 +21,7 @@ import type {
  * until proven otherwise (`hasSoftlimit` silently left a limit hard), so the catalog is refused.
  */
 export const CATALOG_KEYS = {
-  catalog: ['currency', 'paidPlansRequirePaymentMethod', 'products', 'features', 'plans', 'addons', 'coupons', 'customers'],
+  catalog: ['currency', 'paidPlansRequirePaymentMethod', 'products', 'features', 'plans', 'addons', 'coupons', 'customers', 'currencies'],
   product: ['id', 'displayName', 'description', 'defaultPlanId'],
   feature: [
     'id',
@@ -61,6 +63,7 @@ export const CATALOG_KEYS = {
     'subscriptions',
     'usage',
     'promotionalEntitlements',
+    'creditGrants',
   ],
   subscription: ['id', 'planId', 'resourceId', 'billingPeriod', 'startDate', 'addons', 'billableFeatures', 'additionalMetaData'],
   subscriptionAddon: ['addonId', 'quantity'],
@@ -76,6 +79,9 @@ export const CATALOG_KEYS = {
     'enumValues',
     'resetPeriod',
   ],
+  currency: ['id', 'displayName', 'symbol', 'units'],
+  currencyUnits: ['singular', 'plural'],
+  creditGrant: ['currencyId', 'amount', 'resourceId', 'grantType', 'displayName', 'priority', 'effectiveAt', 'expireAt'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Compiles only when the list names exactly the keys of T: the lists cannot drift from catalog-types.ts. */
@@ -99,6 +105,9 @@ export const CATALOG_KEYS_MATCH_TYPES: Record<CatalogObjectKind, true> = {
   billableFeature: true satisfies Exact<Item<CatalogSubscription['billableFeatures']>, K['billableFeature']>,
   usage: true satisfies Exact<CatalogUsage, K['usage']>,
   promotionalEntitlement: true satisfies Exact<CatalogPromotionalEntitlement, K['promotionalEntitlement']>,
+  currency: true satisfies Exact<CatalogCurrency, K['currency']>,
+  currencyUnits: true satisfies Exact<NonNullable<CatalogCurrency['units']>, K['currencyUnits']>,
+  creditGrant: true satisfies Exact<CatalogCreditGrant, K['creditGrant']>,
 };
 
 export type CatalogObjectKind = keyof typeof CATALOG_KEYS;

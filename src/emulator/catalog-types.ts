@@ -121,6 +121,30 @@ export interface CatalogPromotionalEntitlement {
   resetPeriod?: ResetPeriod;
 }
 
+/** A credit currency (Stigg's custom currency): what credit grants and consumptions are counted in. */
+export interface CatalogCurrency {
+  id: string;
+  displayName?: string;
+  symbol?: string;
+  units?: { singular: string; plural: string };
+}
+
+/** A credit grant a customer starts with (docs/emulator.md, "Credits"). */
+export interface CatalogCreditGrant {
+  currencyId: string;
+  amount: number;
+  resourceId?: string;
+  /** Default 'PAID'. */
+  grantType?: 'PAID' | 'PROMOTIONAL';
+  displayName?: string;
+  /** Lower is burned first; default 1. */
+  priority?: number;
+  /** ISO 8601; default: when the emulator state was created. */
+  effectiveAt?: string;
+  /** ISO 8601; default: never. */
+  expireAt?: string;
+}
+
 export interface CatalogCustomer {
   id: string;
   name?: string;
@@ -133,6 +157,7 @@ export interface CatalogCustomer {
   subscriptions?: CatalogSubscription[];
   usage?: CatalogUsage[];
   promotionalEntitlements?: CatalogPromotionalEntitlement[];
+  creditGrants?: CatalogCreditGrant[];
 }
 
 export interface Catalog {
@@ -146,4 +171,6 @@ export interface Catalog {
   addons?: CatalogAddon[];
   coupons?: CatalogCoupon[];
   customers?: CatalogCustomer[];
+  /** Credit currencies; consumptions and grants in another currency answer CustomCurrencyNotFound. */
+  currencies?: CatalogCurrency[];
 }

@@ -115,6 +115,7 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   const addons = array(root.addons, 'addons', false);
   const coupons = array(root.coupons, 'coupons', false);
   const customers = array(root.customers, 'customers', false);
+  const currencies = array(root.currencies, 'currencies', false);
 
   const productIds = uniqueIds(products, 'products', 'product');
   const featureIds = uniqueIds(features, 'features', 'feature');
@@ -122,6 +123,16 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
   const addonIds = uniqueIds(addons, 'addons', 'addon');
   const couponIds = uniqueIds(coupons, 'coupons', 'coupon');
   uniqueIds(customers, 'customers', 'customer');
+  const currencyIds = uniqueIds(currencies, 'currencies', 'currency');
+  currencies.forEach((raw, i) => {
+    const path = `currencies[${i}]`;
+    const c = raw as Obj;
+    for (const key of ['displayName', 'symbol']) string(c, key, path, false);
+    if (c.units !== undefined) {
+      const units = object(c.units, `${path}.units`, 'currencyUnits');
+      for (const key of ['singular', 'plural']) string(units, key, `${path}.units`, true);
+    }
+  });
   const featureDefs = new Map<string, CatalogFeature>();
 
   features.forEach((raw, i) => {
@@ -283,6 +294,18 @@ export function validateCatalog(input: unknown, source?: string): Catalog {
       date(pe, 'customEndDate', p);
       if (period === 'CUSTOM' && pe.customEndDate === undefined) fail(`${p}.customEndDate`, 'is required when period is CUSTOM.');
       grant(pe, p);
+    });
+    array(c.creditGrants, `${path}.creditGrants`, false).forEach((rawGrant, j) => {
+      const p = `${path}.creditGrants[${j}]`;
+      const g = object(rawGrant, p, 'creditGrant');
+      reference(g, 'currencyId', p, currencyIds, 'currency in currencies[]', true);
+      if (number(g, 'amount', p, true) === 0) fail(`${p}.amount`, 'must be > 0 credits.');
+      string(g, 'resourceId', p, false);
+      string(g, 'displayName', p, false);
+      oneOf(g, 'grantType', p, ['PAID', 'PROMOTIONAL'] as const, false);
+      number(g, 'priority', p, false);
+      date(g, 'effectiveAt', p);
+      date(g, 'expireAt', p);
     });
   });
   return input as Catalog;

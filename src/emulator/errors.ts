@@ -9,6 +9,9 @@ export type EmulatorErrorCode =
   | 'CouponNotFound'
   | 'ResourceNotFound'
   | 'PromotionalEntitlementNotFound'
+  | 'CustomCurrencyNotFound'
+  | 'CreditGrantNotFound'
+  | 'CreditGrantAlreadyVoided'
   | 'BadUserInput'
   | 'NOT_MODELLED';
 

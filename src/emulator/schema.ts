@@ -60,6 +60,13 @@ export function modelledRootFields(state: EmulatorState): Record<string, (args: 
     reportEvent: (a) => state.reportEvent(a.events),
     reportEntitlementCheckRequested: () => true,
     grantPromotionalEntitlements: (a) => state.grantPromotionalEntitlements(a.input),
+    creditBalanceSummary: (a) => state.creditBalanceSummary(a.input),
+    creditGrants: (a) => state.creditGrants(a.input),
+    creditsLedger: (a) => state.creditsLedger(a.input),
+    createCreditGrant: (a) => state.createCreditGrant(a.input),
+    voidCreditGrant: (a) => state.voidCreditGrant(a.input),
+    consumeCredits: (a) => state.consumeCredits(a.input),
+    consumeCreditsAsync: (a) => state.consumeCreditsAsync(a.input),
     revokePromotionalEntitlement: (a) => state.revokePromotionalEntitlement(a.input),
   };
   /* eslint-enable @typescript-eslint/no-unsafe-argument */

@@ -10,6 +10,15 @@ import {
   updateOneCustomer,
   type ProvisionCustomerArgs,
 } from './customers';
+import { consumeCredits, consumeCreditsAsync, creditBalanceSummary, creditGrants, creditsLedger } from './credit-operations';
+import {
+  createCreditGrant,
+  loadCatalogGrants,
+  voidCreditGrant,
+  walletBalance,
+  type ConsumeArgs,
+  type GrantArgs as CreditGrantArgs,
+} from './credits';
 import { cachedEntitlements, effective, entitlement, entitlementsState, grantedEntitlements, periodOf, readUsage } from './entitlements';
 import { estimateSubscription, estimateSubscriptionUpdate } from './estimates';
 import { createSubscription } from './lifecycle';
@@ -183,6 +192,7 @@ export class EmulatorState {
           { silent: true },
         );
       }
+      if (customer.creditGrants !== undefined) loadCatalogGrants(store, customer.id, customer.creditGrants);
       for (const u of customer.usage ?? []) {
         reportUsage(store, {
           customerId: customer.id,
@@ -230,6 +240,19 @@ export class EmulatorState {
   estimateSubscription = (input: Parameters<typeof estimateSubscription>[1]): Json => estimateSubscription(this.store, input);
   estimateSubscriptionUpdate = (input: Parameters<typeof estimateSubscriptionUpdate>[1]): Json =>
     estimateSubscriptionUpdate(this.store, input);
+
+  creditBalanceSummary = (input: Parameters<typeof creditBalanceSummary>[1]): Json => creditBalanceSummary(this.store, input);
+  creditGrants = (input: Parameters<typeof creditGrants>[1]): Json => creditGrants(this.store, input);
+  creditsLedger = (input: Parameters<typeof creditsLedger>[1]): Json => creditsLedger(this.store, input);
+  createCreditGrant = (input: CreditGrantArgs): Json => createCreditGrant(this.store, input);
+  voidCreditGrant = (input: { id: string }): Json => voidCreditGrant(this.store, input);
+  consumeCredits = (input: ConsumeArgs): Json => consumeCredits(this.store, input);
+  consumeCreditsAsync = (input: { consumptions: ConsumeArgs[] }): string => consumeCreditsAsync(this.store, input);
+
+  /** A wallet's balance as the emulator counts it, overdraft included (for tests and the admin API). */
+  creditBalance(customerId: string, currencyId: string, resourceId: string | null = null): ReturnType<typeof walletBalance> {
+    return walletBalance(this.store, customerId, resourceId, currencyId);
+  }
 
   grantPromotionalEntitlements = (input: GrantArgs): Json[] => grantPromotionalEntitlements(this.store, input);
   revokePromotionalEntitlement = (input: Parameters<typeof revokePromotionalEntitlement>[1]): Json =>

@@ -10,6 +10,7 @@ import type {
   PromotionalEntitlementPeriod,
   ResetPeriod,
 } from './catalog-types';
+import { CreditBook } from './credit-book';
 import { EmulatorError } from './errors';
 
 /** The library's own list (one type for the whole package); the emulator answers the subset it models. */
@@ -187,6 +188,7 @@ export class Store {
   readonly checkouts = new Map<string, ProvisionSubscriptionArgs>();
   readonly eventFeatures = new Map<string, CatalogFeature[]>();
   readonly events: RecordedEvent[] = [];
+  readonly credits = new CreditBook();
   stats: EmulatorStats = emptyStats();
   /** Origin the checkout URLs point at (set by the server once it listens). */
   baseUrl = 'http://127.0.0.1';
@@ -220,6 +222,7 @@ export class Store {
       (map as Map<string, unknown>).clear();
     }
     this.events.length = 0;
+    this.credits.clear();
     this.stats = emptyStats();
   }
 

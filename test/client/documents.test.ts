@@ -40,7 +40,7 @@ const realInputs: [
 ] = [true, true, true, true, true, true, true, true];
 
 describe('operations/*.graphql', () => {
-  it('holds the 21 operations of the seed documents and entitlementsState (the set Stigg SDKs decide from), one per file', () => {
+  it('holds the 21 operations of the seed documents, entitlementsState (the set Stigg SDKs decide from) and the credit operations, one per file', () => {
     expect(operations.map((op) => op.name)).toEqual(
       [
         'archiveCustomer',
@@ -65,6 +65,14 @@ describe('operations/*.graphql', () => {
         'unarchiveCustomer',
         'updateCustomer',
         'updateSubscription',
+        // credits (issue 31): the official client's five, and direct consumption from Stigg's reference pages
+        'getCreditBalance',
+        'getCreditGrants',
+        'getCreditLedger',
+        'grantCredits',
+        'voidCreditGrant',
+        'consumeCredits',
+        'consumeCreditsAsync',
       ].sort(),
     );
   });

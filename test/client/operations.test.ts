@@ -388,6 +388,77 @@ const cases: Case[] = [
     variables: { input: { customerId: 'customer-demo-01', featureId: 'feature-04-analytics' } },
     check: (r) => expect([r.featureId, r.status]).toEqual(['feature-04-analytics', 'Expired']),
   },
+  {
+    method: 'getCreditBalance',
+    call: (c) => c.getCreditBalance({ customerId: 'customer-demo-01', currencyId: 'ai-credits' }),
+    operationName: 'GetCreditBalance',
+    rootField: 'creditBalanceSummary',
+    variables: { input: { customerId: 'customer-demo-01', currencyId: 'ai-credits' } },
+    check: (r) =>
+      expect(r.balances[0]).toMatchObject({ currentBalance: 70, currency: { currencyId: 'ai-credits', units: { plural: 'credits' } } }),
+  },
+  {
+    method: 'getCreditGrants',
+    call: (c) => c.getCreditGrants({ customerId: 'customer-demo-01' }),
+    operationName: 'GetCreditGrants',
+    rootField: 'creditGrants',
+    variables: { input: { customerId: 'customer-demo-01' } },
+    check: (r) => expect(r.edges[0].node).toMatchObject({ grantId: 'grant-1', consumedAmount: 30, cost: { amount: 10, currency: 'USD' } }),
+  },
+  {
+    method: 'getCreditLedger',
+    call: (c) => c.getCreditLedger({ customerId: 'customer-demo-01' }),
+    operationName: 'GetCreditLedger',
+    rootField: 'creditsLedger',
+    variables: { input: { customerId: 'customer-demo-01' } },
+    check: (r) => expect(r.events[0]).toMatchObject({ eventType: 'CREDITS_CONSUMED', creditGrantId: 'grant-1', amount: 30 }),
+  },
+  {
+    method: 'grantCredits',
+    call: (c) =>
+      c.grantCredits({
+        customerId: 'customer-demo-01',
+        currencyId: 'ai-credits',
+        amount: 50,
+        grantType: 'PROMOTIONAL',
+        displayName: 'bonus',
+      }),
+    operationName: 'GrantCredits',
+    rootField: 'createCreditGrant',
+    variables: {
+      input: { customerId: 'customer-demo-01', currencyId: 'ai-credits', amount: 50, grantType: 'PROMOTIONAL', displayName: 'bonus' },
+    },
+    check: (r) => expect([r.amount, r.displayName]).toEqual([50, 'bonus']),
+  },
+  {
+    method: 'voidCreditGrant',
+    call: (c) => c.voidCreditGrant({ id: 'grant-7' }),
+    operationName: 'VoidCreditGrant',
+    rootField: 'voidCreditGrant',
+    variables: { input: { id: 'grant-7' } },
+    check: (r) => expect(r.grantId).toBe('grant-7'),
+  },
+  {
+    method: 'consumeCredits',
+    call: (c) => c.consumeCredits({ customerId: 'customer-demo-01', currencyId: 'ai-credits', amount: 5, idempotencyKey: 'c-1' }),
+    operationName: 'ConsumeCredits',
+    rootField: 'consumeCredits',
+    variables: { input: { customerId: 'customer-demo-01', currencyId: 'ai-credits', amount: 5, idempotencyKey: 'c-1' } },
+    check: (r) => expect(r).toMatchObject({ amount: 5, credit: { currentUsage: 35, usageLimit: 100 } }),
+  },
+  {
+    method: 'consumeCreditsAsync',
+    call: (c) =>
+      c.consumeCreditsAsync({
+        consumptions: [{ customerId: 'customer-demo-01', currencyId: 'ai-credits', amount: 1, idempotencyKey: 'a-1' }],
+      }),
+    operationName: 'ConsumeCreditsAsync',
+    rootField: 'consumeCreditsAsync',
+    variables: {
+      input: { consumptions: [{ customerId: 'customer-demo-01', currencyId: 'ai-credits', amount: 1, idempotencyKey: 'a-1' }] },
+    },
+    check: (r) => expect(r).toBe('accepted-1'),
+  },
 ];
 
 describe('every StiggClient method against a GraphQL server on loopback', () => {

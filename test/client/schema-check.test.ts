@@ -20,7 +20,8 @@ describe('npm run schema:check (schema.graphql against @stigg/api-client-js)', (
       .filter((line) => line.startsWith('#'))
       .join('\n');
     expect(header).toMatch(/@stigg\/api-client-js 3\.108\.0/);
-    expect(header).toMatch(/HAND-MADE ADDITION.*idempotencyKey.*ReportUsageInput and ReportUsageBaseInput/);
+    expect(header).toMatch(/HAND-MADE ADDITIONS.*\n.*idempotencyKey.*ReportUsageInput and ReportUsageBaseInput/);
+    expect(header).toMatch(/consumeCredits \/ consumeCreditsAsync.*\n.*\n.*docs\.stigg\.io\/graphql-reference/);
   });
 
   it('reports a missing or extra enum value, a changed input field, a renamed argument and an unknown field', () => {

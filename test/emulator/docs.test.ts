@@ -33,6 +33,7 @@ describe('examples/emulator-catalog.json (the documented example catalog)', () =
     expect(Object.keys(catalog).sort()).toEqual([
       'addons',
       'coupons',
+      'currencies',
       'currency',
       'customers',
       'features',
@@ -57,6 +58,7 @@ describe('examples/emulator-catalog.json (the documented example catalog)', () =
       expect(state.entitlement({ customerId: 'customer-paid', featureId: 'feature-04-analytics' })).toMatchObject({
         isGranted: true,
       });
+      expect(state.creditBalance('customer-paid', 'cred-ai-tokens')).toMatchObject({ totalGranted: 5500, currentBalance: 5500 });
       expect(state.getSubscription({ subscriptionId: 'subscription-paid-essentials' })).toMatchObject({
         status: 'ACTIVE',
         totalPrice: { subTotal: { amount: 70 }, total: { amount: 56 } },

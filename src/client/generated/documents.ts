@@ -17,6 +17,20 @@ export const OPERATION_DOCUMENTS = {
     rootField: 'cancelSubscription',
     query: "mutation CancelSubscription($input: SubscriptionCancellationInput!) {\n  cancelSubscription(input: $input) {\n    ...CustomerSubscriptionFragment\n  }\n}\n\nfragment CustomerSubscriptionFragment on CustomerSubscription {\n  id\n  refId\n  subscriptionId\n  status\n  pricingType\n  startDate\n  endDate\n  trialEndDate\n  cancellationDate\n  effectiveEndDate\n  currentBillingPeriodEnd\n  billingId\n  billingLinkUrl\n  additionalMetaData\n  prices {\n    usageLimit\n    price {\n      ...PriceFragment\n    }\n  }\n  totalPrice {\n    subTotal {\n      ...MoneyFragment\n    }\n    total {\n      ...MoneyFragment\n    }\n  }\n  plan {\n    ...PlanFragment\n  }\n  addons {\n    id\n    quantity\n    addon {\n      ...AddonFragment\n    }\n  }\n  customer {\n    id\n    customerId\n    refId\n  }\n  resource {\n    resourceId\n  }\n  paymentCollection\n  latestInvoice {\n    ...SubscriptionInvoiceFragment\n  }\n}\n\nfragment PriceFragment on Price {\n  billingModel\n  billingPeriod\n  price {\n    ...MoneyFragment\n  }\n  feature {\n    ...FeatureFragment\n  }\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}\n\nfragment PlanFragment on Plan {\n  id\n  refId\n  displayName\n  description\n  pricingType\n  additionalMetaData\n}\n\nfragment AddonFragment on Addon {\n  id\n  refId\n  displayName\n  description\n  additionalMetaData\n}\n\nfragment SubscriptionInvoiceFragment on SubscriptionInvoice {\n  billingId\n  status\n  createdAt\n  updatedAt\n  requiresAction\n  paymentUrl\n  paymentSecret\n  errorMessage\n}\n\nfragment FeatureFragment on Feature {\n  refId\n  displayName\n  description\n  featureType\n  meterType\n  featureUnits\n  featureUnitsPlural\n  additionalMetaData\n}",
   },
+  consumeCredits: {
+    name: 'consumeCredits',
+    operationName: 'ConsumeCredits',
+    kind: 'mutation',
+    rootField: 'consumeCredits',
+    query: "mutation ConsumeCredits($input: ConsumeCreditInput!) {\n  consumeCredits(input: $input) {\n    ...CreditConsumptionFragment\n  }\n}\n\nfragment CreditConsumptionFragment on CreditConsumptionResponse {\n  amount\n  credit {\n    currencyId\n    currentUsage\n    timestamp\n    usageLimit\n    usagePeriodEnd\n  }\n  currencyId\n  customerId\n  resourceId\n  timestamp\n}",
+  },
+  consumeCreditsAsync: {
+    name: 'consumeCreditsAsync',
+    operationName: 'ConsumeCreditsAsync',
+    kind: 'mutation',
+    rootField: 'consumeCreditsAsync',
+    query: "mutation ConsumeCreditsAsync($input: ConsumeCreditsAsyncInput!) {\n  consumeCreditsAsync(input: $input)\n}",
+  },
   estimateSubscription: {
     name: 'estimateSubscription',
     operationName: 'EstimateSubscription',
@@ -44,6 +58,27 @@ export const OPERATION_DOCUMENTS = {
     kind: 'query',
     rootField: 'coupons',
     query: "query GetCoupons($filter: CouponFilter, $paging: CursorPaging) {\n  coupons(filter: $filter, paging: $paging) {\n    ...CouponConnectionFragment\n  }\n}\n\nfragment CouponConnectionFragment on CouponConnection {\n  edges {\n    cursor\n    node {\n      ...CouponFragment\n    }\n  }\n  pageInfo {\n    hasNextPage\n    hasPreviousPage\n    startCursor\n    endCursor\n  }\n  totalCount\n}\n\nfragment CouponFragment on Coupon {\n  id\n  refId\n  name\n  description\n  type\n  discountValue\n  percentOff\n  amountsOff {\n    ...MoneyFragment\n  }\n  additionalMetaData\n  createdAt\n  updatedAt\n  billingId\n  billingLinkUrl\n  status\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}",
+  },
+  getCreditBalance: {
+    name: 'getCreditBalance',
+    operationName: 'GetCreditBalance',
+    kind: 'query',
+    rootField: 'creditBalanceSummary',
+    query: "query GetCreditBalance($input: CreditBalanceSummaryInput!) {\n  creditBalanceSummary(input: $input) {\n    ...CreditBalanceSummaryFragment\n  }\n}\n\nfragment CreditBalanceSummaryFragment on CreditBalanceSummary {\n  customerId\n  balances {\n    ...CreditBalanceFragment\n  }\n}\n\nfragment CreditBalanceFragment on CreditBalance {\n  customerId\n  currency {\n    currencyId\n    displayName\n    symbol\n    units {\n      singular\n      plural\n    }\n  }\n  currentBalance\n  totalConsumed\n  totalGranted\n  resourceId\n  validUntil\n}",
+  },
+  getCreditGrants: {
+    name: 'getCreditGrants',
+    operationName: 'GetCreditGrants',
+    kind: 'query',
+    rootField: 'creditGrants',
+    query: "query GetCreditGrants($input: GetCreditGrantsInput!) {\n  creditGrants(input: $input) {\n    pageInfo {\n      startCursor\n      endCursor\n      hasNextPage\n      hasPreviousPage\n    }\n    edges {\n      node {\n        ...CreditGrantFragment\n      }\n    }\n    totalCount\n  }\n}\n\nfragment CreditGrantFragment on CreditGrant {\n  grantId\n  amount\n  comment\n  currencyId\n  customerId\n  displayName\n  effectiveAt\n  expireAt\n  grantType\n  priority\n  consumedAmount\n  cost {\n    ...MoneyFragment\n  }\n  createdAt\n  updatedAt\n  resourceId\n  additionalMetaData\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}",
+  },
+  getCreditLedger: {
+    name: 'getCreditLedger',
+    operationName: 'GetCreditLedger',
+    kind: 'query',
+    rootField: 'creditsLedger',
+    query: "query GetCreditLedger($input: CreditLedgerInput!) {\n  creditsLedger(input: $input) {\n    events {\n      ...CreditLedgerEventFragment\n    }\n  }\n}\n\nfragment CreditLedgerEventFragment on CreditLedgerEvent {\n  timestamp\n  eventType\n  customerId\n  resourceId\n  eventId\n  featureId\n  amount\n  creditGrantId\n  creditCurrencyId\n}",
   },
   getCustomer: {
     name: 'getCustomer',
@@ -79,6 +114,13 @@ export const OPERATION_DOCUMENTS = {
     kind: 'query',
     rootField: 'getSubscription',
     query: "query GetSubscription($input: GetSubscriptionInput!) {\n  getSubscription(input: $input) {\n    ...CustomerSubscriptionFragment\n  }\n}\n\nfragment CustomerSubscriptionFragment on CustomerSubscription {\n  id\n  refId\n  subscriptionId\n  status\n  pricingType\n  startDate\n  endDate\n  trialEndDate\n  cancellationDate\n  effectiveEndDate\n  currentBillingPeriodEnd\n  billingId\n  billingLinkUrl\n  additionalMetaData\n  prices {\n    usageLimit\n    price {\n      ...PriceFragment\n    }\n  }\n  totalPrice {\n    subTotal {\n      ...MoneyFragment\n    }\n    total {\n      ...MoneyFragment\n    }\n  }\n  plan {\n    ...PlanFragment\n  }\n  addons {\n    id\n    quantity\n    addon {\n      ...AddonFragment\n    }\n  }\n  customer {\n    id\n    customerId\n    refId\n  }\n  resource {\n    resourceId\n  }\n  paymentCollection\n  latestInvoice {\n    ...SubscriptionInvoiceFragment\n  }\n}\n\nfragment PriceFragment on Price {\n  billingModel\n  billingPeriod\n  price {\n    ...MoneyFragment\n  }\n  feature {\n    ...FeatureFragment\n  }\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}\n\nfragment PlanFragment on Plan {\n  id\n  refId\n  displayName\n  description\n  pricingType\n  additionalMetaData\n}\n\nfragment AddonFragment on Addon {\n  id\n  refId\n  displayName\n  description\n  additionalMetaData\n}\n\nfragment SubscriptionInvoiceFragment on SubscriptionInvoice {\n  billingId\n  status\n  createdAt\n  updatedAt\n  requiresAction\n  paymentUrl\n  paymentSecret\n  errorMessage\n}\n\nfragment FeatureFragment on Feature {\n  refId\n  displayName\n  description\n  featureType\n  meterType\n  featureUnits\n  featureUnitsPlural\n  additionalMetaData\n}",
+  },
+  grantCredits: {
+    name: 'grantCredits',
+    operationName: 'GrantCredits',
+    kind: 'mutation',
+    rootField: 'createCreditGrant',
+    query: "mutation GrantCredits($input: CreditGrantInput!) {\n  createCreditGrant(input: $input) {\n    ...CreditGrantFragment\n  }\n}\n\nfragment CreditGrantFragment on CreditGrant {\n  grantId\n  amount\n  comment\n  currencyId\n  customerId\n  displayName\n  effectiveAt\n  expireAt\n  grantType\n  priority\n  consumedAmount\n  cost {\n    ...MoneyFragment\n  }\n  createdAt\n  updatedAt\n  resourceId\n  additionalMetaData\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}",
   },
   grantPromotionalEntitlements: {
     name: 'grantPromotionalEntitlements',
@@ -156,5 +198,12 @@ export const OPERATION_DOCUMENTS = {
     kind: 'mutation',
     rootField: 'updateOneSubscription',
     query: "mutation UpdateOneSubscription($input: UpdateSubscriptionInput!) {\n  updateOneSubscription(input: $input) {\n    ...CustomerSubscriptionFragment\n  }\n}\n\nfragment CustomerSubscriptionFragment on CustomerSubscription {\n  id\n  refId\n  subscriptionId\n  status\n  pricingType\n  startDate\n  endDate\n  trialEndDate\n  cancellationDate\n  effectiveEndDate\n  currentBillingPeriodEnd\n  billingId\n  billingLinkUrl\n  additionalMetaData\n  prices {\n    usageLimit\n    price {\n      ...PriceFragment\n    }\n  }\n  totalPrice {\n    subTotal {\n      ...MoneyFragment\n    }\n    total {\n      ...MoneyFragment\n    }\n  }\n  plan {\n    ...PlanFragment\n  }\n  addons {\n    id\n    quantity\n    addon {\n      ...AddonFragment\n    }\n  }\n  customer {\n    id\n    customerId\n    refId\n  }\n  resource {\n    resourceId\n  }\n  paymentCollection\n  latestInvoice {\n    ...SubscriptionInvoiceFragment\n  }\n}\n\nfragment PriceFragment on Price {\n  billingModel\n  billingPeriod\n  price {\n    ...MoneyFragment\n  }\n  feature {\n    ...FeatureFragment\n  }\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}\n\nfragment PlanFragment on Plan {\n  id\n  refId\n  displayName\n  description\n  pricingType\n  additionalMetaData\n}\n\nfragment AddonFragment on Addon {\n  id\n  refId\n  displayName\n  description\n  additionalMetaData\n}\n\nfragment SubscriptionInvoiceFragment on SubscriptionInvoice {\n  billingId\n  status\n  createdAt\n  updatedAt\n  requiresAction\n  paymentUrl\n  paymentSecret\n  errorMessage\n}\n\nfragment FeatureFragment on Feature {\n  refId\n  displayName\n  description\n  featureType\n  meterType\n  featureUnits\n  featureUnitsPlural\n  additionalMetaData\n}",
+  },
+  voidCreditGrant: {
+    name: 'voidCreditGrant',
+    operationName: 'VoidCreditGrant',
+    kind: 'mutation',
+    rootField: 'voidCreditGrant',
+    query: "mutation VoidCreditGrant($input: VoidCreditGrantInput!) {\n  voidCreditGrant(input: $input) {\n    ...CreditGrantFragment\n  }\n}\n\nfragment CreditGrantFragment on CreditGrant {\n  grantId\n  amount\n  comment\n  currencyId\n  customerId\n  displayName\n  effectiveAt\n  expireAt\n  grantType\n  priority\n  consumedAmount\n  cost {\n    ...MoneyFragment\n  }\n  createdAt\n  updatedAt\n  resourceId\n  additionalMetaData\n}\n\nfragment MoneyFragment on Money {\n  amount\n  currency\n}",
   },
 } as const;

@@ -192,3 +192,67 @@ export function usageMeasurement(
     timestamp: updatedAt,
   };
 }
+
+const currency = { currencyId: 'ai-credits', displayName: 'AI credits', symbol: null, units: { singular: 'credit', plural: 'credits' } };
+
+export function creditBalance(customerId: string) {
+  return {
+    customerId,
+    resourceId: null,
+    currencyId: 'ai-credits',
+    currency,
+    currentBalance: 70,
+    totalConsumed: 30,
+    totalGranted: 100,
+    validUntil: null,
+  };
+}
+
+export function creditGrant(customerId: string) {
+  return {
+    id: 'c0ffee00-0000-4000-8000-000000000001',
+    grantId: 'grant-1',
+    amount: 100,
+    consumedAmount: 30,
+    comment: null,
+    currencyId: 'ai-credits',
+    customerId,
+    resourceId: null,
+    displayName: 'Starter pack',
+    effectiveAt: updatedAt,
+    expireAt: null,
+    grantType: 'PAID',
+    priority: 1,
+    cost: { amount: 10, currency: 'USD' },
+    status: 'ACTIVE',
+    paymentCollection: 'NOT_REQUIRED',
+    createdAt: updatedAt,
+    updatedAt,
+    additionalMetaData: null,
+  };
+}
+
+export function creditLedgerEvent(customerId: string) {
+  return {
+    timestamp: updatedAt,
+    eventType: 'CREDITS_CONSUMED',
+    customerId,
+    resourceId: null,
+    eventId: 'k-1',
+    featureId: null,
+    amount: 30,
+    creditGrantId: 'grant-1',
+    creditCurrencyId: 'ai-credits',
+  };
+}
+
+export function creditConsumption(input: { customerId: string; currencyId: string; amount: number; resourceId?: string | null }) {
+  return {
+    amount: input.amount,
+    currencyId: input.currencyId,
+    customerId: input.customerId,
+    resourceId: input.resourceId ?? null,
+    timestamp: updatedAt,
+    credit: { currencyId: input.currencyId, currentUsage: 30 + input.amount, usageLimit: 100, timestamp: updatedAt, usagePeriodEnd: null },
+  };
+}

@@ -159,6 +159,21 @@ function defaultResolvers(): Record<string, Resolver> {
       featureId: input.featureId,
       status: 'Expired',
     }),
+    creditBalanceSummary: ({ input }) => ({
+      customerId: input.customerId,
+      resourceId: null,
+      balances: [fixtures.creditBalance(input.customerId)],
+    }),
+    creditGrants: ({ input }) => ({
+      edges: [{ cursor: 'g1', node: fixtures.creditGrant(input.customerId) }],
+      pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: 'g1', endCursor: 'g1' },
+      totalCount: 1,
+    }),
+    creditsLedger: ({ input }) => ({ events: [fixtures.creditLedgerEvent(input.customerId)] }),
+    createCreditGrant: ({ input }) => ({ ...fixtures.creditGrant(input.customerId), amount: input.amount, displayName: input.displayName }),
+    voidCreditGrant: ({ input }) => ({ ...fixtures.creditGrant('customer-demo-01'), grantId: input.id, status: 'VOIDED' }),
+    consumeCredits: ({ input }) => fixtures.creditConsumption(input),
+    consumeCreditsAsync: ({ input }) => `accepted-${input.consumptions.length}`,
   };
 }
 

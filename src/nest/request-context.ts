@@ -16,8 +16,9 @@ export class NestRequestContext extends RequestGate<ExecutionContext, NestDenied
   private handler: object | undefined;
   private features: ReadonlySet<string> | undefined;
   private held: Settlement<ExecutionContext>[] | undefined;
-  /** The guard's grants in order, as @EntitlementDecision() hands them (metered ones with settle(units)). */
-  private decisions: Decision[] | undefined;
+  /** The guard's grants in order, as @EntitlementDecision() hands them (metered ones with settle(units)); most routes have one. */
+  private first: Decision | undefined;
+  private more: Decision[] | undefined;
   private watching = false;
 
   /**
@@ -42,15 +43,15 @@ export class NestRequestContext extends RequestGate<ExecutionContext, NestDenied
 
   /** A grant the handler may read (@EntitlementDecision()). */
   granted(decision: Decision): void {
-    (this.decisions ??= []).push(decision);
+    if (this.first === undefined) this.first = decision;
+    else (this.more ??= []).push(decision);
   }
 
   /** The guard's decision for `featureId`, or its first one; undefined when the guard granted none. */
   decision(featureId: string | undefined): Decision | undefined {
-    const decisions = this.decisions;
-    if (decisions === undefined) return undefined;
-    if (featureId === undefined) return decisions[0];
-    return decisions.find((decision) => decision.featureId === featureId);
+    const { first } = this;
+    if (first === undefined || featureId === undefined || first.featureId === featureId) return first;
+    return this.more?.find((decision) => decision.featureId === featureId);
   }
 
   /** The handler failed (or a later check denied): the reserved units are usable again at once. */

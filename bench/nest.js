@@ -10,7 +10,8 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
-const dist = path.join(__dirname, '..', 'dist', 'cjs');
+// BENCH_NEST_DIST: another build's dist/cjs (a copy of the previous one), to compare releases alternately.
+const dist = process.env.BENCH_NEST_DIST ? path.resolve(process.env.BENCH_NEST_DIST) : path.join(__dirname, '..', 'dist', 'cjs');
 const { ROUNDS, SECONDS, CONNECTIONS, PIPELINE, CUSTOMER, runLoad, median } = require('./load');
 
 const FEATURE = 'feature-04-analytics';

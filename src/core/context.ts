@@ -10,6 +10,8 @@ export interface RequestContext {
   /**
    * Features a framework already enforced for `method` in this request (the NestJS guard, for the
    * route's handler): that method's @RequireFeature wrapper does not acquire them a second time.
+   * Defined only for the request's handler, whose arguments come from the request: a usage function
+   * failing on them (TypeError…) is then the client's 400, as in the middleware.
    */
   enforcedFeatures?(method: object): ReadonlySet<string> | undefined;
 }

@@ -94,11 +94,30 @@ function sameScopeOptions(a: DecoratorScopeOptions, b: DecoratorScopeOptions): b
   return a.customer === b.customer && a.resource === b.resource && a.entitlements === b.entitlements;
 }
 
+/**
+ * What a usage (or values) function throws when the request lacks what it reads (`body.count` of no
+ * body): on a route's handler, whose arguments are the request's, the client's mistake (400, as the
+ * middleware answers it), with the error as its cause. Any other error, and any error of a method
+ * whose arguments the app passed, stays the app's.
+ */
+function inputFailure(
+  error: unknown,
+  fromRequest: boolean,
+  featureId: string,
+  state: WrapperState,
+  field: 'usage' | 'requestedValues',
+): unknown {
+  if (!fromRequest || !(error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError)) return error;
+  const expected = field === 'usage' ? 'a finite number >= 0 (its function threw)' : 'could not be read from the request';
+  return exposed(Object.assign(new InvalidUsageError(featureId, label(state), undefined, expected, 400, field), { cause: error }));
+}
+
 function requestedUsageOf(
   requirement: FeatureRequirement,
   state: WrapperState,
   thisArg: unknown,
   args: unknown[],
+  fromRequest: boolean,
 ): number | undefined | PromiseLike<number> {
   const { requestedUsage, featureId } = requirement;
   if (typeof requestedUsage !== 'function') return requestedUsage;
@@ -108,8 +127,16 @@ function requestedUsageOf(
     }
     return usage;
   }
-  const usage: unknown = requestedUsage.apply(thisArg, args);
-  return isThenable(usage) ? Promise.resolve(usage).then(validUsage) : validUsage(usage);
+  function failed(error: unknown): never {
+    throw inputFailure(error, fromRequest, featureId, state, 'usage');
+  }
+  let usage: unknown;
+  try {
+    usage = requestedUsage.apply(thisArg, args);
+  } catch (error) {
+    failed(error);
+  }
+  return isThenable(usage) ? Promise.resolve(usage).then(validUsage, failed) : validUsage(usage);
 }
 
 function requestedValuesOf(
@@ -117,6 +144,7 @@ function requestedValuesOf(
   state: WrapperState,
   thisArg: unknown,
   args: unknown[],
+  fromRequest: boolean,
 ): readonly string[] | undefined | PromiseLike<readonly string[]> {
   const { requestedValues, featureId } = requirement;
   if (typeof requestedValues !== 'function') return requestedValues;
@@ -125,8 +153,16 @@ function requestedValuesOf(
     if (problem !== undefined) throw exposed(new InvalidUsageError(featureId, label(state), values, problem, 400, 'requestedValues'));
     return values as readonly string[];
   }
-  const values: unknown = requestedValues.apply(thisArg, args);
-  return isThenable(values) ? Promise.resolve(values).then(validValues) : validValues(values);
+  function failed(error: unknown): never {
+    throw inputFailure(error, fromRequest, featureId, state, 'requestedValues');
+  }
+  let values: unknown;
+  try {
+    values = requestedValues.apply(thisArg, args);
+  } catch (error) {
+    failed(error);
+  }
+  return isThenable(values) ? Promise.resolve(values).then(validValues, failed) : validValues(values);
 }
 
 /** Never masks the error being rethrown: a reservation that failed to release expires on its own (reservationTtlMs). */
@@ -213,8 +249,8 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
     for (let i = 0; i < needed; i += 1) {
       const requirement = requirements[i] as FeatureRequirement;
       const { entitlements, customerId, resourceId } = scopes[i] as Scope;
-      const usage = requestedUsageOf(requirement, state, thisArg, args);
-      const values = requestedValuesOf(requirement, state, thisArg, args);
+      const usage = requestedUsageOf(requirement, state, thisArg, args, enforced !== undefined);
+      const values = requestedValuesOf(requirement, state, thisArg, args, enforced !== undefined);
       const acquired = entitlements.acquire({
         customerId,
         resourceId,

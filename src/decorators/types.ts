@@ -69,10 +69,11 @@ export type AnyClass = abstract new (...args: any[]) => unknown;
 
 /**
  * Works as a method or class decorator, in TypeScript's `experimentalDecorators` form and in the
- * standard (TC39) form.
+ * standard (TC39) form. The legacy method form returns the descriptor of the gated method: called by
+ * hand (JavaScript, Reflect.decorate), define that one on the prototype; the one passed in is not gated.
  */
 export interface StiggDecorator {
-  <T extends AsyncMethod>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
+  <T extends AsyncMethod>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T>;
   <C extends AnyClass>(target: C): void;
   <T extends AsyncMethod>(value: T, context: ClassMethodDecoratorContext<unknown, T>): T;
   <C extends AnyClass>(value: C, context: ClassDecoratorContext<C>): void;

@@ -1,8 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, type StatusMapping } from '../core/errors';
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter, type ExecutionContext } from '@nestjs/common';
+import {
+  EntitlementDeniedError,
+  EntitlementUnavailableError,
+  MissingCustomerError,
+  describeValue,
+  type StatusMapping,
+} from '../core/errors';
 import { InvalidIdError } from '../core/input';
+import type { Decision } from '../core/types';
+import { warnOnce } from '../middleware/gate';
 import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
+import type { StiggNestConfig } from './options';
 
 /**
  * What stigg-gate/nest throws for a request it answers itself (denial 402/403, no customer 401, bad
@@ -25,6 +34,31 @@ export class EntitlementProblemException extends HttpException {
 export function problemException(error: RenderableError, statusMapping: StatusMapping | undefined): EntitlementProblemException {
   const { problem, retryAfterSeconds } = errorProblem(error, statusMapping);
   return new EntitlementProblemException(problem, retryAfterSeconds, error);
+}
+
+/**
+ * What a denial throws: the module's onDenied answer when it has one (an object: any other answer is
+ * logged once and replaced by the default), else an EntitlementProblemException.
+ */
+export function deniedException(
+  config: StiggNestConfig,
+  decision: Decision,
+  context: ExecutionContext,
+  problem: ProblemDetails,
+  cause?: unknown,
+): unknown {
+  const { onDenied } = config;
+  if (onDenied !== undefined) {
+    const custom = onDenied(decision, context, problem);
+    if (typeof custom === 'object' && custom !== null) return custom;
+    warnOnce(
+      config,
+      'onDenied\0answer',
+      { featureId: decision.featureId },
+      `stigg-gate: StiggModule's onDenied returned ${describeValue(custom)} instead of an exception to throw; the denial was answered with problem+json. Return (or throw) e.g. new HttpException(body, problem.status).`,
+    );
+  }
+  return new EntitlementProblemException(problem, undefined, cause);
 }
 
 interface FastifyReplyLike {

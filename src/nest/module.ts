@@ -28,7 +28,7 @@ interface ControllerHolder {
  * into its own body or a 500; the filter catches stigg-gate's errors only. Runs while providers are
  * instantiated, before the router reads the filters of each route.
  */
-function bindFilterToRoutes(modules: Iterable<ControllerHolder>): true {
+function bindFilterToRoutes(modules: Iterable<ControllerHolder>): boolean {
   for (const moduleRef of modules) {
     for (const wrapper of moduleRef.controllers.values()) {
       const controller = wrapper.metatype;
@@ -64,8 +64,9 @@ function providersFor(config: Provider, switches: { useGlobalGuard?: boolean | u
     },
     {
       provide: STIGG_FILTER_BINDING,
-      useFactory: (modules: ModulesContainer) => bindFilterToRoutes(modules.values() as Iterable<ControllerHolder>),
-      inject: [ModulesContainer],
+      useFactory: (modules: ModulesContainer, resolved: StiggNestConfig) =>
+        resolved.useExceptionFilter && bindFilterToRoutes(modules.values() as Iterable<ControllerHolder>),
+      inject: [ModulesContainer, STIGG_CONFIG],
     },
     StiggGuard,
     StiggInterceptor,

@@ -2,11 +2,19 @@ import type { ExecutionContext } from '@nestjs/common';
 import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
 import { describeValue, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
-import type { Entitlements, Logger, MaybePromise } from '../core/types';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { checkOnAbort, checkStatusMapping, type OnAbort, type StiggConfig } from '../middleware/gate';
+import type { ProblemDetails } from '../middleware/problem';
 
 export type ContextResolver = (context: ExecutionContext) => MaybePromise<string | undefined | null>;
+
+/**
+ * Turns a denial (402/403) into the exception Nest handles instead of EntitlementProblemException:
+ * return it (or throw it), e.g. `new HttpException({ upgrade: decision.featureId }, problem.status)`.
+ * It then goes to the app's own exception filters (StiggExceptionFilter catches only stigg-gate's errors).
+ */
+export type NestDeniedHandler = (decision: Decision, context: ExecutionContext, problem: ProblemDetails) => unknown;
 
 /** What StiggModule needs besides the entitlements instance (or the options to create one). */
 export interface StiggNestOptions {
@@ -27,6 +35,23 @@ export interface StiggNestOptions {
    * 'commit' the reservation (default: the work was done), 'release' it, or (progress, context) => units.
    */
   onAbort?: OnAbort<ExecutionContext>;
+  /**
+   * A denial (402/403) as the app wants it: `(decision, ctx, problem) => exception`, thrown instead of
+   * EntitlementProblemException (by the guard, and for denials of decorated methods). Default: problem+json.
+   */
+  onDenied?: NestDeniedHandler;
+  /**
+   * Bind StiggExceptionFilter to every controller route (default true), so that stigg-gate's
+   * EntitlementProblemExceptions are problem+json whatever the app's filters. false leaves them to the
+   * app's own filters (e.g. an app-wide `@Catch(HttpException)`), and to Nest's default one after those.
+   */
+  useExceptionFilter?: boolean;
+  /** Receives misconfiguration warnings and settle errors (and the created instance's logs). Default: silent. */
+  logger?: Logger;
+}
+
+/** Switches Nest reads when the module is declared: forRoot() takes them among its options, forRootAsync() beside useFactory. */
+export interface StiggModuleSwitches {
   /** Register the module's providers in every module (Nest's `global: true`). Default false. */
   isGlobal?: boolean;
   /**
@@ -34,26 +59,33 @@ export interface StiggNestOptions {
    * authenticates in a guard of its own, and list StiggGuard after it: `@UseGuards(AuthGuard, StiggGuard)`.
    */
   useGlobalGuard?: boolean;
-  /** Receives misconfiguration warnings and settle errors (and the created instance's logs). Default: silent. */
-  logger?: Logger;
 }
 
 /** Either an instance the app created (`entitlements`), or the options StiggModule creates one from. */
-export type StiggModuleOptions = StiggNestOptions & ({ entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined }));
+export type StiggInstanceOptions = { entitlements: Entitlements } | (EntitlementsOptions & { entitlements?: undefined });
 
-export interface StiggModuleAsyncOptions {
+/** StiggModule.forRoot()'s options. */
+export type StiggModuleOptions = StiggNestOptions & StiggModuleSwitches & StiggInstanceOptions;
+
+/**
+ * What forRootAsync()'s useFactory returns: forRoot()'s options without the module switches, which
+ * Nest needs before the factory runs (they are forRootAsync()'s own options).
+ */
+export type StiggModuleFactoryOptions = StiggNestOptions & { isGlobal?: never; useGlobalGuard?: never } & StiggInstanceOptions;
+
+export interface StiggModuleAsyncOptions extends StiggModuleSwitches {
   imports?: unknown[];
   inject?: unknown[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Nest's own factory type: injected parameters are typed by the app, not here.
-  useFactory: (...args: any[]) => MaybePromise<StiggModuleOptions>;
-  isGlobal?: boolean;
-  useGlobalGuard?: boolean;
+  useFactory: (...args: any[]) => MaybePromise<StiggModuleFactoryOptions>;
 }
 
 /** Validated module configuration: the shared gate's, plus whether the module owns the instance. */
-export interface StiggNestConfig extends StiggConfig<ExecutionContext, never> {
+export interface StiggNestConfig extends StiggConfig<ExecutionContext, NestDeniedHandler> {
   /** True when StiggModule created the instance, and so closes it on shutdown. */
   readonly owned: boolean;
+  /** Whether StiggExceptionFilter is bound to the app's routes. */
+  readonly useExceptionFilter: boolean;
 }
 
 const NEST_KEYS = [
@@ -63,6 +95,8 @@ const NEST_KEYS = [
   'statusMapping',
   'reportWhen',
   'onAbort',
+  'onDenied',
+  'useExceptionFilter',
   'isGlobal',
   'useGlobalGuard',
   'logger',
@@ -140,6 +174,12 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
   );
   checkFunction('resource', o.resource, 'Pass a function of the ExecutionContext that returns the Stigg resource id.');
   checkFunction('reportWhen', o.reportWhen, 'Pass a function of the response status code, e.g. reportWhen: (status) => status < 300.');
+  checkFunction(
+    'onDenied',
+    o.onDenied,
+    'Pass a function (decision, ctx, problem) that returns the exception to throw, e.g. onDenied: (decision, ctx, problem) => new HttpException({ upgrade: decision.featureId }, problem.status).',
+  );
+  checkBoolean('StiggModule.forRoot()', 'useExceptionFilter', o.useExceptionFilter);
   const statusMapping = checkStatusMapping('StiggModule.forRoot()', o.statusMapping);
   const logger = checkLogger(o.logger);
 
@@ -178,7 +218,8 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
     customer: (o.customer as ContextResolver | undefined) ?? noCustomer,
     resource: o.resource as ContextResolver | undefined,
     statusMapping,
-    onDenied: undefined,
+    onDenied: o.onDenied as NestDeniedHandler | undefined,
+    useExceptionFilter: o.useExceptionFilter !== false,
     reportWhen: (o.reportWhen as ((statusCode: number) => boolean) | undefined) ?? reportWhenSuccessful,
     onAbort: checkOnAbort<ExecutionContext>('StiggModule.forRoot()', o.onAbort) ?? 'commit',
     logger,

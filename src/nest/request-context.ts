@@ -1,33 +1,57 @@
 import type { ServerResponse } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
-import type { Lease } from '../core/types';
-import { RequestGate, Settlement } from '../middleware/gate';
-import type { StiggNestConfig } from './options';
+import type { Decision, Lease } from '../core/types';
+import { RequestGate, Settlement, settleable } from '../middleware/gate';
+import type { NestDeniedHandler, StiggNestConfig } from './options';
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
 
 /**
  * One per request: the shared gate (customer and resource resolved lazily, at most once, ids checked
- * as in Express and Koa; HEAD checks without consuming), what the guard reserved, and the
+ * as in Express and Koa; HEAD checks without consuming), what the guard reserved and decided, and the
  * AsyncLocalStorage context the interceptor enters so that decorated provider methods find the customer.
  */
-export class NestRequestContext extends RequestGate<ExecutionContext, never> {
-  /** The handler the guard enforced, and the features it enforced for it. */
+export class NestRequestContext extends RequestGate<ExecutionContext, NestDeniedHandler> {
+  /** The handler the guard (or the interceptor) marked, and the features its wrapper must leave alone. */
   private handler: object | undefined;
   private features: ReadonlySet<string> | undefined;
   private held: Settlement<ExecutionContext>[] | undefined;
+  /** The guard's grants in order, as @EntitlementDecision() hands them (metered ones with settle(units)); most routes have one. */
+  private first: Decision | undefined;
+  private more: Decision[] | undefined;
   private watching = false;
 
+  /**
+   * Defined only for the request's handler, once the guard or the interceptor saw it: the features
+   * its wrapper must not acquire again. The handler's arguments come from the request.
+   */
   enforcedFeatures(method: object): ReadonlySet<string> | undefined {
     return method === this.handler ? this.features : undefined;
   }
 
   /** The guard checked `features` for `handler`: its @RequireFeature wrapper must not acquire them again. */
-  markEnforced(handler: object, features: ReadonlySet<string>): void {
+  markEnforced(handler: object, features: ReadonlySet<string> = NO_FEATURES): void {
     this.handler = handler;
     this.features = features;
   }
 
   hold(lease: Lease): void {
-    (this.held ??= []).push(new Settlement(lease, this.config, this.req));
+    const settlement = new Settlement(lease, this.config, this.req);
+    (this.held ??= []).push(settlement);
+    this.granted(settleable(settlement));
+  }
+
+  /** A grant the handler may read (@EntitlementDecision()). */
+  granted(decision: Decision): void {
+    if (this.first === undefined) this.first = decision;
+    else (this.more ??= []).push(decision);
+  }
+
+  /** The guard's decision for `featureId`, or its first one; undefined when the guard granted none. */
+  decision(featureId: string | undefined): Decision | undefined {
+    const { first } = this;
+    if (first === undefined || featureId === undefined || first.featureId === featureId) return first;
+    return this.more?.find((decision) => decision.featureId === featureId);
   }
 
   /** The handler failed (or a later check denied): the reserved units are usable again at once. */
@@ -73,4 +97,10 @@ export function contextOf(config: StiggNestConfig, executionContext: ExecutionCo
     holder[kContext] = context;
   }
   return context;
+}
+
+/** The request's context when StiggGuard or StiggInterceptor made one (for parameter decorators, which have no injector). */
+export function existingContextOf(executionContext: ExecutionContext): NestRequestContext | undefined {
+  if (executionContext.getType() !== 'http') return undefined;
+  return holderOf(executionContext).holder[kContext];
 }

@@ -232,9 +232,9 @@ describe('StiggModule options', () => {
     expect(() => StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements }), useFactroy: 1 } as never)).toThrow(
       /Did you mean "useFactory"/,
     );
-    await expect(
-      boot([StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements, isGlobal: true }) })]),
-    ).rejects.toThrow(/isGlobal is an option of StiggModule.forRootAsync/);
+    // The factory's type refuses the switches (test/types/nest.ts); a JavaScript caller gets the run-time error.
+    const useFactory = () => ({ entitlements: rig.entitlements, isGlobal: true }) as never;
+    await expect(boot([StiggModule.forRootAsync({ useFactory })])).rejects.toThrow(/isGlobal is an option of StiggModule.forRootAsync/);
   });
 
   it('applies statusMapping to denials', async () => {

@@ -1,7 +1,8 @@
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { localOverrides } from '../testing/local';
+import { checkBatchOperation, checkBatchVariables, MAX_CHECKS_PER_CALL } from './check-batch';
 import { loadOperation } from './documents';
-import type { OperationName } from './documents';
+import type { LoadedOperation, OperationName } from './documents';
 import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
 import { configure, resolveCreateClientOptions } from './options';
 import type { Configuration, StiggClientOptions, StiggCreateClientOptions } from './options';
@@ -23,6 +24,7 @@ import type {
   Customer,
   CustomerSubscription,
   Entitlement,
+  EntitlementCheckRequested,
   EstimateSubscriptionInput,
   EstimateSubscriptionUpdateInput,
   FetchEntitlementQuery,
@@ -239,6 +241,32 @@ export class StiggClient {
     await this.#execute(m, { events }, true);
   }
 
+  /**
+   * Tells Stigg about entitlement checks the app made (its analytics, its `entitlement.denied` /
+   * `entitlement.granted` webhooks). One check is the operation's document; an array of up to
+   * MAX_CHECKS_PER_CALL (200) goes in ONE call, as a document of that many aliased fields (Stigg's
+   * mutation takes one check each). True when Stigg took every one. Not retried once sent: a repeat
+   * would count the checks twice.
+   */
+  async reportEntitlementCheckRequested(
+    entitlementCheckRequested: EntitlementCheckRequested | readonly EntitlementCheckRequested[],
+  ): Promise<boolean> {
+    const m = 'reportEntitlementCheckRequested';
+    if (!Array.isArray(entitlementCheckRequested)) {
+      const single = entitlementCheckRequested as EntitlementCheckRequested;
+      checkReport(m, 'entitlementCheckRequested', single);
+      return this.#execute(m, { entitlementCheckRequested: single }, false);
+    }
+    const checks: readonly EntitlementCheckRequested[] = entitlementCheckRequested;
+    requireNonEmptyArray(m, 'entitlementCheckRequested', checks);
+    if (checks.length > MAX_CHECKS_PER_CALL) {
+      throw new TypeError(`StiggClient.${m}(): at most ${MAX_CHECKS_PER_CALL} checks per call (got ${checks.length}).`);
+    }
+    checks.forEach((check, index) => checkReport(m, `entitlementCheckRequested[${index}]`, check));
+    const data = await this.#send(checkBatchOperation(checks.length), checkBatchVariables(checks), false);
+    return data === true;
+  }
+
   async getCoupons(args: GetCouponsArgs = {}): Promise<CouponConnection> {
     const given: unknown = args; // not `args` itself: the assertion would narrow its fields to unknown
     requireObject('getCoupons', 'args', given);
@@ -322,12 +350,16 @@ export class StiggClient {
     variables: Operations[K]['variables'],
     safeToRepeat: boolean,
   ): Promise<Operations[K]['result']> {
+    return (await this.#send(loadOperation(name), variables, safeToRepeat)) as Operations[K]['result'];
+  }
+
+  async #send(operation: LoadedOperation, variables: object, safeToRepeat: boolean): Promise<unknown> {
     const config = this.#config;
-    const operation = loadOperation(name);
+    const { name } = operation;
     const repeatable = safeToRepeat || operation.kind === 'query';
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return (await sendOnce(config, operation, variables)) as Operations[K]['result'];
+        return await sendOnce(config, operation, variables);
       } catch (error) {
         if (!(error instanceof StiggError) || !error.transient || attempt >= config.maxRetries) throw error;
         const neverSent = error instanceof StiggNetworkError && !error.requestSent;
@@ -364,6 +396,17 @@ function customerInput(method: string, customerId: string | { customerId: string
   requireObject(method, 'input', input);
   requireId(method, typeof customerId === 'string' ? 'customerId' : 'input.customerId', input.customerId);
   return input;
+}
+
+function checkReport(method: string, label: string, check: EntitlementCheckRequested): void {
+  requireObject(method, label, check);
+  requireId(method, `${label}.customerId`, check.customerId);
+  requireId(method, `${label}.featureId`, check.featureId);
+  optionalId(method, `${label}.resourceId`, check.resourceId);
+  requireObject(method, `${label}.entitlementCheckResult`, check.entitlementCheckResult);
+  if (typeof check.entitlementCheckResult.hasAccess !== 'boolean') {
+    throw new TypeError(`StiggClient.${method}(): ${label}.entitlementCheckResult.hasAccess must be a boolean.`);
+  }
 }
 
 function checkUsage(method: string, label: string, usage: ReportUsageInput): void {

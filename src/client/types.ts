@@ -530,6 +530,33 @@ export interface DateFieldComparisonBetween {
   upper: DateTimeInput;
 }
 
+export interface EntitlementCheckRequested {
+  customerId: string;
+  entitlementCheckResult: EntitlementCheckResult;
+  environmentId?: string | null;
+  featureId: string;
+  requestedUsage?: number | null;
+  requestedValues?: ReadonlyArray<string> | null;
+  resourceId?: string | null;
+}
+
+export interface EntitlementCheckResult {
+  accessDeniedReason?: AccessDeniedReason | null;
+  currentUsage?: number | null;
+  enumValues?: ReadonlyArray<string> | null;
+  hasAccess: boolean;
+  hasSoftLimit?: boolean | null;
+  hasUnlimitedUsage?: boolean | null;
+  monthlyResetPeriodConfiguration?: MonthlyResetPeriodConfigInput | null;
+  nextResetDate?: DateTimeInput | null;
+  requestedUsage?: number | null;
+  requestedValues?: ReadonlyArray<string> | null;
+  resetPeriod?: EntitlementResetPeriod | null;
+  usageLimit?: number | null;
+  weeklyResetPeriodConfiguration?: WeeklyResetPeriodConfigInput | null;
+  yearlyResetPeriodConfiguration?: YearlyResetPeriodConfigInput | null;
+}
+
 export interface EntitlementOptions {
   requestedUsage?: number | null;
   requestedValues?: ReadonlyArray<string> | null;
@@ -1476,6 +1503,14 @@ export interface Operations {
       input: ProvisionSubscriptionInput;
     };
     result: ProvisionSubscriptionResult;
+  };
+  reportEntitlementCheckRequested: {
+    kind: 'mutation';
+    rootField: 'reportEntitlementCheckRequested';
+    variables: {
+      entitlementCheckRequested: EntitlementCheckRequested;
+    };
+    result: boolean;
   };
   reportEvent: {
     kind: 'mutation';

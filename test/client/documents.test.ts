@@ -40,7 +40,7 @@ const realInputs: [
 ] = [true, true, true, true, true, true, true, true];
 
 describe('operations/*.graphql', () => {
-  it('holds the 21 operations of the seed documents, entitlementsState (the set Stigg SDKs decide from) and the credit operations, one per file', () => {
+  it('holds the 21 operations of the seed documents, entitlementsState (the set Stigg SDKs decide from), the credit operations and reportEntitlementCheckRequested, one per file', () => {
     expect(operations.map((op) => op.name)).toEqual(
       [
         'archiveCustomer',
@@ -58,6 +58,7 @@ describe('operations/*.graphql', () => {
         'migrateSubscriptionToLatest',
         'provisionCustomer',
         'provisionSubscription',
+        'reportEntitlementCheckRequested',
         'reportEvent',
         'reportUsage',
         'reportUsageBulk',

@@ -22,6 +22,12 @@ interface Case {
   check: (result: any) => void;
 }
 
+const check = {
+  customerId: 'customer-demo-01',
+  featureId: 'feature-01-templates',
+  requestedUsage: 2,
+  entitlementCheckResult: { hasAccess: false, accessDeniedReason: 'RequestedUsageExceedingLimit' as const, usageLimit: 3, currentUsage: 2 },
+};
 const usage = { customerId: 'customer-demo-01', featureId: 'feature-02-campaigns', value: 2, idempotencyKey: 'k-1' };
 
 const cases: Case[] = [
@@ -324,6 +330,14 @@ const cases: Case[] = [
       },
     },
     check: (r) => expect(r).toBeUndefined(),
+  },
+  {
+    method: 'reportEntitlementCheckRequested',
+    call: (c) => c.reportEntitlementCheckRequested(check),
+    operationName: 'ReportEntitlementCheckRequested',
+    rootField: 'reportEntitlementCheckRequested',
+    variables: { entitlementCheckRequested: check },
+    check: (r) => expect(r).toBe(true),
   },
   {
     method: 'getCoupons',

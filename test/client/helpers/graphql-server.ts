@@ -148,6 +148,7 @@ function defaultResolvers(): Record<string, Resolver> {
     reportUsage: ({ input }) => fixtures.usageMeasurement(input, 0),
     reportUsageBulk: ({ input }) => input.usages.map(fixtures.usageMeasurement),
     reportEvent: () => null,
+    reportEntitlementCheckRequested: () => true,
     grantPromotionalEntitlements: ({ input }) =>
       input.promotionalEntitlements.map((grant: { featureId: string; period: string }) => ({
         ...fixtures.promotionalEntitlement,

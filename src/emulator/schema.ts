@@ -32,7 +32,7 @@ type Args = { readonly [argument: string]: any };
 type Resolver = (args: Args, context: unknown, info: GraphQLResolveInfo) => unknown;
 
 /** Root fields the emulator answers, by the argument names of Stigg's schema. */
-export function modelledRootFields(state: EmulatorState): Record<string, (args: Args) => unknown> {
+export function modelledRootFields(state: EmulatorState): Record<string, (args: Args, context?: unknown) => unknown> {
   /* eslint-disable @typescript-eslint/no-unsafe-argument -- Args are schema-validated (above): each state method's parameter type is their type */
   return {
     getCustomerByRefId: (a) => state.getCustomerByRefId(a.input),
@@ -58,7 +58,7 @@ export function modelledRootFields(state: EmulatorState): Record<string, (args: 
     reportUsage: (a) => state.reportUsage(a.input),
     reportUsageBulk: (a) => state.reportUsageBulk(a.input),
     reportEvent: (a) => state.reportEvent(a.events),
-    reportEntitlementCheckRequested: () => true,
+    reportEntitlementCheckRequested: (a, context) => state.reportEntitlementCheckRequested(a.entitlementCheckRequested, requestOf(context)),
     grantPromotionalEntitlements: (a) => state.grantPromotionalEntitlements(a.input),
     creditBalanceSummary: (a) => state.creditBalanceSummary(a.input),
     creditGrants: (a) => state.creditGrants(a.input),
@@ -70,6 +70,12 @@ export function modelledRootFields(state: EmulatorState): Record<string, (args: 
     revokePromotionalEntitlement: (a) => state.revokePromotionalEntitlement(a.input),
   };
   /* eslint-enable @typescript-eslint/no-unsafe-argument */
+}
+
+/** The HTTP call a resolver runs for (the server passes `{ request }` as the GraphQL context); -1 without one. */
+function requestOf(context: unknown): number {
+  const request = typeof context === 'object' && context !== null ? (context as { request?: unknown }).request : undefined;
+  return typeof request === 'number' ? request : -1;
 }
 
 /** Every root field of the schema (queries, mutations, subscriptions), in schema order. */

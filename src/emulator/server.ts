@@ -69,7 +69,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const state = new EmulatorState(catalog, clock);
   state.deniedReasonOverride = options.accessDeniedReason ?? null;
   const webhooks: WebhookSender | null = options.webhooks === undefined ? null : createWebhookSender(options.webhooks, state);
-  if (webhooks !== null) state.onChange = (event) => webhooks.send(event);
+  if (webhooks !== null) {
+    state.onChange = (event) => webhooks.send(event);
+    state.onCheckReport = (report) => webhooks.sendCheck(report);
+  }
   const schema = loadSchema();
   const rootValue = createRootValue(state, schema);
   const documents = new Map<string, Prepared>();
@@ -126,6 +129,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   async function handleGraphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
     state.counters.requests += 1;
+    const request = state.counters.requests;
     const draw = failureRate > 0 ? random() : 1;
     const body = await readBody(req);
     if (latencyMs > 0) await delay(latencyMs);
@@ -176,6 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       schema,
       document: prepared.document,
       rootValue,
+      contextValue: { request },
       variableValues: variables as Record<string, unknown> | null | undefined,
       operationName: typeof payload.operationName === 'string' ? payload.operationName : undefined,
     });

@@ -44,8 +44,10 @@ import {
   updateOneSubscription,
 } from './subscriptions';
 import { reportEvent, reportUsage, reportUsageBulk, type UsageArgs } from './usage';
+import { checkReportBodies, reportEntitlementCheckRequested, type CheckReportInput, type RecordedCheckReport } from './check-reports';
 
 export type { CouponFilter } from './coupons';
+export type { CheckReportInput, RecordedCheckReport } from './check-reports';
 export type {
   AccessDeniedReason,
   ChangeEvent,
@@ -111,6 +113,7 @@ export class EmulatorState {
       faults: { ...s.faults },
       usage: { ...s.usage },
       webhooks: { deliveries: s.webhooks.deliveries.map((d) => ({ ...d })), failed: s.webhooks.failed },
+      checkReports: { ...s.checkReports },
     };
   }
 
@@ -122,6 +125,21 @@ export class EmulatorState {
   /** Raw events accepted by reportEvent, oldest first (the newest 100,000 at most). */
   get events(): readonly RecordedEvent[] {
     return this.store.events;
+  }
+
+  /** Checks taken by reportEntitlementCheckRequested, oldest first (the newest 100,000 at most). */
+  get checkReports(): readonly RecordedCheckReport[] {
+    return this.store.checkReports;
+  }
+
+  /** Called for each check report taken (the webhook sender listens). */
+  set onCheckReport(listener: ((report: RecordedCheckReport) => void) | null) {
+    this.store.onCheckReport = listener;
+  }
+
+  /** The webhook bodies Stigg sends for a reported check (entitlement.requested, then .granted or .denied). */
+  checkWebhookBodies(report: RecordedCheckReport): Json[] {
+    return checkReportBodies(this.store, report);
   }
 
   /** Current usage as the entitlement would report it (after any period rollover). */
@@ -234,6 +252,9 @@ export class EmulatorState {
   reportUsage = (input: UsageArgs): Json => reportUsage(this.store, input);
   reportUsageBulk = (input: { usages: UsageArgs[] }): Json[] => reportUsageBulk(this.store, input);
   reportEvent = (events: Parameters<typeof reportEvent>[1]): null => reportEvent(this.store, events);
+  /** `request`: the HTTP call it came in (one batched document of several checks is one call). */
+  reportEntitlementCheckRequested = (check: CheckReportInput, request = -1): boolean =>
+    reportEntitlementCheckRequested(this.store, check, request);
 
   coupons = (args: Parameters<typeof coupons>[1]): Json => coupons(this.store, args);
   products = (args: Parameters<typeof products>[1]): Json => products(this.store, args);

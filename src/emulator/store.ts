@@ -1,3 +1,4 @@
+import type { RecordedCheckReport } from './check-reports';
 import { randomBytes } from 'node:crypto';
 import type {
   BillingPeriod,
@@ -47,6 +48,8 @@ export interface EmulatorStats {
   usage: Record<string, number>;
   /** Webhook deliveries, oldest first (the newest 1,000), and how many failed for good. */
   webhooks: { deliveries: WebhookDelivery[]; failed: number };
+  /** reportEntitlementCheckRequested: checks taken (granted, denied), and the HTTP calls that carried them. */
+  checkReports: { calls: number; reports: number; granted: number; denied: number };
 }
 
 /** A raw event accepted by reportEvent (duplicates by idempotencyKey dropped). */
@@ -189,6 +192,12 @@ export class Store {
   readonly eventFeatures = new Map<string, CatalogFeature[]>();
   readonly events: RecordedEvent[] = [];
   readonly credits = new CreditBook();
+  /** Checks taken by reportEntitlementCheckRequested, oldest first. */
+  readonly checkReports: RecordedCheckReport[] = [];
+  /** The POST /graphql the last check report came in (calls are counted when it changes). */
+  checkReportRequest = -1;
+  /** Called for each check report (the webhook sender listens). */
+  onCheckReport: ((report: RecordedCheckReport) => void) | null = null;
   stats: EmulatorStats = emptyStats();
   /** Origin the checkout URLs point at (set by the server once it listens). */
   baseUrl = 'http://127.0.0.1';
@@ -223,6 +232,8 @@ export class Store {
     }
     this.events.length = 0;
     this.credits.clear();
+    this.checkReports.length = 0;
+    this.checkReportRequest = -1;
     this.stats = emptyStats();
   }
 
@@ -271,6 +282,7 @@ export function emptyStats(): EmulatorStats {
     faults: { http5xx: 0, dropped: 0 },
     usage: {},
     webhooks: { deliveries: [], failed: 0 },
+    checkReports: { calls: 0, reports: 0, granted: 0, denied: 0 },
   };
 }
 

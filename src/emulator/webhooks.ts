@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RecordedCheckReport } from './check-reports';
 import type { EmulatorWebhooks } from './options';
 import type { EmulatorState } from './state';
 import type { ChangeEvent, ChangeTrigger, Json } from './store';
@@ -18,6 +19,8 @@ const SUBSCRIPTION_TYPES: Partial<Record<ChangeTrigger, string>> = {
 export interface WebhookSender {
   /** Builds the webhooks of one change now (their content is the state at this instant) and queues them. */
   send(event: ChangeEvent): void;
+  /** entitlement.requested, then entitlement.granted or entitlement.denied, for one reported check. */
+  sendCheck(report: RecordedCheckReport): void;
   /** Resolves when every queued webhook is delivered or given up. */
   settled(): Promise<void>;
   /** No more retries; waits for the attempt in flight. */
@@ -147,6 +150,11 @@ export function createWebhookSender(
     send(event: ChangeEvent): void {
       if (stopped) return;
       const bodies = webhookBodies(state, event);
+      for (const body of bodies) chain = chain.then(() => deliver(body));
+    },
+    sendCheck(report: RecordedCheckReport): void {
+      if (stopped) return;
+      const bodies = state.checkWebhookBodies(report);
       for (const body of bodies) chain = chain.then(() => deliver(body));
     },
     settled: () => chain,

@@ -149,6 +149,7 @@ describe('catalog validation', () => {
           faults: { http5xx: 0, dropped: 0 },
           usage: {},
           webhooks: { deliveries: [], failed: 0 },
+          checkReports: { calls: 0, reports: 0, granted: 0, denied: 0 },
         });
       } finally {
         await emulator.stop();

@@ -132,6 +132,7 @@ describe('emulator wire behaviour', () => {
       faults: { http5xx: 0, dropped: 0 },
       usage: { 'c||feature-02-campaigns': 3, 'c||feature-01-templates': 1 },
       webhooks: { deliveries: [], failed: 0 },
+      checkReports: { calls: 0, reports: 0, granted: 0, denied: 0 },
     };
     expect(emulator.stats()).toEqual(expected);
     const stats = emulator.url.replace('/graphql', '/stats');
@@ -150,6 +151,7 @@ describe('emulator wire behaviour', () => {
       faults: { http5xx: 0, dropped: 0 },
       usage: {},
       webhooks: { deliveries: [], failed: 0 },
+      checkReports: { calls: 0, reports: 0, granted: 0, denied: 0 },
     });
   });
 

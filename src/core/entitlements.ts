@@ -1,3 +1,4 @@
+import { startCheckReports, type CheckReporter } from './check-reports';
 import { EntitlementsClosedError } from './errors';
 import { onBeforeExit } from './exit-hook';
 import { FailurePolicy } from './failure-policy';
@@ -42,6 +43,7 @@ class EntitlementsEngine implements Entitlements {
   private closing: Promise<void> | undefined;
   private readonly stopStoreErrors: (() => void) | undefined;
   private readonly leaveExit: () => void;
+  private readonly checkReports: CheckReporter | undefined;
 
   constructor(config: Configuration) {
     this.runtime = new Runtime(config);
@@ -52,6 +54,7 @@ class EntitlementsEngine implements Entitlements {
     this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
+    this.checkReports = startCheckReports(this.runtime);
     const { runtime } = this;
     this.stopStoreErrors = runtime.store.onError?.((error) => runtime.storeError(error));
     this.leaveExit = onBeforeExit({ beforeExit: () => this.deliverBeforeExit() });
@@ -157,7 +160,7 @@ class EntitlementsEngine implements Entitlements {
         this.handOverRefused(timeoutMs);
       } else this.lateFlush(timeoutMs);
     };
-    this.closing = this.shutdown(timeoutMs);
+    this.closing = Promise.all([this.shutdown(timeoutMs), this.checkReports?.close(timeoutMs)]).then(noop);
     return this.closing;
   }
 

@@ -17,6 +17,7 @@ export type {
   ReserveResult,
   Store,
   UpstreamEntitlement,
+  UpstreamCheckReport,
   UpstreamEntitlementsState,
   UpstreamUsageResult,
   UsageOverrun,

@@ -53,6 +53,12 @@ export interface EntitlementsOptions {
     /** Open for this long before one trial call (default 10,000 ms). */
     resetTimeoutMs?: number;
   };
+  /**
+   * Tell Stigg about the app's checks (`reportEntitlementCheckRequested`), for its analytics and its
+   * `entitlement.denied` / `entitlement.granted` webhooks: 'denied' reports each denial, 'all' each
+   * decision. Batched, at most one call a second, never on the request path. Default: off.
+   */
+  reportChecks?: 'denied' | 'all';
   logger?: Logger;
   /** Clock (ms since epoch); default Date.now, read at most once per millisecond. */
   now?: () => number;
@@ -78,6 +84,8 @@ export interface Configuration {
   readonly failureThreshold: number;
   readonly resetTimeoutMs: number;
   readonly maxEntries: number;
+  /** Off when undefined. */
+  readonly reportChecks: 'denied' | 'all' | undefined;
   readonly logger: Logger;
   /** A logger was given (the library is otherwise silent, see UpstreamLog). */
   readonly hasLogger: boolean;
@@ -96,6 +104,7 @@ const TOP_LEVEL = [
   'failMode',
   'retryAfterSeconds',
   'circuitBreaker',
+  'reportChecks',
   'logger',
   'now',
 ] as const;
@@ -168,6 +177,20 @@ function fallbackOf(option: unknown): Map<string, FallbackRule> {
   return fallback;
 }
 
+function reportChecksOf(mode: unknown, client: EntitlementsUpstream): 'denied' | 'all' | undefined {
+  if (mode === undefined) return undefined;
+  if (mode !== 'denied' && mode !== 'all') {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value lands here, objects included
+    throw new TypeError(`${String(mode)} is not a valid value for reportChecks. Please choose 'denied', 'all', or leave it out (off).`);
+  }
+  if (typeof client.reportEntitlementCheckRequested !== 'function') {
+    throw new TypeError(
+      'reportChecks needs a client with reportEntitlementCheckRequested(checks[]): pass Stigg.createClient(apiKey), or add that method to your client.',
+    );
+  }
+  return mode;
+}
+
 export function configure(options: EntitlementsOptions): Configuration {
   if (!isPlainObject(options)) {
     throw new TypeError('createEntitlements() expects an options object: createEntitlements({ client: Stigg.createClient(apiKey) }).');
@@ -204,6 +227,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     throw new TypeError('logger must have warn() and error() methods (debug() and info() are optional), e.g. a pino or winston logger.');
   }
   const fallback = fallbackOf(options.fallback);
+  const reportChecks = reportChecksOf(options.reportChecks, client as EntitlementsUpstream);
 
   return {
     client: client as EntitlementsUpstream,
@@ -221,6 +245,7 @@ export function configure(options: EntitlementsOptions): Configuration {
     fallback,
     failMode,
     retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),
+    reportChecks,
     failureThreshold: integerOption('circuitBreaker.failureThreshold', breaker['failureThreshold'], 5, 1),
     resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
     maxEntries,

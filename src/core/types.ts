@@ -386,4 +386,30 @@ export interface EntitlementsUpstream {
       createdAt?: string | null;
     }>;
   }): Promise<UpstreamUsageResult[]>;
+  /**
+   * Optional (StiggClient has it; needed by the `reportChecks` option): given an array, up to 200
+   * checks in ONE call; resolves when Stigg took them all, rejects when it refused any.
+   */
+  reportEntitlementCheckRequested?(checks: UpstreamCheckReport[]): Promise<boolean>;
+}
+
+/** One check as Stigg's `reportEntitlementCheckRequested` takes it (EntitlementCheckRequested). */
+export interface UpstreamCheckReport {
+  customerId: string;
+  featureId: string;
+  resourceId?: string | null;
+  requestedUsage?: number | null;
+  requestedValues?: string[] | null;
+  entitlementCheckResult: {
+    hasAccess: boolean;
+    accessDeniedReason?: AccessDeniedReason | null;
+    currentUsage?: number | null;
+    usageLimit?: number | null;
+    hasUnlimitedUsage?: boolean | null;
+    hasSoftLimit?: boolean | null;
+    requestedUsage?: number | null;
+    requestedValues?: string[] | null;
+    enumValues?: string[] | null;
+    nextResetDate?: string | null;
+  };
 }

@@ -114,6 +114,7 @@ const ENTITLEMENTS_KEYS = Object.keys({
   failMode: true,
   retryAfterSeconds: true,
   circuitBreaker: true,
+  reportChecks: true,
   logger: true,
   now: true,
 } satisfies Record<keyof EntitlementsOptions, true>);

@@ -66,6 +66,8 @@ export function localOverrides(env: Env | undefined = environment()): LocalOverr
     target.getEntitlement = (query) => fake.getEntitlement(query);
     target.getEntitlementsState = (query) => fake.getEntitlementsState(query);
     target.reportUsageBulk = (input) => fake.reportUsageBulk(input);
+    // Check reports (the reportChecks option) are taken and forgotten: there is no Stigg to tell.
+    target.reportEntitlementCheckRequested = () => Promise.resolve(true);
     return client;
   };
 }

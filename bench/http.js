@@ -99,6 +99,13 @@ async function main() {
           gatedVsUngated: ratio('gated', 'ungated'),
           floorVsUngated: ratio('floor', 'ungated'),
           gatedRedisVsGated: ratio('gated-redis', 'gated'),
+          checksDeniedVsGated: ratio('gated-checks-denied', 'gated'),
+          checksAllVsGated: ratio('gated-checks-all', 'gated'),
+        },
+        // reportChecks must not touch the request: its p99 next to the same gate without it, within each round.
+        p99Ratios: {
+          checksDeniedVsGated: pairedRatio('gated-checks-denied', 'gated', (x, y) => x.p99Us / y.p99Us),
+          checksAllVsGated: pairedRatio('gated-checks-all', 'gated', (x, y) => x.p99Us / y.p99Us),
         },
         cpuEfficiencyRatios: {
           gatedVsFloor: cpuRatio('gated', 'floor'),
@@ -117,6 +124,7 @@ async function main() {
         pipelineDepth: PIPELINE,
         ...summary,
         upstreamRequests: upstream.requests,
+        checkReports: upstream.checkReports,
       },
     };
   } finally {

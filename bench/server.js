@@ -1,9 +1,11 @@
 'use strict';
 // One server under test, in its own process: `node bench/server.js <express|koa|fastify|hono> <variant> <apiUrl> <apiKey> <customerId>`.
 // Variants: ungated; floor (one async middleware doing a Map lookup and a comparison); gated
-// (requireFeature on a boolean feature, memory store, warm cache); gated-redis (same, RedisStore); bare-floor
-// (the floor in a process that did nothing else). Every variant but bare-floor boots the same process:
-// both entitlements instances (memory and Redis) created and warm, so that only the route differs. Why:
+// (requireFeature on a boolean feature, memory store, warm cache); gated-redis (same, RedisStore);
+// gated-checks-denied / gated-checks-all (gated, with reportChecks 'denied' / 'all': every granted request is
+// reported, and past 2,000 waiting dropped and counted); bare-floor (the floor in a process that did
+// nothing else). Every variant but bare-floor boots the same process: all entitlements instances
+// (memory, Redis, and the two reporting ones) created and warm, so that only the route differs. Why:
 // docs/benchmarks.md ("Same process, different route").
 // Prints `READY <port>` once warm. SIGUSR2 starts a measurement window; on SIGTERM it prints
 // `STATS {"requests","cpuUs"}` for that window: server CPU per request is far steadier than
@@ -25,12 +27,14 @@ async function main() {
     const client = new StiggClient({ apiKey, apiUrl });
     const memory = createEntitlements({ client });
     const redis = createEntitlements({ client, store });
-    for (const instance of [memory, redis]) {
+    const checksDenied = createEntitlements({ client, reportChecks: 'denied' });
+    const checksAll = createEntitlements({ client, reportChecks: 'all' });
+    for (const instance of [memory, redis, checksDenied, checksAll]) {
       const warm = await instance.check({ customerId, featureId: FEATURE });
       if (!warm.granted) throw new Error(`bench customer is not entitled to ${FEATURE}: ${warm.accessDeniedReason}`);
       booted.push(instance);
     }
-    entitlements = variant === 'gated-redis' ? redis : memory;
+    entitlements = { 'gated-redis': redis, 'gated-checks-denied': checksDenied, 'gated-checks-all': checksAll }[variant] ?? memory;
   }
   let served = 0;
   let window = { requests: 0, cpu: process.cpuUsage() };

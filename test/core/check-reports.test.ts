@@ -1,4 +1,6 @@
+import express from 'express';
 import type { Decision, Entitlements } from '../../src/core/types';
+import { requireFeature, stigg } from '../../src/middleware/express';
 import { MAX_WAITING_CHECKS } from '../../src/core/check-reports';
 import { customer, startRig, TEMPLATES, ANALYTICS, type Rig } from './helpers';
 
@@ -185,4 +187,34 @@ test('a client without reportEntitlementCheckRequested, or a wrong mode, throws 
     /reportChecks needs a client with reportEntitlementCheckRequested\(checks\[\]\)/,
   );
   expect(() => rig.make({ reportChecks: 'denials' as never })).toThrow(/denials is not a valid value for reportChecks.*'denied', 'all'/);
+});
+
+test('through a gated Express route on loopback: each 402 is exactly one report, each 200 none', async () => {
+  const { entitlements } = await make('denied');
+  const app = express();
+  app.use(stigg({ entitlements, customer: (req) => req.get('x-customer') }));
+  app.post(
+    '/templates',
+    requireFeature(TEMPLATES, (req) => Number(req.query['n'])),
+    (_req, res) => void res.json({ ok: true }),
+  );
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  const statuses: number[] = [];
+  try {
+    for (let i = 0; i < 12; i += 1) {
+      const n = i % 3 === 0 ? 1 : 5; // 1 unit is granted while 8 + committed ones stay within 10; 5 is always denied
+      const res = await fetch(`http://127.0.0.1:${port}/templates?n=${n}`, { method: 'POST', headers: { 'x-customer': 'eight' } });
+      statuses.push(res.status);
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  await entitlements.close();
+  const denials = statuses.filter((status) => status === 402).length;
+  // 5 units never fit (8 used of 10); 1 unit fits twice (9, 10), then is denied too.
+  expect(statuses).toEqual([200, 402, 402, 200, 402, 402, 402, 402, 402, 402, 402, 402]);
+  expect(stats()).toMatchObject({ reports: denials, denied: denials, granted: 0 });
+  expect(rig.emulator.state.checkReports.every((r) => r.check.customerId === 'eight')).toBe(true);
 });

@@ -2,7 +2,9 @@
 // Core benchmarks over the built package (run `npm run build` first; `node --expose-gc bench/core.js`).
 // Prints one JSON object on stdout:
 //   perCall    CPU ns per warm call of check(), acquire()+commit() (boolean and metered), next to a plain
-//              Map lookup + comparison measured in the same run, interleaved over rounds (median).
+//              Map lookup + comparison measured in the same run, interleaved over rounds (median); and
+//              check() with reportChecks 'denied' (a grant: not reported) and 'all' (every call queued,
+//              past 2,000 waiting dropped and counted), the sends included.
 //   coldStorm  1,000 concurrent acquires for one cold customer against the emulator: upstream calls.
 //   usage      10,000 granted+committed acquires: the emulator's applied total and bulk calls.
 //   stream     1,500 commits over 500 customers at a steady pace (7 every 10 ms): bulk calls (one per
@@ -23,7 +25,7 @@ const round1 = (n) => Math.round(n * 10) / 10;
 
 /** An in-process upstream answering instantly: measures the core alone. */
 function instantUpstream() {
-  const calls = { getEntitlement: 0, reportUsageBulk: 0 };
+  const calls = { getEntitlement: 0, reportUsageBulk: 0, reportEntitlementCheckRequested: 0 };
   return {
     calls,
     async getEntitlement(query) {
@@ -37,6 +39,10 @@ function instantUpstream() {
         currentUsage: metered ? 0 : null,
         feature: { refId: query.featureId, featureType: metered ? 'NUMBER' : 'BOOLEAN', meterType: metered ? 'Fluctuating' : 'None' },
       };
+    },
+    async reportEntitlementCheckRequested() {
+      calls.reportEntitlementCheckRequested += 1;
+      return true;
     },
     async reportUsageBulk(input) {
       calls.reportUsageBulk += 1;
@@ -56,10 +62,14 @@ async function perCall() {
   const CHUNKS = 100;
   const ROUNDS = 7;
   const entitlements = createEntitlements({ client: instantUpstream() });
+  const checksDenied = createEntitlements({ client: instantUpstream(), reportChecks: 'denied' });
+  const checksAll = createEntitlements({ client: instantUpstream(), reportChecks: 'all' });
   const booleanInput = { customerId: 'bench', featureId: ANALYTICS };
   const meteredInput = { customerId: 'bench', featureId: TEMPLATES, requestedUsage: 1 };
   await entitlements.check(booleanInput);
   await entitlements.check(meteredInput);
+  await checksDenied.check(booleanInput);
+  await checksAll.check(booleanInput);
   const floorMap = new Map([['bench', { usageLimit: 1e15, currentUsage: 0 }]]);
   let sink = 0;
   const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
@@ -75,6 +85,12 @@ async function perCall() {
     },
     check() {
       for (let i = 0; i < CHUNK; i += 1) if (entitlements.check(booleanInput).granted) sink += 1;
+    },
+    checkReportChecksDenied() {
+      for (let i = 0; i < CHUNK; i += 1) if (checksDenied.check(booleanInput).granted) sink += 1;
+    },
+    checkReportChecksAll() {
+      for (let i = 0; i < CHUNK; i += 1) if (checksAll.check(booleanInput).granted) sink += 1;
     },
     acquireCommitBoolean() {
       for (let i = 0; i < CHUNK; i += 1) {
@@ -104,7 +120,7 @@ async function perCall() {
       samples[name].push(((used.user + used.system) * 1000) / (CHUNK * CHUNKS));
     }
   }
-  await entitlements.close();
+  await Promise.all([entitlements.close(), checksDenied.close(), checksAll.close()]);
   // Round 0 is JIT warm-up.
   const ns = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, round1(median(values.slice(1)))]));
   const ratio = (name) => round1(ns[name] / ns.mapFloor);
@@ -115,6 +131,8 @@ async function perCall() {
     ns,
     ratioToMapFloor: {
       check: ratio('check'),
+      checkReportChecksDenied: ratio('checkReportChecksDenied'),
+      checkReportChecksAll: ratio('checkReportChecksAll'),
       acquireCommitBoolean: ratio('acquireCommitBoolean'),
       acquireCommitMetered: ratio('acquireCommitMetered'),
     },

@@ -12,7 +12,8 @@ import {
 import { isPlainObject } from '../core/input';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core/types';
-import { ATTR, EVENT_NAME, eventAttributes, metricAttributes } from './attributes';
+import { ATTR, EVENT_NAME, eventAttributes } from './attributes';
+import { DecisionTally } from './tally';
 
 export interface InstrumentOptions {
   /** Where spans go; default the global one (`trace.setGlobalTracerProvider`, or what the OTel SDK registered). */
@@ -95,12 +96,18 @@ export function instrument(entitlements: Entitlements, options?: InstrumentOptio
   const tracer: Tracer = (config.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
   const meter: Meter = (config.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
 
-  const decisions = meter.createCounter('stigg_gate.decisions', {
+  const decisions = meter.createObservableCounter('stigg_gate.decisions', {
     description: 'Decisions check() and acquire() returned',
     unit: '{decision}',
   });
-  const hits = meter.createCounter('stigg_gate.cache.hits', { description: 'Decisions answered from the cache', unit: '{lookup}' });
-  const misses = meter.createCounter('stigg_gate.cache.misses', { description: 'Decisions that had to read Stigg', unit: '{lookup}' });
+  const hits = meter.createObservableCounter('stigg_gate.cache.hits', {
+    description: 'Decisions answered from the cache',
+    unit: '{lookup}',
+  });
+  const misses = meter.createObservableCounter('stigg_gate.cache.misses', {
+    description: 'Decisions that had to read Stigg',
+    unit: '{lookup}',
+  });
   const latency = meter.createHistogram('stigg_gate.upstream.duration', {
     description: 'Duration of calls to Stigg',
     unit: 's',
@@ -132,9 +139,11 @@ export function instrument(entitlements: Entitlements, options?: InstrumentOptio
   const count = (counter: typeof delivered) => (reports: readonly PendingUsage[]) => {
     for (const [featureId, units] of unitsByFeature(reports)) counter.add(units, { [ATTR.key]: featureId });
   };
+  const tally = new DecisionTally();
+  const cache = { hits: 0, misses: 0 };
   const listeners: Listeners = {
     decision: (decision: Decision) => {
-      decisions.add(1, metricAttributes(decision));
+      tally.add(decision);
       const active = trace.getSpan(context.active());
       if (active !== undefined) {
         active.addEvent(EVENT_NAME, eventAttributes(decision, config.customerOnSpans));
@@ -145,8 +154,8 @@ export function instrument(entitlements: Entitlements, options?: InstrumentOptio
       span.addEvent(EVENT_NAME, eventAttributes(decision, config.customerOnSpans));
       span.end();
     },
-    'cache:hit': () => hits.add(1),
-    'cache:miss': () => misses.add(1),
+    'cache:hit': () => (cache.hits += 1),
+    'cache:miss': () => (cache.misses += 1),
     'upstream:call': (call: UpstreamCall) => {
       latency.record(call.durationMs / 1000, { [ATTR.operation]: call.operation, [ATTR.outcome]: call.outcome });
       if (call.outcome !== 'ok') errors.add(1, { [ATTR.operation]: call.operation, [ATTR.errorType]: call.outcome });
@@ -161,8 +170,11 @@ export function instrument(entitlements: Entitlements, options?: InstrumentOptio
     result.observe(depth, health.outbox.depth);
     result.observe(age, (health.outbox.oldestAgeMs ?? 0) / 1000);
     result.observe(reachable, health.store.reachable ? 1 : 0);
+    tally.observe(result, decisions);
+    if (cache.hits > 0) result.observe(hits, cache.hits);
+    if (cache.misses > 0) result.observe(misses, cache.misses);
   };
-  const observables = [breaker, depth, age, reachable];
+  const observables = [breaker, depth, age, reachable, decisions, hits, misses];
 
   const on = entitlements.on.bind(entitlements) as (event: string, listener: unknown) => void;
   const off = entitlements.off.bind(entitlements) as (event: string, listener: unknown) => void;

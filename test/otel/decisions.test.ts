@@ -156,19 +156,25 @@ test('with a span active, the event goes on it (no span of its own); customerOnS
   expect(JSON.stringify(metrics.get('stigg_gate.decisions')?.dataPoints.map((point) => point.attributes))).not.toMatch(/cust-/);
 });
 
-test("withoutActiveSpan 'none': no span without a parent, still counted; the disposer stops everything", async () => {
+test("withoutActiveSpan 'none': no span without a parent, still counted", async () => {
   const { entitlements } = engine();
-  const dispose = instrument(entitlements, {
-    tracerProvider: otel.tracerProvider,
-    meterProvider: otel.meterProvider,
-    withoutActiveSpan: 'none',
-  });
+  cleanups.push(
+    instrument(entitlements, { tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider, withoutActiveSpan: 'none' }),
+  );
   await entitlements.check({ customerId: 'cust-growth', featureId: TEMPLATES });
   expect(await otel.finished()).toHaveLength(0);
   expect(valueOf(await otel.collect(), 'stigg_gate.decisions')).toBe(1);
+});
+
+test('the disposer removes the listeners: no span for later decisions, and disposing twice is harmless', async () => {
+  const { entitlements } = engine();
+  const dispose = instrument(entitlements, { tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider });
+  await entitlements.check({ customerId: 'cust-growth', featureId: TEMPLATES });
+  expect(await otel.finished()).toHaveLength(1);
+  dispose();
   dispose();
   await entitlements.check({ customerId: 'cust-growth', featureId: TEMPLATES });
-  expect(valueOf(await otel.collect(), 'stigg_gate.decisions')).toBe(1);
+  expect(await otel.finished()).toHaveLength(1);
 });
 
 test('bad options throw at once with the fix', () => {

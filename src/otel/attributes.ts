@@ -7,11 +7,8 @@ import type { Decision, DecisionSource } from '../core/types';
  */
 export const ATTR = {
   key: 'feature_flag.key',
-  provider: 'feature_flag.provider.name',
   variant: 'feature_flag.result.variant',
-  value: 'feature_flag.result.value',
   reason: 'feature_flag.result.reason',
-  contextId: 'feature_flag.context.id',
   errorType: 'error.type',
   source: 'stigg_gate.source',
   deniedReason: 'stigg_gate.access_denied_reason',
@@ -23,7 +20,6 @@ export const ATTR = {
 } as const;
 
 export const EVENT_NAME = 'feature_flag.evaluation';
-export const PROVIDER = 'stigg';
 
 /** feature_flag.result.reason by where the decision came from (the convention's well-known values). */
 const REASONS: Record<DecisionSource, string> = {
@@ -35,23 +31,26 @@ const REASONS: Record<DecisionSource, string> = {
   'fail-open': 'error',
 };
 
-/** The attributes of one decision's span event: no customer or resource id unless `customer`. */
+/**
+ * The attributes of one decision's span event: no customer or resource id unless `customer`. One
+ * literal with every key (string keys, not computed ones: V8 builds it from one shape), undefined where a
+ * value does not apply (the SDK drops undefined values). Each attribute costs the SDK a check and a
+ * copy per event: feature_flag.result.value (the variant says it) and feature_flag.provider.name (the
+ * instrumentation scope, 'stigg-gate', says it) are left out.
+ */
 export function eventAttributes(decision: Decision, customer: boolean): Attributes {
-  const attributes: Attributes = {
-    [ATTR.key]: decision.featureId,
-    [ATTR.provider]: PROVIDER,
-    [ATTR.variant]: decision.granted ? 'granted' : 'denied',
-    [ATTR.value]: decision.granted,
-    [ATTR.reason]: REASONS[decision.source] ?? 'unknown',
-    [ATTR.source]: decision.source,
-    [ATTR.requested]: decision.requestedUsage,
+  return {
+    'feature_flag.key': decision.featureId,
+    'feature_flag.result.variant': decision.granted ? 'granted' : 'denied',
+    'feature_flag.result.reason': REASONS[decision.source] ?? 'unknown',
+    'stigg_gate.source': decision.source,
+    'stigg_gate.requested_usage': decision.requestedUsage,
+    'stigg_gate.access_denied_reason': decision.accessDeniedReason ?? undefined,
+    'stigg_gate.usage_limit': decision.usageLimit ?? undefined,
+    'stigg_gate.remaining': decision.remaining ?? undefined,
+    'error.type': decision.source === 'fail-open' ? 'stigg_unavailable' : undefined,
+    'feature_flag.context.id': customer ? decision.customerId : undefined,
   };
-  if (decision.source === 'fail-open') attributes[ATTR.errorType] = 'stigg_unavailable';
-  if (decision.accessDeniedReason !== null) attributes[ATTR.deniedReason] = decision.accessDeniedReason;
-  if (decision.usageLimit !== null) attributes[ATTR.limit] = decision.usageLimit;
-  if (decision.remaining !== null) attributes[ATTR.remaining] = decision.remaining;
-  if (customer) attributes[ATTR.contextId] = decision.customerId;
-  return attributes;
 }
 
 /** The attributes of the decisions counter: bounded sets only (feature, result, reason, source). */

@@ -49,7 +49,7 @@ async function measure(framework, variant, emulator) {
 }
 
 async function main() {
-  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,bare-floor,floor,gated,gated-redis').split(',');
+  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,bare-floor,floor,gated,gated-redis,otel-floor,otel-gated').split(',');
   const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,fastify,hono').split(',');
   const { startEmulator } = require(path.join(dist, 'emulator', 'index.js'));
   const { StiggClient } = require(path.join(dist, 'index.js'));
@@ -61,6 +61,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const framework of frameworks) {
         for (const variant of variants) {
+          if (variant.startsWith('otel-') && framework !== 'express') continue;
           const result = await measure(framework, variant, emulator);
           ((runs[framework] ??= {})[variant] ??= []).push(result);
         }
@@ -99,12 +100,14 @@ async function main() {
           gatedVsUngated: ratio('gated', 'ungated'),
           floorVsUngated: ratio('floor', 'ungated'),
           gatedRedisVsGated: ratio('gated-redis', 'gated'),
+          otelGatedVsOtelFloor: ratio('otel-gated', 'otel-floor'),
         },
         cpuEfficiencyRatios: {
           gatedVsFloor: cpuRatio('gated', 'floor'),
           gatedVsBareFloor: cpuRatio('gated', 'bare-floor'),
           gatedVsUngated: cpuRatio('gated', 'ungated'),
           gatedRedisVsGated: cpuRatio('gated-redis', 'gated'),
+          otelGatedVsOtelFloor: cpuRatio('otel-gated', 'otel-floor'),
         },
       };
     }

@@ -49,7 +49,7 @@ async function measure(framework, variant, emulator) {
 }
 
 async function main() {
-  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,bare-floor,floor,gated,gated-redis').split(',');
+  const variants = (process.env.BENCH_VARIANTS ?? 'ungated,bare-floor,floor,gated,gated-redis,otel-floor,otel-gated').split(',');
   const frameworks = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,fastify,hono').split(',');
   const { startEmulator } = require(path.join(dist, 'emulator', 'index.js'));
   const { StiggClient } = require(path.join(dist, 'index.js'));
@@ -61,6 +61,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const framework of frameworks) {
         for (const variant of variants) {
+          if (variant.startsWith('otel-') && framework !== 'express') continue;
           const result = await measure(framework, variant, emulator);
           ((runs[framework] ??= {})[variant] ??= []).push(result);
         }
@@ -101,6 +102,7 @@ async function main() {
           gatedRedisVsGated: ratio('gated-redis', 'gated'),
           checksDeniedVsGated: ratio('gated-checks-denied', 'gated'),
           checksAllVsGated: ratio('gated-checks-all', 'gated'),
+          otelGatedVsOtelFloor: ratio('otel-gated', 'otel-floor'),
         },
         // reportChecks must not touch the request: its p99 next to the same gate without it, within each round.
         p99Ratios: {
@@ -112,6 +114,7 @@ async function main() {
           gatedVsBareFloor: cpuRatio('gated', 'bare-floor'),
           gatedVsUngated: cpuRatio('gated', 'ungated'),
           gatedRedisVsGated: cpuRatio('gated-redis', 'gated'),
+          otelGatedVsOtelFloor: cpuRatio('otel-gated', 'otel-floor'),
         },
       };
     }

@@ -11,6 +11,13 @@ async function main() {
     const out = execFileSync(process.execPath, ['--expose-gc', core], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     Object.assign(summary, { core: JSON.parse(out) });
   }
+  if (!process.env.BENCH_SKIP_OTEL) {
+    const out = execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, 'otel.js')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    Object.assign(summary, JSON.parse(out));
+  }
   if (!process.env.BENCH_SKIP_HTTP) Object.assign(summary, await require('./http.js').main());
   if (!process.env.BENCH_SKIP_NEST) Object.assign(summary, await require('./nest.js').main());
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

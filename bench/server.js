@@ -4,8 +4,9 @@
 // (requireFeature on a boolean feature, memory store, warm cache); gated-redis (same, RedisStore);
 // gated-checks-denied / gated-checks-all (gated, with reportChecks 'denied' / 'all': every granted request is
 // reported, and past 2,000 waiting dropped and counted); bare-floor (the floor in a process that did
-// nothing else). Every variant but bare-floor boots the same process: all entitlements instances
-// (memory, Redis, and the two reporting ones) created and warm, so that only the route differs. Why:
+// nothing else); otel-floor and otel-gated (Express only: floor and gated under a span per request, as HTTP
+// instrumentation makes; otel-gated instrument()ed). Every variant but bare-floor boots the same process: all
+// entitlements instances (memory, Redis, and the two reporting ones) created and warm, so that only the route differs. Why:
 // docs/benchmarks.md ("Same process, different route").
 // Prints `READY <port>` once warm. SIGUSR2 starts a measurement window; on SIGTERM it prints
 // `STATS {"requests","cpuUs"}` for that window: server CPU per request is far steadier than
@@ -20,6 +21,7 @@ async function main() {
   const { StiggClient, createEntitlements } = require(path.join(dist, 'index.js'));
   let entitlements;
   let store;
+  let telemetry;
   const booted = [];
   if (variant !== 'bare-floor') {
     const { RedisStore } = require(path.join(dist, 'redis', 'index.js'));
@@ -35,7 +37,15 @@ async function main() {
       booted.push(instance);
     }
     entitlements = { 'gated-redis': redis, 'gated-checks-denied': checksDenied, 'gated-checks-all': checksAll }[variant] ?? memory;
+    // The OpenTelemetry SDK runs in every booted variant (its timers, its modules): only otel-* use it.
+    telemetry = require('./telemetry.js').telemetryProviders();
+    booted.push(telemetry);
+    if (variant === 'otel-gated') {
+      const { instrument } = require(path.join(dist, 'otel', 'index.js'));
+      instrument(memory, { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider });
+    }
   }
+  if (variant.startsWith('otel-') && framework !== 'express') throw new Error(`${variant} is measured on Express only`);
   let served = 0;
   let window = { requests: 0, cpu: process.cpuUsage() };
   process.on('SIGUSR2', () => {
@@ -51,6 +61,7 @@ async function main() {
       served++;
       res.json({ ok: true });
     };
+    if (variant.startsWith('otel-')) app.use(requestSpans(telemetry.tracerProvider.getTracer('http')));
     if (variant === 'ungated') app.get('/r', handler);
     else if (variant.endsWith('floor')) {
       app.get(
@@ -107,10 +118,26 @@ async function main() {
     const cpu = process.cpuUsage(window.cpu);
     process.stdout.write(`STATS ${JSON.stringify({ requests: served - window.requests, cpuUs: cpu.user + cpu.system })}\n`);
     server.close();
-    for (const instance of booted) await instance.close();
+    for (const instance of booted) await (instance.close ? instance.close() : instance.shutdown());
     if (store) await store.close();
     process.exit(0);
   });
+}
+
+/**
+ * What HTTP instrumentation does for the otel-* variants: a span per request, active while the
+ * (synchronous, warm) middleware chain runs, ended when the response is. The context manager is
+ * the SDK's StackContextManager: enough for a chain that does not await.
+ */
+function requestSpans(tracer) {
+  const { context, trace, ROOT_CONTEXT } = require('@opentelemetry/api');
+  const { StackContextManager } = require('@opentelemetry/sdk-trace');
+  context.setGlobalContextManager(new StackContextManager().enable());
+  return function requestSpan(_req, res, next) {
+    const span = tracer.startSpan('GET /r');
+    res.once('finish', () => span.end());
+    context.with(trace.setSpan(ROOT_CONTEXT, span), next);
+  };
 }
 
 main().catch((error) => {

@@ -2,6 +2,7 @@ import { startCheckReports, type CheckReporter } from './check-reports';
 import { EntitlementsClosedError } from './errors';
 import { onBeforeExit } from './exit-hook';
 import { FailurePolicy } from './failure-policy';
+import { healthOf } from './health';
 import { Fetcher } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
 import { Reservations } from './leases';
@@ -19,6 +20,7 @@ import type {
   Decision,
   Entitlements,
   EntitlementsEvents,
+  Health,
   Lease,
   MaybePromise,
   UsageReport,
@@ -141,6 +143,10 @@ class EntitlementsEngine implements Entitlements {
   async ready(options?: ReadyOptions): Promise<void> {
     if (this.closed) throw new EntitlementsClosedError('ready()');
     await probeUpstream(this.runtime.config.client, timeoutOf(options, 'ready()', DEFAULT_READY_TIMEOUT_MS, 1));
+  }
+
+  health(): Health {
+    return healthOf(this.runtime, this.ledger.buffer, this.ledger.stranded.size, this.closed);
   }
 
   close(options?: CloseOptions): Promise<void> {

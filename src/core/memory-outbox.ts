@@ -71,6 +71,16 @@ export class MemoryOutbox {
     return count;
   }
 
+  /** createdAt of the oldest report, claimed or not (each batch and the queue are oldest first); null when empty. */
+  get oldestCreatedAt(): string | null {
+    let oldest = this.queue[this.head]?.createdAt ?? null;
+    for (const batch of this.leased) {
+      const first = batch.reports[0]?.createdAt;
+      if (first !== undefined && (oldest === null || Date.parse(first) < Date.parse(oldest))) oldest = first;
+    }
+    return oldest;
+  }
+
   /** An OutboxFullError when `unsettled` more reports would not fit even after compaction. */
   refusal(unsettled: number): Error | undefined {
     if (this.count + unsettled < this.maxPendingUsage) return undefined;

@@ -4,7 +4,7 @@ import { exceeds } from './decide';
 import { THREE_DIGITS } from './digits';
 import { MemoryOutbox } from './memory-outbox';
 import { IdTable } from './reservation-table';
-import type { CachedEntitlement, PendingUsage, ReserveResult, Store } from './types';
+import type { CachedEntitlement, PendingUsage, ReserveResult, Store, StoreHealth } from './types';
 
 export { OutboxFullError } from './memory-outbox';
 
@@ -108,6 +108,11 @@ export class MemoryStore implements Store {
   /** Reports in the outbox, claimed or not. */
   get pendingUsageCount(): number {
     return this.outbox.count;
+  }
+
+  /** Always reachable; the whole outbox is here. */
+  health(): StoreHealth {
+    return { reachable: true, error: null, outbox: { depth: this.outbox.count, oldestCreatedAt: this.outbox.oldestCreatedAt } };
   }
 
   getEntitlement(key: string): CachedEntitlement | undefined {

@@ -6,7 +6,7 @@ import { StoreLog } from './store-log';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
-import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store } from './types';
+import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store, UpstreamCall, UpstreamOutcome } from './types';
 
 /**
  * What every part of the engine shares: the configuration, the store with its error reporting, the
@@ -47,6 +47,17 @@ export class Runtime {
     else if (event === 'usage:undelivered') this.losses.undelivered(args[0] as PendingUsage[]);
     else if (event === 'usage:parked') this.losses.parked(args[0] as EntitlementsEvents['usage:parked'][0]);
     this.events.emit(event, ...args);
+  }
+
+  /** When a call to Stigg starts: the clock while 'upstream:call' is listened to, else NaN (nothing is measured). */
+  callStarted(): number {
+    return this.events.has('upstream:call') ? this.now() : Number.NaN;
+  }
+
+  /** The call callStarted() timed ended with `outcome`: 'upstream:call', when it was measured. */
+  callEnded(operation: UpstreamCall['operation'], startedAt: number, outcome: UpstreamOutcome): void {
+    if (Number.isNaN(startedAt)) return;
+    this.events.emit('upstream:call', { operation, durationMs: this.now() - startedAt, outcome });
   }
 
   /** Every failure is emitted; the log is rate-limited per kind (an outage fails every operation). */

@@ -1,3 +1,5 @@
+import type { UpstreamOutcome } from './types';
+
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -83,6 +85,12 @@ export function failureKind(error: unknown): FailureKind {
   const codes = codesOf(record);
   if (codes.includes('UNAUTHENTICATED') || codes.includes('Unauthenticated')) return 'auth';
   return codes.length > 0 && codes.every((code) => REJECTION_CODES.has(code)) ? 'rejected' : 'unknown';
+}
+
+/** The category of a failed call to Stigg, for 'upstream:call' (a 429 is 'rate-limited', else its FailureKind). */
+export function callOutcome(error: unknown): Exclude<UpstreamOutcome, 'ok'> {
+  if (typeof error === 'object' && error !== null && statusOf(error as Record<string, unknown>) === 429) return 'rate-limited';
+  return failureKind(error);
 }
 
 /** The code Stigg refused a report with (BAD_USER_INPUT, CustomerNotFound…), for logs and events. */

@@ -3,6 +3,10 @@
  * and the adapters (Express, Koa, decorators). Adapters only ever talk to `Entitlements`.
  */
 
+import type { Health, StoreHealth, UpstreamCall } from './health-types';
+
+export type { Health, StoreHealth, UpstreamCall, UpstreamOutcome } from './health-types';
+
 /** Stigg's AccessDeniedReason enum, exactly as on the wire. */
 export type AccessDeniedReason =
   | 'BudgetExceeded'
@@ -223,6 +227,11 @@ export interface Store {
    */
   releaseUsage?(ids: string[]): MaybePromise<void>;
   /**
+   * Optional, cheap and synchronous (for health()): whether the store answers now and, for a store
+   * that can tell without a round trip, the depth of its outbox and when its oldest report was made.
+   */
+  health?(): StoreHealth;
+  /**
    * Optional: errors the store finds on its own, outside any call (e.g. Redis lost its data). An
    * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe.
    */
@@ -260,6 +269,11 @@ export interface EntitlementsEvents {
   /** Stigg took usage reports again after 'usage:parked'; the outbox is delivered. */
   'usage:resumed': [info: { parkedMs: number }];
   'store:error': [error: Error];
+  /**
+   * Every call to Stigg the engine makes (entitlement reads, usage deliveries), when it ended: for
+   * latency histograms and error counts. Emitted only while a listener is registered.
+   */
+  'upstream:call': [call: UpstreamCall];
   /**
    * A lease settled with more units than it reserved took the usage past the limit: the units were
    * reported (the work happened) and later requests are decided against them.
@@ -320,6 +334,11 @@ export interface Entitlements {
    * whose message says the fix. For startup (fail the deployment fast) and readiness probes.
    */
   ready(options?: ReadyOptions): Promise<void>;
+  /**
+   * A synchronous snapshot for a readiness probe (`/readyz`): the breaker, the store, the outbox's
+   * depth and the age of its oldest report, parked delivery, closed. Costs no call to Stigg or Redis.
+   */
+  health(): Health;
   /**
    * Stop taking work, deliver what it can within `timeoutMs` (default 10,000), then resolve. What
    * Stigg did not take stays in a shared store's outbox for the next process; a memory store's is

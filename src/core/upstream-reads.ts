@@ -1,7 +1,7 @@
 import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
-import { failureKind } from './transient';
-import type { UpstreamEntitlement, UpstreamEntitlementsState } from './types';
+import { callOutcome, failureKind } from './transient';
+import type { UpstreamCall, UpstreamEntitlement, UpstreamEntitlementsState } from './types';
 
 /** One read of a customer's (and resource's) entitlement set, shared by every key of it that misses meanwhile. */
 export interface SetRead {
@@ -188,7 +188,12 @@ export class UpstreamReads {
     if (read !== undefined) read.delivered.set(key, (read.delivered.get(key) ?? 0) + units);
   }
 
-  private async call<T>(operation: string, customerId: string, featureId: string | undefined, run: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    operation: UpstreamCall['operation'],
+    customerId: string,
+    featureId: string | undefined,
+    run: () => Promise<T>,
+  ): Promise<T> {
     const { runtime } = this;
     const { breaker } = runtime;
     try {
@@ -209,11 +214,14 @@ export class UpstreamReads {
       breaker.settled();
       throw error;
     }
+    const startedAt = runtime.callStarted();
     try {
       const result = await run();
+      runtime.callEnded(operation, startedAt, 'ok');
       breaker.success();
       return result;
     } catch (error) {
+      runtime.callEnded(operation, startedAt, callOutcome(error));
       const retryAfterMs = rateLimitOf(error);
       if (retryAfterMs !== undefined) {
         // Stigg's answer for this customer's reads: theirs to wait out, not everyone's outage.

@@ -3,9 +3,9 @@ import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
-import { failureKind, refusalCode } from './transient';
+import { callOutcome, failureKind, refusalCode } from './transient';
 import { DELIVERED, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
-import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
+import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamOutcome, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
 
@@ -40,6 +40,8 @@ export interface UsageBufferOptions {
   /** A delivery failed and will be retried (for logging). */
   onRetry?(error: unknown, reports: PendingUsage[]): void;
   onStoreError(error: Error): void;
+  /** Optional timing of each reportUsageBulk call ('upstream:call'): started() before it, ended() after. */
+  calls?: { started(): number; ended(startedAt: number, outcome: UpstreamOutcome): void };
   random?: () => number;
 }
 
@@ -75,6 +77,8 @@ export class UsageBuffer {
   private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private aborted = false;
   private readonly refusals: Refusals;
+  /** The batch claimed and not yet through deliver() (health() counts it as this process's). */
+  private delivering: readonly PendingUsage[] = [];
 
   constructor(options: UsageBufferOptions) {
     this.options = options;
@@ -112,6 +116,13 @@ export class UsageBuffer {
   /** Reports this process put in the outbox that no drain has claimed yet. */
   get queued(): number {
     return this.queuedLocally;
+  }
+
+  /** This process's share of the outbox for health(): queued here, plus the batch in delivery, and the oldest's time. */
+  local(): { depth: number; oldestMs: number | undefined } {
+    let oldestMs = this.arrivals.oldest;
+    for (const report of this.delivering) oldestMs = Math.min(oldestMs ?? Infinity, Date.parse(report.createdAt));
+    return { depth: this.queuedLocally + this.delivering.length, oldestMs };
   }
 
   /** Stops the interval; a drain already running still finishes. */
@@ -204,7 +215,9 @@ export class UsageBuffer {
         this.arrivals.clear();
         return;
       }
-      if (!(await this.deliver(batch))) {
+      this.delivering = batch;
+      const delivered = await this.deliver(batch).finally(() => (this.delivering = []));
+      if (!delivered) {
         if (this.aborted) await this.giveBack(batch);
         return;
       }
@@ -235,14 +248,17 @@ export class UsageBuffer {
 
   /** One call until Stigg answers for good: taken (acked), refused, failed otherwise, or stopped (close()'s deadline). */
   private async send(batch: PendingUsage[]): Promise<Sent> {
-    const { client, breaker } = this.options;
+    const { client, breaker, calls } = this.options;
     const usages = batch.map(toWire);
     const before = await this.prepare(batch);
     for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
+      const startedAt = calls === undefined ? 0 : calls.started();
       try {
         results = await client.reportUsageBulk({ usages });
+        calls?.ended(startedAt, 'ok');
       } catch (caught) {
+        calls?.ended(startedAt, callOutcome(caught));
         const kind = failureKind(caught);
         if (kind === 'transient' || kind === 'auth') {
           if (kind === 'transient') breaker.failure();

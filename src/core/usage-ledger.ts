@@ -79,6 +79,10 @@ export class UsageLedger {
       },
       onRetry: (error, reports) => runtime.upstreamLog.failed('reportUsageBulk', error, { reports: reports.length, retrying: true }),
       onStoreError: (error) => runtime.storeError(error),
+      calls: {
+        started: () => runtime.callStarted(),
+        ended: (startedAt, outcome) => runtime.callEnded('reportUsageBulk', startedAt, outcome),
+      },
     });
     this.stranded = new StrandedReports(
       runtime.store,

@@ -14,6 +14,8 @@ export interface RedisClientLike {
   duplicate?(...args: any[]): unknown;
   /** ioredis's Cluster has it set to true. */
   readonly isCluster?: boolean;
+  /** ioredis's connection state ('ready', 'reconnecting', 'end', …), read by health(). */
+  readonly status?: string;
 }
 
 export interface OwnedClient extends RedisClientLike {

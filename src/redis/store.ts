@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
-import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
+import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
 import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
@@ -311,6 +311,20 @@ export class RedisStore implements Store {
     );
   }
 
+  /**
+   * Without a round trip: unreachable while operations fail fast (a command timed out or the
+   * connection failed, until Redis answers again), while the client's connection is down, or once
+   * closed. The fleet's outbox is in Redis: its depth takes a round trip, so it is not given here.
+   */
+  health(): StoreHealth {
+    if (this.closing !== undefined) return { reachable: false, error: 'the store is closed' };
+    const down = this.breaker.open;
+    if (down !== undefined) return { reachable: false, error: down.message };
+    const status = this.client.status;
+    if (status !== undefined && DOWN_STATUSES.has(status)) return { reachable: false, error: `the Redis connection is ${status}` };
+    return { reachable: true, error: null };
+  }
+
   /** Errors found outside any call: Redis lost its data (RedisDataLostError). Without a listener they go to the logger. */
   onError(listener: (error: Error) => void): () => void {
     return this.dataLoss.onLoss(listener);
@@ -383,6 +397,9 @@ export class RedisStore implements Store {
   /** Redis answered NOSCRIPT: its script cache is empty (restarted, or SCRIPT FLUSH); did its data go too? */
   private readonly scriptsLost = (): void => this.dataLoss.check();
 }
+
+/** ioredis connection states in which no command is answered. */
+const DOWN_STATUSES = new Set(['reconnecting', 'close', 'end']);
 
 /** The customer id a core key starts with (customer, resource and feature joined by U+001F). */
 function customerOf(key: string): string {

@@ -9,6 +9,7 @@ import type {
   Decision,
   Entitlements,
   EntitlementsEvents,
+  Health,
   Lease,
   MaybePromise,
   UsageReport,
@@ -167,6 +168,10 @@ class TestKit implements TestEntitlements {
   /** Resolves at once unless `failNext()` queued a failure for the next call to Stigg: as ready() against the fake. */
   ready(options?: ReadyOptions): Promise<void> {
     return this.engine.ready(options);
+  }
+
+  health(): Health {
+    return this.engine.health();
   }
 
   close(options?: CloseOptions): Promise<void> {

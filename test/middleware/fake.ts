@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CheckInput, Decision, Entitlements, Lease, MaybePromise } from '../../src/core/types';
+import type { CheckInput, Decision, Entitlements, Health, Lease, MaybePromise } from '../../src/core/types';
 
 /**
  * A stand-in for createEntitlements() used ONLY for adapter edge cases the real core cannot be made
@@ -58,5 +58,15 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
   async flush(): Promise<void> {}
 
   async ready(): Promise<void> {}
+
+  health(): Health {
+    return {
+      ok: true,
+      closed: false,
+      breaker: 'closed',
+      store: { name: 'fake', reachable: true, error: null },
+      outbox: { depth: 0, oldestAgeMs: null, scope: 'store', parked: false },
+    };
+  }
   async close(): Promise<void> {}
 }

@@ -11,7 +11,7 @@ import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { Settlement } from './settle';
+import { Settlement, settleable } from './settle';
 import {
   closedProblem,
   deniedProblem,
@@ -29,23 +29,7 @@ import {
 
 /*
  * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
- * An adapter (Express, Koa, Fastify, Hono, Nest) does only this:
- *   1. At construction: resolveStiggOptions / resolveRouteOptions / resolveErrorHandlerOptions (./options)
- *      with its Flavor.
- *   2. Per request, in stigg(): `new RequestGate(config, req, method)`, stored where requireFeature() finds it
- *      (and run under requestContextStorage when isRequestContextEnabled(), for the decorators).
- *   3. In requireFeature(): `gate.evaluate(route)` -> Outcome (sync or a promise; it may throw or reject
- *      with the app's resolver errors: pass them through toThrowable()). Then, by outcome.kind:
- *      - 'granted': when the client is gone (isResponseGone), releaseQuietly(lease) and stop: the handler
- *        must not run. Else, when lease.decision.metered, `gate.settlement(route, lease)` (./settle: the one
- *        settlement rule) and record settleable(settlement) (the decision with settle(units)); watch(res)
- *        for a Node response, then tell it answered(status)/failed() where the framework says so; run the
- *        handler. A grant that is not metered records lease.decision.
- *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
- *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
- *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
- *   4. entitlementErrorHandler(): renderThrown(err, its statusMapping, gate?.config) -> a problem to
- *      send, or undefined: pass the error on.
+ * What an adapter does with the outcome is written once, in ./pipeline (runGate and its Host).
  */
 
 // The adapter surface in one import: everything an adapter needs from ./options and ./settle.
@@ -62,6 +46,7 @@ export {
   type Flavor,
   type OnAbort,
   type ReportWhen,
+  type RequestedUsage,
   type RequireFeatureOptionsFor,
   type Resolver,
   type RouteConfig,
@@ -69,10 +54,15 @@ export {
   type StiggOptionsFor,
   type UsageResolver,
 } from './options';
-export { Settlement, isResponseGone, releaseQuietly, settleable, type SettlementRules } from './settle';
+export { Settlement, isResponseGone, releaseQuietly, settleable, type NodeResponse, type SettlementRules } from './settle';
 
 export type Outcome =
-  | { readonly kind: 'granted'; readonly lease: Lease }
+  | {
+      readonly kind: 'granted';
+      readonly lease: Lease;
+      /** A later gate of the request for a feature an earlier one reserved: that grant's decision, nothing reserved again. */
+      readonly again?: Decision;
+    }
   | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
   | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
 
@@ -189,6 +179,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
     readonly config: StiggConfig<Req, Deny>,
     readonly req: Req,
     readonly method?: string,
+    /** The second argument the resolvers get (Express's res, Fastify's reply). */
+    private readonly res?: unknown,
   ) {
     this.entitlements = config.entitlements;
   }
@@ -216,7 +208,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
   }
 
   private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<Resolved> {
-    const value = resolver(this.req);
+    const value = resolver(this.req, this.res as never);
     return isThenable(value) ? value.then((id) => checkResolved(kind, id)) : checkResolved(kind, value);
   }
 
@@ -234,7 +226,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     if (typeof route.requestedUsage !== 'function') return this.withUsage(route, customerId, route.requestedUsage);
     let usage: MaybePromise<number>;
     try {
-      usage = route.requestedUsage(this.req);
+      usage = route.requestedUsage(this.req, this.res as never);
     } catch (error) {
       return this.usageFailed(route, error);
     }
@@ -281,7 +273,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     if (typeof values !== 'function') return this.acquire(route, customerId, requestedUsage, resource.id, values);
     let asked: MaybePromise<readonly string[]>;
     try {
-      asked = values(this.req);
+      asked = values(this.req, this.res as never);
     } catch (error) {
       return this.valuesFailed(route, error);
     }
@@ -325,6 +317,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
     resourceId: string | undefined,
     requestedValues: readonly string[] | undefined,
   ): MaybePromise<Outcome> {
+    const earlier = this.grantedBefore(customerId, route.featureId, resourceId);
+    if (earlier !== undefined) return { kind: 'granted', lease: earlier.lease, again: settleable(earlier) };
     let lease: MaybePromise<Lease>;
     try {
       const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues };
@@ -339,6 +333,19 @@ export class RequestGate<Req, Deny> implements RequestContext {
       );
     }
     return this.decide(route, lease);
+  }
+
+  /**
+   * Two gates for one feature on one request (a router-level and a route-level requireFeature) reserve
+   * once: the later one is let through on the earlier one's metered grant (docs/options.md).
+   */
+  private grantedBefore(customerId: string, featureId: string, resourceId: string | undefined): Settlement<Req> | undefined {
+    if (this.settlements === undefined) return undefined;
+    for (const settlement of this.settlements) {
+      const decision = settlement.lease.decision;
+      if (decision.featureId === featureId && decision.customerId === customerId && decision.resourceId === resourceId) return settlement;
+    }
+    return undefined;
   }
 
   private unavailable(error: unknown): Outcome {

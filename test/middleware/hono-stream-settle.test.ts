@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
@@ -36,9 +36,9 @@ function reported(): number {
   return emu.stats().usage[`${CUSTOMER}||${CAMPAIGNS}`] ?? 0;
 }
 
-function chat(onAbort: OnAbort<never> | undefined): Hono {
+function chat(onAbort: OnAbort<Context> | undefined): Hono {
   const app = new Hono();
-  app.use(ho.stigg({ entitlements: real, customer: (c) => c.req.header('x-customer'), ...(onAbort === undefined ? {} : { onAbort }) }));
+  app.use(ho.stigg({ entitlements: real, customer: (c) => c.req.header('x-customer'), onAbort }));
   app.post('/chat', ho.requireFeature(CAMPAIGNS, 10), (c) => {
     const decision = c.var.entitlement;
     return stream(c, async (s) => {

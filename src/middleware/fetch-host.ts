@@ -64,3 +64,37 @@ export function settleResponse<Req>(
   runtime.waitUntil(whenSettled.then(() => (settlement.committed ? flush(delivery, featureId) : undefined)));
   return watchBody(response, settlement, settled);
 }
+
+/** The runtime's waitUntil, read through `read` (Hono's executionCtx getter throws where there is none: Node). */
+export function waitUntilOf(read: () => unknown): WaitUntil | undefined {
+  try {
+    const ctx = read() as Partial<WaitUntil> | undefined;
+    return typeof ctx?.waitUntil === 'function' ? (ctx as WaitUntil) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Fetch framework's context as the host sees it: the handler's error, and its Response (replaced by the watched one). */
+export interface Exchange {
+  readonly error?: unknown;
+  res: Response;
+}
+
+/** Runs the handler (`next`), then settles by its Response, whether or not the client is still there. */
+export async function settleAround<Req>(
+  exchange: Exchange,
+  next: () => Promise<unknown>,
+  settlement: Settlement<Req>,
+  runtime: WaitUntil | undefined,
+  delivery: Delivery,
+): Promise<void> {
+  try {
+    await next();
+  } catch (error) {
+    settlement.failed();
+    throw error;
+  }
+  if (exchange.error !== undefined) settlement.failed();
+  else exchange.res = settleResponse(settlement, exchange.res, runtime, delivery);
+}

@@ -1,27 +1,18 @@
-import {
-  MISCONFIGURATION_REASONS,
-  EntitlementsClosedError,
-  EntitlementUnavailableError,
-  describeValue as describe,
-  statusForReason,
-  type StatusMapping,
-} from '../core/errors';
+import { EntitlementsClosedError, EntitlementUnavailableError, describeValue as describe, statusForReason } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import { Settlement, settleable } from './settle';
+import { warnAboutReason, warnOnce } from './warnings';
 import {
   closedProblem,
   deniedProblem,
-  errorProblem,
   exposed,
   invalidIdProblem,
   invalidUsageProblem,
   invalidValuesProblem,
-  isEntitlementError,
-  isKnownReason,
   noCustomerProblem,
   unavailableProblem,
   type ProblemDetails,
@@ -32,7 +23,8 @@ import {
  * What an adapter does with the outcome is written once, in ./pipeline (runGate and its Host).
  */
 
-// The adapter surface in one import: everything an adapter needs from ./options and ./settle.
+// The adapter surface in one import: everything an adapter needs from ./options, ./settle and ./warnings.
+export { renderThrown, warnAboutReason, warnOnce } from './warnings';
 export {
   checkOnAbort,
   checkStatusMapping,
@@ -66,9 +58,11 @@ export type Outcome =
   | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
   | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
 
-/** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state. */
+/** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state, Hono's c.var. */
 export interface DecisionBag {
+  /** The decision of the last requireFeature that granted this request. */
   entitlement?: Decision;
+  /** Every granted requireFeature decision on this request, by feature id. */
   entitlements?: Record<string, Decision>;
 }
 
@@ -131,36 +125,6 @@ function checkedLease(decision: Decision): Lease {
 
 function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
   return isThenable(decision) ? decision.then(checkedLease) : checkedLease(decision);
-}
-
-/** Where warnings go and which were given: a StiggConfig. */
-type Warnings = Pick<StiggConfig<unknown, unknown>, 'warned' | 'logger'>;
-
-/** Logs `message` once per config and key. */
-export function warnOnce(config: Warnings, key: string, meta: Record<string, unknown>, message: string): void {
-  if (config.warned.has(key)) return;
-  config.warned.add(key);
-  config.logger.warn(meta, message);
-}
-
-/** Misconfiguration reasons and reasons this version does not know are worth one warning per feature. */
-export function warnAboutReason(config: Warnings, featureId: string, reason: string): void {
-  if (!isKnownReason(reason)) {
-    warnOnce(
-      config,
-      `${featureId}\0${reason}`,
-      { featureId, accessDeniedReason: reason },
-      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`,
-    );
-    return;
-  }
-  if (!MISCONFIGURATION_REASONS.has(reason)) return;
-  warnOnce(
-    config,
-    `${featureId}\0${reason}`,
-    { featureId, accessDeniedReason: reason },
-    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`,
-  );
 }
 
 /**
@@ -397,21 +361,4 @@ export class RequestGate<Req, Deny> implements RequestContext {
   onDenied(route: RouteConfig<Req, Deny>): Deny | undefined {
     return route.onDenied ?? this.config.onDenied;
   }
-}
-
-/**
- * What entitlementErrorHandler() sends for an error a decorated method threw; undefined for errors
- * that are not ours. The handler's own mapping beats stigg()'s.
- */
-export function renderThrown(
-  error: unknown,
-  statusMapping: StatusMapping | undefined,
-  config: Pick<StiggConfig<unknown, unknown>, 'statusMapping' | 'warned' | 'logger'> | undefined,
-): { problem: ProblemDetails; retryAfterSeconds?: number } | undefined {
-  if (!isEntitlementError(error)) return undefined;
-  const rendered = errorProblem(error, statusMapping, config?.statusMapping);
-  const { featureId, accessDeniedReason } = rendered.problem;
-  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined)
-    warnAboutReason(config, featureId, accessDeniedReason);
-  return rendered;
 }

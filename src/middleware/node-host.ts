@@ -1,6 +1,7 @@
 import { isThenable } from '../core/maybe-promise';
 import { toThrowable } from './gate';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from './problem';
+import type { NodeResponse, Settlement } from './settle';
 
 /*
  * The Node host: what Express, Koa and Fastify (and Nest on either) share once the pipeline
@@ -28,4 +29,19 @@ export function sendProblem(res: ProblemTarget, problem: ProblemDetails, retryAf
 /** An app's onDenied returned `rendered`: a rejection goes to the framework's error path (`fail`). */
 export function failOnRejection(rendered: unknown, fail: (error: unknown) => void): void {
   if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => fail(toThrowable(error)));
+}
+
+/**
+ * The handler set `body` as its answer (Koa): a body stream that breaks after the response started is
+ * cut off (onAbort; Koa 2 leaves such a response open); one that breaks before it started is a failed
+ * answer (Koa 2 ends a 404/500 at once, whose status decides; Koa 3 destroys the response).
+ */
+export function watchBodyStream<Req>(body: unknown, res: NodeResponse, settlement: Settlement<Req>): void {
+  const stream = body as { pipe?: unknown; once?: (event: 'error', listener: () => void) => void } | null;
+  if (typeof stream?.pipe !== 'function' || typeof stream.once !== 'function') return;
+  stream.once('error', function bodyBroke() {
+    if (res.writableEnded) settlement.answered(res.statusCode);
+    else if (res.headersSent) settlement.aborted();
+    else settlement.failed();
+  });
 }

@@ -26,6 +26,10 @@ import { settleable, type Settlement } from './settle';
 
 /** What an adapter tells the pipeline about its framework. `A`, `B`, `C` are the middleware's own arguments. */
 export interface Host<Req, Deny, A, B, C, R> {
+  /** The request's gate (set up by stigg()), or undefined when stigg() did not run. */
+  gate(a: A, b: B): RequestGate<Req, Deny> | undefined;
+  /** Fails a request stigg() did not set up, with a TypeError naming the fix (fail closed). */
+  missing(a: A, b: B, c: C, featureId: string): R;
   /** The response can no longer carry an answer (client gone, already answered); `metered`: usage is at stake. */
   gone(a: A, b: B, metered: boolean): boolean;
   /** What the middleware returns when it stops because the client is gone. */
@@ -38,6 +42,17 @@ export interface Host<Req, Deny, A, B, C, R> {
   deny(onDenied: Deny, decision: Decision, a: A, b: B, c: C, problem: ProblemDetails): R;
   /** An error of the app's resolvers (or its onDenied): to the framework's error handling. */
   fail(a: A, b: B, c: C, error: unknown, gate: RequestGate<Req, Deny>): R;
+}
+
+/** requireFeature()'s middleware: finds the request's gate and runs it. */
+export function gatedMiddleware<Req, Deny, A, B, C, R>(
+  host: Host<Req, Deny, A, B, C, R>,
+  route: RouteConfig<Req, Deny>,
+): (a: A, b: B, c: C) => R | Promise<R> {
+  return function requireFeatureMiddleware(a, b, c) {
+    const gate = host.gate(a, b);
+    return gate === undefined ? host.missing(a, b, c, route.featureId) : runGate(host, gate, route, a, b, c);
+  };
 }
 
 /** Decides `route` for one request and answers, or lets the handler run. */

@@ -56,7 +56,8 @@ function honoServer(): http.Server {
     const decision: Decision | undefined = c.var.entitlement;
     return c.json({ remaining: decision?.remaining, features: Object.keys(c.var.entitlements ?? {}) });
   });
-  return http.createServer(getRequestListener(app.fetch));
+  const listener = getRequestListener(app.fetch);
+  return http.createServer((req, res) => void listener(req, res));
 }
 
 describe.each([

@@ -62,7 +62,8 @@ async function fastifyApp(): Promise<http.RequestListener> {
 function honoApp(): http.RequestListener {
   const app = new Hono();
   app.post('/hook', honoWebhook({ entitlements, secret: SECRET }));
-  return getRequestListener(app.fetch);
+  const listener = getRequestListener(app.fetch);
+  return (req, res) => void listener(req, res);
 }
 
 /** Sends headers announcing `declared` bytes and only `sent` of them; resolves with the status line once answered. */

@@ -4,22 +4,18 @@ import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
 import { failOnRejection, sendProblem } from '../node-host';
-import { runGate, type Host } from '../pipeline';
+import { gatedMiddleware, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
 
-export type { ProblemDetails } from '../problem';
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
+export * from '../adapter-exports';
+export { stiggWebhook } from './webhook';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     /** Decisions live in res.locals, Express's per-request bag: a property added to req costs ~2 µs (measured). */
-    interface Locals {
-      /** The decision of the last requireFeature that granted this request. */
-      entitlement?: Decision;
-      /** Every granted requireFeature decision on this request, by feature id. */
-      entitlements?: Record<string, Decision>;
-    }
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Locals extends g.DecisionBag {}
   }
 }
 
@@ -28,21 +24,18 @@ export type OnDenied = (decision: Decision, req: Request, res: Response, problem
 /** Resolvers get `(req, res)`: `customer: (req, res) => res.locals.user?.stiggCustomerId`. */
 export type StiggOptions = g.StiggOptionsFor<Request, OnDenied, Response>;
 export type RequireFeatureOptions = g.RequireFeatureOptionsFor<Request, OnDenied, Response>;
-export interface EntitlementErrorHandlerOptions {
-  statusMapping?: StatusMapping | undefined;
-}
+export type EntitlementErrorHandlerOptions = { statusMapping?: StatusMapping | undefined };
 
 const flavor: g.Flavor = { module: 'stigg-gate/express', arg: 'req' };
 const kGate = Symbol.for('stigg-gate.express.gate');
-type Gate = g.RequestGate<Request, OnDenied>;
-type GateHolder = { [kGate]?: Gate };
+type GateHolder = { [kGate]?: g.RequestGate<Request, OnDenied> };
 
 /** The gate lives in res.locals (~20 ns; a property on req ~2 µs), symbol-keyed: no template variable clashes. */
-function holder(req: Request, res: Response): GateHolder {
-  return (res.locals as GateHolder | undefined) ?? (req as GateHolder);
-}
+const holder = (req: Request, res: Response): GateHolder => (res.locals as GateHolder | undefined) ?? (req as GateHolder);
 
 const host: Host<Request, OnDenied, Request, Response, NextFunction, void> = {
+  gate: (req, res) => holder(req, res)[kGate],
+  missing: (_req, _res, next, featureId) => next(g.missingStiggError(flavor, featureId)),
   gone: (_req, res) => g.isResponseGone(res),
   left: () => undefined,
   record: (_req, res, decision) => g.recordDecision(res.locals, decision),
@@ -67,21 +60,16 @@ export function stigg(options: StiggOptions): RequestHandler {
 }
 
 /**
- * Gates a route on `featureId`, reserving `requestedUsage` (a number, or a function of (req, res)) by
- * the rule of docs/usage.md; `res.locals.entitlement` holds the decision (and settle(units)). Answers
+ * Gates a route on `featureId`, reserving `requestedUsage` (a number, or a function of (req, res)) by the
+ * rule of docs/usage.md; `res.locals.entitlement` holds the decision (and settle(units)). Answers
  * 402/403/401/400/503 problem+json (docs/options.md); without stigg() in front, next(TypeError).
  */
 export function requireFeature(
   featureId: string,
-  requestedUsage?: g.RequestedUsage<Request, Response>,
+  usage?: g.RequestedUsage<Request, Response>,
   options?: RequireFeatureOptions,
 ): RequestHandler {
-  const route = g.resolveRouteOptions<Request, OnDenied>(flavor, featureId, requestedUsage, options);
-  return function requireFeatureMiddleware(req, res, next) {
-    const gate = holder(req, res)[kGate];
-    if (gate === undefined) next(g.missingStiggError(flavor, route.featureId));
-    else void runGate(host, gate, route, req, res, next);
-  };
+  return gatedMiddleware(host, g.resolveRouteOptions<Request, OnDenied>(flavor, featureId, usage, options));
 }
 
 /** Renders the entitlement errors decorated methods throw as problem+json; passes every other error on. Mount it after the routes. */
@@ -93,7 +81,3 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     else sendProblem(res, rendered.problem, rendered.retryAfterSeconds);
   };
 }
-
-export { EntitlementDeniedError, EntitlementUnavailableError } from '../../core/errors';
-export { InvalidIdError } from '../../core/input';
-export { stiggWebhook } from './webhook';

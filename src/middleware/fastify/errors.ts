@@ -38,3 +38,10 @@ export function reachesDefaultHandler(server: FastifyInstance): boolean {
   }
   return false;
 }
+
+/** requireFeature() on a route no stiggPlugin scope covers. */
+export function outsidePluginError(featureId: string): TypeError {
+  return new TypeError(
+    `requireFeature('${featureId}') ran on a request whose route is outside every stiggPlugin scope. Register it first: app.register(stiggPlugin, { entitlements, customer }) from 'stigg-gate/fastify', in this scope or a parent.`,
+  );
+}

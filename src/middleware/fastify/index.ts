@@ -4,14 +4,14 @@ import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
 import { failOnRejection } from '../node-host';
-import { runGate, type Host } from '../pipeline';
+import { gatedMiddleware, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
-import { HANDLER_NAME, INTERNAL_PROBLEM, isClientError, reachesDefaultHandler } from './errors';
+import { HANDLER_NAME, INTERNAL_PROBLEM, isClientError, outsidePluginError, reachesDefaultHandler } from './errors';
 import { configOf, flavor, gateOf, type OnDenied } from './plugin';
 
-export type { ProblemDetails } from '../problem';
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
+export * from '../adapter-exports';
 export { stiggPlugin, type OnDenied, type StiggPluginOptions } from './plugin';
+export { stiggWebhook } from './webhook';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,9 +23,7 @@ declare module 'fastify' {
 }
 
 export type RequireFeatureOptions = g.RequireFeatureOptionsFor<FastifyRequest, OnDenied, FastifyReply>;
-export interface EntitlementErrorHandlerOptions {
-  statusMapping?: StatusMapping | undefined;
-}
+export type EntitlementErrorHandlerOptions = { statusMapping?: StatusMapping | undefined };
 /** A preHandler hook: `{ preHandler: requireFeature('feature-id', 1) }`. */
 export type RequireFeatureHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 export type EntitlementErrorHandler = (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
@@ -37,6 +35,11 @@ function send(reply: FastifyReply, problem: ProblemDetails, retryAfterSeconds?: 
 }
 
 const host: Host<FastifyRequest, OnDenied, FastifyRequest, FastifyReply, HookHandlerDoneFunction, void> = {
+  gate(request, reply) {
+    const config = configOf(request);
+    return config === undefined ? undefined : gateOf(request, reply, config);
+  },
+  missing: (_request, _reply, done, featureId) => done(outsidePluginError(featureId)),
   gone: (_request, reply) => g.isResponseGone(reply.raw),
   left: () => undefined,
   record: (request, _reply, decision) => g.recordDecision(request as g.DecisionBag, decision),
@@ -65,25 +68,15 @@ const host: Host<FastifyRequest, OnDenied, FastifyRequest, FastifyReply, HookHan
  */
 export function requireFeature(
   featureId: string,
-  requestedUsage?: g.RequestedUsage<FastifyRequest, FastifyReply>,
+  usage?: g.RequestedUsage<FastifyRequest, FastifyReply>,
   options?: RequireFeatureOptions,
 ): RequireFeatureHook {
-  const route = g.resolveRouteOptions<FastifyRequest, OnDenied>(flavor, featureId, requestedUsage, options);
+  const run = gatedMiddleware(host, g.resolveRouteOptions<FastifyRequest, OnDenied>(flavor, featureId, usage, options));
   return function requireFeatureHook(request, reply, done) {
-    const config = configOf(request);
-    if (config === undefined) {
-      done(
-        new TypeError(
-          `requireFeature('${route.featureId}') ran on a request whose route is outside every stiggPlugin scope. Register it first: app.register(stiggPlugin, { entitlements, customer }) from 'stigg-gate/fastify', in this scope or a parent.`,
-        ),
-      );
-      return;
-    }
-    const gate = gateOf(request, reply, config);
     // stigg-gate/decorators loaded after the plugin was registered: no onRequest hook entered the context.
-    if (isRequestContextEnabled() && requestContextStorage.getStore() === undefined) {
-      requestContextStorage.run(gate, () => void runGate(host, gate, route, request, reply, done));
-    } else void runGate(host, gate, route, request, reply, done);
+    const gate = isRequestContextEnabled() && requestContextStorage.getStore() === undefined ? host.gate(request, reply) : undefined;
+    if (gate === undefined) void run(request, reply, done);
+    else requestContextStorage.run(gate, () => void run(request, reply, done));
   };
 }
 
@@ -100,7 +93,3 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   };
   return Object.defineProperty(handler, 'name', { value: HANDLER_NAME });
 }
-
-export { EntitlementDeniedError, EntitlementUnavailableError } from '../../core/errors';
-export { InvalidIdError } from '../../core/input';
-export { stiggWebhook } from './webhook';

@@ -3,62 +3,40 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import type { StatusMapping } from '../../core/errors';
 import { isThenable } from '../../core/maybe-promise';
 import type { Decision } from '../../core/types';
-import { goneResponse, problemResponse, settleResponse, type WaitUntil } from '../fetch-host';
+import { goneResponse, problemResponse, settleAround, waitUntilOf } from '../fetch-host';
 import * as g from '../gate';
-import { runGate, type Host } from '../pipeline';
+import { gatedMiddleware, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
 
-export type { ProblemDetails } from '../problem';
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
+export * from '../adapter-exports';
+export { stiggWebhook } from './webhook';
 
 declare module 'hono' {
   /** Set on a request a requireFeature() granted: `c.var.entitlement`, `c.var.entitlements`. */
-  interface ContextVariableMap {
-    /** The decision of the last requireFeature that granted this request. */
-    entitlement?: Decision;
-    /** Every granted requireFeature decision on this request, by feature id. */
-    entitlements?: Record<string, Decision>;
-  }
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface ContextVariableMap extends g.DecisionBag {}
 }
 
 /** Renders a denial yourself instead of the default problem+json response. */
 export type OnDenied = (decision: Decision, c: Context, problem: ProblemDetails) => Response | Promise<Response>;
 export type StiggOptions = g.StiggOptionsFor<Context, OnDenied>;
 export type RequireFeatureOptions = g.RequireFeatureOptionsFor<Context, OnDenied>;
-export interface EntitlementErrorHandlerOptions {
+export type EntitlementErrorHandlerOptions = {
   statusMapping?: StatusMapping | undefined;
-  /** Renders every other error. Default: an HTTPException's own response, else a plain 500 (the error is logged through stigg()'s logger). */
+  /** Renders every other error. Default: an HTTPException's own response, else a plain 500 (logged through stigg()'s logger). */
   onError?: ErrorHandler | undefined;
-}
+};
 
 const flavor: g.Flavor = { module: 'stigg-gate/hono', arg: 'c', customerExample: "c.get('user')?.stiggCustomerId" };
 const kGate = Symbol.for('stigg-gate.hono.gate');
 type Gate = g.RequestGate<Context, OnDenied>;
 type GatedContext = Context & { [kGate]?: Gate };
 
-/** Hono's executionCtx getter throws where the runtime passed none (Node). */
-function runtimeOf(c: Context): WaitUntil | undefined {
-  try {
-    const ctx = c.executionCtx as Partial<WaitUntil> | undefined;
-    return typeof ctx?.waitUntil === 'function' ? (ctx as WaitUntil) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs the handler, then settles by its Response (../fetch-host), whether or not the client is still there. */
-async function settleAround(c: Context, next: Next, settlement: g.Settlement<Context>): Promise<void> {
-  try {
-    await next();
-  } catch (error) {
-    settlement.failed();
-    throw error;
-  }
-  if (c.error !== undefined) settlement.failed();
-  else c.res = settleResponse(settlement, c.res, runtimeOf(c), (c as GatedContext)[kGate] as Gate);
-}
-
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
+  gate: (c) => (c as GatedContext)[kGate],
+  missing(_c, _next, _none, featureId) {
+    throw g.missingStiggError(flavor, featureId);
+  },
   // Only where usage is at stake: on @hono/node-server, reading the signal creates an AbortController.
   gone: (c, _next, metered) => c.finalized || (metered && c.req.raw.signal.aborted),
   left: goneResponse,
@@ -68,7 +46,16 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
     if (all === undefined) c.set('entitlements', (all = {}));
     all[decision.featureId] = decision; // a keyed store: a computed key in a literal is a runtime call in V8
   },
-  proceed: (c, next, _none, settlement) => (settlement === undefined ? next() : settleAround(c, next, settlement)),
+  proceed: (c, next, _none, settlement) =>
+    settlement === undefined
+      ? next()
+      : settleAround(
+          c,
+          next,
+          settlement,
+          waitUntilOf(() => c.executionCtx),
+          (c as GatedContext)[kGate] as Gate,
+        ),
   send: (_c, _next, _none, problem, retryAfterSeconds) => problemResponse(problem, retryAfterSeconds),
   deny: (onDenied, decision, c, _next, _none, problem) => onDenied(decision, c, problem),
   fail(_c, _next, _none, error) {
@@ -93,16 +80,10 @@ export function stigg(options: StiggOptions): MiddlewareHandler {
  * docs/usage.md; `c.var.entitlement` holds the decision (and settle(units), also from inside a stream).
  * Answers 402/403/401/400/503 problem+json (docs/options.md); without stigg() in front, a TypeError.
  */
-export function requireFeature(
-  featureId: string,
-  requestedUsage?: g.RequestedUsage<Context>,
-  options?: RequireFeatureOptions,
-): MiddlewareHandler {
-  const route = g.resolveRouteOptions<Context, OnDenied>(flavor, featureId, requestedUsage, options);
+export function requireFeature(featureId: string, usage?: g.RequestedUsage<Context>, options?: RequireFeatureOptions): MiddlewareHandler {
+  const run = gatedMiddleware(host, g.resolveRouteOptions<Context, OnDenied>(flavor, featureId, usage, options));
   return async function requireFeatureMiddleware(c, next) {
-    const gate = (c as GatedContext)[kGate];
-    if (gate === undefined) throw g.missingStiggError(flavor, route.featureId);
-    const result = runGate(host, gate, route, c, next, undefined);
+    const result = run(c, next, undefined);
     const value = isThenable(result) ? await result : result;
     return value instanceof Response ? value : undefined;
   };
@@ -129,7 +110,3 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     return c.text('Internal Server Error', 500);
   };
 }
-
-export { EntitlementDeniedError, EntitlementUnavailableError } from '../../core/errors';
-export { InvalidIdError } from '../../core/input';
-export { stiggWebhook } from './webhook';

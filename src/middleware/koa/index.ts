@@ -3,27 +3,19 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
-import { runGate, type Host } from '../pipeline';
+import { watchBodyStream } from '../node-host';
+import { gatedMiddleware, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
-
-export type { ProblemDetails } from '../problem';
-export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../problem';
-
-declare module 'koa' {
-  interface DefaultState {
-    /** The decision of the last requireFeature that granted this request. */
-    entitlement?: Decision;
-    /** Every granted requireFeature decision on this request, by feature id. */
-    entitlements?: Record<string, Decision>;
-  }
-}
 
 /** Renders a denial yourself instead of the default problem+json response (set ctx.status and ctx.body). */
 export type OnDenied = (decision: Decision, ctx: Context, problem: ProblemDetails) => void | Promise<void>;
 export type StiggOptions = g.StiggOptionsFor<Context, OnDenied>;
 export type RequireFeatureOptions = g.RequireFeatureOptionsFor<Context, OnDenied>;
-export interface EntitlementErrorHandlerOptions {
-  statusMapping?: StatusMapping | undefined;
+export type EntitlementErrorHandlerOptions = { statusMapping?: StatusMapping | undefined };
+
+declare module 'koa' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface DefaultState extends g.DecisionBag {}
 }
 
 const flavor: g.Flavor = { module: 'stigg-gate/koa', arg: 'ctx', customerExample: 'ctx.state.user?.stiggCustomerId' };
@@ -37,21 +29,11 @@ function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number)
   if (retryAfterSeconds !== undefined) ctx.set('Retry-After', retryAfterHeader(retryAfterSeconds));
 }
 
-/** The handler set its answer (or threw). A body stream that breaks later: cut off once started, else failed. */
-function answered(ctx: Context, settlement: g.Settlement<Context>): void {
-  const body = ctx.body as { pipe?: unknown; once?: (event: 'error', listener: () => void) => void } | null;
-  const res = ctx.res;
-  if (typeof body?.pipe === 'function' && typeof body.once === 'function') {
-    body.once('error', function bodyBroke() {
-      if (res.writableEnded) settlement.answered(res.statusCode);
-      else if (res.headersSent) settlement.aborted();
-      else settlement.failed();
-    });
-  }
-  settlement.answered(ctx.status, res);
-}
-
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
+  gate: (ctx) => (ctx as GatedContext)[kGate],
+  missing(_ctx, _next, _none, featureId) {
+    throw g.missingStiggError(flavor, featureId);
+  },
   gone: (ctx) => g.isResponseGone(ctx.res),
   left: () => undefined,
   record: (ctx, _next, decision) => g.recordDecision(ctx.state, decision),
@@ -59,8 +41,11 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
     if (settlement === undefined) return next();
     settlement.watch(ctx.res);
     return next().then(
-      () => answered(ctx, settlement),
-      (error: unknown) => {
+      function bodySet() {
+        watchBodyStream(ctx.body, ctx.res, settlement);
+        settlement.answered(ctx.status, ctx.res);
+      },
+      function releaseAndRethrow(error: unknown) {
         settlement.failed();
         throw error;
       },
@@ -88,13 +73,8 @@ export function stigg(options: StiggOptions): Middleware {
  * docs/usage.md; `ctx.state.entitlement` holds the decision (and settle(units)). Answers 402/403/401/400/503
  * problem+json (docs/options.md); without stigg() in front it throws a TypeError naming the fix.
  */
-export function requireFeature(featureId: string, requestedUsage?: g.RequestedUsage<Context>, options?: RequireFeatureOptions): Middleware {
-  const route = g.resolveRouteOptions<Context, OnDenied>(flavor, featureId, requestedUsage, options);
-  return function requireFeatureMiddleware(ctx: Context, next: Next) {
-    const gate = (ctx as GatedContext)[kGate];
-    if (gate === undefined) throw g.missingStiggError(flavor, route.featureId);
-    return runGate(host, gate, route, ctx, next, undefined);
-  };
+export function requireFeature(featureId: string, usage?: g.RequestedUsage<Context>, options?: RequireFeatureOptions): Middleware {
+  return gatedMiddleware(host, g.resolveRouteOptions<Context, OnDenied>(flavor, featureId, usage, options)) as Middleware;
 }
 
 /** Renders the entitlement errors decorated methods throw as problem+json; rethrows every other error. Mount it before the routes. */
@@ -111,6 +91,5 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   };
 }
 
-export { EntitlementDeniedError, EntitlementUnavailableError } from '../../core/errors';
-export { InvalidIdError } from '../../core/input';
+export * from '../adapter-exports';
 export { stiggWebhook } from './webhook';

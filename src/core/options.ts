@@ -11,29 +11,33 @@ export interface EntitlementsOptions {
   client: EntitlementsUpstream;
   /** Where cache, reservations and pending usage live. Default: a MemoryStore of cache.maxEntries. */
   store?: Store | undefined;
-  cache?: {
-    /** Fresh for this long (default 30,000 ms). */
-    ttlMs?: number | undefined;
-    /** Served while refreshed in the background until this age (default 300,000 ms); older is a miss. */
-    staleTtlMs?: number | undefined;
-    /** Bound of the default MemoryStore (default 10,000). */
-    maxEntries?: number | undefined;
-  } | undefined;
-  usage?: {
-    /** Reports per reportUsageBulk call; reaching it triggers a flush (default 100). */
-    batchSize?: number | undefined;
-    /** Flush at least this often (default 1,000 ms). */
-    flushIntervalMs?: number | undefined;
-    /**
-     * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
-     * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
-     */
-    maxAgeMs?: number | undefined;
-    /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
-    retryBaseDelayMs?: number | undefined;
-    /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
-    leaseMs?: number | undefined;
-  } | undefined;
+  cache?:
+    | {
+        /** Fresh for this long (default 30,000 ms). */
+        ttlMs?: number | undefined;
+        /** Served while refreshed in the background until this age (default 300,000 ms); older is a miss. */
+        staleTtlMs?: number | undefined;
+        /** Bound of the default MemoryStore (default 10,000). */
+        maxEntries?: number | undefined;
+      }
+    | undefined;
+  usage?:
+    | {
+        /** Reports per reportUsageBulk call; reaching it triggers a flush (default 100). */
+        batchSize?: number | undefined;
+        /** Flush at least this often (default 1,000 ms). */
+        flushIntervalMs?: number | undefined;
+        /**
+         * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
+         * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
+         */
+        maxAgeMs?: number | undefined;
+        /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
+        retryBaseDelayMs?: number | undefined;
+        /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
+        leaseMs?: number | undefined;
+      }
+    | undefined;
   /**
    * Reserved units come back after this long if the process holding them dies (default 60,000 ms).
    * While the request is at work its reservation is renewed (stores with renewReservation).
@@ -47,12 +51,14 @@ export interface EntitlementsOptions {
   failMode?: 'closed' | 'open' | undefined;
   /** Put on EntitlementUnavailableError (Retry-After); default 5. */
   retryAfterSeconds?: number | undefined;
-  circuitBreaker?: {
-    /** Consecutive upstream failures that open the circuit (default 5). */
-    failureThreshold?: number | undefined;
-    /** Open for this long before one trial call (default 10,000 ms). */
-    resetTimeoutMs?: number | undefined;
-  } | undefined;
+  circuitBreaker?:
+    | {
+        /** Consecutive upstream failures that open the circuit (default 5). */
+        failureThreshold?: number | undefined;
+        /** Open for this long before one trial call (default 10,000 ms). */
+        resetTimeoutMs?: number | undefined;
+      }
+    | undefined;
   logger?: Logger | undefined;
   /** Clock (ms since epoch); default Date.now, read at most once per millisecond. */
   now?: (() => number) | undefined;

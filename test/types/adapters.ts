@@ -13,7 +13,10 @@ const entitlements = createEntitlements({ client: Stigg.createClient('key') });
 // Express resolvers get (req, res): the customer may come from what the app's auth put in res.locals.
 const expressApp = express();
 expressApp.use(ex.stigg({ entitlements, customer: (_req, res) => res.locals['user'] as string | undefined }));
-expressApp.post('/campaigns', ex.requireFeature('feature-02-campaigns', (req, res) => Number(req.body?.count ?? res.locals['count'] ?? 1)));
+expressApp.post(
+  '/campaigns',
+  ex.requireFeature('feature-02-campaigns', (req, res) => Number(req.body?.count ?? res.locals['count'] ?? 1)),
+);
 // @ts-expect-error requireFeature is a factory: app.use(requireFeature) without the call is refused.
 expressApp.use(ex.requireFeature);
 
@@ -29,7 +32,10 @@ honoApp.use(ho.requireFeature);
 
 // Fastify resolvers get (request, reply); every adapter exports stiggWebhook.
 const fastifyApp = Fastify();
-void fastifyApp.register(fa.stiggPlugin, { entitlements, customer: (request, _reply) => request.headers['x-customer'] as string | undefined });
+void fastifyApp.register(fa.stiggPlugin, {
+  entitlements,
+  customer: (request, _reply) => request.headers['x-customer'] as string | undefined,
+});
 fastifyApp.get('/analytics', { preHandler: fa.requireFeature('feature-04-analytics') }, async (request) => request.entitlement);
 void fastifyApp.register(fa.stiggWebhook({ entitlements, secret: 'whsec' }), { prefix: '/webhooks/stigg' });
 honoApp.post('/webhooks/stigg', ho.stiggWebhook({ entitlements, secret: 'whsec' }));

@@ -11,19 +11,19 @@ export interface StiggClientOptions {
   /** The environment's server API key; sent as the X-API-KEY header and nowhere else. */
   apiKey: string;
   /** Default `https://api.stigg.io/graphql` (`Stigg.createClient()`: STIGG_API_URL first). */
-  apiUrl?: string;
+  apiUrl?: string | undefined;
   /** Per attempt, in ms. Default 5000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Extra attempts after a transient failure (queries and idempotent mutations only). Default 2. */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** Backoff base: attempt n waits a random time in [0, base * 2^n), capped by maxRetryDelayMs. Default 100. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs?: number | undefined;
   /** Longest wait between attempts, also for Retry-After: a longer Retry-After ends the retries. Default 5000. */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /** Default the global fetch. */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** Receives a debug line per retry. Default: nothing is logged. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 export type StiggCreateClientOptions = Omit<StiggClientOptions, 'apiKey'>;

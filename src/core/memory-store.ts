@@ -10,15 +10,15 @@ export { OutboxFullError } from './memory-outbox';
 
 export interface MemoryStoreOptions {
   /** Most (customer, resource, feature) entitlements kept; least recently used go first. Default 10,000. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** Clock (ms since epoch); inject one in tests. Default: Date.now, read at most once per millisecond. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /**
    * Most usage reports held for delivery (default 100,000, ~60 MB). At the bound, reports not yet
    * sent are compacted first (DELTAs of one customer, feature and resource add up into one); a
    * report that still does not fit is refused with an OutboxFullError.
    */
-  maxPendingUsage?: number;
+  maxPendingUsage?: number | undefined;
 }
 
 interface Entry {

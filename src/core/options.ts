@@ -10,58 +10,64 @@ export interface EntitlementsOptions {
   /** The Stigg client (`Stigg.createClient(apiKey)`), or anything with getEntitlement() and reportUsageBulk(). */
   client: EntitlementsUpstream;
   /** Where cache, reservations and pending usage live. Default: a MemoryStore of cache.maxEntries. */
-  store?: Store;
-  cache?: {
-    /** Fresh for this long (default 30,000 ms). */
-    ttlMs?: number;
-    /** Served while refreshed in the background until this age (default 300,000 ms); older is a miss. */
-    staleTtlMs?: number;
-    /** Bound of the default MemoryStore (default 10,000). */
-    maxEntries?: number;
-  };
-  usage?: {
-    /** Reports per reportUsageBulk call; reaching it triggers a flush (default 100). */
-    batchSize?: number;
-    /** Flush at least this often (default 1,000 ms). */
-    flushIntervalMs?: number;
-    /**
-     * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
-     * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
-     */
-    maxAgeMs?: number;
-    /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
-    retryBaseDelayMs?: number;
-    /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
-    leaseMs?: number;
-  };
+  store?: Store | undefined;
+  cache?:
+    | {
+        /** Fresh for this long (default 30,000 ms). */
+        ttlMs?: number | undefined;
+        /** Served while refreshed in the background until this age (default 300,000 ms); older is a miss. */
+        staleTtlMs?: number | undefined;
+        /** Bound of the default MemoryStore (default 10,000). */
+        maxEntries?: number | undefined;
+      }
+    | undefined;
+  usage?:
+    | {
+        /** Reports per reportUsageBulk call; reaching it triggers a flush (default 100). */
+        batchSize?: number | undefined;
+        /** Flush at least this often (default 1,000 ms). */
+        flushIntervalMs?: number | undefined;
+        /**
+         * A report Stigg has not taken is retried until it is this old (default 86,400,000 ms: 24 h), and
+         * never given up while the circuit breaker says Stigg is down; then 'usage:dropped'.
+         */
+        maxAgeMs?: number | undefined;
+        /** First retry delay, doubled each attempt, with jitter, capped at 30 s; while Stigg is down, the breaker's (default 200 ms). */
+        retryBaseDelayMs?: number | undefined;
+        /** How long claimed reports stay invisible to other flushers (default 30,000 ms). */
+        leaseMs?: number | undefined;
+      }
+    | undefined;
   /**
    * Reserved units come back after this long if the process holding them dies (default 60,000 ms).
    * While the request is at work its reservation is renewed (stores with renewReservation).
    */
-  reservationTtlMs?: number;
+  reservationTtlMs?: number | undefined;
   /** A lease neither committed nor released after this long stops being renewed (default 3,600,000 ms). */
-  reservationMaxMs?: number;
+  reservationMaxMs?: number | undefined;
   /** Per-feature decision when Stigg cannot be reached and nothing is cached. */
-  fallback?: Record<string, { hasAccess: boolean; usageLimit?: number }>;
+  fallback?: Record<string, { hasAccess: boolean; usageLimit?: number }> | undefined;
   /** Without a fallback: 'closed' (default) throws EntitlementUnavailableError, 'open' grants and logs. */
-  failMode?: 'closed' | 'open';
+  failMode?: 'closed' | 'open' | undefined;
   /** Put on EntitlementUnavailableError (Retry-After); default 5. */
-  retryAfterSeconds?: number;
-  circuitBreaker?: {
-    /** Consecutive upstream failures that open the circuit (default 5). */
-    failureThreshold?: number;
-    /** Open for this long before one trial call (default 10,000 ms). */
-    resetTimeoutMs?: number;
-  };
+  retryAfterSeconds?: number | undefined;
+  circuitBreaker?:
+    | {
+        /** Consecutive upstream failures that open the circuit (default 5). */
+        failureThreshold?: number | undefined;
+        /** Open for this long before one trial call (default 10,000 ms). */
+        resetTimeoutMs?: number | undefined;
+      }
+    | undefined;
   /**
    * Tell Stigg about the app's checks (`reportEntitlementCheckRequested`), for its analytics and its
    * `entitlement.denied` / `entitlement.granted` webhooks: 'denied' reports each denial, 'all' each
    * decision. Batched, at most one call a second, never on the request path. Default: off.
    */
-  reportChecks?: 'denied' | 'all';
-  logger?: Logger;
+  reportChecks?: 'denied' | 'all' | undefined;
+  logger?: Logger | undefined;
   /** Clock (ms since epoch); default Date.now, read at most once per millisecond. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** The options, every default filled in: inner code never handles undefined. */

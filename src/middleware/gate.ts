@@ -1,27 +1,18 @@
-import {
-  MISCONFIGURATION_REASONS,
-  EntitlementsClosedError,
-  EntitlementUnavailableError,
-  describeValue as describe,
-  statusForReason,
-  type StatusMapping,
-} from '../core/errors';
+import { EntitlementsClosedError, EntitlementUnavailableError, describeValue as describe, statusForReason } from '../core/errors';
 import type { RequestContext } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { Settlement } from './settle';
+import { Settlement, settleable } from './settle';
+import { warnAboutReason, warnOnce } from './warnings';
 import {
   closedProblem,
   deniedProblem,
-  errorProblem,
   exposed,
   invalidIdProblem,
   invalidUsageProblem,
   invalidValuesProblem,
-  isEntitlementError,
-  isKnownReason,
   noCustomerProblem,
   unavailableProblem,
   type ProblemDetails,
@@ -29,26 +20,11 @@ import {
 
 /*
  * The framework-free part of requireFeature(): resolution (customer, usage, resource) -> decision.
- * An adapter (Express, Koa, Fastify, Hono, Nest) does only this:
- *   1. At construction: resolveStiggOptions / resolveRouteOptions / resolveErrorHandlerOptions (./options)
- *      with its Flavor.
- *   2. Per request, in stigg(): `new RequestGate(config, req, method)`, stored where requireFeature() finds it
- *      (and run under requestContextStorage when isRequestContextEnabled(), for the decorators).
- *   3. In requireFeature(): `gate.evaluate(route)` -> Outcome (sync or a promise; it may throw or reject
- *      with the app's resolver errors: pass them through toThrowable()). Then, by outcome.kind:
- *      - 'granted': when the client is gone (isResponseGone), releaseQuietly(lease) and stop: the handler
- *        must not run. Else, when lease.decision.metered, `gate.settlement(route, lease)` (./settle: the one
- *        settlement rule) and record settleable(settlement) (the decision with settle(units)); watch(res)
- *        for a Node response, then tell it answered(status)/failed() where the framework says so; run the
- *        handler. A grant that is not metered records lease.decision.
- *      - 'denied': release the lease, then gate.onDenied(route) or render outcome.problem.
- *      - 'problem': render outcome.problem (+ Retry-After when retryAfterSeconds is set).
- *      Rendering is the adapter's: status, `Content-Type: PROBLEM_CONTENT_TYPE`, JSON body (./problem).
- *   4. entitlementErrorHandler(): renderThrown(err, its statusMapping, gate?.config) -> a problem to
- *      send, or undefined: pass the error on.
+ * What an adapter does with the outcome is written once, in ./pipeline (runGate and its Host).
  */
 
-// The adapter surface in one import: everything an adapter needs from ./options and ./settle.
+// The adapter surface in one import: everything an adapter needs from ./options, ./settle and ./warnings.
+export { renderThrown, warnAboutReason, warnOnce } from './warnings';
 export {
   checkOnAbort,
   checkStatusMapping,
@@ -62,6 +38,7 @@ export {
   type Flavor,
   type OnAbort,
   type ReportWhen,
+  type RequestedUsage,
   type RequireFeatureOptionsFor,
   type Resolver,
   type RouteConfig,
@@ -69,16 +46,23 @@ export {
   type StiggOptionsFor,
   type UsageResolver,
 } from './options';
-export { Settlement, isResponseGone, releaseQuietly, settleable, type SettlementRules } from './settle';
+export { Settlement, isResponseGone, releaseQuietly, settleable, type NodeResponse, type SettlementRules } from './settle';
 
 export type Outcome =
-  | { readonly kind: 'granted'; readonly lease: Lease }
+  | {
+      readonly kind: 'granted';
+      readonly lease: Lease;
+      /** A later gate of the request for a feature an earlier one reserved: that grant's decision, nothing reserved again. */
+      readonly again?: Decision;
+    }
   | { readonly kind: 'denied'; readonly lease: Lease; readonly problem: ProblemDetails }
   | { readonly kind: 'problem'; readonly problem: ProblemDetails; readonly retryAfterSeconds?: number };
 
-/** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state. */
+/** Where a granted request's decisions go: Express's res.locals, Koa's ctx.state, Hono's c.var. */
 export interface DecisionBag {
+  /** The decision of the last requireFeature that granted this request. */
   entitlement?: Decision;
+  /** Every granted requireFeature decision on this request, by feature id. */
   entitlements?: Record<string, Decision>;
 }
 
@@ -143,36 +127,6 @@ function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
   return isThenable(decision) ? decision.then(checkedLease) : checkedLease(decision);
 }
 
-/** Where warnings go and which were given: a StiggConfig. */
-type Warnings = Pick<StiggConfig<unknown, unknown>, 'warned' | 'logger'>;
-
-/** Logs `message` once per config and key. */
-export function warnOnce(config: Warnings, key: string, meta: Record<string, unknown>, message: string): void {
-  if (config.warned.has(key)) return;
-  config.warned.add(key);
-  config.logger.warn(meta, message);
-}
-
-/** Misconfiguration reasons and reasons this version does not know are worth one warning per feature. */
-export function warnAboutReason(config: Warnings, featureId: string, reason: string): void {
-  if (!isKnownReason(reason)) {
-    warnOnce(
-      config,
-      `${featureId}\0${reason}`,
-      { featureId, accessDeniedReason: reason },
-      `stigg-gate: feature "${featureId}" was denied with ${reason}, a reason this version of stigg-gate does not know; it answers 403 with the reason passed through. Upgrade stigg-gate, or map it with statusMapping once it is known. Logged once per feature and reason.`,
-    );
-    return;
-  }
-  if (!MISCONFIGURATION_REASONS.has(reason)) return;
-  warnOnce(
-    config,
-    `${featureId}\0${reason}`,
-    { featureId, accessDeniedReason: reason },
-    `stigg-gate: feature "${featureId}" was denied with ${reason}, which usually means a misconfiguration (check the feature id and its type in Stigg). Logged once per feature and reason.`,
-  );
-}
-
 /**
  * One per request, created by stigg(). It is also the AsyncLocalStorage store that decorated service
  * methods read, so it implements RequestContext. Resolvers run lazily and at most once.
@@ -189,6 +143,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
     readonly config: StiggConfig<Req, Deny>,
     readonly req: Req,
     readonly method?: string,
+    /** The second argument the resolvers get (Express's res, Fastify's reply). */
+    private readonly res?: unknown,
   ) {
     this.entitlements = config.entitlements;
   }
@@ -216,7 +172,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
   }
 
   private resolve(kind: 'customer' | 'resource', resolver: Resolver<Req>): MaybePromise<Resolved> {
-    const value = resolver(this.req);
+    const value = resolver(this.req, this.res as never);
     return isThenable(value) ? value.then((id) => checkResolved(kind, id)) : checkResolved(kind, value);
   }
 
@@ -234,7 +190,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     if (typeof route.requestedUsage !== 'function') return this.withUsage(route, customerId, route.requestedUsage);
     let usage: MaybePromise<number>;
     try {
-      usage = route.requestedUsage(this.req);
+      usage = route.requestedUsage(this.req, this.res as never);
     } catch (error) {
       return this.usageFailed(route, error);
     }
@@ -281,7 +237,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     if (typeof values !== 'function') return this.acquire(route, customerId, requestedUsage, resource.id, values);
     let asked: MaybePromise<readonly string[]>;
     try {
-      asked = values(this.req);
+      asked = values(this.req, this.res as never);
     } catch (error) {
       return this.valuesFailed(route, error);
     }
@@ -325,6 +281,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
     resourceId: string | undefined,
     requestedValues: readonly string[] | undefined,
   ): MaybePromise<Outcome> {
+    const earlier = this.grantedBefore(customerId, route.featureId, resourceId);
+    if (earlier !== undefined) return { kind: 'granted', lease: earlier.lease, again: settleable(earlier) };
     let lease: MaybePromise<Lease>;
     try {
       const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues };
@@ -339,6 +297,19 @@ export class RequestGate<Req, Deny> implements RequestContext {
       );
     }
     return this.decide(route, lease);
+  }
+
+  /**
+   * Two gates for one feature on one request (a router-level and a route-level requireFeature) reserve
+   * once: the later one is let through on the earlier one's metered grant (docs/options.md).
+   */
+  private grantedBefore(customerId: string, featureId: string, resourceId: string | undefined): Settlement<Req> | undefined {
+    if (this.settlements === undefined) return undefined;
+    for (const settlement of this.settlements) {
+      const decision = settlement.lease.decision;
+      if (decision.featureId === featureId && decision.customerId === customerId && decision.resourceId === resourceId) return settlement;
+    }
+    return undefined;
   }
 
   private unavailable(error: unknown): Outcome {
@@ -390,21 +361,4 @@ export class RequestGate<Req, Deny> implements RequestContext {
   onDenied(route: RouteConfig<Req, Deny>): Deny | undefined {
     return route.onDenied ?? this.config.onDenied;
   }
-}
-
-/**
- * What entitlementErrorHandler() sends for an error a decorated method threw; undefined for errors
- * that are not ours. The handler's own mapping beats stigg()'s.
- */
-export function renderThrown(
-  error: unknown,
-  statusMapping: StatusMapping | undefined,
-  config: Pick<StiggConfig<unknown, unknown>, 'statusMapping' | 'warned' | 'logger'> | undefined,
-): { problem: ProblemDetails; retryAfterSeconds?: number } | undefined {
-  if (!isEntitlementError(error)) return undefined;
-  const rendered = errorProblem(error, statusMapping, config?.statusMapping);
-  const { featureId, accessDeniedReason } = rendered.problem;
-  if (config !== undefined && typeof featureId === 'string' && accessDeniedReason !== undefined)
-    warnAboutReason(config, featureId, accessDeniedReason);
-  return rendered;
 }

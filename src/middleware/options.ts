@@ -7,10 +7,14 @@ import { ACCESS_DENIED_REASONS } from './problem';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */
 
-export type Resolver<Req> = (req: Req) => MaybePromise<string | undefined | null>;
-export type UsageResolver<Req> = (req: Req) => MaybePromise<number>;
+/**
+ * Resolvers get what the framework hands a middleware: `Req` (Express's req, Koa's ctx, Fastify's
+ * request, Hono's c) and, where there is one, `Res` (Express's res, Fastify's reply).
+ */
+export type Resolver<Req, Res = never> = (req: Req, res: Res) => MaybePromise<string | undefined | null>;
+export type UsageResolver<Req, Res = never> = (req: Req, res: Res) => MaybePromise<number>;
 /** The values of an ENUM feature a request needs, e.g. `(req) => [req.body.model]`. */
-export type ValuesResolver<Req> = (req: Req) => MaybePromise<readonly string[]>;
+export type ValuesResolver<Req, Res = never> = (req: Req, res: Res) => MaybePromise<readonly string[]>;
 export type ReportWhen = (statusCode: number) => boolean;
 /**
  * What a response cut off after it started (a client leaving mid-stream, a stream that broke) reports:
@@ -26,40 +30,46 @@ export interface AbortProgress {
   readonly elapsedMs: number;
 }
 
-/** stigg() options; `Req` is what the framework hands a middleware (Request, Context…), `Deny` the adapter's onDenied. */
-export interface StiggOptionsFor<Req, Deny> {
+/**
+ * stigg() options; `Req` (and `Res`) is what the framework hands a middleware (Request, Context…), `Deny`
+ * the adapter's onDenied. Optional members also take `undefined` (exactOptionalPropertyTypes).
+ */
+export interface StiggOptionsFor<Req, Deny, Res = never> {
   /** The instance returned by createEntitlements(). */
   entitlements: Entitlements;
   /** The Stigg customer id of the request's authenticated user; undefined answers 401. Runs lazily, at most once per request. */
-  customer: Resolver<Req>;
+  customer: Resolver<Req, Res>;
   /** The Stigg resource id the request acts on, for resource-scoped entitlements. */
-  resource?: Resolver<Req>;
+  resource?: Resolver<Req, Res> | undefined;
   /** Status per AccessDeniedReason, over the default (402 when an upgrade helps, else 403). */
-  statusMapping?: StatusMapping;
+  statusMapping?: StatusMapping | undefined;
   /** Renders a denial yourself instead of the default problem+json response. */
-  onDenied?: Deny;
+  onDenied?: Deny | undefined;
   /** Whether a response with this status reports the requested usage. Default: status < 400. */
-  reportWhen?: ReportWhen;
+  reportWhen?: ReportWhen | undefined;
   /** A response cut off after it started (mid-stream): 'commit' (default), 'release', or (progress, req) => units. */
-  onAbort?: OnAbort<Req>;
+  onAbort?: OnAbort<Req> | undefined;
   /** Receives misconfiguration warnings and settle errors. Default: silent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** requireFeature() options, each overriding stigg()'s for one route. */
-export interface RequireFeatureOptionsFor<Req, Deny> {
+export interface RequireFeatureOptionsFor<Req, Deny, Res = never> {
   /** Overrides stigg()'s resource resolver for this route. */
-  resource?: Resolver<Req>;
+  resource?: Resolver<Req, Res> | undefined;
   /**
    * ENUM features: the values the request needs, each of which must be entitled (else 403
    * RequestedValuesMismatch naming those that are not). A list, or a function of the request.
    */
-  requestedValues?: readonly string[] | ValuesResolver<Req>;
-  statusMapping?: StatusMapping;
-  onDenied?: Deny;
-  reportWhen?: ReportWhen;
-  onAbort?: OnAbort<Req>;
+  requestedValues?: readonly string[] | ValuesResolver<Req, Res> | undefined;
+  statusMapping?: StatusMapping | undefined;
+  onDenied?: Deny | undefined;
+  reportWhen?: ReportWhen | undefined;
+  onAbort?: OnAbort<Req> | undefined;
 }
+
+/** The usage requireFeature() reserves: a number, or a function of the request (sync or async). */
+export type RequestedUsage<Req, Res = never> = number | UsageResolver<Req, Res>;
 
 /** How an adapter names itself and its request argument in messages. */
 export interface Flavor {
@@ -307,18 +317,19 @@ export interface ErrorHandlerConfig {
   readonly statusMapping: StatusMapping | undefined;
 }
 
-/** entitlementErrorHandler(options); `placement` says where to mount it ('after your routes' for Express). */
-export function resolveErrorHandlerOptions(flavor: Flavor, options: unknown, placement: string): ErrorHandlerConfig {
+/**
+ * entitlementErrorHandler(options); `mount` says how to mount it ('app.use(entitlementErrorHandler()) after
+ * your routes' for Express), `keys` the options it takes.
+ */
+export function resolveErrorHandlerOptions(flavor: Flavor, options: unknown, mount: string, keys = ERROR_HANDLER_KEYS): ErrorHandlerConfig {
   if (looksLikeRequest(options)) {
-    throw new TypeError(
-      `entitlementErrorHandler was used without being called. Write app.use(entitlementErrorHandler()) ${placement} (${flavor.module}).`,
-    );
+    throw new TypeError(`entitlementErrorHandler was used without being called. Write ${mount} (${flavor.module}).`);
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError('entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ statusMapping }).');
+    throw new TypeError(`entitlementErrorHandler() takes an optional options object: entitlementErrorHandler({ ${keys.join(', ')} }).`);
   }
   const o = (options ?? {}) as { statusMapping?: unknown };
-  rejectUnknownOptions(o, ERROR_HANDLER_KEYS, 'entitlementErrorHandler()');
+  rejectUnknownOptions(o, keys, 'entitlementErrorHandler()');
   return Object.freeze({ statusMapping: checkStatusMapping('entitlementErrorHandler()', o.statusMapping) });
 }
 

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { checkActualUnits } from '../core/leases';
 import type { Decision, Lease, Logger } from '../core/types';
 import type { OnAbort, ReportWhen } from './options';
@@ -18,6 +17,21 @@ import { settleableDecision } from './settleable';
  * A client gone before the decision never reaches here: the adapter releases and the handler never runs.
  * Only the first of these takes effect. Nothing here throws into the adapter.
  */
+
+/**
+ * What the rule reads of Node's http.ServerResponse, declared here rather than imported from node:http
+ * so that the declarations of the Fetch hosts (stigg-gate/hono on Workers) need no @types/node.
+ */
+export interface NodeResponse {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly headersSent: boolean;
+  readonly statusCode: number;
+  once(event: 'close' | 'pipe', listener: () => void): unknown;
+  end(...args: never[]): unknown;
+}
+
+type End = (this: NodeResponse, ...args: unknown[]) => unknown;
 
 /** The parts of a route's configuration the rule reads. */
 export interface SettlementRules<Req> {
@@ -45,14 +59,6 @@ export class Settlement<Req> {
     private readonly req: Req,
   ) {}
 
-  /**
-   * Whether a body still streaming after the handler returned must be watched (Fetch hosts): only when
-   * a cut-off stream is settled otherwise than a complete one ('commit' treats both alike).
-   */
-  get watchesBody(): boolean {
-    return this.rules.onAbort !== 'commit';
-  }
-
   /** The route reports the units its work actually used (decision.settle). Throws on a bad count. */
   settle(actualUnits: number): void {
     checkActualUnits(actualUnits);
@@ -73,7 +79,7 @@ export class Settlement<Req> {
    * The handler completed its answer with `status`. Where a Node response `res` is still open, its end
    * decides (a body may still be streaming); otherwise the answer decides now.
    */
-  answered(status: number, res?: ServerResponse): void {
+  answered(status: number, res?: NodeResponse): void {
     if (this.state === SETTLED) return;
     if (res !== undefined && this.state === RUNNING && !res.destroyed) {
       this.hasAnswer = true;
@@ -83,7 +89,7 @@ export class Settlement<Req> {
   }
 
   /** Settles by how the Node response ends. Node emits 'close' on every response, so one listener does. */
-  watch(res: ServerResponse): void {
+  watch(res: NodeResponse): void {
     if (res.destroyed) {
       this.closed(res);
       return;
@@ -91,7 +97,7 @@ export class Settlement<Req> {
     res.once('close', () => this.closed(res));
   }
 
-  private closed(res: ServerResponse): void {
+  private closed(res: NodeResponse): void {
     if (this.state !== RUNNING) return;
     if (res.writableEnded) this.completed(res.statusCode);
     else if (this.hasAnswer || res.headersSent) this.aborted();
@@ -103,19 +109,20 @@ export class Settlement<Req> {
    * nobody reads. Express, Fastify and Nest answer through res.end(), so that call is watched, on this
    * abandoned response only; Koa and Nest also say so through answered()/failed().
    */
-  private awaitHandler(res: ServerResponse): void {
+  private awaitHandler(res: NodeResponse): void {
     this.state = AWAITING_HANDLER;
     // A stream piped into the gone response (stream.pipeline, res.sendFile) never reaches res.end():
     // the answer started and cannot finish, so it is a response cut off (onAbort), never left unsettled.
     res.once('pipe', () => this.aborted());
     // The end in place now (the prototype's, or another middleware's own wrapper) is put back first.
-    const end = Reflect.get(res, 'end') as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+    const end = Reflect.get(res, 'end') as End;
     const completed = (): void => this.completed(res.statusCode);
-    res.end = function endAndSettle(this: ServerResponse, ...args: unknown[]) {
-      res.end = end as ServerResponse['end'];
+    const endAndSettle: End = function endAndSettle(this: NodeResponse, ...args: unknown[]) {
+      Reflect.set(res, 'end', end);
       completed();
       return end.apply(this, args);
-    } as ServerResponse['end'];
+    };
+    Reflect.set(res, 'end', endAndSettle);
   }
 
   private completed(status: number): void {
@@ -191,7 +198,7 @@ export function releaseQuietly(lease: Lease, logger: Logger): void {
  * Whether the response can no longer carry a handler's answer: the client disconnected (Node
  * destroys the response) or something already ended it. A 'close' listener added now would never run.
  */
-export function isResponseGone(res: ServerResponse): boolean {
+export function isResponseGone(res: NodeResponse): boolean {
   return res.destroyed || res.writableEnded;
 }
 

@@ -22,7 +22,7 @@ export interface StiggWebhookOptions {
   maxBodyBytes?: number | undefined;
   /** How long the body may take to arrive once the headers were accepted (default 10,000 ms): 408 past it. */
   bodyTimeoutMs?: number | undefined;
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 export interface WebhookRequest {

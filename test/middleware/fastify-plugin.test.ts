@@ -105,4 +105,64 @@ describe.each(versions)('%s: stiggPlugin', (_name, fastify) => {
     expect(res.json()).toMatchObject({ message: 'database down' });
     await app.close();
   });
+
+  test.each([
+    ['no error handler of its own', false],
+    ['only entitlementErrorHandler(), which rethrows it', true],
+  ])("a resolver that throws, %s: 500 problem+json without the resolver's message, which goes to the logger", async (_name, handler) => {
+    const errors: unknown[][] = [];
+    const logger = { warn: () => {}, error: (...args: unknown[]) => void errors.push(args) };
+    const leak = new Error('password authentication failed for user "billing" at 10.0.0.7');
+    const app = fastify();
+    app.register(async function scoped(scope) {
+      if (handler) scope.setErrorHandler(entitlementErrorHandler());
+      await scope.register(stiggPlugin, {
+        entitlements: fake,
+        logger,
+        customer: () => {
+          throw leak;
+        },
+      });
+      scope.get('/gated', { preHandler: requireFeature('f') }, async () => ({ ok: true }));
+    });
+    const res = await get(app, '/gated');
+    expect(res.statusCode).toBe(500);
+    expect(JSON.stringify(res.json())).not.toMatch(/password|billing|10\.0\.0\.7/);
+    expect(res.json()).toMatchObject({ status: 500, title: 'Internal Server Error' });
+    expect(errors).toEqual([[{ error: leak }, expect.stringMatching(/resolver of requireFeature\(\) failed/)]]);
+    await app.close();
+  });
+
+  test("a resolver's error reaches the app's own error handler as it is; a 4xx HTTP error keeps its message", async () => {
+    const seen: unknown[] = [];
+    const denied = Object.assign(new Error('Sign in first'), { statusCode: 401 });
+    const app = fastify();
+    app.setErrorHandler(function appHandler(error, _request, reply) {
+      seen.push(error);
+      void reply.code(418).send({ handled: true });
+    });
+    app.register(async function scoped(scope) {
+      await scope.register(stiggPlugin, {
+        entitlements: fake,
+        customer: (request) => {
+          throw request.headers['x-kind'] === 'http' ? denied : new Error('database down');
+        },
+      });
+      scope.get('/gated', { preHandler: requireFeature('f') }, async () => ({ ok: true }));
+    });
+    expect((await get(app, '/gated')).statusCode).toBe(418);
+    expect(seen).toEqual([new Error('database down')]);
+    await app.close();
+    const bare = fastify();
+    await bare.register(stiggPlugin, {
+      entitlements: fake,
+      customer: () => {
+        throw denied;
+      },
+    });
+    bare.get('/gated', { preHandler: requireFeature('f') }, async () => ({ ok: true }));
+    const res = await get(bare, '/gated');
+    expect([res.statusCode, res.json()]).toEqual([401, expect.objectContaining({ message: 'Sign in first' })]);
+    await bare.close();
+  });
 });

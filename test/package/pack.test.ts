@@ -28,10 +28,10 @@ const COMPILERS = {
 /** Entry point → exports it must have (a class or function every user of that entry point needs). */
 const EXPECTED_NAMES: Record<string, string[]> = {
   'stigg-gate': ['StiggClient', 'Stigg', 'StiggError', 'StiggGraphQLError', 'createEntitlements', 'MemoryStore', 'EntitlementDeniedError'],
-  'stigg-gate/express': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
-  'stigg-gate/koa': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
-  'stigg-gate/fastify': ['stiggPlugin', 'requireFeature', 'entitlementErrorHandler'],
-  'stigg-gate/hono': ['stigg', 'requireFeature', 'entitlementErrorHandler'],
+  'stigg-gate/express': ['stigg', 'requireFeature', 'entitlementErrorHandler', 'stiggWebhook'],
+  'stigg-gate/koa': ['stigg', 'requireFeature', 'entitlementErrorHandler', 'stiggWebhook'],
+  'stigg-gate/fastify': ['stiggPlugin', 'requireFeature', 'entitlementErrorHandler', 'stiggWebhook'],
+  'stigg-gate/hono': ['stigg', 'requireFeature', 'entitlementErrorHandler', 'stiggWebhook'],
   'stigg-gate/decorators': ['RequireFeature', 'ReportUsage'],
   'stigg-gate/emulator': ['startEmulator', 'defaultCatalog'],
   'stigg-gate/redis': ['RedisStore'],

@@ -1,8 +1,12 @@
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import request from 'supertest';
 import { handleStiggWebhook, stiggFetchWebhook } from '../../src';
 import { stiggWebhook as expressWebhook } from '../../src/middleware/express';
+import { stiggWebhook as fastifyWebhook } from '../../src/middleware/fastify';
+import { stiggWebhook as honoWebhook } from '../../src/middleware/hono';
 import { stiggWebhook as koaWebhook } from '../../src/middleware/koa';
 import { secretMatches } from '../../src/webhook/secret';
 
@@ -257,6 +261,44 @@ describe('adapters', () => {
     expect(await response.json()).toEqual({ received: true, action: 'invalidated', customerId: 'customer-1' });
     const denied = await handle(new Request('http://localhost/webhooks/stigg', { method: 'POST', body: '{}' }));
     expect(denied.status).toBe(401);
+    expect(invalidated).toEqual(['customer-1']);
+  });
+
+  it('Fastify: a plugin with a scope of its own, answering POST on its prefix', async () => {
+    const { invalidated, entitlements } = recorder();
+    const app = Fastify();
+    await app.register(fastifyWebhook({ entitlements, secret: SECRET }), { prefix: '/webhooks/stigg' });
+    app.post('/json', async (req) => req.body); // the app's own parsers still work outside the webhook's scope
+    await app.ready();
+    const ok = await request(app.server).post('/webhooks/stigg').set(headers).send(JSON.stringify(entitlementsUpdated()));
+    expect([ok.status, ok.body]).toEqual([200, { received: true, action: 'invalidated', customerId: 'customer-1' }]);
+    const bad = await request(app.server)
+      .post('/webhooks/stigg')
+      .set({ ...headers, 'stigg-webhooks-secret': 'nope' })
+      .send('{}');
+    expect([bad.status, bad.headers['content-type']]).toEqual([401, expect.stringMatching(/application\/problem\+json/)]);
+    const huge = await request(app.server)
+      .post('/webhooks/stigg')
+      .set(headers)
+      .send('x'.repeat(1024 * 1024 + 1));
+    expect(huge.status).toBe(413);
+    const malformed = await request(app.server).post('/webhooks/stigg').set(headers).send('{"type":');
+    expect(malformed.status).toBe(400);
+    expect((await request(app.server).post('/json').send({ a: 1 })).body).toEqual({ a: 1 });
+    expect(invalidated).toEqual(['customer-1']);
+    await app.close();
+  });
+
+  it('Hono: a handler, Request in, Response out', async () => {
+    const { invalidated, entitlements } = recorder();
+    const app = new Hono();
+    app.post('/webhooks/stigg', honoWebhook({ entitlements, secret: SECRET }));
+    const ok = await app.request('/webhooks/stigg', { method: 'POST', headers, body: JSON.stringify(entitlementsUpdated()) });
+    expect([ok.status, await ok.json()]).toEqual([200, { received: true, action: 'invalidated', customerId: 'customer-1' }]);
+    const bad = await app.request('/webhooks/stigg', { method: 'POST', body: JSON.stringify(entitlementsUpdated()) });
+    expect([bad.status, bad.headers.get('content-type')]).toEqual([401, expect.stringMatching(/application\/problem\+json/)]);
+    const huge = await app.request('/webhooks/stigg', { method: 'POST', headers, body: 'x'.repeat(1024 * 1024 + 1) });
+    expect(huge.status).toBe(413);
     expect(invalidated).toEqual(['customer-1']);
   });
 });

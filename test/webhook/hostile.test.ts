@@ -2,10 +2,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { handleStiggWebhook, stiggFetchWebhook } from '../../src';
 import { stiggWebhook as expressWebhook } from '../../src/middleware/express';
+import { stiggWebhook as fastifyWebhook } from '../../src/middleware/fastify';
+import { stiggWebhook as honoWebhook } from '../../src/middleware/hono';
 import { stiggWebhook as koaWebhook } from '../../src/middleware/koa';
 import { readFetchBody, webhookLimits } from '../../src/webhook/limits';
 import { readBody } from '../../src/webhook/read-body';
@@ -41,6 +46,26 @@ function koaApp(): http.RequestListener {
   return (req, res) => void callback(req, res);
 }
 
+async function fastifyApp(): Promise<http.RequestListener> {
+  let listener: http.RequestListener | undefined;
+  const app = Fastify({
+    serverFactory: (handler) => {
+      listener = handler;
+      return http.createServer(handler);
+    },
+  });
+  await app.register(fastifyWebhook({ entitlements, secret: SECRET }), { prefix: '/hook' });
+  await app.ready();
+  return listener as http.RequestListener;
+}
+
+function honoApp(): http.RequestListener {
+  const app = new Hono();
+  app.post('/hook', honoWebhook({ entitlements, secret: SECRET }));
+  const listener = getRequestListener(app.fetch);
+  return (req, res) => void listener(req, res);
+}
+
 /** Sends headers announcing `declared` bytes and only `sent` of them; resolves with the status line once answered. */
 function partialPost(port: number, headers: Record<string, string>, declared: number, sent: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -65,15 +90,17 @@ function partialPost(port: number, headers: Record<string, string>, declared: nu
 describe.each([
   ['Express', expressApp],
   ['Koa', koaApp],
-])('%s', (_name, app) => {
+  ['Fastify', fastifyApp],
+  ['Hono (node-server)', honoApp],
+])('%s', (_name, app: () => http.RequestListener | Promise<http.RequestListener>) => {
   it('200 connections without the secret are answered 401 before their bodies arrive (nothing is buffered)', async () => {
-    const port = await listen(app());
+    const port = await listen(await app());
     const statuses = await Promise.all(Array.from({ length: 200 }, () => partialPost(port, {}, MiB, 16 * 1024)));
     expect(new Set(statuses)).toEqual(new Set(['HTTP/1.1 401 Unauthorized']));
   });
 
   it('a declared body over 1 MiB is refused 413 with the secret, before it is read', async () => {
-    const port = await listen(app());
+    const port = await listen(await app());
     expect(await partialPost(port, { 'stigg-webhooks-secret': SECRET }, 64 * MiB, 1024)).toBe('HTTP/1.1 413 Payload Too Large');
   });
 });

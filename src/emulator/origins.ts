@@ -50,7 +50,7 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The name a Host header carries, lower-cased, without its port or a trailing dot. */
 function hostnameOf(header: string): string {
-  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d*$/, '');
+  const name = header.startsWith('[') ? header.replace(/^(\[[^\]]*\])(?::\d*)?$/, '$1') : header.replace(/:\d*$/, '');
   return name.toLowerCase().replace(/\.$/, '');
 }
 

@@ -36,15 +36,19 @@ function get(path: string, host: string, headers: Record<string, string> = {}): 
 }
 
 describe('emulator bound to loopback, a request naming another host (DNS rebinding)', () => {
-  it.each(['evil.example:4000', 'evil.example', '127.0.0.1.evil.example', 'localhost.evil.example', 'LOCALHOST.evil.example:1'])(
-    'is refused with 403 before any work: Host %s',
-    async (host) => {
-      const stats = await get('/stats', host);
-      expect(stats.status).toBe(403);
-      const edge = await get('/v1/customers/c1/entitlements', host);
-      expect(edge.status).toBe(403);
-    },
-  );
+  it.each([
+    'evil.example:4000',
+    'evil.example',
+    '127.0.0.1.evil.example',
+    'localhost.evil.example',
+    'LOCALHOST.evil.example:1',
+    '[::1].evil.example',
+  ])('is refused with 403 before any work: Host %s', async (host) => {
+    const stats = await get('/stats', host);
+    expect(stats.status).toBe(403);
+    const edge = await get('/v1/customers/c1/entitlements', host);
+    expect(edge.status).toBe(403);
+  });
 
   it('answers the loopback names a developer and the SDKs use', async () => {
     for (const host of [

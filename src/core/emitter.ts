@@ -41,13 +41,21 @@ export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
     if (list === undefined) return;
     for (const listener of list) {
       try {
-        listener(...args);
+        const returned: unknown = listener(...args);
+        // An async listener's rejection would be an unhandled rejection (a crash): logged as a throw.
+        if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => this.listenerFailed(event, error));
+        }
       } catch (error) {
-        this.logger.error(
-          { error: error instanceof Error ? error.message : String(error) },
-          `An entitlements "${String(event)}" listener threw; listeners must not throw`,
-        );
+        this.listenerFailed(event, error);
       }
     }
+  }
+
+  private listenerFailed(event: keyof Events, error: unknown): void {
+    this.logger.error(
+      { error: error instanceof Error ? error.message : String(error) },
+      `An entitlements "${String(event)}" listener threw; listeners must not throw`,
+    );
   }
 }

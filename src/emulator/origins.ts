@@ -45,3 +45,34 @@ export function admitOrigin(req: IncomingMessage, res: ServerResponse, cors: Cor
   res.setHeader('access-control-max-age', '600');
   return true;
 }
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The name a Host header carries, lower-cased, without its port or a trailing dot. */
+function hostnameOf(header: string): string {
+  const name = header.startsWith('[') ? header.replace(/^(\[[^\]]*\])(?::\d*)?$/, '$1') : header.replace(/:\d*$/, '');
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * DNS rebinding: a page whose name the attacker re-points at 127.0.0.1 calls the emulator
+ * same-origin, so a GET carries no Origin, only that name in Host. An emulator bound to loopback
+ * answers only loopback names (localhost, *.localhost, 127.0.0.1, [::1]; no Host at all, as HTTP/1.0
+ * tools send, too); bound elsewhere it answers any name (it then warns about its key). True when the
+ * request may go on; else it was answered 403.
+ */
+export function admitHost(req: IncomingMessage, res: ServerResponse, loopbackOnly: boolean): boolean {
+  const header = req.headers.host;
+  if (!loopbackOnly || header === undefined) return true;
+  const name = hostnameOf(header);
+  if (LOOPBACK_HOSTS.has(name) || name.endsWith('.localhost')) return true;
+  send(
+    res,
+    403,
+    errorJson(
+      `Host ${header} is not a loopback name: this emulator listens on loopback and answers only localhost, 127.0.0.1 and [::1] (a page on another name may be a DNS-rebinding attack). Start it with host: '0.0.0.0' (CLI: --host) to serve other names.`,
+      'FORBIDDEN_HOST',
+    ),
+  );
+  return false;
+}

@@ -8,7 +8,7 @@ import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
 import { processWarning } from '../core/process-warning';
-import { admitOrigin } from './origins';
+import { admitHost, admitOrigin } from './origins';
 import { checkFaults, checkOptions, createClock, createRandom, type EmulatorFaults, type EmulatorOptions } from './options';
 import { createRootValue, loadSchema } from './schema';
 import { EmulatorState, type EmulatorClock, type EmulatorStats } from './state';
@@ -63,6 +63,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       'STIGG_GATE_EMULATOR_EXPOSED',
     );
   }
+  const loopbackOnly = LOOPBACK.has(host);
   const seed = options.seed ?? 1;
   const catalog = typeof options.catalog === 'string' ? loadCatalogFile(options.catalog) : (options.catalog ?? defaultCatalog);
   const clock = createClock(options.now ?? Date.now);
@@ -226,7 +227,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (!admitOrigin(req, res, options.cors)) return;
+    if (!admitHost(req, res, loopbackOnly) || !admitOrigin(req, res, options.cors)) return;
     if (req.method === 'OPTIONS') {
       preflight(req, res);
       return;

@@ -77,15 +77,21 @@ export class DataLossWatch {
       this.logger.error({ error: error.message, marker: this.marker }, 'RedisStore: Redis lost its data; usage may have been lost');
       return;
     }
+    // A listener's bug (a throw, or an async listener's rejection) must not become an unhandled
+    // rejection (a crash) nor hide the loss.
+    const failed = (thrown: unknown): void =>
+      this.logger.error(
+        { error: error.message, listenerError: thrown instanceof Error ? thrown.message : String(thrown), marker: this.marker },
+        'RedisStore: an onError listener threw; Redis lost its data and usage may have been lost',
+      );
     for (const listener of this.listeners) {
       try {
-        listener(error);
+        const returned: unknown = listener(error);
+        if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (returned as PromiseLike<unknown>).then(undefined, failed);
+        }
       } catch (thrown) {
-        // A listener's bug must not become an unhandled rejection (a crash) nor hide the loss.
-        this.logger.error(
-          { error: error.message, listenerError: thrown instanceof Error ? thrown.message : String(thrown), marker: this.marker },
-          'RedisStore: an onError listener threw; Redis lost its data and usage may have been lost',
-        );
+        failed(thrown);
       }
     }
   }

@@ -1,3 +1,5 @@
+import { idProblem, MAX_ID_LENGTH } from '../core/input';
+
 /** What a Stigg webhook asks of the gate, once its body is read and checked. */
 export type WebhookAction =
   | {
@@ -16,7 +18,6 @@ export class MalformedWebhookError extends Error {
 
 const ENTITLEMENTS_UPDATED = 'entitlements.updated';
 const SUBSCRIPTION_EVENTS = new Set(['subscription.created', 'subscription.updated', 'subscription.canceled']);
-const MAX_ID_LENGTH = 255;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -27,6 +28,14 @@ function idOf(value: unknown, where: string): string {
     throw new MalformedWebhookError(`${where}.id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
   }
   return value['id'];
+}
+
+/** The customer's id, by the rule every gate applies (a lone surrogate, a control character… is a 400 here, never a 503 retried forever). */
+function customerIdOf(value: unknown): string {
+  const id = isObject(value) ? value['id'] : undefined;
+  const problem = idProblem(id);
+  if (problem !== undefined) throw new MalformedWebhookError(`customer.id ${problem}`);
+  return id as string;
 }
 
 function timeOf(value: unknown, where: string): number {
@@ -48,7 +57,7 @@ export function parseWebhookEvent(body: unknown): WebhookAction {
   const eventId =
     typeof body['eventId'] === 'string' ? body['eventId'] : typeof body['messageId'] === 'string' ? body['messageId'] : undefined;
   if (type === ENTITLEMENTS_UPDATED) {
-    const customerId = idOf(body['customer'], 'customer');
+    const customerId = customerIdOf(body['customer']);
     if (body['entitlements'] !== undefined && !Array.isArray(body['entitlements'])) {
       throw new MalformedWebhookError('entitlements must be an array');
     }
@@ -56,7 +65,7 @@ export function parseWebhookEvent(body: unknown): WebhookAction {
     return { kind: 'invalidate', type, customerId, at, eventId };
   }
   if (SUBSCRIPTION_EVENTS.has(type)) {
-    const customerId = idOf(body['customer'], 'customer');
+    const customerId = customerIdOf(body['customer']);
     idOf(body['subscription'], 'subscription');
     const at = timeOf(body['timestamp'], 'timestamp');
     return { kind: 'invalidate', type, customerId, at, eventId };

@@ -3,7 +3,7 @@ import { processWarning } from '../core/process-warning';
 import type { Entitlements, Logger } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { MalformedWebhookError, parseWebhookEvent } from './event';
-import { BodyTimeoutError, BodyTooLargeError, readFetchBody, webhookLimits } from './limits';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readFetchBody, webhookLimits } from './limits';
 import { EventOrder } from './order';
 import { secretMatches } from './secret';
 
@@ -59,10 +59,11 @@ function headerOf(headers: WebhookRequest['headers'], name: string): string | un
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** A body that could not be read within the limits: 413 or 408, else the error is not the handler's to answer. */
+/** A body that could not be read within the limits (413, 408) or not wholly (400, the sender is gone); else not the handler's to answer. */
 function bodyProblem(error: unknown): WebhookResult {
   if (error instanceof BodyTooLargeError) return problem(413, 'webhook-too-large', 'Payload Too Large', error.message);
   if (error instanceof BodyTimeoutError) return problem(408, 'webhook-timeout', 'Request Timeout', error.message);
+  if (error instanceof BodyAbortedError) return problem(400, 'webhook-incomplete', 'Incomplete body', error.message);
   throw error;
 }
 

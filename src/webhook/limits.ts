@@ -22,6 +22,14 @@ export class BodyTimeoutError extends Error {
   }
 }
 
+/** The sender hung up (or the stream broke) before the whole body arrived: answered 400 to nobody, never the app's error. */
+export class BodyAbortedError extends Error {
+  override readonly name = 'BodyAbortedError';
+  constructor(options?: { cause?: unknown }) {
+    super('the body ended before it was complete (the sender hung up)', options);
+  }
+}
+
 function positive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -63,7 +71,7 @@ export async function readFetchBody(request: Request, limits: WebhookLimits): Pr
     }
   } catch (error) {
     reader.cancel().catch(() => undefined);
-    throw error;
+    throw error instanceof BodyTooLargeError || error instanceof BodyTimeoutError ? error : new BodyAbortedError({ cause: error });
   } finally {
     clearTimeout(timer);
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BodyTimeoutError, BodyTooLargeError, type WebhookLimits } from './limits';
+import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, type WebhookLimits } from './limits';
 
 /**
  * The raw body of a request no body parser has read, at most `maxBodyBytes` (a declared
@@ -10,6 +10,7 @@ export function readBody(request: IncomingMessage, limits: WebhookLimits): Promi
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) return Promise.reject(new BodyTooLargeError(limits.maxBodyBytes));
   if (request.readableEnded) return Promise.resolve(new Uint8Array(0));
+  if (request.destroyed) return Promise.reject(new BodyAbortedError());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,7 +36,7 @@ export function readBody(request: IncomingMessage, limits: WebhookLimits): Promi
       stop(undefined, Buffer.concat(chunks));
     }
     function onError(error: Error) {
-      stop(error);
+      stop(new BodyAbortedError({ cause: error }));
     }
     request.on('data', onData);
     request.once('end', onEnd);

@@ -154,7 +154,7 @@ describe('handleStiggWebhook', () => {
       { ...entitlementsUpdated(), type: 7 },
       { ...entitlementsUpdated(), customer: undefined },
       { ...entitlementsUpdated(), customer: { id: '  ' } },
-      { ...entitlementsUpdated(), customer: { id: 'x'.repeat(256) } },
+      { ...entitlementsUpdated(), customer: { id: 'x'.repeat(257) } }, // one past MAX_ID_LENGTH, the gates' own limit
       { ...entitlementsUpdated(), entitlementsUpdatedAt: 'yesterday', timestamp: undefined },
       { ...entitlementsUpdated(), entitlementsUpdatedAt: undefined, timestamp: undefined },
       { ...entitlementsUpdated(), entitlements: 'all' },

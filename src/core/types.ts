@@ -369,15 +369,22 @@ export interface EntitlementsUpstream {
    * Stigg's own SDKs read them. Without it the engine reads one feature at a time.
    */
   getEntitlementsState?(query: { customerId: string; resourceId?: string | null }): Promise<UpstreamEntitlementsState>;
-  reportUsageBulk(input: {
-    usages: Array<{
-      customerId: string;
-      featureId: string;
-      value: number;
-      resourceId?: string | null;
-      updateBehavior?: 'DELTA' | 'SET' | null;
-      idempotencyKey?: string | null;
-      createdAt?: string | null;
-    }>;
-  }): Promise<UpstreamUsageResult[]>;
+  /**
+   * `options.signal` aborts the call when close() reaches its deadline (StiggClient honours it): an
+   * upstream of your own that ignores it keeps the process alive until its call ends.
+   */
+  reportUsageBulk(
+    input: {
+      usages: Array<{
+        customerId: string;
+        featureId: string;
+        value: number;
+        resourceId?: string | null;
+        updateBehavior?: 'DELTA' | 'SET' | null;
+        idempotencyKey?: string | null;
+        createdAt?: string | null;
+      }>;
+    },
+    options?: { signal?: AbortSignal },
+  ): Promise<UpstreamUsageResult[]>;
 }

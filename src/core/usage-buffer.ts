@@ -5,7 +5,7 @@ import { ref, soon, unref } from './timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
 import { retryDelay } from './retry-delay';
 import { failureKind, refusalCode } from './transient';
-import { DELIVERED, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
+import { DELIVERED, isAged, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
@@ -74,6 +74,8 @@ export class UsageBuffer {
   private waiting = 0;
   private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private aborted = false;
+  /** Aborts the call to Stigg in flight at close()'s deadline, so its socket does not hold the process. */
+  private readonly inFlight = new AbortController();
   private readonly refusals: Refusals;
 
   constructor(options: UsageBufferOptions) {
@@ -178,6 +180,7 @@ export class UsageBuffer {
 
   abort(): void {
     this.aborted = true;
+    this.inFlight.abort();
     for (const [sleeper, wake] of this.sleepers) {
       clearTimeout(sleeper);
       wake();
@@ -241,8 +244,9 @@ export class UsageBuffer {
     for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
       try {
-        results = await client.reportUsageBulk({ usages });
+        results = await client.reportUsageBulk({ usages }, { signal: this.inFlight.signal });
       } catch (caught) {
+        if (this.aborted) break;
         const kind = failureKind(caught);
         if (kind === 'transient' || kind === 'auth') {
           if (kind === 'transient') breaker.failure();
@@ -266,7 +270,7 @@ export class UsageBuffer {
 
   /** A report that failed on its own, not known to be for good: given up once aged while Stigg answers, else left for later. */
   private async failedAlone(batch: PendingUsage[], sent: Failed): Promise<boolean> {
-    if (this.aged(batch).length > 0 && this.options.breaker.state === 'closed') {
+    if (isAged(batch, this.options.now() - this.options.maxAgeMs) && this.options.breaker.state === 'closed') {
       await this.drop(batch, sent.attempts, sent.error);
       return true;
     }
@@ -363,15 +367,6 @@ export class UsageBuffer {
       this.options.onStoreError(asError(error));
       return undefined;
     }
-  }
-
-  /** Reports older than maxAgeMs (by their createdAt). */
-  private aged(batch: PendingUsage[]): PendingUsage[] {
-    const oldest = this.options.now() - this.options.maxAgeMs;
-    return batch.filter((report) => {
-      const created = Date.parse(report.createdAt);
-      return Number.isFinite(created) && created <= oldest;
-    });
   }
 
   private async ack(batch: PendingUsage[]): Promise<boolean> {

@@ -103,6 +103,13 @@ export interface Lease {
    * the three takes effect. Nothing is reported for a grant that is not metered.
    */
   settle(actualUnits: number): void;
+  /**
+   * Optional (the engine's leases have it): the client left while the work was under way, and the
+   * work may stop without settling this lease (a handler that gives up when its client leaves and
+   * answers nobody). Its reservation is no longer renewed, so it lapses after reservationTtlMs
+   * instead of being held until reservationMaxMs; commit, release and settle still take effect.
+   */
+  abandoned?(): void;
 }
 
 export interface UsageReport {

@@ -41,8 +41,8 @@ const used = (customer: string): number => emu.stats().usage[`${customer}||${TEM
 
 /** The handler: answers at once, or (x-leaves) gives up when its client leaves and answers nobody. */
 interface Work {
-  started: Array<ReturnType<typeof deferred>>;
-  gaveUp: Array<ReturnType<typeof deferred>>;
+  started: Array<ReturnType<typeof deferred<void>>>;
+  gaveUp: Array<ReturnType<typeof deferred<void>>>;
   next: number;
 }
 

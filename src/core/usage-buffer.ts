@@ -74,8 +74,8 @@ export class UsageBuffer {
   private waiting = 0;
   private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private aborted = false;
-  /** Aborts the call to Stigg in flight at close()'s deadline, so its socket does not hold the process. */
-  private readonly inFlight = new AbortController();
+  /** The call to Stigg in flight, aborted at close()'s deadline (its socket must not hold the process). One per call: workerd binds it to a request. */
+  private inFlight: AbortController | undefined;
   private readonly refusals: Refusals;
 
   constructor(options: UsageBufferOptions) {
@@ -180,7 +180,7 @@ export class UsageBuffer {
 
   abort(): void {
     this.aborted = true;
-    this.inFlight.abort();
+    this.inFlight?.abort();
     for (const [sleeper, wake] of this.sleepers) {
       clearTimeout(sleeper);
       wake();
@@ -243,8 +243,9 @@ export class UsageBuffer {
     const before = await this.prepare(batch);
     for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
+      const inFlight = (this.inFlight = new AbortController());
       try {
-        results = await client.reportUsageBulk({ usages }, { signal: this.inFlight.signal });
+        results = await client.reportUsageBulk({ usages }, { signal: inFlight.signal });
       } catch (caught) {
         if (this.aborted) break;
         const kind = failureKind(caught);

@@ -102,7 +102,8 @@ function random(seed: number): () => number {
   };
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+// No keep-alive: on a busy machine a request sent on an idle socket the server is just closing ends in "socket hang up".
+const agent = new http.Agent({ keepAlive: false, maxSockets: IN_FLIGHT });
 
 function post(port: number, actual: number, wait: number): Promise<number> {
   return new Promise((resolve, reject) => {

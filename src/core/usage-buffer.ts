@@ -243,9 +243,10 @@ export class UsageBuffer {
     const before = await this.prepare(batch);
     for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
-      const inFlight = (this.inFlight = new AbortController());
+      // A runtime without AbortController sends without a signal (close() then waits for the call).
+      const inFlight = (this.inFlight = typeof AbortController === 'function' ? new AbortController() : undefined);
       try {
-        results = await client.reportUsageBulk({ usages }, { signal: inFlight.signal });
+        results = await client.reportUsageBulk({ usages }, inFlight && { signal: inFlight.signal });
       } catch (caught) {
         if (this.aborted) break;
         const kind = failureKind(caught);

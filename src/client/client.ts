@@ -58,10 +58,48 @@ export interface GetCouponsArgs {
   paging?: Operations['getCoupons']['variables']['paging'];
 }
 
-function sleep(ms: number): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   // Not unref'd on purpose: a retry someone awaits (e.g. the final usage flush on shutdown) must
-  // keep the process alive until it settles, like the socket of the request itself does.
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  // keep the process alive until it settles, like the socket of the request itself does. The
+  // caller's signal cuts it short.
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', wake, { once: true });
+  });
+}
+
+/** Read through a call: TypeScript would keep `signal.aborted` narrowed across the await. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+/** What the caller's signal ended: its reason when it is an Error, else an AbortError. */
+function aborted(operation: string, signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException(`Stigg ${operation} was aborted by the caller`, 'AbortError');
+}
+
+/** reportUsageBulk's second argument. */
+export interface RequestOptions {
+  /** Aborts the call (and its retries): it rejects with the signal's reason; the report may or may not have reached Stigg. */
+  signal?: AbortSignal;
+}
+
+function signalOf(method: string, options: RequestOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  requireObject(method, 'options', options);
+  rejectUnknownOptions(options, ['signal'], `StiggClient.${method}()`);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new TypeError(`StiggClient.${method}(): options.signal must be an AbortSignal.`);
+  return signal;
 }
 
 function hasKey(value: { idempotencyKey?: string | null }): boolean {
@@ -217,12 +255,12 @@ export class StiggClient {
   }
 
   /** Retried on transient failures only when every usage carries an idempotencyKey. */
-  async reportUsageBulk(input: ReportUsageBulkInput): Promise<UsageMeasurementWithCurrentUsage[]> {
+  async reportUsageBulk(input: ReportUsageBulkInput, options?: RequestOptions): Promise<UsageMeasurementWithCurrentUsage[]> {
     const m = 'reportUsageBulk';
     requireObject(m, 'input', input);
     requireNonEmptyArray(m, 'input.usages', input.usages);
     input.usages.forEach((usage, index) => checkUsage(m, `input.usages[${index}]`, usage));
-    return this.#execute(m, { input }, input.usages.every(hasKey));
+    return this.#execute(m, { input }, input.usages.every(hasKey), signalOf(m, options));
   }
 
   /** Raw events; each needs an idempotencyKey, so a failed delivery is always safe to retry. */
@@ -349,18 +387,21 @@ export class StiggClient {
     name: K,
     variables: Operations[K]['variables'],
     safeToRepeat: boolean,
+    signal?: AbortSignal,
   ): Promise<Operations[K]['result']> {
-    return (await this.#send(loadOperation(name), variables, safeToRepeat)) as Operations[K]['result'];
+    return (await this.#send(loadOperation(name), variables, safeToRepeat, signal)) as Operations[K]['result'];
   }
 
-  async #send(operation: LoadedOperation, variables: object, safeToRepeat: boolean): Promise<unknown> {
+  async #send(operation: LoadedOperation, variables: object, safeToRepeat: boolean, signal?: AbortSignal): Promise<unknown> {
     const config = this.#config;
     const { name } = operation;
     const repeatable = safeToRepeat || operation.kind === 'query';
     for (let attempt = 0; ; attempt += 1) {
+      if (signal !== undefined && isAborted(signal)) throw aborted(name, signal);
       try {
-        return await sendOnce(config, operation, variables);
+        return await sendOnce(config, operation, variables, signal);
       } catch (error) {
+        if (signal !== undefined && isAborted(signal)) throw aborted(name, signal);
         if (!(error instanceof StiggError) || !error.transient || attempt >= config.maxRetries) throw error;
         const neverSent = error instanceof StiggNetworkError && !error.requestSent;
         if (!repeatable && !neverSent) throw error;
@@ -376,7 +417,7 @@ export class StiggClient {
           },
           `stigg: retrying ${name} in ${Math.round(delay)} ms`,
         );
-        await sleep(delay);
+        await sleep(delay, signal);
       }
     }
   }

@@ -57,11 +57,20 @@ interface Received {
  * a GraphQL result), the StiggError is made from that kept response, never from its ClientError,
  * whose message carries the request's variables.
  */
-export async function sendOnce(config: TransportConfig, operation: LoadedOperation, variables: object): Promise<unknown> {
+export async function sendOnce(
+  config: TransportConfig,
+  operation: LoadedOperation,
+  variables: object,
+  signal?: AbortSignal,
+): Promise<unknown> {
   const controller = new AbortController();
   const timer: unknown = setTimeout(function abortOnTimeout() {
     controller.abort();
   }, config.timeoutMs);
+  // The caller's signal (e.g. close() at its deadline) ends the request too: its socket must not keep a process alive.
+  const abortWithCaller = (): void => controller.abort();
+  if (signal?.aborted === true) controller.abort();
+  else signal?.addEventListener('abort', abortWithCaller, { once: true });
   // Node's timers can be unref'd (a pending timeout must not keep a process alive); workerd's are numbers.
   (timer as { unref?: () => void }).unref?.();
   let received: Received | undefined;
@@ -123,6 +132,7 @@ export async function sendOnce(config: TransportConfig, operation: LoadedOperati
     throw toStiggError(error, operation.name, config, controller.signal.aborted, received?.response.status ?? 0);
   } finally {
     clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
+    signal?.removeEventListener('abort', abortWithCaller);
   }
 }
 

@@ -70,6 +70,10 @@ class EntitlementLease implements Lease {
     this.owner.commit(this, this.key, this.decision, this.reservationId, actualUnits);
   }
 
+  abandoned(): void {
+    if (!this.settled) this.owner.unhold(this);
+  }
+
   private markSettled(): void {
     this.settled = true;
     if (this.counted !== undefined) this.owner.uncount(this.counted);
@@ -291,7 +295,8 @@ export class Reservations {
     this.renewTimer = unref(setInterval(() => this.renew(), every));
   }
 
-  private unhold(lease: EntitlementLease): void {
+  /** Stops renewing `lease` (settled, or abandoned: its reservation then lapses after reservationTtlMs). */
+  unhold(lease: EntitlementLease): void {
     if (!lease.live) return;
     lease.live = false;
     const { prevLive, nextLive } = lease;

@@ -17,6 +17,11 @@ export interface ParkedInfo {
 }
 
 const MAX_PROBE_DELAY_MS = 30_000;
+/**
+ * After Stigg refused a report it then took (a flapping deployment, not a bad report), how long no
+ * refusal is trusted enough to drop a report: what it refuses meanwhile stays in the outbox.
+ */
+export const DISTRUST_MS = 60_000;
 
 /**
  * Tells a refusal of one report from a refusal of every report. Stigg refusing a report for good
@@ -30,6 +35,8 @@ export class Refusals {
   private parked: { since: number; probes: number; nextProbeAt: number } | undefined;
   /** Where a parked probe starts trying single reports, so that successive probes try different ones. */
   private offset = 0;
+  /** Until when refusals are not taken at their word (Stigg refused what it took on another try). */
+  private distrustUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly now: () => number,
@@ -69,6 +76,19 @@ export class Refusals {
     this.parked = { since: now, probes: 0, nextProbeAt: now + this.baseDelayMs };
     const codes = [...new Set(refused.map((refusal) => refusal.code))].join(', ');
     this.onParked({ code: codes, reports: shown, error: (refused[0] as Refusal).error });
+  }
+
+  /**
+   * Stigg refused a report (or a batch) that it took when asked again with nothing changed: its
+   * refusals say nothing about the reports for DISTRUST_MS, so none is dropped for one meanwhile.
+   */
+  contradicted(): void {
+    this.distrustUntil = this.now() + DISTRUST_MS;
+  }
+
+  /** Whether a report refused twice, while Stigg took others, may be dropped as a bad one. */
+  get trusted(): boolean {
+    return this.now() >= this.distrustUntil;
   }
 
   /** `batch` in the order a split tries it: from a moving start while parked. */

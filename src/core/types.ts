@@ -107,6 +107,13 @@ export interface Lease {
    * the three takes effect. Nothing is reported for a grant that is not metered.
    */
   settle(actualUnits: number): void;
+  /**
+   * Optional (the engine's leases have it): the client left while the work was under way, and the
+   * work may stop without settling this lease (a handler that gives up when its client leaves and
+   * answers nobody). Its reservation is no longer renewed, so it lapses after reservationTtlMs
+   * instead of being held until reservationMaxMs; commit, release and settle still take effect.
+   */
+  abandoned?(): void;
 }
 
 export interface UsageReport {
@@ -394,17 +401,24 @@ export interface EntitlementsUpstream {
    * Stigg's own SDKs read them. Without it the engine reads one feature at a time.
    */
   getEntitlementsState?(query: { customerId: string; resourceId?: string | null }): Promise<UpstreamEntitlementsState>;
-  reportUsageBulk(input: {
-    usages: Array<{
-      customerId: string;
-      featureId: string;
-      value: number;
-      resourceId?: string | null;
-      updateBehavior?: 'DELTA' | 'SET' | null;
-      idempotencyKey?: string | null;
-      createdAt?: string | null;
-    }>;
-  }): Promise<UpstreamUsageResult[]>;
+  /**
+   * `options.signal` aborts the call when close() reaches its deadline (StiggClient honours it): an
+   * upstream of your own that ignores it keeps the process alive until its call ends.
+   */
+  reportUsageBulk(
+    input: {
+      usages: Array<{
+        customerId: string;
+        featureId: string;
+        value: number;
+        resourceId?: string | null;
+        updateBehavior?: 'DELTA' | 'SET' | null;
+        idempotencyKey?: string | null;
+        createdAt?: string | null;
+      }>;
+    },
+    options?: { signal?: AbortSignal },
+  ): Promise<UpstreamUsageResult[]>;
   /**
    * Optional (StiggClient has it; needed by the `reportChecks` option): given an array, up to 200
    * checks in ONE call; resolves when Stigg took them all, rejects when it refused any.

@@ -3,8 +3,9 @@ import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
 import { ref, soon, unref } from './timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
+import { retryDelay } from './retry-delay';
 import { callOutcome, failureKind, refusalCode } from './transient';
-import { DELIVERED, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
+import { DELIVERED, isAged, STOPPED, toWire, type Failed, type Sent } from './usage-wire';
 import type { EntitlementsUpstream, MaybePromise, PendingUsage, Store, UpstreamOutcome, UpstreamUsageResult } from './types';
 
 export { isTransientError } from './transient';
@@ -52,7 +53,6 @@ export interface DeliveryContext {
   readonly acked: boolean;
 }
 
-const MAX_RETRY_DELAY_MS = 30_000;
 /** Singles of a split batch that may fail alike before the failure is taken for everyone's. */
 const SPLIT_PROBES = 3;
 
@@ -76,6 +76,8 @@ export class UsageBuffer {
   private waiting = 0;
   private readonly sleepers = new Map<ReturnType<typeof setTimeout>, () => void>();
   private aborted = false;
+  /** The call to Stigg in flight, aborted at close()'s deadline (its socket must not hold the process). One per call: workerd binds it to a request. */
+  private inFlight: AbortController | undefined;
   private readonly refusals: Refusals;
   /** The batch claimed and not yet through deliver() (health() counts it as this process's). */
   private delivering: readonly PendingUsage[] = [];
@@ -189,6 +191,7 @@ export class UsageBuffer {
 
   abort(): void {
     this.aborted = true;
+    this.inFlight?.abort();
     for (const [sleeper, wake] of this.sleepers) {
       clearTimeout(sleeper);
       wake();
@@ -237,7 +240,7 @@ export class UsageBuffer {
     const sent = await this.send(batch);
     if (sent.kind === 'delivered') return true;
     if (sent.kind === 'stopped') return false;
-    if (batch.length > 1) return this.split(batch);
+    if (batch.length > 1) return this.split(batch, sent.kind === 'refused');
     if (sent.kind === 'refused') {
       // Alone, a report refused cannot be told from a refusal of every report: kept, and the outbox parked.
       this.refusals.park([{ report: batch[0] as PendingUsage, ...sent }]);
@@ -253,17 +256,20 @@ export class UsageBuffer {
     const before = await this.prepare(batch);
     for (let attempt = 1; !this.aborted; attempt += 1) {
       let results: UpstreamUsageResult[];
+      // A runtime without AbortController sends without a signal (close() then waits for the call).
+      const inFlight = (this.inFlight = typeof AbortController === 'function' ? new AbortController() : undefined);
       const startedAt = calls === undefined ? 0 : calls.started();
       try {
-        results = await client.reportUsageBulk({ usages });
+        results = await client.reportUsageBulk({ usages }, inFlight && { signal: inFlight.signal });
         calls?.ended(startedAt, 'ok');
       } catch (caught) {
         calls?.ended(startedAt, callOutcome(caught));
+        if (this.aborted) break;
         const kind = failureKind(caught);
         if (kind === 'transient' || kind === 'auth') {
           if (kind === 'transient') breaker.failure();
           this.options.onRetry?.(caught, batch);
-          await this.sleep(this.delay(attempt, caught));
+          await this.sleep(retryDelay(attempt, caught, breaker, this.options.retryBaseDelayMs, this.random));
           continue;
         }
         const error = asError(caught);
@@ -282,7 +288,7 @@ export class UsageBuffer {
 
   /** A report that failed on its own, not known to be for good: given up once aged while Stigg answers, else left for later. */
   private async failedAlone(batch: PendingUsage[], sent: Failed): Promise<boolean> {
-    if (this.aged(batch).length > 0 && this.options.breaker.state === 'closed') {
+    if (isAged(batch, this.options.now() - this.options.maxAgeMs) && this.options.breaker.state === 'closed') {
       await this.drop(batch, sent.attempts, sent.error);
       return true;
     }
@@ -308,9 +314,10 @@ export class UsageBuffer {
   /**
    * One report at a time; after SPLIT_PROBES failures in a row, the rest stays in the outbox. After
    * SPLIT_PROBES refusals with nothing taken, the rest goes at once: taken, the refused reports were
-   * bad ones and are dropped; refused too, Stigg refuses everything and the outbox is parked.
+   * bad ones and are dropped; refused too, Stigg refuses everything and the outbox is parked. A
+   * refused batch whose reports are all taken one by one was a refusal Stigg contradicted.
    */
-  private async split(batch: PendingUsage[]): Promise<boolean> {
+  private async split(batch: PendingUsage[], batchRefused: boolean): Promise<boolean> {
     const order = this.refusals.order(batch);
     const refused: Refusal[] = [];
     let shown = 0;
@@ -338,22 +345,34 @@ export class UsageBuffer {
       this.refusals.park(refused, refused.length + shown);
       return false;
     }
+    if (batchRefused && refused.length === 0 && accepted > 0) this.refusals.contradicted();
     if (!(await this.confirmRefusals(refused))) return false;
     if (failedInARow >= SPLIT_PROBES) return false;
     return failedInARow === 0 || failedInARow < batch.length;
   }
 
   /**
-   * Reports refused before Stigg took others are asked once more, now that it takes reports: refused
-   * again, each is dropped (with the full report); taken, Stigg had just recovered. False when stopped.
+   * Reports refused before Stigg took others are asked once more, now that it takes reports. Refused
+   * again, each is dropped (with the full report), unless Stigg took one of them on this second try
+   * or lately contradicted itself (see Refusals.contradicted): then it flaps, and what it refused
+   * stays in the outbox (claimed: back after leaseMs) for a later drain. False when stopped.
    */
   private async confirmRefusals(refused: readonly Refusal[]): Promise<boolean> {
-    for (const { report, attempts } of refused) {
-      const sent = await this.send([report]);
+    const again: Array<Refusal & { readonly more: number }> = [];
+    for (const refusal of refused) {
+      const sent = await this.send([refusal.report]);
       if (sent.kind === 'stopped') return false;
-      if (sent.kind === 'refused') await this.drop([report], attempts + sent.attempts, sent.error);
-      else if (sent.kind === 'failed') await this.failedAlone([report], sent);
+      if (sent.kind === 'refused') again.push({ ...refusal, error: sent.error, more: sent.attempts });
+      else if (sent.kind === 'delivered') this.refusals.contradicted();
+      else await this.failedAlone([refusal.report], sent);
     }
+    const kept = !this.refusals.trusted;
+    if (kept && again.length > 0)
+      this.options.onRetry?.(
+        (again[0] as Refusal).error,
+        again.map(({ report }) => report),
+      );
+    if (!kept) for (const { report, attempts, more, error } of again) await this.drop([report], attempts + more, error);
     return true;
   }
 
@@ -366,26 +385,6 @@ export class UsageBuffer {
       this.options.onStoreError(asError(error));
       return undefined;
     }
-  }
-
-  /** Reports older than maxAgeMs (by their createdAt). */
-  private aged(batch: PendingUsage[]): PendingUsage[] {
-    const oldest = this.options.now() - this.options.maxAgeMs;
-    return batch.filter((report) => {
-      const created = Date.parse(report.createdAt);
-      return Number.isFinite(created) && created <= oldest;
-    });
-  }
-
-  /** While the breaker is open, until its next trial; otherwise exponential backoff with jitter, or Retry-After. */
-  private delay(attempt: number, error: unknown): number {
-    const { breaker } = this.options;
-    if (breaker.state === 'open')
-      return Math.min(MAX_RETRY_DELAY_MS, Math.max(this.options.retryBaseDelayMs, breaker.rejection().retryInMs));
-    const exponential = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseDelayMs * 2 ** Math.min(attempt - 1, 20));
-    const jittered = exponential / 2 + (this.random() * exponential) / 2;
-    const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-    return typeof retryAfter === 'number' && retryAfter > jittered ? Math.min(retryAfter, MAX_RETRY_DELAY_MS) : jittered;
   }
 
   private async ack(batch: PendingUsage[]): Promise<boolean> {

@@ -29,3 +29,11 @@ export function toWire(report: PendingUsage) {
     createdAt: report.createdAt,
   };
 }
+
+/** Whether a report of `batch` was created at `oldest` or before (a report past maxAgeMs). */
+export function isAged(batch: readonly PendingUsage[], oldest: number): boolean {
+  return batch.some((report) => {
+    const created = Date.parse(report.createdAt);
+    return Number.isFinite(created) && created <= oldest;
+  });
+}

@@ -111,6 +111,8 @@ export class Settlement<Req> {
    */
   private awaitHandler(res: NodeResponse): void {
     this.state = AWAITING_HANDLER;
+    // A handler that gives up with its client and answers nobody must not hold the units until reservationMaxMs.
+    this.lease.abandoned?.();
     // A stream piped into the gone response (stream.pipeline, res.sendFile) never reaches res.end():
     // the answer started and cannot finish, so it is a response cut off (onAbort), never left unsettled.
     res.once('pipe', () => this.aborted());

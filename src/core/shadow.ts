@@ -7,10 +7,17 @@ import type { Runtime } from './runtime';
 import type { CheckInput, Decision, Lease, MaybePromise, ShadowCounts } from './types';
 
 /**
+ * Would-be denials of a customer entitled to the feature but past its limit (or budget, or balance):
+ * the units they served are reported. Any other reason (no subscription, not in the plan, a customer
+ * or feature Stigg does not know, ENUM values) has nothing to meter: Stigg would refuse or ignore it.
+ */
+const OVER_LIMIT: ReadonlySet<string> = new Set(['RequestedUsageExceedingLimit', 'BudgetExceeded', 'InsufficientCredits']);
+
+/**
  * Shadow mode: the request is decided, reserved and settled exactly as enforcement would, and then
  * served whatever the decision. A would-be denial becomes a grant that holds nothing (`enforced:
  * false`, `wouldDenyReason` set); a would-be 503 (no decision could be made) a grant of source
- * 'shadow'. Both are counted and emitted; their units are reported unless shadowUsage is 'skip'.
+ * 'shadow'. Both are counted and emitted; their units are reported (see OVER_LIMIT) unless shadowUsage is 'skip'.
  * Enforcement code never runs through here: an enforced decision is the one the engine made.
  */
 export class Shadow {
@@ -88,7 +95,7 @@ export class Shadow {
       wouldDenyReason: reason,
       enforced: false,
       // The work happens: its units are reported unless the app asked shadow mode not to.
-      metered: decision.metered && this.runtime.config.shadowUsage === 'report',
+      metered: decision.metered && this.runtime.config.shadowUsage === 'report' && OVER_LIMIT.has(reason),
     };
     this.runtime.emit('shadow:denied', served);
     return served;

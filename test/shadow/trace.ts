@@ -56,8 +56,15 @@ export const traceCatalog: Catalog = {
   ],
 };
 
-/** The customers of the trace; 'ghost' is unknown to Stigg (CustomerNotFound). */
-export const TRACE_CUSTOMERS = ['basic-1', 'basic-2', 'basic-near', 'pro-1', 'no-plan', 'ghost'] as const;
+/** The customers of the trace and their share of it; 'ghost' is unknown to Stigg (CustomerNotFound). */
+const CUSTOMERS: ReadonlyArray<readonly [string, number]> = [
+  ['basic-1', 25],
+  ['basic-2', 20],
+  ['basic-near', 15],
+  ['pro-1', 30],
+  ['no-plan', 5],
+  ['ghost', 5],
+];
 
 export type Kind = 'templates' | 'campaigns' | 'custom-domain' | 'analytics' | 'model' | 'seats' | 'missing';
 
@@ -91,6 +98,16 @@ const FEATURE: Record<Kind, string> = {
 };
 const MODELS = ['small', 'large', 'gpt-4o'];
 
+function pick<T>(next: () => number, weighted: ReadonlyArray<readonly [T, number]>): T {
+  const sum = weighted.reduce((total, [, weight]) => total + weight, 0);
+  let at = next() * sum;
+  for (const [value, weight] of weighted) {
+    at -= weight;
+    if (at < 0) return value;
+  }
+  return (weighted[weighted.length - 1] as readonly [T, number])[0];
+}
+
 /** mulberry32: a small seeded generator, so the trace is the same on every run. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -110,19 +127,10 @@ function random(seed: number): () => number {
  */
 export function makeTrace(size: number, options: { seed?: number; variableUsage?: boolean } = {}): TraceRequest[] {
   const next = random(options.seed ?? 27);
-  const total = KINDS.reduce((sum, [, weight]) => sum + weight, 0);
   const trace: TraceRequest[] = [];
   for (let i = 0; i < size; i += 1) {
-    const customerId = TRACE_CUSTOMERS[Math.floor(next() * TRACE_CUSTOMERS.length)] as string;
-    let pick = next() * total;
-    let kind: Kind = 'templates';
-    for (const [candidate, weight] of KINDS) {
-      pick -= weight;
-      if (pick < 0) {
-        kind = candidate;
-        break;
-      }
-    }
+    const customerId = pick(next, CUSTOMERS);
+    const kind = pick(next, KINDS);
     const draw = next();
     let usage: number | undefined;
     if (kind === 'templates' || kind === 'seats') usage = 1;

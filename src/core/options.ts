@@ -51,6 +51,19 @@ export interface EntitlementsOptions {
   failMode?: 'closed' | 'open' | undefined;
   /** Put on EntitlementUnavailableError (Retry-After); default 5. */
   retryAfterSeconds?: number | undefined;
+  /**
+   * 'enforce' (default) denies; 'shadow' decides, reserves and reports as enforcement would and never
+   * denies: each would-be denial is counted (shadowCounts()) and emitted ('shadow:denied').
+   */
+  mode?: EnforcementMode | undefined;
+  /** Per-feature settings over the engine's: `{ [featureId]: { mode } }`. A route's or decorator's mode wins over both. */
+  features?: Record<string, { mode: EnforcementMode }> | undefined;
+  /**
+   * Shadow mode: the units of a request enforcement would have refused past a limit (and of a would-be
+   * 503) are reported ('report', default: the work happened) or not ('skip': usage stays as
+   * enforcement would have it).
+   */
+  shadowUsage?: 'report' | 'skip' | undefined;
   circuitBreaker?:
     | {
         /** Consecutive upstream failures that open the circuit (default 5). */

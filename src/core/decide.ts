@@ -87,6 +87,8 @@ function buildDecision(
     usagePeriodEnd: cached?.usagePeriodEnd ?? null,
     metered,
     source,
+    enforced: true,
+    wouldDenyReason: null,
   };
 }
 

@@ -3,7 +3,7 @@ import { EntitlementsClosedError } from './errors';
 import { onBeforeExit } from './exit-hook';
 import { FailurePolicy } from './failure-policy';
 import { healthOf } from './health';
-import { Fetcher } from './fetcher';
+import { Fetcher, type Outcome } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
 import { Reservations } from './leases';
 import { isThenable, noop } from './maybe-promise';
@@ -11,6 +11,7 @@ import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
 import { rejectUnknownOptions } from './unknown-options';
 import { Runtime } from './runtime';
+import { Shadow } from './shadow';
 import { DEFAULT_READY_TIMEOUT_MS, probeUpstream } from './readiness';
 import { raceTimer } from './timers';
 import type {
@@ -23,6 +24,7 @@ import type {
   Health,
   Lease,
   MaybePromise,
+  ShadowCounts,
   UsageReport,
 } from './types';
 import { UsageLedger } from './usage-ledger';
@@ -41,6 +43,7 @@ class EntitlementsEngine implements Entitlements {
   private readonly fetcher: Fetcher;
   private readonly ledger: UsageLedger;
   private readonly reservations: Reservations;
+  private readonly shadow: Shadow;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly stopStoreErrors: (() => void) | undefined;
@@ -53,6 +56,7 @@ class EntitlementsEngine implements Entitlements {
     this.ledger = new UsageLedger(this.runtime);
     const policy = new FailurePolicy(this.runtime);
     this.reservations = new Reservations(this.runtime, this.ledger, policy);
+    this.shadow = new Shadow(this.runtime, this.reservations);
     this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
     this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
@@ -84,11 +88,10 @@ class EntitlementsEngine implements Entitlements {
     if (this.closed) throw this.closedError('acquire()', input);
     const requested = validateInput(input, 'acquire()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
-    const cached = this.runtime.readCache(key);
     const outcome = this.reservations.asLease;
-    const lease = isThenable(cached)
-      ? cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome))
-      : this.fetcher.resolve(input, requested, key, cached, outcome);
+    const lease = this.shadow.applies(input)
+      ? this.shadow.lease(input, requested, key, () => this.resolve(input, requested, key, outcome))
+      : this.resolve(input, requested, key, outcome);
     return this.runtime.events.has('decision') ? this.announce(lease, leaseDecision) : lease;
   }
 
@@ -96,12 +99,23 @@ class EntitlementsEngine implements Entitlements {
     if (this.closed) throw this.closedError('check()', input);
     const requested = validateInput(input, 'check()');
     const key = this.runtime.keys.get(input.customerId, input.resourceId, input.featureId);
-    const cached = this.runtime.readCache(key);
     const outcome = this.reservations.asDecision;
-    const decision = isThenable(cached)
+    const decision = this.shadow.applies(input)
+      ? this.shadow.decision(input, requested, () => this.resolve(input, requested, key, outcome))
+      : this.resolve(input, requested, key, outcome);
+    return this.runtime.events.has('decision') ? this.announce(decision, sameDecision) : decision;
+  }
+
+  /** The decision (or lease) enforcement makes: from the cache, else from Stigg, else by the failure policy. */
+  private resolve<T>(input: CheckInput, requested: number, key: string, outcome: Outcome<T>): MaybePromise<T> {
+    const cached = this.runtime.readCache(key);
+    return isThenable(cached)
       ? cached.then((value) => this.fetcher.resolve(input, requested, key, value, outcome))
       : this.fetcher.resolve(input, requested, key, cached, outcome);
-    return this.runtime.events.has('decision') ? this.announce(decision, sameDecision) : decision;
+  }
+
+  shadowCounts(): ShadowCounts {
+    return this.shadow.counts();
   }
 
   /** Emits 'decision' for a result of check()/acquire() once it is known; the result passes through. */

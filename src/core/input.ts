@@ -83,7 +83,7 @@ export function valuesProblem(values: unknown): string | undefined {
 /** Validates a check's input before any work; returns the requested units. */
 export function validateInput(input: CheckInput, what: string): number {
   if (!isPlainObject(input)) {
-    throw new TypeError(`${what} expects { customerId, featureId, resourceId?, requestedUsage?, requestedValues? }.`);
+    throw new TypeError(`${what} expects { customerId, featureId, resourceId?, requestedUsage?, requestedValues?, mode? }.`);
   }
   validateId(input.customerId, 'customerId', what);
   validateId(input.featureId, 'featureId', what);
@@ -92,6 +92,10 @@ export function validateInput(input: CheckInput, what: string): number {
     const problem = valuesProblem(input.requestedValues);
     if (problem !== undefined)
       throw new TypeError(`${what}: requestedValues ${problem}. Please pass the ENUM values asked, e.g. ['gpt-4o'].`);
+  }
+  const mode = input.mode;
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'shadow') {
+    throw new TypeError(`${what}: ${String(mode)} is not a valid mode. Please choose 'enforce' or 'shadow', or omit it.`);
   }
   const requested = input.requestedUsage ?? 0;
   if (typeof requested !== 'number' || !(requested >= 0) || requested === Infinity) {

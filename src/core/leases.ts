@@ -29,7 +29,8 @@ class EntitlementLease implements Lease {
   constructor(
     private readonly owner: Reservations,
     readonly key: string,
-    readonly decision: Decision,
+    /** Replaced only by Reservations.shadowed() (the same grant, marked not enforced). */
+    public decision: Decision,
     readonly reservationId: string | undefined,
     /** The fallback total a fallback grant took its units from (released units go back there only). */
     private readonly fallbackTotal?: FallbackTotal,
@@ -275,6 +276,16 @@ export class Reservations {
     const decision = reservedDecision(input, requested, cached, granted, currentUsage, source);
     const lease = new EntitlementLease(this, key, decision, granted ? result.reservationId : undefined);
     if (granted && this.runtime.store.renewReservation !== undefined) this.hold(lease);
+    return lease;
+  }
+
+  /**
+   * Shadow mode (./shadow): a grant keeps its lease, marked with `decision`; a would-be denial or 503
+   * (no lease) gets one holding nothing, whose commit reports the units when `decision.metered`.
+   */
+  shadowed(key: string, lease: Lease | undefined, decision: Decision): Lease {
+    if (lease === undefined || !lease.decision.granted) return new EntitlementLease(this, key, decision, undefined);
+    (lease as EntitlementLease).decision = decision;
     return lease;
   }
 

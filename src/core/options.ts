@@ -3,7 +3,7 @@ import type { FallbackRule } from './decide';
 import { isPlainObject } from './input';
 import { silentLogger } from './maybe-promise';
 import { MemoryStore } from './memory-store';
-import type { EntitlementsUpstream, Logger, Store } from './types';
+import type { EnforcementMode, EntitlementsUpstream, Logger, Store } from './types';
 import { rejectUnknownOptions } from './unknown-options';
 
 export interface EntitlementsOptions {
@@ -51,6 +51,19 @@ export interface EntitlementsOptions {
   failMode?: 'closed' | 'open' | undefined;
   /** Put on EntitlementUnavailableError (Retry-After); default 5. */
   retryAfterSeconds?: number | undefined;
+  /**
+   * 'enforce' (default) denies; 'shadow' decides, reserves and reports as enforcement would and never
+   * denies: each would-be denial is counted (shadowCounts()) and emitted ('shadow:denied').
+   */
+  mode?: EnforcementMode | undefined;
+  /** Per-feature settings over the engine's: `{ [featureId]: { mode } }`. A route's or decorator's mode wins over both. */
+  features?: Record<string, { mode: EnforcementMode }> | undefined;
+  /**
+   * Shadow mode: the units of a request enforcement would have refused past a limit (and of a would-be
+   * 503) are reported ('report', default: the work happened) or not ('skip': usage stays as
+   * enforcement would have it).
+   */
+  shadowUsage?: 'report' | 'skip' | undefined;
   circuitBreaker?:
     | {
         /** Consecutive upstream failures that open the circuit (default 5). */
@@ -87,6 +100,10 @@ export interface Configuration {
   readonly fallback: ReadonlyMap<string, FallbackRule>;
   readonly failMode: 'closed' | 'open';
   readonly retryAfterSeconds: number;
+  readonly mode: EnforcementMode;
+  /** Features whose mode differs from `mode` (empty: every feature runs in `mode`). */
+  readonly featureModes: ReadonlyMap<string, EnforcementMode>;
+  readonly shadowUsage: 'report' | 'skip';
   readonly failureThreshold: number;
   readonly resetTimeoutMs: number;
   readonly maxEntries: number;
@@ -109,6 +126,9 @@ const TOP_LEVEL = [
   'fallback',
   'failMode',
   'retryAfterSeconds',
+  'mode',
+  'features',
+  'shadowUsage',
   'circuitBreaker',
   'reportChecks',
   'logger',
@@ -197,6 +217,29 @@ function reportChecksOf(mode: unknown, client: EntitlementsUpstream): 'denied' |
   return mode;
 }
 
+function modeOf(name: string, value: unknown, fallback: EnforcementMode): EnforcementMode {
+  if (value === undefined) return fallback;
+  if (value === 'enforce' || value === 'shadow') return value;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value lands here, objects included
+  throw new TypeError(`${String(value)} is not a valid value for ${name}. Please choose 'enforce' (default) or 'shadow'.`);
+}
+
+/** `features`: the modes that differ from the engine's. */
+function featureModesOf(option: unknown, mode: EnforcementMode): Map<string, EnforcementMode> {
+  const modes = new Map<string, EnforcementMode>();
+  if (option === undefined) return modes;
+  if (!isPlainObject(option)) {
+    throw new TypeError("features must map feature ids to settings, e.g. { 'feature-02-campaigns': { mode: 'shadow' } }.");
+  }
+  for (const [featureId, settings] of Object.entries(option)) {
+    if (!isPlainObject(settings)) throw new TypeError(`features["${featureId}"] must be { mode: 'enforce' | 'shadow' }.`);
+    rejectUnknownOptions(settings, ['mode'], `${WHERE} features["${featureId}"]`);
+    const featureMode = modeOf(`features["${featureId}"].mode`, settings['mode'], mode);
+    if (featureMode !== mode) modes.set(featureId, featureMode);
+  }
+  return modes;
+}
+
 export function configure(options: EntitlementsOptions): Configuration {
   if (!isPlainObject(options)) {
     throw new TypeError('createEntitlements() expects an options object: createEntitlements({ client: Stigg.createClient(apiKey) }).');
@@ -234,6 +277,14 @@ export function configure(options: EntitlementsOptions): Configuration {
   }
   const fallback = fallbackOf(options.fallback);
   const reportChecks = reportChecksOf(options.reportChecks, client as EntitlementsUpstream);
+  const mode = modeOf('mode', raw['mode'], 'enforce');
+  const shadowUsage = raw['shadowUsage'] ?? 'report';
+  if (shadowUsage !== 'report' && shadowUsage !== 'skip') {
+    throw new TypeError(
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value lands here, objects included
+      `${String(shadowUsage)} is not a valid value for shadowUsage. Please choose 'report' (default: the work happened) or 'skip'.`,
+    );
+  }
 
   return {
     client: client as EntitlementsUpstream,
@@ -252,6 +303,9 @@ export function configure(options: EntitlementsOptions): Configuration {
     failMode,
     retryAfterSeconds: integerOption('retryAfterSeconds', raw['retryAfterSeconds'], 5, 0),
     reportChecks,
+    mode,
+    featureModes: featureModesOf(raw['features'], mode),
+    shadowUsage,
     failureThreshold: integerOption('circuitBreaker.failureThreshold', breaker['failureThreshold'], 5, 1),
     resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', breaker['resetTimeoutMs'], 10_000, 0),
     maxEntries,

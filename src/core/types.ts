@@ -42,10 +42,21 @@ export interface CheckInput {
    * RequestedValuesMismatch. Only for ENUM features (anything else answers FeatureTypeMismatch).
    */
   requestedValues?: readonly string[] | undefined;
+  /**
+   * Overrides the engine's mode (and the feature's) for this check: 'shadow' decides and reserves as
+   * enforcement would and never denies; 'enforce' denies. Absent: the feature's mode, else the engine's.
+   */
+  mode?: EnforcementMode | undefined;
 }
 
-/** Where a decision came from. */
-export type DecisionSource = 'cache' | 'upstream' | 'fallback' | 'fail-open';
+/** 'enforce' denies; 'shadow' decides, reserves and reports as enforcement would, and serves every request. */
+export type EnforcementMode = 'enforce' | 'shadow';
+
+/**
+ * Where a decision came from. 'shadow': no decision could be made (enforcement would answer 503)
+ * and shadow mode served the request anyway.
+ */
+export type DecisionSource = 'cache' | 'upstream' | 'fallback' | 'fail-open' | 'shadow';
 
 export interface Decision {
   readonly granted: boolean;
@@ -82,6 +93,13 @@ export interface Decision {
   /** True when granting this decision means usage must be reported (a NUMBER feature and requestedUsage > 0). */
   readonly metered: boolean;
   readonly source: DecisionSource;
+  /** False in shadow mode: nothing was denied, whatever the decision (see wouldDenyReason). */
+  readonly enforced: boolean;
+  /**
+   * Shadow mode: the reason enforcement would have denied this request with (402/403); the request
+   * was granted instead. Null when enforcement would grant too, and always when enforced.
+   */
+  readonly wouldDenyReason: DeniedReason | null;
   /**
    * On the decision a gated route or a decorated method is handed for a metered grant: report the
    * units the work actually used instead of the reservation (Lease.settle). Absent elsewhere.
@@ -253,6 +271,16 @@ export interface EntitlementsEvents {
    * a listener is registered (no cost otherwise); errors thrown instead of a decision are not decisions.
    */
   decision: [decision: Decision];
+  /**
+   * Shadow mode: a decision enforcement would have denied, served instead. It carries the would-be
+   * reason (`decision.wouldDenyReason`); counted in shadowCounts().
+   */
+  'shadow:denied': [decision: Decision];
+  /**
+   * Shadow mode: no decision could be made (Stigg unreachable and nothing cached, no fallback: a 503
+   * under enforcement); the request was served (`decision.source` 'shadow'). Counted in shadowCounts().
+   */
+  'shadow:unavailable': [decision: Decision, error: Error];
   'cache:hit': [key: string];
   'cache:miss': [key: string];
   'upstream:error': [error: Error];
@@ -286,6 +314,18 @@ export interface EntitlementsEvents {
    * reported (the work happened) and later requests are decided against them.
    */
   'usage:overrun': [overrun: UsageOverrun];
+}
+
+/** What shadowCounts() returns. */
+export interface ShadowCounts {
+  /** Decisions check() and acquire() returned in shadow mode. */
+  readonly decisions: number;
+  /** Of those, the ones enforcement would have denied (402/403): the sum of byReason. */
+  readonly wouldDeny: number;
+  /** Would-be denials per reason, e.g. { RequestedUsageExceedingLimit: 12 }. */
+  readonly byReason: Readonly<Record<string, number>>;
+  /** Of those, the ones enforcement would have answered 503 (no decision could be made). */
+  readonly unavailable: number;
 }
 
 /** What 'usage:overrun' carries. */
@@ -331,6 +371,11 @@ export interface Entitlements {
   check(input: CheckInput): MaybePromise<Decision>;
   /** Queue a usage report without a check (metering only). Never blocks on Stigg. */
   report(report: UsageReport): MaybePromise<void>;
+  /**
+   * What shadow mode saw since the engine started: decisions made in shadow mode, would-be
+   * denials by reason, and would-be 503s. A fresh snapshot; all zero when nothing runs in shadow.
+   */
+  shadowCounts(): ShadowCounts;
   /** Forget cached entitlements of a customer (read-after-write after a subscription change). */
   invalidate(customerId: string): MaybePromise<void>;
   /** Deliver everything queued so far, waiting for a flush already running. */

@@ -257,6 +257,7 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
         featureId: requirement.featureId,
         requestedUsage: isThenable(usage) ? await usage : usage,
         requestedValues: isThenable(values) ? await values : values,
+        mode: requirement.mode,
       });
       const lease = isThenable(acquired) ? await acquired : acquired;
       leases.push(lease);

@@ -2,6 +2,7 @@ import { FEATURE_REQUIREMENTS_METADATA } from './constants';
 import { createDecorator } from './decorate';
 import { validateFeatureId, validateScopeOptions } from './validate';
 import { valuesProblem } from '../core/input';
+import { checkMode } from '../middleware/options';
 import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatureOptions, StiggDecorator } from './types';
 
 /**
@@ -25,7 +26,8 @@ import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatur
  *   (sync or async). Omit it for boolean features.
  * @param options `customer`/`resource` from the method's arguments and the `entitlements` instance, for calls outside a
  *   request; `requestedValues`, the values of an ENUM feature a call needs (a list, or a function of the arguments);
- *   `settle`, the units the call actually used, from its result (reported instead of `requestedUsage`)
+ *   `settle`, the units the call actually used, from its result (reported instead of `requestedUsage`); `mode`,
+ *   'shadow' to run the method whatever the decision and count what enforcement would deny, or 'enforce'
  */
 export function RequireFeature(featureId: string, options?: RequireFeatureOptions): StiggDecorator;
 export function RequireFeature(featureId: string, requestedUsage?: RequestedUsage, options?: RequireFeatureOptions): StiggDecorator;
@@ -48,7 +50,7 @@ export function RequireFeature(
       `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
     );
   }
-  const { requestedValues, settle, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};
+  const { requestedValues, settle, mode, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};
   if (settle !== undefined && typeof settle !== 'function') {
     throw new TypeError(
       `The settle option of @RequireFeature('${featureId}') must be a function of the method's result (and arguments) returning the units it used, e.g. (result) => result.usage.total_tokens.`,
@@ -64,6 +66,7 @@ export function RequireFeature(
     requestedUsage,
     requestedValues: checkValues(featureId, requestedValues),
     settle,
+    mode: checkMode(`@RequireFeature('${featureId}')`, mode),
     ...scope,
   });
   return createDecorator('RequireFeature', FEATURE_REQUIREMENTS_METADATA, requirement);

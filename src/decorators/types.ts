@@ -1,4 +1,4 @@
-import type { Entitlements, MaybePromise } from '../core/types';
+import type { EnforcementMode, Entitlements, MaybePromise } from '../core/types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type ArgsFunction<R> = (...args: any[]) => R;
@@ -32,6 +32,11 @@ export interface RequireFeatureOptions extends DecoratorScopeOptions {
    * back, more is reported too. E.g. reserve `max_tokens` and settle `(completion) => completion.usage.total_tokens`.
    */
   settle?: SettleUsage;
+  /**
+   * 'shadow' runs the method whatever the decision and counts what enforcement would deny
+   * (entitlements.shadowCounts(), 'shadow:denied'); 'enforce' denies. Default: the engine's mode for the feature.
+   */
+  mode?: EnforcementMode;
 }
 
 /** A number of units, or a function of the method's arguments (sync or async). */
@@ -47,6 +52,8 @@ export interface FeatureRequirement {
   readonly requestedUsage: RequestedUsage | undefined;
   readonly requestedValues: RequestedValues | undefined;
   readonly settle?: SettleUsage | undefined;
+  /** The decorator's own mode; undefined: the engine's. */
+  readonly mode?: EnforcementMode | undefined;
   readonly customer: DecoratorScopeOptions['customer'];
   readonly resource: DecoratorScopeOptions['resource'];
   readonly entitlements: Entitlements | undefined;

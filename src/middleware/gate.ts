@@ -285,7 +285,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     if (earlier !== undefined) return { kind: 'granted', lease: earlier.lease, again: settleable(earlier) };
     let lease: MaybePromise<Lease>;
     try {
-      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues };
+      const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues, mode: route.mode };
       lease = this.method === 'HEAD' ? checkOnly(this.entitlements.check(input)) : this.entitlements.acquire(input);
     } catch (error) {
       return this.unavailable(error);
@@ -327,7 +327,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   private decide(route: RouteConfig<Req, Deny>, lease: Lease): Outcome {
     const decision = lease.decision;
-    if (decision.granted) return { kind: 'granted', lease };
+    if (decision.granted) {
+      // Shadow mode served a would-be denial: a misconfiguration is worth the same warning.
+      if (typeof decision.wouldDenyReason === 'string') warnAboutReason(this.config, decision.featureId, decision.wouldDenyReason);
+      return { kind: 'granted', lease };
+    }
     const reason = decision.accessDeniedReason ?? 'Unknown';
     warnAboutReason(this.config, decision.featureId, reason);
     const status = route.statusMapping?.[reason] ?? this.config.statusMapping?.[reason] ?? statusForReason(reason);

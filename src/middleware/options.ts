@@ -2,7 +2,7 @@ import { describeValue as describe, type StatusMapping } from '../core/errors';
 import { silentLogger } from '../core/maybe-promise';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import { idProblem, valuesProblem } from '../core/input';
-import type { AccessDeniedReason, Decision, Entitlements, Logger, MaybePromise } from '../core/types';
+import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */
@@ -66,6 +66,11 @@ export interface RequireFeatureOptionsFor<Req, Deny, Res = never> {
   onDenied?: Deny | undefined;
   reportWhen?: ReportWhen | undefined;
   onAbort?: OnAbort<Req> | undefined;
+  /**
+   * 'shadow' serves every request of this route and counts what enforcement would deny
+   * (entitlements.shadowCounts(), 'shadow:denied'); 'enforce' denies. Default: the engine's mode for the feature.
+   */
+  mode?: EnforcementMode | undefined;
 }
 
 /** The usage requireFeature() reserves: a number, or a function of the request (sync or async). */
@@ -104,6 +109,8 @@ export interface RouteConfig<Req, Deny> {
   readonly onDenied: Deny | undefined;
   readonly reportWhen: ReportWhen | undefined;
   readonly onAbort: OnAbort<Req> | undefined;
+  /** The route's own mode; undefined: the engine's (createEntitlements mode and features). */
+  readonly mode?: EnforcementMode | undefined;
 }
 
 function reportWhenSuccessful(statusCode: number): boolean {
@@ -159,7 +166,7 @@ function checkLogger(fn: string, value: unknown): Logger {
 }
 
 const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'logger'];
-const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort'];
+const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'mode'];
 
 const ERROR_HANDLER_KEYS = ['statusMapping'];
 
@@ -235,6 +242,15 @@ interface RouteOptionsShape {
   onDenied?: unknown;
   reportWhen?: unknown;
   onAbort?: unknown;
+  mode?: unknown;
+}
+
+/** A route's or decorator's mode: 'enforce', 'shadow', or undefined (the engine's). */
+export function checkMode(fn: string, value: unknown): EnforcementMode | undefined {
+  if (value === undefined || value === 'enforce' || value === 'shadow') return value;
+  throw new TypeError(
+    `${describe(value)} is not a valid value for mode in ${fn}. Pass 'shadow' (serve every request, count what would be denied) or 'enforce', or omit it for the engine's mode.`,
+  );
 }
 
 export function resolveRouteOptions<Req, Deny>(
@@ -277,7 +293,7 @@ export function resolveRouteOptions<Req, Deny>(
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(
-      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen?, onAbort? }.`,
+      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen?, onAbort?, mode? }.`,
     );
   }
   const o = (options ?? {}) as RouteOptionsShape;
@@ -299,6 +315,7 @@ export function resolveRouteOptions<Req, Deny>(
     onDenied: o.onDenied as Deny | undefined,
     reportWhen: o.reportWhen as ReportWhen | undefined,
     onAbort: checkOnAbort<Req>(fn, o.onAbort),
+    mode: checkMode(fn, o.mode),
   });
 }
 

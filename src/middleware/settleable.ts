@@ -29,6 +29,8 @@ class SettleableDecision implements Decision {
   readonly usagePeriodEnd: string | null;
   readonly metered: boolean;
   readonly source: DecisionSource;
+  readonly enforced: boolean;
+  readonly wouldDenyReason: DeniedReason | null;
   readonly #settlement: Settles;
 
   constructor(decision: Decision, settlement: Settles) {
@@ -49,6 +51,8 @@ class SettleableDecision implements Decision {
     this.usagePeriodEnd = decision.usagePeriodEnd;
     this.metered = decision.metered;
     this.source = decision.source;
+    this.enforced = decision.enforced;
+    this.wouldDenyReason = decision.wouldDenyReason;
     this.#settlement = settlement;
   }
 

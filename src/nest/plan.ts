@@ -41,6 +41,7 @@ function routeOf(requirement: FeatureRequirement): Route {
     onDenied: undefined,
     reportWhen: undefined,
     onAbort: undefined,
+    mode: requirement.mode,
   });
 }
 

@@ -29,6 +29,8 @@ const REASONS: Record<DecisionSource, string> = {
   fallback: 'default',
   // Granted because no decision could be made (failMode 'open').
   'fail-open': 'error',
+  // Served by shadow mode because no decision could be made (enforcement would answer 503).
+  shadow: 'error',
 };
 
 /**

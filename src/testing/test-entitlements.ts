@@ -12,6 +12,7 @@ import type {
   Health,
   Lease,
   MaybePromise,
+  ShadowCounts,
   UsageReport,
 } from '../core/types';
 import { rejectUnknownOptions } from '../core/unknown-options';
@@ -159,6 +160,10 @@ class TestKit implements TestEntitlements {
 
   invalidate(customerId: string): MaybePromise<void> {
     return this.engine.invalidate(customerId);
+  }
+
+  shadowCounts(): ShadowCounts {
+    return this.engine.shadowCounts();
   }
 
   flush(): Promise<void> {

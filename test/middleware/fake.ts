@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CheckInput, Decision, Entitlements, Health, Lease, MaybePromise } from '../../src/core/types';
+import type { CheckInput, Decision, Entitlements, Health, Lease, MaybePromise, ShadowCounts } from '../../src/core/types';
 
 /**
  * A stand-in for createEntitlements() used ONLY for adapter edge cases the real core cannot be made
@@ -31,6 +31,8 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
       usagePeriodEnd: null,
       metered: granted && (input.requestedUsage ?? 0) > 0,
       source: 'cache',
+      enforced: true,
+      wouldDenyReason: null,
       ...extra,
     };
     function settle(how: 'commit' | 'release'): void {
@@ -56,6 +58,10 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
   report(): void {}
   invalidate(): void {}
   async flush(): Promise<void> {}
+
+  shadowCounts(): ShadowCounts {
+    return { decisions: 0, wouldDeny: 0, byReason: {}, unavailable: 0 };
+  }
 
   async ready(): Promise<void> {}
 

@@ -38,6 +38,7 @@ export interface Gate {
     statusMapping?: StatusMapping;
     onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
     reportWhen?: (status: number) => boolean;
+    mode?: 'enforce' | 'shadow';
   };
 }
 
@@ -162,6 +163,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (req: Request) => view(req)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
+            ...(o.mode ? { mode: o.mode } : {}),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, req: Request, res: Response) => {
@@ -300,6 +302,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (ctx: Context) => view(ctx)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
+            ...(o.mode ? { mode: o.mode } : {}),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, ctx: Context) => {

@@ -108,7 +108,7 @@ describe.each([
   test('unknown option keys throw with a did-you-mean (13.11)', () => {
     expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
       new TypeError(
-        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen, onAbort.`,
+        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen, onAbort, mode.`,
       ),
     );
     expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow(
@@ -153,6 +153,8 @@ describe('problem+json bodies and the status mapping', () => {
       usagePeriodEnd: null,
       metered: false,
       source: 'cache',
+      enforced: true,
+      wouldDenyReason: null,
       ...extra,
     };
   }

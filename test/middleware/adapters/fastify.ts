@@ -67,6 +67,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
               ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (request: FastifyRequest) => view(request)) } : {}),
               ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
               ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
+              ...(o.mode ? { mode: o.mode } : {}),
               ...(o.onDenied
                 ? {
                     onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>

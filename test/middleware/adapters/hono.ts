@@ -65,6 +65,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (c: Context) => view(c)) } : {}),
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
+            ...(o.mode ? { mode: o.mode } : {}),
             ...(o.onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, o.onDenied!(d, view(c))) } : {}),
           };
           const mw = ho.requireFeature(g.featureId, usage, routeOptions);

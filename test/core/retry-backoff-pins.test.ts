@@ -43,7 +43,9 @@ async function deliver(setup: Setup): Promise<Run> {
       reportUsageBulk: ({ usages }) => {
         calls.push(Date.now());
         const failure = setup.failures[calls.length - 1];
-        return failure === undefined ? Promise.resolve(usages.map(() => ({}))) : Promise.reject(failure);
+        return failure === undefined
+          ? Promise.resolve(usages.map((usage, i) => ({ id: String(i), customerId: usage.customerId, featureId: usage.featureId })))
+          : Promise.reject(failure);
       },
     },
     batchSize: 10,

@@ -62,7 +62,16 @@ describe('ENUM features (requestedValues)', () => {
     expect(decide({ ...input, requestedValues: ['eu'] }, 0, metered(), 0, 'cache').accessDeniedReason).toBe('FeatureTypeMismatch');
     expect(decide({ ...input, requestedValues: ['eu'] }, 0, boolean(), 0, 'cache').accessDeniedReason).toBe('FeatureTypeMismatch');
     expect(decide(input, 1, boolean(), 0, 'cache').accessDeniedReason).toBe('FeatureTypeMismatch');
-    expect(decide(input, 0, boolean(), 0, 'cache')).toMatchObject({ granted: true, accessDeniedReason: null, metered: false });
+    expect(decide(input, 0, boolean(), 0, 'cache')).toMatchObject({
+      granted: true,
+      accessDeniedReason: null,
+      metered: false,
+      currentUsage: null,
+      remaining: null,
+      softLimitExceeded: false,
+    });
+    // An empty list asks no values: a NUMBER route configured with [] is decided on its units.
+    expect(decide({ ...input, requestedValues: [] }, 1, metered(), 0, 'cache').granted).toBe(true);
   });
 
   test('a decision with no values asked carries an empty requestedValues, never undefined', () => {
@@ -81,6 +90,7 @@ describe('soft limits', () => {
   test('a hard limit never says softLimitExceeded, and a denied request does not either', () => {
     expect(decide(input, 1, metered(), 3, 'cache')).toMatchObject({ granted: false, hasSoftLimit: false, softLimitExceeded: false });
     expect(decide(input, 5, metered({ hasSoftLimit: false }), 0, 'cache').softLimitExceeded).toBe(false);
+    expect(decide(input, 1, metered(), 5, 'cache')).toMatchObject({ granted: false, softLimitExceeded: false });
   });
 
   test('a reservation is held against the hard limit (0 when Stigg gave none), and against no limit under a soft one', () => {
@@ -138,7 +148,10 @@ describe("reading Stigg's answer", () => {
 
   test('an answer without a feature is a NUMBER when it carries a usage figure (limit, unlimited, or current usage alone)', () => {
     expect(toCachedEntitlement(answer({ usageLimit: 5 }), 0, 0).featureType).toBe('NUMBER');
-    expect(toCachedEntitlement(answer({ hasUnlimitedUsage: true }), 0, 0).featureType).toBe('NUMBER');
+    expect(toCachedEntitlement(answer({ hasUnlimitedUsage: true }), 0, 0)).toMatchObject({
+      featureType: 'NUMBER',
+      hasUnlimitedUsage: true,
+    });
     expect(toCachedEntitlement(answer({ currentUsage: 2 }), 0, 0).featureType).toBe('NUMBER');
   });
 
@@ -220,5 +233,9 @@ describe('period ends', () => {
     expect(nextPeriodEnd(END, 'MONTH', END)).toBe(Date.parse('2027-01-31T00:00:00Z'));
     expect(nextPeriodEnd(END, 'YEAR', END)).toBe(Date.parse('2027-12-31T00:00:00Z'));
     expect(nextPeriodEnd(END, 'WEEK', END)).toBe(END + 7 * 24 * 3_600_000);
+    expect(nextPeriodEnd(END, 'DAY', END)).toBe(END + 24 * 3_600_000);
+    expect(nextPeriodEnd(END, 'HOUR', END)).toBe(END + 3_600_000);
+    // Landing exactly on a later end (31 January) steps past it too.
+    expect(nextPeriodEnd(END, 'MONTH', Date.parse('2027-01-31T00:00:00Z'))).toBe(Date.parse('2027-02-28T00:00:00Z'));
   });
 });

@@ -26,7 +26,7 @@ const middleware = (...names) => names.map((name) => `test/middleware/${name}.te
  * suite (test/conformance/decisions.test.ts) are left out: the figures are lower bounds.
  */
 const TARGETS = [
-  { file: 'src/core/decide.ts', tests: core('decide', 'decide-pins', 'policies') },
+  { file: 'src/core/decide.ts', tests: core('decide', 'decide-pins', 'decide-rules-pins') },
   { file: 'src/core/usage-buffer.ts', tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage') },
   {
     file: 'src/core/failure-policy.ts',

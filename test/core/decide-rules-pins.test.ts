@@ -117,7 +117,7 @@ describe('the figures a decision carries', () => {
       resourceId: 'site-1',
       usagePeriodEnd: '2027-01-01T00:00:00.000Z',
     });
-    expect(decide({ ...input, resourceId: null }, 1, metered(), 0, 'cache').resourceId).toBeUndefined();
+    expect(decide({ ...input, resourceId: null as unknown as undefined }, 1, metered(), 0, 'cache').resourceId).toBeUndefined();
     expect(decide(input, 1, metered(), 0, 'cache').usagePeriodEnd).toBeNull();
     expect(decide(input, 0, metered(), 0, 'cache').enumValues).toBeNull();
   });

@@ -25,7 +25,15 @@ const commonjs = { require: 'readonly', module: 'writable', exports: 'writable',
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'test/**/.snippets-*/**', 'scripts/*.d.ts'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'test/**/.snippets-*/**',
+      'scripts/*.d.ts',
+      '.stryker-tmp/**',
+      'reports/**',
+    ],
   },
   js.configs.recommended,
   {

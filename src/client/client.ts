@@ -7,7 +7,8 @@ import { StiggError, StiggHttpError, StiggNetworkError } from './errors';
 import { configure, resolveCreateClientOptions } from './options';
 import type { Configuration, StiggClientOptions, StiggCreateClientOptions } from './options';
 import { sendOnce } from './transport';
-import { checkAsyncConsumptions, checkConsumption, checkGrant } from './credit-inputs';
+import { aborted, isAborted, signalOf, sleep, type RequestOptions } from './abort';
+import { checkAsyncConsumptions, checkConsumption, checkGrant, checkReport, checkUsage, customerInput, hasKey } from './input-checks';
 import type {
   ArchiveCustomerInput,
   ConsumeCreditInput,
@@ -56,54 +57,6 @@ import { optionalId, requireEitherId, requireFinite, requireId, requireNonEmptyA
 export interface GetCouponsArgs {
   filter?: Operations['getCoupons']['variables']['filter'];
   paging?: Operations['getCoupons']['variables']['paging'];
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  // Not unref'd on purpose: a retry someone awaits (e.g. the final usage flush on shutdown) must
-  // keep the process alive until it settles, like the socket of the request itself does. The
-  // caller's signal cuts it short.
-  return new Promise((resolve) => {
-    const wake = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', wake);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', wake, { once: true });
-  });
-}
-
-/** Read through a call: TypeScript would keep `signal.aborted` narrowed across the await. */
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
-}
-
-/** What the caller's signal ended: its reason when it is an Error, else an AbortError. */
-function aborted(operation: string, signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new DOMException(`Stigg ${operation} was aborted by the caller`, 'AbortError');
-}
-
-/** reportUsageBulk's second argument. */
-export interface RequestOptions {
-  /** Aborts the call (and its retries): it rejects with the signal's reason; the report may or may not have reached Stigg. */
-  signal?: AbortSignal;
-}
-
-function signalOf(method: string, options: RequestOptions | undefined): AbortSignal | undefined {
-  if (options === undefined) return undefined;
-  requireObject(method, 'options', options);
-  rejectUnknownOptions(options, ['signal'], `StiggClient.${method}()`);
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw new TypeError(`StiggClient.${method}(): options.signal must be an AbortSignal.`);
-  return signal;
-}
-
-function hasKey(value: { idempotencyKey?: string | null }): boolean {
-  return typeof value.idempotencyKey === 'string' && value.idempotencyKey !== '';
 }
 
 /**
@@ -430,33 +383,6 @@ export class StiggClient {
     }
     return Math.random() * Math.min(maxRetryDelayMs, retryBaseDelayMs * 2 ** attempt);
   }
-}
-
-function customerInput(method: string, customerId: string | { customerId: string }): { customerId: string } {
-  const input = typeof customerId === 'string' ? { customerId } : customerId;
-  requireObject(method, 'input', input);
-  requireId(method, typeof customerId === 'string' ? 'customerId' : 'input.customerId', input.customerId);
-  return input;
-}
-
-function checkReport(method: string, label: string, check: EntitlementCheckRequested): void {
-  requireObject(method, label, check);
-  requireId(method, `${label}.customerId`, check.customerId);
-  requireId(method, `${label}.featureId`, check.featureId);
-  optionalId(method, `${label}.resourceId`, check.resourceId);
-  requireObject(method, `${label}.entitlementCheckResult`, check.entitlementCheckResult);
-  if (typeof check.entitlementCheckResult.hasAccess !== 'boolean') {
-    throw new TypeError(`StiggClient.${method}(): ${label}.entitlementCheckResult.hasAccess must be a boolean.`);
-  }
-}
-
-function checkUsage(method: string, label: string, usage: ReportUsageInput): void {
-  requireObject(method, label, usage);
-  requireId(method, `${label}.customerId`, usage.customerId);
-  requireId(method, `${label}.featureId`, usage.featureId);
-  requireFinite(method, `${label}.value`, usage.value);
-  optionalId(method, `${label}.resourceId`, usage.resourceId);
-  optionalId(method, `${label}.idempotencyKey`, usage.idempotencyKey);
 }
 
 /**

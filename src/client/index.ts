@@ -1,5 +1,6 @@
 export { StiggClient, Stigg } from './client';
-export type { GetCouponsArgs, RequestOptions } from './client';
+export type { GetCouponsArgs } from './client';
+export type { RequestOptions } from './abort';
 export { DEFAULT_API_URL } from './options';
 export type { StiggClientOptions, StiggCreateClientOptions } from './options';
 export type { FetchLike } from './transport';

@@ -1,8 +1,39 @@
-import type { ConsumeCreditInput, ConsumeCreditsAsyncInput, CreditGrantInput } from './types';
+import type { ConsumeCreditInput, ConsumeCreditsAsyncInput, CreditGrantInput, EntitlementCheckRequested, ReportUsageInput } from './types';
 import { optionalId, requireFinite, requireId, requireNonEmptyArray, requireObject } from './validate';
 
-// Checks of the credit operations' inputs before anything is sent: a wrong amount or a missing
+// Checks of the operations' inputs before anything is sent: a wrong amount or a missing
 // idempotency key fails here, with the method and the field named, not as a GraphQL error later.
+
+export function hasKey(value: { idempotencyKey?: string | null }): boolean {
+  return typeof value.idempotencyKey === 'string' && value.idempotencyKey !== '';
+}
+
+export function customerInput(method: string, customerId: string | { customerId: string }): { customerId: string } {
+  const input = typeof customerId === 'string' ? { customerId } : customerId;
+  requireObject(method, 'input', input);
+  requireId(method, typeof customerId === 'string' ? 'customerId' : 'input.customerId', input.customerId);
+  return input;
+}
+
+export function checkReport(method: string, label: string, check: EntitlementCheckRequested): void {
+  requireObject(method, label, check);
+  requireId(method, `${label}.customerId`, check.customerId);
+  requireId(method, `${label}.featureId`, check.featureId);
+  optionalId(method, `${label}.resourceId`, check.resourceId);
+  requireObject(method, `${label}.entitlementCheckResult`, check.entitlementCheckResult);
+  if (typeof check.entitlementCheckResult.hasAccess !== 'boolean') {
+    throw new TypeError(`StiggClient.${method}(): ${label}.entitlementCheckResult.hasAccess must be a boolean.`);
+  }
+}
+
+export function checkUsage(method: string, label: string, usage: ReportUsageInput): void {
+  requireObject(method, label, usage);
+  requireId(method, `${label}.customerId`, usage.customerId);
+  requireId(method, `${label}.featureId`, usage.featureId);
+  requireFinite(method, `${label}.value`, usage.value);
+  optionalId(method, `${label}.resourceId`, usage.resourceId);
+  optionalId(method, `${label}.idempotencyKey`, usage.idempotencyKey);
+}
 
 /** Stigg's consumeCreditsAsync takes at most this many consumptions per call (its reference page). */
 export const MAX_ASYNC_CONSUMPTIONS = 1_000;

@@ -51,6 +51,8 @@ export interface StiggOptionsFor<Req, Deny, Res = never> {
   onAbort?: OnAbort<Req> | undefined;
   /** Receives misconfiguration warnings and settle errors. Default: silent. */
   logger?: Logger | undefined;
+  /** IETF RateLimit / RateLimit-Policy fields on metered routes (docs/options.md). Default: false. */
+  rateLimitHeaders?: boolean | undefined;
 }
 
 /** requireFeature() options, each overriding stigg()'s for one route. */
@@ -71,6 +73,8 @@ export interface RequireFeatureOptionsFor<Req, Deny, Res = never> {
    * (entitlements.shadowCounts(), 'shadow:denied'); 'enforce' denies. Default: the engine's mode for the feature.
    */
   mode?: EnforcementMode | undefined;
+  /** Overrides stigg()'s rateLimitHeaders for this route. */
+  rateLimitHeaders?: boolean | undefined;
 }
 
 /** The usage requireFeature() reserves: a number, or a function of the request (sync or async). */
@@ -95,6 +99,8 @@ export interface StiggConfig<Req, Deny> {
   readonly reportWhen: ReportWhen;
   readonly onAbort: OnAbort<Req>;
   readonly logger: Logger;
+  /** RateLimit fields on metered routes (absent: off). */
+  readonly rateLimitHeaders?: boolean;
   /** `${featureId}\0${reason}` already warned about. */
   readonly warned: Set<string>;
 }
@@ -111,6 +117,8 @@ export interface RouteConfig<Req, Deny> {
   readonly onAbort: OnAbort<Req> | undefined;
   /** The route's own mode; undefined: the engine's (createEntitlements mode and features). */
   readonly mode?: EnforcementMode | undefined;
+  /** The route's own rateLimitHeaders; undefined: stigg()'s. */
+  readonly rateLimitHeaders?: boolean | undefined;
 }
 
 function reportWhenSuccessful(statusCode: number): boolean {
@@ -165,8 +173,23 @@ function checkLogger(fn: string, value: unknown): Logger {
   return logger as Logger;
 }
 
-const STIGG_KEYS = ['entitlements', 'customer', 'resource', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'logger'];
-const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'mode'];
+const STIGG_KEYS = [
+  'entitlements',
+  'customer',
+  'resource',
+  'statusMapping',
+  'onDenied',
+  'reportWhen',
+  'onAbort',
+  'logger',
+  'rateLimitHeaders',
+];
+const ROUTE_KEYS = ['resource', 'requestedValues', 'statusMapping', 'onDenied', 'reportWhen', 'onAbort', 'mode', 'rateLimitHeaders'];
+
+function checkBoolean(fn: string, name: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new TypeError(`${describe(value)} is not a valid value for ${name} in ${fn}. Pass true or false.`);
+}
 
 const ERROR_HANDLER_KEYS = ['statusMapping'];
 
@@ -188,6 +211,7 @@ interface StiggOptionsShape {
   reportWhen?: unknown;
   onAbort?: unknown;
   logger?: unknown;
+  rateLimitHeaders?: unknown;
 }
 
 export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown): StiggConfig<Req, Deny> {
@@ -231,6 +255,7 @@ export function resolveStiggOptions<Req, Deny>(flavor: Flavor, options: unknown)
     reportWhen: (o.reportWhen as ReportWhen | undefined) ?? reportWhenSuccessful,
     onAbort: checkOnAbort<Req>(fn, o.onAbort) ?? 'commit',
     logger: checkLogger(fn, o.logger),
+    rateLimitHeaders: checkBoolean(fn, 'rateLimitHeaders', o.rateLimitHeaders) ?? false,
     warned: new Set<string>(),
   });
 }
@@ -243,6 +268,7 @@ interface RouteOptionsShape {
   reportWhen?: unknown;
   onAbort?: unknown;
   mode?: unknown;
+  rateLimitHeaders?: unknown;
 }
 
 /** A route's or decorator's mode: 'enforce', 'shadow', or undefined (the engine's). */
@@ -293,7 +319,7 @@ export function resolveRouteOptions<Req, Deny>(
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new TypeError(
-      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen?, onAbort?, mode? }.`,
+      `${describe(options)} is not a valid options object for ${fn}. Pass { resource?, requestedValues?, statusMapping?, onDenied?, reportWhen?, onAbort?, mode?, rateLimitHeaders? }.`,
     );
   }
   const o = (options ?? {}) as RouteOptionsShape;
@@ -316,6 +342,7 @@ export function resolveRouteOptions<Req, Deny>(
     reportWhen: o.reportWhen as ReportWhen | undefined,
     onAbort: checkOnAbort<Req>(fn, o.onAbort),
     mode: checkMode(fn, o.mode),
+    rateLimitHeaders: checkBoolean(fn, 'rateLimitHeaders', o.rateLimitHeaders),
   });
 }
 

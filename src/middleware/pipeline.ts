@@ -2,6 +2,7 @@ import { isThenable } from '../core/maybe-promise';
 import type { Decision, MaybePromise } from '../core/types';
 import { releaseQuietly, toThrowable, type Outcome, type RequestGate, type RouteConfig } from './gate';
 import type { ProblemDetails } from './problem';
+import { rateLimitFields } from './rate-limit-headers';
 import { settleable, type Settlement } from './settle';
 
 /*
@@ -42,6 +43,8 @@ export interface Host<Req, Deny, A, B, C, R> {
   deny(onDenied: Deny, decision: Decision, a: A, b: B, c: C, problem: ProblemDetails): R;
   /** An error of the app's resolvers (or its onDenied): to the framework's error handling. */
   fail(a: A, b: B, c: C, error: unknown, gate: RequestGate<Req, Deny>): R;
+  /** Sets a response header (rateLimitHeaders). */
+  header(a: A, b: B, name: string, value: string): void;
 }
 
 /** requireFeature()'s middleware: finds the request's gate and runs it. */
@@ -114,15 +117,25 @@ function apply<Req, Deny, A, B, C, R>(
       host.record(a, b, lease.decision);
       return host.proceed(a, b, c, undefined);
     }
+    if (route.rateLimitHeaders ?? gate.config.rateLimitHeaders) rateLimit(host, lease.decision, a, b);
     const settlement = gate.settlement(route, lease);
     host.record(a, b, settleable(settlement));
     return host.proceed(a, b, c, settlement);
   }
   if (outcome.kind === 'problem') return host.send(a, b, c, outcome.problem, outcome.retryAfterSeconds);
   releaseQuietly(outcome.lease, gate.config.logger);
+  if (route.rateLimitHeaders ?? gate.config.rateLimitHeaders) rateLimit(host, outcome.lease.decision, a, b);
   // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
   gate.abandon();
   const onDenied = gate.onDenied(route);
   if (onDenied === undefined) return host.send(a, b, c, outcome.problem, undefined);
   return host.deny(onDenied, outcome.lease.decision, a, b, c, outcome.problem);
+}
+
+/** The RateLimit fields of a metered decision (./rate-limit-headers), when it has a limit. */
+function rateLimit<Req, Deny, A, B, C, R>(host: Host<Req, Deny, A, B, C, R>, decision: Decision, a: A, b: B): void {
+  const fields = rateLimitFields(decision, Date.now());
+  if (fields === undefined) return;
+  host.header(a, b, 'RateLimit-Policy', fields.policy);
+  host.header(a, b, 'RateLimit', fields.state);
 }

@@ -39,6 +39,7 @@ export interface Gate {
     onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
     reportWhen?: (status: number) => boolean;
     mode?: 'enforce' | 'shadow';
+    rateLimitHeaders?: boolean;
   };
 }
 
@@ -84,6 +85,7 @@ export interface BuildOptions {
         statusMapping?: StatusMapping;
         reportWhen?: (status: number) => boolean;
         onAbort?: 'commit' | 'release' | (() => number);
+        rateLimitHeaders?: boolean;
         logger?: Logger;
         onDenied?: (decision: Decision, v: View) => { status: number; body: unknown };
       };
@@ -142,6 +144,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
             ...(s.onAbort ? { onAbort: s.onAbort } : {}),
+            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -164,6 +167,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, req: Request, res: Response) => {
@@ -272,6 +276,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
             ...(s.onAbort ? { onAbort: s.onAbort } : {}),
+            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -303,6 +308,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, ctx: Context) => {

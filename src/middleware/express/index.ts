@@ -46,6 +46,7 @@ const host: Host<Request, OnDenied, Request, Response, NextFunction, void> = {
   send: (_req, res, _next, problem, retryAfterSeconds) => sendProblem(res, problem, retryAfterSeconds),
   deny: (onDenied, decision, req, res, next, problem) => failOnRejection(onDenied(decision, req, res, problem), next),
   fail: (_req, _res, next, error) => next(error),
+  header: (_req, res, name, value) => void res.setHeader(name, value),
 };
 
 /** Sets up the per-request context that requireFeature() and decorated methods use. Does no work by itself. */

@@ -59,6 +59,7 @@ const host: Host<FastifyRequest, OnDenied, FastifyRequest, FastifyReply, HookHan
       send(reply, INTERNAL_PROBLEM);
     }
   },
+  header: (_request, reply, name, value) => void reply.header(name, value),
 };
 
 /**

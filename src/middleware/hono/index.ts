@@ -56,11 +56,16 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
           waitUntilOf(() => c.executionCtx),
           (c as GatedContext)[kGate] as Gate,
         ),
-  send: (_c, _next, _none, problem, retryAfterSeconds) => problemResponse(problem, retryAfterSeconds),
+  send(c, _next, _none, problem, retryAfterSeconds) {
+    // Through the context: headers set before (RateLimit fields, an earlier middleware's CORS) stay on the answer.
+    const response = problemResponse(problem, retryAfterSeconds);
+    return c.newResponse(response.body, response);
+  },
   deny: (onDenied, decision, c, _next, _none, problem) => onDenied(decision, c, problem),
   fail(_c, _next, _none, error) {
     throw error;
   },
+  header: (c, _next, name, value) => c.header(name, value),
 };
 
 /** Sets up the per-request gate that requireFeature() (and decorated methods, on Node) use. Does no work by itself. */

@@ -56,6 +56,7 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   fail(_ctx, _next, _none, error) {
     throw error;
   },
+  header: (ctx, _next, name, value) => ctx.set(name, value),
 };
 
 /** Sets up the per-request context that requireFeature() and decorated methods use. Does no work by itself. */

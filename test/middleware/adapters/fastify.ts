@@ -49,6 +49,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
             ...(s.onAbort ? { onAbort: s.onAbort } : {}),
+            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied
               ? {
@@ -68,6 +69,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
               ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
               ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
               ...(o.mode ? { mode: o.mode } : {}),
+              ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
               ...(o.onDenied
                 ? {
                     onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>

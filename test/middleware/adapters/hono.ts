@@ -51,6 +51,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
             ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
             ...(s.onAbort ? { onAbort: s.onAbort } : {}),
+            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
             ...(s.logger ? { logger: s.logger } : {}),
             ...(onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, onDenied(d, view(c))) } : {}),
           }),
@@ -66,6 +67,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
             ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
             ...(o.onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, o.onDenied!(d, view(c))) } : {}),
           };
           const mw = ho.requireFeature(g.featureId, usage, routeOptions);

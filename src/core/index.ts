@@ -9,6 +9,7 @@ export type {
   Entitlements,
   EntitlementsEvents,
   EntitlementsUpstream,
+  FallbackTake,
   Lease,
   Logger,
   MaybePromise,

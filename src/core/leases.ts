@@ -1,5 +1,5 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
-import type { FailurePolicy, FallbackTotal } from './failure-policy';
+import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -362,7 +362,7 @@ export class Reservations {
     cached: CachedEntitlement,
     source: DecisionSource,
     error: unknown,
-  ): Lease {
+  ): MaybePromise<Lease> {
     this.runtime.storeError(asError(error));
     if (cached.hasSoftLimit === true) {
       if (source === 'upstream') this.policy.recovered(key);
@@ -372,10 +372,11 @@ export class Reservations {
   }
 
   /** No decision from Stigg or the store: the failure policy, with the outbox bound for what it would serve. */
-  private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): Lease {
+  private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): MaybePromise<Lease> {
     if (requested > 0 && this.policy.mayGrant(input.featureId)) this.refuseIfOutboxFull(input, key);
-    const decision = this.policy.decide(input, requested, key, error, origin);
-    return new EntitlementLease(this, key, decision, undefined, this.policy.totalOf(key));
+    const granted = this.policy.grant(input, requested, key, error, origin);
+    const lease = ({ decision, total }: FallbackGrant): Lease => new EntitlementLease(this, key, decision, undefined, total);
+    return isThenable(granted) ? granted.then(lease) : lease(granted);
   }
 
   /**

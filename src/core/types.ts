@@ -151,6 +151,13 @@ export interface ReserveResult {
   reservationId?: string;
 }
 
+/** Store.takeFallback's answer: taken or not, the total's units before this call, and the total's id. */
+export interface FallbackTake {
+  ok: boolean;
+  used: number;
+  total: string;
+}
+
 /**
  * Where the cache, the reservations and the outbox of pending usage live. The memory store answers
  * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
@@ -205,6 +212,14 @@ export interface Store {
    * `unsettled`: granted metered requests of this process still at work, whose reports will come too.
    */
   usageRefusal?(key: string, unsettled?: number): Error | undefined;
+  /**
+   * Optional, for a store shared by processes: a feature's fallback `usageLimit` counted for the whole
+   * fleet. Takes `amount` units from `key`'s fallback total when used + amount stays within `limit`
+   * (`consume` false: only looks). A total lasts until setEntitlement writes the key (Stigg answered).
+   */
+  takeFallback?(key: string, amount: number, limit: number, consume: boolean): MaybePromise<FallbackTake>;
+  /** Optional, with takeFallback: `amount` units back to the total `total` (negative: taken), if it is still the key's. */
+  giveBackFallback?(key: string, amount: number, total: string): MaybePromise<void>;
   /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
   reservedUsage?(key: string): MaybePromise<number>;
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */

@@ -10,7 +10,7 @@ export interface Script {
   readonly sha: string;
 }
 
-function script(name: string, body: string): Script {
+export function script(name: string, body: string): Script {
   const source = `${NOW}\n${body.trim()}\n`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -38,7 +38,7 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 
 /**
  * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units
- * of the key, the customer's invalidation generation.
+ * of the key, the customer's invalidation generation, the key's fallback total (Stigg answered: it ends).
  * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
  * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
  * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
@@ -68,7 +68,7 @@ redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pendin
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
 extend(KEYS[2], life)
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[7])
 return 1
 `,
 );

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
-import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
+import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
 import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
+import { FALLBACK_TOTAL_TTL_MS, GIVE_BACK_FALLBACK, TAKE_FALLBACK } from './fallback-scripts';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
@@ -29,8 +30,8 @@ import {
   type Script,
 } from './scripts';
 import { listenForNearCache } from './subscriber';
-import { assertFinite, assertKey, assertReport, toTtl } from './validate';
-import { outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
+import { assertFinite, assertIds, assertKey, assertReport, toTtl } from './validate';
+import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { ACKED_TTL_MS, GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
 export type { RedisClientLike } from './connection';
@@ -146,6 +147,7 @@ export class RedisStore implements Store {
         `${p}lock:${key}`,
         `${p}acked:${key}`,
         `${p}gen:${customerId}`,
+        `${p}fb:${key}`,
       ],
       [
         JSON.stringify(value),
@@ -246,6 +248,26 @@ export class RedisStore implements Store {
     return Number(await this.run('reservedUsage', RESERVED_USAGE, this.reservationKeys(key, false), []));
   }
 
+  /** A feature's fallback usageLimit counted for the fleet (see Store.takeFallback); setEntitlement ends the total. */
+  async takeFallback(key: string, amount: number, limit: number, consume: boolean): Promise<FallbackTake> {
+    assertKey('takeFallback', key);
+    assertFinite('takeFallback', amount, 'amount');
+    assertFinite('takeFallback', limit, 'limit');
+    const args = [String(amount), String(limit), consume ? '1' : '0', FALLBACK_TOTAL_TTL_MS, randomUUID()];
+    const [ok, used, total] = (await this.run('takeFallback', TAKE_FALLBACK, [`${this.prefix}fb:${key}`], args)) as [
+      number,
+      string,
+      string,
+    ];
+    return { ok: ok === 1, used: Number(used), total: String(total) };
+  }
+
+  async giveBackFallback(key: string, amount: number, total: string): Promise<void> {
+    assertKey('giveBackFallback', key);
+    assertFinite('giveBackFallback', amount, 'amount');
+    await this.run('giveBackFallback', GIVE_BACK_FALLBACK, [`${this.prefix}fb:${key}`], [String(amount), total]);
+  }
+
   async release(key: string, reservationId: string): Promise<void> {
     assertKey('release', key);
     assertKey('release', reservationId, 'reservationId');
@@ -288,18 +310,14 @@ export class RedisStore implements Store {
    * queue for any process to claim now, rather than after their lease. Never removes a report.
    */
   async releaseUsage(ids: string[]): Promise<void> {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw new TypeError('RedisStore.releaseUsage: ids must be an array of report ids (strings).');
-    }
+    assertIds('releaseUsage', ids);
     if (ids.length === 0) return;
     const { reports, queue, inFlight, order } = this.outbox;
     await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight, order], ids);
   }
 
   async ackUsage(ids: string[]): Promise<void> {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw new TypeError('RedisStore.ackUsage: ids must be an array of report ids (strings).');
-    }
+    assertIds('ackUsage', ids);
     if (ids.length === 0) return;
     const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
     const p = this.prefix;
@@ -382,10 +400,4 @@ export class RedisStore implements Store {
 
   /** Redis answered NOSCRIPT: its script cache is empty (restarted, or SCRIPT FLUSH); did its data go too? */
   private readonly scriptsLost = (): void => this.dataLoss.check();
-}
-
-/** The customer id a core key starts with (customer, resource and feature joined by U+001F). */
-function customerOf(key: string): string {
-  const end = key.indexOf('\u001f');
-  return end === -1 ? key : key.slice(0, end);
 }

@@ -1,0 +1,46 @@
+import { script } from './scripts';
+
+/** How long a fleet's fallback total outlives its last grant when Stigg never answers for its key again. */
+export const FALLBACK_TOTAL_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A feature's fallback `usageLimit` counted for the fleet: one hash per key ({ used, id }) that
+ * setEntitlement deletes (Stigg answered for the key: the outage's total ends). The id names the
+ * total, so units given back by a lease of an earlier outage never free places in a later one.
+ *
+ * KEYS: the key's fallback total. ARGV: amount, limit, '1' to take (else only look), ttlMs, an id
+ * for a new total. As the core's exceeds(): refused when amount > 0 and the total is already at the
+ * limit, or when used + amount passes the limit (beyond a relative 1e-12).
+ * Returns { 1|0, used before this call, the total's id }.
+ */
+export const TAKE_FALLBACK = script(
+  'takeFallback',
+  `
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
+local id = redis.call('HGET', KEYS[1], 'id') or ARGV[5]
+local amount = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if (amount > 0 and used >= limit) or used + amount > limit + math.abs(limit) * 1e-12 then
+  return { 0, tostring(used), id }
+end
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'id', id)
+  redis.call('HINCRBYFLOAT', KEYS[1], 'used', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return { 1, tostring(used), id }
+`,
+);
+
+/**
+ * KEYS: the key's fallback total. ARGV: units given back (negative: taken), the total's id. Nothing
+ * when the key's total is another one (Stigg answered since). A total back at 0 is deleted.
+ */
+export const GIVE_BACK_FALLBACK = script(
+  'giveBackFallback',
+  `
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return 0 end
+if tonumber(redis.call('HINCRBYFLOAT', KEYS[1], 'used', -tonumber(ARGV[1]))) <= 0 then redis.call('DEL', KEYS[1]) end
+return 1
+`,
+);

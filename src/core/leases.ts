@@ -380,12 +380,14 @@ export class Reservations {
   }
 
   /**
-   * A metered request served and then its report refused (a full memory outbox) is a unit lost. So a
-   * full outbox answers 503 (EntitlementUnavailableError): not the fallback, not fail open, which
+   * A metered request served and then its report refused (a full memory outbox, or the commits a
+   * shared store refused filling what the process holds) is a unit lost. So a full outbox answers 503 (EntitlementUnavailableError): not the fallback, not fail open, which
    * would serve exactly that unit.
    */
   private refuseIfOutboxFull(input: CheckInput, key: string): void {
-    const refusal = this.runtime.store.usageRefusal?.(key, this.held());
+    const held = this.held();
+    // A shared store down keeps commits in the process, bounded too: the same 503 past its bound.
+    const refusal = this.runtime.store.usageRefusal?.(key, held) ?? this.ledger.stranded.refusal(held);
     if (refusal === undefined) return;
     this.runtime.storeError(refusal);
     throw this.policy.unavailable(input, refusal);

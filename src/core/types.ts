@@ -230,6 +230,11 @@ export interface Store {
    * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
    */
   renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
+  /**
+   * Optional: puts back a reservation a request at work still holds (an error with `dataLost: true`
+   * from onError said the store lost it, or a renewal found it gone), or extends it when it is there.
+   */
+  reassertReservation?(key: string, reservationId: string, amount: number, ttlMs: number): MaybePromise<boolean>;
   /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
   releaseFetchLock?(key: string): MaybePromise<void>;
   /**
@@ -239,7 +244,9 @@ export interface Store {
   releaseUsage?(ids: string[]): MaybePromise<void>;
   /**
    * Optional: errors the store finds on its own, outside any call (e.g. Redis lost its data). An
-   * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe.
+   * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe. An
+   * error with `dataLost: true` makes the engine put back the reservations it holds (reassertReservation)
+   * and queue again at once the commits the store refused.
    */
   onError?(listener: (error: Error) => void): () => void;
 }

@@ -6,13 +6,11 @@ import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsag
 import { isReplyError, RedisBreaker } from './breaker';
 import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
-import { FALLBACK_TOTAL_TTL_MS, GIVE_BACK_FALLBACK, TAKE_FALLBACK } from './fallback-scripts';
+import { FALLBACK_TOTAL_TTL_MS, GIVE_BACK_FALLBACK, REASSERT_RESERVATION, TAKE_FALLBACK } from './extra-scripts';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
-  ACK,
   ACQUIRE_FETCH_LOCK,
-  CLAIM,
   COMMIT,
   DATA_EPOCH,
   ENQUEUE,
@@ -21,7 +19,6 @@ import {
   PING,
   RELEASE,
   RELEASE_FETCH_LOCK,
-  RELEASE_USAGE,
   RENEW_RESERVATION,
   RESERVE,
   RESERVED_USAGE,
@@ -29,10 +26,11 @@ import {
   USAGE_MARK,
   type Script,
 } from './scripts';
+import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
 import { listenForNearCache } from './subscriber';
-import { assertFinite, assertIds, assertKey, assertReport, toTtl } from './validate';
+import { assertFinite, assertKey, assertReport, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
-import { ACKED_TTL_MS, GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
+import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -93,7 +91,10 @@ export class RedisStore implements Store {
     this.channel = `${p}invalidations`;
     this.dataLoss = new DataLossWatch(
       `${p}epoch`,
-      (candidate) => this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`], [candidate]) as Promise<[number, string]>,
+      (candidate, known) =>
+        this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`, this.recoveryKey], [candidate, known, config.dataLossWaitMs]) as Promise<
+          [number, string]
+        >,
       this.logger,
     );
     this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
@@ -225,13 +226,18 @@ export class RedisStore implements Store {
     const writing = this.writes.get(key);
     if (writing !== undefined) await writing.catch(noop);
     const reservationId = randomUUID();
-    const reply = await this.run('reserve', RESERVE, this.reservationKeys(key, true), [
-      String(amount),
-      limit === Infinity ? 'inf' : String(limit),
-      ttl,
-      reservationId,
-    ]);
-    const [ok, currentUsage] = reply as [number, string];
+    const args = [String(amount), limit === Infinity ? 'inf' : String(limit), ttl, reservationId];
+    let reply: [number, string];
+    // After a data loss, reservations wait while every process puts back those it holds (see DATA_EPOCH).
+    while (
+      (reply = (await this.run('reserve', RESERVE, [...this.reservationKeys(key, true), this.recoveryKey], args)) as [
+        number,
+        string,
+      ])[0] === 2
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Number(reply[1]), 1000) + 5));
+    }
+    const [ok, currentUsage] = reply;
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
   }
 
@@ -241,6 +247,19 @@ export class RedisStore implements Store {
     assertKey('renewReservation', reservationId, 'reservationId');
     const ttl = toTtl('renewReservation', ttlMs);
     return (await this.run('renewReservation', RENEW_RESERVATION, this.reservationKeys(key, false), [reservationId, ttl])) === 1;
+  }
+
+  /**
+   * After Redis lost its data: puts back a reservation this process still holds (or extends it when it
+   * is there), so the units of requests at work are not granted again. True when it had to be put back.
+   */
+  async reassertReservation(key: string, reservationId: string, amount: number, ttlMs: number): Promise<boolean> {
+    assertKey('reassertReservation', key);
+    assertKey('reassertReservation', reservationId, 'reservationId');
+    assertFinite('reassertReservation', amount, 'amount');
+    const ttl = toTtl('reassertReservation', ttlMs);
+    const keys = this.reservationKeys(key, false);
+    return (await this.run('reassertReservation', REASSERT_RESERVATION, keys, [reservationId, String(amount), ttl])) === 2;
   }
 
   async reservedUsage(key: string): Promise<number> {
@@ -289,44 +308,20 @@ export class RedisStore implements Store {
     if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
-  async claimUsage(max: number, leaseMs: number): Promise<PendingUsage[]> {
-    if (!Number.isInteger(max) || max < 0) throw new TypeError(`RedisStore.claimUsage: max must be an integer >= 0, got ${String(max)}.`);
-    const lease = toTtl('claimUsage', leaseMs);
-    if (max === 0) return [];
-    const { reports, queue, inFlight, attempts, order } = this.outbox;
-    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<
-      string | number
-    >;
-    const claimed: PendingUsage[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      const report = JSON.parse(String(reply[i])) as PendingUsage;
-      claimed.push({ ...report, attempts: Math.max(report.attempts ?? 0, Number(reply[i + 1])) });
-    }
-    return claimed;
+  claimUsage(max: number, leaseMs: number): Promise<PendingUsage[]> {
+    return claimUsage(this.run, this.outbox, max, leaseMs);
   }
 
   /**
    * Claimed reports this process could not deliver (Stigg down, closing): back at the head of the
    * queue for any process to claim now, rather than after their lease. Never removes a report.
    */
-  async releaseUsage(ids: string[]): Promise<void> {
-    assertIds('releaseUsage', ids);
-    if (ids.length === 0) return;
-    const { reports, queue, inFlight, order } = this.outbox;
-    await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight, order], ids);
+  releaseUsage(ids: string[]): Promise<void> {
+    return releaseUsage(this.run, this.outbox, ids);
   }
 
-  async ackUsage(ids: string[]): Promise<void> {
-    assertIds('ackUsage', ids);
-    if (ids.length === 0) return;
-    const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
-    const p = this.prefix;
-    await this.run(
-      'ackUsage',
-      ACK,
-      [reports, keys, queue, inFlight, attempts, sequence, order],
-      [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids],
-    );
+  ackUsage(ids: string[]): Promise<void> {
+    return ackUsage(this.run, this.outbox, this.prefix, ids);
   }
 
   /** Errors found outside any call: Redis lost its data (RedisDataLostError). Without a listener they go to the logger. */
@@ -357,6 +352,11 @@ export class RedisStore implements Store {
     if (!quitInTime) client.disconnect();
   }
 
+  /** Open while the fleet puts back its reservations after a data loss (see DATA_EPOCH). */
+  private get recoveryKey(): string {
+    return `${this.prefix}recovering`;
+  }
+
   private entitlementKey(key: string): string {
     return `${this.prefix}ent:${key}`;
   }
@@ -376,7 +376,7 @@ export class RedisStore implements Store {
     ];
   }
 
-  private run(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  private readonly run: RunScript = (operation, script, keys, args) => {
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
     }
@@ -392,7 +392,7 @@ export class RedisStore implements Store {
       if (error.timedOut || !isReplyError(error.cause)) breaker.failed(error);
       throw error;
     });
-  }
+  };
 
   private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
     return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args, this.scriptsLost);

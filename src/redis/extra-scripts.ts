@@ -1,5 +1,7 @@
 import { script } from './scripts';
 
+// Scripts beyond the core set of scripts.ts: the fleet's fallback totals, re-asserted reservations.
+
 /** How long a fleet's fallback total outlives its last grant when Stigg never answers for its key again. */
 export const FALLBACK_TOTAL_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -42,5 +44,23 @@ export const GIVE_BACK_FALLBACK = script(
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return 0 end
 if tonumber(redis.call('HINCRBYFLOAT', KEYS[1], 'used', -tonumber(ARGV[1]))) <= 0 then redis.call('DEL', KEYS[1]) end
 return 1
+`,
+);
+
+/**
+ * After a data loss (see DATA_EPOCH), a process puts back a reservation it still holds. KEYS:
+ * reservation expiries, reservation amounts. ARGV: reservation id, amount, ttlMs. A reservation still
+ * there is only extended. Returns 1 when it was still held, 2 when it was put back.
+ */
+export const REASSERT_RESERVATION = script(
+  'reassertReservation',
+  `
+local held = redis.call('HEXISTS', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+if held == 0 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if held == 1 then return 1 end
+return 2
 `,
 );

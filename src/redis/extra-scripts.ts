@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import type { FallbackTake } from '../core/types';
+import type { RunScript } from './outbox-calls';
 import { script } from './scripts';
+import { assertFinite, assertKey, toTtl } from './validate';
 
 // Scripts beyond the core set of scripts.ts: the fleet's fallback totals, re-asserted reservations.
 
@@ -64,3 +68,41 @@ if held == 1 then return 1 end
 return 2
 `,
 );
+
+/** RedisStore.takeFallback (see Store.takeFallback). */
+export async function takeFallback(
+  run: RunScript,
+  prefix: string,
+  key: string,
+  amount: number,
+  limit: number,
+  consume: boolean,
+): Promise<FallbackTake> {
+  assertKey('takeFallback', key);
+  assertFinite('takeFallback', amount, 'amount');
+  assertFinite('takeFallback', limit, 'limit');
+  const args = [String(amount), String(limit), consume ? '1' : '0', FALLBACK_TOTAL_TTL_MS, randomUUID()];
+  const [ok, used, total] = (await run('takeFallback', TAKE_FALLBACK, [`${prefix}fb:${key}`], args)) as [number, string, string];
+  return { ok: ok === 1, used: Number(used), total: String(total) };
+}
+
+/** RedisStore.giveBackFallback: units back to the total `total`, if it is still the key's. */
+export async function giveBackFallback(run: RunScript, prefix: string, key: string, amount: number, total: string): Promise<void> {
+  assertKey('giveBackFallback', key);
+  assertFinite('giveBackFallback', amount, 'amount');
+  await run('giveBackFallback', GIVE_BACK_FALLBACK, [`${prefix}fb:${key}`], [String(amount), total]);
+}
+
+/** RedisStore.reassertReservation: true when the reservation had to be put back. */
+export async function reassertReservation(
+  run: RunScript,
+  keys: string[],
+  reservationId: string,
+  amount: number,
+  ttlMs: number,
+): Promise<boolean> {
+  assertKey('reassertReservation', reservationId, 'reservationId');
+  assertFinite('reassertReservation', amount, 'amount');
+  const ttl = toTtl('reassertReservation', ttlMs);
+  return (await run('reassertReservation', REASSERT_RESERVATION, keys, [reservationId, String(amount), ttl])) === 2;
+}

@@ -33,6 +33,13 @@ export interface RedisStoreOptions {
    * again meanwhile). Default 5000.
    */
   dataLossWaitMs?: number;
+  /**
+   * A file path: every usage report handed to Redis is written there first and marked done once
+   * Redis took it, so the commits a process holds while Redis is down survive its SIGKILL; a process
+   * started with the same file queues them again (same idempotency keys: counted once). One process
+   * per file. Default: none (held commits live in the process's memory only).
+   */
+  journal?: string;
 }
 
 export const KNOWN_OPTIONS = [
@@ -43,6 +50,7 @@ export const KNOWN_OPTIONS = [
   'countsUnreportedUsage',
   'nearCacheMs',
   'dataLossWaitMs',
+  'journal',
 ] as const;
 export const DEFAULT_DATA_LOSS_WAIT_MS = 5000;
 /** How long an entry outlives its expiry so that requests that read it just before still find its usage. */
@@ -59,6 +67,7 @@ export function resolveStoreOptions(options: RedisStoreOptions): {
   countsUnreportedUsage: boolean;
   nearCacheMs: number;
   dataLossWaitMs: number;
+  journal: string | undefined;
 } {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError("RedisStore expects an options object, e.g. new RedisStore({ redis: 'redis://127.0.0.1:6379' }).");
@@ -81,5 +90,9 @@ export function resolveStoreOptions(options: RedisStoreOptions): {
       `RedisStore: ${String(dataLossWaitMs)} is not a valid value for dataLossWaitMs. Please choose a whole number of milliseconds >= 0 (0: no wait after a data loss).`,
     );
   }
-  return { commandTimeoutMs, logger, countsUnreportedUsage: options.countsUnreportedUsage ?? true, nearCacheMs, dataLossWaitMs };
+  if (options.journal !== undefined && (typeof options.journal !== 'string' || options.journal.trim() === '')) {
+    throw new TypeError("RedisStore: journal must be a file path, e.g. '/var/lib/myapp/stigg-usage.journal' (one per process).");
+  }
+  const { journal } = options;
+  return { commandTimeoutMs, logger, countsUnreportedUsage: options.countsUnreportedUsage ?? true, nearCacheMs, dataLossWaitMs, journal };
 }

@@ -6,7 +6,7 @@ import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsag
 import { isReplyError, RedisBreaker } from './breaker';
 import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
-import { FALLBACK_TOTAL_TTL_MS, GIVE_BACK_FALLBACK, REASSERT_RESERVATION, TAKE_FALLBACK } from './extra-scripts';
+import { giveBackFallback, reassertReservation, takeFallback } from './extra-scripts';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
@@ -28,6 +28,7 @@ import {
 } from './scripts';
 import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
 import { listenForNearCache } from './subscriber';
+import { openJournal, type UsageJournal } from './journal';
 import { assertFinite, assertKey, assertReport, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
@@ -62,6 +63,8 @@ export class RedisStore implements Store {
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
+  /** The reports on their way to Redis, on disk (the `journal` option). */
+  private readonly journal: UsageJournal | undefined;
   /** Stops listening to an app's client for 'ready' (see watchReady). */
   private readonly stopReady: () => void;
 
@@ -103,6 +106,8 @@ export class RedisStore implements Store {
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
     const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
     this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
+    // What the previous process with this journal held for a Redis that refused it is queued again.
+    if (config.journal !== undefined) this.journal = openJournal(config.journal, this.logger, this, () => this.closing !== undefined);
   }
 
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
@@ -227,15 +232,12 @@ export class RedisStore implements Store {
     if (writing !== undefined) await writing.catch(noop);
     const reservationId = randomUUID();
     const args = [String(amount), limit === Infinity ? 'inf' : String(limit), ttl, reservationId];
-    let reply: [number, string];
+    const keys = [...this.reservationKeys(key, true), this.recoveryKey];
+    let reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
     // After a data loss, reservations wait while every process puts back those it holds (see DATA_EPOCH).
-    while (
-      (reply = (await this.run('reserve', RESERVE, [...this.reservationKeys(key, true), this.recoveryKey], args)) as [
-        number,
-        string,
-      ])[0] === 2
-    ) {
+    while (reply[0] === 2) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(Number(reply[1]), 1000) + 5));
+      reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
     }
     const [ok, currentUsage] = reply;
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
@@ -253,13 +255,9 @@ export class RedisStore implements Store {
    * After Redis lost its data: puts back a reservation this process still holds (or extends it when it
    * is there), so the units of requests at work are not granted again. True when it had to be put back.
    */
-  async reassertReservation(key: string, reservationId: string, amount: number, ttlMs: number): Promise<boolean> {
+  reassertReservation(key: string, reservationId: string, amount: number, ttlMs: number): Promise<boolean> {
     assertKey('reassertReservation', key);
-    assertKey('reassertReservation', reservationId, 'reservationId');
-    assertFinite('reassertReservation', amount, 'amount');
-    const ttl = toTtl('reassertReservation', ttlMs);
-    const keys = this.reservationKeys(key, false);
-    return (await this.run('reassertReservation', REASSERT_RESERVATION, keys, [reservationId, String(amount), ttl])) === 2;
+    return reassertReservation(this.run, this.reservationKeys(key, false), reservationId, amount, ttlMs);
   }
 
   async reservedUsage(key: string): Promise<number> {
@@ -268,23 +266,12 @@ export class RedisStore implements Store {
   }
 
   /** A feature's fallback usageLimit counted for the fleet (see Store.takeFallback); setEntitlement ends the total. */
-  async takeFallback(key: string, amount: number, limit: number, consume: boolean): Promise<FallbackTake> {
-    assertKey('takeFallback', key);
-    assertFinite('takeFallback', amount, 'amount');
-    assertFinite('takeFallback', limit, 'limit');
-    const args = [String(amount), String(limit), consume ? '1' : '0', FALLBACK_TOTAL_TTL_MS, randomUUID()];
-    const [ok, used, total] = (await this.run('takeFallback', TAKE_FALLBACK, [`${this.prefix}fb:${key}`], args)) as [
-      number,
-      string,
-      string,
-    ];
-    return { ok: ok === 1, used: Number(used), total: String(total) };
+  takeFallback(key: string, amount: number, limit: number, consume: boolean): Promise<FallbackTake> {
+    return takeFallback(this.run, this.prefix, key, amount, limit, consume);
   }
 
-  async giveBackFallback(key: string, amount: number, total: string): Promise<void> {
-    assertKey('giveBackFallback', key);
-    assertFinite('giveBackFallback', amount, 'amount');
-    await this.run('giveBackFallback', GIVE_BACK_FALLBACK, [`${this.prefix}fb:${key}`], [String(amount), total]);
+  giveBackFallback(key: string, amount: number, total: string): Promise<void> {
+    return giveBackFallback(this.run, this.prefix, key, amount, total);
   }
 
   async release(key: string, reservationId: string): Promise<void> {
@@ -297,14 +284,18 @@ export class RedisStore implements Store {
     assertKey('commit', key);
     assertKey('commit', reservationId, 'reservationId');
     const [keys, args] = this.queueArguments('commit', key, report);
+    this.journal?.written(key, report);
     const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
+    this.journal?.done(report.id);
     if (applied === 1) this.near.applyUsage(key, report.value, 'DELTA');
   }
 
   async enqueueUsage(key: string, report: PendingUsage): Promise<void> {
     assertKey('enqueueUsage', key);
     const [keys, args] = this.queueArguments('enqueueUsage', key, report);
+    this.journal?.written(key, report);
     const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
+    this.journal?.done(report.id);
     if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
@@ -336,6 +327,7 @@ export class RedisStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
+    this.journal?.close();
     this.breaker.stop();
     this.stopReady();
     this.stopEndWatch();

@@ -33,8 +33,10 @@ export class UsageJournal {
     this.lock = `${path}.lock`;
     takeLock(this.lock);
     try {
-      this.read();
+      const cut = this.read();
       this.fd = fs.openSync(path, 'a');
+      // A last line cut by a kill must not swallow the next one.
+      if (cut) fs.writeSync(this.fd, '\n');
     } catch (error) {
       fs.rmSync(this.lock, { force: true });
       openHere.delete(pathModule.resolve(this.lock));
@@ -58,7 +60,8 @@ export class UsageJournal {
   done(id: string): void {
     if (this.closed || !this.pending.delete(id)) return;
     this.append(JSON.stringify({ d: id }));
-    if (this.lines >= COMPACT_AFTER) this.compact();
+    // Rewritten once most lines are settled ones: never once per report while many are pending.
+    if (this.lines >= COMPACT_AFTER && this.lines >= 4 * this.pending.size) this.compact();
   }
 
   close(): void {
@@ -94,12 +97,13 @@ export class UsageJournal {
     }
   }
 
-  private read(): void {
+  /** Loads what is pending; true when the file ends in a cut line. */
+  private read(): boolean {
     let text: string;
     try {
       text = fs.readFileSync(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
     for (const line of text.split('\n')) {
@@ -117,6 +121,7 @@ export class UsageJournal {
         this.pending.set(entry.r.id, { key: entry.k, report: entry.r });
       }
     }
+    return text !== '' && !text.endsWith('\n');
   }
 }
 

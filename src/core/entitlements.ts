@@ -6,7 +6,7 @@ import { healthOf } from './health';
 import { Fetcher, type Outcome } from './fetcher';
 import { isPlainObject, validateId, validateInput } from './input';
 import { Reservations } from './leases';
-import { isThenable, noop } from './maybe-promise';
+import { asError, isThenable, noop } from './maybe-promise';
 import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
 import { rejectUnknownOptions } from './unknown-options';
@@ -62,7 +62,13 @@ class EntitlementsEngine implements Entitlements {
     this.ledger.buffer.start();
     this.checkReports = startCheckReports(this.runtime);
     const { runtime } = this;
-    this.stopStoreErrors = runtime.store.onError?.((error) => runtime.storeError(error));
+    this.stopStoreErrors = runtime.store.onError?.((error) => {
+      runtime.storeError(error);
+      if ((error as { dataLost?: unknown }).dataLost !== true) return;
+      // The store lost what it held: the reservations of requests at work and the held commits go back now.
+      this.reservations.reassert();
+      this.ledger.stranded.retry().catch((failure: unknown) => runtime.storeError(asError(failure)));
+    });
     this.leaveExit = onBeforeExit({ beforeExit: () => this.deliverBeforeExit() });
   }
 

@@ -1,9 +1,10 @@
 import { exceeds, fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
-import { asError } from './maybe-promise';
+import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { classifyFailure } from './upstream-log';
-import type { CheckInput, Decision } from './types';
+import type { FallbackRule } from './decide';
+import type { CheckInput, Decision, FallbackTake, MaybePromise } from './types';
 import { isThrottled } from './upstream-reads';
 
 const FAIL_OPEN_WARNING_INTERVAL_MS = 60_000;
@@ -13,6 +14,14 @@ export interface FallbackTotal {
   used: number;
   /** How many answers from Stigg had been seen when the total started (see makeRoom). */
   readonly since: number;
+  /** The id of the fleet's total in a shared store (Store.takeFallback), which counts it instead. */
+  readonly shared?: string;
+}
+
+/** A fallback decision and the total its units were taken from. */
+export interface FallbackGrant {
+  readonly decision: Decision;
+  readonly total: FallbackTotal | undefined;
 }
 
 /**
@@ -26,7 +35,7 @@ export class FailurePolicy {
    * Units granted by a fallback with a usageLimit per key, since Stigg last answered for it. An
    * object per total, so a lease gives its units back only to the total it took them from.
    */
-  private readonly granted = new Map<string, FallbackTotal>();
+  private readonly totals = new Map<string, FallbackTotal>();
   /** Answers from Stigg seen (recovered()); `pruned`: the count at the last makeRoom() that found nothing to forget. */
   private answers = 0;
   private pruned = -1;
@@ -41,31 +50,101 @@ export class FailurePolicy {
     error: unknown,
     origin: 'upstream' | 'store' = 'upstream',
     consume = true,
-  ): Decision {
-    const { config } = this.runtime;
+  ): MaybePromise<Decision> {
+    const granted = this.grant(input, requested, key, error, origin, consume);
+    return isThenable(granted) ? granted.then((result) => result.decision) : granted.decision;
+  }
+
+  /**
+   * decide(), with the total the units were taken from (a lease gives them back there). A fallback
+   * usageLimit is counted by a shared store for the whole fleet while it answers (takeFallback), and
+   * per process when it does not (or has no such count).
+   */
+  grant(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    error: unknown,
+    origin: 'upstream' | 'store',
+    consume = true,
+  ): MaybePromise<FallbackGrant> {
+    const { config, store } = this.runtime;
     // A read the gate's own bound refused is one customer's flood, not Stigg being down: never granted blind.
     if (isThrottled(error) || !this.mayGrant(input.featureId)) throw this.unavailable(input, error);
     const rule = config.fallback.get(input.featureId);
-    const total = rule?.usageLimit === undefined ? undefined : this.granted.get(key);
+    if (rule?.usageLimit === undefined || requested <= 0 || store.takeFallback === undefined) {
+      return this.local(input, requested, key, error, origin, consume);
+    }
+    const limit = rule.usageLimit;
+    let taken: MaybePromise<FallbackTake>;
+    try {
+      taken = store.takeFallback(key, requested, limit, consume);
+    } catch (failure) {
+      return this.unshared(failure, input, requested, key, error, origin, consume);
+    }
+    const shared = (result: FallbackTake): FallbackGrant => {
+      if (!result.ok) throw this.unavailable(input, error);
+      return this.granted(input, requested, rule, result.used, error, origin, { used: 0, since: this.answers, shared: result.total });
+    };
+    if (!isThenable(taken)) return shared(taken);
+    return taken.then(shared, (failure: unknown) => this.unshared(failure, input, requested, key, error, origin, consume));
+  }
+
+  /** The shared store could not count: this process counts on its own (documented: per process then). */
+  private unshared(
+    failure: unknown,
+    input: CheckInput,
+    requested: number,
+    key: string,
+    error: unknown,
+    origin: 'upstream' | 'store',
+    consume: boolean,
+  ): FallbackGrant {
+    this.runtime.storeError(asError(failure));
+    return this.local(input, requested, key, error, origin, consume);
+  }
+
+  /** The total of this process alone. */
+  private local(
+    input: CheckInput,
+    requested: number,
+    key: string,
+    error: unknown,
+    origin: 'upstream' | 'store',
+    consume: boolean,
+  ): FallbackGrant {
+    const { config } = this.runtime;
+    const rule = config.fallback.get(input.featureId);
+    let total = rule?.usageLimit === undefined ? undefined : this.totals.get(key);
     const usedBefore = rule?.usageLimit === undefined ? null : (total?.used ?? 0);
     if (rule?.usageLimit !== undefined && usedBefore !== null && requested > 0) {
       if (exceeds(usedBefore, requested, rule.usageLimit)) throw this.unavailable(input, error);
       // Totals are bounded by maxEntries: forgetting one still counting would reopen its key's cap.
-      if (total === undefined && this.granted.size >= config.maxEntries && !this.makeRoom()) throw this.unavailable(input, error);
+      if (total === undefined && this.totals.size >= config.maxEntries && !this.makeRoom()) throw this.unavailable(input, error);
       if (consume) {
         if (total !== undefined) total.used = usedBefore + requested;
-        else this.granted.set(key, { used: usedBefore + requested, since: this.answers });
+        else {
+          total = { used: usedBefore + requested, since: this.answers };
+          this.totals.set(key, total);
+        }
       }
     }
+    return this.granted(input, requested, rule, usedBefore, error, origin, total);
+  }
+
+  private granted(
+    input: CheckInput,
+    requested: number,
+    rule: FallbackRule | undefined,
+    usedBefore: number | null,
+    error: unknown,
+    origin: 'upstream' | 'store',
+    total: FallbackTotal | undefined,
+  ): FallbackGrant {
     const decision = fallbackDecision(input, requested, rule, usedBefore);
     if (rule === undefined) this.warnFailOpen(input.featureId, error, origin);
     this.runtime.emit('fallback:used', decision);
-    return decision;
-  }
-
-  /** The total a fallback grant of `key` was just counted in (undefined without a usageLimit). */
-  totalOf(key: string): FallbackTotal | undefined {
-    return this.granted.get(key);
+    return { decision, total };
   }
 
   /**
@@ -73,15 +152,30 @@ export class FailurePolicy {
    * outage's does not). Negative `units`: a lease settled more than it reserved takes the extra.
    */
   giveBack(key: string, units: number, total: FallbackTotal | undefined): void {
-    if (total === undefined || this.granted.get(key) !== total) return;
+    if (total?.shared !== undefined) {
+      this.giveBackShared(key, units, total.shared);
+      return;
+    }
+    if (total === undefined || this.totals.get(key) !== total) return;
     total.used -= units;
-    if (total.used <= 0) this.granted.delete(key);
+    if (total.used <= 0) this.totals.delete(key);
+  }
+
+  /** To the fleet's total (not counted again if the store fails: the units are then held until Stigg answers). */
+  private giveBackShared(key: string, units: number, total: string): void {
+    const { runtime } = this;
+    try {
+      const given = runtime.store.giveBackFallback?.(key, units, total);
+      if (isThenable(given)) runtime.background(given.catch((error: unknown) => runtime.storeError(asError(error))));
+    } catch (error) {
+      runtime.storeError(asError(error));
+    }
   }
 
   /** Stigg answered for `key`: a later outage starts a new fallback total. */
   recovered(key: string): void {
     this.answers += 1;
-    if (this.granted.size > 0) this.granted.delete(key);
+    if (this.totals.size > 0) this.totals.delete(key);
   }
 
   /**
@@ -92,8 +186,8 @@ export class FailurePolicy {
    */
   private makeRoom(): boolean {
     if (this.pruned === this.answers) return false;
-    for (const [key, total] of this.granted) if (total.since < this.answers) this.granted.delete(key);
-    if (this.granted.size < this.runtime.config.maxEntries) return true;
+    for (const [key, total] of this.totals) if (total.since < this.answers) this.totals.delete(key);
+    if (this.totals.size < this.runtime.config.maxEntries) return true;
     this.pruned = this.answers;
     return false;
   }

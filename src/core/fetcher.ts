@@ -27,7 +27,7 @@ interface Fetch {
 export interface Outcome<T> {
   from(input: CheckInput, requested: number, key: string, value: CachedEntitlement, source: DecisionSource): MaybePromise<T>;
   /** Neither Stigg nor the cache could answer. */
-  failed(input: CheckInput, requested: number, key: string, error: unknown): T;
+  failed(input: CheckInput, requested: number, key: string, error: unknown): MaybePromise<T>;
 }
 
 const FETCH_LOCK_TTL_MS = 5_000;

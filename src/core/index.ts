@@ -10,6 +10,7 @@ export type {
   Entitlements,
   EntitlementsEvents,
   EntitlementsUpstream,
+  FallbackTake,
   Health,
   Lease,
   Logger,

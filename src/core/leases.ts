@@ -1,10 +1,11 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
-import type { FailurePolicy, FallbackTotal } from './failure-policy';
+import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
 import { unref } from './timers';
+import { UnsettledLeases } from './unsettled';
 import type { UsageLedger } from './usage-ledger';
 
 /** settle()'s argument: a count of units the work used. */
@@ -97,6 +98,7 @@ export class Reservations {
     private readonly ledger: UsageLedger,
     readonly policy: FailurePolicy,
   ) {
+    this.unsettled = new UnsettledLeases(runtime);
     this.asLease = {
       from: (input, requested, key, value, source) => this.lease(input, requested, key, value, source),
       failed: (input, requested, key, error) => this.byPolicy(input, requested, key, error, 'upstream'),
@@ -113,76 +115,22 @@ export class Reservations {
    * per request spends ~150 ns rehashing.
    */
   private liveHead: EntitlementLease | undefined;
-  /**
-   * Granted metered leases not yet committed or released: reports the outbox must still take. A
-   * lease never settled stops counting after reservationMaxMs (else a few abandoned leases would
-   * refuse every metered request for good): counts are kept per time bucket, dropped whole.
-   */
-  private unsettled = 0;
-  /** Counts of past buckets; the current bucket's count is kept in fields (no Map work per request). */
-  private readonly unsettledBuckets = new Map<number, number>();
-  private currentBucket = Number.NEGATIVE_INFINITY;
-  private currentCount = 0;
-  /**
-   * Buckets below this one were expired (their leases no longer count): a clock stepped back must
-   * not count new leases into one of them, or a late settle of an expired lease would free a place
-   * a new lease holds (room for 2, 3 served, 1 dropped).
-   */
-  private expiredBelow = Number.NEGATIVE_INFINITY;
+  /** Granted metered leases not yet committed or released (the outbox bound counts them). */
+  private readonly unsettled: UnsettledLeases;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Counts a granted metered lease; returns its bucket for uncount(). */
   count(): number {
-    const bucket = Math.max(this.bucketOf(this.runtime.now()), this.expiredBelow);
-    if (bucket !== this.currentBucket) {
-      if (this.currentCount > 0) this.unsettledBuckets.set(this.currentBucket, this.currentCount);
-      // A clock that went back lands in a bucket already in the map: take its count over.
-      this.currentCount = this.unsettledBuckets.get(bucket) ?? 0;
-      this.unsettledBuckets.delete(bucket);
-      this.currentBucket = bucket;
-    }
-    this.currentCount += 1;
-    this.unsettled += 1;
-    return bucket;
+    return this.unsettled.count();
   }
 
   uncount(bucket: number): void {
-    if (bucket < this.expiredBelow) return; // expired: no longer counted
-    if (bucket === this.currentBucket) {
-      if (this.currentCount === 0) return; // expired: no longer counted
-      this.currentCount -= 1;
-      this.unsettled -= 1;
-      return;
-    }
-    const count = this.unsettledBuckets.get(bucket);
-    if (count === undefined) return; // expired: no longer counted
-    if (count <= 1) this.unsettledBuckets.delete(bucket);
-    else this.unsettledBuckets.set(bucket, count - 1);
-    this.unsettled -= 1;
+    this.unsettled.uncount(bucket);
   }
 
-  /**
-   * Granted metered leases at work, those older than reservationMaxMs (and a bucket) dropped: the
-   * outbox places their reports will take (the bound, and report(), must leave them).
-   */
+  /** Granted metered leases at work (see UnsettledLeases.held). */
   held(): number {
-    if (this.unsettled === 0) return 0;
-    const oldest = this.bucketOf(this.runtime.now() - this.runtime.config.reservationMaxMs);
-    if (oldest > this.expiredBelow) this.expiredBelow = oldest;
-    for (const [bucket, count] of this.unsettledBuckets) {
-      if (bucket >= oldest) continue;
-      this.unsettledBuckets.delete(bucket);
-      this.unsettled -= count;
-    }
-    if (this.currentBucket < oldest && this.currentCount > 0) {
-      this.unsettled -= this.currentCount;
-      this.currentCount = 0;
-    }
-    return this.unsettled;
-  }
-
-  private bucketOf(ms: number): number {
-    return Math.floor(ms / Math.max(1, Math.ceil(this.runtime.config.reservationMaxMs / 8)));
+    return this.unsettled.held();
   }
 
   /** Reports `units` for a granted lease, its reservation dropped in the same store call. Never blocks on Stigg. */
@@ -342,6 +290,11 @@ export class Reservations {
         continue;
       }
       const lost = (): void => {
+        // Gone while its request is at work (a store that lost its data, a stalled process): put it back.
+        if (store.reassertReservation !== undefined) {
+          this.reassertOne(lease);
+          return;
+        }
         this.unhold(lease);
         config.logger.warn(
           { featureId: lease.decision.featureId, requestedUsage: lease.decision.requestedUsage },
@@ -364,6 +317,26 @@ export class Reservations {
     }
   }
 
+  /** The store lost its data: every reservation of a request still at work is put back (Store.reassertReservation). */
+  reassert(): void {
+    for (let lease = this.liveHead; lease !== undefined; lease = lease.nextLive) this.reassertOne(lease);
+  }
+
+  private reassertOne(lease: EntitlementLease): void {
+    const { store, config } = this.runtime;
+    try {
+      const put = store.reassertReservation?.(
+        lease.key,
+        lease.reservationId as string,
+        lease.decision.requestedUsage,
+        config.reservationTtlMs,
+      );
+      if (isThenable(put)) this.runtime.background(put.catch((error: unknown) => this.runtime.storeError(asError(error))));
+    } catch (error) {
+      this.runtime.storeError(asError(error));
+    }
+  }
+
   /**
    * The store could not reserve (e.g. Redis down or timed out). The cached usage alone cannot hold
    * the limit across processes, so this is no decision: the store error is reported and the failure
@@ -378,7 +351,7 @@ export class Reservations {
     cached: CachedEntitlement,
     source: DecisionSource,
     error: unknown,
-  ): Lease {
+  ): MaybePromise<Lease> {
     this.runtime.storeError(asError(error));
     if (cached.hasSoftLimit === true) {
       if (source === 'upstream') this.policy.recovered(key);
@@ -388,19 +361,22 @@ export class Reservations {
   }
 
   /** No decision from Stigg or the store: the failure policy, with the outbox bound for what it would serve. */
-  private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): Lease {
+  private byPolicy(input: CheckInput, requested: number, key: string, error: unknown, origin: 'upstream' | 'store'): MaybePromise<Lease> {
     if (requested > 0 && this.policy.mayGrant(input.featureId)) this.refuseIfOutboxFull(input, key);
-    const decision = this.policy.decide(input, requested, key, error, origin);
-    return new EntitlementLease(this, key, decision, undefined, this.policy.totalOf(key));
+    const granted = this.policy.grant(input, requested, key, error, origin);
+    const lease = ({ decision, total }: FallbackGrant): Lease => new EntitlementLease(this, key, decision, undefined, total);
+    return isThenable(granted) ? granted.then(lease) : lease(granted);
   }
 
   /**
-   * A metered request served and then its report refused (a full memory outbox) is a unit lost. So a
-   * full outbox answers 503 (EntitlementUnavailableError): not the fallback, not fail open, which
+   * A metered request served and then its report refused (a full memory outbox, or the commits a
+   * shared store refused filling what the process holds) is a unit lost. So a full outbox answers 503 (EntitlementUnavailableError): not the fallback, not fail open, which
    * would serve exactly that unit.
    */
   private refuseIfOutboxFull(input: CheckInput, key: string): void {
-    const refusal = this.runtime.store.usageRefusal?.(key, this.held());
+    const held = this.held();
+    // A shared store down keeps commits in the process, bounded too: the same 503 past its bound.
+    const refusal = this.runtime.store.usageRefusal?.(key, held) ?? this.ledger.stranded.refusal(held);
     if (refusal === undefined) return;
     this.runtime.storeError(refusal);
     throw this.policy.unavailable(input, refusal);

@@ -2,9 +2,20 @@ import { asError, isThenable } from './maybe-promise';
 import { unref } from './timers';
 import type { PendingUsage, Store } from './types';
 
-/** Reports held here at most; past it a report is dropped loudly (a store down for that long). */
-const MAX_STRANDED = 100_000;
+/** Reports held here at most; past it no metered request is granted (see refusal()). */
+export const MAX_STRANDED = 100_000;
 const RETRY_MS = 1_000;
+
+/** The commits a shared store refused fill what this process holds: a metered grant would serve a unit it cannot keep. */
+export class HeldCommitsFullError extends Error {
+  override readonly name = 'HeldCommitsFullError';
+  readonly transient = false;
+  constructor(readonly maxHeld: number) {
+    super(
+      `The store refused the commits of ${maxHeld} served requests (held in this process until it takes them) and takes none: a metered request is not granted until it does`,
+    );
+  }
+}
 
 interface Stranded {
   readonly key: string;
@@ -21,6 +32,8 @@ export class StrandedReports {
   private readonly held: Stranded[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private retrying: Promise<void> | undefined;
+  /** Commits of served requests sent to the store and not answered yet. */
+  private inFlight = 0;
 
   constructor(
     private readonly store: Store,
@@ -31,6 +44,25 @@ export class StrandedReports {
 
   get size(): number {
     return this.held.length;
+  }
+
+  /**
+   * Why a metered grant must not be served now: with `unsettled` granted leases still to commit, the
+   * bound would overflow and a served unit be dropped. Whatever the failure policy (the memory
+   * store's full outbox answers alike).
+   */
+  refusal(unsettled: number): Error | undefined {
+    return this.held.length + this.inFlight + unsettled < MAX_STRANDED ? undefined : new HeldCommitsFullError(MAX_STRANDED);
+  }
+
+  /** A served request's commit on its way to the store (a hung Redis answers it only at its timeout): it may come here. */
+  sending<T>(queued: Promise<T>): Promise<T> {
+    this.inFlight += 1;
+    const done = (): void => {
+      this.inFlight -= 1;
+    };
+    queued.then(done, done);
+    return queued;
   }
 
   add(key: string, report: PendingUsage, error: Error): void {

@@ -180,6 +180,13 @@ export interface ReserveResult {
   reservationId?: string;
 }
 
+/** Store.takeFallback's answer: taken or not, the total's units before this call, and the total's id. */
+export interface FallbackTake {
+  ok: boolean;
+  used: number;
+  total: string;
+}
+
 /**
  * Where the cache, the reservations and the outbox of pending usage live. The memory store answers
  * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
@@ -234,6 +241,14 @@ export interface Store {
    * `unsettled`: granted metered requests of this process still at work, whose reports will come too.
    */
   usageRefusal?(key: string, unsettled?: number): Error | undefined;
+  /**
+   * Optional, for a store shared by processes: a feature's fallback `usageLimit` counted for the whole
+   * fleet. Takes `amount` units from `key`'s fallback total when used + amount stays within `limit`
+   * (`consume` false: only looks). A total lasts until setEntitlement writes the key (Stigg answered).
+   */
+  takeFallback?(key: string, amount: number, limit: number, consume: boolean): MaybePromise<FallbackTake>;
+  /** Optional, with takeFallback: `amount` units back to the total `total` (negative: taken), if it is still the key's. */
+  giveBackFallback?(key: string, amount: number, total: string): MaybePromise<void>;
   /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
   reservedUsage?(key: string): MaybePromise<number>;
   /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
@@ -244,6 +259,11 @@ export interface Store {
    * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
    */
   renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
+  /**
+   * Optional: puts back a reservation a request at work still holds (an error with `dataLost: true`
+   * from onError said the store lost it, or a renewal found it gone), or extends it when it is there.
+   */
+  reassertReservation?(key: string, reservationId: string, amount: number, ttlMs: number): MaybePromise<boolean>;
   /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
   releaseFetchLock?(key: string): MaybePromise<void>;
   /**
@@ -258,7 +278,9 @@ export interface Store {
   health?(): StoreHealth;
   /**
    * Optional: errors the store finds on its own, outside any call (e.g. Redis lost its data). An
-   * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe.
+   * engine listens until it is closed and reports them as 'store:error'; returns the unsubscribe. An
+   * error with `dataLost: true` makes the engine put back the reservations it holds (reassertReservation)
+   * and queue again at once the commits the store refused.
    */
   onError?(listener: (error: Error) => void): () => void;
 }

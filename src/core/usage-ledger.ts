@@ -129,6 +129,7 @@ export class UsageLedger {
       throw error;
     }
     if (isThenable(queued)) {
+      if (served) queued = this.stranded.sending(queued);
       return queued.then(
         () => this.buffer.notify(),
         (error: unknown) => {

@@ -8,10 +8,12 @@ import { RedisStoreError } from './errors';
  */
 export class RedisDataLostError extends RedisStoreError {
   override readonly name = 'RedisDataLostError';
+  /** The engine puts back the reservations it holds when it hears of one (Store.onError). */
+  readonly dataLost = true;
   constructor(marker: string) {
     super(
       'dataLost',
-      `Redis lost the store's data (its marker key "${marker}" is gone or was written anew): usage reports Stigg had not taken and the reservations held then are lost, and limits may be exceeded until those requests finish. Run Redis with persistence (appendonly yes) and maxmemory-policy noeviction or volatile-*; see docs/redis.md`,
+      `Redis lost the store's data (its marker key "${marker}" is gone or was written anew): usage reports Stigg had not taken are lost; the reservations of requests at work are put back by the processes holding them (reservations wait dataLossWaitMs meanwhile). Run Redis with persistence (appendonly yes) and maxmemory-policy noeviction or volatile-*; see docs/redis.md`,
     );
   }
 }
@@ -31,8 +33,11 @@ export class DataLossWatch {
 
   constructor(
     readonly marker: string,
-    /** Reads the marker, writing `candidate` when it is missing: [1 when it existed else 0, its value]. */
-    private readonly read: (candidate: string) => Promise<[number, string]>,
+    /**
+     * Reads the marker, writing `candidate` when it is missing: [1 when it existed else 0, its value].
+     * `known`: the value this process last read ('' for none), so Redis can open the recovery window.
+     */
+    private readonly read: (candidate: string, known: string) => Promise<[number, string]>,
     private readonly logger: Logger,
   ) {}
 
@@ -55,7 +60,7 @@ export class DataLossWatch {
     }
     this.checking = true;
     const candidate = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    this.read(candidate)
+    this.read(candidate, this.epoch ?? '')
       .then(
         ([existed, value]) => this.compare(existed === 1, String(value)),
         () => undefined,

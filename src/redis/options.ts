@@ -26,9 +26,33 @@ export interface RedisStoreOptions {
    * off. Default 1000.
    */
   nearCacheMs?: number;
+  /**
+   * After Redis lost its data (restarted without persistence, flushed), how long reservations wait,
+   * fleet-wide, while every process puts back the reservations of its requests still at work; it
+   * must cover the time each process takes to reconnect. 0: no wait (their units may be granted
+   * again meanwhile). Default 5000.
+   */
+  dataLossWaitMs?: number;
+  /**
+   * A file path: every usage report handed to Redis is written there first and marked done once
+   * Redis took it, so the commits a process holds while Redis is down survive its SIGKILL; a process
+   * started with the same file queues them again (same idempotency keys: counted once). One process
+   * per file. Default: none (held commits live in the process's memory only).
+   */
+  journal?: string;
 }
 
-export const KNOWN_OPTIONS = ['redis', 'prefix', 'commandTimeoutMs', 'logger', 'countsUnreportedUsage', 'nearCacheMs'] as const;
+export const KNOWN_OPTIONS = [
+  'redis',
+  'prefix',
+  'commandTimeoutMs',
+  'logger',
+  'countsUnreportedUsage',
+  'nearCacheMs',
+  'dataLossWaitMs',
+  'journal',
+] as const;
+export const DEFAULT_DATA_LOSS_WAIT_MS = 5000;
 /** How long an entry outlives its expiry so that requests that read it just before still find its usage. */
 export const GRACE_MS = 60_000;
 /** How long a key's acknowledged-units counter lives after its last acknowledgement (usage marks are read from it). */
@@ -42,6 +66,8 @@ export function resolveStoreOptions(options: RedisStoreOptions): {
   logger: Logger;
   countsUnreportedUsage: boolean;
   nearCacheMs: number;
+  dataLossWaitMs: number;
+  journal: string | undefined;
 } {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError("RedisStore expects an options object, e.g. new RedisStore({ redis: 'redis://127.0.0.1:6379' }).");
@@ -58,5 +84,15 @@ export function resolveStoreOptions(options: RedisStoreOptions): {
       `RedisStore: ${String(nearCacheMs)} is not a valid value for nearCacheMs. Please choose a number of milliseconds >= 0 (0 turns the near cache off).`,
     );
   }
-  return { commandTimeoutMs, logger, countsUnreportedUsage: options.countsUnreportedUsage ?? true, nearCacheMs };
+  const dataLossWaitMs = options.dataLossWaitMs ?? DEFAULT_DATA_LOSS_WAIT_MS;
+  if (typeof dataLossWaitMs !== 'number' || !Number.isSafeInteger(dataLossWaitMs) || dataLossWaitMs < 0) {
+    throw new TypeError(
+      `RedisStore: ${String(dataLossWaitMs)} is not a valid value for dataLossWaitMs. Please choose a whole number of milliseconds >= 0 (0: no wait after a data loss).`,
+    );
+  }
+  if (options.journal !== undefined && (typeof options.journal !== 'string' || options.journal.trim() === '')) {
+    throw new TypeError("RedisStore: journal must be a file path, e.g. '/var/lib/myapp/stigg-usage.journal' (one per process).");
+  }
+  const { journal } = options;
+  return { commandTimeoutMs, logger, countsUnreportedUsage: options.countsUnreportedUsage ?? true, nearCacheMs, dataLossWaitMs, journal };
 }

@@ -55,3 +55,9 @@ export function outboxKeys(prefix: string): OutboxKeys {
     order: `${prefix}outbox:order`,
   };
 }
+
+/** The customer id a core key starts with (customer, resource and feature joined by U+001F). */
+export function customerOf(key: string): string {
+  const end = key.indexOf('\u001f');
+  return end === -1 ? key : key.slice(0, end);
+}

@@ -10,7 +10,7 @@ export interface Script {
   readonly sha: string;
 }
 
-function script(name: string, body: string): Script {
+export function script(name: string, body: string): Script {
   const source = `${NOW}\n${body.trim()}\n`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -38,7 +38,7 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 
 /**
  * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units
- * of the key, the customer's invalidation generation.
+ * of the key, the customer's invalidation generation, the key's fallback total (Stigg answered: it ends).
  * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
  * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
  * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
@@ -68,7 +68,7 @@ redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pendin
 redis.call('PEXPIRE', KEYS[1], life)
 redis.call('SADD', KEYS[2], ARGV[5])
 extend(KEYS[2], life)
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[7])
 return 1
 `,
 );
@@ -142,15 +142,17 @@ return tostring(purgeAndSum(KEYS[1], KEYS[2]))
 );
 
 /**
- * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH).
- * ARGV: amount, limit ('inf' for none), ttlMs, reservation id.
- * Returns { 1|0, committed + reserved after the call }.
+ * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH), the recovery
+ * window after a data loss. ARGV: amount, limit ('inf' for none), ttlMs, reservation id.
+ * Returns { 1|0, committed + reserved after the call }, or { 2, ms left } while the window is open.
  */
 export const RESERVE = script(
   'reserve',
   `
 ${EXTEND_TTL}
 ${PURGE_AND_SUM}
+local wait = redis.call('PTTL', KEYS[4])
+if wait > 0 then return { 2, tostring(wait) } end
 local usage = redis.call('HGET', KEYS[1], 'usage')
 if not usage then
   return redis.error_reply('ERR stigg-gate: no cached entitlement at ' .. KEYS[1] .. ' to reserve against; setEntitlement must come first')
@@ -349,15 +351,26 @@ return 1
 );
 
 /**
- * KEYS: the data-loss marker. ARGV: a new epoch, written when the marker is missing.
+ * KEYS: the data-loss marker, the recovery window. ARGV: a new epoch, written when the marker is
+ * missing; the epoch the caller last read ('' for none); the window (ms). A caller that finds another
+ * epoch than it knew has found a loss: reservations wait out the window (see RESERVE) while every
+ * process re-asserts the reservations it holds; the first finder opens it, a later one (which
+ * re-asserts only now) opens a new one once it is over.
  * Returns { 1 when the marker existed else 0, its value }.
  */
 export const DATA_EPOCH = script(
   'dataEpoch',
   `
 local value = redis.call('GET', KEYS[1])
-if value then return { 1, value } end
-redis.call('SET', KEYS[1], ARGV[1])
-return { 0, ARGV[1] }
+local existed = 1
+if not value then
+  existed = 0
+  value = ARGV[1]
+  redis.call('SET', KEYS[1], value)
+end
+if ARGV[2] ~= '' and value ~= ARGV[2] and tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[2], value, 'NX', 'PX', ARGV[3])
+end
+return { existed, value }
 `,
 );

@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
-import type { CachedEntitlement, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
+import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
 import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
+import { giveBackFallback, reassertReservation, takeFallback } from './extra-scripts';
 import { RedisStoreError } from './errors';
 import { NearCache } from './near-cache';
 import {
-  ACK,
   ACQUIRE_FETCH_LOCK,
-  CLAIM,
   COMMIT,
   DATA_EPOCH,
   ENQUEUE,
@@ -20,7 +19,6 @@ import {
   PING,
   RELEASE,
   RELEASE_FETCH_LOCK,
-  RELEASE_USAGE,
   RENEW_RESERVATION,
   RESERVE,
   RESERVED_USAGE,
@@ -28,10 +26,12 @@ import {
   USAGE_MARK,
   type Script,
 } from './scripts';
+import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
 import { listenForNearCache } from './subscriber';
+import { openJournal, type UsageJournal } from './journal';
 import { assertFinite, assertKey, assertReport, toTtl } from './validate';
-import { outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
-import { ACKED_TTL_MS, GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
+import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
+import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -63,6 +63,8 @@ export class RedisStore implements Store {
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
+  /** The reports on their way to Redis, on disk (the `journal` option). */
+  private readonly journal: UsageJournal | undefined;
   /** Stops listening to an app's client for 'ready' (see watchReady). */
   private readonly stopReady: () => void;
 
@@ -92,7 +94,10 @@ export class RedisStore implements Store {
     this.channel = `${p}invalidations`;
     this.dataLoss = new DataLossWatch(
       `${p}epoch`,
-      (candidate) => this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`], [candidate]) as Promise<[number, string]>,
+      (candidate, known) =>
+        this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`, this.recoveryKey], [candidate, known, config.dataLossWaitMs]) as Promise<
+          [number, string]
+        >,
       this.logger,
     );
     this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
@@ -101,6 +106,8 @@ export class RedisStore implements Store {
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
     const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
     this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
+    // What the previous process with this journal held for a Redis that refused it is queued again.
+    if (config.journal !== undefined) this.journal = openJournal(config.journal, this.logger, this, () => this.closing !== undefined);
   }
 
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined> {
@@ -146,6 +153,7 @@ export class RedisStore implements Store {
         `${p}lock:${key}`,
         `${p}acked:${key}`,
         `${p}gen:${customerId}`,
+        `${p}fb:${key}`,
       ],
       [
         JSON.stringify(value),
@@ -223,13 +231,15 @@ export class RedisStore implements Store {
     const writing = this.writes.get(key);
     if (writing !== undefined) await writing.catch(noop);
     const reservationId = randomUUID();
-    const reply = await this.run('reserve', RESERVE, this.reservationKeys(key, true), [
-      String(amount),
-      limit === Infinity ? 'inf' : String(limit),
-      ttl,
-      reservationId,
-    ]);
-    const [ok, currentUsage] = reply as [number, string];
+    const args = [String(amount), limit === Infinity ? 'inf' : String(limit), ttl, reservationId];
+    const keys = [...this.reservationKeys(key, true), this.recoveryKey];
+    let reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
+    // After a data loss, reservations wait while every process puts back those it holds (see DATA_EPOCH).
+    while (reply[0] === 2) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Number(reply[1]), 1000) + 5));
+      reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
+    }
+    const [ok, currentUsage] = reply;
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };
   }
 
@@ -241,9 +251,27 @@ export class RedisStore implements Store {
     return (await this.run('renewReservation', RENEW_RESERVATION, this.reservationKeys(key, false), [reservationId, ttl])) === 1;
   }
 
+  /**
+   * After Redis lost its data: puts back a reservation this process still holds (or extends it when it
+   * is there), so the units of requests at work are not granted again. True when it had to be put back.
+   */
+  reassertReservation(key: string, reservationId: string, amount: number, ttlMs: number): Promise<boolean> {
+    assertKey('reassertReservation', key);
+    return reassertReservation(this.run, this.reservationKeys(key, false), reservationId, amount, ttlMs);
+  }
+
   async reservedUsage(key: string): Promise<number> {
     assertKey('reservedUsage', key);
     return Number(await this.run('reservedUsage', RESERVED_USAGE, this.reservationKeys(key, false), []));
+  }
+
+  /** A feature's fallback usageLimit counted for the fleet (see Store.takeFallback); setEntitlement ends the total. */
+  takeFallback(key: string, amount: number, limit: number, consume: boolean): Promise<FallbackTake> {
+    return takeFallback(this.run, this.prefix, key, amount, limit, consume);
+  }
+
+  giveBackFallback(key: string, amount: number, total: string): Promise<void> {
+    return giveBackFallback(this.run, this.prefix, key, amount, total);
   }
 
   async release(key: string, reservationId: string): Promise<void> {
@@ -256,59 +284,35 @@ export class RedisStore implements Store {
     assertKey('commit', key);
     assertKey('commit', reservationId, 'reservationId');
     const [keys, args] = this.queueArguments('commit', key, report);
+    this.journal?.written(key, report);
     const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
+    this.journal?.done(report.id);
     if (applied === 1) this.near.applyUsage(key, report.value, 'DELTA');
   }
 
   async enqueueUsage(key: string, report: PendingUsage): Promise<void> {
     assertKey('enqueueUsage', key);
     const [keys, args] = this.queueArguments('enqueueUsage', key, report);
+    this.journal?.written(key, report);
     const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
+    this.journal?.done(report.id);
     if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
-  async claimUsage(max: number, leaseMs: number): Promise<PendingUsage[]> {
-    if (!Number.isInteger(max) || max < 0) throw new TypeError(`RedisStore.claimUsage: max must be an integer >= 0, got ${String(max)}.`);
-    const lease = toTtl('claimUsage', leaseMs);
-    if (max === 0) return [];
-    const { reports, queue, inFlight, attempts, order } = this.outbox;
-    const reply = (await this.run('claimUsage', CLAIM, [reports, queue, inFlight, attempts, order], [max, lease])) as Array<
-      string | number
-    >;
-    const claimed: PendingUsage[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      const report = JSON.parse(String(reply[i])) as PendingUsage;
-      claimed.push({ ...report, attempts: Math.max(report.attempts ?? 0, Number(reply[i + 1])) });
-    }
-    return claimed;
+  claimUsage(max: number, leaseMs: number): Promise<PendingUsage[]> {
+    return claimUsage(this.run, this.outbox, max, leaseMs);
   }
 
   /**
    * Claimed reports this process could not deliver (Stigg down, closing): back at the head of the
    * queue for any process to claim now, rather than after their lease. Never removes a report.
    */
-  async releaseUsage(ids: string[]): Promise<void> {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw new TypeError('RedisStore.releaseUsage: ids must be an array of report ids (strings).');
-    }
-    if (ids.length === 0) return;
-    const { reports, queue, inFlight, order } = this.outbox;
-    await this.run('releaseUsage', RELEASE_USAGE, [reports, queue, inFlight, order], ids);
+  releaseUsage(ids: string[]): Promise<void> {
+    return releaseUsage(this.run, this.outbox, ids);
   }
 
-  async ackUsage(ids: string[]): Promise<void> {
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw new TypeError('RedisStore.ackUsage: ids must be an array of report ids (strings).');
-    }
-    if (ids.length === 0) return;
-    const { reports, keys, queue, inFlight, attempts, sequence, order } = this.outbox;
-    const p = this.prefix;
-    await this.run(
-      'ackUsage',
-      ACK,
-      [reports, keys, queue, inFlight, attempts, sequence, order],
-      [`${p}pend:`, `${p}acked:`, ACKED_TTL_MS, ...ids],
-    );
+  ackUsage(ids: string[]): Promise<void> {
+    return ackUsage(this.run, this.outbox, this.prefix, ids);
   }
 
   /**
@@ -337,6 +341,7 @@ export class RedisStore implements Store {
   }
 
   private async shutdown(): Promise<void> {
+    this.journal?.close();
     this.breaker.stop();
     this.stopReady();
     this.stopEndWatch();
@@ -351,6 +356,11 @@ export class RedisStore implements Store {
     );
     const quitInTime = await raceTimer(quit, this.commandTimeoutMs, false);
     if (!quitInTime) client.disconnect();
+  }
+
+  /** Open while the fleet puts back its reservations after a data loss (see DATA_EPOCH). */
+  private get recoveryKey(): string {
+    return `${this.prefix}recovering`;
   }
 
   private entitlementKey(key: string): string {
@@ -372,7 +382,7 @@ export class RedisStore implements Store {
     ];
   }
 
-  private run(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  private readonly run: RunScript = (operation, script, keys, args) => {
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
     }
@@ -388,7 +398,7 @@ export class RedisStore implements Store {
       if (error.timedOut || !isReplyError(error.cause)) breaker.failed(error);
       throw error;
     });
-  }
+  };
 
   private exec(operation: string, script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
     return runScript(this.client, this.commandTimeoutMs, operation, script, keys, args, this.scriptsLost);
@@ -400,9 +410,3 @@ export class RedisStore implements Store {
 
 /** ioredis connection states in which no command is answered. */
 const DOWN_STATUSES = new Set(['reconnecting', 'close', 'end']);
-
-/** The customer id a core key starts with (customer, resource and feature joined by U+001F). */
-function customerOf(key: string): string {
-  const end = key.indexOf('\u001f');
-  return end === -1 ? key : key.slice(0, end);
-}

@@ -58,3 +58,9 @@ export function assertReport(operation: string, report: PendingUsage): void {
   assertKey(operation, report.featureId, 'report.featureId');
   assertFinite(operation, report.value, 'report.value');
 }
+
+export function assertIds(operation: string, ids: unknown): asserts ids is string[] {
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+    throw new TypeError(`RedisStore.${operation}: ids must be an array of report ids (strings).`);
+  }
+}

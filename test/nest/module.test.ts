@@ -232,7 +232,7 @@ describe('StiggModule options', () => {
     expect(() => StiggModule.forRootAsync({ useFactory: () => ({ entitlements: rig.entitlements }), useFactroy: 1 } as never)).toThrow(
       /Did you mean "useFactory"/,
     );
-    // The factory's type refuses the switches (test/types/nest.ts); a JavaScript caller gets the run-time error.
+    // The factory's type refuses the switches (test/nest/type-tests.ts); a JavaScript caller gets the run-time error.
     const useFactory = () => ({ entitlements: rig.entitlements, isGlobal: true }) as never;
     await expect(boot([StiggModule.forRootAsync({ useFactory })])).rejects.toThrow(/isGlobal is an option of StiggModule.forRootAsync/);
   });

@@ -105,10 +105,18 @@ describe.each([
     expect(() => mod.entitlementErrorHandler({ statusMapping: { Unknown: 99 } })).toThrow(/99 is not a valid status for Unknown/);
   });
 
+  test('rateLimitHeaders takes a boolean, on stigg() and per route', () => {
+    expect(() => stigg({ entitlements, customer, rateLimitHeaders: 'yes' })).toThrow(
+      /"yes" is not a valid value for rateLimitHeaders in stigg\(\)\. Pass true or false\./,
+    );
+    expect(() => requireFeature('f', 1, { rateLimitHeaders: 1 })).toThrow(/1 is not a valid value for rateLimitHeaders/);
+    expect(() => requireFeature('f', 1, { rateLimitHeaders: false })).not.toThrow();
+  });
+
   test('unknown option keys throw with a did-you-mean (13.11)', () => {
     expect(() => requireFeature('f', 1, { resourceId: () => 's1' })).toThrow(
       new TypeError(
-        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen, onAbort, mode.`,
+        `"resourceId" is not an option of requireFeature('f'). Did you mean "resource"? Known options: resource, requestedValues, statusMapping, onDenied, reportWhen, onAbort, mode, rateLimitHeaders.`,
       ),
     );
     expect(() => stigg({ entitlements, customer, statusMap: {} })).toThrow(

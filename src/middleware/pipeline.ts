@@ -47,6 +47,11 @@ export interface Host<Req, Deny, A, B, C, R> {
   header(a: A, b: B, name: string, value: string): void;
 }
 
+/** Host.fail of frameworks whose middleware rejects to the app's error handling (Koa, Hono). */
+export function rethrow(_a: unknown, _b: unknown, _c: unknown, error: unknown): never {
+  throw error;
+}
+
 /** requireFeature()'s middleware: finds the request's gate and runs it. */
 export function gatedMiddleware<Req, Deny, A, B, C, R>(
   host: Host<Req, Deny, A, B, C, R>,

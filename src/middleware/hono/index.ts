@@ -5,7 +5,7 @@ import { isThenable } from '../../core/maybe-promise';
 import type { Decision } from '../../core/types';
 import { goneResponse, problemResponse, settleAround, waitUntilOf } from '../fetch-host';
 import * as g from '../gate';
-import { gatedMiddleware, type Host } from '../pipeline';
+import { gatedMiddleware, rethrow, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
 
 export * from '../adapter-exports';
@@ -62,9 +62,7 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
     return c.newResponse(response.body, response);
   },
   deny: (onDenied, decision, c, _next, _none, problem) => onDenied(decision, c, problem),
-  fail(_c, _next, _none, error) {
-    throw error;
-  },
+  fail: rethrow,
   header: (c, _next, name, value) => c.header(name, value),
 };
 

@@ -4,7 +4,7 @@ import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
 import { watchBodyStream } from '../node-host';
-import { gatedMiddleware, type Host } from '../pipeline';
+import { gatedMiddleware, rethrow, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 /** Renders a denial yourself instead of the default problem+json response (set ctx.status and ctx.body). */
@@ -53,9 +53,7 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   },
   send: (ctx, _next, _none, problem, retryAfterSeconds) => send(ctx, problem, retryAfterSeconds),
   deny: (onDenied, decision, ctx, _next, _none, problem) => onDenied(decision, ctx, problem),
-  fail(_ctx, _next, _none, error) {
-    throw error;
-  },
+  fail: rethrow,
   header: (ctx, _next, name, value) => ctx.set(name, value),
 };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CatalogCurrency } from './catalog-types';
-import { burnOrder, currencyOf, findCurrency, grantJson, walletBalance, type ConsumeArgs } from './credits';
+import { burnOrder, currencyOf, findCurrency, grantJson, isActive, walletBalance, walletGrants, type ConsumeArgs } from './credits';
 import { EmulatorError } from './errors';
 import type { Json, Store } from './store';
 import { iso } from './time';
@@ -50,12 +50,7 @@ export function creditGrants(store: Store, input: { customerId: string; resource
   store.customer(input.customerId);
   const now = store.clock.now();
   const resourceId = input.resourceId ?? null;
-  const grants = [...store.credits.grants.values()].filter(
-    (g) =>
-      g.customerId === input.customerId &&
-      g.resourceId === resourceId &&
-      (input.currencyId === undefined || input.currencyId === null || g.currencyId === input.currencyId),
-  );
+  const grants = walletGrants(store, input.customerId, resourceId, input.currencyId ?? null);
   const edges = grants.map((g) => ({ cursor: g.grantId, node: grantJson(g, now) }));
   return {
     edges,
@@ -85,16 +80,8 @@ export function creditsLedger(store: Store, input: { customerId: string; resourc
 /** Burns `amount` in Stigg's order; what no grant covers is overdraft. One ledger entry per grant touched. */
 function burn(store: Store, args: ConsumeArgs, at: number): void {
   const resourceId = args.resourceId ?? null;
-  const grants = [...store.credits.grants.values()]
-    .filter(
-      (g) =>
-        g.customerId === args.customerId &&
-        g.resourceId === resourceId &&
-        g.currencyId === args.currencyId &&
-        g.voidedAt === null &&
-        g.effectiveAt <= at &&
-        (g.expireAt === null || at < g.expireAt),
-    )
+  const grants = walletGrants(store, args.customerId, resourceId, args.currencyId)
+    .filter((g) => isActive(g, at))
     .sort(burnOrder);
   let left = args.amount;
   const base = {

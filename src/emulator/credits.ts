@@ -57,7 +57,7 @@ function ms(value: string | null | undefined, fallback: number | null): number |
   return parsed;
 }
 
-function isActive(grant: GrantRecord, now: number): boolean {
+export function isActive(grant: GrantRecord, now: number): boolean {
   return grant.voidedAt === null && grant.effectiveAt <= now && (grant.expireAt === null || now < grant.expireAt);
 }
 
@@ -78,7 +78,7 @@ export function burnOrder(a: GrantRecord, b: GrantRecord): number {
   );
 }
 
-function walletGrants(store: Store, customerId: string, resourceId: string | null, currencyId: string | null): GrantRecord[] {
+export function walletGrants(store: Store, customerId: string, resourceId: string | null, currencyId: string | null): GrantRecord[] {
   return [...store.credits.grants.values()].filter(
     (g) => g.customerId === customerId && g.resourceId === resourceId && (currencyId === null || g.currencyId === currencyId),
   );

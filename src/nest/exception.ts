@@ -61,7 +61,7 @@ export function deniedException(
   return new EntitlementProblemException(problem, undefined, cause);
 }
 
-interface FastifyReplyLike {
+export interface FastifyReplyLike {
   raw: ServerResponse;
   sent?: boolean;
   code(status: number): FastifyReplyLike;
@@ -69,7 +69,7 @@ interface FastifyReplyLike {
   send(body: string): unknown;
 }
 
-function isFastifyReply(value: unknown): value is FastifyReplyLike {
+export function isFastifyReply(value: unknown): value is FastifyReplyLike {
   const reply = value as Partial<FastifyReplyLike> | null;
   return (
     typeof reply === 'object' &&

@@ -87,7 +87,7 @@ function documented(pattern: RegExp): Map<string, string> {
 it('every error class the entry points export has an instance in this test (and StiggGateError is exported)', () => {
   const exported = exportedErrorClasses();
   expect(exported.get('StiggGateError')).toEqual(
-    new Set(['stigg-gate', 'stigg-gate/express', 'stigg-gate/koa', 'stigg-gate/fastify', 'stigg-gate/hono']),
+    new Set(['stigg-gate', 'stigg-gate/express', 'stigg-gate/koa', 'stigg-gate/fastify', 'stigg-gate/hono', 'stigg-gate/next']),
   );
   exported.delete('StiggGateError');
   const missing = [...exported.keys()].filter((name) => !(name in instances));

@@ -4,7 +4,7 @@ import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
 import { isReplyError, RedisBreaker } from './breaker';
-import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
+import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
 import { giveBackFallback, reassertReservation, takeFallback } from './extra-scripts';
 import { RedisStoreError } from './errors';
@@ -27,7 +27,7 @@ import {
   type Script,
 } from './scripts';
 import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
-import { listenForNearCache } from './subscriber';
+import { followAppClient, InvalidationLink } from './invalidation-link';
 import { openJournal, type UsageJournal } from './journal';
 import { assertFinite, assertKey, assertReport, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
@@ -55,8 +55,8 @@ export class RedisStore implements Store {
   private readonly writes = new Map<string, Promise<unknown>>();
   private readonly breaker: RedisBreaker;
   private readonly near: NearCache;
-  private readonly stopListening: (() => Promise<void>) | undefined;
-  private readonly stopEndWatch: () => void;
+  /** Hears invalidations for the near cache (nearCacheMs > 0). */
+  private readonly invalidations: InvalidationLink | undefined;
   /** Fetch locks this process holds, by key: the token that releases them. */
   private readonly locks = new Map<string, string>();
   /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
@@ -65,8 +65,8 @@ export class RedisStore implements Store {
   private readonly dataLoss: DataLossWatch;
   /** The reports on their way to Redis, on disk (the `journal` option). */
   private readonly journal: UsageJournal | undefined;
-  /** Stops listening to an app's client for 'ready' (see watchReady). */
-  private readonly stopReady: () => void;
+  /** Stops following the app's client ('end', 'ready': see followAppClient). */
+  private readonly stopFollowing: () => void;
 
   constructor(options: RedisStoreOptions) {
     const config = resolveStoreOptions(options);
@@ -100,12 +100,23 @@ export class RedisStore implements Store {
         >,
       this.logger,
     );
-    this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
-    // The app's client quit: the store's own connection and timers go too, or they keep the process alive.
-    this.stopEndWatch = this.owned === undefined ? watchEnd(this.client, () => void this.close()) : noop;
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
-    const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
-    this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
+    const link = config.nearCacheMs > 0 ? new InvalidationLink(this.near, this.client, this.channel, this.logger) : undefined;
+    this.invalidations = link;
+    link?.open();
+    // The app's client ended (quit, or its retryStrategy gave up): the store's own connection goes, or it
+    // keeps the process alive; the store stays usable and listens again once the app connects the client.
+    this.stopFollowing =
+      this.owned === undefined
+        ? followAppClient(this.client, {
+            ended: () => void link?.close(),
+            ready: () => {
+              breaker.answered();
+              link?.open();
+              this.dataLoss.check();
+            },
+          })
+        : noop;
     // What the previous process with this journal held for a Redis that refused it is queued again.
     if (config.journal !== undefined) this.journal = openJournal(config.journal, this.logger, this, () => this.closing !== undefined);
   }
@@ -343,11 +354,10 @@ export class RedisStore implements Store {
   private async shutdown(): Promise<void> {
     this.journal?.close();
     this.breaker.stop();
-    this.stopReady();
-    this.stopEndWatch();
+    this.stopFollowing();
     this.near.enabled = false;
     this.near.clear();
-    await this.stopListening?.();
+    await this.invalidations?.close();
     const client = this.owned;
     if (client === undefined) return;
     const quit = client.quit().then(

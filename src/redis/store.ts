@@ -29,6 +29,7 @@ import {
 import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
 import { followAppClient, InvalidationLink } from './invalidation-link';
 import { openJournal, type UsageJournal } from './journal';
+import { HandedOver } from './handed-over';
 import { assertFinite, assertKey, assertReport, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
@@ -63,6 +64,8 @@ export class RedisStore implements Store {
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
+  /** The reports this process put in the outbox, until Stigg took them: queued again if Redis loses them. */
+  private readonly handed: HandedOver;
   /** The reports on their way to Redis, on disk (the `journal` option). */
   private readonly journal: UsageJournal | undefined;
   /** Stops following the app's client ('end', 'ready': see followAppClient). */
@@ -98,6 +101,14 @@ export class RedisStore implements Store {
         this.run('dataEpoch', DATA_EPOCH, [`${p}epoch`, this.recoveryKey], [candidate, known, config.dataLossWaitMs]) as Promise<
           [number, string]
         >,
+      this.logger,
+      () => this.handed.lost(),
+    );
+    this.handed = new HandedOver(
+      this.run,
+      { reports: this.outbox.reports, marker: `${p}epoch` },
+      () => this.dataLoss.known,
+      (key, report) => this.enqueueUsage(key, report),
       this.logger,
     );
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
@@ -298,6 +309,7 @@ export class RedisStore implements Store {
     this.journal?.written(key, report);
     const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
     this.journal?.done(report.id);
+    this.handed.taken(key, report);
     if (applied === 1) this.near.applyUsage(key, report.value, 'DELTA');
   }
 
@@ -307,6 +319,7 @@ export class RedisStore implements Store {
     this.journal?.written(key, report);
     const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
     this.journal?.done(report.id);
+    this.handed.taken(key, report);
     if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
@@ -322,8 +335,9 @@ export class RedisStore implements Store {
     return releaseUsage(this.run, this.outbox, ids);
   }
 
-  ackUsage(ids: string[]): Promise<void> {
-    return ackUsage(this.run, this.outbox, this.prefix, ids);
+  async ackUsage(ids: string[]): Promise<void> {
+    await ackUsage(this.run, this.outbox, this.prefix, ids);
+    this.handed.delivered(ids);
   }
 
   /**
@@ -354,6 +368,7 @@ export class RedisStore implements Store {
   private async shutdown(): Promise<void> {
     this.journal?.close();
     this.breaker.stop();
+    this.handed.stop();
     this.stopFollowing();
     this.near.enabled = false;
     this.near.clear();

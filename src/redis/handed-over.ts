@@ -8,6 +8,8 @@ export const HANDED_OVER_MAX = 100_000;
 const SWEEP_MS = 1000;
 /** Ids looked for per round trip. */
 const SWEEP_BATCH = 2000;
+/** Reports queued again at once after a loss. */
+const REQUEUE_BATCH = 100;
 
 /**
  * KEYS: outbox reports (HASH id → JSON), the data-loss marker. ARGV: the marker's value this process
@@ -113,25 +115,24 @@ export class HandedOver {
     this.sweeping = true;
     try {
       const again = [...this.handed.values()].filter((entry) => entry.again);
-      for (const entry of again) {
+      for (let from = 0; from < again.length; from += REQUEUE_BATCH) {
         // Taken again (see taken()) or still refused: the next sweep tries once more.
-        await this.enqueue(entry.key, entry.report).catch(() => undefined);
+        const batch = again.slice(from, from + REQUEUE_BATCH);
+        await Promise.all(batch.map((entry) => this.enqueue(entry.key, entry.report).catch(() => undefined)));
       }
-      const epoch = this.epoch();
-      if (epoch === undefined) return;
-      const losses = this.losses;
-      const ids: string[] = [];
-      for (const [id, entry] of this.handed) {
-        if (entry.again) continue;
-        ids.push(id);
-        if (ids.length === SWEEP_BATCH) break;
+      // Every report remembered is looked for, SWEEP_BATCH per round trip (a snapshot: those taken meanwhile wait for the next sweep).
+      const ids = [...this.handed].filter(([, entry]) => !entry.again).map(([id]) => id);
+      for (let from = 0; from < ids.length; from += SWEEP_BATCH) {
+        const epoch = this.epoch();
+        if (epoch === undefined) return;
+        const losses = this.losses;
+        const batch = ids.slice(from, from + SWEEP_BATCH);
+        const found = await this.run('stillQueued', STILL_QUEUED, [this.keys.reports, this.keys.marker], [epoch, ...batch]).catch(() => -1);
+        if (!Array.isArray(found) || losses !== this.losses) return;
+        batch.forEach((id, i) => {
+          if (found[i] === 0) this.handed.delete(id);
+        });
       }
-      if (ids.length === 0) return;
-      const found = await this.run('stillQueued', STILL_QUEUED, [this.keys.reports, this.keys.marker], [epoch, ...ids]).catch(() => -1);
-      if (!Array.isArray(found) || losses !== this.losses) return;
-      ids.forEach((id, i) => {
-        if (found[i] === 0) this.handed.delete(id);
-      });
     } finally {
       this.sweeping = false;
     }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements, EntitlementUnavailableError } from '../../src/core';
 import type { Entitlements, Lease } from '../../src/core/types';
@@ -107,4 +109,41 @@ it('reports Stigg already took, Redis restarted empty before the processes saw t
   redis = await startRedisServer(port);
   await commit(engines[0] as Entitlements, 'outbox-taken', 1);
   expect(await settled(engines, 'outbox-taken', 9)).toBe(9);
+}, 60_000);
+
+it('a Redis emptied under a live connection (FLUSHALL) is never read as "Stigg took them": the reports are put back once the loss is found', async () => {
+  const port = await closedPort();
+  const redis = await startRedisServer(port);
+  cleanups.push(() => stopRedisServer(redis));
+  const store = new RedisStore({
+    redis: `redis://127.0.0.1:${port}`,
+    nearCacheMs: 0,
+    logger: { warn: () => undefined, error: () => undefined },
+  });
+  cleanups.push(() => store.close());
+  const admin = new Redis({ port, host: '127.0.0.1' });
+  cleanups.push(() => admin.disconnect());
+  const id = randomUUID();
+  const report = {
+    id,
+    idempotencyKey: id,
+    customerId: 'c',
+    featureId: FEATURE,
+    value: 2,
+    createdAt: new Date().toISOString(),
+    attempts: 0,
+  };
+  await store.enqueueUsage(`c\u001f\u001f${FEATURE}`, report);
+  await sleep(1500); // a sweep has looked for it once (its script is loaded)
+  // Emptied without a reconnect or a NOSCRIPT: the store has no reason to check its marker yet, while
+  // its sweeps (every second) find the report gone from the outbox.
+  await admin.flushall();
+  await sleep(2500);
+  // Now it finds the loss (NOSCRIPT at its next command) and puts back what it still remembers.
+  await admin.script('FLUSH');
+  let claimed: string[] = [];
+  for (const started = Date.now(); claimed.length === 0 && Date.now() - started < 10_000; await sleep(100)) {
+    claimed = (await store.claimUsage(10, 60_000).catch(() => [])).map((r) => r.id);
+  }
+  expect(claimed).toEqual([id]);
 }, 60_000);

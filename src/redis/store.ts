@@ -3,7 +3,7 @@ import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
-import { isReplyError, RedisBreaker } from './breaker';
+import { isReplyError, RedisBreaker, storeHealth } from './breaker';
 import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
 import { giveBackFallback, reassertReservation, takeFallback } from './extra-scripts';
@@ -26,11 +26,11 @@ import {
   USAGE_MARK,
   type Script,
 } from './scripts';
-import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
+import { ackUsage, claimUsage, queueArguments, releaseUsage, type RunScript } from './outbox-calls';
 import { followAppClient, InvalidationLink } from './invalidation-link';
 import { openJournal, type UsageJournal } from './journal';
 import { HandedOver } from './handed-over';
-import { assertFinite, assertKey, assertReport, toTtl } from './validate';
+import { assertFinite, assertKey, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
@@ -305,7 +305,7 @@ export class RedisStore implements Store {
   async commit(key: string, reservationId: string, report: PendingUsage): Promise<void> {
     assertKey('commit', key);
     assertKey('commit', reservationId, 'reservationId');
-    const [keys, args] = this.queueArguments('commit', key, report);
+    const [keys, args] = queueArguments(this.prefix, this.outbox, 'commit', key, report);
     this.journal?.written(key, report);
     const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
     this.journal?.done(report.id);
@@ -315,7 +315,7 @@ export class RedisStore implements Store {
 
   async enqueueUsage(key: string, report: PendingUsage): Promise<void> {
     assertKey('enqueueUsage', key);
-    const [keys, args] = this.queueArguments('enqueueUsage', key, report);
+    const [keys, args] = queueArguments(this.prefix, this.outbox, 'enqueueUsage', key, report);
     this.journal?.written(key, report);
     const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
     this.journal?.done(report.id);
@@ -346,12 +346,7 @@ export class RedisStore implements Store {
    * closed. The fleet's outbox is in Redis: its depth takes a round trip, so it is not given here.
    */
   health(): StoreHealth {
-    if (this.closing !== undefined) return { reachable: false, error: 'the store is closed' };
-    const down = this.breaker.open;
-    if (down !== undefined) return { reachable: false, error: down.message };
-    const status = this.client.status;
-    if (status !== undefined && DOWN_STATUSES.has(status)) return { reachable: false, error: `the Redis connection is ${status}` };
-    return { reachable: true, error: null };
+    return storeHealth(this.closing !== undefined, this.breaker.open, this.client.status);
   }
 
   /** Errors found outside any call: Redis lost its data (RedisDataLostError). Without a listener they go to the logger. */
@@ -398,15 +393,6 @@ export class RedisStore implements Store {
     return withEntitlement ? [this.entitlementKey(key), ...keys] : keys;
   }
 
-  private queueArguments(operation: string, key: string, report: PendingUsage): [string[], string[]] {
-    assertReport(operation, report);
-    const { reports, keys, queue, inFlight, sequence, order } = this.outbox;
-    return [
-      [this.entitlementKey(key), `${this.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence, order],
-      [report.id, JSON.stringify(report), String(report.value), report.updateBehavior === 'SET' ? 'SET' : 'DELTA', key],
-    ];
-  }
-
   private readonly run: RunScript = (operation, script, keys, args) => {
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
@@ -432,6 +418,3 @@ export class RedisStore implements Store {
   /** Redis answered NOSCRIPT: its script cache is empty (restarted, or SCRIPT FLUSH); did its data go too? */
   private readonly scriptsLost = (): void => this.dataLoss.check();
 }
-
-/** ioredis connection states in which no command is answered. */
-const DOWN_STATUSES = new Set(['reconnecting', 'close', 'end']);

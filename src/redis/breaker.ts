@@ -1,4 +1,4 @@
-import type { Logger } from '../core/types';
+import type { Logger, StoreHealth } from '../core/types';
 
 /** Redis answered with an error of its own (a script error, NOSCRIPT): it is up. */
 export function isReplyError(error: unknown): boolean {
@@ -75,4 +75,18 @@ export class RedisBreaker {
     }, this.options.probeIntervalMs);
     this.timer.unref();
   }
+}
+
+/** ioredis connection states in which no command is answered. */
+const DOWN_STATUSES = new Set(['reconnecting', 'close', 'end']);
+
+/**
+ * RedisStore.health(), without a round trip: unreachable once closed, while operations fail fast
+ * (`open`), or while the client's connection (`status`) is down.
+ */
+export function storeHealth(closed: boolean, open: Error | undefined, status: string | undefined): StoreHealth {
+  if (closed) return { reachable: false, error: 'the store is closed' };
+  if (open !== undefined) return { reachable: false, error: open.message };
+  if (status !== undefined && DOWN_STATUSES.has(status)) return { reachable: false, error: `the Redis connection is ${status}` };
+  return { reachable: true, error: null };
 }

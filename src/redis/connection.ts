@@ -156,38 +156,3 @@ export function runScript(
     );
   });
 }
-
-/**
- * Calls `ready` each time an app's ioredis client is connected again (it reconnects by itself), so
- * the store can check whether Redis kept its data. Returns the unsubscribe; a no-op for a client
- * without events.
- */
-export function watchReady(client: RedisClientLike, ready: () => void): () => void {
-  const emitter = client as Partial<{
-    on(event: string, listener: () => void): unknown;
-    removeListener(event: string, listener: () => void): unknown;
-  }>;
-  if (typeof emitter.on !== 'function' || typeof emitter.removeListener !== 'function') return () => undefined;
-  const listener = (): void => ready();
-  emitter.on('ready', listener);
-  return () => {
-    emitter.removeListener?.('ready', listener);
-  };
-}
-
-/**
- * Calls `ended` once the app's own client ended for good ('end': quit, or no more reconnections), so a
- * store built on it lets the process exit without its own close(). Returns the unsubscriber.
- */
-export function watchEnd(client: RedisClientLike, ended: () => void): () => void {
-  const emitter = client as Partial<{
-    once(event: string, listener: () => void): unknown;
-    removeListener(event: string, listener: () => void): unknown;
-  }>;
-  if (typeof emitter.once !== 'function' || typeof emitter.removeListener !== 'function') return () => undefined;
-  const listener = (): void => ended();
-  emitter.once('end', listener);
-  return () => {
-    emitter.removeListener?.('end', listener);
-  };
-}

@@ -4,7 +4,8 @@ import { RedisStoreError } from './errors';
 /**
  * Redis no longer holds what the store wrote (restarted without persistence, FLUSHALL/FLUSHDB, a
  * failover to an empty replica, a key evicted under an `allkeys-*` policy): the usage reports in the
- * outbox that Stigg had not taken and the reservations of requests then at work are gone.
+ * outbox that Stigg had not taken and the reservations of requests then at work are gone (the
+ * processes that put them there put them back: see HandedOver and Store.reassertReservation).
  */
 export class RedisDataLostError extends RedisStoreError {
   override readonly name = 'RedisDataLostError';
@@ -14,7 +15,7 @@ export class RedisDataLostError extends RedisStoreError {
   constructor(marker: string) {
     super(
       'dataLost',
-      `Redis lost the store's data (its marker key "${marker}" is gone or was written anew): usage reports Stigg had not taken are lost; the reservations of requests at work are put back by the processes holding them (reservations wait dataLossWaitMs meanwhile). Run Redis with persistence (appendonly yes) and maxmemory-policy noeviction or volatile-*; see docs/redis.md`,
+      `Redis lost the store's data (its marker key "${marker}" is gone or was written anew): the usage reports Stigg had not taken and the reservations of requests at work are put back by the processes holding them (those of a process gone since are lost) (reservations wait dataLossWaitMs meanwhile). Run Redis with persistence (appendonly yes) and maxmemory-policy noeviction or volatile-*; see docs/redis.md`,
     );
   }
 }
@@ -40,7 +41,14 @@ export class DataLossWatch {
      */
     private readonly read: (candidate: string, known: string) => Promise<[number, string]>,
     private readonly logger: Logger,
+    /** Called first at each loss found (the store queues again what it had handed over). */
+    private readonly found: () => void = () => undefined,
   ) {}
+
+  /** The marker's value last read; undefined before the first check. */
+  get known(): string | undefined {
+    return this.epoch;
+  }
 
   /** No check made yet: the store asks for one at its first command. */
   get unchecked(): boolean {
@@ -78,6 +86,7 @@ export class DataLossWatch {
     const known = this.epoch;
     this.epoch = value;
     if (known === undefined || (existed && value === known)) return;
+    this.found();
     const error = new RedisDataLostError(this.marker);
     if (this.listeners.size === 0) {
       this.logger.error({ error: error.message, marker: this.marker }, 'RedisStore: Redis lost its data; usage may have been lost');

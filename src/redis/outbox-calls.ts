@@ -2,7 +2,7 @@ import type { PendingUsage } from '../core/types';
 import { ACKED_TTL_MS } from './options';
 import type { OutboxKeys } from './prefix';
 import { ACK, CLAIM, RELEASE_USAGE, type Script } from './scripts';
-import { assertIds, toTtl } from './validate';
+import { assertIds, assertReport, toTtl } from './validate';
 
 /** The store's one way to Redis: a script, through its breaker and timeout. */
 export type RunScript = (operation: string, script: Script, keys: string[], args: Array<string | number>) => Promise<unknown>;
@@ -41,4 +41,20 @@ export async function ackUsage(run: RunScript, outbox: OutboxKeys, prefix: strin
     [reports, keys, queue, inFlight, attempts, sequence, order],
     [`${prefix}pend:`, `${prefix}acked:`, ACKED_TTL_MS, ...ids],
   );
+}
+
+/** The keys and arguments of COMMIT and ENQUEUE (see APPLY_AND_QUEUE) for `report` of `key`. */
+export function queueArguments(
+  prefix: string,
+  outbox: OutboxKeys,
+  operation: string,
+  key: string,
+  report: PendingUsage,
+): [string[], string[]] {
+  assertReport(operation, report);
+  const { reports, keys, queue, inFlight, sequence, order } = outbox;
+  return [
+    [`${prefix}ent:${key}`, `${prefix}pend:${key}`, reports, keys, queue, inFlight, sequence, order],
+    [report.id, JSON.stringify(report), String(report.value), report.updateBehavior === 'SET' ? 'SET' : 'DELTA', key],
+  ];
 }

@@ -14,12 +14,27 @@ export function resolvePrefix(prefix: unknown, cluster: boolean): string {
       `RedisStore: ${JSON.stringify(prefix)} is not a valid value for prefix. Please choose a non-empty string such as 'myapp:stigg:'.`,
     );
   }
-  if (cluster && hashTagOf(prefix) === undefined) {
-    throw new TypeError(
-      `RedisStore: on a Redis Cluster the prefix must hold a hash tag so that every key lands in one slot; "${prefix}" has none (Redis hashes the text between the first "{" and the first "}" after it, when not empty). Please choose e.g. '{${prefix.replace(/[{}]/g, '').replace(/:$/, '') || 'stigg-gate'}}:'.`,
-    );
-  }
+  if (cluster) assertOneHashTag(prefix);
   return prefix;
+}
+
+/**
+ * Exactly one '{', followed by a non-empty tag: what Redis hashes is then plain to read. With none (or
+ * an empty first tag, '{}{myapp}:') every key lands in a slot of its own and each script fails with
+ * CROSSSLOT; with two ('{a}{b}:') Redis hashes the first only, which a reader easily takes for the other.
+ */
+function assertOneHashTag(prefix: string): void {
+  const opens = prefix.split('{').length - 1;
+  const tag = hashTagOf(prefix);
+  if (opens === 1 && tag !== undefined) return;
+  const why =
+    tag === undefined
+      ? 'has none (Redis hashes the text between the first "{" and the first "}" after it, when not empty)'
+      : `has ${opens} "{" (Redis hashes only the first tag, "${tag}")`;
+  const name = tag ?? (prefix.replace(/[{}]/g, '').replace(/:$/, '') || 'stigg-gate');
+  throw new TypeError(
+    `RedisStore: on a Redis Cluster the prefix must hold exactly one non-empty hash tag so that every key lands in one slot; "${prefix}" ${why}. Please choose e.g. '{${name}}:'.`,
+  );
 }
 
 /**

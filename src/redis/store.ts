@@ -3,8 +3,8 @@ import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
 import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
-import { isReplyError, RedisBreaker } from './breaker';
-import { clientFrom, runScript, subscriberFor, watchEnd, watchReady, type OwnedClient, type RedisClientLike } from './connection';
+import { isReplyError, RedisBreaker, storeHealth } from './breaker';
+import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
 import { giveBackFallback, reassertReservation, takeFallback } from './extra-scripts';
 import { RedisStoreError } from './errors';
@@ -26,10 +26,11 @@ import {
   USAGE_MARK,
   type Script,
 } from './scripts';
-import { ackUsage, claimUsage, releaseUsage, type RunScript } from './outbox-calls';
-import { listenForNearCache } from './subscriber';
+import { ackUsage, claimUsage, queueArguments, releaseUsage, type RunScript } from './outbox-calls';
+import { followAppClient, InvalidationLink } from './invalidation-link';
 import { openJournal, type UsageJournal } from './journal';
-import { assertFinite, assertKey, assertReport, toTtl } from './validate';
+import { HandedOver } from './handed-over';
+import { assertFinite, assertKey, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 
@@ -55,18 +56,20 @@ export class RedisStore implements Store {
   private readonly writes = new Map<string, Promise<unknown>>();
   private readonly breaker: RedisBreaker;
   private readonly near: NearCache;
-  private readonly stopListening: (() => Promise<void>) | undefined;
-  private readonly stopEndWatch: () => void;
+  /** Hears invalidations for the near cache (nearCacheMs > 0). */
+  private readonly invalidations: InvalidationLink | undefined;
   /** Fetch locks this process holds, by key: the token that releases them. */
   private readonly locks = new Map<string, string>();
   /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
+  /** The reports this process put in the outbox, until Stigg took them: queued again if Redis loses them. */
+  private readonly handed: HandedOver;
   /** The reports on their way to Redis, on disk (the `journal` option). */
   private readonly journal: UsageJournal | undefined;
-  /** Stops listening to an app's client for 'ready' (see watchReady). */
-  private readonly stopReady: () => void;
+  /** Stops following the app's client ('end', 'ready': see followAppClient). */
+  private readonly stopFollowing: () => void;
 
   constructor(options: RedisStoreOptions) {
     const config = resolveStoreOptions(options);
@@ -99,13 +102,32 @@ export class RedisStore implements Store {
           [number, string]
         >,
       this.logger,
+      () => this.handed.lost(),
     );
-    this.stopReady = this.owned === undefined ? watchReady(this.client, () => this.dataLoss.check()) : noop;
-    // The app's client quit: the store's own connection and timers go too, or they keep the process alive.
-    this.stopEndWatch = this.owned === undefined ? watchEnd(this.client, () => void this.close()) : noop;
+    this.handed = new HandedOver(
+      this.run,
+      { reports: this.outbox.reports, marker: `${p}epoch` },
+      () => this.dataLoss.known,
+      (key, report) => this.enqueueUsage(key, report),
+      this.logger,
+    );
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
-    const subscriber = config.nearCacheMs > 0 ? subscriberFor(this.client, this.logger, this.channel) : undefined;
-    this.stopListening = subscriber === undefined ? undefined : listenForNearCache(this.near, subscriber, this.channel, this.logger);
+    const link = config.nearCacheMs > 0 ? new InvalidationLink(this.near, this.client, this.channel, this.logger) : undefined;
+    this.invalidations = link;
+    link?.open();
+    // The app's client ended (quit, or its retryStrategy gave up): the store's own connection goes, or it
+    // keeps the process alive; the store stays usable and listens again once the app connects the client.
+    this.stopFollowing =
+      this.owned === undefined
+        ? followAppClient(this.client, {
+            ended: () => void link?.close(),
+            ready: () => {
+              breaker.answered();
+              link?.open();
+              this.dataLoss.check();
+            },
+          })
+        : noop;
     // What the previous process with this journal held for a Redis that refused it is queued again.
     if (config.journal !== undefined) this.journal = openJournal(config.journal, this.logger, this, () => this.closing !== undefined);
   }
@@ -283,19 +305,21 @@ export class RedisStore implements Store {
   async commit(key: string, reservationId: string, report: PendingUsage): Promise<void> {
     assertKey('commit', key);
     assertKey('commit', reservationId, 'reservationId');
-    const [keys, args] = this.queueArguments('commit', key, report);
+    const [keys, args] = queueArguments(this.prefix, this.outbox, 'commit', key, report);
     this.journal?.written(key, report);
     const applied = await this.run('commit', COMMIT, [...keys, ...this.reservationKeys(key, false)], [...args, reservationId]);
     this.journal?.done(report.id);
+    this.handed.taken(key, report);
     if (applied === 1) this.near.applyUsage(key, report.value, 'DELTA');
   }
 
   async enqueueUsage(key: string, report: PendingUsage): Promise<void> {
     assertKey('enqueueUsage', key);
-    const [keys, args] = this.queueArguments('enqueueUsage', key, report);
+    const [keys, args] = queueArguments(this.prefix, this.outbox, 'enqueueUsage', key, report);
     this.journal?.written(key, report);
     const applied = await this.run('enqueueUsage', ENQUEUE, keys, args);
     this.journal?.done(report.id);
+    this.handed.taken(key, report);
     if (applied === 1) this.near.applyUsage(key, report.value, report.updateBehavior === 'SET' ? 'SET' : 'DELTA');
   }
 
@@ -311,8 +335,9 @@ export class RedisStore implements Store {
     return releaseUsage(this.run, this.outbox, ids);
   }
 
-  ackUsage(ids: string[]): Promise<void> {
-    return ackUsage(this.run, this.outbox, this.prefix, ids);
+  async ackUsage(ids: string[]): Promise<void> {
+    await ackUsage(this.run, this.outbox, this.prefix, ids);
+    this.handed.delivered(ids);
   }
 
   /**
@@ -321,12 +346,7 @@ export class RedisStore implements Store {
    * closed. The fleet's outbox is in Redis: its depth takes a round trip, so it is not given here.
    */
   health(): StoreHealth {
-    if (this.closing !== undefined) return { reachable: false, error: 'the store is closed' };
-    const down = this.breaker.open;
-    if (down !== undefined) return { reachable: false, error: down.message };
-    const status = this.client.status;
-    if (status !== undefined && DOWN_STATUSES.has(status)) return { reachable: false, error: `the Redis connection is ${status}` };
-    return { reachable: true, error: null };
+    return storeHealth(this.closing !== undefined, this.breaker.open, this.client.status);
   }
 
   /** Errors found outside any call: Redis lost its data (RedisDataLostError). Without a listener they go to the logger. */
@@ -343,11 +363,11 @@ export class RedisStore implements Store {
   private async shutdown(): Promise<void> {
     this.journal?.close();
     this.breaker.stop();
-    this.stopReady();
-    this.stopEndWatch();
+    this.handed.stop();
+    this.stopFollowing();
     this.near.enabled = false;
     this.near.clear();
-    await this.stopListening?.();
+    await this.invalidations?.close();
     const client = this.owned;
     if (client === undefined) return;
     const quit = client.quit().then(
@@ -371,15 +391,6 @@ export class RedisStore implements Store {
     const p = this.prefix;
     const keys = [`${p}res:${key}`, `${p}resv:${key}`];
     return withEntitlement ? [this.entitlementKey(key), ...keys] : keys;
-  }
-
-  private queueArguments(operation: string, key: string, report: PendingUsage): [string[], string[]] {
-    assertReport(operation, report);
-    const { reports, keys, queue, inFlight, sequence, order } = this.outbox;
-    return [
-      [this.entitlementKey(key), `${this.prefix}pend:${key}`, reports, keys, queue, inFlight, sequence, order],
-      [report.id, JSON.stringify(report), String(report.value), report.updateBehavior === 'SET' ? 'SET' : 'DELTA', key],
-    ];
   }
 
   private readonly run: RunScript = (operation, script, keys, args) => {
@@ -407,6 +418,3 @@ export class RedisStore implements Store {
   /** Redis answered NOSCRIPT: its script cache is empty (restarted, or SCRIPT FLUSH); did its data go too? */
   private readonly scriptsLost = (): void => this.dataLoss.check();
 }
-
-/** ioredis connection states in which no command is answered. */
-const DOWN_STATUSES = new Set(['reconnecting', 'close', 'end']);

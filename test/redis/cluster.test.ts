@@ -1,11 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Cluster } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { CachedEntitlement, Entitlements, PendingUsage } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { startCluster, type LocalCluster } from './cluster';
+import { requireRedisBinaries } from './helpers';
+
+requireRedisBinaries();
 
 const KEY = 'customer-1\u001f\u001ffeature-02-campaigns';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +82,79 @@ it("a prefix whose first hash tag is empty ('{}{myapp}:') is refused: the cluste
   const slot = (key: string) => client.cluster('KEYSLOT', key);
   expect(await slot('a}{myapp}:ent:x')).toBe(await slot('a}{myapp}:outbox'));
   expect(await slot('{}{myapp}:ent:x')).not.toBe(await slot('{}{myapp}:outbox'));
+});
+
+it('a prefix without exactly one non-empty hash tag is a TypeError at construction naming a prefix that works', () => {
+  const refused: Array<[string, string]> = [
+    ['myapp:', "'{myapp}:'"],
+    ['{}{myapp}:', "'{myapp}:'"],
+    ['{myapp}{x}:', "'{myapp}:'"],
+    ['{a}{b}:', "'{a}:'"],
+    ['{my{app}:', "'{my{app}:'"],
+  ];
+  for (const [prefix, fix] of refused) {
+    let thrown: unknown;
+    try {
+      new RedisStore({ redis: client, prefix, nearCacheMs: 0 }).close().catch(() => undefined);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toContain(`exactly one non-empty hash tag`);
+    expect((thrown as Error).message).toContain(`"${prefix}"`);
+    expect((thrown as Error).message).toContain(`Please choose e.g. ${fix}`);
+  }
+});
+
+it("prefix '{myapp}:': three customers through two engines on separate connections, each granted exactly what it had left and counted by Stigg once, every key on one node", async () => {
+  const emulator = await startEmulator({
+    catalog: {
+      ...defaultCatalog,
+      customers: [95, 92, 97].map((value, i) => ({
+        id: `customer-tag-${i}`,
+        subscriptions: [{ planId: 'plan-revvenu-growth' }],
+        usage: [{ featureId: 'feature-02-campaigns', value }],
+      })),
+    },
+  });
+  const other = await cluster.connect();
+  cleanups.push(
+    () => other.quit(),
+    () => emulator.stop(),
+  );
+  const engines = [client, other].map((redis) => {
+    const store = new RedisStore({ redis, prefix: '{myapp}:' });
+    cleanups.push(() => store.close());
+    const entitlements = createEntitlements({
+      client: Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url }),
+      store,
+      usage: { flushIntervalMs: 60_000 },
+    });
+    cleanups.unshift(() => entitlements.close());
+    return entitlements;
+  });
+  const leases = await Promise.all(
+    Array.from({ length: 60 }, (_, i) =>
+      engines[i % 2]!.acquire({ customerId: `customer-tag-${i % 3}`, featureId: 'feature-02-campaigns', requestedUsage: 1 }),
+    ),
+  );
+  const granted = [0, 1, 2].map((c) => leases.filter((lease, i) => i % 3 === c && lease.decision.granted).length);
+  expect(granted).toEqual([5, 8, 3]);
+  for (const lease of leases) lease.commit();
+  await sleep(50);
+  await Promise.all(engines.map((engine) => engine.flush()));
+  const counted = emulator.stats().usage;
+  expect([0, 1, 2].map((c) => counted[`customer-tag-${c}||feature-02-campaigns`])).toEqual([5, 8, 3]);
+  // One slot, so one node holds every key of the store.
+  const holding: number[] = [];
+  for (const port of cluster.ports) {
+    const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+    await node.connect();
+    const [, keys] = await node.scan('0', 'MATCH', '{myapp}:*', 'COUNT', 10_000);
+    if (keys.length > 0) holding.push(port);
+    node.disconnect();
+  }
+  expect(holding).toHaveLength(1);
 });
 
 it('cache, fetch lock, invalidation and its generation', async () => {

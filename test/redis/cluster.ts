@@ -53,6 +53,8 @@ export async function startCluster(): Promise<LocalCluster> {
       { stdio: 'ignore' },
     ),
   );
+  // A failed spawn (no redis-server) is reported by the wait below, not as an uncaught 'error'.
+  for (const server of servers) server.on('error', () => undefined);
   const stop = async (): Promise<void> => {
     for (const server of servers) server.kill('SIGKILL');
     await Promise.all(

@@ -117,6 +117,21 @@ export function closedPort(): Promise<number> {
   });
 }
 
+/**
+ * Called at the top of a suite that starts redis-server processes of its own (a cluster, a server it
+ * kills): without the binaries the suite fails to load with one line saying what is missing. Never a skip.
+ */
+export function requireRedisBinaries(): void {
+  for (const binary of ['redis-server', 'redis-cli']) {
+    const probe = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (probe.status === 0) continue;
+    const message = `Redis tests: \`${binary} --version\` failed (${probe.error?.message ?? probe.stderr?.trim() ?? `exit ${String(probe.status)}`}): this suite starts Redis servers of its own. Install Redis (e.g. apt-get install redis-server, brew install redis) so ${binary} is on PATH.`;
+    const error = new Error(message);
+    error.stack = message;
+    throw error;
+  }
+}
+
 /** A redis-server of a test's own on loopback `port`, without persistence (to restart or flush it freely); resolves once it answers. */
 export async function startRedisServer(port: number): Promise<ChildProcess> {
   const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {

@@ -1,7 +1,7 @@
 import { Arrivals } from './arrivals';
 import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
-import { ref, soon, unref } from './timers';
+import { ref, requestScopedTimers, soon, unref } from './timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
 import { retryDelay } from './retry-delay';
 import { callOutcome, failureKind, refusalCode } from './transient';
@@ -93,8 +93,14 @@ export class UsageBuffer {
     return this.refusals.isParked;
   }
 
+  /**
+   * Starts the periodic drain; not on Workers (usage is delivered per invocation there, in waitUntil):
+   * a tick fired inside a long request chained its drain to that request, and once the request ended
+   * the drain never settled, and every later flush waited behind it (measured in workerd: nothing
+   * delivered again for the isolate's life).
+   */
   start(): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || requestScopedTimers) return;
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(this.options.flushIntervalMs / 2)));
     unref(this.timer);
   }

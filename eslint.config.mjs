@@ -33,6 +33,7 @@ export default tseslint.config(
       'scripts/*.d.ts',
       '.stryker-tmp/**',
       'reports/**',
+      '**/.next/**',
     ],
   },
   js.configs.recommended,
@@ -92,5 +93,13 @@ export default tseslint.config(
   {
     files: ['**/*.mjs'],
     languageOptions: { sourceType: 'module', globals: node },
+  },
+  {
+    // The Next.js app test/next runs: ES modules ("type": "module" in its package.json).
+    files: ['test/next/fixture/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { ...node, fetch: 'readonly', Response: 'readonly', ReadableStream: 'readonly', TextEncoder: 'readonly' },
+    },
   },
 );

@@ -147,13 +147,18 @@ export class Settlement<Req> {
     this.state = SETTLED;
     const { onAbort } = this.rules;
     if (onAbort === 'release') this.run(() => this.lease.release());
-    else if (onAbort === 'commit') this.run(() => this.lease.commit());
-    else {
+    else if (onAbort === 'commit') {
+      this.run(() => {
+        this.lease.commit();
+        this.committed = true;
+      });
+    } else {
       this.run(() => {
         let units: number;
         try {
           units = onAbort({ decision: this.lease.decision, elapsedMs: Date.now() - this.startedAt }, this.req);
           this.lease.settle(units);
+          this.committed = units > 0;
         } catch (error) {
           // The policy's promise is "no free work": its failure commits the reservation.
           this.rules.logger.error(
@@ -161,6 +166,7 @@ export class Settlement<Req> {
             'stigg-gate: the onAbort function failed or returned no valid unit count; the reservation was reported',
           );
           this.lease.commit();
+          this.committed = true;
         }
       });
     }

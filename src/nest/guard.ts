@@ -1,7 +1,9 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { isThenable } from '../core/maybe-promise';
 import type { MaybePromise } from '../core/types';
+import type { Decision } from '../core/types';
 import { isResponseGone, releaseQuietly, type Outcome } from '../middleware/gate';
+import { rateLimitFields } from '../middleware/rate-limit-headers';
 import { EntitlementProblemException, deniedException, rawResponse } from './exception';
 import type { StiggNestConfig } from './options';
 import { planOf, type Plan, type Route } from './plan';
@@ -79,15 +81,27 @@ export class StiggGuard implements CanActivate {
   private take(context: NestRequestContext, executionContext: ExecutionContext, outcome: Outcome): void {
     if (outcome.kind === 'granted') {
       // Only metered grants hold units; a boolean grant has nothing to commit or release.
-      if (outcome.lease.decision.metered) context.hold(outcome.lease);
-      else context.granted(outcome.lease.decision);
+      if (outcome.lease.decision.metered) {
+        context.hold(outcome.lease);
+        if (this.config.rateLimitHeaders === true) rateLimit(executionContext, outcome.lease.decision);
+      } else context.granted(outcome.lease.decision);
       return;
     }
     context.releaseAll();
     if (outcome.kind === 'denied') {
       releaseQuietly(outcome.lease, this.config.logger);
+      if (this.config.rateLimitHeaders === true) rateLimit(executionContext, outcome.lease.decision);
       throw deniedException(this.config, outcome.lease.decision, executionContext, outcome.problem);
     }
     throw new EntitlementProblemException(outcome.problem, outcome.retryAfterSeconds);
   }
+}
+
+/** The RateLimit fields of a metered decision (../middleware/rate-limit-headers), set on the raw response the exception filter or the handler's answer then carries. */
+function rateLimit(executionContext: ExecutionContext, decision: Decision): void {
+  const fields = rateLimitFields(decision, Date.now());
+  const res = fields === undefined ? undefined : rawResponse(executionContext.switchToHttp().getResponse());
+  if (fields === undefined || res === undefined || res.headersSent) return;
+  res.setHeader('RateLimit-Policy', fields.policy);
+  res.setHeader('RateLimit', fields.state);
 }

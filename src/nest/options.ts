@@ -46,6 +46,11 @@ export interface StiggNestOptions {
    * app's own filters (e.g. an app-wide `@Catch(HttpException)`), and to Nest's default one after those.
    */
   useExceptionFilter?: boolean;
+  /**
+   * IETF RateLimit fields (`RateLimit-Policy`, `RateLimit`) on the answers of metered routes the guard
+   * checks, granted or denied, as on the other adapters (docs/options.md). Default false.
+   */
+  rateLimitHeaders?: boolean;
   /** Receives misconfiguration warnings and settle errors (and the created instance's logs). Default: silent. */
   logger?: Logger;
 }
@@ -97,6 +102,7 @@ const NEST_KEYS = [
   'onAbort',
   'onDenied',
   'useExceptionFilter',
+  'rateLimitHeaders',
   'isGlobal',
   'useGlobalGuard',
   'logger',
@@ -184,6 +190,7 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
     'Pass a function (decision, ctx, problem) that returns the exception to throw, e.g. onDenied: (decision, ctx, problem) => new HttpException({ upgrade: decision.featureId }, problem.status).',
   );
   checkBoolean('StiggModule.forRoot()', 'useExceptionFilter', o.useExceptionFilter);
+  checkBoolean('StiggModule.forRoot()', 'rateLimitHeaders', o.rateLimitHeaders);
   const statusMapping = checkStatusMapping('StiggModule.forRoot()', o.statusMapping);
   const logger = checkLogger(o.logger);
 
@@ -226,6 +233,7 @@ export function resolveModuleOptions(options: unknown): StiggNestConfig {
     useExceptionFilter: o.useExceptionFilter !== false,
     reportWhen: (o.reportWhen as ((statusCode: number) => boolean) | undefined) ?? reportWhenSuccessful,
     onAbort: checkOnAbort<ExecutionContext>('StiggModule.forRoot()', o.onAbort) ?? 'commit',
+    rateLimitHeaders: o.rateLimitHeaders === true,
     logger,
     warned: new Set<string>(),
   });

@@ -11,6 +11,8 @@ import { denials, makeTrace, replay, total, traceCatalog, wouldDeny, type Kind, 
 // SHADOW_TRACE_SIZE sets the trace's length (default 1,500 a run: two runs on each of 7 stacks).
 
 const SIZE = Number(process.env['SHADOW_TRACE_SIZE'] ?? 1_500);
+/** Two replays per stack; 10,000 a replay takes minutes on a busy machine. */
+const TIMEOUT_MS = Math.max(300_000, SIZE * 200);
 let emulator: Emulator;
 let client: StiggClient;
 
@@ -82,21 +84,25 @@ async function run(adapter: (typeof adapters)[number], trace: readonly TraceRequ
 const trace = makeTrace(SIZE, { seed: 2027 });
 
 describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))('%s', (_name, adapter) => {
-  test(`${SIZE} requests: a route in shadow mode serves all, and would deny what it denies enforcing, per reason`, async () => {
-    const enforced = await run(adapter, trace, undefined);
-    const shadow = await run(adapter, trace, 'shadow');
-    const denied = denials(enforced.results);
-    expect(denied['RequestedUsageExceedingLimit']).toBeGreaterThan(0);
-    expect(Object.keys(denied)).toHaveLength(6);
-    expect(total(denials(shadow.results))).toBe(0);
-    expect(wouldDeny(shadow.results)).toEqual(denied);
-    expect(shadow.results.map((result) => result.reason)).toEqual(enforced.results.map((result) => result.reason));
-    expect(shadow.shadowCounts.byReason).toEqual(denied);
-    expect(shadow.shadowCounts.decisions).toBe(SIZE);
-    expect(enforced.shadowCounts.decisions).toBe(0);
-    // Enforcement held the limit; shadow reported every template it served.
-    expect(enforced.delivered['basic-1||feature-01-templates']).toBe(40);
-    const served = trace.filter((request) => request.customerId === 'basic-1' && request.kind === 'templates').length;
-    expect(shadow.delivered['basic-1||feature-01-templates']).toBe(served);
-  }, 300_000);
+  test(
+    `${SIZE} requests: a route in shadow mode serves all, and would deny what it denies enforcing, per reason`,
+    async () => {
+      const enforced = await run(adapter, trace, undefined);
+      const shadow = await run(adapter, trace, 'shadow');
+      const denied = denials(enforced.results);
+      expect(denied['RequestedUsageExceedingLimit']).toBeGreaterThan(0);
+      expect(Object.keys(denied)).toHaveLength(6);
+      expect(total(denials(shadow.results))).toBe(0);
+      expect(wouldDeny(shadow.results)).toEqual(denied);
+      expect(shadow.results.map((result) => result.reason)).toEqual(enforced.results.map((result) => result.reason));
+      expect(shadow.shadowCounts.byReason).toEqual(denied);
+      expect(shadow.shadowCounts.decisions).toBe(SIZE);
+      expect(enforced.shadowCounts.decisions).toBe(0);
+      // Enforcement held the limit; shadow reported every template it served.
+      expect(enforced.delivered['basic-1||feature-01-templates']).toBe(40);
+      const served = trace.filter((request) => request.customerId === 'basic-1' && request.kind === 'templates').length;
+      expect(shadow.delivered['basic-1||feature-01-templates']).toBe(served);
+    },
+    TIMEOUT_MS,
+  );
 });

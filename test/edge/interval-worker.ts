@@ -26,6 +26,13 @@ function engine(env: Bindings): Entitlements {
 const app = new Hono<Env>();
 /** What the isolate still has to deliver, without waiting on a flush (a stuck one never ends). */
 app.get('/outbox', (c) => c.json({ depth: engine(c.env).health().outbox.depth }));
+/** A flush started and not waited for (no waitUntil): the request ends while it is on its way. */
+app.post('/fire', async (c) => {
+  const ent = engine(c.env);
+  await ent.report({ customerId: c.req.query('customer') ?? '', featureId: 'feature-01-templates', value: 1 });
+  void ent.flush().catch(() => undefined);
+  return c.text('fired');
+});
 app.get('/long', async (c) => {
   engine(c.env);
   await (await fetch(`${c.env.CONTROL_URL}/long`)).text();

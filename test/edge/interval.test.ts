@@ -10,6 +10,8 @@ import { bundleWorker } from './bundle';
 // the long request ended first, the queued drain never ran nor settled, and every later flush waited
 // behind it: nothing was delivered again for the isolate's life (the next customer's unit stayed in
 // the outbox). On Workers usage is delivered per invocation (waitUntil), and there is no periodic flush.
+// The same hold-up came from a flush not handed to waitUntil (or cut off by its limit): a drain that
+// never settles no longer holds up the next one for more than 10 s there.
 
 const TEMPLATES = 'feature-01-templates';
 let emu: Emulator;
@@ -24,7 +26,7 @@ beforeAll(async () => {
     port: 0,
     catalog: {
       ...defaultCatalog,
-      customers: ['cust-i0', 'cust-i1'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
+      customers: ['cust-i0', 'cust-i1', 'cust-i2', 'cust-i3'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
     },
   });
   control = http.createServer((_req, res) => {
@@ -84,4 +86,13 @@ test('a long request that ends while a delivery is on its way does not stop the 
   const outbox = async (): Promise<number> =>
     ((await (await mf.dispatchFetch('http://worker.test/outbox')).json()) as { depth: number }).depth;
   expect(await until(async () => (await outbox()) === 0)).toBe(true);
+}, 60_000);
+
+test('a delivery left behind in a request that ended does not stop the deliveries that follow', async () => {
+  emu.setFaults({ latencyMs: 1_500 });
+  expect(await (await mf.dispatchFetch('http://worker.test/fire?customer=cust-i2', { method: 'POST' })).text()).toBe('fired');
+  emu.setFaults({ latencyMs: 0 });
+  // The next delivery waits for the one left behind for 10 s at most, then goes (before: never).
+  expect((await work('cust-i3')).status).toBe(200);
+  expect(await until(() => reported('cust-i3') === 1, 30_000)).toBe(true);
 }, 60_000);

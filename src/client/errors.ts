@@ -1,3 +1,5 @@
+import { StiggGateError } from '../core/stigg-gate-error';
+
 /** One entry of a GraphQL response's `errors` array, as Stigg sends it. */
 export interface StiggGraphQLErrorEntry {
   message: string;
@@ -12,8 +14,9 @@ interface StiggErrorOptions {
 }
 
 /** Base class of every error the client throws after input validation. */
-export class StiggError extends Error {
+export class StiggError extends StiggGateError {
   override name = 'StiggError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM';
   /**
    * True when trying again later may succeed: network failures, timeouts, 429 and 5xx, and GraphQL
    * errors whose code is not a known permanent one (INTERNAL_SERVER_ERROR, an unknown code, none).
@@ -32,6 +35,7 @@ export class StiggError extends Error {
 /** The API key was missing or rejected (HTTP 401/403, or extensions.code UNAUTHENTICATED, FORBIDDEN, Unauthenticated, IdentityForbidden). */
 export class StiggAuthError extends StiggError {
   override name = 'StiggAuthError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM_AUTH';
   /** HTTP status of the response. */
   readonly status: number;
 
@@ -48,6 +52,7 @@ export class StiggAuthError extends StiggError {
 /** Stigg answered with GraphQL errors (an unknown customer, invalid input, a validation failure …). */
 export class StiggGraphQLError extends StiggError {
   override name = 'StiggGraphQLError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM_GRAPHQL';
   /** extensions.code of the first error, e.g. `CustomerNotFound`, `BAD_USER_INPUT`. */
   readonly code: string | undefined;
   readonly path: ReadonlyArray<string | number> | undefined;
@@ -82,6 +87,7 @@ export class StiggGraphQLError extends StiggError {
 /** No response arrived within timeoutMs. The request may or may not have reached Stigg. */
 export class StiggTimeoutError extends StiggError {
   override name = 'StiggTimeoutError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM_TIMEOUT';
   readonly timeoutMs: number;
 
   constructor(operation: string, timeoutMs: number, options: { cause?: unknown } = {}) {
@@ -93,6 +99,7 @@ export class StiggTimeoutError extends StiggError {
 /** The request failed below HTTP (DNS, refused or reset connection, TLS …). */
 export class StiggNetworkError extends StiggError {
   override name = 'StiggNetworkError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM_NETWORK';
   /** The system error code when known, e.g. `ECONNREFUSED`. */
   readonly code: string | undefined;
   /** False when the failure proves the request never left this process (connection refused, DNS failure). */
@@ -112,6 +119,7 @@ export class StiggNetworkError extends StiggError {
 /** Stigg answered with an HTTP error and no usable GraphQL errors (429, 5xx, an HTML error page …). */
 export class StiggHttpError extends StiggError {
   override name = 'StiggHttpError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_UPSTREAM_HTTP';
   readonly status: number;
   /** Parsed Retry-After (seconds or HTTP date) in ms, when the response carried one. */
   readonly retryAfterMs: number | undefined;

@@ -1,3 +1,5 @@
+import { StiggGateError } from './stigg-gate-error';
+
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitBreakerOptions {
@@ -9,8 +11,9 @@ export interface CircuitBreakerOptions {
 }
 
 /** Raised instead of calling Stigg while the circuit is open. */
-export class CircuitOpenError extends Error {
+export class CircuitOpenError extends StiggGateError {
   override readonly name = 'CircuitOpenError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_CIRCUIT_OPEN';
   readonly transient = true;
   constructor(readonly retryInMs: number) {
     super(`Stigg is considered unavailable (circuit open); next attempt in ${Math.max(0, Math.ceil(retryInMs))}ms`);

@@ -1,4 +1,5 @@
 import type { AccessDeniedReason, Decision, DeniedReason } from './types';
+import { StiggGateError, markStiggGateError } from './stigg-gate-error';
 
 /** Denials an upgrade would fix answer 402; everything else Stigg decided answers 403. */
 export const PAYMENT_REQUIRED_REASONS: ReadonlySet<AccessDeniedReason> = new Set<AccessDeniedReason>([
@@ -29,8 +30,9 @@ export function statusForReason(reason: DeniedReason | null, overrides?: StatusM
  * Thrown by decorated methods (and available to apps) when Stigg denied access. Rendered as
  * problem+json by entitlementErrorHandler() / the Koa middleware.
  */
-export class EntitlementDeniedError extends Error {
+export class EntitlementDeniedError extends StiggGateError {
   override readonly name = 'EntitlementDeniedError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_DENIED';
   readonly status: number;
   readonly featureId: string;
   readonly accessDeniedReason: DeniedReason;
@@ -58,8 +60,9 @@ export class EntitlementDeniedError extends Error {
 }
 
 /** No decision could be made (Stigg unreachable, nothing cached, no fallback) under fail-closed: 503. */
-export class EntitlementUnavailableError extends Error {
+export class EntitlementUnavailableError extends StiggGateError {
   override readonly name = 'EntitlementUnavailableError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_UNAVAILABLE';
   readonly status = 503;
   readonly featureId: string;
   readonly retryAfterSeconds: number;
@@ -78,8 +81,9 @@ export class EntitlementUnavailableError extends Error {
  * A call made on an Entitlements instance after close(). A request gated during shutdown answers 503
  * with Retry-After (another instance, or this one restarted, will decide), never a 500.
  */
-export class EntitlementsClosedError extends Error {
+export class EntitlementsClosedError extends StiggGateError {
   override readonly name = 'EntitlementsClosedError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_CLOSED';
   readonly status = 503;
   /** The feature asked for (null for calls that name none, or name it wrongly). */
   readonly featureId: string | null;
@@ -96,8 +100,9 @@ export class EntitlementsClosedError extends Error {
  * A gated method was called with no customer: outside a request handled by stigg(), outside
  * withCustomer(), and without a `customer` option (or the request's resolver found none: 401).
  */
-export class MissingCustomerError extends Error {
+export class MissingCustomerError extends StiggGateError {
   override readonly name = 'MissingCustomerError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_MISSING_CUSTOMER';
   readonly status = 401;
   readonly featureId: string;
 
@@ -121,6 +126,7 @@ export class MissingCustomerError extends Error {
  */
 export class InvalidUsageError extends RangeError {
   override readonly name = 'InvalidUsageError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_INVALID_USAGE';
   readonly status: 400 | 500;
   readonly featureId: string;
   readonly value: unknown;
@@ -150,6 +156,7 @@ export class InvalidUsageError extends RangeError {
     this.field = field;
   }
 }
+markStiggGateError(InvalidUsageError);
 
 /** A short, safe description of a value for error messages (never its content beyond a string). */
 export function describeValue(value: unknown): string {

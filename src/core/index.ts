@@ -41,6 +41,7 @@ export {
   statusForReason,
 } from './errors';
 export type { StatusMapping } from './errors';
+export { StiggGateError } from './stigg-gate-error';
 export { enableRequestContext, currentRequestContext } from './context';
 export type { RequestContext } from './context';
 export { createEntitlements } from './entitlements';

@@ -1,4 +1,5 @@
 import type { CheckInput } from './types';
+import { markStiggGateError } from './stigg-gate-error';
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -16,6 +17,7 @@ export type IdName = 'customerId' | 'featureId' | 'resourceId';
  */
 export class InvalidIdError extends TypeError {
   override readonly name = 'InvalidIdError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_INVALID_ID';
   readonly status: 400 | 401;
 
   constructor(
@@ -27,6 +29,7 @@ export class InvalidIdError extends TypeError {
     this.status = field === 'customerId' ? 401 : 400;
   }
 }
+markStiggGateError(InvalidIdError);
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -1,8 +1,10 @@
 import type { PendingUsage } from './types';
+import { StiggGateError } from './stigg-gate-error';
 
 /** The memory store's outbox is at its bound even after compaction: the report was not queued. */
-export class OutboxFullError extends Error {
+export class OutboxFullError extends StiggGateError {
   override readonly name = 'OutboxFullError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_OUTBOX_FULL';
   readonly transient = false;
   constructor(readonly maxPendingUsage: number) {
     super(

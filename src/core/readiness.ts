@@ -1,6 +1,7 @@
 import { failureKind } from './transient';
 import { raceTimer } from './timers';
 import type { EntitlementsUpstream } from './types';
+import { StiggGateError } from './stigg-gate-error';
 
 /** The customer the readiness probe asks about: any answer from Stigg about it proves the key and the URL. */
 export const READINESS_CUSTOMER = 'stigg-gate-readiness-probe';
@@ -17,8 +18,9 @@ const FIXES: Record<NotReadyCause, string> = {
 };
 
 /** `ready()` found Stigg unusable: `reason` says which way, the message says how to fix it. */
-export class NotReadyError extends Error {
+export class NotReadyError extends StiggGateError {
   override readonly name = 'NotReadyError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_NOT_READY';
 
   constructor(
     readonly reason: NotReadyCause,

@@ -1,14 +1,16 @@
 import { asError, isThenable } from './maybe-promise';
 import { unref } from './timers';
 import type { PendingUsage, Store } from './types';
+import { StiggGateError } from './stigg-gate-error';
 
 /** Reports held here at most; past it no metered request is granted (see refusal()). */
 export const MAX_STRANDED = 100_000;
 const RETRY_MS = 1_000;
 
 /** The commits a shared store refused fill what this process holds: a metered grant would serve a unit it cannot keep. */
-export class HeldCommitsFullError extends Error {
+export class HeldCommitsFullError extends StiggGateError {
   override readonly name = 'HeldCommitsFullError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_HELD_COMMITS_FULL';
   readonly transient = false;
   constructor(readonly maxHeld: number) {
     super(

@@ -2,6 +2,7 @@ import { asError } from './maybe-promise';
 import type { Runtime } from './runtime';
 import { callOutcome, failureKind } from './transient';
 import type { UpstreamCall, UpstreamEntitlement, UpstreamEntitlementsState } from './types';
+import { StiggGateError } from './stigg-gate-error';
 
 /** One read of a customer's (and resource's) entitlement set, shared by every key of it that misses meanwhile. */
 export interface SetRead {
@@ -19,8 +20,9 @@ export interface SetRead {
  * or, `throttled`, the gate's own bound refused one more read for it: Stigg was not asked, so no
  * fallback or fail-open grant stands in for its answer.
  */
-export class CustomerRateLimitedError extends Error {
+export class CustomerRateLimitedError extends StiggGateError {
   override readonly name = 'CustomerRateLimitedError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_CUSTOMER_RATE_LIMITED';
   readonly transient = true;
   constructor(
     readonly customerId: string,

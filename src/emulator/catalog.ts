@@ -15,6 +15,7 @@ import type {
   PromotionalEntitlementPeriod,
   ResetPeriod,
 } from './catalog-types';
+import { markStiggGateError } from '../core/stigg-gate-error';
 
 const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER', 'ENUM'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];
@@ -30,6 +31,7 @@ const PROMO_PERIODS: readonly PromotionalEntitlementPeriod[] = ['ONE_WEEK', 'ONE
 /** Thrown for a catalog that cannot be served; `path` points at the offending value (e.g. `plans[1].entitlements[0].featureId`). */
 export class CatalogError extends TypeError {
   override readonly name = 'CatalogError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_EMULATOR_CATALOG';
   constructor(
     readonly path: string,
     problem: string,
@@ -38,6 +40,7 @@ export class CatalogError extends TypeError {
     super(`Invalid emulator catalog${source === undefined ? '' : ` (${source})`}: ${path} ${problem}`);
   }
 }
+markStiggGateError(CatalogError);
 
 type Obj = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { StiggGateError } from '../core/stigg-gate-error';
 
 export type EmulatorErrorCode =
   | 'CustomerNotFound'
@@ -20,8 +21,9 @@ export type EmulatorErrorCode =
  * the code, `isValidationError`, the offending identifier and a trace id. graphql-js copies
  * `extensions` from the thrown error onto the GraphQL error it reports.
  */
-export class EmulatorError extends Error {
+export class EmulatorError extends StiggGateError {
   override readonly name = 'EmulatorError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_EMULATOR';
   readonly extensions: { code: EmulatorErrorCode; isValidationError: boolean; identifier?: string; traceId: string };
 
   constructor(code: EmulatorErrorCode, message: string, identifier?: string) {

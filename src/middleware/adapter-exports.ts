@@ -3,3 +3,4 @@ export type { ProblemDetails } from './problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from './problem';
 export { EntitlementDeniedError, EntitlementUnavailableError } from '../core/errors';
 export { InvalidIdError } from '../core/input';
+export { StiggGateError } from '../core/stigg-gate-error';

@@ -4,8 +4,8 @@ import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from './p
 import type { NodeResponse, Settlement } from './settle';
 
 /*
- * The Node host: what Express, Koa and Fastify (and Nest on either) share once the pipeline
- * (./pipeline) decided. The grant settles by how the http.ServerResponse ends (Settlement.watch,
+ * The Node host: what Express, Koa and Fastify share once the pipeline (./pipeline) decided (Nest
+ * uses RequestGate and Settlement directly, from its guard: ARCHITECTURE.md). The grant settles by how the http.ServerResponse ends (Settlement.watch,
  * ./settle); these are the pieces of answering on it.
  */
 

@@ -8,6 +8,7 @@ import {
   type StatusMapping,
 } from '../core/errors';
 import { InvalidIdError } from '../core/input';
+import { markStiggGateError } from '../core/stigg-gate-error';
 import type { Decision } from '../core/types';
 import { warnOnce } from '../middleware/gate';
 import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
@@ -19,6 +20,7 @@ import type { StiggNestConfig } from './options';
  * StiggExceptionFilter, bound to every controller route by StiggModule, renders it as problem+json.
  */
 export class EntitlementProblemException extends HttpException {
+  readonly errorCode: string = 'ERR_STIGG_GATE_NEST_PROBLEM';
   readonly problem: ProblemDetails;
   readonly retryAfterSeconds: number | undefined;
 
@@ -29,6 +31,7 @@ export class EntitlementProblemException extends HttpException {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+markStiggGateError(EntitlementProblemException);
 
 /** The exception for an error a decorated method threw (rendered with the module's status mapping). */
 export function problemException(error: RenderableError, statusMapping: StatusMapping | undefined): EntitlementProblemException {
@@ -61,7 +64,7 @@ export function deniedException(
   return new EntitlementProblemException(problem, undefined, cause);
 }
 
-interface FastifyReplyLike {
+export interface FastifyReplyLike {
   raw: ServerResponse;
   sent?: boolean;
   code(status: number): FastifyReplyLike;
@@ -69,7 +72,7 @@ interface FastifyReplyLike {
   send(body: string): unknown;
 }
 
-function isFastifyReply(value: unknown): value is FastifyReplyLike {
+export function isFastifyReply(value: unknown): value is FastifyReplyLike {
   const reply = value as Partial<FastifyReplyLike> | null;
   return (
     typeof reply === 'object' &&

@@ -5,6 +5,7 @@ export { EntitlementDecision } from './decision';
 export { SkipEntitlements, SKIP_ENTITLEMENTS_METADATA } from './skip';
 export { StiggExceptionFilter, EntitlementProblemException } from './exception';
 export { STIGG_ENTITLEMENTS } from './tokens';
+export { stiggWebhook, type StiggWebhookOptions } from './webhook';
 export type {
   StiggModuleOptions,
   StiggModuleAsyncOptions,

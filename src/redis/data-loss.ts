@@ -8,6 +8,7 @@ import { RedisStoreError } from './errors';
  */
 export class RedisDataLostError extends RedisStoreError {
   override readonly name = 'RedisDataLostError';
+  override readonly errorCode: string = 'ERR_STIGG_GATE_REDIS_DATA_LOST';
   /** The engine puts back the reservations it holds when it hears of one (Store.onError). */
   readonly dataLost = true;
   constructor(marker: string) {

@@ -1,6 +1,9 @@
+import { StiggGateError } from '../core/stigg-gate-error';
+
 /** A RedisStore operation failed, timed out, or was called after close(). */
-export class RedisStoreError extends Error {
+export class RedisStoreError extends StiggGateError {
   override readonly name: string = 'RedisStoreError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_REDIS';
   /** The Store method that failed, e.g. 'reserve'. */
   readonly operation: string;
   readonly timedOut: boolean;

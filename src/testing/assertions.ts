@@ -2,6 +2,7 @@ import { describeValue } from '../core/errors';
 import { isPlainObject } from '../core/input';
 import { rejectUnknownOptions } from '../core/unknown-options';
 import type { ReportedUsage } from './recording-store';
+import { StiggGateError } from '../core/stigg-gate-error';
 
 /** What expectReported() looks for: the reports of one customer's feature (and resource), and their total. */
 export interface ExpectedReport {
@@ -17,8 +18,9 @@ export interface ExpectedReport {
  * An assertion failure any test runner shows as one: jest, vitest and node:test print the message,
  * and the runners that diff `expected` and `actual` do so.
  */
-export class UsageAssertionError extends Error {
+export class UsageAssertionError extends StiggGateError {
   override readonly name = 'AssertionError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_USAGE_ASSERTION';
   readonly code = 'ERR_ASSERTION';
   constructor(
     message: string,

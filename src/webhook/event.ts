@@ -1,4 +1,5 @@
 import { idProblem, MAX_ID_LENGTH } from '../core/input';
+import { StiggGateError } from '../core/stigg-gate-error';
 
 /** What a Stigg webhook asks of the gate, once its body is read and checked. */
 export type WebhookAction =
@@ -12,8 +13,9 @@ export type WebhookAction =
   | { readonly kind: 'ignore'; readonly type: string };
 
 /** A body that is not a Stigg event the gate understands: answered 400. */
-export class MalformedWebhookError extends Error {
+export class MalformedWebhookError extends StiggGateError {
   override readonly name = 'MalformedWebhookError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_WEBHOOK_MALFORMED';
 }
 
 const ENTITLEMENTS_UPDATED = 'entitlements.updated';

@@ -1,3 +1,5 @@
+import { StiggGateError } from '../core/stigg-gate-error';
+
 /** Stigg's events are a few KB; a larger body is refused rather than buffered. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How long a webhook's body may take to arrive once its headers carried the secret. */
@@ -8,23 +10,26 @@ export interface WebhookLimits {
   readonly bodyTimeoutMs: number;
 }
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends StiggGateError {
   override readonly name = 'BodyTooLargeError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_WEBHOOK_BODY_TOO_LARGE';
   constructor(readonly maxBodyBytes: number) {
     super(`the body exceeds ${maxBodyBytes} bytes (maxBodyBytes)`);
   }
 }
 
-export class BodyTimeoutError extends Error {
+export class BodyTimeoutError extends StiggGateError {
   override readonly name = 'BodyTimeoutError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_WEBHOOK_BODY_TIMEOUT';
   constructor(readonly bodyTimeoutMs: number) {
     super(`the body did not arrive within ${bodyTimeoutMs} ms (bodyTimeoutMs)`);
   }
 }
 
 /** The sender hung up (or the stream broke) before the whole body arrived: answered 400 to nobody, never the app's error. */
-export class BodyAbortedError extends Error {
+export class BodyAbortedError extends StiggGateError {
   override readonly name = 'BodyAbortedError';
+  readonly errorCode: string = 'ERR_STIGG_GATE_WEBHOOK_BODY_ABORTED';
   constructor(options?: { cause?: unknown }) {
     super('the body ended before it was complete (the sender hung up)', options);
   }

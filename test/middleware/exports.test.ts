@@ -4,7 +4,7 @@ import * as ho from '../../src/middleware/hono';
 import * as ko from '../../src/middleware/koa';
 
 // Every adapter exports the same set (issue 24): its setup, requireFeature, entitlementErrorHandler,
-// stiggWebhook, the errors it renders and the problem constants. Exact, so that an export added to one
+// stiggWebhook, the errors it renders (and their base, StiggGateError) and the problem constants. Exact, so that an export added to one
 // adapter and not the others fails here.
 
 const COMMON = [
@@ -13,6 +13,7 @@ const COMMON = [
   'InvalidIdError',
   'PROBLEM_CONTENT_TYPE',
   'PROBLEM_TYPE_PREFIX',
+  'StiggGateError',
   'entitlementErrorHandler',
   'requireFeature',
   'stiggWebhook',

@@ -11,6 +11,7 @@ import type { Decision, Entitlements, Logger } from '../../src/core/types';
 import type { StatusMapping } from '../../src/core/errors';
 import { fastifyAdapter } from './adapters/fastify';
 import { honoAdapter } from './adapters/hono';
+import { nextAdapter } from './adapters/next';
 import { valuesFor } from './values';
 import { STREAM_FIRST, STREAM_LAST } from './stream';
 
@@ -70,7 +71,7 @@ export interface RouteSpec {
   gates: Gate[];
   handler?: HandlerSpec;
   /** Raw middleware mounted before the gates (misuse tests), per framework. */
-  use?: { express?: unknown[]; koa?: unknown[]; fastify?: unknown[]; hono?: unknown[] };
+  use?: { express?: unknown[]; koa?: unknown[]; fastify?: unknown[]; hono?: unknown[]; next?: unknown[] };
 }
 
 export interface BuildOptions {
@@ -105,7 +106,7 @@ export interface Built {
 
 export interface Adapter {
   name: string;
-  kind: 'express' | 'koa' | 'fastify' | 'hono';
+  kind: 'express' | 'koa' | 'fastify' | 'hono' | 'next';
   build(options: BuildOptions): Built;
 }
 
@@ -393,6 +394,7 @@ export const adapters: Adapter[] = [
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   fastifyAdapter('fastify 4', require('fastify4'), defaultCustomer),
   honoAdapter('hono (node)', defaultCustomer),
+  nextAdapter('next (route handlers)', defaultCustomer),
 ];
 
 /** Listen on a free loopback port; resolves to the base URL. */

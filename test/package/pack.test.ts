@@ -190,6 +190,7 @@ beforeAll(async () => {
     'LICENSE',
     'CHANGELOG.md',
     'CONTRIBUTING.md',
+    'ARCHITECTURE.md',
   ]) {
     if (fs.existsSync(path.join(repo, file))) fs.copyFileSync(path.join(repo, file), path.join(staging, file));
   }
@@ -330,6 +331,7 @@ describe('the packed package', () => {
         'README.md',
         'CHANGELOG.md',
         'CONTRIBUTING.md',
+        'ARCHITECTURE.md',
         'docs/emulator.md',
         'examples/emulator-catalog.json',
       ]),
@@ -337,7 +339,7 @@ describe('the packed package', () => {
     expect(
       packed.files.filter(
         (f) =>
-          !/^dist\/(cjs|esm|module)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|examples\/emulator-catalog\.json)$/.test(
+          !/^dist\/(cjs|esm|module)\/|^docs\/[\w-]+\.md$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|CONTRIBUTING\.md|ARCHITECTURE\.md|examples\/emulator-catalog\.json)$/.test(
             f,
           ),
       ),

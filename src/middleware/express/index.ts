@@ -3,6 +3,7 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
+import { refuseUncalledMount } from '../uncalled';
 import { failOnRejection, sendProblem } from '../node-host';
 import { gatedMiddleware, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
@@ -82,3 +83,6 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     else sendProblem(res, rendered.problem, rendered.retryAfterSeconds);
   };
 }
+
+// app.use(requireFeature) without the call throws at app.use(), which reads `handle` (src/middleware/uncalled.ts).
+for (const factory of [stigg, requireFeature, entitlementErrorHandler]) refuseUncalledMount(factory, 'handle');

@@ -6,6 +6,7 @@ import * as g from '../gate';
 import { failOnRejection } from '../node-host';
 import { gatedMiddleware, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
+import { refuseUncalledMount } from '../uncalled';
 import { HANDLER_NAME, INTERNAL_PROBLEM, isClientError, outsidePluginError, reachesDefaultHandler } from './errors';
 import { configOf, flavor, gateOf, type OnDenied } from './plugin';
 
@@ -94,3 +95,6 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
   };
   return Object.defineProperty(handler, 'name', { value: HANDLER_NAME });
 }
+
+// A route hook that is one of these uncalled fails stiggPlugin's onRoute check at registration (src/middleware/uncalled.ts).
+for (const factory of [requireFeature, entitlementErrorHandler]) refuseUncalledMount(factory, null);

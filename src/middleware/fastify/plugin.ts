@@ -3,6 +3,7 @@ import { afterRequestContextEnabled, isRequestContextEnabled, requestContextStor
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
 import type { ProblemDetails } from '../problem';
+import { refuseUncalledHooks } from '../uncalled';
 
 /** Renders a denial yourself instead of the default problem+json response. It must send the reply. */
 export type OnDenied = (decision: Decision, request: FastifyRequest, reply: FastifyReply, problem: ProblemDetails) => void | Promise<void>;
@@ -72,6 +73,8 @@ function registerStigg(fastify: FastifyInstance, options: StiggPluginOptions, do
   // Marked skip-override, this runs in the registering scope: that scope and its children see the config
   // (inherited through the instance prototype), sibling scopes do not.
   (fastify as ConfiguredInstance)[kConfig] = config;
+  // { preHandler: requireFeature } (the factory itself) fails the route's registration, hence app.ready().
+  fastify.addHook('onRoute', refuseUncalledHooks);
   if (!fastify.hasRequestDecorator('entitlement')) {
     fastify.decorateRequest('entitlement', null);
     fastify.decorateRequest('entitlements', null);

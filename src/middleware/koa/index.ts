@@ -3,6 +3,7 @@ import { isRequestContextEnabled, requestContextStorage } from '../../core/conte
 import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import * as g from '../gate';
+import { refuseUncalledMount } from '../uncalled';
 import { watchBodyStream } from '../node-host';
 import { gatedMiddleware, rethrow, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
@@ -89,6 +90,9 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     }
   };
 }
+
+// app.use(requireFeature) without the call throws at app.use(), which reads `_name` (src/middleware/uncalled.ts).
+for (const factory of [stigg, requireFeature, entitlementErrorHandler]) refuseUncalledMount(factory, '_name');
 
 export * from '../adapter-exports';
 export { stiggWebhook } from './webhook';

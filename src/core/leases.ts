@@ -1,5 +1,6 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
 import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
+import { overrunAfterLapse } from './lapsed-commit';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -22,6 +23,8 @@ class EntitlementLease implements Lease {
   private counted: number | undefined;
   /** When the reservation was made (renewals stop after reservationMaxMs). */
   reservedAt = 0;
+  /** Its client left mid-work: no longer renewed, its reservation may have lapsed by the commit. */
+  wasAbandoned = false;
   /** Links of Reservations' list of live leases. */
   live = false;
   prevLive: EntitlementLease | undefined = undefined;
@@ -73,7 +76,9 @@ class EntitlementLease implements Lease {
   }
 
   abandoned(): void {
-    if (!this.settled) this.owner.unhold(this);
+    if (this.settled) return;
+    this.wasAbandoned = true;
+    this.owner.unhold(this);
   }
 
   private markSettled(): void {
@@ -140,7 +145,9 @@ export class Reservations {
       if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }
-    if (units > decision.requestedUsage) this.overrun(decision, units);
+    // An abandoned lease's reservation may have lapsed: judged by the usage once the commit is in (./lapsed-commit).
+    const lapsable = lease.wasAbandoned && reservationId !== undefined;
+    if (units > decision.requestedUsage && !lapsable) this.overrun(decision, units);
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, units, 'DELTA');
     let queued: MaybePromise<void>;
     try {
@@ -151,6 +158,7 @@ export class Reservations {
       return;
     }
     if (isThenable(queued)) this.runtime.background(queued);
+    if (lapsable) overrunAfterLapse(this.runtime, key, decision, units, queued);
     this.afterClose?.(decision, report.idempotencyKey);
   }
 

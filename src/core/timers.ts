@@ -13,6 +13,14 @@ export function ref(timer: Handle): void {
   (timer as { ref?: () => void }).ref?.();
 }
 
+/**
+ * Cloudflare Workers (workerd): a timer runs inside the request that set it, and what it starts is
+ * bound to that request. Work started there and still pending when the request ends is dropped: its
+ * promises never settle, and whatever waits on them waits forever.
+ */
+export const requestScopedTimers: boolean =
+  (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent === 'Cloudflare-Workers';
+
 export const soon: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 

@@ -355,7 +355,10 @@ export interface UsageOverrun {
   readonly decision: Decision;
   /** The units reported for the request (its reservation was `decision.requestedUsage`). */
   readonly actualUnits: number;
-  /** The usage known when the request was granted, plus `actualUnits`. */
+  /**
+   * The usage known when the request was granted, plus `actualUnits`; for a request whose client left
+   * and whose reservation lapsed before it committed, the usage in the store once it committed.
+   */
   readonly usage: number;
   readonly usageLimit: number;
 }

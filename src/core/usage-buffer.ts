@@ -1,7 +1,7 @@
 import { Arrivals } from './arrivals';
 import type { CircuitBreaker } from './circuit-breaker';
 import { asError, isThenable } from './maybe-promise';
-import { ref, soon, unref } from './timers';
+import { raceTimer, ref, requestScopedTimers, soon, unref } from './timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
 import { retryDelay } from './retry-delay';
 import { callOutcome, failureKind, refusalCode } from './transient';
@@ -53,6 +53,14 @@ export interface DeliveryContext {
   readonly acked: boolean;
 }
 
+/**
+ * Workers (requestScopedTimers): how long a drain may hold up the next one. A drain started in a
+ * request that ended without waiting for it (a flush not handed to waitUntil, or one cut off by the
+ * waitUntil limit) never settles there; the next drain waits this long, then runs all the same (its
+ * reports are claimed apart from the stuck one's, which come back after leaseMs).
+ */
+const STALE_DRAIN_MS = 10_000;
+
 /** Singles of a split batch that may fail alike before the failure is taken for everyone's. */
 const SPLIT_PROBES = 3;
 
@@ -66,6 +74,8 @@ export class UsageBuffer {
   private readonly random: () => number;
   private tail: Promise<void> = Promise.resolve();
   private flushQueued: Promise<void> | undefined;
+  /** When flushQueued was queued (a stale one, on Workers, is not handed out again). */
+  private flushQueuedAt = 0;
   private batchDrainQueued = false;
   private batchKickScheduled = false;
   private queuedLocally = 0;
@@ -93,8 +103,14 @@ export class UsageBuffer {
     return this.refusals.isParked;
   }
 
+  /**
+   * Starts the periodic drain; not on Workers (usage is delivered per invocation there, in waitUntil):
+   * a tick fired inside a long request chained its drain to that request, and once the request ended
+   * the drain never settled, and every later flush waited behind it (measured in workerd: nothing
+   * delivered again for the isolate's life).
+   */
   start(): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || requestScopedTimers) return;
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(this.options.flushIntervalMs / 2)));
     unref(this.timer);
   }
@@ -165,14 +181,17 @@ export class UsageBuffer {
   }
 
   private drainAll(): Promise<void> {
-    if (this.flushQueued !== undefined) return this.flushQueued;
+    const stale = requestScopedTimers && this.options.now() - this.flushQueuedAt > STALE_DRAIN_MS;
+    if (this.flushQueued !== undefined && !stale) return this.flushQueued;
     const queued = this.enqueueDrain(true);
     this.flushQueued = queued;
+    this.flushQueuedAt = this.options.now();
     return queued;
   }
 
   private enqueueDrain(everything: boolean): Promise<void> {
-    const run = this.tail.then(() => {
+    const before = requestScopedTimers ? raceTimer(this.tail, STALE_DRAIN_MS, undefined) : this.tail;
+    const run = before.then(() => {
       if (everything) this.flushQueued = undefined;
       else this.batchDrainQueued = false;
       return this.drain(everything);

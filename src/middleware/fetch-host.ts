@@ -1,5 +1,5 @@
 import type { Entitlements, Logger } from '../core/types';
-import { watchBody } from './fetch-body';
+import { UNREAD_GRACE_MS, watchBody } from './fetch-body';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from './problem';
 import type { Settlement } from './settle';
 
@@ -43,26 +43,17 @@ function flush(delivery: Delivery, featureId: string): Promise<void> {
 
 /**
  * The handler returned `response`: settles `settlement` by it and returns the Response to send (its
- * body watched). Where the runtime can end the isolate once the response is out (`runtime`), the
- * usage is delivered inside waitUntil once settled; elsewhere the usage buffer's batching sends it.
+ * body watched); `settled` runs once the settlement is made (at once, or when the body ends). Where
+ * the runtime may never send it (`settled` given: Workers), a body it does not start reading is read
+ * out here (./fetch-body): at once when the client is known `gone`, else after UNREAD_GRACE_MS.
  */
-export function settleResponse<Req>(
-  settlement: Settlement<Req>,
-  response: Response,
-  runtime: WaitUntil | undefined,
-  delivery: Delivery,
-): Response {
-  const featureId = settlement.lease.decision.featureId;
+export function settleResponse<Req>(settlement: Settlement<Req>, response: Response, settled?: () => void, gone?: boolean): Response {
   if (response.status >= 400 || response.body === null) {
     settlement.answered(response.status);
-    if (runtime !== undefined && settlement.committed) runtime.waitUntil(flush(delivery, featureId));
+    settled?.();
     return response;
   }
-  if (runtime === undefined) return watchBody(response, settlement);
-  let settled!: () => void;
-  const whenSettled = new Promise<void>((resolve) => (settled = resolve));
-  runtime.waitUntil(whenSettled.then(() => (settlement.committed ? flush(delivery, featureId) : undefined)));
-  return watchBody(response, settlement, settled);
+  return watchBody(response, settlement, settled, settled && { graceMs: gone === true ? 0 : UNREAD_GRACE_MS });
 }
 
 /** The runtime's waitUntil, read through `read` (Hono's executionCtx getter throws where there is none: Node). */
@@ -81,20 +72,49 @@ export interface Exchange {
   res: Response;
 }
 
-/** Runs the handler (`next`), then settles by its Response, whether or not the client is still there. */
+/**
+ * Where the runtime can end the request's work once the response is out or the client left
+ * (`runtime`: Workers), the request is held open in waitUntil from BEFORE the handler runs until its
+ * grant is settled, and the usage is delivered there. Workers cancel a request's pending work when
+ * its client disconnects, unless a waitUntil promise is pending (then they wait for it, up to 30 s):
+ * registered only once the Response was returned, a handler still at work when its client left was
+ * cancelled mid-way and its grant never settled (held until it lapsed: free work). Elsewhere the
+ * usage buffer's batching sends the usage. Returns what to call once the grant is settled.
+ */
+function holdUntilSettled<Req>(settlement: Settlement<Req>, runtime: WaitUntil | undefined, delivery: Delivery): (() => void) | undefined {
+  if (runtime === undefined) return undefined;
+  let settled!: () => void;
+  const whenSettled = new Promise<void>((resolve) => (settled = resolve));
+  const featureId = settlement.lease.decision.featureId;
+  runtime.waitUntil(whenSettled.then(() => (settlement.committed ? flush(delivery, featureId) : undefined)));
+  return settled;
+}
+
+/**
+ * Runs the handler (`next`), then settles by its Response, whether or not the client is still there.
+ * `gone` tells whether the client is known to have left (Workers' request.signal, with the
+ * enable_request_signal compatibility flag); read only where there is a `runtime`.
+ */
 export async function settleAround<Req>(
   exchange: Exchange,
   next: () => Promise<unknown>,
   settlement: Settlement<Req>,
   runtime: WaitUntil | undefined,
   delivery: Delivery,
+  gone?: () => boolean,
 ): Promise<void> {
+  const settled = holdUntilSettled(settlement, runtime, delivery);
   try {
     await next();
   } catch (error) {
     settlement.failed();
+    settled?.();
     throw error;
   }
-  if (exchange.error !== undefined) settlement.failed();
-  else exchange.res = settleResponse(settlement, exchange.res, runtime, delivery);
+  if (exchange.error === undefined) {
+    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true);
+    return;
+  }
+  settlement.failed();
+  settled?.();
 }

@@ -38,9 +38,9 @@ afterEach(async () => {
   await entitlements.close();
 });
 
-function app() {
+function app(engine: Entitlements = entitlements) {
   const hono = new Hono();
-  hono.use(stigg({ entitlements, customer: (c) => c.req.header('x-customer'), logger }));
+  hono.use(stigg({ entitlements: engine, customer: (c) => c.req.header('x-customer'), logger }));
   hono.post('/templates', requireFeature(TEMPLATES, 1), (c) => c.json({ ok: true }));
   hono.post('/templates-400', requireFeature(TEMPLATES, 1), (c) => c.json({ ok: false }, 400));
   hono.get('/free', (c) => c.json({ ok: true }));
@@ -74,10 +74,21 @@ test('a committed request hands a flush to waitUntil, which delivers its usage',
   expect(errors).toEqual([]);
 });
 
-test('a 4xx, a denial and an ungated route hand nothing to waitUntil', async () => {
+test('a 4xx holds its request only until it is settled and delivers nothing; a denial and an ungated route hand nothing to waitUntil', async () => {
+  let flushes = 0;
+  const counting = Object.create(entitlements, {
+    flush: { value: () => ((flushes += 1), entitlements.flush()) },
+  }) as Entitlements;
+  const hono = app(counting);
+  const gated = executionContext();
+  expect((await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, gated.ctx)).status).toBe(
+    400,
+  );
+  // Held from before the handler ran (a Worker cancels a request whose client left unless waitUntil holds it).
+  expect(gated.waited).toHaveLength(1);
+  await Promise.all(gated.waited);
+  expect(flushes).toBe(0);
   const { waited, ctx } = executionContext();
-  const hono = app();
-  expect((await hono.request('/templates-400', { method: 'POST', headers: { 'x-customer': 'cust-basic' } }, {}, ctx)).status).toBe(400);
   expect((await hono.request('/templates', { method: 'POST', headers: { 'x-customer': 'cust-nobody' } }, {}, ctx)).status).toBe(403);
   expect((await hono.request('/free', {}, {}, ctx)).status).toBe(200);
   expect(waited).toEqual([]);

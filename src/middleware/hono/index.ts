@@ -55,6 +55,7 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
           settlement,
           waitUntilOf(() => c.executionCtx),
           (c as GatedContext)[kGate] as Gate,
+          () => c.req.raw.signal.aborted,
         ),
   send(c, _next, _none, problem, retryAfterSeconds) {
     // Through the context: headers set before (RateLimit fields, an earlier middleware's CORS) stay on the answer.

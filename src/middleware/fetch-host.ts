@@ -13,6 +13,11 @@ import type { Settlement } from './settle';
 /** What Workers (and other runtimes that end an isolate once the response is out) offer the app. */
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
+  /**
+   * false where the runtime reads or cancels every body it was handed (Node under Next.js): no body
+   * is read out for it. Absent: it may drop one unread (Workers, ./fetch-body).
+   */
+  readonly dropsUnreadBodies?: false;
 }
 
 /** Where a host finds what it delivers with: the request's gate. */
@@ -47,13 +52,19 @@ function flush(delivery: Delivery, featureId: string): Promise<void> {
  * the runtime may never send it (`settled` given: Workers), a body it does not start reading is read
  * out here (./fetch-body): at once when the client is known `gone`, else after UNREAD_GRACE_MS.
  */
-export function settleResponse<Req>(settlement: Settlement<Req>, response: Response, settled?: () => void, gone?: boolean): Response {
+export function settleResponse<Req>(
+  settlement: Settlement<Req>,
+  response: Response,
+  settled?: () => void,
+  gone?: boolean,
+  unread = true,
+): Response {
   if (response.status >= 400 || response.body === null) {
     settlement.answered(response.status);
     settled?.();
     return response;
   }
-  return watchBody(response, settlement, settled, settled && { graceMs: gone === true ? 0 : UNREAD_GRACE_MS });
+  return watchBody(response, settlement, settled, settled && unread ? { graceMs: gone === true ? 0 : UNREAD_GRACE_MS } : undefined);
 }
 
 /** The runtime's waitUntil, read through `read` (Hono's executionCtx getter throws where there is none: Node). */
@@ -112,7 +123,8 @@ export async function settleAround<Req>(
     throw error;
   }
   if (exchange.error === undefined) {
-    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true);
+    const unread = runtime?.dropsUnreadBodies !== false;
+    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread);
     return;
   }
   settlement.failed();

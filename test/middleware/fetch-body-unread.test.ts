@@ -1,4 +1,5 @@
 import { UNREAD_DRAIN_MS, UNREAD_GRACE_MS, watchBody } from '../../src/middleware/fetch-body';
+import { settleResponse } from '../../src/middleware/fetch-host';
 import type { Settlement } from '../../src/middleware/settle';
 
 // A body the runtime stops reading without cancelling it (workerd: the client left while it was being
@@ -92,4 +93,15 @@ test('without an unread watch (Node: the response closes) nothing is read out', 
   watchBody(new Response(source(CHUNKS)), settlement, settled);
   await jest.advanceTimersByTimeAsync(10 * (UNREAD_GRACE_MS + UNREAD_DRAIN_MS));
   expect(calls).toEqual([]);
+});
+
+test('settleResponse reads out an unread body only for a runtime that may drop it (Workers), never under Next on Node', async () => {
+  const workers = recorder();
+  settleResponse(workers.settlement, new Response(source(CHUNKS, true)), workers.settled, false);
+  const next = recorder();
+  settleResponse(next.settlement, new Response(source(CHUNKS, true)), next.settled, false, false);
+  await jest.advanceTimersByTimeAsync(UNREAD_GRACE_MS + UNREAD_DRAIN_MS + 1_000);
+  expect(workers.calls).toEqual(['aborted', 'settled']);
+  // Node reads the body or cancels it when the client leaves: it is left to Node, however long it waits.
+  expect(next.calls).toEqual([]);
 });

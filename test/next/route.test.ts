@@ -2,6 +2,7 @@ import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/next';
 import { EntitlementDeniedError } from '../../src/core/errors';
+import { afterResponse } from '../../src/middleware/next/after';
 
 // stigg-gate/next's misuse fails where it is written, with the fix (a route file is evaluated when
 // Next loads it, so a TypeError there shows at the first compile, not at the first paying request).
@@ -44,4 +45,11 @@ test("entitlementErrorHandler() renders stigg-gate's errors as problem+json and 
     accessDeniedReason: 'NoFeatureEntitlementInSubscription',
   });
   expect(() => entitlementErrorHandler('x' as never)).toThrow(/entitlementErrorHandler\(\) takes an optional options object/);
+});
+
+test("usage goes to Next's after(), and no body is read out for Node (it reads or cancels every body itself)", () => {
+  const runtime = afterResponse();
+  expect(runtime?.dropsUnreadBodies).toBe(false);
+  // Outside a request scope after() throws; the hand-over is then skipped, never thrown at the route.
+  expect(() => runtime?.waitUntil(Promise.resolve())).not.toThrow();
 });

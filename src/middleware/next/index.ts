@@ -1,9 +1,8 @@
-// next has no exports map: Node's ESM loader needs the file name.
-import * as nextServer from 'next/server.js';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
 import type { StatusMapping } from '../../core/errors';
 import type { Decision } from '../../core/types';
 import { goneResponse, problemResponse, settleAround, type WaitUntil } from '../fetch-host';
+import { afterResponse } from './after';
 import * as g from '../gate';
 import { runGate, rethrow, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
@@ -80,21 +79,6 @@ const host: Host<Request, OnDenied, Call, Next, undefined, Answer | Promise<Answ
     (call.headers ??= []).push([name, value]);
   },
 };
-
-/** Next's after(), where this Next has it and the call runs inside a request; else the usage buffer's batching delivers. */
-function afterResponse(): WaitUntil | undefined {
-  const after = (nextServer as { after?: (task: Promise<unknown>) => void }).after;
-  if (typeof after !== 'function') return undefined;
-  return {
-    waitUntil(promise) {
-      try {
-        after(promise);
-      } catch {
-        // Outside a request scope (a handler called directly, as in a unit test): nothing to wait for.
-      }
-    },
-  };
-}
 
 /** The headers the gates set (RateLimit fields) on the Response that goes out. */
 function withHeaders(response: Response, headers: [string, string][] | undefined): Response {

@@ -13,7 +13,7 @@ import { CUSTOMER_HEADER, adapters, close, type Adapter } from '../../middleware
 // routers, Fastify's exposeHeadRoutes, Hono), so the work of a metered GET route is done and nothing is
 // reserved or reported: measured, limit 3 templates, 20 HEAD requests on a GET route reserving 1: the
 // handler ran 20 times, Stigg counted 0, and an ordinary GET is still granted afterwards — on Express
-// 4/5, Koa 2/3, Fastify 4/5 and Hono. A client can have a metered GET route's work done without limit.
+// 4/5, Koa 2/3, Fastify 4/5, Hono and Next.js route handlers. A client can have a metered GET route's work done without limit.
 // Hint (a design choice, hence a repro): meter HEAD like the GET whose handler it runs (reserve, commit
 // on < 400), or answer HEAD on a metered route from the check alone without running the handler.
 

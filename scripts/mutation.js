@@ -33,6 +33,7 @@ const TARGETS = [
     tests: [...core('policies', 'fallback-pins'), ...attack('fallback-limit-late-release', 'settle-fallback-overrun')],
   },
   { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
+  { file: 'src/core/overrun.ts', tests: [...core('settle'), ...attack('settle-overrun-signal', 'settle-fallback-overrun')] },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },
   { file: 'src/core/reservation-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },

@@ -5,6 +5,7 @@ import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
+import { overrun } from './overrun';
 import { unref } from './timers';
 import { UnsettledLeases } from './unsettled';
 import type { UsageLedger } from './usage-ledger';
@@ -147,32 +148,23 @@ export class Reservations {
     }
     // An abandoned lease's reservation may have lapsed: judged by the usage once the commit is in (./lapsed-commit).
     const lapsable = lease.wasAbandoned && reservationId !== undefined;
-    if (units > decision.requestedUsage && !lapsable) this.overrun(decision, units);
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, units, 'DELTA');
     let queued: MaybePromise<void>;
+    let refused = false;
     try {
       queued = this.ledger.enqueue(key, report, reservationId, true);
     } catch {
       // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
       // with the whole report. commit() runs after the response: it must not throw there.
-      return;
+      queued = undefined;
+      refused = true;
     }
-    if (isThenable(queued)) this.runtime.background(queued);
-    if (lapsable) overrunAfterLapse(this.runtime, key, decision, units, queued);
-    this.afterClose?.(decision, report.idempotencyKey);
-  }
-
-  /** More units than reserved: when they take the usage past the limit, the app hears of it. */
-  private overrun(decision: Decision, actualUnits: number): void {
-    const { usageLimit, currentUsage } = decision;
-    if (usageLimit === null || decision.hasUnlimitedUsage) return;
-    const usage = (currentUsage ?? 0) + actualUnits;
-    if (usage <= usageLimit) return;
-    this.runtime.config.logger.warn(
-      { featureId: decision.featureId, requestedUsage: decision.requestedUsage, actualUnits, usage, usageLimit },
-      'stigg-gate: a request settled more units than it reserved and took the usage past its limit; the units were reported and later requests are decided against them',
-    );
-    this.runtime.emit('usage:overrun', { decision, actualUnits, usage, usageLimit });
+    if (lapsable) {
+      if (isThenable(queued)) this.runtime.background(queued);
+      if (!refused) overrunAfterLapse(this.runtime, key, decision, units, queued);
+    } else if (units > decision.requestedUsage) overrun(this.runtime, key, decision, units, queued);
+    else if (isThenable(queued)) this.runtime.background(queued);
+    if (!refused) this.afterClose?.(decision, report.idempotencyKey);
   }
 
   release(key: string, reservationId: string, lease: EntitlementLease): void {

@@ -27,8 +27,30 @@ export interface NodeResponse {
   readonly writableEnded: boolean;
   readonly headersSent: boolean;
   readonly statusCode: number;
+  /** null while the response is queued behind an earlier one of its connection (keep-alive pipelining). */
+  readonly socket?: unknown;
+  /** The request, whose connection a queued response watches (http.ServerResponse.req). */
+  readonly req?: { readonly socket?: Connection | null } | undefined;
   once(event: 'close' | 'pipe', listener: () => void): unknown;
   end(...args: never[]): unknown;
+}
+
+/** The parts of a net.Socket a queued response watches. */
+interface Connection {
+  readonly destroyed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * The connection of a response queued behind an earlier one (pipelined requests): Node never emits
+ * 'close' (nor 'finish') on such a response when the connection dies, so the connection is watched.
+ * undefined for a response that has its connection (its own 'close' is emitted).
+ */
+function queuedOn(res: NodeResponse): Connection | undefined {
+  if (res.socket !== null) return undefined;
+  const socket = res.req?.socket;
+  return socket === null ? undefined : socket;
 }
 
 type End = (this: NodeResponse, ...args: unknown[]) => unknown;
@@ -94,7 +116,21 @@ export class Settlement<Req> {
       this.closed(res);
       return;
     }
-    res.once('close', () => this.closed(res));
+    const connection = queuedOn(res);
+    if (connection === undefined) {
+      res.once('close', () => this.closed(res));
+      return;
+    }
+    if (connection.destroyed) {
+      this.closed(res);
+      return;
+    }
+    const connectionClosed = (): void => this.closed(res);
+    connection.once('close', connectionClosed);
+    res.once('close', () => {
+      connection.removeListener('close', connectionClosed);
+      this.closed(res);
+    });
   }
 
   private closed(res: NodeResponse): void {
@@ -207,7 +243,7 @@ export function releaseQuietly(lease: Lease, logger: Logger): void {
  * destroys the response) or something already ended it. A 'close' listener added now would never run.
  */
 export function isResponseGone(res: NodeResponse): boolean {
-  return res.destroyed || res.writableEnded;
+  return res.destroyed || res.writableEnded || queuedOn(res)?.destroyed === true;
 }
 
 function safeRelease(lease: Lease): void {

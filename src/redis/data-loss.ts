@@ -31,6 +31,8 @@ export class DataLossWatch {
   private epoch: string | undefined;
   private checking = false;
   private again = false;
+  /** Callers of verify() waiting for the checks under way to end. */
+  private waiting: Array<() => void> = [];
   private readonly listeners = new Set<(error: Error) => void>();
 
   constructor(
@@ -55,6 +57,13 @@ export class DataLossWatch {
     return this.epoch === undefined && !this.checking;
   }
 
+  /** check(), resolved once it (and any asked for meanwhile) is done and a loss it found reported. Never rejects. */
+  verify(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.check();
+    return done;
+  }
+
   /** Reports a loss to `listener` (the engines using the store) instead of the store's logger. */
   onLoss(listener: (error: Error) => void): () => void {
     this.listeners.add(listener);
@@ -76,7 +85,10 @@ export class DataLossWatch {
       )
       .finally(() => {
         this.checking = false;
-        if (!this.again) return;
+        if (!this.again) {
+          for (const resolve of this.waiting.splice(0)) resolve();
+          return;
+        }
         this.again = false;
         this.check();
       });

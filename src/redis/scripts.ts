@@ -143,8 +143,11 @@ return tostring(purgeAndSum(KEYS[1], KEYS[2]))
 
 /**
  * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH), the recovery
- * window after a data loss. ARGV: amount, limit ('inf' for none), ttlMs, reservation id.
- * Returns { 1|0, committed + reserved after the call }, or { 2, ms left } while the window is open.
+ * window after a data loss, the data-loss marker. ARGV: amount, limit ('inf' for none), ttlMs,
+ * reservation id, the marker's value the caller last read ('' for none).
+ * Returns { 1|0, committed + reserved after the call }, { 2, ms left } while the window is open, or
+ * { 3 } when the marker is not the one the caller read: Redis lost its data since (FLUSHALL, FLUSHDB,
+ * with no reconnect nor NOSCRIPT to tell), and the caller must check it before reserving.
  */
 export const RESERVE = script(
   'reserve',
@@ -153,6 +156,7 @@ ${EXTEND_TTL}
 ${PURGE_AND_SUM}
 local wait = redis.call('PTTL', KEYS[4])
 if wait > 0 then return { 2, tostring(wait) } end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[5] then return { 3 } end
 local usage = redis.call('HGET', KEYS[1], 'usage')
 if not usage then
   return redis.error_reply('ERR stigg-gate: no cached entitlement at ' .. KEYS[1] .. ' to reserve against; setEntitlement must come first')

@@ -254,12 +254,20 @@ export class RedisStore implements Store {
     if (writing !== undefined) await writing.catch(noop);
     const reservationId = randomUUID();
     const args = [String(amount), limit === Infinity ? 'inf' : String(limit), ttl, reservationId];
-    const keys = [...this.reservationKeys(key, true), this.recoveryKey];
-    let reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
+    const keys = [...this.reservationKeys(key, true), this.recoveryKey, this.dataLoss.marker];
+    const reserve = async (): Promise<[number, string]> => {
+      const reply = (await this.run('reserve', RESERVE, keys, [...args, this.dataLoss.known ?? ''])) as [number, string];
+      if (reply[0] !== 3) return reply;
+      // The marker changed since this process read it: a loss nothing else told of (FLUSHALL without a
+      // reconnect). Checked first: reported, and the recovery window opened, before anything is reserved.
+      await this.dataLoss.verify();
+      return (await this.run('reserve', RESERVE, keys, [...args, ''])) as [number, string];
+    };
+    let reply = await reserve();
     // After a data loss, reservations wait while every process puts back those it holds (see DATA_EPOCH).
     while (reply[0] === 2) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(Number(reply[1]), 1000) + 5));
-      reply = (await this.run('reserve', RESERVE, keys, args)) as [number, string];
+      reply = await reserve();
     }
     const [ok, currentUsage] = reply;
     return ok === 1 ? { ok: true, currentUsage: Number(currentUsage), reservationId } : { ok: false, currentUsage: Number(currentUsage) };

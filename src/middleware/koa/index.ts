@@ -46,8 +46,13 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
         watchBodyStream(ctx.body, ctx.res, settlement);
         settlement.answered(ctx.status, ctx.res);
       },
-      function releaseAndRethrow(error: unknown) {
-        settlement.failed();
+      function settleAndRethrow(error: unknown) {
+        // A handler that wrote to ctx.res itself (server-sent events) and then threw: what it sent is
+        // an answer cut short (onAbort) or complete, as on Express and Fastify; else it failed.
+        const { res } = ctx;
+        if (res.writableEnded) settlement.answered(res.statusCode, res);
+        else if (res.headersSent) settlement.aborted();
+        else settlement.failed();
         throw error;
       },
     );

@@ -116,21 +116,10 @@ function isInputError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
 }
 
-function noop(): void {}
-
-/** HEAD asks what a GET would answer: the same check, with nothing reserved and nothing to report. */
-function checkedLease(decision: Decision): Lease {
-  return { decision, commit: noop, release: noop, settle: noop };
-}
-
-function checkOnly(decision: MaybePromise<Decision>): MaybePromise<Lease> {
-  return isThenable(decision) ? decision.then(checkedLease) : checkedLease(decision);
-}
-
 /**
  * One per request, created by stigg(). It is also the AsyncLocalStorage store that decorated service
  * methods read, so it implements RequestContext. Resolvers run lazily and at most once.
- * `method` is the request's HTTP method: HEAD is checked but consumes nothing.
+ * `method` is the request's HTTP method (HEAD is metered like the GET whose handler it runs).
  */
 export class RequestGate<Req, Deny> implements RequestContext {
   readonly entitlements: Entitlements;
@@ -286,7 +275,8 @@ export class RequestGate<Req, Deny> implements RequestContext {
     let lease: MaybePromise<Lease>;
     try {
       const input = { customerId, featureId: route.featureId, resourceId, requestedUsage, requestedValues, mode: route.mode };
-      lease = this.method === 'HEAD' ? checkOnly(this.entitlements.check(input)) : this.entitlements.acquire(input);
+      // HEAD too: every framework answers it by running the GET handler, so its work is metered like the GET's.
+      lease = this.entitlements.acquire(input);
     } catch (error) {
       return this.unavailable(error);
     }

@@ -8,7 +8,7 @@ const NO_FEATURES: ReadonlySet<string> = new Set();
 
 /**
  * One per request: the shared gate (customer and resource resolved lazily, at most once, ids checked
- * as in Express and Koa; HEAD checks without consuming), what the guard reserved and decided, and the
+ * as in Express and Koa; HEAD metered like the GET it runs), what the guard reserved and decided, and the
  * AsyncLocalStorage context the interceptor enters so that decorated provider methods find the customer.
  */
 export class NestRequestContext extends RequestGate<ExecutionContext, NestDeniedHandler> {

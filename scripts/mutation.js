@@ -26,15 +26,21 @@ const middleware = (...names) => names.map((name) => `test/middleware/${name}.te
 /**
  * Each money-path file, most important first, with the suites that pin it: its unit suites and the few
  * end-to-end ones written for its behaviour. Every mutant loads each listed suite again (jest has no
- * per-file filter here), so the lists are kept short; the Redis suites and the slow differential
- * suite (test/conformance/decisions.test.ts) are left out: the figures are lower bounds.
+ * per-file filter here), so the lists are kept short; the Redis suites (but the fleet's fallback total,
+ * which only Redis counts) and the slow differential suite (test/conformance/decisions.test.ts) are
+ * left out: the figures are lower bounds.
  */
 const TARGETS = [
   { file: 'src/core/decide.ts', tests: core('decide', 'decide-pins', 'decide-rules-pins') },
   { file: 'src/core/usage-buffer.ts', tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage') },
   {
     file: 'src/core/failure-policy.ts',
-    tests: [...core('policies', 'fallback-pins'), ...attack('fallback-limit-late-release', 'settle-fallback-overrun')],
+    tests: [
+      ...core('policies', 'fallback-pins', 'logging'),
+      ...attack('fallback-limit-late-release', 'settle-fallback-overrun', 'fallback-limit-many-keys', 'read-bound-fail-open'),
+      // The only suite that reaches the fleet's total (Store.takeFallback): a unique key prefix, so it may share a Redis.
+      'test/redis/fallback-fleet.test.ts',
+    ],
   },
   { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },

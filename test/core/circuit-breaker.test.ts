@@ -43,3 +43,31 @@ test('half-open lets exactly one trial through; its outcome closes or reopens', 
   expect(circuit.allow()).toBe(true);
   expect(circuit.allow()).toBe(true);
 });
+
+test('a half-open trial that proved nothing (settled) frees the trial: the next call may go, the circuit stays half-open', () => {
+  const { circuit, advance } = breaker(1, 1000);
+  circuit.failure();
+  advance(1000);
+  expect(circuit.allow()).toBe(true);
+  expect(circuit.allow()).toBe(false);
+  circuit.settled();
+  expect(circuit.state).toBe('half-open');
+  expect(circuit.allow()).toBe(true);
+  expect(circuit.allow()).toBe(false);
+});
+
+test('the rejection tells how long until the next trial, counted from when the circuit opened', () => {
+  const { circuit, advance } = breaker(2, 10_000);
+  circuit.failure();
+  advance(5_000);
+  circuit.failure();
+  advance(3_000);
+  expect(circuit.allow()).toBe(false);
+  expect(circuit.rejection().retryInMs).toBe(7_000);
+  expect(circuit.rejection().message).toMatch(/next attempt in 7000ms/);
+  advance(9_000);
+  expect(circuit.allow()).toBe(true);
+  // Half-open, its trial out (and the reset timeout long past): the next call is refused with no wait to announce.
+  expect(circuit.allow()).toBe(false);
+  expect(circuit.rejection().retryInMs).toBe(0);
+});

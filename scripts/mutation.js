@@ -32,7 +32,10 @@ const middleware = (...names) => names.map((name) => `test/middleware/${name}.te
  */
 const TARGETS = [
   { file: 'src/core/decide.ts', tests: core('decide', 'decide-pins', 'decide-rules-pins') },
-  { file: 'src/core/usage-buffer.ts', tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage') },
+  {
+    file: 'src/core/usage-buffer.ts',
+    tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage', 'durable-usage', 'flapping-refusal'),
+  },
   {
     file: 'src/core/failure-policy.ts',
     tests: [

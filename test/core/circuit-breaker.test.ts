@@ -6,6 +6,12 @@ function breaker(failureThreshold = 3, resetTimeoutMs = 1000) {
   return { circuit, advance: (ms: number) => (now += ms) };
 }
 
+test('a new breaker is closed and lets every call through', () => {
+  const { circuit } = breaker(3);
+  expect(circuit.state).toBe('closed');
+  expect([circuit.allow(), circuit.allow(), circuit.allow()]).toEqual([true, true, true]);
+});
+
 test('opens after failureThreshold consecutive failures, a success in between resets the count', () => {
   const { circuit } = breaker(3);
   circuit.failure();
@@ -20,6 +26,8 @@ test('opens after failureThreshold consecutive failures, a success in between re
   expect(circuit.allow()).toBe(false);
   const rejection = circuit.rejection();
   expect(rejection).toBeInstanceOf(CircuitOpenError);
+  // The fail-open warning tells a refusal of the open circuit by this name.
+  expect(rejection.name).toBe('CircuitOpenError');
   expect(rejection.transient).toBe(true);
   expect(rejection.message).toMatch(/next attempt in 1000ms/);
 });

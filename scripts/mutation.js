@@ -39,7 +39,7 @@ const TARGETS = [
   {
     file: 'src/core/failure-policy.ts',
     tests: [
-      ...core('policies', 'fallback-pins', 'logging'),
+      ...core('policies', 'fallback-pins', 'logging', 'entitlements'),
       ...attack('fallback-limit-late-release', 'settle-fallback-overrun', 'fallback-limit-many-keys', 'read-bound-fail-open'),
       // The only suite that reaches the fleet's total (Store.takeFallback): a unique key prefix, so it may share a Redis.
       'test/redis/fallback-fleet.test.ts',

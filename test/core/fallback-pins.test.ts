@@ -62,6 +62,7 @@ test('a fallback lease of a feature without a usageLimit releases without error 
   rig.emulator.setFaults({ failureRate: 1 });
   const lease = await acquire(entitlements, 'fp-open');
   expect(lease).not.toBe('unavailable');
-  expect((lease as Lease).decision).toMatchObject({ granted: true, source: 'fallback' });
+  // Nothing counted, and Stigg did not say: the usage is unknown, not 0 (mutant: usedBefore 0 for a rule without usageLimit).
+  expect((lease as Lease).decision).toMatchObject({ granted: true, source: 'fallback', currentUsage: null });
   expect(() => (lease as Lease).release()).not.toThrow();
 });

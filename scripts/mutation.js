@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run test:mutation [-- <file filter>... --concurrency N]
+// npm run test:mutation [-- <file filter>[:<lines>]... --concurrency N --tests <suite,...>]
 //
 // StrykerJS over the money paths: the files where a one-token change grants access that was not
 // paid for, denies a paying customer, or loses or doubles a unit of usage. Each file is mutated
@@ -8,6 +8,10 @@
 //
 // Per file: "detected" = (killed + timed out) / valid mutants (no coverage counts as survived). The
 // reports (HTML and JSON) go to reports/mutation/<file>.*. Exits 1 when a file is under THRESHOLD.
+//
+// `usage-buffer:200-300` mutates only those lines of the file (Stryker's `mutate` ranges; several
+// ranges: `leases:40-90,200-260`), for a file whose whole run would take too long or a re-check of
+// one function. `--tests` replaces the file's suites (comma-separated paths) for one run.
 'use strict';
 
 const path = require('node:path');
@@ -22,19 +26,29 @@ const middleware = (...names) => names.map((name) => `test/middleware/${name}.te
 /**
  * Each money-path file, most important first, with the suites that pin it: its unit suites and the few
  * end-to-end ones written for its behaviour. Every mutant loads each listed suite again (jest has no
- * per-file filter here), so the lists are kept short; the Redis suites and the slow differential
- * suite (test/conformance/decisions.test.ts) are left out: the figures are lower bounds.
+ * per-file filter here), so the lists are kept short; the Redis suites (but the fleet's fallback total,
+ * which only Redis counts) and the slow differential suite (test/conformance/decisions.test.ts) are
+ * left out: the figures are lower bounds.
  */
 const TARGETS = [
   { file: 'src/core/decide.ts', tests: core('decide', 'decide-pins', 'decide-rules-pins') },
-  { file: 'src/core/usage-buffer.ts', tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage') },
+  {
+    file: 'src/core/usage-buffer.ts',
+    tests: core('usage-buffer-pins', 'retry-backoff-pins', 'systemic-refusal', 'usage', 'durable-usage', 'flapping-refusal'),
+  },
   {
     file: 'src/core/failure-policy.ts',
-    tests: [...core('policies', 'fallback-pins'), ...attack('fallback-limit-late-release', 'settle-fallback-overrun')],
+    tests: [
+      ...core('policies', 'fallback-pins', 'logging', 'entitlements'),
+      ...attack('fallback-limit-late-release', 'settle-fallback-overrun', 'fallback-limit-many-keys', 'read-bound-fail-open'),
+      // The only suite that reaches the fleet's total (Store.takeFallback): a unique key prefix, so it may share a Redis.
+      'test/redis/fallback-fleet.test.ts',
+    ],
   },
   { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
   { file: 'src/core/overrun.ts', tests: [...core('settle'), ...attack('settle-overrun-signal', 'settle-fallback-overrun')] },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },
+  { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
   { file: 'src/core/reservation-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
   { file: 'src/core/memory-outbox.ts', tests: [...core('memory-store', 'usage'), ...attack('outbox-bound')] },
@@ -49,20 +63,33 @@ const TARGETS = [
 function parseArgs(argv) {
   const filters = [];
   let concurrency = 2;
+  let tests;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--concurrency') concurrency = Number(argv[(i += 1)]);
     else if (arg.startsWith('--concurrency=')) concurrency = Number(arg.slice('--concurrency='.length));
+    else if (arg === '--tests') tests = argv[(i += 1)].split(',');
+    else if (arg.startsWith('--tests=')) tests = arg.slice('--tests='.length).split(',');
     else if (arg === '--help' || arg === '-h') {
-      console.log('npm run test:mutation [-- <file filter>... --concurrency N]\n\nFiles:');
+      console.log('npm run test:mutation [-- <file filter>[:<lines>]... --concurrency N --tests <suite,...>]\n\nFiles:');
       for (const target of TARGETS) console.log(`  ${target.file}`);
       process.exit(0);
     } else filters.push(arg);
   }
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new TypeError('--concurrency expects a positive integer');
-  const targets = filters.length === 0 ? TARGETS : TARGETS.filter((target) => filters.some((filter) => target.file.includes(filter)));
-  if (targets.length === 0) throw new TypeError(`No money-path file matches ${filters.join(', ')}; see --help`);
-  return { targets, concurrency };
+  if (tests !== undefined && tests.some((test) => test === '')) throw new TypeError('--tests expects comma-separated suite paths');
+  const targets =
+    filters.length === 0
+      ? TARGETS
+      : filters.flatMap((filter) => {
+          const [word, lines] = filter.split(':');
+          if (lines !== undefined && !/^\d+-\d+(,\d+-\d+)*$/.test(lines))
+            throw new TypeError(`${filter}: lines are <from>-<to>[,<from>-<to>]`);
+          const matched = TARGETS.filter((target) => target.file.includes(word));
+          if (matched.length === 0) throw new TypeError(`No money-path file matches ${word}; see --help`);
+          return matched.map((target) => ({ ...target, lines: lines?.split(',') }));
+        });
+  return { targets: tests === undefined ? targets : targets.map((target) => ({ ...target, tests })), concurrency };
 }
 
 const DETECTED = new Set(['Killed', 'Timeout']);
@@ -80,7 +107,7 @@ async function mutate(target, concurrency) {
   const { Stryker } = await import('@stryker-mutator/core');
   const name = path.basename(target.file, '.ts');
   const stryker = new Stryker({
-    mutate: [target.file],
+    mutate: target.lines === undefined ? [target.file] : target.lines.map((range) => `${target.file}:${range}`),
     testRunner: 'jest',
     plugins: ['@stryker-mutator/jest-runner'],
     jest: {
@@ -112,7 +139,8 @@ async function main() {
   for (const target of targets) {
     const started = Date.now();
     const result = await mutate(target, concurrency);
-    rows.push({ file: target.file, ...result, minutes: (Date.now() - started) / 60_000 });
+    const file = target.lines === undefined ? target.file : `${target.file}:${target.lines.join(',')}`;
+    rows.push({ file, ...result, minutes: (Date.now() - started) / 60_000 });
   }
   console.log('\nMutation gauge (detected = killed + timed out over valid mutants):');
   for (const row of rows) {

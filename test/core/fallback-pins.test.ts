@@ -49,3 +49,20 @@ test('releasing one of two fallback leases gives back one unit, not the whole to
   (second as Lease).release();
   (third as Lease).release();
 });
+
+// Mutant: `total?.shared` → `total.shared` in FailurePolicy.giveBack (a fallback without a usageLimit has no total).
+test('a fallback lease of a feature without a usageLimit releases without error (it took from no total)', async () => {
+  const entitlements = createEntitlements({
+    client: rig.client,
+    usage: { flushIntervalMs: 60_000 },
+    fallback: { [TEMPLATES]: { hasAccess: true } },
+    circuitBreaker: { failureThreshold: 1000 },
+  });
+  opened.push(entitlements);
+  rig.emulator.setFaults({ failureRate: 1 });
+  const lease = await acquire(entitlements, 'fp-open');
+  expect(lease).not.toBe('unavailable');
+  // Nothing counted, and Stigg did not say: the usage is unknown, not 0 (mutant: usedBefore 0 for a rule without usageLimit).
+  expect((lease as Lease).decision).toMatchObject({ granted: true, source: 'fallback', currentUsage: null });
+  expect(() => (lease as Lease).release()).not.toThrow();
+});

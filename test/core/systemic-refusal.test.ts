@@ -198,3 +198,31 @@ test('Stigg recovering in the middle of a split: the reports it refused before a
   expect(heard.dropped).toEqual([]);
   expect(applied('mixed') - before).toBe(10);
 });
+
+test('a batch whose reports each fail without a refusal (an unknown error) is kept and never parks the outbox: delivered once Stigg answers', async () => {
+  let now = Date.parse('2026-12-07T12:00:00Z');
+  let failing = true;
+  const heard: Heard = { dropped: [], parked: [], resumed: 0, errors: [] };
+  const client: EntitlementsUpstream = {
+    getEntitlement: (query) => rig.client.getEntitlement(query),
+    reportUsageBulk: (input) =>
+      failing
+        ? Promise.reject(
+            new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'Unexpected', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]),
+          )
+        : rig.client.reportUsageBulk(input),
+  };
+  const entitlements = make({ client, now: () => now, usage: { flushIntervalMs: 60_000, leaseMs: 1_000 } });
+  listen(entitlements, heard);
+  entitlements.on('store:error', (error) => heard.errors.push(error.message));
+  const before = applied('mixed');
+  for (let i = 0; i < 2; i += 1) void entitlements.report({ customerId: 'mixed', featureId: TEMPLATES, value: 1 });
+  await entitlements.flush();
+  expect(heard).toMatchObject({ dropped: [], parked: [], errors: [] });
+
+  failing = false;
+  now += 1_001;
+  await entitlements.flush();
+  expect(applied('mixed') - before).toBe(2);
+  expect(heard).toMatchObject({ dropped: [], parked: [], resumed: 0, errors: [] });
+});

@@ -374,12 +374,17 @@ export class Reservations {
    * would serve exactly that unit.
    */
   private refuseIfOutboxFull(input: CheckInput, key: string): void {
-    const held = this.held();
-    // A shared store down keeps commits in the process, bounded too: the same 503 past its bound.
-    const refusal = this.runtime.store.usageRefusal?.(key, held) ?? this.ledger.stranded.refusal(held);
+    const refusal = this.outboxRefusal(key);
     if (refusal === undefined) return;
     this.runtime.storeError(refusal);
     throw this.policy.unavailable(input, refusal);
+  }
+
+  /** Why a report for `key` could not be queued now (a full outbox, or held commits at their bound), or undefined. */
+  outboxRefusal(key: string): Error | undefined {
+    const held = this.held();
+    // A shared store down keeps commits in the process, bounded too: the same 503 past its bound.
+    return this.runtime.store.usageRefusal?.(key, held) ?? this.ledger.stranded.refusal(held);
   }
 
   private decision(

@@ -48,13 +48,24 @@ export class Shadow {
     try {
       lease = enforce();
     } catch (error) {
-      return this.reservations.shadowed(key, undefined, this.unavailableDecision(input, requested, error));
+      return this.unavailableLease(input, requested, key, error);
     }
     if (!isThenable(lease)) return this.reservations.shadowed(key, lease, this.served(lease.decision));
     return lease.then(
       (value) => this.reservations.shadowed(key, value, this.served(value.decision)),
-      (error: unknown) => this.reservations.shadowed(key, undefined, this.unavailableDecision(input, requested, error)),
+      (error: unknown) => this.unavailableLease(input, requested, key, error),
     );
+  }
+
+  /**
+   * Enforcement answered 503 for a lease. Served in shadow mode, unless its report could not be queued
+   * (a full outbox, or the commits held for a shared store at their bound): then it would be dropped,
+   * a unit lost, so the 503 stands, as under enforcement and fail open.
+   */
+  private unavailableLease(input: CheckInput, requested: number, key: string, error: unknown): Lease {
+    const reported = requested > 0 && this.runtime.config.shadowUsage === 'report';
+    if (reported && error instanceof EntitlementUnavailableError && this.reservations.outboxRefusal(key) !== undefined) throw error;
+    return this.reservations.shadowed(key, undefined, this.unavailableDecision(input, requested, error));
   }
 
   /** check() in shadow mode. */
@@ -103,8 +114,9 @@ export class Shadow {
 
   /**
    * Enforcement answers 503 (EntitlementUnavailableError): shadow mode must not take the route down,
-   * so the request is served (source 'shadow') and the failure logged, once a minute per feature.
-   * Any other error (closed engine, bad input) is thrown as under enforcement.
+   * so the request is served (source 'shadow') and the failure logged, once a minute per feature —
+   * unless the 503 is a full outbox's, whose report would be dropped. Any other error (closed engine,
+   * bad input) is thrown as under enforcement.
    */
   private unavailableDecision(input: CheckInput, requested: number, error: unknown): Decision {
     if (!(error instanceof EntitlementUnavailableError)) throw error;

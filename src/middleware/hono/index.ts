@@ -32,13 +32,23 @@ const kGate = Symbol.for('stigg-gate.hono.gate');
 type Gate = g.RequestGate<Context, OnDenied>;
 type GatedContext = Context & { [kGate]?: Gate };
 
+/**
+ * On @hono/node-server, whether the request's connection is gone: its AbortSignal follows the
+ * response's 'close', which Node never emits for a response queued behind an earlier one of its
+ * connection (pipelining), so a client that left while such a request was decided looked present.
+ */
+function connectionGone(c: Context): boolean {
+  const env = c.env as { incoming?: { socket?: { destroyed?: unknown } | null } } | undefined;
+  return env?.incoming?.socket?.destroyed === true;
+}
+
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   gate: (c) => (c as GatedContext)[kGate],
   missing(_c, _next, _none, featureId) {
     throw g.missingStiggError(flavor, featureId);
   },
   // Only where usage is at stake: on @hono/node-server, reading the signal creates an AbortController.
-  gone: (c, _next, metered) => c.finalized || (metered && c.req.raw.signal.aborted),
+  gone: (c, _next, metered) => c.finalized || (metered && (c.req.raw.signal.aborted || connectionGone(c))),
   left: goneResponse,
   record(c, _next, decision) {
     c.set('entitlement', decision);

@@ -1,6 +1,6 @@
-// Run: npx jest --testMatch '**/*.repro.ts' -- test/attack/repro/hono-pipelined-gone-before-decision.repro.ts — it passes while the break it
+// Run: npx jest --testMatch '**/*.repro.ts' -- test/attack/repro/next-pipelined-gone-before-decision.repro.ts — it passes while the break it
 // shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a test then
-// (add Hono to the second describe of test/attack/pipelined-hangup.test.ts).
+// (drop Next from FETCH_HOSTS in test/attack/pipelined-hangup.test.ts).
 import type http from 'node:http';
 import { StiggClient } from '../../../src/client';
 import { createEntitlements } from '../../../src/core';
@@ -8,6 +8,8 @@ import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../.
 import { adapters, close, type Adapter } from '../../middleware/harness';
 import { TEMPLATES, goneBeforeDecision } from '../pipelined';
 
+// Hono on Node is fixed (src/middleware/hono/index.ts watches c.env.incoming.socket; its row is in
+// test/attack/pipelined-hangup.test.ts); Next.js route handlers, which get a Request and no connection, remain.
 // Adversarial pass on issue 23 ("a client that leaves before the decision still releases, and the
 // handler never runs"), the Fetch hosts on Node (Hono through @hono/node-server, Next.js route
 // handlers): two requests pipelined on one keep-alive connection, the client hangs up while the second
@@ -29,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.stop());
 
-describe.each(adapters.filter((adapter) => adapter.kind === 'hono' || adapter.kind === 'next'))('$name', (adapter: Adapter) => {
+describe.each(adapters.filter((adapter) => adapter.kind === 'next'))('$name', (adapter: Adapter) => {
   test('Repro (unfixed): a Fetch host on Node runs and reports a pipelined request whose client left before its decision', async () => {
     emu.reset();
     const real = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }) });

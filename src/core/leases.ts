@@ -1,6 +1,5 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
 import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
-import { overrunAfterLapse } from './lapsed-commit';
 import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
@@ -146,25 +145,21 @@ export class Reservations {
       if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }
-    // An abandoned lease's reservation may have lapsed: judged by the usage once the commit is in (./lapsed-commit).
-    const lapsable = lease.wasAbandoned && reservationId !== undefined;
     const report = this.ledger.pending(decision.customerId, decision.resourceId, decision.featureId, units, 'DELTA');
     let queued: MaybePromise<void>;
-    let refused = false;
     try {
       queued = this.ledger.enqueue(key, report, reservationId, true);
     } catch {
       // The store refused it (e.g. the memory outbox is full): already reported as 'usage:dropped'
       // with the whole report. commit() runs after the response: it must not throw there.
-      queued = undefined;
-      refused = true;
+      return;
     }
-    if (lapsable) {
-      if (isThenable(queued)) this.runtime.background(queued);
-      if (!refused) overrunAfterLapse(this.runtime, key, decision, units, queued);
-    } else if (units > decision.requestedUsage) overrun(this.runtime, key, decision, units, queued);
+    // Past the limit, by the usage once the commit is in (./overrun): an abandoned lease's reservation
+    // may have lapsed; a settle may report more than was reserved.
+    if (lease.wasAbandoned && reservationId !== undefined) overrun(this.runtime, key, decision, units, queued, 'lapsed');
+    else if (units > decision.requestedUsage) overrun(this.runtime, key, decision, units, queued, 'settled');
     else if (isThenable(queued)) this.runtime.background(queued);
-    if (!refused) this.afterClose?.(decision, report.idempotencyKey);
+    this.afterClose?.(decision, report.idempotencyKey);
   }
 
   release(key: string, reservationId: string, lease: EntitlementLease): void {

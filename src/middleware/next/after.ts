@@ -2,7 +2,7 @@
 import * as nextServer from 'next/server.js';
 import type { WaitUntil } from '../fetch-host';
 
-/** Next's after(), where this Next has it and the call runs inside a request; else the usage buffer's batching delivers. */
+/** Next's after() where this Next has it (a call outside a request scope is skipped: the usage buffer's batching delivers). */
 export function afterResponse(): WaitUntil | undefined {
   const after = (nextServer as { after?: (task: Promise<unknown>) => void }).after;
   if (typeof after !== 'function') return undefined;

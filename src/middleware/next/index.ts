@@ -46,13 +46,14 @@ const flavor: g.Flavor = {
   customerExample: '(await auth())?.user?.stiggCustomerId',
 };
 type Gate = g.RequestGate<Request, OnDenied>;
+/** Next's after() as the Fetch host's waitUntil: one for the module, it holds no request state. */
+const runtime: WaitUntil | undefined = afterResponse();
 
 /** One request through a route: what the host needs and the Response the handler (or a gate) answered. */
 interface Call {
   readonly request: Request;
   readonly gate: Gate;
   readonly bag: g.DecisionBag;
-  readonly runtime: WaitUntil | undefined;
   headers: [string, string][] | undefined;
   res: Response;
 }
@@ -69,7 +70,7 @@ const host: Host<Request, OnDenied, Call, Next, undefined, Answer | Promise<Answ
   record: (call, _next, decision) => g.recordDecision(call.bag, decision),
   async proceed(call, next, _none, settlement) {
     if (settlement === undefined) await next();
-    else await settleAround(call, next, settlement, call.runtime, call.gate);
+    else await settleAround(call, next, settlement, runtime, call.gate);
     return undefined;
   },
   send: (_call, _next, _none, problem, retryAfterSeconds) => problemResponse(problem, retryAfterSeconds),
@@ -129,7 +130,6 @@ export function stigg(options: StiggOptions): StiggRoute {
         request,
         gate: new g.RequestGate<Request, OnDenied>(config, request, request.method),
         bag: {},
-        runtime: afterResponse(),
         headers: undefined,
         res: undefined as never,
       };

@@ -5,7 +5,7 @@ import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import * as ho from '../../../src/middleware/hono';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
-import { STREAM_FIRST, STREAM_LAST } from '../stream';
+import { streamBody } from '../stream';
 import { valuesFor } from '../values';
 
 type Env = { Variables: { body?: unknown } };
@@ -91,24 +91,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             if (h.settle !== undefined) c.var.entitlement?.settle?.(h.settle);
             const stream = h.stream;
             if (stream) {
-              const encoder = new TextEncoder();
-              const body = new ReadableStream<Uint8Array>({
-                start(controller) {
-                  controller.enqueue(encoder.encode(STREAM_FIRST));
-                  void stream.rest().then((how) => {
-                    if (how === 'fail') {
-                      controller.error(new Error('stream broke'));
-                      return;
-                    }
-                    try {
-                      controller.enqueue(encoder.encode(STREAM_LAST));
-                      controller.close();
-                    } catch {
-                      // cancelled: the client left
-                    }
-                  });
-                },
-              });
+              const body = streamBody(stream.rest);
               return c.body(body, 200, { 'content-type': 'text/plain' });
             }
             const answer = c.json(

@@ -3,7 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Decision } from '../../../src/core/types';
 import * as nx from '../../../src/middleware/next';
 import type { Adapter, BuildOptions, View } from '../harness';
-import { STREAM_FIRST, STREAM_LAST } from '../stream';
+import { streamBody } from '../stream';
 import { valuesFor } from '../values';
 
 // stigg-gate/next's route handlers in the shared tables: each RouteSpec becomes `route(...gates,
@@ -58,25 +58,7 @@ function rendered(r: { status: number; body: unknown }): Response {
 }
 
 function streamed(rest: () => Promise<'end' | 'fail'>): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(STREAM_FIRST));
-      void rest().then((how) => {
-        if (how === 'fail') {
-          controller.error(new Error('stream broke'));
-          return;
-        }
-        try {
-          controller.enqueue(encoder.encode(STREAM_LAST));
-          controller.close();
-        } catch {
-          // cancelled: the client left
-        }
-      });
-    },
-  });
-  return new Response(body, { status: 200, headers: { 'content-type': 'text/plain' } });
+  return new Response(streamBody(rest), { status: 200, headers: { 'content-type': 'text/plain' } });
 }
 
 /** Next.js route handlers (stigg-gate/next) in the shared table. */

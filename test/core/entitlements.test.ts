@@ -33,6 +33,7 @@ beforeAll(async () => {
       customer('down', 'plan-revvenu-basic'),
       customer('cluster', 'plan-revvenu-basic'),
       customer('abandoned', 'plan-revvenu-basic'),
+      customer('lapsed-held', 'plan-revvenu-basic'),
       customer('broken-store', 'plan-revvenu-basic'),
       customer('counted', 'plan-revvenu-basic'),
       customer('slow-store', 'plan-revvenu-basic'),
@@ -325,6 +326,24 @@ test('a reservation nobody commits or releases comes back after reservationTtlMs
   const later = entitlements.acquire({ customerId: 'abandoned', featureId: TEMPLATES, requestedUsage: 3 }) as Lease;
   expect(later.decision).toMatchObject({ granted: true, currentUsage: 0 });
   later.release();
+});
+
+test("an abandoned lease's commit after its reservation lapsed counts the units its room was granted to: usage:overrun", async () => {
+  let now = Date.now();
+  const entitlements = rig.make({ now: () => now, reservationTtlMs: 1000 });
+  const overruns: Array<{ usage: number; usageLimit: number }> = [];
+  entitlements.on('usage:overrun', (overrun) => overruns.push(overrun));
+  const slow = await entitlements.acquire({ customerId: 'lapsed-held', featureId: TEMPLATES, requestedUsage: 1 });
+  slow.abandoned?.();
+  now += 1000;
+  // The lapsed room and the rest: three more requests hold all 3 templates of the plan.
+  const others = [1, 2, 3].map(() => entitlements.acquire({ customerId: 'lapsed-held', featureId: TEMPLATES, requestedUsage: 1 }) as Lease);
+  expect(others.map((lease) => lease.decision.granted)).toEqual([true, true, true]);
+  slow.commit();
+  await entitlements.flush();
+  // 1 used + 3 held = 4 of 3: signalled now, not only once the others commit (their commits are no overrun).
+  expect(overruns.map(({ usage, usageLimit }) => ({ usage, usageLimit }))).toEqual([{ usage: 4, usageLimit: 3 }]);
+  for (const lease of others) lease.release();
 });
 
 describe('a store that cannot reserve (Redis down, a timeout): store:error, then the failure policy', () => {

@@ -90,9 +90,20 @@ export class Settlement<Req> {
     this.committed = actualUnits > 0;
   }
 
-  /** The handler threw or rejected. */
-  failed(): void {
+  /**
+   * The handler threw or rejected. Where it had written to the Node response `res` itself (server-sent
+   * events) before it threw, what it sent decides: complete (its status), or cut short (onAbort).
+   */
+  failed(res?: NodeResponse): void {
     if (this.state === SETTLED) return;
+    if (res?.writableEnded === true) {
+      this.completed(res.statusCode);
+      return;
+    }
+    if (res?.headersSent === true) {
+      this.aborted();
+      return;
+    }
     this.state = SETTLED;
     this.run(() => this.lease.release());
   }

@@ -47,12 +47,8 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
         settlement.answered(ctx.status, ctx.res);
       },
       function settleAndRethrow(error: unknown) {
-        // A handler that wrote to ctx.res itself (server-sent events) and then threw: what it sent is
-        // an answer cut short (onAbort) or complete, as on Express and Fastify; else it failed.
-        const { res } = ctx;
-        if (res.writableEnded) settlement.answered(res.statusCode, res);
-        else if (res.headersSent) settlement.aborted();
-        else settlement.failed();
+        // What the handler wrote to ctx.res itself before it threw still decides (Settlement.failed).
+        settlement.failed(ctx.res);
         throw error;
       },
     );

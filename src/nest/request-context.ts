@@ -54,9 +54,12 @@ export class NestRequestContext extends RequestGate<ExecutionContext, NestDenied
     return this.more?.find((decision) => decision.featureId === featureId);
   }
 
-  /** The handler failed (or a later check denied): the reserved units are usable again at once. */
-  releaseAll(): void {
-    for (const settlement of this.held ?? []) settlement.failed();
+  /**
+   * The handler failed (or a later check denied): the reserved units are usable again at once — unless
+   * the handler had written to `res` itself before it failed (Settlement.failed).
+   */
+  releaseAll(res?: ServerResponse): void {
+    for (const settlement of this.held ?? []) settlement.failed(res);
   }
 
   /**

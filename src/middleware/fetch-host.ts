@@ -24,6 +24,8 @@ export interface WaitUntil {
 export interface Delivery {
   readonly entitlements: Entitlements;
   readonly config: { readonly logger: Logger };
+  /** The request's HTTP method (the gate's). */
+  readonly method?: string;
 }
 
 export function problemResponse(problem: ProblemDetails, retryAfterSeconds?: number): Response {
@@ -58,8 +60,11 @@ export function settleResponse<Req>(
   settled?: () => void,
   gone?: boolean,
   unread = true,
+  head = false,
 ): Response {
-  if (response.status >= 400 || response.body === null) {
+  // A HEAD answer has no body to send: @hono/node-server cancels it, which read as a client gone
+  // mid-body (onAbort: released), so the GET handler a HEAD ran was never counted. Its status decides.
+  if (response.status >= 400 || response.body === null || head) {
     settlement.answered(response.status);
     settled?.();
     return response;
@@ -124,7 +129,8 @@ export async function settleAround<Req>(
   }
   if (exchange.error === undefined) {
     const unread = runtime?.dropsUnreadBodies !== false;
-    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread);
+    const head = delivery.method === 'HEAD';
+    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, head);
     return;
   }
   settlement.failed();

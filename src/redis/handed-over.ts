@@ -56,6 +56,11 @@ export class HandedOver {
     private readonly epoch: () => string | undefined,
     private readonly enqueue: (key: string, report: PendingUsage) => Promise<void>,
     private readonly logger: Logger,
+    /**
+     * The marker is not the value this process knows: Redis lost its data under a live connection
+     * (FLUSHALL, an eviction), which no reconnect or NOSCRIPT tells of. The store checks its marker.
+     */
+    private readonly markerChanged: () => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -127,8 +132,14 @@ export class HandedOver {
         if (epoch === undefined) return;
         const losses = this.losses;
         const batch = ids.slice(from, from + SWEEP_BATCH);
-        const found = await this.run('stillQueued', STILL_QUEUED, [this.keys.reports, this.keys.marker], [epoch, ...batch]).catch(() => -1);
-        if (!Array.isArray(found) || losses !== this.losses) return;
+        const found = await this.run('stillQueued', STILL_QUEUED, [this.keys.reports, this.keys.marker], [epoch, ...batch]).catch(
+          () => undefined,
+        );
+        if (losses !== this.losses) return;
+        // Nothing else may ever look (a process that reserves nothing more): without the check the
+        // reports it remembers were never put back.
+        if (found === -1) this.markerChanged();
+        if (!Array.isArray(found)) return;
         batch.forEach((id, i) => {
           if (found[i] === 0) this.handed.delete(id);
         });

@@ -110,6 +110,7 @@ export class RedisStore implements Store {
       () => this.dataLoss.known,
       (key, report) => this.enqueueUsage(key, report),
       this.logger,
+      () => this.dataLoss.check(),
     );
     this.near = new NearCache(config.nearCacheMs, NEAR_CACHE_MAX_ENTRIES);
     const link = config.nearCacheMs > 0 ? new InvalidationLink(this.near, this.client, this.channel, this.logger) : undefined;

@@ -60,11 +60,8 @@ export function settleResponse<Req>(
   settled?: () => void,
   gone?: boolean,
   unread = true,
-  head = false,
 ): Response {
-  // A HEAD answer has no body to send: @hono/node-server cancels it, which read as a client gone
-  // mid-body (onAbort: released), so the GET handler a HEAD ran was never counted. Its status decides.
-  if (response.status >= 400 || response.body === null || head) {
+  if (response.status >= 400 || response.body === null) {
     settlement.answered(response.status);
     settled?.();
     return response;
@@ -128,9 +125,15 @@ export async function settleAround<Req>(
     throw error;
   }
   if (exchange.error === undefined) {
+    // A HEAD answer has no body to send: @hono/node-server cancels it, which read as a client gone
+    // mid-body (onAbort: released), so the GET handler a HEAD ran was never counted. Its status decides.
+    if (delivery.method === 'HEAD') {
+      settlement.answered(exchange.res.status);
+      settled?.();
+      return;
+    }
     const unread = runtime?.dropsUnreadBodies !== false;
-    const head = delivery.method === 'HEAD';
-    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, head);
+    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread);
     return;
   }
   settlement.failed();

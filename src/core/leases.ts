@@ -4,7 +4,7 @@ import type { Outcome } from './fetcher';
 import { asError, isThenable } from './maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
-import { overrun } from './overrun';
+import { Overruns } from './overrun';
 import { unref } from './timers';
 import { UnsettledLeases } from './unsettled';
 import type { UsageLedger } from './usage-ledger';
@@ -104,6 +104,7 @@ export class Reservations {
     readonly policy: FailurePolicy,
   ) {
     this.unsettled = new UnsettledLeases(runtime);
+    this.overruns = new Overruns(runtime);
     this.asLease = {
       from: (input, requested, key, value, source) => this.lease(input, requested, key, value, source),
       failed: (input, requested, key, error) => this.byPolicy(input, requested, key, error, 'upstream'),
@@ -122,6 +123,7 @@ export class Reservations {
   private liveHead: EntitlementLease | undefined;
   /** Granted metered leases not yet committed or released (the outbox bound counts them). */
   private readonly unsettled: UnsettledLeases;
+  private readonly overruns: Overruns;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Counts a granted metered lease; returns its bucket for uncount(). */
@@ -156,8 +158,9 @@ export class Reservations {
     }
     // Past the limit, by the usage once the commit is in (./overrun): an abandoned lease's reservation
     // may have lapsed; a settle may report more than was reserved.
-    if (lease.wasAbandoned && reservationId !== undefined) overrun(this.runtime, key, decision, units, queued, 'lapsed');
-    else if (units > decision.requestedUsage) overrun(this.runtime, key, decision, units, queued, 'settled');
+    if (lease.wasAbandoned && reservationId !== undefined) this.overruns.judge(key, decision, units, queued, 'lapsed');
+    else if (units > decision.requestedUsage) this.overruns.judge(key, decision, units, queued, 'settled');
+    else if (this.overruns.watching(key)) this.overruns.committed(key, queued);
     else if (isThenable(queued)) this.runtime.background(queued);
     this.afterClose?.(decision, report.idempotencyKey);
   }
@@ -234,6 +237,11 @@ export class Reservations {
 
   /** Stops the renewals (close()). */
   stop(): void {
+    this.stopRenewing();
+    this.overruns.stop();
+  }
+
+  private stopRenewing(): void {
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
     this.renewTimer = undefined;
   }
@@ -268,7 +276,7 @@ export class Reservations {
   private renew(): void {
     const { store, config } = this.runtime;
     if (this.liveHead === undefined) {
-      this.stop();
+      this.stopRenewing();
       return;
     }
     const now = this.runtime.now();

@@ -12,10 +12,18 @@ interface Answer {
   readonly set: SetRead | undefined;
 }
 
+/** How many times a fetch whose answer the store refused (see Fetch.unwritten) is asked again. */
+const MAX_REFETCHES = 2;
+
 interface Fetch {
   readonly promise: Promise<CachedEntitlement>;
   readonly customerId: string;
   invalidated: boolean;
+  /**
+   * The store refused to keep the answer (a shared store: another process invalidated the customer
+   * while it was out, so it predates a change): its waiters ask again, a bounded number of times.
+   */
+  unwritten: boolean;
   /**
    * DELTA units of the key this process got acknowledged while the fetch was on its way: Stigg's
    * answer may predate them, so the cached usage keeps counting them (core accounting only).
@@ -147,14 +155,17 @@ export class Fetcher {
    * Joins the fetch on its way or starts one. A fetch invalidated meanwhile (a subscription changed)
    * is not an answer: its waiters ask again rather than decide on what Stigg said before the change.
    */
-  private load(input: CheckInput, key: string): Promise<CachedEntitlement> {
+  private load(input: CheckInput, key: string, refetched = 0): Promise<CachedEntitlement> {
     let fetch = this.inflight.get(key);
     if (fetch === undefined) {
       if (!this.breaker.allow()) return Promise.reject(this.breaker.rejection());
       fetch = this.startFetch(input, key);
     }
     const joined = fetch;
-    return joined.promise.then((value) => (joined.invalidated ? this.load(input, key) : value));
+    return joined.promise.then((value) => {
+      if (joined.invalidated) return this.load(input, key, refetched);
+      return joined.unwritten && refetched < MAX_REFETCHES ? this.load(input, key, refetched + 1) : value;
+    });
   }
 
   /** The circuit breaker has let this call through. */
@@ -163,6 +174,7 @@ export class Fetcher {
       promise: undefined as unknown as Promise<CachedEntitlement>,
       customerId: input.customerId,
       invalidated: false,
+      unwritten: false,
       deliveredMeanwhile: 0,
     };
     const promise = this.fetchEntitlement(input, key, fetch).finally(() => {
@@ -179,7 +191,7 @@ export class Fetcher {
     const { runtime } = this;
     const { store } = runtime;
     // Read before Stigg's usage is, alongside the fetch lock (no extra round trip on the way).
-    const mark = runtime.usageMark(key);
+    const mark = runtime.usageMark(key, 'fetch');
     if (store.acquireFetchLock !== undefined) {
       let mine = true;
       try {
@@ -224,8 +236,12 @@ export class Fetcher {
     }
     const written = runtime.writeCache(key, input.customerId, value, usageMark);
     if (written !== undefined) await written;
-    const stored = runtime.readCache(key);
-    return (isThenable(stored) ? await stored : stored) ?? value;
+    const read = runtime.readCache(key);
+    const stored = isThenable(read) ? await read : read;
+    // Not kept: the customer was invalidated by another process while Stigg's answer was out (or the
+    // store failed, reported). Deciding on it would reserve against nothing: ask again.
+    if (stored === undefined && usageMark !== undefined) fetch.unwritten = true;
+    return stored ?? value;
   }
 
   /**

@@ -27,6 +27,7 @@ export type {
   UpstreamEntitlementsState,
   UpstreamOutcome,
   UpstreamUsageResult,
+  UsageMarkReader,
   UsageOverrun,
   UsageReport,
 } from './types';

@@ -6,7 +6,16 @@ import { StoreLog } from './store-log';
 import { asError, isThenable, noop } from './maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
-import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store, UpstreamCall, UpstreamOutcome } from './types';
+import type {
+  CachedEntitlement,
+  EntitlementsEvents,
+  MaybePromise,
+  PendingUsage,
+  Store,
+  UpstreamCall,
+  UpstreamOutcome,
+  UsageMarkReader,
+} from './types';
 
 /**
  * What every part of the engine shares: the configuration, the store with its error reporting, the
@@ -96,13 +105,19 @@ export class Runtime {
   }
 
   /** Never throws or rejects (store errors are reported); the promise of an asynchronous store's write. */
-  writeCache(key: string, customerId: string, value: CachedEntitlement, usageMark?: number): Promise<void> | undefined {
+  writeCache(
+    key: string,
+    customerId: string,
+    value: CachedEntitlement,
+    usageMark?: number,
+    reader: UsageMarkReader = 'fetch',
+  ): Promise<void> | undefined {
     const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
     try {
       const written =
         usageMark === undefined
           ? this.store.setEntitlement(key, customerId, value, ttl)
-          : this.store.setEntitlement(key, customerId, value, ttl, usageMark);
+          : this.store.setEntitlement(key, customerId, value, ttl, usageMark, reader);
       if (!isThenable(written)) return undefined;
       const handled = written.catch((error: unknown) => this.storeError(asError(error)));
       this.background(handled);
@@ -117,14 +132,14 @@ export class Runtime {
    * The store's usage mark of `key` when it counts unreported usage itself and has marks: a number,
    * or null when the store failed to give one (reported). undefined when no mark is needed.
    */
-  usageMark(key: string): MaybePromise<number | null | undefined> {
+  usageMark(key: string, reader: UsageMarkReader): MaybePromise<number | null | undefined> {
     if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
     const failed = (error: unknown): null => {
       this.storeError(asError(error));
       return null;
     };
     try {
-      const mark = this.store.usageMark(key);
+      const mark = this.store.usageMark(key, reader);
       return isThenable(mark) ? mark.catch(failed) : mark;
     } catch (error) {
       return failed(error);

@@ -192,6 +192,9 @@ export interface FallbackTake {
  * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
  * method may return either.
  */
+/** Who read a usage mark: a refresh of the entitlement ('fetch'), or a usage delivery whose answer reconciles the cache. */
+export type UsageMarkReader = 'fetch' | 'delivery';
+
 export interface Store {
   readonly name: string;
   /**
@@ -204,15 +207,24 @@ export interface Store {
    * Optional, with countsUnreportedUsage: a mark of `key`'s acknowledged units (all processes; it
    * only grows by what ackUsage removes from the outbox). The core reads one before it asks Stigg
    * (a refresh, or a report whose answer reconciles the cache) and passes it to setEntitlement.
+   * `reader` says which: a store that refuses writes of data read before an invalidation (Redis)
+   * pairs each setEntitlement with the mark of the same reader, never with another's read since.
    */
-  usageMark?(key: string): MaybePromise<number>;
+  usageMark?(key: string, reader?: UsageMarkReader): MaybePromise<number>;
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;
   /**
    * With countsUnreportedUsage, `usageMark` (from usageMark(), read before Stigg's usage was) makes
    * the store also add the units acknowledged since: Stigg's answer may predate them, and while
    * counting a unit twice for a moment is safe, missing one lets processes grant past the limit.
    */
-  setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): MaybePromise<void>;
+  setEntitlement(
+    key: string,
+    customerId: string,
+    value: CachedEntitlement,
+    ttlMs: number,
+    usageMark?: number,
+    reader?: UsageMarkReader,
+  ): MaybePromise<void>;
   invalidateCustomer(customerId: string): MaybePromise<void>;
   /**
    * Atomically reserve `amount` when currentUsage + reserved + amount <= limit. `limit` is Infinity

@@ -209,7 +209,7 @@ export class UsageLedger {
     const marks = new Map<string, number | null>();
     const waiting: Array<Promise<void>> = [];
     for (const key of keys) {
-      const mark = runtime.usageMark(key) as MaybePromise<number | null>;
+      const mark = runtime.usageMark(key, 'delivery') as MaybePromise<number | null>;
       if (isThenable(mark)) waiting.push(mark.then((value) => void marks.set(key, value)));
       else marks.set(key, mark);
     }
@@ -306,6 +306,7 @@ export class UsageLedger {
           fetchedAt: behind ? periodEndMs : cached.fetchedAt,
         },
         usageMark,
+        'delivery',
       );
     };
     const cached = runtime.readCache(key);

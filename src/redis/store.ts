@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../core/clock';
 import { raceTimer } from '../core/timers';
 import { noop } from '../core/maybe-promise';
-import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
+import type {
+  CachedEntitlement,
+  FallbackTake,
+  Logger,
+  MaybePromise,
+  PendingUsage,
+  ReserveResult,
+  Store,
+  StoreHealth,
+  UsageMarkReader,
+} from '../core/types';
 import { isReplyError, RedisBreaker, storeHealth } from './breaker';
 import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';
@@ -60,7 +70,11 @@ export class RedisStore implements Store {
   private readonly invalidations: InvalidationLink | undefined;
   /** Fetch locks this process holds, by key: the token that releases them. */
   private readonly locks = new Map<string, string>();
-  /** The customer's invalidation generation read with the last usage mark of a key (see SET_ENTITLEMENT). */
+  /**
+   * The customer's invalidation generation read with the last usage mark of a key, per reader (see
+   * SET_ENTITLEMENT): a refresh and a usage delivery of one key may read marks while the other's is
+   * out, and each write must be checked against the generation of its own read.
+   */
   private readonly generations = new Map<string, string>();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
@@ -155,15 +169,22 @@ export class RedisStore implements Store {
     });
   }
 
-  async setEntitlement(key: string, customerId: string, value: CachedEntitlement, ttlMs: number, usageMark?: number): Promise<void> {
+  async setEntitlement(
+    key: string,
+    customerId: string,
+    value: CachedEntitlement,
+    ttlMs: number,
+    usageMark?: number,
+    reader: UsageMarkReader = 'fetch',
+  ): Promise<void> {
     assertKey('setEntitlement', key);
     assertKey('setEntitlement', customerId, 'customerId');
     assertFinite('setEntitlement', value?.currentUsage, 'value.currentUsage');
     if (usageMark !== undefined) assertFinite('setEntitlement', usageMark, 'usageMark');
     const ttl = toTtl('setEntitlement', ttlMs);
     const p = this.prefix;
-    const generation = usageMark === undefined ? undefined : this.generations.get(key);
-    if (usageMark !== undefined) this.generations.delete(key);
+    const generation = usageMark === undefined ? undefined : this.generations.get(`${reader}\0${key}`);
+    if (usageMark !== undefined) this.generations.delete(`${reader}\0${key}`);
     this.near.deleteKey(key);
     this.locks.delete(key);
     const written = this.run(
@@ -200,12 +221,12 @@ export class RedisStore implements Store {
   }
 
   /** Units of `key` acknowledged so far, from every process: see Store.usageMark. */
-  async usageMark(key: string): Promise<number> {
+  async usageMark(key: string, reader: UsageMarkReader = 'fetch'): Promise<number> {
     assertKey('usageMark', key);
     const p = this.prefix;
     const reply = (await this.run('usageMark', USAGE_MARK, [`${p}acked:${key}`, `${p}gen:${customerOf(key)}`], [])) as [string, string];
     if (this.generations.size >= NEAR_CACHE_MAX_ENTRIES) this.generations.clear();
-    this.generations.set(key, String(reply[1]));
+    this.generations.set(`${reader}\0${key}`, String(reply[1]));
     return Number(reply[0]);
   }
 

@@ -1,23 +1,20 @@
-// Run: npx jest --testMatch '**/*.repro.ts' test/attack/repro/invalidation-generation-race.repro.ts
-// Unfixed, older than issue 22 (RedisStore's per-key `generations` map), found attacking "an
-// invalidation arriving while a set read is in flight": a read sent before a plan change must not be
-// cached after the change. RedisStore keeps ONE generation per key, set by usageMark(): a usage
-// delivery of the same key that reads its mark while the read is out overwrites the fetch's
-// generation with the new one, so the stale answer passes the check. Here: the customer is moved from
-// a 100-campaign plan to a 4-campaign plan and another process invalidates it while this process's
-// read is out; this process then grants campaign 5, 6, … of 4 until the entry expires (cache.ttlMs).
-// Without the delivery the write is refused as it should be, but then the acquire that waited for the
-// read cannot reserve ("no cached entitlement … setEntitlement must come first") and gets the failure
-// policy: 503, or a fail-open grant (a remote invalidation is not retried as a local one is).
-// Observed: the acquire after the downgrade is granted with usageLimit 100 (source 'cache').
+// A read sent before a plan change must not be cached after the change (issue 26: webhooks keep a fleet
+// fresh; found attacking "an invalidation arriving while a set read is in flight"). RedisStore kept ONE
+// invalidation generation per key, set by usageMark(): a usage delivery of the same key reading its mark
+// while the refresh was out overwrote the refresh's generation with the newer one, so the refresh's stale
+// answer passed the check. Measured before the fix: the customer moved from a 100-campaign plan to a
+// 4-campaign plan, another process invalidated it while this process's read was out, and this process
+// granted campaign 5, 6, ... of 4 (usageLimit 100, source 'cache') until the entry expired. Now each
+// reader (refresh, delivery) has its own generation (Store.usageMark's `reader`), and the refresh whose
+// answer the store refused asks Stigg again instead of failing the acquire that waited (503 before).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
-import { StiggClient } from '../../../src/client';
-import { createEntitlements } from '../../../src/core/entitlements';
-import { defaultCatalog, startEmulator } from '../../../src/emulator';
-import { RedisStore } from '../../../src/redis';
-import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../../redis/helpers';
+import { StiggClient } from '../../src/client';
+import { createEntitlements } from '../../src/core/entitlements';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { RedisStore } from '../../src/redis';
+import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
 const CAMPAIGNS = 'feature-02-campaigns';
@@ -88,7 +85,10 @@ it('a read sent before a downgrade, answered after another process invalidated t
     // Meanwhile this process delivers usage of the same key (its mark is read now, after the invalidation).
     await mine.report({ customerId: 'mover', featureId: CAMPAIGNS, value: 0 });
     await mine.flush();
-    (await first).release();
+    const firstLease = await first;
+    firstLease.release();
+    // The acquire that waited for the stale read is decided on the new plan, not failed.
+    expect(firstLease.decision).toMatchObject({ granted: false, usageLimit: 4 });
     holdReadsMs = 0;
     // Stigg: 4 of 4 used on basic. The gate must not grant a 5th.
     expect(await direct.getEntitlement({ customerId: 'mover', featureId: CAMPAIGNS, options: { requestedUsage: 1 } })).toMatchObject({

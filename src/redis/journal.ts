@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import pathModule from 'node:path';
 import type { Logger, PendingUsage } from '../core/types';
+import { JournalLock, STALE_MS } from './journal-lock';
 
 /** Lines appended before the file is rewritten with only what is still pending. */
 const COMPACT_AFTER = 10_000;
+const STALE_S = STALE_MS / 1000;
 
 interface Entry {
   readonly key: string;
@@ -16,30 +18,44 @@ interface Entry {
  * once Redis took it (another line). A process killed while Redis is down (SIGKILL: the page cache
  * keeps what was written) leaves its held commits there; the next process started with the same file
  * queues them again (the same report ids and idempotency keys: queued once in the outbox, counted once
- * by Stigg). One process per file: a lock file names the process using it.
+ * by Stigg). One process per file: a lock file names the process using it, across pid namespaces and
+ * hosts (journal-lock.ts); a process whose lock was taken from it stops writing to the file.
  */
 export class UsageJournal {
   private fd: number;
-  private readonly lock: string;
+  private readonly lock: JournalLock;
   /** Written and not done yet, by report id. */
   private readonly pending = new Map<string, Entry>();
   private lines = 0;
   private closed = false;
+  private heartbeatFailed = false;
 
   constructor(
     readonly path: string,
     private readonly logger: Logger,
   ) {
-    this.lock = `${path}.lock`;
-    takeLock(this.lock);
+    const lock = `${path}.lock`;
+    if (openHere.has(pathModule.resolve(lock))) {
+      throw new TypeError(
+        `RedisStore: the usage journal "${path}" is used by another RedisStore of this process; give each store its own file.`,
+      );
+    }
+    this.lock = new JournalLock(lock, path, { lost: (holder) => this.lost(holder), failed: (error) => this.heartbeatFailing(error) });
+    openHere.add(pathModule.resolve(lock));
     try {
-      const cut = this.read();
+      let text = '';
+      try {
+        text = fs.readFileSync(path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      this.lines = load(text, this.pending);
       this.fd = fs.openSync(path, 'a');
       // A last line cut by a kill must not swallow the next one.
-      if (cut) fs.writeSync(this.fd, '\n');
+      if (text !== '' && !text.endsWith('\n')) fs.writeSync(this.fd, '\n');
     } catch (error) {
-      fs.rmSync(this.lock, { force: true });
-      openHere.delete(pathModule.resolve(this.lock));
+      this.lock.release();
+      openHere.delete(pathModule.resolve(lock));
       throw error;
     }
   }
@@ -68,8 +84,31 @@ export class UsageJournal {
     if (this.closed) return;
     this.closed = true;
     fs.closeSync(this.fd);
-    fs.rmSync(this.lock, { force: true });
-    openHere.delete(pathModule.resolve(this.lock));
+    this.lock.release();
+    openHere.delete(pathModule.resolve(this.lock.path));
+  }
+
+  /** Another process took the file (it judged this one gone): writing on would corrupt what it keeps. */
+  private lost(holder: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+    openHere.delete(pathModule.resolve(this.lock.path));
+    this.logger.error(
+      { path: this.path, holder, held: this.pending.size },
+      `RedisStore: the usage journal was taken over by ${holder}, which found this process's lock not refreshed for ${STALE_S} s ` +
+        '(an event loop blocked that long, or a second process started on the same file); this process stops writing to it, and ' +
+        'what it holds now is in memory only. Give each process its own journal file (one journal file per process, e.g. per pod).',
+    );
+  }
+
+  private heartbeatFailing(error: Error): void {
+    if (this.heartbeatFailed) return;
+    this.heartbeatFailed = true;
+    this.logger.warn(
+      { path: this.lock.path, error: error.message },
+      `RedisStore: the usage journal's lock could not be refreshed; other containers or hosts on the same file take it over once it is ${STALE_S} s old`,
+    );
   }
 
   private append(line: string): void {
@@ -81,91 +120,54 @@ export class UsageJournal {
     }
   }
 
-  /** Only what is pending is kept: written to a new file, renamed over the old one (atomic). */
+  /**
+   * Only what is pending is kept: written to a new file, renamed over the old one (atomic). Only while
+   * the lock is still ours, and from the file as it is (plus what this process holds): a line another
+   * writer added is never erased.
+   */
   private compact(): void {
+    if (!this.lock.held()) return;
     const next = `${this.path}.next`;
-    const body = [...this.pending.values()].map((entry) => `${JSON.stringify({ k: entry.key, r: entry.report })}\n`).join('');
+    const kept = new Map<string, Entry>();
     try {
+      load(fs.readFileSync(this.path, 'utf8'), kept);
+      for (const [id, entry] of this.pending) if (!kept.has(id)) kept.set(id, entry);
+      const body = [...kept.values()].map((entry) => `${JSON.stringify({ k: entry.key, r: entry.report })}\n`).join('');
       fs.writeFileSync(next, body);
       fs.renameSync(next, this.path);
       // The descriptor still points at the old file: appends go to the new one from now on.
       fs.closeSync(this.fd);
       this.fd = fs.openSync(this.path, 'a');
-      this.lines = this.pending.size;
+      this.lines = kept.size;
     } catch (error) {
       this.logger.error({ path: this.path, error: (error as Error).message }, 'RedisStore: the usage journal could not be compacted');
     }
   }
+}
 
-  /** Loads what is pending; true when the file ends in a cut line. */
-  private read(): boolean {
-    let text: string;
+/** Adds to `pending` what `text` (journal lines) leaves pending; the number of lines. */
+function load(text: string, pending: Map<string, Entry>): number {
+  let lines = 0;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    lines += 1;
+    let entry: { k?: unknown; r?: PendingUsage; d?: unknown };
     try {
-      text = fs.readFileSync(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      // A line cut by the kill itself: the report was not handed over yet (its request still counts it).
+      continue;
     }
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      this.lines += 1;
-      let entry: { k?: unknown; r?: PendingUsage; d?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        // A line cut by the kill itself: the report was not handed over yet (its request still counts it).
-        continue;
-      }
-      if (typeof entry.d === 'string') this.pending.delete(entry.d);
-      else if (typeof entry.k === 'string' && entry.r !== undefined && typeof entry.r.id === 'string') {
-        this.pending.set(entry.r.id, { key: entry.k, report: entry.r });
-      }
+    if (typeof entry.d === 'string') pending.delete(entry.d);
+    else if (typeof entry.k === 'string' && entry.r !== undefined && typeof entry.r.id === 'string') {
+      pending.set(entry.r.id, { key: entry.k, report: entry.r });
     }
-    return text !== '' && !text.endsWith('\n');
   }
+  return lines;
 }
 
 /** Journals open in this process (by lock path): two stores on one file would each replay it. */
 const openHere = new Set<string>();
-
-/** One process per journal: a lock file with its pid; a lock of a process that is gone is taken over. */
-function takeLock(lock: string): void {
-  if (openHere.has(pathModule.resolve(lock))) {
-    throw new TypeError(
-      `RedisStore: the usage journal "${lock.slice(0, -5)}" is used by another RedisStore of this process; give each store its own file.`,
-    );
-  }
-  takeFileLock(lock);
-  openHere.add(pathModule.resolve(lock));
-}
-
-function takeFileLock(lock: string): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(fs.readFileSync(lock, 'utf8'));
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
-      throw new TypeError(
-        `RedisStore: the usage journal "${lock.slice(0, -5)}" is used by process ${holder}; give each process its own journal file (e.g. one per host or pod).`,
-      );
-    }
-    fs.rmSync(lock, { force: true });
-  }
-  throw new Error(`RedisStore: could not take the usage journal's lock "${lock}"`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The store's journal, opened, and what its previous process left queued again through `store`. */
 export function openJournal(

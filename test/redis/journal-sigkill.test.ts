@@ -125,9 +125,9 @@ it("a journal is one process's: a second store on the same file throws at constr
   expect(fs.existsSync(`${file}.lock`)).toBe(false);
   const again = new RedisStore({ redis: url, journal: file });
   await again.close();
-  // A lock left by a process that is alive elsewhere (here: the parent of this test runner).
+  // A lock of an earlier version (a pid only) naming a process that is alive (the parent of this test runner).
   fs.writeFileSync(`${file}.lock`, String(process.ppid));
-  expect(() => new RedisStore({ redis: url, journal: file })).toThrow(/is used by process \d+; give each process its own journal file/);
+  expect(() => new RedisStore({ redis: url, journal: file })).toThrow(/is used by process \d+ .*Give each process its own journal file/);
   fs.rmSync(`${file}.lock`);
   expect(() => new RedisStore({ redis: url, journal: '' })).toThrow(TypeError);
   expect(() => new RedisStore({ redis: url, journal: 3 as unknown as string })).toThrow(/journal must be a file path/);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { isRequestContextEnabled, requestContextStorage } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { MaybePromise } from '../core/types';
 import type { Decision } from '../core/types';
@@ -38,7 +39,11 @@ export class StiggGuard implements CanActivate {
     // Registered twice (globally and with @UseGuards): the first run already holds the units.
     if (context.enforcedFeatures(handler) !== undefined) return true;
     context.markEnforced(handler, plan.features);
-    const done = this.evaluateFrom(context, executionContext, plan, 0);
+    // Inside the request context, as under stigg() on the other adapters: the customer resolver and the
+    // entitlements' own code see it (the interceptor enters it again for the handler, after the guards).
+    const done = isRequestContextEnabled()
+      ? requestContextStorage.run(context, () => this.evaluateFrom(context, executionContext, plan, 0))
+      : this.evaluateFrom(context, executionContext, plan, 0);
     if (isThenable(done)) return done.then(() => this.proceed(context, res));
     return this.proceed(context, res);
   }

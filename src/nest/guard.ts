@@ -1,4 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { isRequestContextEnabled, requestContextStorage } from '../core/context';
 import { isThenable } from '../core/maybe-promise';
 import type { MaybePromise } from '../core/types';
 import type { Decision } from '../core/types';
@@ -30,18 +32,24 @@ export class StiggGuard implements CanActivate {
     const handler = executionContext.getHandler();
     const plan = planOf(executionContext.getClass(), handler);
     if (plan.routes.length === 0) return true;
+    const res = rawResponse(executionContext.switchToHttp().getResponse());
+    // A client that left while an earlier middleware or guard worked (slow authentication): not checked at all.
+    if (res !== undefined && isResponseGone(res)) return false;
     const context = contextOf(this.config, executionContext);
     // Registered twice (globally and with @UseGuards): the first run already holds the units.
     if (context.enforcedFeatures(handler) !== undefined) return true;
     context.markEnforced(handler, plan.features);
-    const done = this.evaluateFrom(context, executionContext, plan, 0);
-    if (isThenable(done)) return done.then(() => this.proceed(context, executionContext));
-    return this.proceed(context, executionContext);
+    // Inside the request context, as under stigg() on the other adapters: the customer resolver and the
+    // entitlements' own code see it (the interceptor enters it again for the handler, after the guards).
+    const done = isRequestContextEnabled()
+      ? requestContextStorage.run(context, () => this.evaluateFrom(context, executionContext, plan, 0))
+      : this.evaluateFrom(context, executionContext, plan, 0);
+    if (isThenable(done)) return done.then(() => this.proceed(context, res));
+    return this.proceed(context, res);
   }
 
   /** The handler runs unless the client already left (its units are given back then). */
-  private proceed(context: NestRequestContext, executionContext: ExecutionContext): boolean {
-    const res = rawResponse(executionContext.switchToHttp().getResponse());
+  private proceed(context: NestRequestContext, res: ServerResponse | undefined): boolean {
     if (res === undefined) return true;
     if (isResponseGone(res)) {
       context.releaseAll();

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { isRequestContextEnabled, requestContextStorage } from '../core/context';
-import { warnOnce } from '../middleware/gate';
+import { warnAboutReason, warnOnce } from '../middleware/gate';
 import { isEntitlementError, type RenderableError } from '../middleware/problem';
 import { deniedException, problemException, rawResponse } from './exception';
 import type { StiggNestConfig } from './options';
@@ -62,6 +62,9 @@ function markHandler(context: NestRequestContext, executionContext: ExecutionCon
 function rendered(config: StiggNestConfig, executionContext: ExecutionContext, error: RenderableError): unknown {
   const exception = problemException(error, config.statusMapping);
   if (error.name === 'EntitlementDeniedError' && 'decision' in error) {
+    // As entitlementErrorHandler() on the other adapters: a reason this version does not know, or a misconfiguration, is logged once.
+    const { featureId, accessDeniedReason } = exception.problem;
+    if (typeof featureId === 'string' && accessDeniedReason !== undefined) warnAboutReason(config, featureId, accessDeniedReason);
     return deniedException(config, error.decision, executionContext, exception.problem, error);
   }
   if (error.name === 'InvalidUsageError' && error.cause !== undefined) {

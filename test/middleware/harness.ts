@@ -11,6 +11,7 @@ import type { Decision, Entitlements, Logger } from '../../src/core/types';
 import type { StatusMapping } from '../../src/core/errors';
 import { fastifyAdapter } from './adapters/fastify';
 import { honoAdapter } from './adapters/hono';
+import { nestAdapter } from './adapters/nest';
 import { nextAdapter } from './adapters/next';
 import { valuesFor } from './values';
 import { STREAM_FIRST, STREAM_LAST } from './stream';
@@ -71,7 +72,7 @@ export interface RouteSpec {
   gates: Gate[];
   handler?: HandlerSpec;
   /** Raw middleware mounted before the gates (misuse tests), per framework. */
-  use?: { express?: unknown[]; koa?: unknown[]; fastify?: unknown[]; hono?: unknown[]; next?: unknown[] };
+  use?: { express?: unknown[]; koa?: unknown[]; fastify?: unknown[]; hono?: unknown[]; next?: unknown[]; nest?: unknown[] };
 }
 
 export interface BuildOptions {
@@ -106,7 +107,7 @@ export interface Built {
 
 export interface Adapter {
   name: string;
-  kind: 'express' | 'koa' | 'fastify' | 'hono' | 'next';
+  kind: 'express' | 'koa' | 'fastify' | 'hono' | 'next' | 'nest';
   build(options: BuildOptions): Built;
 }
 
@@ -395,6 +396,8 @@ export const adapters: Adapter[] = [
   fastifyAdapter('fastify 4', require('fastify4'), defaultCustomer),
   honoAdapter('hono (node)', defaultCustomer),
   nextAdapter('next (route handlers)', defaultCustomer),
+  nestAdapter('nest (express)', 'express', defaultCustomer),
+  nestAdapter('nest (fastify)', 'fastify', defaultCustomer),
 ];
 
 /** Listen on a free loopback port; resolves to the base URL. */

@@ -9,7 +9,7 @@ import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../.
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
 import { CUSTOMER_HEADER, adapters, close, deferred, listen, type BuildOptions, type HandlerSpec, type RouteSpec } from './harness';
 
-// One table of HTTP cases, run against Express 5, Express 4, Koa 3 and Koa 2, with the real core
+// One table of HTTP cases, run against every adapter of the harness (./harness.ts), with the real core
 // (createEntitlements) talking to the emulator over loopback HTTP.
 
 const TEMPLATES = 'feature-01-templates';
@@ -99,6 +99,11 @@ async function expectQuota(server: http.Server, left: number, customer = 'cust-b
 }
 
 describe.each(adapters)('$name: requireFeature against the emulator', (adapter) => {
+  // Nest: a requirement with a usage function or a resource of its own is decided by the method's
+  // @RequireFeature wrapper, after @EntitlementDecision() was resolved: the handler cannot read it (docs/nest.md).
+  const readsEveryDecision = adapter.kind !== 'nest';
+  // Nest: @RequireFeature takes no statusMapping of its own; StiggModule's applies to every route.
+  const routeStatusMapping = adapter.kind === 'nest' ? () => undefined : test;
   let entitlements: Entitlements;
   let servers: http.Server[];
   beforeEach(() => {
@@ -240,7 +245,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
   test('a resource-scoped check uses the resource resolver and reports against the resource', async () => {
     const app = build();
     const res = await request(app.server).post('/sites/site-1/templates').set(CUSTOMER_HEADER, 'cust-sites').expect(200);
-    expect(res.body.entitlement).toMatchObject({ granted: true, resourceId: 'site-1' });
+    if (readsEveryDecision) expect(res.body.entitlement).toMatchObject({ granted: true, resourceId: 'site-1' });
     await entitlements.flush();
     expect(usage('cust-sites', TEMPLATES, 'site-1')).toBe(1);
     expect(usage('cust-sites', TEMPLATES)).toBe(0);
@@ -249,9 +254,11 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
   test('several requireFeature on one route: both decisions exposed, both reported', async () => {
     const app = build();
     const res = await request(app.server).post('/both').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 2 }).expect(200);
-    expect(res.body.entitlement.featureId).toBe(CAMPAIGNS);
     expect(res.body.entitlements[TEMPLATES]).toMatchObject({ granted: true, requestedUsage: 1 });
-    expect(res.body.entitlements[CAMPAIGNS]).toMatchObject({ granted: true, requestedUsage: 2 });
+    if (readsEveryDecision) {
+      expect(res.body.entitlement.featureId).toBe(CAMPAIGNS);
+      expect(res.body.entitlements[CAMPAIGNS]).toMatchObject({ granted: true, requestedUsage: 2 });
+    }
     await entitlements.flush();
     expect(usage('cust-basic', TEMPLATES)).toBe(1);
     expect(usage('cust-basic', CAMPAIGNS)).toBe(2);
@@ -379,7 +386,7 @@ describe.each(adapters)('$name: requireFeature against the emulator', (adapter) 
     }
   });
 
-  test('statusMapping: a route mapping beats the stigg() mapping, which beats the default', async () => {
+  routeStatusMapping('statusMapping: a route mapping beats the stigg() mapping, which beats the default', async () => {
     const app = build({
       stigg: { statusMapping: { NoFeatureEntitlementInSubscription: 403, RequestedUsageExceedingLimit: 429 } },
       routes: routes([

@@ -83,7 +83,11 @@ async function run(adapter: (typeof adapters)[number], trace: readonly TraceRequ
 
 const trace = makeTrace(SIZE, { seed: 2027 });
 
-describe.each(adapters.map((adapter) => [adapter.name, adapter] as const))('%s', (_name, adapter) => {
+// Not Nest: a requirement with a usage or values function is decided by the method's @RequireFeature wrapper,
+// after @EntitlementDecision() was resolved, so the handler cannot echo its wouldDenyReason (test/shadow/nest.test.ts).
+const stacks = adapters.filter((adapter) => adapter.kind !== 'nest');
+
+describe.each(stacks.map((adapter) => [adapter.name, adapter] as const))('%s', (_name, adapter) => {
   test(
     `${SIZE} requests: a route in shadow mode serves all, and would deny what it denies enforcing, per reason`,
     async () => {

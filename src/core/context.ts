@@ -14,6 +14,12 @@ export interface RequestContext {
    * failing on them (TypeError…) is then the client's 400, as in the middleware.
    */
   enforcedFeatures?(method: object): ReadonlySet<string> | undefined;
+  /**
+   * For the request's handler (see enforcedFeatures): when its client has left, the error its
+   * @RequireFeature wrapper throws instead of running the method, once it gave back what it acquired
+   * (the rule "a client gone before the decision: the handler never runs"); undefined while it is there.
+   */
+  clientGone?(): Error | undefined;
 }
 
 /**

@@ -263,6 +263,9 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
       leases.push(lease);
       if (!lease.decision.granted) throw exposed(new EntitlementDeniedError(lease.decision));
     }
+    // The request's handler, decided after its client left (a usage function of the request): not run.
+    const gone = needed > 0 && enforced !== undefined ? context?.clientGone?.() : undefined;
+    if (gone !== undefined) throw gone;
   } catch (error) {
     releaseAll(leases);
     throw error;

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import type { ExecutionContext } from '@nestjs/common';
+import { HttpException, type ExecutionContext } from '@nestjs/common';
 import type { Decision, Lease } from '../core/types';
-import { RequestGate, Settlement, settleable } from '../middleware/gate';
+import { RequestGate, Settlement, isResponseGone, settleable } from '../middleware/gate';
+import { rawResponse } from './exception';
 import type { NestDeniedHandler, StiggNestConfig } from './options';
 
 const NO_FEATURES: ReadonlySet<string> = new Set();
@@ -27,6 +28,16 @@ export class NestRequestContext extends RequestGate<ExecutionContext, NestDenied
    */
   enforcedFeatures(method: object): ReadonlySet<string> | undefined {
     return method === this.handler ? this.features : undefined;
+  }
+
+  /**
+   * The client left (the response can no longer carry an answer): what the handler's wrapper throws
+   * instead of running it. A 499 HttpException: Nest's own filter writes it to the gone response
+   * without logging it, and the interceptor gives back what the guard reserved.
+   */
+  clientGone(): Error | undefined {
+    const res = rawResponse(this.req.switchToHttp().getResponse());
+    return res !== undefined && isResponseGone(res) ? new HttpException('Client Closed Request', 499) : undefined;
   }
 
   /** The guard checked `features` for `handler`: its @RequireFeature wrapper must not acquire them again. */

@@ -230,10 +230,9 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       await expectFullQuota(app.server);
     });
 
-    // Not on Nest, a known gap: a requirement the method's @RequireFeature wrapper decides (a usage function)
-    // does not see the client gone after its decision, so the handler runs and both units are billed.
-    const gateAfterGate = adapter.kind === 'nest' ? () => undefined : test;
-    gateAfterGate("while the second of two gates is deciding: the first gate's reservation is given back too", async () => {
+    // On Nest the second requirement (a usage function of the request) is decided by the method's
+    // @RequireFeature wrapper, which asks the request context whether the client left (clientGone).
+    test("while the second of two gates is deciding: the first gate's reservation is given back too", async () => {
       const arrived = deferred();
       const gate = deferred();
       const twoGates: RouteSpec = {

@@ -13,7 +13,10 @@ import { settleableDecision } from './settleable';
  *   - The response had started and was cut off before the handler ended it (the client left
  *     mid-stream, or the stream broke): the route's onAbort policy (default 'commit': the work was
  *     done, a hang-up must not buy it for free).
- *   - The handler settled it itself (decision.settle(units)): those units, whatever happens next.
+ *   - The handler settled it itself (decision.settle(units)) before it ended the response: those
+ *     units, whatever happens next. A settle() once the handler had ended the Node response comes too
+ *     late: the completed answer was settled (by its status), and a warning says so. Program order
+ *     decides, not the client: Node learns of the end at 'close', which a slow reader delays.
  * A client gone before the decision never reaches here: the adapter releases and the handler never runs.
  * Only the first of these takes effect. Nothing here throws into the adapter.
  */
@@ -60,6 +63,8 @@ export interface SettlementRules<Req> {
   readonly reportWhen: ReportWhen;
   readonly onAbort: OnAbort<Req>;
   readonly logger: Logger;
+  /** Warnings given once (a StiggConfig's), by key. */
+  readonly warned?: Set<string> | undefined;
 }
 
 const RUNNING = 0;
@@ -74,6 +79,8 @@ export class Settlement<Req> {
   /** Units were reported (an accepted answer, or settle()): Fetch hosts deliver them before the isolate ends. */
   committed = false;
   private readonly startedAt = Date.now();
+  /** The Node response watched (watch()): a settle() after the handler ended it is late. */
+  private res: NodeResponse | undefined;
 
   constructor(
     readonly lease: Lease,
@@ -85,6 +92,12 @@ export class Settlement<Req> {
   settle(actualUnits: number): void {
     checkActualUnits(actualUnits);
     if (this.state === SETTLED) return;
+    const { res } = this;
+    if (res !== undefined && res.writableEnded && this.state === RUNNING) {
+      this.completed(res.statusCode);
+      this.lateSettle(actualUnits);
+      return;
+    }
     this.state = SETTLED;
     this.lease.settle(actualUnits);
     this.committed = actualUnits > 0;
@@ -123,6 +136,7 @@ export class Settlement<Req> {
 
   /** Settles by how the Node response ends. Node emits 'close' on every response, so one listener does. */
   watch(res: NodeResponse): void {
+    this.res = res;
     if (res.destroyed) {
       this.closed(res);
       return;
@@ -142,6 +156,17 @@ export class Settlement<Req> {
       connection.removeListener('close', connectionClosed);
       this.closed(res);
     });
+  }
+
+  private lateSettle(actualUnits: number): void {
+    const { featureId } = this.lease.decision;
+    const key = `${featureId}\0late-settle`;
+    if (this.rules.warned?.has(key) === true) return;
+    this.rules.warned?.add(key);
+    this.rules.logger.warn(
+      { featureId, actualUnits, reported: this.committed ? this.lease.decision.requestedUsage : 0 },
+      `stigg-gate: settle(${String(actualUnits)}) for "${featureId}" came after the handler ended its response; the response settled it (the reservation when its status was accepted) and the count was ignored. Call settle() before res.end()/res.json()/reply.send(). Logged once per feature.`,
+    );
   }
 
   private closed(res: NodeResponse): void {

@@ -1,0 +1,89 @@
+import http from 'node:http';
+import express from 'express';
+import Fastify from 'fastify';
+import request from 'supertest';
+import { StiggClient } from '../../src/client';
+import { createEntitlements, type Entitlements, type Logger } from '../../src/core';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import * as ex from '../../src/middleware/express';
+import * as fa from '../../src/middleware/fastify';
+
+// settle(units) before the response ends reports those units; once the handler ended the response
+// (res.json, reply.send) it comes too late: the completed answer settled the request (the
+// reservation), whatever the client's reading speed (test/attack/settle-after-end-read-speed.test.ts),
+// and a warning says so once per feature.
+
+const TEMPLATES = 'feature-01-templates'; // plan-revvenu-essentials: 10 a month
+const CUSTOMER = 'late-settle';
+let emu: Emulator;
+let entitlements: Entitlements;
+const warnings: string[] = [];
+const logger: Logger = {
+  debug() {},
+  info() {},
+  warn: (_meta: unknown, message?: string) => void warnings.push(String(message)),
+  error() {},
+};
+
+beforeAll(async () => {
+  emu = await startEmulator({
+    port: 0,
+    catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-essentials' }] }] },
+  });
+  entitlements = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }), logger });
+});
+afterAll(async () => {
+  await entitlements.close();
+  await emu.stop();
+});
+beforeEach(() => {
+  emu.reset();
+  warnings.length = 0;
+});
+
+async function counted(): Promise<number> {
+  await entitlements.flush();
+  return emu.stats().usage[`${CUSTOMER}||${TEMPLATES}`] ?? 0;
+}
+
+function expressApp(after: boolean): http.Server {
+  const app = express();
+  app.use(ex.stigg({ entitlements, customer: () => CUSTOMER, logger }));
+  app.post('/t', ex.requireFeature(TEMPLATES, 5), (_req, res) => {
+    const decision = res.locals.entitlement;
+    if (!after) decision?.settle?.(1);
+    res.json({ ok: true });
+    if (after) decision?.settle?.(1);
+  });
+  return http.createServer(app);
+}
+
+describe('express', () => {
+  test('settle(1) before res.json(): 1 reported', async () => {
+    await request(expressApp(false)).post('/t').expect(200);
+    expect(await counted()).toBe(1);
+    expect(warnings.filter((w) => w.includes('came after'))).toEqual([]);
+  });
+
+  test('settle(1) after res.json(): the reservation (5) is reported and a warning says the count came too late', async () => {
+    await request(expressApp(true)).post('/t').expect(200);
+    expect(await counted()).toBe(5);
+    expect(warnings.filter((w) => w.includes('came after the handler ended its response'))).toHaveLength(1);
+  });
+});
+
+test('fastify: settle(1) after reply.send(): the reservation (5) is reported', async () => {
+  const app = Fastify();
+  await app.register(fa.stiggPlugin, { entitlements, customer: () => CUSTOMER, logger });
+  app.post('/t', { preHandler: fa.requireFeature(TEMPLATES, 5) }, (req, reply) => {
+    void reply.send({ ok: true });
+    req.entitlement?.settle?.(1);
+  });
+  await app.ready();
+  try {
+    await request(app.server).post('/t').expect(200);
+    expect(await counted()).toBe(5);
+  } finally {
+    await app.close();
+  }
+});

@@ -3,7 +3,7 @@ import { TypedEmitter } from './emitter';
 import { KeyCache } from './keys';
 import { LossWarnings } from './loss-warnings';
 import { StoreLog } from './store-log';
-import { asError, isThenable, noop } from './maybe-promise';
+import { asError, isThenable, noop } from '../util/maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
 import type { CachedEntitlement, EntitlementsEvents, MaybePromise, PendingUsage, Store, UpstreamCall, UpstreamOutcome } from './types';

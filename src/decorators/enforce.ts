@@ -1,5 +1,5 @@
 import { currentRequestContext, type RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable } from '../util/maybe-promise';
 import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';

@@ -1,5 +1,5 @@
 import { describeValue as describe } from '../core/errors';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { idProblem } from '../core/input';
 import type { DecoratorScopeOptions } from './types';
 

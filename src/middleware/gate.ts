@@ -1,6 +1,6 @@
 import { EntitlementsClosedError, EntitlementUnavailableError, describeValue as describe, statusForReason } from '../core/errors';
 import type { RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable } from '../util/maybe-promise';
 import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';

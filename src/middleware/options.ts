@@ -1,6 +1,6 @@
 import { describeValue as describe, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../core/maybe-promise';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { silentLogger } from '../util/maybe-promise';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { idProblem, valuesProblem } from '../core/input';
 import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';

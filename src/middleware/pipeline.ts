@@ -1,4 +1,4 @@
-import { isThenable } from '../core/maybe-promise';
+import { isThenable } from '../util/maybe-promise';
 import type { Decision, MaybePromise } from '../core/types';
 import { releaseQuietly, toThrowable, type Outcome, type RequestGate, type RouteConfig } from './gate';
 import type { ProblemDetails } from './problem';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable } from '../util/maybe-promise';
 import type { MaybePromise } from '../core/types';
 import type { Decision } from '../core/types';
 import { isResponseGone, releaseQuietly, type Outcome } from '../middleware/gate';

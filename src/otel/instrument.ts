@@ -10,7 +10,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { isPlainObject } from '../core/input';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core/types';
 import { ATTR, EVENT_NAME, eventAttributes } from './attributes';
 import { DecisionTally } from './tally';

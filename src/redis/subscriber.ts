@@ -1,5 +1,5 @@
-import { noop } from '../core/maybe-promise';
-import { raceTimer } from '../core/timers';
+import { noop } from '../util/maybe-promise';
+import { raceTimer } from '../util/timers';
 import type { Logger } from '../core/types';
 import type { NearCache } from './near-cache';
 

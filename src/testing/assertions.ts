@@ -1,6 +1,6 @@
 import { describeValue } from '../core/errors';
 import { isPlainObject } from '../core/input';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { ReportedUsage } from './recording-store';
 import { StiggGateError } from '../core/stigg-gate-error';
 

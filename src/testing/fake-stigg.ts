@@ -1,5 +1,5 @@
 import { StiggAuthError, StiggNetworkError, StiggTimeoutError } from '../client/errors';
-import { asError } from '../core/maybe-promise';
+import { asError } from '../util/maybe-promise';
 import { nextPeriodEnd } from '../core/decide';
 import type { EntitlementsUpstream, UpstreamEntitlement, UpstreamEntitlementsState, UpstreamUsageResult } from '../core/types';
 import { scopeOf, type Entry, type Layer, type ResetPeriod, type Standing } from './fixtures';

@@ -1,7 +1,7 @@
 import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
 import { describeValue } from '../core/errors';
 import { isPlainObject } from '../core/input';
-import { isThenable, silentLogger } from '../core/maybe-promise';
+import { isThenable, silentLogger } from '../util/maybe-promise';
 import type {
   CheckInput,
   CloseOptions,
@@ -15,7 +15,7 @@ import type {
   ShadowCounts,
   UsageReport,
 } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkExpectation, expectReported, type ExpectedReport } from './assertions';
 import { createTestClock, timeOf, type TestClock } from './clock';
 import { FakeStigg, type DeliveredUsage, type FailureKind } from './fake-stigg';

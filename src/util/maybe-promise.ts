@@ -1,4 +1,4 @@
-import type { Logger, MaybePromise } from './types';
+import type { Logger, MaybePromise } from '../core/types';
 
 /** True when a MaybePromise holds a promise (any thenable); the synchronous hot path never awaits otherwise. */
 export function isThenable<T>(value: MaybePromise<T>): value is Promise<T>;

@@ -1,7 +1,7 @@
 import { coarseClock } from '../util/clock';
 import type { FallbackRule } from './decide';
 import { isPlainObject } from './input';
-import { silentLogger } from '../util/maybe-promise';
+import { silentLogger } from './silent-logger';
 import { MemoryStore } from './memory-store';
 import type { EnforcementMode, EntitlementsUpstream, Logger, Store } from './types';
 import { rejectUnknownOptions } from '../util/unknown-options';

@@ -1,5 +1,5 @@
 import { describeValue as describe, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../util/maybe-promise';
+import { silentLogger } from '../core/silent-logger';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { idProblem, valuesProblem } from '../core/input';
 import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core/types';

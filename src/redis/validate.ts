@@ -1,6 +1,6 @@
 import { describeValue } from '../core/errors';
 import type { Logger, PendingUsage } from '../core/types';
-import { silentLogger } from '../util/maybe-promise';
+import { silentLogger } from '../core/silent-logger';
 
 export const DEFAULT_PREFIX = 'stigg-gate:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;

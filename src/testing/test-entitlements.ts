@@ -1,7 +1,8 @@
 import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
 import { describeValue } from '../core/errors';
 import { isPlainObject } from '../core/input';
-import { isThenable, silentLogger } from '../util/maybe-promise';
+import { silentLogger } from '../core/silent-logger';
+import { isThenable } from '../util/maybe-promise';
 import type {
   CheckInput,
   CloseOptions,

@@ -1,4 +1,4 @@
-import { silentLogger } from '../util/maybe-promise';
+import { silentLogger } from '../core/silent-logger';
 import { processWarning } from '../util/process-warning';
 import type { Entitlements, Logger } from '../core/types';
 import { rejectUnknownOptions } from '../util/unknown-options';

@@ -1,6 +1,6 @@
 import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
-import { KeyCache } from './keys';
+import { KeyCache } from './key-cache';
 import { LossWarnings } from './loss-warnings';
 import { StoreLog } from './store-log';
 import { asError, isThenable, noop } from '../util/maybe-promise';

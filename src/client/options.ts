@@ -1,4 +1,4 @@
-import type { Logger } from '../core/types';
+import type { Logger } from '../core';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import type { FetchLike, TransportConfig } from './transport';
 

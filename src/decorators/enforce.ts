@@ -1,8 +1,15 @@
-import { currentRequestContext, type RequestContext } from '../core/context';
+import {
+  currentRequestContext,
+  type RequestContext,
+  EntitlementDeniedError,
+  InvalidUsageError,
+  MissingCustomerError,
+  InvalidIdError,
+  idProblem,
+} from '../core';
+import type { Entitlements, Lease } from '../core';
+import { describeValue as describe, valuesProblem } from '../core/internal';
 import { isThenable } from '../util/maybe-promise';
-import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
-import type { Entitlements, Lease } from '../core/types';
-import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';

@@ -1,6 +1,6 @@
-import { describeValue as describe } from '../core/errors';
+import { idProblem } from '../core';
+import { describeValue as describe } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
-import { idProblem } from '../core/input';
 import type { DecoratorScopeOptions } from './types';
 
 const SCOPE_KEYS = ['customer', 'resource', 'entitlements'];

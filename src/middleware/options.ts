@@ -1,8 +1,7 @@
-import { describeValue as describe, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../core/silent-logger';
+import { type StatusMapping, idProblem } from '../core';
+import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core';
+import { describeValue as describe, silentLogger, valuesProblem } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
-import { idProblem, valuesProblem } from '../core/input';
-import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core/types';
 import { ACCESS_DENIED_REASONS } from './problem';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */

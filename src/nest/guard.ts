@@ -1,7 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { isThenable } from '../util/maybe-promise';
-import type { MaybePromise } from '../core/types';
-import type { Decision } from '../core/types';
+import type { MaybePromise, Decision } from '../core';
 import { isResponseGone, releaseQuietly, type Outcome } from '../middleware/gate';
 import { rateLimitFields } from '../middleware/rate-limit-headers';
 import { EntitlementProblemException, deniedException, rawResponse } from './exception';

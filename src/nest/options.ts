@@ -1,8 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
-import { describeValue, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../core/silent-logger';
-import type { Decision, Entitlements, Logger, MaybePromise } from '../core/types';
+import { createEntitlements, type EntitlementsOptions, type StatusMapping } from '../core';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../core';
+import { describeValue, silentLogger } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkOnAbort, checkStatusMapping, type OnAbort, type StiggConfig } from '../middleware/gate';
 import type { ProblemDetails } from '../middleware/problem';

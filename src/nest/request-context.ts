@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
-import type { Decision, Lease } from '../core/types';
+import type { Decision, Lease } from '../core';
 import { RequestGate, Settlement, settleable } from '../middleware/gate';
 import type { NestDeniedHandler, StiggNestConfig } from './options';
 

@@ -9,9 +9,9 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { isPlainObject } from '../core/input';
+import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core';
+import { isPlainObject } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
-import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core/types';
 import { ATTR, EVENT_NAME, eventAttributes } from './attributes';
 import { DecisionTally } from './tally';
 

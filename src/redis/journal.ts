@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import pathModule from 'node:path';
-import type { Logger, PendingUsage } from '../core/types';
+import type { Logger, PendingUsage } from '../core';
 
 /** Lines appended before the file is rewritten with only what is still pending. */
 const COMPACT_AFTER = 10_000;

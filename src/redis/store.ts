@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { coarseClock } from '../util/clock';
 import { raceTimer } from '../util/timers';
 import { noop } from '../util/maybe-promise';
-import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core/types';
+import type { CachedEntitlement, FallbackTake, Logger, MaybePromise, PendingUsage, ReserveResult, Store, StoreHealth } from '../core';
 import { isReplyError, RedisBreaker, storeHealth } from './breaker';
 import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';

@@ -1,6 +1,5 @@
-import { describeValue } from '../core/errors';
-import type { Logger, PendingUsage } from '../core/types';
-import { silentLogger } from '../core/silent-logger';
+import type { Logger, PendingUsage } from '../core';
+import { describeValue, silentLogger } from '../core/internal';
 
 export const DEFAULT_PREFIX = 'stigg-gate:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;

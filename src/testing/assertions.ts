@@ -1,8 +1,7 @@
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
+import { StiggGateError } from '../core';
+import { describeValue, isPlainObject } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import type { ReportedUsage } from './recording-store';
-import { StiggGateError } from '../core/stigg-gate-error';
 
 /** What expectReported() looks for: the reports of one customer's feature (and resource), and their total. */
 export interface ExpectedReport {

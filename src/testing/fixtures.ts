@@ -1,6 +1,5 @@
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
-import type { DeniedReason } from '../core/types';
+import type { DeniedReason } from '../core';
+import { describeValue, isPlainObject } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
 
 /** How often a metered feature's usage starts again at 0 (from the kit's start time, UTC calendar). */

@@ -1,5 +1,5 @@
-import { isPlainObject } from '../core/input';
-import type { EntitlementsUpstream } from '../core/types';
+import type { EntitlementsUpstream } from '../core';
+import { isPlainObject } from '../core/internal';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { FakeStigg } from './fake-stigg';
 import { layerOf } from './fixtures';

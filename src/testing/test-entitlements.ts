@@ -1,8 +1,4 @@
-import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
-import { silentLogger } from '../core/silent-logger';
-import { isThenable } from '../util/maybe-promise';
+import { createEntitlements, type EntitlementsOptions } from '../core';
 import type {
   CheckInput,
   CloseOptions,
@@ -15,7 +11,9 @@ import type {
   MaybePromise,
   ShadowCounts,
   UsageReport,
-} from '../core/types';
+} from '../core';
+import { describeValue, isPlainObject, silentLogger } from '../core/internal';
+import { isThenable } from '../util/maybe-promise';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkExpectation, expectReported, type ExpectedReport } from './assertions';
 import { createTestClock, timeOf, type TestClock } from './clock';

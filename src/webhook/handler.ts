@@ -1,6 +1,6 @@
-import { silentLogger } from '../core/silent-logger';
+import type { Entitlements, Logger } from '../core';
+import { silentLogger } from '../core/internal';
 import { processWarning } from '../util/process-warning';
-import type { Entitlements, Logger } from '../core/types';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { MalformedWebhookError, parseWebhookEvent } from './event';
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readFetchBody, webhookLimits } from './limits';

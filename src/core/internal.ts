@@ -13,10 +13,8 @@
 export { afterRequestContextEnabled, isRequestContextEnabled, requestContextStorage } from './context';
 /** The period calendar, for FakeStigg's usage resets (testing/fake-stigg.ts). */
 export { nextPeriodEnd } from './decide';
-/** Error messages' description of a bad value, shared by every option check of the package. */
-export { describeValue } from './errors';
-/** Input checks the middleware, the decorators and the option readers share with the engine. */
-export { isPlainObject, valuesProblem } from './input';
+/** The check of a request's requestedValues, shared by the middleware and the decorators with the engine. */
+export { valuesProblem } from './input';
 /** settle()'s check of its argument (middleware/settle.ts), as EntitlementLease.settle makes it. */
 export { checkActualUnits } from './leases';
 /** The default logger of every factory. */

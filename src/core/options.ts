@@ -1,6 +1,6 @@
 import { coarseClock } from '../util/clock';
 import type { FallbackRule } from './decide';
-import { isPlainObject } from './input';
+import { isPlainObject } from '../util/plain-object';
 import { silentLogger } from './silent-logger';
 import { MemoryStore } from './memory-store';
 import type { EnforcementMode, EntitlementsUpstream, Logger, Store } from './types';

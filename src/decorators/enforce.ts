@@ -8,7 +8,8 @@ import {
   idProblem,
 } from '../core';
 import type { Entitlements, Lease } from '../core';
-import { describeValue as describe, valuesProblem } from '../core/internal';
+import { valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { isThenable } from '../util/maybe-promise';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';

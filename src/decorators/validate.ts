@@ -1,5 +1,5 @@
 import { idProblem } from '../core';
-import { describeValue as describe } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import type { DecoratorScopeOptions } from './types';
 

@@ -1,6 +1,7 @@
 import { type RequestContext, idProblem } from '../core';
 import type { Entitlements } from '../core';
-import { requestContextStorage, describeValue as describe } from '../core/internal';
+import { requestContextStorage } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { isEntitlementsLike } from './validate';
 
 /** A job's ids are the app's own values, so a bad one is a TypeError at the call, not a 4xx. */

@@ -1,6 +1,7 @@
 import { EntitlementsClosedError, EntitlementUnavailableError, statusForReason, InvalidIdError, idProblem } from '../core';
 import type { RequestContext, Decision, Entitlements, Lease, MaybePromise } from '../core';
-import { describeValue as describe, valuesProblem } from '../core/internal';
+import { valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { isThenable } from '../util/maybe-promise';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import { Settlement, settleable } from './settle';

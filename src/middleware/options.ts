@@ -1,6 +1,7 @@
 import { type StatusMapping, idProblem } from '../core';
 import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core';
-import { describeValue as describe, silentLogger, valuesProblem } from '../core/internal';
+import { silentLogger, valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { ACCESS_DENIED_REASONS } from './problem';
 

@@ -1,7 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { createEntitlements, type EntitlementsOptions, type StatusMapping } from '../core';
 import type { Decision, Entitlements, Logger, MaybePromise } from '../core';
-import { describeValue, silentLogger } from '../core/internal';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkOnAbort, checkStatusMapping, type OnAbort, type StiggConfig } from '../middleware/gate';
 import type { ProblemDetails } from '../middleware/problem';

@@ -10,7 +10,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core';
-import { isPlainObject } from '../core/internal';
+import { isPlainObject } from '../util/plain-object';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { ATTR, EVENT_NAME, eventAttributes } from './attributes';
 import { DecisionTally } from './tally';

@@ -1,5 +1,6 @@
 import type { Logger, PendingUsage } from '../core';
-import { describeValue, silentLogger } from '../core/internal';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
 
 export const DEFAULT_PREFIX = 'stigg-gate:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;

@@ -1,5 +1,6 @@
 import { StiggGateError } from '../core';
-import { describeValue, isPlainObject } from '../core/internal';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import type { ReportedUsage } from './recording-store';
 

@@ -1,5 +1,6 @@
 import type { DeniedReason } from '../core';
-import { describeValue, isPlainObject } from '../core/internal';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
 import { rejectUnknownOptions } from '../util/unknown-options';
 
 /** How often a metered feature's usage starts again at 0 (from the kit's start time, UTC calendar). */

@@ -1,5 +1,5 @@
 import type { EntitlementsUpstream } from '../core';
-import { isPlainObject } from '../core/internal';
+import { isPlainObject } from '../util/plain-object';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { FakeStigg } from './fake-stigg';
 import { layerOf } from './fixtures';

@@ -12,7 +12,9 @@ import type {
   ShadowCounts,
   UsageReport,
 } from '../core';
-import { describeValue, isPlainObject, silentLogger } from '../core/internal';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
 import { isThenable } from '../util/maybe-promise';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkExpectation, expectReported, type ExpectedReport } from './assertions';

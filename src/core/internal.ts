@@ -7,6 +7,10 @@
  * core/index.ts for what the package publishes, and this file for what the rest of the package
  * needs on top: the adapters, nest, decorators, redis, testing, webhook, emulator and otel. A name
  * belongs here only when such a file needs it; everything else stays private to src/core.
+ *
+ * It re-exports light modules only, never the engine (entitlements.ts, memory-store.ts and lru-cache):
+ * the client bundles for edge runtimes with graphql-request alone (test/client/generated.test.ts), so it
+ * takes StiggGateError from here rather than from core/index.ts, which loads everything.
  */
 
 /** The request context as the adapters enter it (stigg(), the Nest interceptor, withCustomer()). */
@@ -19,5 +23,5 @@ export { valuesProblem } from './input';
 export { checkActualUnits } from './leases';
 /** The default logger of every factory. */
 export { silentLogger } from './silent-logger';
-/** Brands an error class that must extend a built-in error (TypeError…) as a StiggGateError. */
-export { markStiggGateError } from './stigg-gate-error';
+/** Brands an error class that must extend a built-in error (TypeError…) as a StiggGateError. StiggGateError is public too. */
+export { StiggGateError, markStiggGateError } from './stigg-gate-error';

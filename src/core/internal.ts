@@ -5,8 +5,8 @@
  *
  * Outside src/core, a file imports the core through two modules only (eslint.config.mjs enforces it):
  * core/index.ts for what the package publishes, and this file for what the rest of the package
- * needs on top: the adapters, nest, decorators, redis, testing, webhook, emulator and otel. A name
- * belongs here only when such a file needs it; everything else stays private to src/core.
+ * needs on top: the client, the adapters, nest, decorators, redis, testing, webhook, emulator and
+ * otel. A name belongs here only when such a file needs it; everything else stays private to src/core.
  *
  * It re-exports light modules only, never the engine (entitlements.ts, memory-store.ts and lru-cache):
  * the client bundles for edge runtimes with graphql-request alone (test/client/generated.test.ts), so it

@@ -61,6 +61,54 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // Outside src/core, the core is reached through its two faces only (ARCHITECTURE.md, "Import
+    // direction"): core/index.ts, the package's API (src/index.ts re-exports it), and core/internal.ts,
+    // what the rest of the package needs and users must not see. Every other core module is private.
+    files: ['src/**/*.ts'],
+    ignores: ['src/core/**', 'src/util/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.{1,2}/(.*/)?core/(?!(index|internal)$)',
+              message: "Import the core from '…/core' (its public API) or '…/core/internal' (package-internal), not its modules.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The core is framework-free: of the package, it imports only src/util.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./(?!util/)', message: 'src/core imports nothing of the package outside src/core but src/util.' }] },
+      ],
+    },
+  },
+  {
+    // src/util holds the helpers that know nothing of entitlements: it imports its own files and node:
+    // built-ins, nothing else of the package and no dependency.
+    files: ['src/util/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./|node:)|\\.\\./',
+              message: 'src/util imports only src/util (./…) and node: built-ins.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read untyped bodies (supertest's res.body, JSON.parse), throw and reject non-Errors on
     // purpose to prove the library copes, hand methods to expect(), and give async signatures to
     // handlers that need no await. What stays on still catches real mistakes: floating promises,

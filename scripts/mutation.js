@@ -49,7 +49,7 @@ const TARGETS = [
   { file: 'src/core/overrun.ts', tests: [...core('settle'), ...attack('settle-overrun-signal', 'settle-fallback-overrun')] },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },
   { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
-  { file: 'src/core/reservation-table.ts', tests: core('metered-path', 'races', 'memory-store') },
+  { file: 'src/util/id-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
   { file: 'src/core/memory-outbox.ts', tests: [...core('memory-store', 'usage'), ...attack('outbox-bound')] },
   { file: 'src/core/stranded.ts', tests: [...core('usage', 'loss-warnings'), ...attack('commit-after-close')] },

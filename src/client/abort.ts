@@ -1,4 +1,4 @@
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { requireObject } from './validate';
 
 // The caller's AbortSignal through a call and its retries (reportUsageBulk: close() ends the call

@@ -1,4 +1,4 @@
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { localOverrides } from '../testing/local';
 import { checkBatchOperation, checkBatchVariables, MAX_CHECKS_PER_CALL } from './check-batch';
 import { loadOperation } from './documents';

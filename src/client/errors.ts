@@ -1,4 +1,4 @@
-import { StiggGateError } from '../core/stigg-gate-error';
+import { StiggGateError } from '../core/internal';
 
 /** One entry of a GraphQL response's `errors` array, as Stigg sends it. */
 export interface StiggGraphQLErrorEntry {

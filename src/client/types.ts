@@ -2,7 +2,7 @@
 // test/client/helpers/codegen.ts. Do not edit by hand; after changing a document run:
 //   npm run gen:client
 
-import type { AccessDeniedReason } from '../core/types';
+import type { AccessDeniedReason } from '../core';
 
 /** An ISO-8601 date-time string, as Stigg sends it. */
 export type DateTime = string;

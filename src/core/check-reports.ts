@@ -1,6 +1,6 @@
-import { LogThrottle } from './log-throttle';
-import { asError, noop } from './maybe-promise';
-import { raceTimer, unref } from './timers';
+import { LogThrottle } from '../util/log-throttle';
+import { asError, noop } from '../util/maybe-promise';
+import { raceTimer, unref } from '../util/timers';
 import { classifyFailure } from './upstream-log';
 import type { Runtime } from './runtime';
 import type { AccessDeniedReason, Decision, Logger, UpstreamCheckReport } from './types';

@@ -1,19 +1,20 @@
 import { startCheckReports, type CheckReporter } from './check-reports';
 import { EntitlementsClosedError } from './errors';
-import { onBeforeExit } from './exit-hook';
+import { onBeforeExit } from '../util/exit-hook';
 import { FailurePolicy } from './failure-policy';
 import { healthOf } from './health';
 import { Fetcher, type Outcome } from './fetcher';
-import { isPlainObject, validateId, validateInput } from './input';
+import { validateId, validateInput } from './input';
+import { isPlainObject } from '../util/plain-object';
 import { Reservations } from './leases';
-import { asError, isThenable, noop } from './maybe-promise';
+import { asError, isThenable, noop } from '../util/maybe-promise';
 import { MemoryStore } from './memory-store';
 import { configure, integerOption, type Configuration, type EntitlementsOptions } from './options';
-import { rejectUnknownOptions } from './unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { Runtime } from './runtime';
 import { Shadow } from './shadow';
 import { DEFAULT_READY_TIMEOUT_MS, probeUpstream } from './readiness';
-import { raceTimer } from './timers';
+import { raceTimer } from '../util/timers';
 import type {
   CheckInput,
   CloseOptions,

@@ -1,5 +1,6 @@
 import type { AccessDeniedReason, Decision, DeniedReason } from './types';
 import { StiggGateError, markStiggGateError } from './stigg-gate-error';
+import { describeValue } from '../util/describe-value';
 
 /** Denials an upgrade would fix answer 402; everything else Stigg decided answers 403. */
 export const PAYMENT_REQUIRED_REASONS: ReadonlySet<AccessDeniedReason> = new Set<AccessDeniedReason>([
@@ -157,12 +158,3 @@ export class InvalidUsageError extends RangeError {
   }
 }
 markStiggGateError(InvalidUsageError);
-
-/** A short, safe description of a value for error messages (never its content beyond a string). */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (typeof value === 'symbol' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}

@@ -1,6 +1,6 @@
 import { exceeds, fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
-import { asError, isThenable } from './maybe-promise';
+import { asError, isThenable } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import { classifyFailure } from './upstream-log';
 import type { FallbackRule } from './decide';

@@ -1,8 +1,8 @@
 import type { CircuitBreaker } from './circuit-breaker';
 import { nextPeriodEnd, periodEndOf, toCachedEntitlement } from './decide';
-import { asError, isThenable, noop } from './maybe-promise';
+import { asError, isThenable, noop } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
-import { unref } from './timers';
+import { unref } from '../util/timers';
 import type { CachedEntitlement, CheckInput, DecisionSource, MaybePromise, UpstreamEntitlement } from './types';
 import { UpstreamReads, type SetRead } from './upstream-reads';
 

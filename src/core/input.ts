@@ -1,9 +1,6 @@
 import type { CheckInput } from './types';
 import { markStiggGateError } from './stigg-gate-error';
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isPlainObject } from '../util/plain-object';
 
 /** Longest id accepted (as the middleware: Stigg's ids are far shorter); bounds every key the cache and the store hold. */
 export const MAX_ID_LENGTH = 256;

@@ -1,11 +1,11 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
 import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
-import { asError, isThenable } from './maybe-promise';
+import { asError, isThenable } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
 import { Overruns } from './overrun';
-import { unref } from './timers';
+import { unref } from '../util/timers';
 import { UnsettledLeases } from './unsettled';
 import type { UsageLedger } from './usage-ledger';
 

@@ -1,5 +1,5 @@
-import { processWarning } from './process-warning';
-import { soon } from './timers';
+import { processWarning } from '../util/process-warning';
+import { soon } from '../util/timers';
 import type { PendingUsage } from './types';
 
 /** "2 usage reports (5 units)". */

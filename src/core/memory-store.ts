@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import { coarseClock } from './clock';
+import { coarseClock } from '../util/clock';
 import { exceeds } from './decide';
-import { THREE_DIGITS } from './digits';
+import { THREE_DIGITS } from '../util/digits';
 import { MemoryOutbox } from './memory-outbox';
-import { IdTable } from './reservation-table';
+import { IdTable } from '../util/id-table';
 import type { CachedEntitlement, PendingUsage, ReserveResult, Store, StoreHealth } from './types';
 
 export { OutboxFullError } from './memory-outbox';

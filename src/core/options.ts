@@ -1,10 +1,10 @@
-import { coarseClock } from './clock';
+import { coarseClock } from '../util/clock';
 import type { FallbackRule } from './decide';
-import { isPlainObject } from './input';
-import { silentLogger } from './maybe-promise';
+import { isPlainObject } from '../util/plain-object';
+import { silentLogger } from './silent-logger';
 import { MemoryStore } from './memory-store';
 import type { EnforcementMode, EntitlementsUpstream, Logger, Store } from './types';
-import { rejectUnknownOptions } from './unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 
 export interface EntitlementsOptions {
   /** The Stigg client (`Stigg.createClient(apiKey)`), or anything with getEntitlement() and reportUsageBulk(). */

@@ -1,4 +1,4 @@
-import { asError, isThenable } from './maybe-promise';
+import { asError, isThenable } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import type { Decision, MaybePromise } from './types';
 

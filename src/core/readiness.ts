@@ -1,5 +1,5 @@
 import { failureKind } from './transient';
-import { raceTimer } from './timers';
+import { raceTimer } from '../util/timers';
 import type { EntitlementsUpstream } from './types';
 import { StiggGateError } from './stigg-gate-error';
 

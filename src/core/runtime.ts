@@ -1,9 +1,9 @@
 import { CircuitBreaker } from './circuit-breaker';
 import { TypedEmitter } from './emitter';
-import { KeyCache } from './keys';
+import { KeyCache } from './key-cache';
 import { LossWarnings } from './loss-warnings';
 import { StoreLog } from './store-log';
-import { asError, isThenable, noop } from './maybe-promise';
+import { asError, isThenable, noop } from '../util/maybe-promise';
 import type { Configuration } from './options';
 import { UpstreamLog } from './upstream-log';
 import type {

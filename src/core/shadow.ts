@@ -1,8 +1,8 @@
 import { fallbackDecision } from './decide';
 import { EntitlementUnavailableError } from './errors';
 import type { Reservations } from './leases';
-import { LogThrottle } from './log-throttle';
-import { asError, isThenable } from './maybe-promise';
+import { LogThrottle } from '../util/log-throttle';
+import { asError, isThenable } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import type { CheckInput, Decision, Lease, MaybePromise, ShadowCounts } from './types';
 

@@ -1,4 +1,4 @@
-import { LogThrottle } from './log-throttle';
+import { LogThrottle } from '../util/log-throttle';
 import type { Logger } from './types';
 
 /**

@@ -1,5 +1,5 @@
-import { asError, isThenable } from './maybe-promise';
-import { unref } from './timers';
+import { asError, isThenable } from '../util/maybe-promise';
+import { unref } from '../util/timers';
 import type { PendingUsage, Store } from './types';
 import { StiggGateError } from './stigg-gate-error';
 

@@ -1,8 +1,8 @@
-import { asError } from './maybe-promise';
-import { processWarning } from './process-warning';
+import { asError } from '../util/maybe-promise';
+import { processWarning } from '../util/process-warning';
 import { isTransientError } from './transient';
 import type { Logger } from './types';
-import { LogThrottle } from './log-throttle';
+import { LogThrottle } from '../util/log-throttle';
 
 export type FailureCategory =
   'auth' | 'network' | 'timeout' | 'http' | 'graphql-validation' | 'missing-document' | 'rejected' | 'store' | 'other';

@@ -1,4 +1,4 @@
-import { asError } from './maybe-promise';
+import { asError } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import { callOutcome, failureKind } from './transient';
 import type { UpstreamCall, UpstreamEntitlement, UpstreamEntitlementsState } from './types';

@@ -1,7 +1,7 @@
 import { Arrivals } from './arrivals';
 import type { CircuitBreaker } from './circuit-breaker';
-import { asError, isThenable } from './maybe-promise';
-import { raceTimer, ref, requestScopedTimers, soon, unref } from './timers';
+import { asError, isThenable } from '../util/maybe-promise';
+import { raceTimer, ref, requestScopedTimers, soon, unref } from '../util/timers';
 import { Refusals, type ParkedInfo, type Refusal } from './refusals';
 import { retryDelay } from './retry-delay';
 import { callOutcome, failureKind, refusalCode } from './transient';

@@ -1,6 +1,6 @@
-import { noop, isThenable, asError } from './maybe-promise';
+import { noop, isThenable, asError } from '../util/maybe-promise';
 import { parseDate, periodEndOf } from './decide';
-import { THREE_DIGITS } from './digits';
+import { THREE_DIGITS } from '../util/digits';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, MaybePromise, PendingUsage, UpstreamUsageResult } from './types';
 import { StrandedReports } from './stranded';

@@ -1,8 +1,16 @@
-import { currentRequestContext, type RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
-import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
-import type { Entitlements, Lease } from '../core/types';
-import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
+import {
+  currentRequestContext,
+  type RequestContext,
+  EntitlementDeniedError,
+  InvalidUsageError,
+  MissingCustomerError,
+  InvalidIdError,
+  idProblem,
+} from '../core';
+import type { Entitlements, Lease } from '../core';
+import { valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
+import { isThenable } from '../util/maybe-promise';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';

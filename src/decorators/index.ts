@@ -1,4 +1,4 @@
-import { enableRequestContext } from '../core/context';
+import { enableRequestContext } from '../core';
 
 // stigg() enters the AsyncLocalStorage request context only once this module is loaded.
 enableRequestContext();
@@ -8,9 +8,9 @@ export { ReportUsage } from './report-usage';
 export { withCustomer, type CustomerScope } from './with-customer';
 export { getFeatureRequirements, getUsageReports } from './metadata';
 export { FEATURE_REQUIREMENTS_METADATA, USAGE_REPORTS_METADATA } from './constants';
-export { MissingCustomerError, InvalidUsageError } from '../core/errors';
-export { EntitlementDeniedError, EntitlementUnavailableError } from '../core/errors';
-export { InvalidIdError } from '../core/input';
+export { MissingCustomerError, InvalidUsageError } from '../core';
+export { EntitlementDeniedError, EntitlementUnavailableError } from '../core';
+export { InvalidIdError } from '../core';
 export type {
   DecoratorScopeOptions,
   FeatureRequirement,

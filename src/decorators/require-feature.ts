@@ -1,7 +1,7 @@
 import { FEATURE_REQUIREMENTS_METADATA } from './constants';
 import { createDecorator } from './decorate';
 import { validateFeatureId, validateScopeOptions } from './validate';
-import { valuesProblem } from '../core/input';
+import { valuesProblem } from '../core/internal';
 import { checkMode } from '../middleware/options';
 import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatureOptions, StiggDecorator } from './types';
 

@@ -1,4 +1,4 @@
-import type { EnforcementMode, Entitlements, MaybePromise } from '../core/types';
+import type { EnforcementMode, Entitlements, MaybePromise } from '../core';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] parameters: a typed method such as (count: number) => … is not assignable to (...args: unknown[]) => …
 export type ArgsFunction<R> = (...args: any[]) => R;

@@ -1,6 +1,6 @@
-import { describeValue as describe } from '../core/errors';
-import { rejectUnknownOptions } from '../core/unknown-options';
-import { idProblem } from '../core/input';
+import { idProblem } from '../core';
+import { describeValue as describe } from '../util/describe-value';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { DecoratorScopeOptions } from './types';
 
 const SCOPE_KEYS = ['customer', 'resource', 'entitlements'];

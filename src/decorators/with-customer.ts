@@ -1,7 +1,7 @@
-import { requestContextStorage, type RequestContext } from '../core/context';
-import type { Entitlements } from '../core/types';
-import { describeValue as describe } from '../core/errors';
-import { idProblem } from '../core/input';
+import { type RequestContext, idProblem } from '../core';
+import type { Entitlements } from '../core';
+import { requestContextStorage } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
 import { isEntitlementsLike } from './validate';
 
 /** A job's ids are the app's own values, so a bad one is a TypeError at the call, not a 4xx. */

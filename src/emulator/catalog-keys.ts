@@ -1,4 +1,4 @@
-import { closest } from '../core/unknown-options';
+import { closest } from '../util/unknown-options';
 import type {
   Catalog,
   CatalogAddon,

@@ -15,7 +15,7 @@ import type {
   PromotionalEntitlementPeriod,
   ResetPeriod,
 } from './catalog-types';
-import { markStiggGateError } from '../core/stigg-gate-error';
+import { markStiggGateError } from '../core/internal';
 
 const FEATURE_TYPES: readonly FeatureType[] = ['BOOLEAN', 'NUMBER', 'ENUM'];
 const METER_TYPES: readonly MeterType[] = ['None', 'Fluctuating', 'Incremental'];

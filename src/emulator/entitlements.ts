@@ -1,7 +1,7 @@
 import { EmulatorError } from './errors';
 import { ACTIVE_STATUSES, planOf, statusOf } from './lifecycle';
 import { iso, periodAt, type Period } from './time';
-import type { AccessDeniedReason } from '../core/types';
+import type { AccessDeniedReason } from '../core';
 import { usageKey, type Json, type Maybe, type Store } from './store';
 import type { ResetPeriod } from './catalog-types';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { StiggGateError } from '../core/stigg-gate-error';
+import { StiggGateError } from '../core';
 
 export type EmulatorErrorCode =
   | 'CustomerNotFound'

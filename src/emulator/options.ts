@@ -1,4 +1,4 @@
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { Catalog } from './catalog-types';
 import type { EmulatorClock } from './store';
 import { checkCors, type CorsOrigins } from './origins';

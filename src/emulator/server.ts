@@ -7,7 +7,7 @@ import { ADMIN_PREFIX, handleAdmin } from './admin';
 import { edgeAnswer } from './edge';
 import { EmulatorError } from './errors';
 import { authorized, errorJson, MAX_BODY_BYTES, preflight, readBody, send } from './http';
-import { processWarning } from '../core/process-warning';
+import { processWarning } from '../util/process-warning';
 import { admitHost, admitOrigin } from './origins';
 import { checkFaults, checkOptions, createClock, createRandom, type EmulatorFaults, type EmulatorOptions } from './options';
 import { createRootValue, loadSchema } from './schema';

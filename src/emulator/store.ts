@@ -15,7 +15,7 @@ import { CreditBook } from './credit-book';
 import { EmulatorError } from './errors';
 
 /** The library's own list (one type for the whole package); the emulator answers the subset it models. */
-export type { AccessDeniedReason } from '../core/types';
+export type { AccessDeniedReason } from '../core';
 
 export type SubscriptionStatus = 'ACTIVE' | 'CANCELED' | 'EXPIRED' | 'IN_TRIAL' | 'NOT_STARTED' | 'PAYMENT_PENDING';
 

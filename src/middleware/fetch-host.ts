@@ -1,4 +1,4 @@
-import type { Entitlements, Logger } from '../core/types';
+import type { Entitlements, Logger } from '../core';
 import { UNREAD_GRACE_MS, watchBody } from './fetch-body';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from './problem';
 import type { Settlement } from './settle';

@@ -1,8 +1,8 @@
-import { EntitlementsClosedError, EntitlementUnavailableError, describeValue as describe, statusForReason } from '../core/errors';
-import type { RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
-import type { Decision, Entitlements, Lease, MaybePromise } from '../core/types';
-import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
+import { EntitlementsClosedError, EntitlementUnavailableError, statusForReason, InvalidIdError, idProblem } from '../core';
+import type { RequestContext, Decision, Entitlements, Lease, MaybePromise } from '../core';
+import { valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
+import { isThenable } from '../util/maybe-promise';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import { Settlement, settleable } from './settle';
 import { warnAboutReason, warnOnce } from './warnings';

@@ -1,4 +1,4 @@
-import { isThenable } from '../core/maybe-promise';
+import { isThenable } from '../util/maybe-promise';
 import { toThrowable } from './gate';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from './problem';
 import type { NodeResponse, Settlement } from './settle';

@@ -1,8 +1,8 @@
-import { describeValue as describe, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../core/maybe-promise';
-import { rejectUnknownOptions } from '../core/unknown-options';
-import { idProblem, valuesProblem } from '../core/input';
-import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core/types';
+import { type StatusMapping, idProblem } from '../core';
+import type { AccessDeniedReason, Decision, EnforcementMode, Entitlements, Logger, MaybePromise } from '../core';
+import { silentLogger, valuesProblem } from '../core/internal';
+import { describeValue as describe } from '../util/describe-value';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { ACCESS_DENIED_REASONS } from './problem';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */

@@ -1,5 +1,5 @@
-import { isThenable } from '../core/maybe-promise';
-import type { Decision, MaybePromise } from '../core/types';
+import { isThenable } from '../util/maybe-promise';
+import type { Decision, MaybePromise } from '../core';
 import { releaseQuietly, toThrowable, type Outcome, type RequestGate, type RouteConfig } from './gate';
 import type { ProblemDetails } from './problem';
 import { rateLimitFields } from './rate-limit-headers';

@@ -5,9 +5,10 @@ import {
   InvalidUsageError,
   MissingCustomerError,
   type StatusMapping,
-} from '../core/errors';
-import type { AccessDeniedReason, Decision } from '../core/types';
-import { InvalidIdError, valuesProblem } from '../core/input';
+  InvalidIdError,
+} from '../core';
+import type { AccessDeniedReason, Decision } from '../core';
+import { valuesProblem } from '../core/internal';
 
 /**
  * RFC 9457 problem details. `type` is a stable URN (`urn:stigg-gate:problem:<kebab-case name>`): it

@@ -1,4 +1,4 @@
-import type { Decision } from '../core/types';
+import type { Decision } from '../core';
 
 /*
  * Opt-in IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers, the structured form that

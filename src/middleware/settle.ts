@@ -1,5 +1,5 @@
-import { checkActualUnits } from '../core/leases';
-import type { Decision, Lease, Logger } from '../core/types';
+import type { Decision, Lease, Logger } from '../core';
+import { checkActualUnits } from '../core/internal';
 import type { OnAbort, ReportWhen } from './options';
 import { settleableDecision } from './settleable';
 

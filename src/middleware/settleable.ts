@@ -1,4 +1,4 @@
-import type { Decision, DecisionSource, DeniedReason } from '../core/types';
+import type { Decision, DecisionSource, DeniedReason } from '../core';
 
 /** What settle(units) reaches: the request's Settlement (./settle). */
 interface Settles {

@@ -1,4 +1,4 @@
-import { MISCONFIGURATION_REASONS, type StatusMapping } from '../core/errors';
+import { MISCONFIGURATION_REASONS, type StatusMapping } from '../core';
 import type { StiggConfig } from './options';
 import { errorProblem, isEntitlementError, isKnownReason, type ProblemDetails } from './problem';
 

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Decision } from '../core/types';
+import type { Decision } from '../core';
 import { existingContextOf } from './request-context';
 
 function decisionOf(featureId: unknown, executionContext: ExecutionContext): Decision | undefined {

@@ -1,15 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter, type ExecutionContext } from '@nestjs/common';
-import {
-  EntitlementDeniedError,
-  EntitlementUnavailableError,
-  MissingCustomerError,
-  describeValue,
-  type StatusMapping,
-} from '../core/errors';
-import { InvalidIdError } from '../core/input';
-import { markStiggGateError } from '../core/stigg-gate-error';
-import type { Decision } from '../core/types';
+import { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError, type StatusMapping, InvalidIdError } from '../core';
+import type { Decision } from '../core';
+import { markStiggGateError } from '../core/internal';
+import { describeValue } from '../util/describe-value';
 import { warnOnce } from '../middleware/gate';
 import { PROBLEM_CONTENT_TYPE, errorProblem, retryAfterHeader, type ProblemDetails, type RenderableError } from '../middleware/problem';
 import type { StiggNestConfig } from './options';

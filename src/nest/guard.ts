@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { isRequestContextEnabled, requestContextStorage } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
-import type { MaybePromise } from '../core/types';
-import type { Decision } from '../core/types';
+import { isRequestContextEnabled, requestContextStorage } from '../core/internal';
+import { isThenable } from '../util/maybe-promise';
+import type { MaybePromise, Decision } from '../core';
 import { isResponseGone, releaseQuietly, type Outcome } from '../middleware/gate';
 import { rateLimitFields } from '../middleware/rate-limit-headers';
 import { EntitlementProblemException, deniedException, rawResponse } from './exception';

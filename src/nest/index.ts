@@ -16,7 +16,7 @@ export type {
   NestDeniedHandler,
   ContextResolver,
 } from './options';
-export type { Decision } from '../core/types';
+export type { Decision } from '../core';
 export type { ProblemDetails } from '../middleware/problem';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../middleware/problem';
-export { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError } from '../core/errors';
+export { EntitlementDeniedError, EntitlementUnavailableError, MissingCustomerError } from '../core';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { isRequestContextEnabled, requestContextStorage } from '../core/context';
+import { isRequestContextEnabled, requestContextStorage } from '../core/internal';
 import { warnAboutReason, warnOnce } from '../middleware/gate';
 import { isEntitlementError, type RenderableError } from '../middleware/problem';
 import { deniedException, problemException, rawResponse } from './exception';

@@ -1,7 +1,7 @@
 import { Inject, Module, UseFilters, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
-import { describeValue } from '../core/errors';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { describeValue } from '../util/describe-value';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { stiggExceptionFilter } from './exception';
 import { StiggGuard } from './guard';
 import { StiggInterceptor } from './interceptor';

@@ -1,9 +1,9 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
-import { describeValue, type StatusMapping } from '../core/errors';
-import { silentLogger } from '../core/maybe-promise';
-import type { Decision, Entitlements, Logger, MaybePromise } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { createEntitlements, type EntitlementsOptions, type StatusMapping } from '../core';
+import type { Decision, Entitlements, Logger, MaybePromise } from '../core';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkOnAbort, checkStatusMapping, type OnAbort, type StiggConfig } from '../middleware/gate';
 import type { ProblemDetails } from '../middleware/problem';
 

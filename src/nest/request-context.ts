@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { HttpException, type ExecutionContext } from '@nestjs/common';
-import type { Decision, Lease } from '../core/types';
+import type { Decision, Lease } from '../core';
 import { RequestGate, Settlement, isResponseGone, settleable } from '../middleware/gate';
 import { rawResponse } from './exception';
 import type { NestDeniedHandler, StiggNestConfig } from './options';

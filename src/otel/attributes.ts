@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { Decision, DecisionSource } from '../core/types';
+import type { Decision, DecisionSource } from '../core';
 
 /**
  * OpenTelemetry's feature-flag semantic conventions (feature_flag.*, the `feature_flag.evaluation`

@@ -9,9 +9,9 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { isPlainObject } from '../core/input';
-import { rejectUnknownOptions } from '../core/unknown-options';
-import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core/types';
+import type { Decision, Entitlements, EntitlementsEvents, PendingUsage, UpstreamCall } from '../core';
+import { isPlainObject } from '../util/plain-object';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { ATTR, EVENT_NAME, eventAttributes } from './attributes';
 import { DecisionTally } from './tally';
 

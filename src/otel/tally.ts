@@ -1,5 +1,5 @@
 import type { Attributes, BatchObservableResult, ObservableCounter } from '@opentelemetry/api';
-import type { Decision } from '../core/types';
+import type { Decision } from '../core';
 import { metricAttributes } from './attributes';
 
 interface Count {

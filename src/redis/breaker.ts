@@ -1,4 +1,4 @@
-import type { Logger, StoreHealth } from '../core/types';
+import type { Logger, StoreHealth } from '../core';
 
 /** Redis answered with an error of its own (a script error, NOSCRIPT): it is up. */
 export function isReplyError(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/types';
+import type { Logger } from '../core';
 import { RedisStoreError } from './errors';
 import type { Script } from './scripts';
 import type { SubscriberLike } from './subscriber';

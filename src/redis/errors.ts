@@ -1,4 +1,4 @@
-import { StiggGateError } from '../core/stigg-gate-error';
+import { StiggGateError } from '../core';
 
 /** A RedisStore operation failed, timed out, or was called after close(). */
 export class RedisStoreError extends StiggGateError {

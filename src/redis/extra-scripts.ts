@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FallbackTake } from '../core/types';
+import type { FallbackTake } from '../core';
 import type { RunScript } from './outbox-calls';
 import { script } from './scripts';
 import { assertFinite, assertKey, toTtl } from './validate';

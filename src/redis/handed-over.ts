@@ -1,4 +1,4 @@
-import type { Logger, PendingUsage } from '../core/types';
+import type { Logger, PendingUsage } from '../core';
 import type { RunScript } from './outbox-calls';
 import { script } from './scripts';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/types';
+import type { Logger } from '../core';
 import { subscriberFor, type RedisClientLike } from './connection';
 import type { NearCache } from './near-cache';
 import { listenForNearCache } from './subscriber';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import pathModule from 'node:path';
-import type { Logger, PendingUsage } from '../core/types';
+import type { Logger, PendingUsage } from '../core';
 import { JournalLock, STALE_MS } from './journal-lock';
 
 /** Lines appended before the file is rewritten with only what is still pending. */

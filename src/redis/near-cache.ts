@@ -1,4 +1,4 @@
-import type { CachedEntitlement } from '../core/types';
+import type { CachedEntitlement } from '../core';
 
 interface Near {
   readonly value: CachedEntitlement;

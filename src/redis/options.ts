@@ -1,5 +1,5 @@
-import type { Logger } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import type { Logger } from '../core';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { RedisClientLike } from './connection';
 import { validateLogger, validateTimeout } from './validate';
 

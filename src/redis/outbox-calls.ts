@@ -1,4 +1,4 @@
-import type { PendingUsage } from '../core/types';
+import type { PendingUsage } from '../core';
 import { ACKED_TTL_MS } from './options';
 import type { OutboxKeys } from './prefix';
 import { ACK, CLAIM, RELEASE_USAGE, type Script } from './scripts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { coarseClock } from '../core/clock';
-import { raceTimer } from '../core/timers';
-import { noop } from '../core/maybe-promise';
+import { coarseClock } from '../util/clock';
+import { raceTimer } from '../util/timers';
+import { noop } from '../util/maybe-promise';
 import type {
   CachedEntitlement,
   FallbackTake,
@@ -12,7 +12,7 @@ import type {
   Store,
   StoreHealth,
   UsageMarkReader,
-} from '../core/types';
+} from '../core';
 import { isReplyError, RedisBreaker, storeHealth } from './breaker';
 import { clientFrom, runScript, type OwnedClient, type RedisClientLike } from './connection';
 import { DataLossWatch } from './data-loss';

@@ -1,6 +1,6 @@
-import { noop } from '../core/maybe-promise';
-import { raceTimer } from '../core/timers';
-import type { Logger } from '../core/types';
+import { noop } from '../util/maybe-promise';
+import { raceTimer } from '../util/timers';
+import type { Logger } from '../core';
 import type { NearCache } from './near-cache';
 
 /** The part of an ioredis connection in subscriber mode the store uses. */

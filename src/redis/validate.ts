@@ -1,6 +1,6 @@
-import { describeValue } from '../core/errors';
-import type { Logger, PendingUsage } from '../core/types';
-import { silentLogger } from '../core/maybe-promise';
+import type { Logger, PendingUsage } from '../core';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
 
 export const DEFAULT_PREFIX = 'stigg-gate:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;

@@ -1,8 +1,8 @@
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import { StiggGateError } from '../core';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import type { ReportedUsage } from './recording-store';
-import { StiggGateError } from '../core/stigg-gate-error';
 
 /** What expectReported() looks for: the reports of one customer's feature (and resource), and their total. */
 export interface ExpectedReport {

@@ -1,4 +1,4 @@
-import { describeValue } from '../core/errors';
+import { describeValue } from '../util/describe-value';
 
 /** The kit's clock: it stands still until a test moves it, so cache ages and usage periods are the test's to choose. */
 export interface TestClock {

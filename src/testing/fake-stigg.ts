@@ -1,7 +1,7 @@
 import { StiggAuthError, StiggNetworkError, StiggTimeoutError } from '../client/errors';
-import { asError } from '../core/maybe-promise';
-import { nextPeriodEnd } from '../core/decide';
-import type { EntitlementsUpstream, UpstreamEntitlement, UpstreamEntitlementsState, UpstreamUsageResult } from '../core/types';
+import { asError } from '../util/maybe-promise';
+import type { EntitlementsUpstream, UpstreamEntitlement, UpstreamEntitlementsState, UpstreamUsageResult } from '../core';
+import { nextPeriodEnd } from '../core/internal';
 import { scopeOf, type Entry, type Layer, type ResetPeriod, type Standing } from './fixtures';
 
 /** A failure to inject into the next call to "Stigg": the app's 503 path, as each looks from the client. */

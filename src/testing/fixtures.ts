@@ -1,7 +1,7 @@
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
-import type { DeniedReason } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import type { DeniedReason } from '../core';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
+import { rejectUnknownOptions } from '../util/unknown-options';
 
 /** How often a metered feature's usage starts again at 0 (from the kit's start time, UTC calendar). */
 export type ResetPeriod = 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';

@@ -1,6 +1,6 @@
-import { isPlainObject } from '../core/input';
-import type { EntitlementsUpstream } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import type { EntitlementsUpstream } from '../core';
+import { isPlainObject } from '../util/plain-object';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { FakeStigg } from './fake-stigg';
 import { layerOf } from './fixtures';
 

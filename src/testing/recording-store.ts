@@ -1,5 +1,5 @@
-import { MemoryStore } from '../core/memory-store';
-import type { PendingUsage } from '../core/types';
+import { MemoryStore } from '../core';
+import type { PendingUsage } from '../core';
 
 /** A usage report the gate queued for Stigg: a committed lease, a settle() past its reservation, or report(). */
 export interface ReportedUsage {

@@ -1,7 +1,4 @@
-import { createEntitlements, type EntitlementsOptions } from '../core/entitlements';
-import { describeValue } from '../core/errors';
-import { isPlainObject } from '../core/input';
-import { isThenable, silentLogger } from '../core/maybe-promise';
+import { createEntitlements, type EntitlementsOptions } from '../core';
 import type {
   CheckInput,
   CloseOptions,
@@ -14,8 +11,12 @@ import type {
   MaybePromise,
   ShadowCounts,
   UsageReport,
-} from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+} from '../core';
+import { silentLogger } from '../core/internal';
+import { describeValue } from '../util/describe-value';
+import { isPlainObject } from '../util/plain-object';
+import { isThenable } from '../util/maybe-promise';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { checkExpectation, expectReported, type ExpectedReport } from './assertions';
 import { createTestClock, timeOf, type TestClock } from './clock';
 import { FakeStigg, type DeliveredUsage, type FailureKind } from './fake-stigg';

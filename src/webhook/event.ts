@@ -1,5 +1,4 @@
-import { idProblem, MAX_ID_LENGTH } from '../core/input';
-import { StiggGateError } from '../core/stigg-gate-error';
+import { idProblem, MAX_ID_LENGTH, StiggGateError } from '../core';
 
 /** What a Stigg webhook asks of the gate, once its body is read and checked. */
 export type WebhookAction =

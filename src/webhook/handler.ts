@@ -1,7 +1,7 @@
-import { silentLogger } from '../core/maybe-promise';
-import { processWarning } from '../core/process-warning';
-import type { Entitlements, Logger } from '../core/types';
-import { rejectUnknownOptions } from '../core/unknown-options';
+import type { Entitlements, Logger } from '../core';
+import { silentLogger } from '../core/internal';
+import { processWarning } from '../util/process-warning';
+import { rejectUnknownOptions } from '../util/unknown-options';
 import { MalformedWebhookError, parseWebhookEvent } from './event';
 import { BodyAbortedError, BodyTimeoutError, BodyTooLargeError, readFetchBody, webhookLimits } from './limits';
 import { EventOrder } from './order';

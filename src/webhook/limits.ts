@@ -1,4 +1,4 @@
-import { StiggGateError } from '../core/stigg-gate-error';
+import { StiggGateError } from '../core';
 
 /** Stigg's events are a few KB; a larger body is refused rather than buffered. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

@@ -7,7 +7,7 @@ import {
   nextPeriodEnd,
   toCachedEntitlement,
 } from '../../src/core/decide';
-import { KeyCache } from '../../src/core/keys';
+import { KeyCache } from '../../src/core/key-cache';
 import type { CachedEntitlement } from '../../src/core/types';
 
 function cached(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {

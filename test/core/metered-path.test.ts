@@ -1,7 +1,7 @@
 import { createEntitlements } from '../../src/core/entitlements';
 import { MemoryStore } from '../../src/core/memory-store';
 import { Arrivals } from '../../src/core/arrivals';
-import { IdTable } from '../../src/core/reservation-table';
+import { IdTable } from '../../src/util/id-table';
 import type { CachedEntitlement, Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { CAMPAIGNS, customer, startRig, usageKey, type Rig } from './helpers';
 

@@ -1,6 +1,6 @@
 import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError, statusForReason } from '../../src/core/errors';
-import { KeyCache } from '../../src/core/keys';
+import { KeyCache } from '../../src/core/key-cache';
 import { MemoryStore } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
 import { ANALYTICS, CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';

@@ -1,4 +1,4 @@
-import { rejectUnknownOptions } from '../../src/core/unknown-options';
+import { rejectUnknownOptions } from '../../src/util/unknown-options';
 
 describe('rejectUnknownOptions', () => {
   const known = ['failMode', 'fallback', 'cache', 'usage', 'logger', 'statusMapping', 'resource'];

@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
-import type { StatusMapping } from '../../core/errors';
-import type { Decision } from '../../core/types';
+import type { StatusMapping, Decision } from '../../core';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
 import { failOnRejection } from '../node-host';
 import { gatedMiddleware, type Host } from '../pipeline';

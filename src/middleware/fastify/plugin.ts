@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyPluginOptions, FastifyReply, FastifyRequest } from 'fastify';
-import { afterRequestContextEnabled, isRequestContextEnabled, requestContextStorage } from '../../core/context';
-import type { Decision } from '../../core/types';
+import type { Decision } from '../../core';
+import { afterRequestContextEnabled, isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
 import type { ProblemDetails } from '../problem';
 import { refuseUncalledHooks } from '../uncalled';

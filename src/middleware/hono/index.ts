@@ -1,8 +1,7 @@
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
-import type { StatusMapping } from '../../core/errors';
-import { isThenable } from '../../core/maybe-promise';
-import type { Decision } from '../../core/types';
+import type { StatusMapping, Decision } from '../../core';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
+import { isThenable } from '../../util/maybe-promise';
 import { goneResponse, problemResponse, settleAround, waitUntilOf } from '../fetch-host';
 import * as g from '../gate';
 import { gatedMiddleware, rethrow, type Host } from '../pipeline';

@@ -1,7 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
-import type { StatusMapping } from '../../core/errors';
-import type { Decision } from '../../core/types';
+import type { StatusMapping, Decision } from '../../core';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
 import { refuseUncalledMount } from '../uncalled';
 import { watchBodyStream } from '../node-host';

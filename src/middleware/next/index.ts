@@ -1,6 +1,5 @@
-import { isRequestContextEnabled, requestContextStorage } from '../../core/context';
-import type { StatusMapping } from '../../core/errors';
-import type { Decision } from '../../core/types';
+import type { StatusMapping, Decision } from '../../core';
+import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import { goneResponse, problemResponse, settleAround, type WaitUntil } from '../fetch-host';
 import { afterResponse } from './after';
 import * as g from '../gate';

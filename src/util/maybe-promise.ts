@@ -1,7 +1,5 @@
-import type { Logger, MaybePromise } from './types';
-
 /** True when a MaybePromise holds a promise (any thenable); the synchronous hot path never awaits otherwise. */
-export function isThenable<T>(value: MaybePromise<T>): value is Promise<T>;
+export function isThenable<T>(value: T | Promise<T>): value is Promise<T>;
 export function isThenable(value: unknown): value is PromiseLike<unknown>;
 export function isThenable(value: unknown): boolean {
   return (
@@ -15,6 +13,3 @@ export function asError(error: unknown): Error {
 }
 
 export function noop(): void {}
-
-/** The default logger everywhere: the library never writes to the console unless given a logger. */
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

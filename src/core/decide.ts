@@ -142,7 +142,9 @@ export function decide(
 ): Decision {
   const metered = isMetered(cached);
   const reason = cached.accessDeniedReason ?? entitledReason(cached, requested, input.requestedValues, metered ? currentUsage : 0);
-  return buildDecision(input, requested, reason, metered ? currentUsage : null, limitOf(cached), cached, metered && requested > 0, source);
+  // A usage asked (0 too: a route whose usage function answered 0 may still settle what its work used).
+  const counts = metered && (requested > 0 || input.requestedUsage === 0);
+  return buildDecision(input, requested, reason, metered ? currentUsage : null, limitOf(cached), cached, counts, source);
 }
 
 /** The decision after the store tried to reserve `requested` units. */

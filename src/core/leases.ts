@@ -143,7 +143,7 @@ export class Reservations {
   /** Reports `units` for a granted lease, its reservation dropped in the same store call. Never blocks on Stigg. */
   commit(lease: EntitlementLease, key: string, decision: Decision, reservationId: string | undefined, units: number): void {
     this.unhold(lease);
-    if (!decision.metered) {
+    if (!decision.metered || units === 0) {
       if (reservationId !== undefined) this.release(key, reservationId, lease);
       return;
     }

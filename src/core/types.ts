@@ -90,7 +90,11 @@ export interface Decision {
   readonly enumValues: readonly string[] | null;
   /** End of the current usage period (ISO 8601) when the feature resets. */
   readonly usagePeriodEnd: string | null;
-  /** True when granting this decision means usage must be reported (a NUMBER feature and requestedUsage > 0). */
+  /**
+   * True when the grant's usage is reported: a NUMBER feature and a usage asked (requestedUsage given,
+   * 0 included: a route whose usage function answered 0 may still settle() what its work used; a
+   * commit of 0 reports nothing).
+   */
   readonly metered: boolean;
   readonly source: DecisionSource;
   /** False in shadow mode: nothing was denied, whatever the decision (see wouldDenyReason). */

@@ -1,5 +1,5 @@
 import { currentRequestContext, type RequestContext } from '../core/context';
-import { isThenable } from '../core/maybe-promise';
+import { isThenable, noop } from '../core/maybe-promise';
 import { EntitlementDeniedError, InvalidUsageError, MissingCustomerError, describeValue as describe } from '../core/errors';
 import type { Entitlements, Lease } from '../core/types';
 import { InvalidIdError, idProblem, valuesProblem } from '../core/input';
@@ -200,6 +200,9 @@ function settleAll(
       let units: unknown;
       try {
         units = settle.call(thisArg, result, ...args);
+        // An async settle is no count (the reservation is reported); its rejection must not go
+        // unhandled, which ends a Node process: the call's InvalidUsageError says it failed.
+        if (isThenable(units)) units.then(undefined, noop);
         lease.settle(units as number);
       } catch {
         lease.commit();
@@ -295,6 +298,7 @@ function reportUsage(
 ): void | Promise<void> {
   const values = reports.map(function valueOf(report) {
     const value: unknown = typeof report.value === 'function' ? report.value.call(thisArg, result, ...args) : report.value;
+    if (isThenable(value)) value.then(undefined, noop); // no count (below), and a rejection must not go unhandled
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new InvalidUsageError(
         report.featureId,

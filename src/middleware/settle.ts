@@ -1,4 +1,5 @@
 import { checkActualUnits } from '../core/leases';
+import { isThenable } from '../core/maybe-promise';
 import type { Decision, Lease, Logger } from '../core/types';
 import type { OnAbort, ReportWhen } from './options';
 import { settleableDecision } from './settleable';
@@ -204,6 +205,9 @@ export class Settlement<Req> {
         let units: number;
         try {
           units = onAbort({ decision: this.lease.decision, elapsedMs: Date.now() - this.startedAt }, this.req);
+          // An async function is no count (the reservation is reported below); its rejection must not
+          // go unhandled, which ends a Node process.
+          if (isThenable(units)) this.logRejection(units);
           this.lease.settle(units);
           this.committed = units > 0;
         } catch (error) {
@@ -217,6 +221,14 @@ export class Settlement<Req> {
         }
       });
     }
+  }
+
+  private logRejection(promise: PromiseLike<unknown>): void {
+    const { logger } = this.rules;
+    const featureId = this.lease.decision.featureId;
+    promise.then(undefined, (error: unknown) => {
+      logger.error({ featureId, error }, 'stigg-gate: the promise the onAbort function returned rejected');
+    });
   }
 
   private run(settle: () => void): void {

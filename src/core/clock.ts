@@ -5,14 +5,15 @@ import { unref } from './timers';
  * reads the clock on every call, so the default clock caches the time for `resolutionMs`, which is far
  * below any TTL. Injected clocks (tests) are used as they are.
  */
-export function coarseClock(resolutionMs = 1, read: () => number = Date.now): () => number {
+export function coarseClock(resolutionMs = 1, read?: () => number): () => number {
   let cached: number | undefined;
   function forget(): void {
     cached = undefined;
   }
   return function coarseNow(): number {
     if (cached === undefined) {
-      cached = read();
+      // Date.now looked up at each read, not captured: a clock installed later (fake timers) is the one read.
+      cached = read === undefined ? Date.now() : read();
       unref(setTimeout(forget, resolutionMs));
     }
     return cached;

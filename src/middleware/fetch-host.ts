@@ -138,7 +138,15 @@ export async function settleAround<Req>(
       return;
     }
     const unread = runtime?.dropsUnreadBodies !== false;
-    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, started);
+    try {
+      exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, started);
+    } catch (error) {
+      // A body nobody can read (already read or locked by the handler): the runtime cannot send it
+      // either, a failed answer. Left unsettled, its units were held until reservationMaxMs.
+      settlement.failed();
+      settled?.();
+      throw error;
+    }
     return;
   }
   settlement.failed();

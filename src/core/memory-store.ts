@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { coarseClock } from '../util/clock';
+import { steadyClock } from '../util/clock';
 import { exceeds } from './decide';
 import { THREE_DIGITS } from '../util/digits';
 import { MemoryOutbox } from './memory-outbox';
@@ -11,7 +11,11 @@ export { OutboxFullError } from './memory-outbox';
 export interface MemoryStoreOptions {
   /** Most (customer, resource, feature) entitlements kept; least recently used go first. Default 10,000. */
   maxEntries?: number | undefined;
-  /** Clock (ms since epoch); inject one in tests. Default: Date.now, read at most once per millisecond. */
+  /**
+   * Clock (ms since epoch) for the TTLs of entries, reservations and claimed reports; inject one in
+   * tests. Default: a monotonic clock that steps of the wall clock do not move (./clock steadyClock),
+   * read at most once per millisecond.
+   */
   now?: (() => number) | undefined;
   /**
    * Most usage reports held for delivery (default 100,000, ~60 MB). At the bound, reports not yet
@@ -79,7 +83,7 @@ export class MemoryStore implements Store {
     if (!Number.isSafeInteger(maxPendingUsage) || maxPendingUsage < 1) {
       throw new TypeError(`${String(options.maxPendingUsage)} is not a valid value for maxPendingUsage. Please choose a positive integer.`);
     }
-    this.now = options.now ?? coarseClock();
+    this.now = options.now ?? steadyClock();
     this.maxEntries = maxEntries;
     this.outbox = new MemoryOutbox(maxPendingUsage);
     this.lastSweep = this.now();

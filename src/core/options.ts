@@ -168,7 +168,7 @@ function sectionOf(options: Record<string, unknown>, name: keyof typeof SECTIONS
   return section;
 }
 
-function storeOf(store: Store | undefined, maxEntries: number, now: () => number): Store {
+function storeOf(store: Store | undefined, maxEntries: number, now: (() => number) | undefined): Store {
   if (store === undefined) return new MemoryStore({ maxEntries, now });
   for (const method of STORE_METHODS) {
     if (typeof store[method] !== 'function') {
@@ -288,7 +288,8 @@ export function configure(options: EntitlementsOptions): Configuration {
 
   return {
     client: client as EntitlementsUpstream,
-    store: storeOf(options.store, maxEntries, now),
+    // The engine's clock only when the app injected one: the memory store's default times its TTLs on a clock wall-clock steps do not move.
+    store: storeOf(options.store, maxEntries, options.now),
     ownsStore: options.store === undefined,
     ttlMs,
     staleTtlMs,

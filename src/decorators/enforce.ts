@@ -10,7 +10,7 @@ import {
 import type { Entitlements, Lease } from '../core';
 import { valuesProblem } from '../core/internal';
 import { describeValue as describe } from '../util/describe-value';
-import { isThenable } from '../util/maybe-promise';
+import { isThenable, noop } from '../util/maybe-promise';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
@@ -208,6 +208,9 @@ function settleAll(
       let units: unknown;
       try {
         units = settle.call(thisArg, result, ...args);
+        // An async settle is no count (the reservation is reported); its rejection must not go
+        // unhandled, which ends a Node process: the call's InvalidUsageError says it failed.
+        if (isThenable(units)) units.then(undefined, noop);
         lease.settle(units as number);
       } catch {
         lease.commit();
@@ -306,6 +309,7 @@ function reportUsage(
 ): void | Promise<void> {
   const values = reports.map(function valueOf(report) {
     const value: unknown = typeof report.value === 'function' ? report.value.call(thisArg, result, ...args) : report.value;
+    if (isThenable(value)) value.then(undefined, noop); // no count (below), and a rejection must not go unhandled
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new InvalidUsageError(
         report.featureId,

@@ -25,7 +25,7 @@ export interface UnreadWatch {
   graceMs: number;
 }
 
-type End = (how: 'answered' | 'aborted') => void;
+type End = (how: 'answered' | 'aborted' | 'failed') => void;
 
 /**
  * A Fetch Response whose body settles `settlement` by how it ends: read to its end, the answer is
@@ -33,12 +33,21 @@ type End = (how: 'answered' | 'aborted') => void;
  * failed), the route's onAbort decides. Until then the route may still settle(units) itself, from
  * inside its stream (the final usage frame of a streamed completion). `settled` runs once it is settled.
  *
+ * `started`, where the host can tell, says whether the runtime sent the response's head: a body that
+ * breaks before then failed (the runtime answers 500 instead), and is released.
+ *
  * With `unread`, a body the runtime leaves unread for `graceMs` is read out here, its chunks queued
  * for a reader that may still come: to its end, the handler completed its answer (its status decides,
  * as for a client that never reads on Node); broken, or not ended within UNREAD_DRAIN_MS, the onAbort
  * policy. Never left unsettled, for its reservation to lapse.
  */
-export function watchBody<Req>(response: Response, settlement: Settlement<Req>, settled?: () => void, unread?: UnreadWatch): Response {
+export function watchBody<Req>(
+  response: Response,
+  settlement: Settlement<Req>,
+  settled?: () => void,
+  unread?: UnreadWatch,
+  started?: () => boolean | undefined,
+): Response {
   const source = response.body;
   const status = response.status;
   if (source === null) {
@@ -58,6 +67,7 @@ export function watchBody<Req>(response: Response, settlement: Settlement<Req>, 
     done = true;
     if (timer !== undefined) clearTimeout(timer);
     if (how === 'answered') settlement.answered(status);
+    else if (how === 'failed') settlement.failed();
     else settlement.aborted();
     settled?.();
   };
@@ -75,7 +85,9 @@ export function watchBody<Req>(response: Response, settlement: Settlement<Req>, 
         try {
           chunk = await reader.read();
         } catch (error) {
-          end('aborted');
+          // Broken before the runtime sent the head (a host that can tell: `started`), the answer is
+          // the runtime's 500, a failed answer; after it, a response cut off.
+          end(started?.() === false ? 'failed' : 'aborted');
           controller.error(error);
           return;
         }

@@ -60,13 +60,15 @@ export function settleResponse<Req>(
   settled?: () => void,
   gone?: boolean,
   unread = true,
+  started?: () => boolean | undefined,
 ): Response {
   if (response.status >= 400 || response.body === null) {
     settlement.answered(response.status);
     settled?.();
     return response;
   }
-  return watchBody(response, settlement, settled, settled && unread ? { graceMs: gone === true ? 0 : UNREAD_GRACE_MS } : undefined);
+  const unreadWatch = settled && unread ? { graceMs: gone === true ? 0 : UNREAD_GRACE_MS } : undefined;
+  return watchBody(response, settlement, settled, unreadWatch, started);
 }
 
 /** The runtime's waitUntil, read through `read` (Hono's executionCtx getter throws where there is none: Node). */
@@ -106,7 +108,9 @@ function holdUntilSettled<Req>(settlement: Settlement<Req>, runtime: WaitUntil |
 /**
  * Runs the handler (`next`), then settles by its Response, whether or not the client is still there.
  * `gone` tells whether the client is known to have left (Workers' request.signal, with the
- * enable_request_signal compatibility flag); read only where there is a `runtime`.
+ * enable_request_signal compatibility flag); read only where there is a `runtime`. `started` tells,
+ * where the host knows it (@hono/node-server), whether the runtime sent the response's head yet: a
+ * body that breaks before it did is answered 500 by the runtime, a failed answer (./fetch-body).
  */
 export async function settleAround<Req>(
   exchange: Exchange,
@@ -115,6 +119,7 @@ export async function settleAround<Req>(
   runtime: WaitUntil | undefined,
   delivery: Delivery,
   gone?: () => boolean,
+  started?: () => boolean | undefined,
 ): Promise<void> {
   const settled = holdUntilSettled(settlement, runtime, delivery);
   try {
@@ -133,7 +138,15 @@ export async function settleAround<Req>(
       return;
     }
     const unread = runtime?.dropsUnreadBodies !== false;
-    exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread);
+    try {
+      exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, started);
+    } catch (error) {
+      // A body nobody can read (already read or locked by the handler): the runtime cannot send it
+      // either, a failed answer. Left unsettled, its units were held until reservationMaxMs.
+      settlement.failed();
+      settled?.();
+      throw error;
+    }
     return;
   }
   settlement.failed();

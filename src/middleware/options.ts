@@ -121,7 +121,8 @@ export interface RouteConfig<Req, Deny> {
   readonly rateLimitHeaders?: boolean | undefined;
 }
 
-function reportWhenSuccessful(statusCode: number): boolean {
+/** The default reportWhen: a status below 400 reports the units. */
+export function reportWhenSuccessful(statusCode: number): boolean {
   return statusCode < 400;
 }
 

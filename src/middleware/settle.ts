@@ -1,6 +1,7 @@
 import type { Decision, Lease, Logger } from '../core';
 import { checkActualUnits } from '../core/internal';
-import type { OnAbort, ReportWhen } from './options';
+import { isThenable } from '../util/maybe-promise';
+import { reportWhenSuccessful, type OnAbort, type ReportWhen } from './options';
 import { settleableDecision } from './settleable';
 
 /*
@@ -202,15 +203,35 @@ export class Settlement<Req> {
   private completed(status: number): void {
     if (this.state === SETTLED) return;
     this.state = SETTLED;
-    const { reportWhen } = this.rules;
     this.run(() => {
-      if (!reportWhen(status)) {
+      if (!this.reports(status)) {
         this.lease.release();
         return;
       }
       this.lease.commit();
       this.committed = true;
     });
+  }
+
+  /**
+   * Whether the route's reportWhen accepts `status`. One that throws, or answers a promise (truthy
+   * whatever it resolves to), is no answer: the default rule decides (status < 400), so a failing
+   * policy neither gives a completed answer's work away nor charges a failed one.
+   */
+  private reports(status: number): boolean {
+    let accepted: unknown;
+    try {
+      accepted = this.rules.reportWhen(status);
+      if (!isThenable(accepted)) return Boolean(accepted);
+      this.logRejection(accepted, 'reportWhen');
+    } catch (error) {
+      accepted = error;
+    }
+    this.rules.logger.error(
+      { featureId: this.lease.decision.featureId, status, error: accepted },
+      'stigg-gate: reportWhen failed or answered a promise; the usage was decided by the status (reported below 400)',
+    );
+    return reportWhenSuccessful(status);
   }
 
   /** The response started and was cut off before the handler ended it: the onAbort policy. */
@@ -229,6 +250,9 @@ export class Settlement<Req> {
         let units: number;
         try {
           units = onAbort({ decision: this.lease.decision, elapsedMs: Date.now() - this.startedAt }, this.req);
+          // An async function is no count (the reservation is reported below); its rejection must not
+          // go unhandled, which ends a Node process.
+          if (isThenable(units)) this.logRejection(units, 'onAbort');
           this.lease.settle(units);
           this.committed = units > 0;
         } catch (error) {
@@ -242,6 +266,15 @@ export class Settlement<Req> {
         }
       });
     }
+  }
+
+  /** A promise an app's function answered where a value was due: its rejection must not go unhandled (it ends a Node process). */
+  private logRejection(promise: PromiseLike<unknown>, option: 'onAbort' | 'reportWhen'): void {
+    const { logger } = this.rules;
+    const featureId = this.lease.decision.featureId;
+    promise.then(undefined, (error: unknown) => {
+      logger.error({ featureId, error }, `stigg-gate: the promise the ${option} function returned rejected`);
+    });
   }
 
   private run(settle: () => void): void {

@@ -144,7 +144,9 @@ return tostring(purgeAndSum(KEYS[1], KEYS[2]))
 /**
  * KEYS: entitlement hash, reservation expiries (ZSET), reservation amounts (HASH), the recovery
  * window after a data loss, the data-loss marker. ARGV: amount, limit ('inf' for none), ttlMs,
- * reservation id, the marker's value the caller last read ('' for none).
+ * reservation id, the marker's value the caller last read ('' for none). Refused as the core's
+ * exceeds() (and MemoryStore.reserve) refuses: amount > 0 once the total is at the limit, or a total
+ * past the limit beyond a relative 1e-12 (fractional units summing to the limit but for rounding fit).
  * Returns { 1|0, committed + reserved after the call }, { 2, ms left } while the window is open, or
  * { 3 } when the marker is not the one the caller read: Redis lost its data since (FLUSHALL, FLUSHDB,
  * with no reconnect nor NOSCRIPT to tell), and the caller must check it before reserving.
@@ -163,8 +165,11 @@ if not usage then
 end
 local before = tonumber(usage) + purgeAndSum(KEYS[2], KEYS[3])
 local amount = tonumber(ARGV[1])
-if ARGV[2] ~= 'inf' and before + amount > tonumber(ARGV[2]) then
-  return { 0, tostring(before) }
+if ARGV[2] ~= 'inf' then
+  local limit = tonumber(ARGV[2])
+  if (amount > 0 and before >= limit) or before + amount > limit + math.abs(limit) * 1e-12 then
+    return { 0, tostring(before) }
+  end
 end
 local ttl = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], now + ttl, ARGV[4])

@@ -41,6 +41,16 @@ function connectionGone(c: Context): boolean {
   return env?.incoming?.socket?.destroyed === true;
 }
 
+/**
+ * On @hono/node-server, whether the response's head went out (undefined elsewhere): it reads up to
+ * three chunks of a body before writing it, and a body that breaks before then is answered 500.
+ */
+function responseStarted(c: Context): boolean | undefined {
+  const env = c.env as { outgoing?: { headersSent?: unknown } } | undefined;
+  const sent = env?.outgoing?.headersSent;
+  return typeof sent === 'boolean' ? sent : undefined;
+}
+
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   gate: (c) => (c as GatedContext)[kGate],
   missing(_c, _next, _none, featureId) {
@@ -65,6 +75,7 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
           waitUntilOf(() => c.executionCtx),
           (c as GatedContext)[kGate] as Gate,
           () => c.req.raw.signal.aborted,
+          () => responseStarted(c),
         ),
   send(c, _next, _none, problem, retryAfterSeconds) {
     // Through the context: headers set before (RateLimit fields, an earlier middleware's CORS) stay on the answer.

@@ -1,0 +1,87 @@
+// Run: npx jest --testMatch '**/*.repro.ts' -- test/attack/repro/zero-reservation-settle-dropped.repro.ts — it passes while the break it
+// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a
+// test then (12 units counted, or the requests refused).
+import 'reflect-metadata';
+import http from 'node:http';
+import express from 'express';
+import request from 'supertest';
+import { StiggClient } from '../../../src/client';
+import { createEntitlements } from '../../../src/core';
+import { RequireFeature, withCustomer } from '../../../src/decorators';
+import { defaultCatalog, startEmulator, type Emulator } from '../../../src/emulator';
+import * as ex from '../../../src/middleware/express';
+
+// Adversarial pass 4 on issue 23 (settle(units) reports the actual units). docs/usage.md's streaming
+// route reserves what the client asks for, `requireFeature('ai-tokens', (req) => Number(req.body?.max_tokens
+// ?? 1024))`, and reports the final usage frame with `decision.settle?.(total_tokens)`. A client that asks
+// for 0 gets a grant that is not metered (Decision.metered: "a NUMBER feature and requestedUsage > 0"):
+// its decision has no settle(), the optional call does nothing, and the work is never reported — also
+// once the usage has reached the limit (0 more fits). The decorators are the same: a settle option on a
+// 0 reservation commits a lease that reports nothing. Measured (limit 3): 6 requests reserving 0 and
+// settling 2 each: 6 x 200, 6 handler runs, 0 units counted (12 of work); through @RequireFeature with a
+// settle option: 6 calls, 0 counted.
+// Fix hint: a grant of a metered feature keeps its settle() whatever it reserved (metered for the
+// settlement; a commit of 0 units reports nothing, and a settle past 0 is an overrun, signalled), or a
+// usage function answering 0 on a metered route is a 400 like any invalid usage; at least the doc's
+// example must not let 0 through (Math.max(1, …)).
+
+const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
+let emu: Emulator;
+let client: StiggClient;
+beforeAll(async () => {
+  emu = await startEmulator({
+    port: 0,
+    catalog: {
+      ...defaultCatalog,
+      customers: ['zero-http', 'zero-dec'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
+    },
+  });
+  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
+});
+afterAll(() => emu.stop());
+
+const counted = (id: string): number => emu.stats().usage[`${id}||${TEMPLATES}`] ?? 0;
+
+test('express: a route reserving what the client asks for, asked 0, settles work nobody counts', async () => {
+  const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
+  const app = express();
+  app.use(express.json());
+  app.use(ex.stigg({ entitlements, customer: () => 'zero-http' }));
+  let runs = 0;
+  app.post(
+    '/chat',
+    ex.requireFeature(TEMPLATES, (req) => Number(req.body?.max_tokens ?? 1024)),
+    (_req, res) => {
+      runs += 1;
+      res.locals.entitlement?.settle?.(2); // the final usage frame
+      res.json({ done: true });
+    },
+  );
+  const server = http.createServer(app);
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1) statuses.push((await request(server).post('/chat').send({ max_tokens: 0 })).status);
+    await entitlements.flush();
+    expect({ statuses, runs, counted: counted('zero-http') }).toEqual({ statuses: Array(6).fill(200), runs: 6, counted: 0 });
+  } finally {
+    await entitlements.close();
+  }
+});
+
+test('decorators: a settle option on a call that reserved 0 reports nothing', async () => {
+  const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
+  class Completions {
+    @RequireFeature(TEMPLATES, (max: number) => max, { settle: (result: { used: number }) => result.used })
+    async complete(_max: number): Promise<{ used: number }> {
+      return { used: 2 };
+    }
+  }
+  const service = new Completions();
+  try {
+    for (let i = 0; i < 6; i += 1) await withCustomer({ entitlements, customerId: 'zero-dec' }, () => service.complete(0));
+    await entitlements.flush();
+    expect(counted('zero-dec')).toBe(0);
+  } finally {
+    await entitlements.close();
+  }
+});

@@ -15,6 +15,7 @@ import { Runtime } from './runtime';
 import { Shadow } from './shadow';
 import { DEFAULT_READY_TIMEOUT_MS, probeUpstream } from './readiness';
 import { raceTimer } from '../util/timers';
+import { isSignedUnitCount } from '../util/unit-count';
 import type {
   CheckInput,
   CloseOptions,
@@ -138,8 +139,8 @@ class EntitlementsEngine implements Entitlements {
     if (this.closed) throw this.closedError('report()', report);
     if (!isPlainObject(report)) throw new TypeError('report() expects { customerId, featureId, value, resourceId?, updateBehavior? }.');
     validateInput({ customerId: report.customerId, featureId: report.featureId, resourceId: report.resourceId }, 'report()');
-    if (typeof report.value !== 'number' || !Number.isFinite(report.value)) {
-      throw new TypeError(`report(): ${String(report.value)} is not a valid value. Please pass a finite number.`);
+    if (!isSignedUnitCount(report.value)) {
+      throw new TypeError(`report(): ${String(report.value)} is not a valid value. Please pass a number within ±Number.MAX_SAFE_INTEGER.`);
     }
     const behavior = report.updateBehavior ?? 'DELTA';
     if (behavior !== 'DELTA' && behavior !== 'SET') {

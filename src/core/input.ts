@@ -1,6 +1,7 @@
 import type { CheckInput } from './types';
 import { markStiggGateError } from './stigg-gate-error';
 import { isPlainObject } from '../util/plain-object';
+import { isUnitCount } from '../util/unit-count';
 
 /** Longest id accepted (as the middleware: Stigg's ids are far shorter); bounds every key the cache and the store hold. */
 export const MAX_ID_LENGTH = 256;
@@ -98,8 +99,10 @@ export function validateInput(input: CheckInput, what: string): number {
     throw new TypeError(`${what}: ${String(mode)} is not a valid mode. Please choose 'enforce' or 'shadow', or omit it.`);
   }
   const requested = input.requestedUsage ?? 0;
-  if (typeof requested !== 'number' || !(requested >= 0) || requested === Infinity) {
-    throw new TypeError(`${what}: ${String(requested)} is not a valid requestedUsage. Please pass a finite number >= 0.`);
+  if (!isUnitCount(requested)) {
+    throw new TypeError(
+      `${what}: ${String(requested)} is not a valid requestedUsage. Please pass a number >= 0 and at most Number.MAX_SAFE_INTEGER.`,
+    );
   }
   return requested;
 }

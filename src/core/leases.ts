@@ -5,14 +5,17 @@ import { asError, isThenable } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
 import { Overruns } from './overrun';
+import { isUnitCount } from '../util/unit-count';
 import { unref } from '../util/timers';
 import { UnsettledLeases } from './unsettled';
 import type { UsageLedger } from './usage-ledger';
 
 /** settle()'s argument: a count of units the work used. */
 export function checkActualUnits(actualUnits: unknown): asserts actualUnits is number {
-  if (typeof actualUnits !== 'number' || !Number.isFinite(actualUnits) || actualUnits < 0) {
-    throw new TypeError(`settle() takes the units the work used, a finite number >= 0; got ${String(actualUnits)}`);
+  if (!isUnitCount(actualUnits)) {
+    throw new TypeError(
+      `settle() takes the units the work used, a number >= 0 and at most Number.MAX_SAFE_INTEGER; got ${String(actualUnits)}`,
+    );
   }
 }
 
@@ -247,7 +250,7 @@ export class Reservations {
   }
 
   private hold(lease: EntitlementLease): void {
-    lease.reservedAt = this.runtime.now();
+    lease.reservedAt = this.runtime.config.steadyNow();
     lease.live = true;
     lease.nextLive = this.liveHead;
     if (this.liveHead !== undefined) this.liveHead.prevLive = lease;
@@ -279,7 +282,7 @@ export class Reservations {
       this.stopRenewing();
       return;
     }
-    const now = this.runtime.now();
+    const now = config.steadyNow(); // a step of the wall clock must not age every request at work
     let next: EntitlementLease | undefined;
     for (let lease: EntitlementLease | undefined = this.liveHead; lease !== undefined; lease = next) {
       next = lease.nextLive;

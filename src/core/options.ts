@@ -1,4 +1,4 @@
-import { coarseClock } from '../util/clock';
+import { coarseClock, steadyClock } from '../util/clock';
 import type { FallbackRule } from './decide';
 import { isPlainObject } from '../util/plain-object';
 import { silentLogger } from './silent-logger';
@@ -113,6 +113,11 @@ export interface Configuration {
   /** A logger was given (the library is otherwise silent, see UpstreamLog). */
   readonly hasLogger: boolean;
   readonly now: () => number;
+  /**
+   * For durations held in this process (how long a request has held its reservation): the app's
+   * `now` when it gave one, else a monotonic clock a step of the wall clock does not move.
+   */
+  readonly steadyNow: () => number;
 }
 
 const WHERE = 'createEntitlements()';
@@ -313,5 +318,6 @@ export function configure(options: EntitlementsOptions): Configuration {
     logger,
     hasLogger: options.logger !== undefined,
     now,
+    steadyNow: options.now ?? steadyClock(),
   };
 }

@@ -11,6 +11,7 @@ import type { Entitlements, Lease } from '../core';
 import { valuesProblem } from '../core/internal';
 import { describeValue as describe } from '../util/describe-value';
 import { isThenable, noop } from '../util/maybe-promise';
+import { isUnitCount } from '../util/unit-count';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
@@ -130,8 +131,8 @@ function requestedUsageOf(
   const { requestedUsage, featureId } = requirement;
   if (typeof requestedUsage !== 'function') return requestedUsage;
   function validUsage(usage: unknown): number {
-    if (typeof usage !== 'number' || !Number.isFinite(usage) || usage < 0) {
-      throw exposed(new InvalidUsageError(featureId, label(state), usage, 'a finite number >= 0'));
+    if (!isUnitCount(usage)) {
+      throw exposed(new InvalidUsageError(featureId, label(state), usage, 'a number >= 0, at most Number.MAX_SAFE_INTEGER'));
     }
     return usage;
   }

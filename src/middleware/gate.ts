@@ -6,6 +6,7 @@ import { isThenable } from '../util/maybe-promise';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
 import { Settlement, settleable } from './settle';
 import { warnAboutReason, warnOnce } from './warnings';
+import { isUnitCount } from '../util/unit-count';
 import {
   closedProblem,
   deniedProblem,
@@ -105,7 +106,7 @@ function idOrThrow(kind: 'customer' | 'resource', resolved: Resolved): string | 
 
 /** Whether `value` is usage a request may ask for. */
 function isUsage(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return isUnitCount(value);
 }
 
 /**

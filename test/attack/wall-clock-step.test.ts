@@ -7,7 +7,7 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 // wall clock (NTP stepping a drifted clock, a system time set by hand or by a VM's clock sync) of more
 // than reservationTtlMs (60 s) expired every reservation still at work at once, and the limit was
 // granted again. Measured (limit 3, 3 requests at work, the clock stepped 90 s): 3 more granted, 6
-// counted, no 'usage:overrun'. Its TTLs now run on a monotonic clock (core/clock.ts steadyClock).
+// counted, no 'usage:overrun'. Its TTLs now run on a monotonic clock (util/clock.ts steadyClock).
 // Date.now is mocked because the wall clock is what must jump; timers stay real.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3

@@ -1,15 +1,18 @@
-// Run: npx jest --testMatch '**/*.repro.ts' -- test/attack/repro/zero-reservation-settle-dropped.repro.ts — it passes while the break it
-// shows is there (it asserts the wrong behaviour is observable); not part of npm test. Fixing the break makes it fail: flip it into a
-// test then (12 units counted, or the requests refused).
+// Adversarial pass 4 on issue 23 (settle(units) reports the actual units): docs/usage.md's streaming
+// route reserves what the client asks for, `requireFeature('ai-tokens', (req) => Number(req.body?.max_tokens
+// ?? 1024))`, and reports the final usage frame with `decision.settle?.(total_tokens)`. A client asking
+// for 0 got an unmetered grant with no settle(): measured (limit 3), 6 requests settling 2 each: 6 x 200,
+// 6 handler runs, 0 counted; the same through @RequireFeature's settle option. A usage of 0 asked is now
+// metered: what it settles is reported, and once the usage is past the limit a 0 no longer fits.
 import 'reflect-metadata';
 import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
-import { StiggClient } from '../../../src/client';
-import { createEntitlements } from '../../../src/core';
-import { RequireFeature, withCustomer } from '../../../src/decorators';
-import { defaultCatalog, startEmulator, type Emulator } from '../../../src/emulator';
-import * as ex from '../../../src/middleware/express';
+import { StiggClient } from '../../src/client';
+import { createEntitlements } from '../../src/core';
+import { RequireFeature, withCustomer } from '../../src/decorators';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import * as ex from '../../src/middleware/express';
 
 // Adversarial pass 4 on issue 23 (settle(units) reports the actual units). docs/usage.md's streaming
 // route reserves what the client asks for, `requireFeature('ai-tokens', (req) => Number(req.body?.max_tokens
@@ -42,7 +45,7 @@ afterAll(() => emu.stop());
 
 const counted = (id: string): number => emu.stats().usage[`${id}||${TEMPLATES}`] ?? 0;
 
-test('express: a route reserving what the client asks for, asked 0, settles work nobody counts', async () => {
+test('express: a route reserving what the client asks for, asked 0: what it settles is counted, then it is denied', async () => {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
   const app = express();
   app.use(express.json());
@@ -62,13 +65,13 @@ test('express: a route reserving what the client asks for, asked 0, settles work
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) statuses.push((await request(server).post('/chat').send({ max_tokens: 0 })).status);
     await entitlements.flush();
-    expect({ statuses, runs, counted: counted('zero-http') }).toEqual({ statuses: Array(6).fill(200), runs: 6, counted: 0 });
+    expect({ statuses, runs, counted: counted('zero-http') }).toEqual({ statuses: [200, 200, 402, 402, 402, 402], runs: 2, counted: 4 });
   } finally {
     await entitlements.close();
   }
 });
 
-test('decorators: a settle option on a call that reserved 0 reports nothing', async () => {
+test('decorators: a settle option on a call that reserved 0 reports what it settles', async () => {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
   class Completions {
     @RequireFeature(TEMPLATES, (max: number) => max, { settle: (result: { used: number }) => result.used })
@@ -78,9 +81,20 @@ test('decorators: a settle option on a call that reserved 0 reports nothing', as
   }
   const service = new Completions();
   try {
-    for (let i = 0; i < 6; i += 1) await withCustomer({ entitlements, customerId: 'zero-dec' }, () => service.complete(0));
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      outcomes.push(
+        await withCustomer({ entitlements, customerId: 'zero-dec' }, () => service.complete(0)).then(
+          () => 'ran',
+          (error: Error) => error.name,
+        ),
+      );
+    }
     await entitlements.flush();
-    expect(counted('zero-dec')).toBe(0);
+    expect({ outcomes, counted: counted('zero-dec') }).toEqual({
+      outcomes: ['ran', 'ran', ...Array(4).fill('EntitlementDeniedError')],
+      counted: 4,
+    });
   } finally {
     await entitlements.close();
   }

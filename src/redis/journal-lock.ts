@@ -12,6 +12,8 @@ export const MIN_QUIET_MS = 2500;
 const POLL_MS = 100;
 /** Take-overs lost to other openers before giving up (each re-evaluates the new holder). */
 const ATTEMPTS = 6;
+/** Tokens of the locks this process holds: a lock naming this process is another store's of it, reached by another path. */
+const heldHere = new Set<string>();
 
 /** Who holds a lock: enough to decide, from anywhere that shares the file, whether it still does. */
 interface Owner {
@@ -100,13 +102,17 @@ export class JournalLock {
 
   private stop(): void {
     this.stopped = true;
+    heldHere.delete(this.token);
     clearInterval(this.heartbeat);
   }
 
   private acquire(): void {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (this.create()) {
-        if (look(this.path)?.text === this.text) return;
+        if (look(this.path)?.text === this.text) {
+          heldHere.add(this.token);
+          return;
+        }
         continue;
       }
       const seen = look(this.path);
@@ -115,6 +121,12 @@ export class JournalLock {
       const self = identity();
       const legacy = owner === undefined ? legacyPid(seen.text) : undefined;
       if (owner !== undefined && samePlace(owner, self)) {
+        // The same file under another name (a symlinked directory): this process's own lock, still held.
+        if (owner.pid === process.pid && heldHere.has(owner.token)) {
+          throw new TypeError(
+            `RedisStore: the usage journal "${this.journal}" is used by another RedisStore of this process (the same file by another path); give each store its own file.`,
+          );
+        }
         if (aliveHere(owner)) throw this.refusal(`process ${owner.pid} on this host (${owner.host})`);
       } else if (legacy !== undefined && aliveHere({ ...self, pid: legacy, start: null, token: '' })) {
         throw this.refusal(`process ${legacy} (a lock of an earlier version, without a heartbeat)`);

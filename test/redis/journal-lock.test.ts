@@ -288,3 +288,28 @@ it('the heartbeat finds a taken lock on its own, within a heartbeat', async () =
   expect(errors).toEqual([expect.stringMatching(/taken over by process 7 on host "elsewhere"/)]);
   journal.close();
 });
+
+it('a second store of this process on the same file by another path (a symlinked directory) is refused, and the first keeps its lock', async () => {
+  // Found attacking issue 26: the lock named this process, and a pid equal to the opener's own was taken for gone:
+  // the second store took the file over at once, replayed what the first still held, and the first logged that
+  // "process <its own pid>" took its journal.
+  const real = path.join(dir, 'aliased');
+  fs.mkdirSync(real);
+  fs.symlinkSync(real, path.join(dir, 'alias'));
+  const errors: string[] = [];
+  const first = new UsageJournal(path.join(real, 'x.journal'), {
+    warn: () => {},
+    error: (_meta: unknown, message: string) => errors.push(message),
+  });
+  first.written('k', report('held-1'));
+  expect(() => new UsageJournal(path.join(dir, 'alias', 'x.journal'), quietLogger)).toThrow(
+    /is used by another RedisStore of this process \(the same file by another path\); give each store its own file\./,
+  );
+  await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS + 300));
+  expect(errors).toEqual([]);
+  first.close();
+  // Closed, the file opens again (by either path).
+  const again = new UsageJournal(path.join(dir, 'alias', 'x.journal'), quietLogger);
+  expect(again.left.map((entry) => entry.report.id)).toEqual(['held-1']);
+  again.close();
+});

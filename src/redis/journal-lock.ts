@@ -58,6 +58,8 @@ export class JournalLock {
   private readonly token = randomBytes(12).toString('hex');
   private readonly heartbeat: NodeJS.Timeout;
   private stopped = false;
+  /** When the heartbeat last refreshed the lock (this process's monotonic clock). */
+  private beat = performance.now();
 
   constructor(
     readonly path: string,
@@ -83,10 +85,21 @@ export class JournalLock {
       }
       const now = new Date();
       fs.utimesSync(this.path, now, now);
+      this.beat = performance.now();
     } catch (error) {
       this.events.failed(error as Error);
     }
     return true;
+  }
+
+  /**
+   * Before a write: true while the lock is surely still ours. A heartbeat late by more than a beat (the
+   * event loop was blocked: others may have judged this process gone, after MIN_QUIET_MS at the least)
+   * is checked on the file first; a lock taken meanwhile is reported lost, and nothing may be written.
+   */
+  ours(): boolean {
+    if (this.stopped) return false;
+    return performance.now() - this.beat < 2 * HEARTBEAT_MS || this.held();
   }
 
   /** Stops the heartbeat; the lock file is removed only while it is still ours. */

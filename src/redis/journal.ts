@@ -112,6 +112,8 @@ export class UsageJournal {
   }
 
   private append(line: string): void {
+    // A blocked event loop may have let another process take the file: it is checked before writing.
+    if (!this.lock.ours()) return;
     try {
       fs.writeSync(this.fd, `${line}\n`);
       this.lines += 1;

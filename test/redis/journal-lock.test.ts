@@ -75,6 +75,14 @@ process.stdin.on('data', (text) => {
     for (const n of [1, 2, 3]) journal.written('k', report('held-by-' + name + '-' + n));
     process.stdout.write('held\\n');
   }
+  if (text.includes('block')) {
+    // The event loop blocked 6.5 s (a long synchronous task); the commits decided meanwhile are handed to Redis right
+    // after it, before any timer runs, and Redis takes them at once.
+    process.stdout.write('blocking\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6500);
+    for (const n of [1, 2, 3]) journal.written('k', report('after-block-' + name + '-' + n));
+    setTimeout(() => { for (const n of [1, 2, 3]) journal.done('after-block-' + name + '-' + n); process.stdout.write('unblocked\\n'); }, 50);
+  }
   if (text.includes('churn')) {
     // Redis took these: written and done, enough to compact the file.
     for (let n = 0; n < 6000; n++) { journal.written('k', report(name + '-' + n)); journal.done(name + '-' + n); }
@@ -313,3 +321,33 @@ it('a second store of this process on the same file by another path (a symlinked
   expect(again.left.map((entry) => entry.report.id)).toEqual(['held-1']);
   again.close();
 });
+
+needsNamespaces(
+  'a holder whose event loop was blocked past the stale window writes nothing to the file another container took over meanwhile',
+  async () => {
+    // Found attacking issue 26: the blocked holder wrote the commits decided during the block into the file the other
+    // container had taken before its heartbeat ran and found the lock lost; their done lines it never wrote (its journal
+    // closed by then), so they stayed pending in the new holder's file, and the next process on it queued again 3
+    // reports Redis had taken (counted twice once Stigg's idempotency window is over).
+    const file = path.join(dir, 'blocked.journal');
+    const h = start(file, 'H', 'namespace');
+    opened(await h.next(/^opened|^refused/));
+    h.process.stdin?.write('block\n');
+    await h.next(/^blocking$/);
+    const o = start(file, 'O', 'namespace');
+    // O takes the file over during the block: H's lock has not moved for the stale window.
+    expect(opened(await o.next(/^opened|^refused/)).left).toEqual([]);
+    await h.next(/^unblocked$/);
+    expect(await h.next(/^error /)).toMatch(/taken over by process 1 on host/);
+    await h.kill();
+    await o.kill();
+    const pending = new Map<string, true>();
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line) as { r?: PendingUsage; d?: string };
+      if (entry.d !== undefined) pending.delete(entry.d);
+      else if (entry.r !== undefined) pending.set(entry.r.id, true);
+    }
+    expect([...pending.keys()]).toEqual([]);
+  },
+  30_000,
+);

@@ -141,7 +141,11 @@ export class JournalLock {
           );
         }
         if (aliveHere(owner)) throw this.refusal(`process ${owner.pid} on this host (${owner.host})`);
-      } else if (legacy !== undefined && aliveHere({ ...self, pid: legacy, start: null, token: '' })) {
+      } else if (
+        legacy !== undefined &&
+        aliveHere({ ...self, pid: legacy, start: null, token: '' }) &&
+        !startedAfter(legacy, seen.mtimeMs)
+      ) {
         throw this.refusal(`process ${legacy} (a lock of an earlier version, without a heartbeat)`);
       } else if (!this.quiet(seen)) continue;
       this.setAside(seen.text);
@@ -308,6 +312,20 @@ function identity(): Omit<Owner, 'token'> {
     };
   }
   return cached;
+}
+
+/**
+ * The process now at `pid` started after the lock file was written (by /proc/stat's boot time and its start
+ * ticks, USER_HZ 100): it is not the one that wrote it, e.g. pid 1 of a container started after an earlier
+ * version's container (whose node was pid 1) was killed. False when /proc cannot tell.
+ */
+function startedAfter(pid: number, writtenMs: number): boolean {
+  if (!procIsOurs()) return false;
+  const start = startTime(String(pid));
+  const boot = readProc(() => Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]));
+  if (start === null || boot === null || !Number.isFinite(boot)) return false;
+  // Boot time is in whole seconds, the lock's mtime may be coarse: a margin of 2 s.
+  return boot * 1000 + start * 10 > writtenMs + 2000;
 }
 
 /** /proc is this pid namespace's (a pid namespace entered without mounting its own /proc shows the parent's pids). */

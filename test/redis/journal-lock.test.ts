@@ -351,3 +351,29 @@ needsNamespaces(
   },
   30_000,
 );
+
+needsNamespaces(
+  "an earlier version's lock naming pid 1 (its container's node) does not refuse forever a container whose pid 1 is an init",
+  () => {
+    // Found attacking issue 26: an earlier version's lock holds a pid only, judged alive when that pid is. Its
+    // container's node was pid 1 and was SIGKILLed; the upgraded container runs node under an init (sh, tini), which
+    // is pid 1 now: refused at every start, even with a lock a day old (a crash loop until someone deletes the file).
+    // A pid whose process started after the lock was written is not its writer.
+    const file = path.join(dir, 'legacy-pid-1.journal');
+    fs.writeFileSync(`${file}.lock`, '1');
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    fs.utimesSync(`${file}.lock`, dayAgo, dayAgo);
+    const script = `const { UsageJournal } = require(${JSON.stringify(path.join(dir, 'journal.js'))});
+try { new UsageJournal(${JSON.stringify(file)}, { warn() {}, error() {} }).close(); console.log('opened as pid ' + process.pid); }
+catch (error) { console.log('refused as pid ' + process.pid + ': ' + error.message); }`;
+    const args = (unshare as { args: string[] }).args;
+    const run = spawnSync('unshare', [...args, 'sh', '-c', `"${process.execPath}" -e '${script.replace(/'/g, `'\\''`)}'; true`], {
+      encoding: 'utf8',
+    });
+    expect(run.stdout.trim()).toMatch(/^opened as pid [2-9]\d*$/);
+    // A live pid that started before the lock was written still refuses (the journal-sigkill suite: the runner's parent).
+    fs.writeFileSync(`${file}.lock`, String(process.ppid));
+    expect(() => new UsageJournal(file, quietLogger)).toThrow(/a lock of an earlier version, without a heartbeat/);
+    fs.rmSync(`${file}.lock`);
+  },
+);

@@ -12,6 +12,8 @@ export const MIN_QUIET_MS = 2500;
 const POLL_MS = 100;
 /** Take-overs lost to other openers before giving up (each re-evaluates the new holder). */
 const ATTEMPTS = 6;
+/** Tokens of the locks this process holds: a lock naming this process is another store's of it, reached by another path. */
+const heldHere = new Set<string>();
 
 /** Who holds a lock: enough to decide, from anywhere that shares the file, whether it still does. */
 interface Owner {
@@ -56,6 +58,8 @@ export class JournalLock {
   private readonly token = randomBytes(12).toString('hex');
   private readonly heartbeat: NodeJS.Timeout;
   private stopped = false;
+  /** When the heartbeat last refreshed the lock (this process's monotonic clock). */
+  private beat = performance.now();
 
   constructor(
     readonly path: string,
@@ -81,10 +85,21 @@ export class JournalLock {
       }
       const now = new Date();
       fs.utimesSync(this.path, now, now);
+      this.beat = performance.now();
     } catch (error) {
       this.events.failed(error as Error);
     }
     return true;
+  }
+
+  /**
+   * Before a write: true while the lock is surely still ours. A heartbeat late by more than a beat (the
+   * event loop was blocked: others may have judged this process gone, after MIN_QUIET_MS at the least)
+   * is checked on the file first; a lock taken meanwhile is reported lost, and nothing may be written.
+   */
+  ours(): boolean {
+    if (this.stopped) return false;
+    return performance.now() - this.beat < 2 * HEARTBEAT_MS || this.held();
   }
 
   /** Stops the heartbeat; the lock file is removed only while it is still ours. */
@@ -100,13 +115,17 @@ export class JournalLock {
 
   private stop(): void {
     this.stopped = true;
+    heldHere.delete(this.token);
     clearInterval(this.heartbeat);
   }
 
   private acquire(): void {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (this.create()) {
-        if (look(this.path)?.text === this.text) return;
+        if (look(this.path)?.text === this.text) {
+          heldHere.add(this.token);
+          return;
+        }
         continue;
       }
       const seen = look(this.path);
@@ -115,8 +134,18 @@ export class JournalLock {
       const self = identity();
       const legacy = owner === undefined ? legacyPid(seen.text) : undefined;
       if (owner !== undefined && samePlace(owner, self)) {
+        // The same file under another name (a symlinked directory): this process's own lock, still held.
+        if (owner.pid === process.pid && heldHere.has(owner.token)) {
+          throw new TypeError(
+            `RedisStore: the usage journal "${this.journal}" is used by another RedisStore of this process (the same file by another path); give each store its own file.`,
+          );
+        }
         if (aliveHere(owner)) throw this.refusal(`process ${owner.pid} on this host (${owner.host})`);
-      } else if (legacy !== undefined && aliveHere({ ...self, pid: legacy, start: null, token: '' })) {
+      } else if (
+        legacy !== undefined &&
+        aliveHere({ ...self, pid: legacy, start: null, token: '' }) &&
+        !startedAfter(legacy, seen.mtimeMs)
+      ) {
         throw this.refusal(`process ${legacy} (a lock of an earlier version, without a heartbeat)`);
       } else if (!this.quiet(seen)) continue;
       this.setAside(seen.text);
@@ -283,6 +312,20 @@ function identity(): Omit<Owner, 'token'> {
     };
   }
   return cached;
+}
+
+/**
+ * The process now at `pid` started after the lock file was written (by /proc/stat's boot time and its start
+ * ticks, USER_HZ 100): it is not the one that wrote it, e.g. pid 1 of a container started after an earlier
+ * version's container (whose node was pid 1) was killed. False when /proc cannot tell.
+ */
+function startedAfter(pid: number, writtenMs: number): boolean {
+  if (!procIsOurs()) return false;
+  const start = startTime(String(pid));
+  const boot = readProc(() => Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]));
+  if (start === null || boot === null || !Number.isFinite(boot)) return false;
+  // Boot time is in whole seconds, the lock's mtime may be coarse: a margin of 2 s.
+  return boot * 1000 + start * 10 > writtenMs + 2000;
 }
 
 /** /proc is this pid namespace's (a pid namespace entered without mounting its own /proc shows the parent's pids). */

@@ -27,6 +27,8 @@ export class UsageJournal {
   /** Written and not done yet, by report id. */
   private readonly pending = new Map<string, Entry>();
   private lines = 0;
+  /** Lines at which compaction is tried next: after a failed one, another COMPACT_AFTER lines later (not on every report). */
+  private compactAt = COMPACT_AFTER;
   private closed = false;
   private heartbeatFailed = false;
 
@@ -77,7 +79,7 @@ export class UsageJournal {
     if (this.closed || !this.pending.delete(id)) return;
     this.append(JSON.stringify({ d: id }));
     // Rewritten once most lines are settled ones: never once per report while many are pending.
-    if (this.lines >= COMPACT_AFTER && this.lines >= 4 * this.pending.size) this.compact();
+    if (this.lines >= this.compactAt && this.lines >= 4 * this.pending.size) this.compact();
   }
 
   close(): void {
@@ -112,6 +114,8 @@ export class UsageJournal {
   }
 
   private append(line: string): void {
+    // A blocked event loop may have let another process take the file: it is checked before writing.
+    if (!this.lock.ours()) return;
     try {
       fs.writeSync(this.fd, `${line}\n`);
       this.lines += 1;
@@ -139,7 +143,10 @@ export class UsageJournal {
       fs.closeSync(this.fd);
       this.fd = fs.openSync(this.path, 'a');
       this.lines = kept.size;
+      this.compactAt = COMPACT_AFTER;
     } catch (error) {
+      // Tried again once as many lines again were appended: failing, it read the whole file on every report.
+      this.compactAt = this.lines + COMPACT_AFTER;
       this.logger.error({ path: this.path, error: (error as Error).message }, 'RedisStore: the usage journal could not be compacted');
     }
   }

@@ -75,6 +75,14 @@ process.stdin.on('data', (text) => {
     for (const n of [1, 2, 3]) journal.written('k', report('held-by-' + name + '-' + n));
     process.stdout.write('held\\n');
   }
+  if (text.includes('block')) {
+    // The event loop blocked 6.5 s (a long synchronous task); the commits decided meanwhile are handed to Redis right
+    // after it, before any timer runs, and Redis takes them at once.
+    process.stdout.write('blocking\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6500);
+    for (const n of [1, 2, 3]) journal.written('k', report('after-block-' + name + '-' + n));
+    setTimeout(() => { for (const n of [1, 2, 3]) journal.done('after-block-' + name + '-' + n); process.stdout.write('unblocked\\n'); }, 50);
+  }
   if (text.includes('churn')) {
     // Redis took these: written and done, enough to compact the file.
     for (let n = 0; n < 6000; n++) { journal.written('k', report(name + '-' + n)); journal.done(name + '-' + n); }
@@ -288,3 +296,84 @@ it('the heartbeat finds a taken lock on its own, within a heartbeat', async () =
   expect(errors).toEqual([expect.stringMatching(/taken over by process 7 on host "elsewhere"/)]);
   journal.close();
 });
+
+it('a second store of this process on the same file by another path (a symlinked directory) is refused, and the first keeps its lock', async () => {
+  // Found attacking issue 26: the lock named this process, and a pid equal to the opener's own was taken for gone:
+  // the second store took the file over at once, replayed what the first still held, and the first logged that
+  // "process <its own pid>" took its journal.
+  const real = path.join(dir, 'aliased');
+  fs.mkdirSync(real);
+  fs.symlinkSync(real, path.join(dir, 'alias'));
+  const errors: string[] = [];
+  const first = new UsageJournal(path.join(real, 'x.journal'), {
+    warn: () => {},
+    error: (_meta: unknown, message: string) => errors.push(message),
+  });
+  first.written('k', report('held-1'));
+  expect(() => new UsageJournal(path.join(dir, 'alias', 'x.journal'), quietLogger)).toThrow(
+    /is used by another RedisStore of this process \(the same file by another path\); give each store its own file\./,
+  );
+  await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS + 300));
+  expect(errors).toEqual([]);
+  first.close();
+  // Closed, the file opens again (by either path).
+  const again = new UsageJournal(path.join(dir, 'alias', 'x.journal'), quietLogger);
+  expect(again.left.map((entry) => entry.report.id)).toEqual(['held-1']);
+  again.close();
+});
+
+needsNamespaces(
+  'a holder whose event loop was blocked past the stale window writes nothing to the file another container took over meanwhile',
+  async () => {
+    // Found attacking issue 26: the blocked holder wrote the commits decided during the block into the file the other
+    // container had taken before its heartbeat ran and found the lock lost; their done lines it never wrote (its journal
+    // closed by then), so they stayed pending in the new holder's file, and the next process on it queued again 3
+    // reports Redis had taken (counted twice once Stigg's idempotency window is over).
+    const file = path.join(dir, 'blocked.journal');
+    const h = start(file, 'H', 'namespace');
+    opened(await h.next(/^opened|^refused/));
+    h.process.stdin?.write('block\n');
+    await h.next(/^blocking$/);
+    const o = start(file, 'O', 'namespace');
+    // O takes the file over during the block: H's lock has not moved for the stale window.
+    expect(opened(await o.next(/^opened|^refused/)).left).toEqual([]);
+    await h.next(/^unblocked$/);
+    expect(await h.next(/^error /)).toMatch(/taken over by process 1 on host/);
+    await h.kill();
+    await o.kill();
+    const pending = new Map<string, true>();
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line) as { r?: PendingUsage; d?: string };
+      if (entry.d !== undefined) pending.delete(entry.d);
+      else if (entry.r !== undefined) pending.set(entry.r.id, true);
+    }
+    expect([...pending.keys()]).toEqual([]);
+  },
+  30_000,
+);
+
+needsNamespaces(
+  "an earlier version's lock naming pid 1 (its container's node) does not refuse forever a container whose pid 1 is an init",
+  () => {
+    // Found attacking issue 26: an earlier version's lock holds a pid only, judged alive when that pid is. Its
+    // container's node was pid 1 and was SIGKILLed; the upgraded container runs node under an init (sh, tini), which
+    // is pid 1 now: refused at every start, even with a lock a day old (a crash loop until someone deletes the file).
+    // A pid whose process started after the lock was written is not its writer.
+    const file = path.join(dir, 'legacy-pid-1.journal');
+    fs.writeFileSync(`${file}.lock`, '1');
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    fs.utimesSync(`${file}.lock`, dayAgo, dayAgo);
+    const script = `const { UsageJournal } = require(${JSON.stringify(path.join(dir, 'journal.js'))});
+try { new UsageJournal(${JSON.stringify(file)}, { warn() {}, error() {} }).close(); console.log('opened as pid ' + process.pid); }
+catch (error) { console.log('refused as pid ' + process.pid + ': ' + error.message); }`;
+    const args = (unshare as { args: string[] }).args;
+    const run = spawnSync('unshare', [...args, 'sh', '-c', `"${process.execPath}" -e '${script.replace(/'/g, `'\\''`)}'; true`], {
+      encoding: 'utf8',
+    });
+    expect(run.stdout.trim()).toMatch(/^opened as pid [2-9]\d*$/);
+    // A live pid that started before the lock was written still refuses (the journal-sigkill suite: the runner's parent).
+    fs.writeFileSync(`${file}.lock`, String(process.ppid));
+    expect(() => new UsageJournal(file, quietLogger)).toThrow(/a lock of an earlier version, without a heartbeat/);
+    fs.rmSync(`${file}.lock`);
+  },
+);

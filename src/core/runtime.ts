@@ -17,6 +17,9 @@ import type {
   UsageMarkReader,
 } from './types';
 
+/** Engines made in this process: each names its own readers of usage marks. */
+let engines = 0;
+
 /**
  * What every part of the engine shares: the configuration, the store with its error reporting, the
  * events, the key strings, and the store operations still running (close() waits for them).
@@ -32,11 +35,15 @@ export class Runtime {
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
+  /** This engine's readers of usage marks (Store.usageMark): its refreshes, and its deliveries. */
+  private readonly readers: Readonly<Record<'fetch' | 'delivery', UsageMarkReader>>;
   private readonly losses: LossWarnings;
   private readonly storeLog: StoreLog;
 
   constructor(readonly config: Configuration) {
     this.store = config.store;
+    engines += 1;
+    this.readers = { fetch: `${String(engines)}:fetch`, delivery: `${String(engines)}:delivery` };
     this.now = config.now;
     this.keys = new KeyCache(2 * config.maxEntries);
     this.events = new TypedEmitter(config.logger);
@@ -110,14 +117,14 @@ export class Runtime {
     customerId: string,
     value: CachedEntitlement,
     usageMark?: number,
-    reader: UsageMarkReader = 'fetch',
+    reader: 'fetch' | 'delivery' = 'fetch',
   ): Promise<void> | undefined {
     const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
     try {
       const written =
         usageMark === undefined
           ? this.store.setEntitlement(key, customerId, value, ttl)
-          : this.store.setEntitlement(key, customerId, value, ttl, usageMark, reader);
+          : this.store.setEntitlement(key, customerId, value, ttl, usageMark, this.readers[reader]);
       if (!isThenable(written)) return undefined;
       const handled = written.catch((error: unknown) => this.storeError(asError(error)));
       this.background(handled);
@@ -132,14 +139,14 @@ export class Runtime {
    * The store's usage mark of `key` when it counts unreported usage itself and has marks: a number,
    * or null when the store failed to give one (reported). undefined when no mark is needed.
    */
-  usageMark(key: string, reader: UsageMarkReader): MaybePromise<number | null | undefined> {
+  usageMark(key: string, reader: 'fetch' | 'delivery'): MaybePromise<number | null | undefined> {
     if (!this.countsUnreported || this.store.usageMark === undefined) return undefined;
     const failed = (error: unknown): null => {
       this.storeError(asError(error));
       return null;
     };
     try {
-      const mark = this.store.usageMark(key, reader);
+      const mark = this.store.usageMark(key, this.readers[reader]);
       return isThenable(mark) ? mark.catch(failed) : mark;
     } catch (error) {
       return failed(error);

@@ -196,8 +196,11 @@ export interface FallbackTake {
  * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
  * method may return either.
  */
-/** Who read a usage mark: a refresh of the entitlement ('fetch'), or a usage delivery whose answer reconciles the cache. */
-export type UsageMarkReader = 'fetch' | 'delivery';
+/**
+ * Who read a usage mark, an opaque id: one engine's refreshes of entitlements, or its usage deliveries
+ * (whose answers reconcile the cache). Each reader has at most one read of a key on its way.
+ */
+export type UsageMarkReader = string;
 
 export interface Store {
   readonly name: string;
@@ -211,8 +214,9 @@ export interface Store {
    * Optional, with countsUnreportedUsage: a mark of `key`'s acknowledged units (all processes; it
    * only grows by what ackUsage removes from the outbox). The core reads one before it asks Stigg
    * (a refresh, or a report whose answer reconciles the cache) and passes it to setEntitlement.
-   * `reader` says which: a store that refuses writes of data read before an invalidation (Redis)
-   * pairs each setEntitlement with the mark of the same reader, never with another's read since.
+   * `reader` says who: a store that refuses writes of data read before an invalidation (Redis)
+   * pairs each setEntitlement with the mark of the same reader, never with another's read since
+   * (another engine on the same store, or the same engine's deliveries).
    */
   usageMark?(key: string, reader?: UsageMarkReader): MaybePromise<number>;
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;

@@ -51,7 +51,7 @@ const TARGETS = [
   { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
   { file: 'src/core/reservation-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
-  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-store', 'usage'), ...attack('outbox-bound')] },
+  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...attack('outbox-bound')] },
   {
     file: 'src/core/stranded.ts',
     tests: [...core('usage', 'loss-warnings'), ...attack('commit-after-close', 'redis-commit-outage', 'late-commit-redis')],

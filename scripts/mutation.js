@@ -54,7 +54,10 @@ const TARGETS = [
   { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...attack('outbox-bound')] },
   {
     file: 'src/core/stranded.ts',
-    tests: [...core('usage', 'loss-warnings'), ...attack('commit-after-close', 'redis-commit-outage', 'late-commit-redis')],
+    tests: [
+      ...core('stranded-pins', 'usage', 'loss-warnings'),
+      ...attack('commit-after-close', 'redis-commit-outage', 'late-commit-redis'),
+    ],
   },
   { file: 'src/core/refusals.ts', tests: core('systemic-refusal', 'usage-buffer-pins', 'flapping-refusal') },
   {

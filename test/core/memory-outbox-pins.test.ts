@@ -177,3 +177,92 @@ test('refusal(): room for the reports still to settle, counted before they are q
   expect(() => outbox.enqueue(report(1, { customerId: 'c' }), 1)).toThrow(OutboxFullError);
   expect(outbox.claim(0, 100, 0)).toEqual([]);
 });
+
+// Mutants: OutboxFullError's name, message or `transient` (the app and the 503 read them).
+test('a report refused by a full outbox is an OutboxFullError, not transient, naming the bound', () => {
+  const outbox = new MemoryOutbox(1);
+  outbox.enqueue(report(1, { customerId: 'a' }), 0);
+  let refused: unknown;
+  try {
+    outbox.enqueue(report(1, { customerId: 'b' }), 0);
+  } catch (error) {
+    refused = error;
+  }
+  expect(refused).toMatchObject({ name: 'OutboxFullError', transient: false, errorCode: 'ERR_STIGG_GATE_OUTBOX_FULL', maxPendingUsage: 1 });
+  expect((refused as Error).message).toBe(
+    "The memory store's usage outbox holds 1 reports (maxPendingUsage) and Stigg has not taken them: report refused",
+  );
+});
+
+// Mutant: sameKey's `report.resourceId ?? ''` → `&& ''` (every resource of a customer's feature one key).
+test('DELTAs of two resources of one customer and feature never merge', () => {
+  const outbox = new MemoryOutbox(2);
+  outbox.enqueue(report(1, { resourceId: 'site-a' }), 0);
+  outbox.enqueue(report(2, { resourceId: 'site-b' }), 0);
+  expect(() => outbox.enqueue(report(4, { customerId: 'other' }), 0)).toThrow(OutboxFullError);
+  expect(values(outbox.claim(10, 100, 0))).toEqual([1, 2]);
+});
+
+// Mutants: count and claim's `queue.length - head` → `+`, requeueExpired's `queue.slice(head)` → `queue` (what was
+// claimed before served again).
+test('with part of the queue claimed, the count is exact and an expired lease comes back alone, ahead of the unclaimed', () => {
+  const outbox = new MemoryOutbox(10);
+  const queued = [report(1), report(2), report(3), report(4)];
+  for (const r of queued) outbox.enqueue(r, 0);
+  expect(ids(outbox.claim(1, 100, 0))).toEqual([queued[0]?.id]);
+  expect(outbox.count).toBe(4);
+  expect(ids(outbox.claim(1, 1_000, 0))).toEqual([queued[1]?.id]);
+  expect(outbox.count).toBe(4);
+  expect(ids(outbox.claim(10, 100, 200))).toEqual([queued[0], queued[2], queued[3]].map((r) => r?.id));
+  expect(outbox.count).toBe(4);
+  expect(outbox.claim(10, 100, 200)).toEqual([]);
+});
+
+// Mutants: oldestCreatedAt taking a leased batch's first report whether or not it is older, or ignoring a batch
+// when nothing is queued.
+test('oldestCreatedAt: a queued report older than the leased ones wins, and a leased batch counts when nothing is queued', () => {
+  const outbox = new MemoryOutbox(10);
+  const newer = report(1, { createdAt: '2026-12-07T00:00:09.000Z' });
+  const older = report(1, { createdAt: '2026-12-07T00:00:01.000Z' });
+  outbox.enqueue(newer, 0);
+  outbox.claim(1, 100, 0);
+  expect(outbox.oldestCreatedAt).toBe(newer.createdAt);
+  outbox.enqueue(older, 0); // another process's clock, or a report queued again
+  expect(outbox.oldestCreatedAt).toBe(older.createdAt);
+  outbox.claim(1, 100, 0);
+  expect(outbox.oldestCreatedAt).toBe(older.createdAt);
+});
+
+// Mutants: ack()'s `sentEnd = head + sentAhead` → `-`, and `i < sentEnd` → false: after a late ack, a report
+// sent before (still in the queue) was taken as never sent and merged into.
+test('a late ack of one report sent before leaves the other sent-before reports unmerged', () => {
+  const outbox = new MemoryOutbox(4);
+  const [a, b] = [report(1), report(2)];
+  outbox.enqueue(a, 0);
+  outbox.enqueue(b, 0);
+  outbox.claim(2, 100, 0);
+  outbox.claim(0, 100, 200); // both back in the queue, sent before
+  outbox.ack([a.id]); // Stigg took `a` after all (its first delivery's late ack)
+  outbox.enqueue(report(4), 0);
+  outbox.enqueue(report(8), 0);
+  outbox.enqueue(report(16, { customerId: 'other' }), 0);
+  outbox.enqueue(report(32, { customerId: 'other-2' }), 0); // full: 4 and 8 merge; b (sent before) stays 2
+  const claimed = outbox.claim(10, 100, 200);
+  expect(claimed[0]?.id).toBe(b.id);
+  expect(values(claimed)).toEqual([2, 12, 16, 32]);
+});
+
+// Mutant: claim's `available = queue.length - head` → `+`: claiming the rest after a partial claim ran the head past
+// the end, and the next report queued was never claimed.
+test('after a partial claim, claiming the rest and then a report queued later serves each once', () => {
+  const outbox = new MemoryOutbox(10);
+  const queued = [report(1), report(2), report(3)];
+  for (const r of queued) outbox.enqueue(r, 0);
+  outbox.claim(1, 1_000, 0);
+  expect(ids(outbox.claim(10, 1_000, 0))).toEqual([queued[1]?.id, queued[2]?.id]);
+  expect(outbox.count).toBe(3);
+  const later = report(4);
+  outbox.enqueue(later, 0);
+  expect(ids(outbox.claim(10, 1_000, 0))).toEqual([later.id]);
+  expect(outbox.count).toBe(4);
+});

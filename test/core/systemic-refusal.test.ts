@@ -274,3 +274,22 @@ test('a parked outbox is probed by the timer after usage.retryBaseDelayMs, then 
     jest.useRealTimers();
   }
 });
+
+// Mutant: the parked alert's codes joined with '' (Refusals.park): two codes read as one unknown code.
+test('a park after refusals with two codes names both in usage:parked', async () => {
+  const refusal = (code: string): StiggGraphQLError =>
+    new StiggGraphQLError('reportUsageBulk', 200, [{ message: code, extensions: { code } }]);
+  const client: EntitlementsUpstream = {
+    getEntitlement: (query) => rig.client.getEntitlement(query),
+    reportUsageBulk: (input) =>
+      Promise.reject(refusal(input.usages.length === 1 && input.usages[0]?.customerId === 'quiet' ? 'CustomerNotFound' : 'BAD_USER_INPUT')),
+  };
+  const heard: Heard = { dropped: [], parked: [], resumed: 0, errors: [] };
+  const entitlements = make({ client, logger: { warn: () => undefined, error: () => undefined }, usage: { flushIntervalMs: 60_000 } });
+  listen(entitlements, heard);
+  void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
+  void entitlements.report({ customerId: 'quiet', featureId: TEMPLATES, value: 1 });
+  await entitlements.flush();
+  expect(heard.parked).toEqual([{ code: 'BAD_USER_INPUT, CustomerNotFound', reports: 2 }]);
+  expect(heard.dropped).toEqual([]);
+});

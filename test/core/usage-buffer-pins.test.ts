@@ -174,13 +174,17 @@ describe('retry delays hold the process only while flush() is awaited', () => {
     expect(refTimers()).toBe(before + 1);
   });
 
-  // Mutant: abort() not waking the retry delays (its loop emptied): the drain slept on past close()'s deadline (8 s, held
-  // open by close()'s own flush), and so did every flush() behind it.
+  // Mutants: abort() not waking the retry delays (its loop emptied, or wake() dropped): the drain slept on past close()'s
+  // deadline (8 s, held open by close()'s own flush), and so did every flush() behind it; clearTimeout() dropped: the
+  // woken delay's timer still held the process for its 8 s.
   test('close() at its deadline cuts a retry delay short: a flush() after it resolves at once', async () => {
     const entitlements = make();
+    const before = refTimers();
     void entitlements.report({ customerId: 'pin-hold', featureId: TEMPLATES, value: 1 });
     await retrying(1);
     await entitlements.close({ timeoutMs: 50 });
+    // Its timer is cleared too: nothing is left to hold the process once close() resolved.
+    expect(refTimers()).toBe(before);
     expect(await Promise.race([entitlements.flush().then(() => 'flushed'), sleep(1_000).then(() => 'waiting')])).toBe('flushed');
     expect(calls).toBe(1);
   });

@@ -128,3 +128,14 @@ test("once Stigg has answered, the last outage's totals make room: a new key in 
   expect(granted(await acquire(entitlements, 'fp-new-1'))).toBe(true);
   expect(granted(await acquire(entitlements, 'fp-new-2'))).toBe(true);
 });
+
+// Mutant: `requested > 0` → true (line 120): a check of no units was counted like a grant of units, and with the
+// totals full a new key's plain access check answered 503.
+test('with the fallback totals full, a check of a new key (no units asked) is still answered by the fallback', async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  for (const id of ['fp-look-1', 'fp-look-2', 'fp-look-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-look-4')).toBe('unavailable');
+  const decision = await Promise.resolve().then(() => entitlements.check({ customerId: 'fp-look-4', featureId: TEMPLATES }));
+  expect(decision).toMatchObject({ granted: true, source: 'fallback' });
+});

@@ -25,6 +25,7 @@ const SLOW = [
   'core/health',
   'core/loss-warnings',
   'core/metered-path',
+  'core/stranded-pins',
   'core/usage',
   'core/usage-batching',
   'decorators/http',

@@ -51,9 +51,15 @@ const TARGETS = [
   { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
   { file: 'src/util/id-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
-  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-store', 'usage'), ...attack('outbox-bound')] },
-  { file: 'src/core/stranded.ts', tests: [...core('usage', 'loss-warnings'), ...attack('commit-after-close')] },
-  { file: 'src/core/refusals.ts', tests: core('systemic-refusal', 'usage-buffer-pins') },
+  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...attack('outbox-bound')] },
+  {
+    file: 'src/core/stranded.ts',
+    tests: [
+      ...core('stranded-pins', 'usage', 'loss-warnings'),
+      ...attack('commit-after-close', 'redis-commit-outage', 'late-commit-redis'),
+    ],
+  },
+  { file: 'src/core/refusals.ts', tests: core('systemic-refusal', 'usage-buffer-pins', 'flapping-refusal') },
   {
     file: 'src/middleware/settle.ts',
     tests: [...middleware('settlement'), ...attack('abandoned-stream-answer', 'denied-later-gate-redirect')],

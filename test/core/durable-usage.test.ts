@@ -151,6 +151,33 @@ describe('close({ timeoutMs })', () => {
     expect(undelivered.map((report) => report.value)).toEqual([7]);
   });
 
+  // Mutants: close()'s abort of the call in flight (UsageBuffer.abort, `this.inFlight?.abort()` dropped) and the signal
+  // handed to reportUsageBulk (UsageBuffer.send): the hung call stayed out, its socket holding the process up to its timeout.
+  test("Stigg hanging: the call in flight is aborted at close()'s deadline, and not retried", async () => {
+    const signals: Array<AbortSignal | undefined> = [];
+    const calls: Array<Promise<unknown>> = [];
+    const client: EntitlementsUpstream = {
+      getEntitlement: (query) => rig.client.getEntitlement(query),
+      reportUsageBulk: (input, options) => {
+        signals.push(options?.signal);
+        const call = rig.client.reportUsageBulk(input, options);
+        calls.push(call.catch((error: unknown) => error));
+        return call;
+      },
+    };
+    const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000, retryBaseDelayMs: 1 } });
+    entitlements.on('usage:undelivered', () => undefined);
+    void entitlements.report({ customerId: 'close-hang', featureId: TEMPLATES, value: 7 });
+    rig.emulator.setFaults({ latencyMs: 1_500 });
+    await entitlements.close({ timeoutMs: 100 });
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(true);
+    // The emulator answers after 1.5 s: an aborted call ends well before.
+    expect(await Promise.race([calls[0], sleep(1_000).then(() => 'still out')])).not.toBe('still out');
+    await sleep(50);
+    expect(signals).toHaveLength(1);
+  });
+
   test('bad options are TypeErrors', () => {
     const entitlements = make({});
     expect(() => entitlements.close({ timeoutMs: -1 })).toThrow(/timeoutMs/);

@@ -66,3 +66,76 @@ test('a fallback lease of a feature without a usageLimit releases without error 
   expect((lease as Lease).decision).toMatchObject({ granted: true, source: 'fallback', currentUsage: null });
   expect(() => (lease as Lease).release()).not.toThrow();
 });
+
+// The fallback totals are bounded by cache.maxEntries (3 here). FailurePolicy.local asks makeRoom()
+// only for a key with no total yet, once the totals are full; makeRoom() forgets only the totals of an
+// outage Stigg has since answered.
+function boundedFallback(): Entitlements {
+  const entitlements = createEntitlements({
+    client: rig.client,
+    cache: { maxEntries: 3 },
+    usage: { flushIntervalMs: 60_000 },
+    fallback: { [TEMPLATES]: { hasAccess: true, usageLimit: 2 } },
+    circuitBreaker: { failureThreshold: 1000 },
+  });
+  opened.push(entitlements);
+  return entitlements;
+}
+
+const granted = (lease: Lease | 'unavailable'): boolean => lease !== 'unavailable' && lease.decision.granted;
+
+// Mutants: `total === undefined` → `true` and `&&` → `||` (line 123): a key already counting was asked for room and refused.
+test('with the fallback totals full, a key that already has a total is still granted up to its usageLimit, and no further', async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  for (const id of ['fp-full-1', 'fp-full-2', 'fp-full-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-full-4')).toBe('unavailable');
+  expect(granted(await acquire(entitlements, 'fp-full-1'))).toBe(true);
+  expect(await acquire(entitlements, 'fp-full-1')).toBe('unavailable');
+});
+
+// Mutants: `total === undefined` → `false`, `this.totals.size >= maxEntries` → `false` or `>`, `!this.makeRoom()` → `false`
+// (line 123): the totals grew past cache.maxEntries during one outage.
+test('with the fallback totals full in one outage, a new key gets 503 (the totals never grow past cache.maxEntries)', async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  for (const id of ['fp-cap-1', 'fp-cap-2', 'fp-cap-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-cap-4')).toBe('unavailable');
+  expect(await acquire(entitlements, 'fp-cap-5')).toBe('unavailable');
+});
+
+// Mutant: `this.totals.size >= maxEntries` → `true` (line 123): makeRoom(), already found nothing to forget in this outage, refused a slot that was free.
+test('a release that empties a total frees its slot: a new key is granted in the same outage', async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  const first = await acquire(entitlements, 'fp-slot-1');
+  for (const id of ['fp-slot-2', 'fp-slot-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-slot-4')).toBe('unavailable');
+  (first as Lease).release();
+  expect(granted(await acquire(entitlements, 'fp-slot-4'))).toBe(true);
+});
+
+// Mutants: makeRoom() never forgetting a total (line 189) or never trying (line 188): the totals of an outage Stigg has answered since kept a new key out.
+test("once Stigg has answered, the last outage's totals make room: a new key in the next outage is granted", async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  for (const id of ['fp-old-1', 'fp-old-2', 'fp-old-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-old-4')).toBe('unavailable');
+  rig.emulator.setFaults({ failureRate: 0 });
+  // Stigg answers for another key (fp-a has no fallback total to end): only the answer count moves.
+  expect(await acquire(entitlements, 'fp-a')).not.toBe('unavailable');
+  rig.emulator.setFaults({ failureRate: 1 });
+  expect(granted(await acquire(entitlements, 'fp-new-1'))).toBe(true);
+  expect(granted(await acquire(entitlements, 'fp-new-2'))).toBe(true);
+});
+
+// Mutant: `requested > 0` → true (line 120): a check of no units was counted like a grant of units, and with the
+// totals full a new key's plain access check answered 503.
+test('with the fallback totals full, a check of a new key (no units asked) is still answered by the fallback', async () => {
+  const entitlements = boundedFallback();
+  rig.emulator.setFaults({ failureRate: 1 });
+  for (const id of ['fp-look-1', 'fp-look-2', 'fp-look-3']) expect(granted(await acquire(entitlements, id))).toBe(true);
+  expect(await acquire(entitlements, 'fp-look-4')).toBe('unavailable');
+  const decision = await Promise.resolve().then(() => entitlements.check({ customerId: 'fp-look-4', featureId: TEMPLATES }));
+  expect(decision).toMatchObject({ granted: true, source: 'fallback' });
+});

@@ -48,6 +48,33 @@ function random(seed: number): () => number {
   };
 }
 
+// IdTable.delete's backward shift where a cluster wraps past the end of the table (64 slots): an entry may
+// move into the hole only if the hole lies on its probe path. Mutants of `stays` (line 49: either branch's
+// bounds, `home > hole`, `home <= next`) lost an entry (a later get() missed it) or left a gap before it.
+test('the id table finds every entry after deletions in a cluster that wraps past its last slot', () => {
+  const next = random(11);
+  // Homes 61, 62, 63, 0 and 1 (id & 63), three ids each: clusters that run over the end into slot 0.
+  const pool = [61, 62, 63, 64, 65].flatMap((home) => [home, home + 64 * 3, home + 64 * 7]);
+  const wrong: string[] = [];
+  for (let round = 0; round < 400; round += 1) {
+    const table = new IdTable<number>();
+    const model = new Map<number, number>();
+    const order = [...pool].sort(() => next() - 0.5).slice(0, 4 + Math.floor(next() * (pool.length - 4)));
+    for (const id of order) {
+      table.set(id, id * 10);
+      model.set(id, id * 10);
+    }
+    for (const id of [...order].sort(() => next() - 0.5)) {
+      if (table.delete(id) !== id * 10) wrong.push(`round ${round}: delete ${id}`);
+      model.delete(id);
+      for (const [kept, value] of model) if (table.get(kept) !== value) wrong.push(`round ${round}: ${kept} lost after deleting ${id}`);
+      if (table.get(id) !== undefined) wrong.push(`round ${round}: ${id} still found`);
+    }
+    if (table.size !== 0) wrong.push(`round ${round}: size ${table.size}`);
+  }
+  expect(wrong.slice(0, 5)).toEqual([]);
+});
+
 test('the id table answers like a Map through growth, collisions, deletions and ids past 2^32', () => {
   const next = random(7);
   const table = new IdTable<number>();

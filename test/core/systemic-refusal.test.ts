@@ -226,3 +226,70 @@ test('a batch whose reports each fail without a refusal (an unknown error) is ke
   expect(applied('mixed') - before).toBe(2);
   expect(heard).toMatchObject({ dropped: [], parked: [], resumed: 0, errors: [] });
 });
+
+// Refusals.park/mayDrain/accepted: the probe schedule of a parked outbox (base delay, doubling, the 30 s cap),
+// health() while parked, and the parked time usage:resumed reports. Mutants: mayDrain never true while
+// parked, `Math.min` → `Math.max` (either), `now - baseDelayMs`, the parked state emptied, isParked
+// inverted or constant, `now() - since` → `+`, `now() >= nextProbeAt` → `>`.
+test('a parked outbox is probed by the timer after usage.retryBaseDelayMs, then twice as long each time up to 30 s; health() says parked until Stigg takes a report, and usage:resumed tells for how long', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+  try {
+    let refusing = true;
+    let taken = 0;
+    const calls: number[] = [];
+    const client: EntitlementsUpstream = {
+      getEntitlement: (query) => rig.client.getEntitlement(query),
+      reportUsageBulk: (input) => {
+        calls.push(Date.now());
+        // Taken: Stigg's answer, without the socket (a real one does not answer under the fake clock).
+        if (!refusing) taken += input.usages.length;
+        return refusing
+          ? Promise.reject(badUserInput())
+          : Promise.resolve(input.usages.map(({ customerId, featureId }) => ({ id: 'taken', customerId, featureId })));
+      },
+    };
+    const resumed: number[] = [];
+    const logger = { warn: () => undefined, error: () => undefined };
+    const entitlements = make({ client, logger, usage: { flushIntervalMs: 100, leaseMs: 50, retryBaseDelayMs: 1_000 } });
+    entitlements.on('usage:resumed', ({ parkedMs }) => resumed.push(parkedMs));
+    expect(entitlements.health().outbox.parked).toBe(false);
+    void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
+    await jest.advanceTimersByTimeAsync(200);
+    expect(calls).toHaveLength(1);
+    expect(entitlements.health().outbox.parked).toBe(true);
+    await jest.advanceTimersByTimeAsync(95_000);
+    const gaps = calls.slice(1).map((at, i) => at - (calls[i] as number));
+    const expected = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000];
+    // The timer ticks every 50 ms, and each probe's time falls on a tick: it goes on that very tick.
+    expect(gaps.slice(0, expected.length)).toEqual(expected);
+    expect(entitlements.health().outbox.parked).toBe(true);
+    refusing = false;
+    const parkedAt = calls[0] as number;
+    await jest.advanceTimersByTimeAsync(31_000);
+    const acceptedAt = calls[calls.length - 1] as number;
+    expect(resumed).toEqual([acceptedAt - parkedAt]);
+    expect(entitlements.health().outbox.parked).toBe(false);
+    expect(taken).toBe(1);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+// Mutant: the parked alert's codes joined with '' (Refusals.park): two codes read as one unknown code.
+test('a park after refusals with two codes names both in usage:parked', async () => {
+  const refusal = (code: string): StiggGraphQLError =>
+    new StiggGraphQLError('reportUsageBulk', 200, [{ message: code, extensions: { code } }]);
+  const client: EntitlementsUpstream = {
+    getEntitlement: (query) => rig.client.getEntitlement(query),
+    reportUsageBulk: (input) =>
+      Promise.reject(refusal(input.usages.length === 1 && input.usages[0]?.customerId === 'quiet' ? 'CustomerNotFound' : 'BAD_USER_INPUT')),
+  };
+  const heard: Heard = { dropped: [], parked: [], resumed: 0, errors: [] };
+  const entitlements = make({ client, logger: { warn: () => undefined, error: () => undefined }, usage: { flushIntervalMs: 60_000 } });
+  listen(entitlements, heard);
+  void entitlements.report({ customerId: 'storm', featureId: TEMPLATES, value: 1 });
+  void entitlements.report({ customerId: 'quiet', featureId: TEMPLATES, value: 1 });
+  await entitlements.flush();
+  expect(heard.parked).toEqual([{ code: 'BAD_USER_INPUT, CustomerNotFound', reports: 2 }]);
+  expect(heard.dropped).toEqual([]);
+});

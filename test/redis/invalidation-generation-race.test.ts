@@ -7,13 +7,12 @@
 // granted campaign 5, 6, ... of 4 (usageLimit 100, source 'cache') until the entry expired. Now each
 // reader (refresh, delivery) has its own generation (Store.usageMark's `reader`), and the refresh whose
 // answer the store refused asks Stigg again instead of failing the acquire that waited (503 before).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
+import { startSlowReads } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
@@ -30,42 +29,9 @@ it('a read sent before a downgrade, answered after another process invalidated t
       customers: [{ id: 'mover', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }],
     },
   });
-  // Stigg's answers to entitlement reads of this process take 400 ms (computed when they arrive).
-  let holdReadsMs = 0;
-  let held = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      const forward = (): void =>
-        void fetch(emulator.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-          body,
-        }).then(
-          async (upstream) => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text()),
-          () => res.destroy(),
-        );
-      if (/entitlementsState|GetEntitlement\b/.test(body) && holdReadsMs > 0) {
-        // Stigg computes the answer now (before the plan change), and it arrives later.
-        held += 1;
-        void fetch(emulator.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-          body,
-        }).then(
-          async (upstream) => {
-            const text = await upstream.text();
-            setTimeout(() => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text), holdReadsMs);
-          },
-          () => res.destroy(),
-        );
-      } else forward();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  // Stigg's answers to entitlement reads of this process arrive late (computed when they come in).
+  const slow = await startSlowReads(emulator.url);
+  const url = slow.url;
   const direct = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
   const myStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   const mine = createEntitlements({
@@ -75,10 +41,10 @@ it('a read sent before a downgrade, answered after another process invalidated t
   });
   const otherStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   try {
-    holdReadsMs = 400;
+    slow.holdReadsMs = 400;
     // A cold read goes out (Stigg answers: growth, 100 campaigns).
     const first = mine.acquire({ customerId: 'mover', featureId: CAMPAIGNS, requestedUsage: 1 });
-    for (let waited = 0; held === 0 && waited < 5000; waited += 5) await sleep(5);
+    for (let waited = 0; slow.held === 0 && waited < 5000; waited += 5) await sleep(5);
     // The customer moves to basic (4 campaigns); the webhook reaches another process, which invalidates.
     await direct.provisionSubscription({ customerId: 'mover', planId: 'plan-revvenu-basic' });
     await otherStore.invalidateCustomer('mover');
@@ -89,7 +55,7 @@ it('a read sent before a downgrade, answered after another process invalidated t
     firstLease.release();
     // The acquire that waited for the stale read is decided on the new plan, not failed.
     expect(firstLease.decision).toMatchObject({ granted: false, usageLimit: 4 });
-    holdReadsMs = 0;
+    slow.holdReadsMs = 0;
     // Stigg: 4 of 4 used on basic. The gate must not grant a 5th.
     expect(await direct.getEntitlement({ customerId: 'mover', featureId: CAMPAIGNS, options: { requestedUsage: 1 } })).toMatchObject({
       isGranted: false,
@@ -102,8 +68,7 @@ it('a read sent before a downgrade, answered after another process invalidated t
     await mine.close();
     await myStore.close();
     await otherStore.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await emulator.stop();
     await deleteKeys(redis, prefix);
     await redis.quit();

@@ -6,13 +6,12 @@
 // invalidates; engine B asks for the same key: its mark (the new generation) overwrote A's, and A's stale
 // answer was written with it. Measured: the Redis entry held usageLimit 100, B granted campaign 5 of 4,
 // the next acquire granted from the cache. Readers are now per engine (Runtime's readers).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
+import { startSlowReads } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
@@ -29,31 +28,9 @@ it('two engines on one RedisStore: a plan read before another process invalidate
       customers: [{ id: 'mover', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }],
     },
   });
-  let holdReadsMs = 0;
-  let held = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      const isRead = /entitlementsState|GetEntitlement\b/.test(body);
-      const hold = isRead ? holdReadsMs : 0;
-      if (isRead && hold > 0) held += 1;
-      void fetch(emulator.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-        body,
-      }).then(
-        async (upstream) => {
-          const text = await upstream.text();
-          setTimeout(() => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text), hold);
-        },
-        () => res.destroy(),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  // Stigg's answers to entitlement reads of this process arrive late (computed when they come in).
+  const slow = await startSlowReads(emulator.url);
+  const url = slow.url;
   const direct = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
   const shared = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   const client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: url, maxRetries: 0 });
@@ -61,9 +38,9 @@ it('two engines on one RedisStore: a plan read before another process invalidate
   const b = createEntitlements({ client, store: shared, usage: { flushIntervalMs: 60_000 } });
   const otherStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   try {
-    holdReadsMs = 400;
+    slow.holdReadsMs = 400;
     const first = a.acquire({ customerId: 'mover', featureId: CAMPAIGNS, requestedUsage: 1 });
-    for (let waited = 0; held === 0 && waited < 5000; waited += 5) await sleep(5);
+    for (let waited = 0; slow.held === 0 && waited < 5000; waited += 5) await sleep(5);
     await direct.provisionSubscription({ customerId: 'mover', planId: 'plan-revvenu-basic' });
     await otherStore.invalidateCustomer('mover');
     // The other engine on the same store asks for the same key now (after the invalidation).
@@ -71,7 +48,7 @@ it('two engines on one RedisStore: a plan read before another process invalidate
     const [l1, l2] = await Promise.all([first, second]);
     l1.release();
     l2.release();
-    holdReadsMs = 0;
+    slow.holdReadsMs = 0;
     const cached = JSON.parse((await redis.hget(`${prefix}ent:mover\x1f\x1f${CAMPAIGNS}`, 'data')) ?? 'null') as {
       usageLimit?: number;
     } | null;
@@ -91,8 +68,7 @@ it('two engines on one RedisStore: a plan read before another process invalidate
     await b.close();
     await shared.close();
     await otherStore.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await emulator.stop();
     await deleteKeys(redis, prefix);
     await redis.quit();

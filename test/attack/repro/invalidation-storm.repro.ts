@@ -13,14 +13,14 @@
 // Hint: once the refetch budget is spent, keep the last answer for the decision in a form reserve() can use: e.g. write it
 // with a short TTL without the generation check (it was read after the first invalidation the storm began with), or let
 // SET_ENTITLEMENT keep a refused answer as an already-expired entry (as INVALIDATE_CUSTOMER leaves one) so reserve finds usage.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+
 import type Redis from 'ioredis';
 import { StiggClient } from '../../../src/client';
 import { createEntitlements } from '../../../src/core/entitlements';
 import { defaultCatalog, startEmulator } from '../../../src/emulator';
 import { RedisStore } from '../../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../../redis/helpers';
+import { startSlowReads } from '../../redis/slow-reads';
 
 requireRedis();
 const CAMPAIGNS = 'feature-02-campaigns';
@@ -36,30 +36,9 @@ it('Repro (unfixed): a webhook storm makes every acquire of a cold key 503 altho
       customers: [{ id: 'storm', subscriptions: [{ planId: 'plan-revvenu-basic' }], usage: [{ featureId: CAMPAIGNS, value: 1 }] }],
     },
   });
-  const holdReadsMs = 300;
-  let reads = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      const isRead = /entitlementsState|GetEntitlement\b/.test(body);
-      if (isRead) reads += 1;
-      void fetch(emulator.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-        body,
-      }).then(
-        async (upstream) => {
-          const text = await upstream.text();
-          setTimeout(() => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text), isRead ? holdReadsMs : 0);
-        },
-        () => res.destroy(),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  const slow = await startSlowReads(emulator.url);
+  slow.holdReadsMs = 300;
+  const url = slow.url;
   const errors: string[] = [];
   const myStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   const mine = createEntitlements({
@@ -83,7 +62,7 @@ it('Repro (unfixed): a webhook storm makes every acquire of a cold key 503 altho
       l.commit();
     }
     if (process.env.WARM) await otherStore.invalidateCustomer('storm');
-    reads = 0;
+    const readsBefore = slow.held;
     let storming = true;
     let invalidations = 0;
     const storm = (async () => {
@@ -111,11 +90,11 @@ it('Repro (unfixed): a webhook storm makes every acquire of a cold key 503 altho
           })
         : `rejected ${(o.reason as Error).name}: ${(o.reason as Error).message.slice(0, 120)}`,
     );
-    console.log({ ms, reads, invalidations, summary, errors: errors.slice(0, 3) });
+    console.log({ ms, reads: slow.held - readsBefore, invalidations, summary, errors: errors.slice(0, 3) });
     if (!process.env.WARM) {
       expect(invalidations).toBeGreaterThan(5);
       // Stigg is asked a bounded number of times (1 + MAX_REFETCHES), not once per invalidation.
-      expect(reads).toBeLessThanOrEqual(3);
+      expect(slow.held - readsBefore).toBeLessThanOrEqual(3);
       // The break: no decision although Stigg answered each time.
       expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).name : 'decided'))).toEqual([
         'EntitlementUnavailableError',
@@ -131,8 +110,7 @@ it('Repro (unfixed): a webhook storm makes every acquire of a cold key 503 altho
     await mine.close();
     await myStore.close();
     await otherStore.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await emulator.stop();
     await deleteKeys(redis, prefix);
     await redis.quit();

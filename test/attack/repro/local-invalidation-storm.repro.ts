@@ -11,14 +11,14 @@
 // (invalidation-storm.repro.ts): two different answers to one situation.
 // Hint: count invalidated restarts against the refetch budget too (or bound the wait by a deadline) and then decide on
 // the newest answer, which was read after the invalidations before it.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+
 import type Redis from 'ioredis';
 import { StiggClient } from '../../../src/client';
 import { createEntitlements } from '../../../src/core/entitlements';
 import { defaultCatalog, startEmulator } from '../../../src/emulator';
 import { RedisStore } from '../../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../../redis/helpers';
+import { startSlowReads } from '../../redis/slow-reads';
 
 requireRedis();
 const CAMPAIGNS = 'feature-02-campaigns';
@@ -34,30 +34,9 @@ it('Repro (unfixed): a webhook storm in this process holds every acquire of the 
       customers: [{ id: 'storm', subscriptions: [{ planId: 'plan-revvenu-basic' }], usage: [{ featureId: CAMPAIGNS, value: 1 }] }],
     },
   });
-  const holdReadsMs = 300;
-  let reads = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      const isRead = /entitlementsState|GetEntitlement\b/.test(body);
-      if (isRead) reads += 1;
-      void fetch(emulator.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-        body,
-      }).then(
-        async (upstream) => {
-          const text = await upstream.text();
-          setTimeout(() => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text), isRead ? holdReadsMs : 0);
-        },
-        () => res.destroy(),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  const slow = await startSlowReads(emulator.url);
+  slow.holdReadsMs = 300;
+  const url = slow.url;
   const errors: string[] = [];
   const myStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   const mine = createEntitlements({
@@ -81,7 +60,7 @@ it('Repro (unfixed): a webhook storm in this process holds every acquire of the 
       l.commit();
     }
     if (process.env.WARM) await otherStore.invalidateCustomer('storm');
-    reads = 0;
+    const readsBefore = slow.held;
     let storming = true;
     let invalidations = 0;
     const storm = (async () => {
@@ -110,11 +89,11 @@ it('Repro (unfixed): a webhook storm in this process holds every acquire of the 
           })
         : `rejected ${(o.reason as Error).name}: ${(o.reason as Error).message.slice(0, 120)}`,
     );
-    console.log({ ms, reads, invalidations, summary, errors: errors.slice(0, 3) });
+    console.log({ ms, reads: slow.held - readsBefore, invalidations, summary, errors: errors.slice(0, 3) });
     expect(invalidations).toBeGreaterThan(30);
     // The break: no acquire is decided before the storm ends (3 s), though Stigg answered ~10 times meanwhile.
     expect(ms).toBeGreaterThanOrEqual(3000);
-    expect(reads).toBeGreaterThan(3);
+    expect(slow.held - readsBefore).toBeGreaterThan(3);
     expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
     for (const o of outcomes) if (o.status === 'fulfilled') o.value.release();
     await other.close();
@@ -123,8 +102,7 @@ it('Repro (unfixed): a webhook storm in this process holds every acquire of the 
     await mine.close();
     await myStore.close();
     await otherStore.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slow.close();
     await emulator.stop();
     await deleteKeys(redis, prefix);
     await redis.quit();

@@ -100,7 +100,7 @@ describe('options', () => {
       /-1 is not a valid requestedUsage/,
     );
     expect(() => entitlements.check({ customerId: 'c', featureId: TEMPLATES, requestedUsage: Number.NaN })).toThrow(TypeError);
-    expect(() => entitlements.report({ customerId: 'c', featureId: TEMPLATES, value: Infinity })).toThrow(/finite number/);
+    expect(() => entitlements.report({ customerId: 'c', featureId: TEMPLATES, value: Infinity })).toThrow(/MAX_SAFE_INTEGER/);
   });
 });
 

@@ -440,9 +440,17 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       },
     );
 
+    test('a usage of 1e308 from the body is not a unit count (past Number.MAX_SAFE_INTEGER): 400 problem+json, nothing held', async () => {
+      const app = build();
+      const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count: 1e308 }).expect(400);
+      expect(res.body).toMatchObject({ type: `${PROBLEM_TYPE_PREFIX}invalid-requested-usage`, status: 400, featureId: CAMPAIGNS });
+      expect(app.runs.get('/count')).toBeUndefined();
+      await expectFullQuota(app.server);
+    });
+
     test.each([
-      ['1e308', 1e308],
-      ['a large integer', Number.MAX_SAFE_INTEGER],
+      ['the largest unit count', Number.MAX_SAFE_INTEGER],
+      ['a large integer', 2 ** 40],
     ])('a usage of %s from the body is checked against the limit (402), never wrapped or granted', async (_name, count) => {
       const app = build();
       const res = await request(app.server).post('/count').set(CUSTOMER_HEADER, 'cust-basic').send({ count }).expect(402);

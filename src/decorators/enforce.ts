@@ -230,6 +230,19 @@ function settleAll(
   if (failure) throw failure.error;
 }
 
+/** An async iterator or an Observable: its work runs after the method returned. */
+function isLazy(result: unknown): boolean {
+  if (typeof result !== 'object' || result === null) return false;
+  const lazy = result as { [Symbol.asyncIterator]?: unknown; subscribe?: unknown; pipe?: unknown };
+  return typeof lazy[Symbol.asyncIterator] === 'function' || (typeof lazy.subscribe === 'function' && typeof lazy.pipe === 'function');
+}
+
+function lazyResult(state: WrapperState): TypeError {
+  return new TypeError(
+    `${label(state)} returned an async iterator or an Observable: its work runs after the method returned, so @RequireFeature cannot tell work done from work that failed. Return a promise of the result (collect the stream inside the method, or gate the method that consumes it); the reservation was released.`,
+  );
+}
+
 /**
  * The one place the decorators' metadata is enforced: resolve the customer, acquire every required
  * feature (denied → EntitlementDeniedError, the method does not run), run the method, then commit
@@ -286,6 +299,8 @@ export async function invoke(state: WrapperState, thisArg: unknown, args: unknow
   let result: unknown;
   try {
     result = original.apply(thisArg, args);
+    // Outside a framework's handler (whose response settles it), the method's return is its work done.
+    if (needed > 0 && enforced === undefined && isLazy(result)) throw lazyResult(state);
     if (isThenable(result)) result = await result;
   } catch (error) {
     releaseAll(leases);

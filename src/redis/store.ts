@@ -43,6 +43,7 @@ import { HandedOver } from './handed-over';
 import { assertFinite, assertKey, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
+import { ReadGenerations } from './read-generations';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -70,12 +71,7 @@ export class RedisStore implements Store {
   private readonly invalidations: InvalidationLink | undefined;
   /** Fetch locks this process holds, by key: the token that releases them. */
   private readonly locks = new Map<string, string>();
-  /**
-   * The customer's invalidation generation read with the last usage mark of a key, per reader (see
-   * SET_ENTITLEMENT): a refresh and a usage delivery of one key may read marks while the other's is
-   * out, and each write must be checked against the generation of its own read.
-   */
-  private readonly generations = new Map<string, string>();
+  private readonly generations = new ReadGenerations();
   private readonly now = coarseClock();
   private readonly dataLoss: DataLossWatch;
   /** The reports this process put in the outbox, until Stigg took them: queued again if Redis loses them. */
@@ -183,8 +179,7 @@ export class RedisStore implements Store {
     if (usageMark !== undefined) assertFinite('setEntitlement', usageMark, 'usageMark');
     const ttl = toTtl('setEntitlement', ttlMs);
     const p = this.prefix;
-    const generation = usageMark === undefined ? undefined : this.generations.get(`${reader}\0${key}`);
-    if (usageMark !== undefined) this.generations.delete(`${reader}\0${key}`);
+    const generation = usageMark === undefined ? undefined : this.generations.take(reader, key);
     this.near.deleteKey(key);
     this.locks.delete(key);
     const written = this.run(
@@ -225,8 +220,7 @@ export class RedisStore implements Store {
     assertKey('usageMark', key);
     const p = this.prefix;
     const reply = (await this.run('usageMark', USAGE_MARK, [`${p}acked:${key}`, `${p}gen:${customerOf(key)}`], [])) as [string, string];
-    if (this.generations.size >= NEAR_CACHE_MAX_ENTRIES) this.generations.clear();
-    this.generations.set(`${reader}\0${key}`, String(reply[1]));
+    this.generations.read(reader, key, String(reply[1]));
     return Number(reply[0]);
   }
 

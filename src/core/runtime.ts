@@ -35,6 +35,8 @@ export class Runtime {
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
+  /** Store failures reported so far (a caller can tell a refusal from a failure around its calls). */
+  storeErrors = 0;
   /** This engine's readers of usage marks (Store.usageMark): its refreshes, and its deliveries. */
   private readonly readers: Readonly<Record<'fetch' | 'delivery', UsageMarkReader>>;
   private readonly losses: LossWarnings;
@@ -78,6 +80,7 @@ export class Runtime {
 
   /** Every failure is emitted; the log is rate-limited per kind (an outage fails every operation). */
   storeError(error: Error): void {
+    this.storeErrors += 1;
     this.storeLog.failed(error);
     this.emit('store:error', error);
   }

@@ -11,7 +11,7 @@ import type { Entitlements, Lease } from '../core';
 import { valuesProblem } from '../core/internal';
 import { describeValue as describe } from '../util/describe-value';
 import { isThenable, noop } from '../util/maybe-promise';
-import { isUnitCount } from '../util/unit-count';
+import { isSignedUnitCount, isUnitCount } from '../util/unit-count';
 import { exposed } from '../middleware/problem';
 import type { DecoratorScopeOptions, FeatureRequirement, UsageReportSpec } from './types';
 import { label, specsOf, type WrapperState } from './state';
@@ -326,12 +326,12 @@ function reportUsage(
   const values = reports.map(function valueOf(report) {
     const value: unknown = typeof report.value === 'function' ? report.value.call(thisArg, result, ...args) : report.value;
     if (isThenable(value)) value.then(undefined, noop); // no count (below), and a rejection must not go unhandled
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
+    if (!isSignedUnitCount(value)) {
       throw new InvalidUsageError(
         report.featureId,
         label(state),
         value,
-        'a finite number (the method completed; no usage was reported)',
+        'a number within ±Number.MAX_SAFE_INTEGER (the method completed; no usage was reported)',
         500,
       );
     }

@@ -2,6 +2,7 @@ import { USAGE_REPORTS_METADATA } from './constants';
 import { createDecorator } from './decorate';
 import { validateFeatureId, validateScopeOptions } from './validate';
 import type { DecoratorScopeOptions, ReportedValue, StiggDecorator, UsageReportSpec } from './types';
+import { isSignedUnitCount } from '../util/unit-count';
 
 /**
  * Meters a method (or every own method of a class) without gating it: after the method returns (or
@@ -15,9 +16,9 @@ import type { DecoratorScopeOptions, ReportedValue, StiggDecorator, UsageReportS
  */
 export function ReportUsage(featureId: string, value: ReportedValue, options?: DecoratorScopeOptions): StiggDecorator {
   validateFeatureId('ReportUsage', featureId);
-  if (typeof value !== 'function' && !(typeof value === 'number' && Number.isFinite(value))) {
+  if (typeof value !== 'function' && !isSignedUnitCount(value)) {
     throw new TypeError(
-      `${String(value)} is not a valid value for @ReportUsage('${featureId}', value). Please choose a finite number, or a function (result, ...args) => number.`,
+      `${String(value)} is not a valid value for @ReportUsage('${featureId}', value). Please choose a number within ±Number.MAX_SAFE_INTEGER, or a function (result, ...args) => number.`,
     );
   }
   const scope = validateScopeOptions('ReportUsage', featureId, options);

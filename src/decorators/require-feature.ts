@@ -4,6 +4,7 @@ import { validateFeatureId, validateScopeOptions } from './validate';
 import { valuesProblem } from '../core/internal';
 import { checkMode } from '../middleware/options';
 import type { FeatureRequirement, RequestedUsage, RequestedValues, RequireFeatureOptions, StiggDecorator } from './types';
+import { isUnitCount } from '../util/unit-count';
 
 /**
  * Gates a method (or every own method of a class) on a Stigg feature.
@@ -45,9 +46,9 @@ export function RequireFeature(
     );
   }
   const options = usageGiven || usageOrOptions === undefined ? maybeOptions : usageOrOptions;
-  if (typeof requestedUsage === 'number' && !(Number.isFinite(requestedUsage) && requestedUsage >= 0)) {
+  if (typeof requestedUsage === 'number' && !isUnitCount(requestedUsage)) {
     throw new TypeError(
-      `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a finite number >= 0, or a function of the method's arguments.`,
+      `${String(requestedUsage)} is not a valid requestedUsage for @RequireFeature('${featureId}'). Please choose a number >= 0 and at most Number.MAX_SAFE_INTEGER, or a function of the method's arguments.`,
     );
   }
   const { requestedValues, settle, mode, ...scopeOptions } = typeof options === 'object' && options !== null ? options : {};

@@ -204,7 +204,7 @@ export class RequestGate<Req, Deny> implements RequestContext {
     return { kind: 'problem', problem: invalidUsageProblem(route.featureId, undefined) };
   }
 
-  /** Usage taken from the request must be a finite number >= 0: anything else is the client's mistake (400). */
+  /** Usage taken from the request must be a unit count (../util/unit-count): anything else is the client's mistake (400). */
   private withRequestUsage(route: RouteConfig<Req, Deny>, customerId: string, requestedUsage: unknown): MaybePromise<Outcome> {
     if (!isUsage(requestedUsage)) return { kind: 'problem', problem: invalidUsageProblem(route.featureId, requestedUsage) };
     return this.withUsage(route, customerId, requestedUsage);

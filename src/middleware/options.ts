@@ -4,6 +4,7 @@ import { silentLogger, valuesProblem } from '../core/internal';
 import { describeValue as describe } from '../util/describe-value';
 import { rejectUnknownOptions } from '../util/unknown-options';
 import { ACCESS_DENIED_REASONS } from './problem';
+import { isUnitCount } from '../util/unit-count';
 
 /** The options of stigg() and requireFeature(), their validation and the filled-in configs the gate reads. */
 
@@ -304,9 +305,9 @@ export function resolveRouteOptions<Req, Deny>(
   }
   const fn = `requireFeature('${featureId}')`;
   if (typeof requestedUsage === 'number') {
-    if (!Number.isFinite(requestedUsage) || requestedUsage < 0) {
+    if (!isUnitCount(requestedUsage)) {
       throw new TypeError(
-        `${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a finite number >= 0, or pass a function of the request.`,
+        `${describe(requestedUsage)} is not a valid requestedUsage for ${fn}. Please choose a number >= 0 and at most Number.MAX_SAFE_INTEGER, or pass a function of the request.`,
       );
     }
   } else if (requestedUsage !== undefined && typeof requestedUsage !== 'function') {

@@ -179,14 +179,14 @@ export function invalidValuesProblem(featureId: string, problem: string): Proble
   };
 }
 
-/** 400: the usage taken from the request is not a finite number >= 0. */
+/** 400: the usage taken from the request is not a unit count (a number >= 0, at most Number.MAX_SAFE_INTEGER). */
 export function invalidUsageProblem(featureId: string, value: unknown): ProblemDetails {
   const given = typeof value === 'number' ? String(value) : value === null ? 'null' : `a value of type ${typeof value}`;
   return {
     type: problemType('InvalidRequestedUsage'),
     title: 'Invalid requested usage',
     status: 400,
-    detail: `The requested usage of feature "${featureId}" must be a finite number >= 0; the request gave ${given}.`,
+    detail: `The requested usage of feature "${featureId}" must be a number >= 0 and at most ${String(Number.MAX_SAFE_INTEGER)}; the request gave ${given}.`,
     featureId,
   };
 }

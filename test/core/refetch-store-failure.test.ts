@@ -6,7 +6,7 @@ import { CAMPAIGNS, customer, entitlementReads, startRig, type Rig } from './hel
 
 /** A shared-store stand-in (marks, counts unreported usage) whose writes and reads fail: Redis down. */
 class DownCountingStore extends MemoryStore {
-  override readonly countsUnreportedUsage = true;
+  readonly countsUnreportedUsage = true;
   usageMark(): number {
     return 0;
   }

@@ -154,8 +154,9 @@ describe('validation at decoration time', () => {
 
   test.each([
     [() => RequireFeature(''), 'not a valid feature id'],
-    [() => RequireFeature('f', -1), 'Please choose a finite number >= 0'],
-    [() => RequireFeature('f', Number.NaN), 'Please choose a finite number >= 0'],
+    [() => RequireFeature('f', -1), 'Please choose a number >= 0 and at most Number.MAX_SAFE_INTEGER'],
+    [() => RequireFeature('f', Number.NaN), 'Please choose a number >= 0 and at most Number.MAX_SAFE_INTEGER'],
+    [() => RequireFeature('f', 1e308), 'Please choose a number >= 0 and at most Number.MAX_SAFE_INTEGER'],
     [() => RequireFeature('f', 1, { customer: 'c1' as never }), 'must be a function of the method'],
     [() => RequireFeature('f', 1, { entitlements: {} as never }), 'createEntitlements()'],
     [
@@ -163,8 +164,9 @@ describe('validation at decoration time', () => {
       '"customerId" is not an option of @RequireFeature(\'f\'). Did you mean "customer"?',
     ],
     [() => RequireFeature('f', 'one' as never, {}), 'requestedUsage must be a number or a function'],
-    [() => ReportUsage('f', Number.POSITIVE_INFINITY), 'Please choose a finite number'],
-    [() => ReportUsage('f', undefined as never), 'Please choose a finite number'],
+    [() => ReportUsage('f', Number.POSITIVE_INFINITY), 'Please choose a number within ±Number.MAX_SAFE_INTEGER'],
+    [() => ReportUsage('f', undefined as never), 'Please choose a number within ±Number.MAX_SAFE_INTEGER'],
+    [() => ReportUsage('f', -1e308), 'Please choose a number within ±Number.MAX_SAFE_INTEGER'],
   ])('%#: bad arguments throw a TypeError', (make, message) => {
     expect(make).toThrow(TypeError);
     expect(make).toThrow(message);

@@ -80,11 +80,14 @@ describe.each([
     );
   });
 
-  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY, '2', null])('requireFeature rejects the constant usage %p', (usage) => {
-    expect(() => requireFeature('feature-01-templates', usage)).toThrow(
-      /is not a valid requestedUsage for requireFeature\('feature-01-templates'\)/,
-    );
-  });
+  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY, 1e308, Number.MAX_SAFE_INTEGER + 2, '2', null])(
+    'requireFeature rejects the constant usage %p',
+    (usage) => {
+      expect(() => requireFeature('feature-01-templates', usage)).toThrow(
+        /is not a valid requestedUsage for requireFeature\('feature-01-templates'\)/,
+      );
+    },
+  );
 
   test('requireFeature with options in the usage position explains the fix', () => {
     expect(() => requireFeature('f', { statusMapping: {} })).toThrow(
@@ -220,7 +223,7 @@ describe('problem+json bodies and the status mapping', () => {
   test('helpers: Retry-After is whole seconds >= 1; invalid usage describes without echoing strings', () => {
     expect([retryAfterHeader(0), retryAfterHeader(2.1), retryAfterHeader(Number.NaN)]).toEqual(['1', '3', '1']);
     expect(invalidUsageProblem('f', 'DROP TABLE').detail).toBe(
-      'The requested usage of feature "f" must be a finite number >= 0; the request gave a value of type string.',
+      'The requested usage of feature "f" must be a number >= 0 and at most 9007199254740991; the request gave a value of type string.',
     );
   });
 });

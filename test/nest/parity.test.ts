@@ -229,7 +229,7 @@ describe.each(platforms)('Nest parity on %s', (platform) => {
         type: 'urn:stigg-gate:problem:invalid-requested-usage',
         title: 'Invalid requested usage',
         status: 400,
-        detail: `The requested usage of feature "${CAMPAIGNS}" must be a finite number >= 0; the request gave a value of type undefined.`,
+        detail: `The requested usage of feature "${CAMPAIGNS}" must be a number >= 0 and at most 9007199254740991; the request gave a value of type undefined.`,
         featureId: CAMPAIGNS,
       });
     }

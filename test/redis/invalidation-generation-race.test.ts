@@ -8,34 +8,23 @@
 // reader (refresh, delivery) has its own generation (Store.usageMark's `reader`), and the refresh whose
 // answer the store refused asks Stigg again instead of failing the acquire that waited (503 before).
 import type Redis from 'ioredis';
-import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
-import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { startSlowReads } from './slow-reads';
+import { MOVER_FEATURE as CAMPAIGNS, startMoverStage } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
-const CAMPAIGNS = 'feature-02-campaigns';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('a read sent before a downgrade, answered after another process invalidated the customer, is not cached', async () => {
   const redis: Redis = await connectRedis();
   const prefix = uniquePrefix();
-  const emulator = await startEmulator({
-    port: 0,
-    catalog: {
-      ...defaultCatalog,
-      customers: [{ id: 'mover', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }],
-    },
-  });
   // Stigg's answers to entitlement reads of this process arrive late (computed when they come in).
-  const slow = await startSlowReads(emulator.url);
-  const url = slow.url;
-  const direct = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
+  const stage = await startMoverStage();
+  const { slow, direct } = stage;
   const myStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
   const mine = createEntitlements({
-    client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: url, maxRetries: 0 }),
+    client: stage.client,
     store: myStore,
     usage: { flushIntervalMs: 60_000 },
   });
@@ -68,8 +57,7 @@ it('a read sent before a downgrade, answered after another process invalidated t
     await mine.close();
     await myStore.close();
     await otherStore.close();
-    await slow.close();
-    await emulator.stop();
+    await stage.close();
     await deleteKeys(redis, prefix);
     await redis.quit();
   }

@@ -7,33 +7,22 @@
 // answer was written with it. Measured: the Redis entry held usageLimit 100, B granted campaign 5 of 4,
 // the next acquire granted from the cache. Readers are now per engine (Runtime's readers).
 import type Redis from 'ioredis';
-import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
-import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { startSlowReads } from './slow-reads';
+import { MOVER_FEATURE as CAMPAIGNS, startMoverStage } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
-const CAMPAIGNS = 'feature-02-campaigns';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('two engines on one RedisStore: a plan read before another process invalidated the customer is not cached', async () => {
   const redis: Redis = await connectRedis();
   const prefix = uniquePrefix();
-  const emulator = await startEmulator({
-    port: 0,
-    catalog: {
-      ...defaultCatalog,
-      customers: [{ id: 'mover', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: CAMPAIGNS, value: 4 }] }],
-    },
-  });
   // Stigg's answers to entitlement reads of this process arrive late (computed when they come in).
-  const slow = await startSlowReads(emulator.url);
-  const url = slow.url;
-  const direct = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
+  const stage = await startMoverStage();
+  const { slow, direct } = stage;
   const shared = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
-  const client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: url, maxRetries: 0 });
+  const { client } = stage;
   const a = createEntitlements({ client, store: shared, usage: { flushIntervalMs: 60_000 } });
   const b = createEntitlements({ client, store: shared, usage: { flushIntervalMs: 60_000 } });
   const otherStore = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
@@ -68,8 +57,7 @@ it('two engines on one RedisStore: a plan read before another process invalidate
     await b.close();
     await shared.close();
     await otherStore.close();
-    await slow.close();
-    await emulator.stop();
+    await stage.close();
     await deleteKeys(redis, prefix);
     await redis.quit();
   }

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { StiggClient } from '../../src/client';
+import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 
 /**
  * A proxy in front of the emulator whose answers to entitlement reads arrive late: Stigg computes the
@@ -58,6 +60,40 @@ export async function startSlowReads(upstreamUrl: string): Promise<SlowReads> {
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The invalidation races' stage: customer 'mover' on the growth plan with 4 campaigns used, the emulator behind a slow-reads proxy. */
+export interface MoverStage {
+  readonly emulator: Emulator;
+  readonly slow: SlowReads;
+  /** Straight to the emulator (the plan change, Stigg's own answer). */
+  readonly direct: StiggClient;
+  /** Through the proxy: the client of the engines under test. */
+  readonly client: StiggClient;
+  close(): Promise<void>;
+}
+
+export const MOVER_FEATURE = 'feature-02-campaigns';
+
+export async function startMoverStage(): Promise<MoverStage> {
+  const emulator = await startEmulator({
+    port: 0,
+    catalog: {
+      ...defaultCatalog,
+      customers: [{ id: 'mover', subscriptions: [{ planId: 'plan-revvenu-growth' }], usage: [{ featureId: MOVER_FEATURE, value: 4 }] }],
+    },
+  });
+  const slow = await startSlowReads(emulator.url);
+  return {
+    emulator,
+    slow,
+    direct: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }),
+    client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: slow.url, maxRetries: 0 }),
+    close: async () => {
+      await slow.close();
+      await emulator.stop();
     },
   };
 }

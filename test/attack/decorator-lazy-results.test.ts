@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Observable } from 'rxjs';
-import { StiggClient } from '../../src/client';
+import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { RequireFeature, withCustomer } from '../../src/decorators';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import type { Emulator } from '../../src/emulator';
+import { customer, startRig, type Rig } from '../core/helpers';
 
 // Adversarial pass 4 on issue 23 (decorators: "a method that throws reports nothing"). docs/decorators.md
 // says decorated methods must return a promise, and the TypeScript signature refuses others, but
@@ -19,17 +20,16 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 const CAMPAIGNS = 'feature-02-campaigns'; // basic plan: 4 a month
 let emu: Emulator;
 let client: StiggClient;
+let rig: Rig;
 beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    catalog: {
-      ...defaultCatalog,
-      customers: ['lazy-gen', 'lazy-obs'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
-    },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
+  rig = await startRig(
+    ['lazy-gen', 'lazy-obs'].map((id) => customer(id, 'plan-revvenu-basic')),
+    {},
+    { maxRetries: 0 },
+  );
+  ({ emulator: emu, client } = rig);
 });
-afterAll(() => emu.stop());
+afterAll(() => rig.stop());
 
 const decorate = RequireFeature(CAMPAIGNS, 2) as unknown as MethodDecorator;
 

@@ -1,6 +1,7 @@
-import { StiggClient } from '../../src/client';
+import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import type { Emulator } from '../../src/emulator';
+import { customer, startRig, type Rig } from '../core/helpers';
 
 // Adversarial pass 4 on issue 23 (settle(units): "a count that is not a finite number >= 0 throws a
 // TypeError"). 1e308 was taken; two of them (two processes, or a count read from the request) added up
@@ -11,17 +12,16 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
 let emu: Emulator;
 let client: StiggClient;
+let rig: Rig;
 beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    catalog: {
-      ...defaultCatalog,
-      customers: ['huge-units', 'bystander'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
-    },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
+  rig = await startRig(
+    ['huge-units', 'bystander'].map((id) => customer(id, 'plan-revvenu-basic')),
+    {},
+    { maxRetries: 0 },
+  );
+  ({ emulator: emu, client } = rig);
 });
-afterAll(() => emu.stop());
+afterAll(() => rig.stop());
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> =>
   Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);

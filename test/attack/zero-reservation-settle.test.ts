@@ -8,10 +8,11 @@ import 'reflect-metadata';
 import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
-import { StiggClient } from '../../src/client';
+import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { RequireFeature, withCustomer } from '../../src/decorators';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import type { Emulator } from '../../src/emulator';
+import { customer, startRig, type Rig } from '../core/helpers';
 import * as ex from '../../src/middleware/express';
 
 // Adversarial pass 4 on issue 23 (settle(units) reports the actual units). docs/usage.md's streaming
@@ -31,17 +32,16 @@ import * as ex from '../../src/middleware/express';
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
 let emu: Emulator;
 let client: StiggClient;
+let rig: Rig;
 beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    catalog: {
-      ...defaultCatalog,
-      customers: ['zero-http', 'zero-dec'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
-    },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
+  rig = await startRig(
+    ['zero-http', 'zero-dec'].map((id) => customer(id, 'plan-revvenu-basic')),
+    {},
+    { maxRetries: 0 },
+  );
+  ({ emulator: emu, client } = rig);
 });
-afterAll(() => emu.stop());
+afterAll(() => rig.stop());
 
 const counted = (id: string): number => emu.stats().usage[`${id}||${TEMPLATES}`] ?? 0;
 

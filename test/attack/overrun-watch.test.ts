@@ -80,3 +80,22 @@ it("one overrun (C's) is signalled once, not also blamed on a watched settle who
   console.log(`overrun events: ${JSON.stringify(overruns)}`);
   expect(overruns).toEqual([{ engine: 'other', actualUnits: 2, usage: 5 }]);
 });
+
+it('a settle after close() starts no watch: no timer polling the closed store', async () => {
+  const warnings: string[] = [];
+  const { entitlements, store } = engine(warnings);
+  const customerId = 'watch-2';
+  const a = await entitlements.acquire({ customerId, featureId: FEATURE, requestedUsage: 2 });
+  const b = await entitlements.acquire({ customerId, featureId: FEATURE, requestedUsage: 2 });
+  expect([a.decision.granted, b.decision.granted]).toEqual([true, true]);
+  await entitlements.close();
+  a.settle(3); // a commit after close() is delivered (documented): the settle is judged, B holds 2
+  await sleep(300);
+  await store.close();
+  warnings.length = 0;
+  const timeouts = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const before = timeouts();
+  await sleep(4_500);
+  console.log(`after close: ${warnings.length} warnings in 4.5 s: ${JSON.stringify([...new Set(warnings)])}; Timeouts active ${before}`);
+  expect(warnings).toEqual([]);
+});

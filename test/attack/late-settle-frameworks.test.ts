@@ -54,7 +54,7 @@ test('koa: ctx.body then settle(1) before returning: 1 reported, no warning', as
     await new Promise((resolve) => setTimeout(resolve, 10));
     ctx.state.entitlement?.settle?.(1);
   });
-  await request(http.createServer(app.callback())).get('/').expect(200);
+  await request(app.callback()).get('/').expect(200);
   expect(await counted()).toBe(1);
   expect(warnings.filter((w) => w.includes('came after'))).toEqual([]);
 });

@@ -177,7 +177,8 @@ export function fallbackDecision(
 ): Decision {
   const limit = rule?.usageLimit ?? null;
   const source = rule === undefined ? 'fail-open' : 'fallback';
-  return buildDecision(input, requested, null, usedBefore, limit, null, requested > 0, source);
+  // A usage of 0 asked is metered as in decide(): what its work settles is reported, Stigg down or not.
+  return buildDecision(input, requested, null, usedBefore, limit, null, requested > 0 || input.requestedUsage === 0, source);
 }
 
 /** Parses an ISO date once; null when absent or unparsable. */

@@ -234,15 +234,15 @@ export class Fetcher {
       this.releaseLock(key);
       return value;
     }
-    const failures = runtime.storeErrors;
     const written = runtime.writeCache(key, input.customerId, value, usageMark);
-    if (written !== undefined) await written;
+    // The store failed the write (reported; Redis full, say): asking Stigg again would fail it again,
+    // and triple Stigg's reads for as long as it lasts. Decide on Stigg's answer.
+    if (written !== undefined && !(await written)) return value;
     const read = runtime.readCache(key);
     const stored = isThenable(read) ? await read : read;
-    // Refused, not failed: the customer was invalidated by another process while Stigg's answer was
-    // out. Deciding on it would reserve against nothing: ask again. A failing store is not asked
-    // again (a Redis outage must not multiply the reads of Stigg).
-    if (stored === undefined && usageMark !== undefined && runtime.storeErrors === failures) fetch.unwritten = true;
+    // Not kept: the customer was invalidated by another process while Stigg's answer was out.
+    // Deciding on it would reserve against nothing: ask again.
+    if (stored === undefined && usageMark !== undefined) fetch.unwritten = true;
     return stored ?? value;
   }
 

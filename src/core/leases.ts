@@ -171,8 +171,11 @@ export class Reservations {
   release(key: string, reservationId: string, lease: EntitlementLease): void {
     this.unhold(lease);
     try {
-      const released = this.runtime.store.release(key, reservationId);
-      if (isThenable(released)) this.runtime.background(released.catch((error: unknown) => this.runtime.storeError(asError(error))));
+      let released = this.runtime.store.release(key, reservationId);
+      if (isThenable(released)) released = released.catch((error: unknown) => this.runtime.storeError(asError(error)));
+      // A watched settle (./overrun) whose held units go back can no longer be passed by them.
+      if (this.overruns.watching(key)) this.overruns.committed(key, released);
+      else if (isThenable(released)) this.runtime.background(released);
     } catch (error) {
       this.runtime.storeError(asError(error));
     }

@@ -1,5 +1,6 @@
 import type { PendingUsage } from './types';
 import { StiggGateError } from './stigg-gate-error';
+import { isSignedUnitCount } from '../util/unit-count';
 
 /** The memory store's outbox is at its bound even after compaction: the report was not queued. */
 export class OutboxFullError extends StiggGateError {
@@ -177,7 +178,8 @@ export class MemoryOutbox {
       }
       const key = sameKey(report);
       const into = first.get(key);
-      if (into === undefined || !Number.isFinite(into.value + report.value)) {
+      // A sum past the unit-count cap (../util/unit-count) is not counted exactly: kept apart.
+      if (into === undefined || !isSignedUnitCount(into.value + report.value)) {
         first.set(key, report);
         kept.push(report);
       } else {

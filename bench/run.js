@@ -20,6 +20,7 @@ async function main() {
   }
   if (!process.env.BENCH_SKIP_HTTP) Object.assign(summary, await require('./http.js').main());
   if (!process.env.BENCH_SKIP_NEST) Object.assign(summary, await require('./nest.js').main());
+  if (!process.env.BENCH_SKIP_METERED) Object.assign(summary, await require('./metered.js').main());
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 

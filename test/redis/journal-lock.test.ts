@@ -66,7 +66,7 @@ const report = (id) => ({ id, idempotencyKey: id, customerId: 'c', featureId: 'f
 const started = Date.now();
 let journal;
 try { journal = new UsageJournal(file, logger); } catch (error) { process.stdout.write('refused after ' + (Date.now() - started) + ' ms: ' + error.message + '\\n'); process.exit(0); }
-process.stdout.write('opened as pid ' + process.pid + ' after ' + (Date.now() - started) + ' ms, left ' + journal.left.map((e) => e.report.id).join(',') + '\\n');
+process.stdout.write('opened as pid ' + process.pid + ' in ' + require('node:fs').readlinkSync('/proc/self/ns/pid') + ' after ' + (Date.now() - started) + ' ms, left ' + journal.left.map((e) => e.report.id).join(',') + '\\n');
 setInterval(() => {}, 1000); // a server: runs until killed
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (text) => {
@@ -150,10 +150,10 @@ function start(file: string, name: string, own: 'namespace' | 'here'): Child {
   };
 }
 
-function opened(line: string): { ms: number; left: string[] } {
-  const match = /^opened as pid \d+ after (\d+) ms, left (.*)$/.exec(line);
+function opened(line: string): { ms: number; left: string[]; pidns: string } {
+  const match = /^opened as pid \d+ in (\S+) after (\d+) ms, left (.*)$/.exec(line);
   if (match === null) throw new Error(`not opened: ${line}`);
-  return { ms: Number(match[1]), left: (match[2] as string).split(',').filter(Boolean) };
+  return { pidns: match[1] as string, ms: Number(match[2]), left: (match[3] as string).split(',').filter(Boolean) };
 }
 
 function timed<T>(open: () => T): { value: T; ms: number } {
@@ -205,15 +205,22 @@ needsNamespaces(
   async () => {
     const file = path.join(dir, 'restarted.journal');
     const a = start(file, 'A', 'namespace');
-    opened(await a.next(/^opened|^refused/));
+    const first = opened(await a.next(/^opened|^refused/));
     a.process.stdin?.write('hold\n');
     await a.next(/^held$/);
     await a.kill();
     const restarted = start(file, 'A2', 'namespace');
-    const { ms, left } = opened(await restarted.next(/^opened|^refused/));
+    const { ms, left, pidns } = opened(await restarted.next(/^opened|^refused/));
     expect(left).toEqual(['held-by-A-1', 'held-by-A-2', 'held-by-A-3']);
-    // Its lock was last refreshed at most a heartbeat before the kill.
-    expect(ms).toBeGreaterThanOrEqual(MIN_QUIET_MS - 100);
+    if (pidns === first.pidns) {
+      // The kernel gave the new namespace the id of A's, which it only does once A's namespace is gone
+      // (every process in it dead): the lock reads as this namespace's, its pid 1 (this process) not
+      // the holder, and is taken over at once. Seen on a busy machine (169 ms).
+      expect(ms).toBeLessThan(MIN_QUIET_MS);
+    } else {
+      // Another namespace's lock, last refreshed at most a heartbeat before the kill: watched first.
+      expect(ms).toBeGreaterThanOrEqual(MIN_QUIET_MS - 100);
+    }
     expect(ms).toBeLessThanOrEqual(STALE_MS + 1000);
     await restarted.kill();
   },

@@ -24,6 +24,8 @@ const LONG = 600_000;
 /** A TTL that `advance(EXPIRED)` always runs out. */
 const SHORT = 40;
 const EXPIRED = 150;
+/** A first TTL a renewal surely comes within, and that `advance(RENEWED + EXPIRED)` runs out. */
+const RENEWED = 5_000;
 
 export function entitlement(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {
   return {
@@ -202,10 +204,11 @@ export function describeStoreContract(name: string, make: () => Promise<Contract
       });
 
       it('renewReservation extends a held reservation and answers false for one that expired', async () => {
-        const renewed = await store.reserve(KEY, 4, 10, SHORT);
+        // Renewed well within its first TTL (a busy machine must not let it lapse first), then kept past it.
+        const renewed = await store.reserve(KEY, 4, 10, RENEWED);
         const lapsed = await store.reserve(KEY, 3, 10, SHORT);
         await expect(renew(store, KEY, renewed.reservationId as string, LONG)).resolves.toBe(true);
-        await subject.advance(EXPIRED);
+        await subject.advance(RENEWED + EXPIRED);
         await expect(renew(store, KEY, lapsed.reservationId as string, LONG)).resolves.toBe(false);
         await expect(renew(store, KEY, 'no-such-reservation', LONG)).resolves.toBe(false);
         await expect(heldOf(store, KEY)).resolves.toBe(4);

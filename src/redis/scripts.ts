@@ -37,50 +37,60 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 );
 
 /**
- * KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged units
- * of the key, the customer's invalidation generation, the key's fallback total (Stigg answered: it ends).
- * ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not yet
- * acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none): the
- * acknowledged-units counter read before Stigg's usage was; units acknowledged since are added too,
- * since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is not);
- * then the customer's generation read with that mark ('' for none), customer id. Returns 0 without
- * writing when the customer was invalidated since (the data predates the invalidation).
+ * Writes one entry or several (a delivery reconciles every key of its batch): per entry, 7 KEYS and 9
+ * ARGV. KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged
+ * units of the key, the customer's invalidation generation, the key's fallback total (Stigg answered:
+ * it ends). ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not
+ * yet acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none):
+ * the acknowledged-units counter read before Stigg's usage was; units acknowledged since are added
+ * too, since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is
+ * not); then the customer's generation read with that mark ('' for none), customer id. Returns, per
+ * entry, 0 when it was not written because the customer was invalidated since (the data predates the
+ * invalidation), else 1.
  */
 export const SET_ENTITLEMENT = script(
   'setEntitlement',
   `
 ${EXTEND_TTL}
-if ARGV[8] ~= '' and (redis.call('GET', KEYS[6]) or '0') ~= ARGV[8] then
-  redis.call('DEL', KEYS[4])
-  return 0
-end
-local ttl = tonumber(ARGV[3])
-local life = ttl + tonumber(ARGV[4])
-local pending = 0
-if ARGV[6] == '1' then
-  pending = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if ARGV[7] ~= '' then
-    local since = tonumber(redis.call('GET', KEYS[5]) or '0') - tonumber(ARGV[7])
-    if since > 0 then pending = pending + since end
+local function set(k, a)
+  if ARGV[a + 8] ~= '' and (redis.call('GET', KEYS[k + 6]) or '0') ~= ARGV[a + 8] then
+    redis.call('DEL', KEYS[k + 4])
+    return 0
   end
+  local ttl = tonumber(ARGV[a + 3])
+  local life = ttl + tonumber(ARGV[a + 4])
+  local pending = 0
+  if ARGV[a + 6] == '1' then
+    pending = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
+    if ARGV[a + 7] ~= '' then
+      local since = tonumber(redis.call('GET', KEYS[k + 5]) or '0') - tonumber(ARGV[a + 7])
+      if since > 0 then pending = pending + since end
+    end
+  end
+  redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 1], 'usage', tonumber(ARGV[a + 2]) + pending, 'exp', now + ttl, 'cust', ARGV[a + 9])
+  redis.call('PEXPIRE', KEYS[k + 1], life)
+  redis.call('SADD', KEYS[k + 2], ARGV[a + 5])
+  extend(KEYS[k + 2], life)
+  redis.call('DEL', KEYS[k + 4], KEYS[k + 7])
+  return 1
 end
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'usage', tonumber(ARGV[2]) + pending, 'exp', now + ttl, 'cust', ARGV[9])
-redis.call('PEXPIRE', KEYS[1], life)
-redis.call('SADD', KEYS[2], ARGV[5])
-extend(KEYS[2], life)
-redis.call('DEL', KEYS[4], KEYS[7])
-return 1
+local written = {}
+for i = 0, math.floor(#KEYS / 7) - 1 do written[i + 1] = set(i * 7, i * 9) end
+return written
 `,
 );
 
 /**
- * KEYS: acknowledged units of the key, the customer's invalidation generation. Returns { counter,
- * generation }: a usage mark (see SET_ENTITLEMENT) and what a write of data read now must find.
+ * Per key (one or several, read together): KEYS acknowledged units of the key, the customer's
+ * invalidation generation. Returns { counter, generation } per key, flat: a usage mark (see
+ * SET_ENTITLEMENT) and what a write of data read now must find.
  */
 export const USAGE_MARK = script(
   'usageMark',
   `
-return { redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0' }
+local marks = {}
+for i = 1, #KEYS do marks[i] = redis.call('GET', KEYS[i]) or '0' end
+return marks
 `,
 );
 

@@ -44,6 +44,7 @@ import { assertFinite, assertKey, toTtl } from './validate';
 import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 import { ReadGenerations } from './read-generations';
+import { ScriptBatch } from './script-batch';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -182,9 +183,7 @@ export class RedisStore implements Store {
     const generation = usageMark === undefined ? undefined : this.generations.take(reader, key);
     this.near.deleteKey(key);
     this.locks.delete(key);
-    const written = this.run(
-      'setEntitlement',
-      SET_ENTITLEMENT,
+    const written = this.entitlementWrites.call(
       [
         this.entitlementKey(key),
         `${p}cust:${customerId}`,
@@ -219,7 +218,7 @@ export class RedisStore implements Store {
   async usageMark(key: string, reader: UsageMarkReader = 'fetch'): Promise<number> {
     assertKey('usageMark', key);
     const p = this.prefix;
-    const reply = (await this.run('usageMark', USAGE_MARK, [`${p}acked:${key}`, `${p}gen:${customerOf(key)}`], [])) as [string, string];
+    const reply = (await this.usageMarks.call([`${p}acked:${key}`, `${p}gen:${customerOf(key)}`], [])) as [string, string];
     this.generations.read(reader, key, String(reply[1]));
     return Number(reply[0]);
   }
@@ -416,6 +415,10 @@ export class RedisStore implements Store {
     const keys = [`${p}res:${key}`, `${p}resv:${key}`];
     return withEntitlement ? [this.entitlementKey(key), ...keys] : keys;
   }
+
+  /** Writes and mark reads made in one turn of the loop (a delivery's reconciles) go as one script. */
+  private readonly entitlementWrites = new ScriptBatch((...call) => this.run(...call), 'setEntitlement', SET_ENTITLEMENT, 1);
+  private readonly usageMarks = new ScriptBatch((...call) => this.run(...call), 'usageMark', USAGE_MARK, 2);
 
   private readonly run: RunScript = (operation, script, keys, args) => {
     if (this.closing !== undefined) {

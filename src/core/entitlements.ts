@@ -19,6 +19,7 @@ import { isSignedUnitCount } from '../util/unit-count';
 import type {
   CheckInput,
   CloseOptions,
+  CloseResult,
   ReadyOptions,
   Decision,
   Entitlements,
@@ -26,6 +27,7 @@ import type {
   Health,
   Lease,
   MaybePromise,
+  PendingUsage,
   ShadowCounts,
   UsageReport,
 } from './types';
@@ -47,7 +49,9 @@ class EntitlementsEngine implements Entitlements {
   private readonly reservations: Reservations;
   private readonly shadow: Shadow;
   private closed = false;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<CloseResult> | undefined;
+  /** Reports handed to the app ('usage:undelivered'): what close() resolves with. */
+  private readonly handedOver: PendingUsage[] = [];
   private readonly stopStoreErrors: (() => void) | undefined;
   private readonly leaveExit: () => void;
   private readonly checkReports: CheckReporter | undefined;
@@ -171,7 +175,7 @@ class EntitlementsEngine implements Entitlements {
     return healthOf(this.runtime, this.ledger.buffer, this.ledger.stranded.size, this.closed);
   }
 
-  close(options?: CloseOptions): Promise<void> {
+  close(options?: CloseOptions): Promise<CloseResult> {
     if (this.closing !== undefined) return this.closing;
     const timeoutMs = timeoutOf(options, 'close()', DEFAULT_CLOSE_TIMEOUT_MS, 0);
     this.closed = true;
@@ -188,7 +192,9 @@ class EntitlementsEngine implements Entitlements {
         this.handOverRefused(timeoutMs);
       } else this.lateFlush(timeoutMs);
     };
-    this.closing = Promise.all([this.shutdown(timeoutMs), this.checkReports?.close(timeoutMs)]).then(noop);
+    this.closing = Promise.all([this.shutdown(timeoutMs), this.checkReports?.close(timeoutMs)]).then(() => ({
+      undelivered: this.handedOver.slice(),
+    }));
     return this.closing;
   }
 
@@ -277,6 +283,7 @@ class EntitlementsEngine implements Entitlements {
       { timeoutMs, reports: stranded.length },
       `entitlements.close() ends with ${stranded.length} usage reports the "${this.runtime.store.name}" store could not take; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
     );
+    for (const report of stranded) this.handedOver.push(report);
     this.runtime.emit('usage:undelivered', stranded);
   }
 
@@ -297,6 +304,7 @@ class EntitlementsEngine implements Entitlements {
       { timeoutMs, reports: reports.length, units: reports.reduce((sum, report) => sum + report.value, 0) },
       `entitlements.close() ${timedOut ? `stopped after ${timeoutMs} ms` : 'ends'} with ${reports.length} usage reports Stigg has not taken; they are in the 'usage:undelivered' event (send them again with the same idempotency keys)`,
     );
+    for (const report of reports) this.handedOver.push(report);
     this.runtime.emit('usage:undelivered', reports);
   }
 }

@@ -3,6 +3,7 @@ export type {
   CachedEntitlement,
   CheckInput,
   CloseOptions,
+  CloseResult,
   Decision,
   DecisionSource,
   DeniedReason,

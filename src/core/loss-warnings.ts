@@ -33,7 +33,7 @@ export class LossWarnings {
     if (reports.length === 0 || this.heard('usage:undelivered')) return;
     processWarning(
       `stigg-gate: ${counts(reports)} not delivered to Stigg, lost when this process exits: ` +
-        "listen to 'usage:undelivered' to keep them (send them again with the same idempotency keys), or pass a logger.",
+        "listen to 'usage:undelivered' (or read close()'s `undelivered`) to keep them (send them again with the same idempotency keys), or pass a logger.",
       'STIGG_GATE_USAGE_UNDELIVERED',
     );
   }

@@ -399,6 +399,18 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
+/** What close() resolves with. */
+export interface CloseResult {
+  /**
+   * The usage reports this process could not deliver and no longer holds, by the time close()
+   * resolved: a memory store's reports Stigg had not taken at the deadline, and commits the store
+   * never took (Redis down at the end). The same reports are emitted as 'usage:undelivered'. Send
+   * them again with their idempotency keys (`reportUsageBulk`), or keep them somewhere durable.
+   * Empty when everything was delivered, or is in a shared store's outbox for the next process.
+   */
+  undelivered: PendingUsage[];
+}
+
 export interface ReadyOptions {
   /** Give up after this long (default 5,000 ms). */
   timeoutMs?: number;
@@ -439,9 +451,10 @@ export interface Entitlements {
   /**
    * Stop taking work, deliver what it can within `timeoutMs` (default 10,000), then resolve. What
    * Stigg did not take stays in a shared store's outbox for the next process; a memory store's is
-   * emitted as 'usage:undelivered'. Afterwards acquire/check/report throw.
+   * emitted as 'usage:undelivered' and is in the result's `undelivered`. Afterwards
+   * acquire/check/report throw. Called again, it answers as the first call.
    */
-  close(options?: CloseOptions): Promise<void>;
+  close(options?: CloseOptions): Promise<CloseResult>;
   on<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
   off<E extends keyof EntitlementsEvents>(event: E, listener: (...args: EntitlementsEvents[E]) => void): this;
 }

@@ -2,6 +2,7 @@ import { createEntitlements, type EntitlementsOptions } from '../core';
 import type {
   CheckInput,
   CloseOptions,
+  CloseResult,
   ReadyOptions,
   Decision,
   Entitlements,
@@ -180,7 +181,7 @@ class TestKit implements TestEntitlements {
     return this.engine.health();
   }
 
-  close(options?: CloseOptions): Promise<void> {
+  close(options?: CloseOptions): Promise<CloseResult> {
     return this.engine.close(options);
   }
 

@@ -94,9 +94,10 @@ it('Redis still gone when close() runs: the commits it could not take are handed
   for (const lease of leases) lease.commit();
   await sleep(100);
   const started = Date.now();
-  await entitlements.close({ timeoutMs: 1500 });
+  const closed = await entitlements.close({ timeoutMs: 1500 });
   expect(Date.now() - started).toBeLessThan(4000);
   expect(dropped).toEqual([]);
   expect(undelivered.map((report) => report.value)).toEqual([2, 2, 2]);
+  expect(closed.undelivered).toEqual(undelivered);
   expect(new Set(undelivered.map((report) => report.idempotencyKey)).size).toBe(3);
 });

@@ -129,11 +129,14 @@ describe('close({ timeoutMs })', () => {
     for (let i = 0; i < 150; i += 1) void entitlements.report({ customerId: 'close-mem', featureId: TEMPLATES, value: 1 });
     rig.emulator.setFaults({ failureRate: 1 });
     const started = performance.now();
-    await entitlements.close({ timeoutMs: 300 });
+    const closed = await entitlements.close({ timeoutMs: 300 });
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(undelivered).toHaveLength(1);
     const reports = undelivered[0] ?? [];
     expect(reports).toHaveLength(150);
+    // close() resolves with the same reports (a job without listeners keeps them from there), and so does a second call.
+    expect(closed.undelivered).toEqual(reports);
+    await expect(entitlements.close()).resolves.toEqual({ undelivered: reports });
     expect(new Set(reports.map((report) => report.idempotencyKey)).size).toBe(150);
     expect(reports[0]).toMatchObject({ customerId: 'close-mem', featureId: TEMPLATES, value: 1, updateBehavior: 'DELTA' });
     expect(store.pendingUsageCount).toBe(0);
@@ -191,9 +194,11 @@ describe('close({ timeoutMs })', () => {
     const lease = await entitlements.acquire({ customerId: 'late', featureId: CAMPAIGNS, requestedUsage: 2 });
     rig.emulator.setFaults({ failureRate: 1 });
     void entitlements.report({ customerId: 'late', featureId: CAMPAIGNS, value: 1 });
-    await entitlements.close({ timeoutMs: 50 });
+    const closed = await entitlements.close({ timeoutMs: 50 });
     lease.commit();
     expect(undelivered.map((report) => report.value).sort()).toEqual([1, 2]);
+    // What close() resolved with is what it had handed over by then: the late commit came after.
+    expect(closed.undelivered.map((report) => report.value)).toEqual([1]);
   });
 });
 

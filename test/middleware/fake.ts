@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CheckInput, Decision, Entitlements, Health, Lease, MaybePromise, ShadowCounts } from '../../src/core/types';
+import type { CheckInput, CloseResult, Decision, Entitlements, Health, Lease, MaybePromise, ShadowCounts } from '../../src/core/types';
 
 /**
  * A stand-in for createEntitlements() used ONLY for adapter edge cases the real core cannot be made
@@ -74,5 +74,7 @@ export class FakeEntitlements extends EventEmitter implements Entitlements {
       outbox: { depth: 0, oldestAgeMs: null, scope: 'store', parked: false },
     };
   }
-  async close(): Promise<void> {}
+  async close(): Promise<CloseResult> {
+    return { undelivered: [] };
+  }
 }

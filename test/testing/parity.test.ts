@@ -111,7 +111,7 @@ function kitBackend(): Backend & { close(): Promise<void> } {
     recovered: () => undefined,
     advance: (ms) => kit.clock.advance(ms),
     usage: (c, f, r) => kit.usage(c, f, r),
-    close: () => kit.close(),
+    close: async () => void (await kit.close()),
   };
 }
 
@@ -136,7 +136,7 @@ function emulatorBackend(): Backend & { close(): Promise<void> } {
       emulator.clock.advance(ms);
     },
     usage: (c, f, r) => emulator.state.currentUsage(c, f, r ?? null),
-    close: () => entitlements.close(),
+    close: async () => void (await entitlements.close()),
   };
 }
 

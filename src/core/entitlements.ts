@@ -52,19 +52,23 @@ class EntitlementsEngine implements Entitlements {
   private closing: Promise<CloseResult> | undefined;
   /** Reports handed to the app ('usage:undelivered'): what close() resolves with. */
   private readonly handedOver: PendingUsage[] = [];
+  /** close()'s timeoutMs, for commits that come after it. */
+  private closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
   private readonly stopStoreErrors: (() => void) | undefined;
   private readonly leaveExit: () => void;
   private readonly checkReports: CheckReporter | undefined;
 
   constructor(config: Configuration) {
     this.runtime = new Runtime(config);
-    this.fetcher = new Fetcher(this.runtime);
-    this.ledger = new UsageLedger(this.runtime);
+    // Collaborators by constructor: the fetcher caches Stigg's usage plus what the ledger has not
+    // reported; the ledger tells the fetcher what Stigg acknowledged; a commit after close() is delivered at once.
+    this.fetcher = new Fetcher(this.runtime, (key, upstream) => this.ledger.usageOf(key, upstream));
+    this.ledger = new UsageLedger(this.runtime, (key, units) => this.fetcher.delivered(key, units));
     const policy = new FailurePolicy(this.runtime);
-    this.reservations = new Reservations(this.runtime, this.ledger, policy);
+    this.reservations = new Reservations(this.runtime, this.ledger, policy, (decision, idempotencyKey) => {
+      if (this.closed) this.committedAfterClose(decision, idempotencyKey);
+    });
     this.shadow = new Shadow(this.runtime, this.reservations);
-    this.fetcher.usageOf = (key, upstream) => this.ledger.usageOf(key, upstream);
-    this.ledger.onAcknowledged = (key, units) => this.fetcher.delivered(key, units);
     this.ledger.buffer.start();
     this.checkReports = startCheckReports(this.runtime);
     const { runtime } = this;
@@ -178,24 +182,28 @@ class EntitlementsEngine implements Entitlements {
   close(options?: CloseOptions): Promise<CloseResult> {
     if (this.closing !== undefined) return this.closing;
     const timeoutMs = timeoutOf(options, 'close()', DEFAULT_CLOSE_TIMEOUT_MS, 0);
+    this.closeTimeoutMs = timeoutMs;
     this.closed = true;
     this.leaveExit();
     this.ledger.buffer.stop();
     this.reservations.stop();
-    this.reservations.afterClose = (decision, idempotencyKey) => {
-      this.runtime.config.logger.warn(
-        { featureId: decision.featureId, idempotencyKey },
-        'A lease was committed after entitlements.close(); delivering its usage now',
-      );
-      if (this.ledger.buffer.isAborted) {
-        this.handOver(timeoutMs);
-        this.handOverRefused(timeoutMs);
-      } else this.lateFlush(timeoutMs);
-    };
     this.closing = Promise.all([this.shutdown(timeoutMs), this.checkReports?.close(timeoutMs)]).then(() => ({
       undelivered: this.handedOver.slice(),
     }));
     return this.closing;
+  }
+
+  /** A lease committed after close() (its request outlived the shutdown): delivered now, or handed over. */
+  private committedAfterClose(decision: Decision, idempotencyKey: string): void {
+    const timeoutMs = this.closeTimeoutMs;
+    this.runtime.config.logger.warn(
+      { featureId: decision.featureId, idempotencyKey },
+      'A lease was committed after entitlements.close(); delivering its usage now',
+    );
+    if (this.ledger.buffer.isAborted) {
+      this.handOver(timeoutMs);
+      this.handOverRefused(timeoutMs);
+    } else this.lateFlush(timeoutMs);
   }
 
   /** Gated requests during shutdown answer 503 with Retry-After, naming the feature when it is a string. */

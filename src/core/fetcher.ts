@@ -53,14 +53,19 @@ export class Fetcher {
   private readonly inflight = new Map<string, Fetch>();
   /** The period end this process last rolled each key over at (see usable()). */
   private readonly rolledOver = new Map<string, number>();
-  /** The usage to cache when Stigg says `upstream`, with what only this process knows (core accounting); set by the engine. */
-  usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream;
 
   private readonly reads: UpstreamReads;
   /** Set reads whose other features were cached already. */
   private readonly siblingsStored = new WeakSet<SetRead>();
 
-  constructor(private readonly runtime: Runtime) {
+  /**
+   * `usageOf`: the usage to cache when Stigg says `upstream`, with what only this process knows (core
+   * accounting: the usage ledger's units not yet reported).
+   */
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly usageOf: (key: string, upstream: number) => number = (_key, upstream) => upstream,
+  ) {
     this.breaker = runtime.breaker;
     this.reads = new UpstreamReads(runtime);
   }

@@ -1,7 +1,7 @@
 import { decide, isLimited, isMetered, needsReservation, reservationLimitOf, reservedDecision } from './decide';
 import type { FailurePolicy, FallbackGrant, FallbackTotal } from './failure-policy';
 import type { Outcome } from './fetcher';
-import { asError, isThenable } from '../util/maybe-promise';
+import { asError, isThenable, noop } from '../util/maybe-promise';
 import type { Runtime } from './runtime';
 import type { CachedEntitlement, CheckInput, Decision, DecisionSource, Lease, MaybePromise, ReserveResult } from './types';
 import { Overruns } from './overrun';
@@ -98,13 +98,12 @@ class EntitlementLease implements Lease {
 export class Reservations {
   readonly asLease: Outcome<Lease>;
   readonly asDecision: Outcome<Decision>;
-  /** Called after a lease was committed once the engine is closed. */
-  afterClose: ((decision: Decision, idempotencyKey: string) => void) | undefined;
-
+  /** `committed`: a lease's usage went to the ledger (the engine delivers it at once once closed). */
   constructor(
     private readonly runtime: Runtime,
     private readonly ledger: UsageLedger,
     readonly policy: FailurePolicy,
+    private readonly committed: (decision: Decision, idempotencyKey: string) => void = noop,
   ) {
     this.unsettled = new UnsettledLeases(runtime);
     this.overruns = new Overruns(runtime);
@@ -165,7 +164,7 @@ export class Reservations {
     else if (units > decision.requestedUsage) this.overruns.judge(key, decision, units, queued, 'settled');
     else if (this.overruns.watching(key)) this.overruns.committed(key, queued);
     else if (isThenable(queued)) this.runtime.background(queued);
-    this.afterClose?.(decision, report.idempotencyKey);
+    this.committed(decision, report.idempotencyKey);
   }
 
   release(key: string, reservationId: string, lease: EntitlementLease): void {

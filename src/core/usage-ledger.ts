@@ -46,12 +46,14 @@ export class UsageLedger {
    * SET's value plus DELTAs queued after it). Stigg's answers meanwhile predate the SET.
    */
   private readonly pendingSets = new Map<string, { count: number; usage: number }>();
-  /** This process got `units` of `key` acknowledged (a fetch on its way must still count them). */
-  onAcknowledged: (key: string, units: number) => void = noop;
   private isoMs = Number.NaN;
   private iso = '';
 
-  constructor(private readonly runtime: Runtime) {
+  /** `onAcknowledged`: this process got `units` of `key` acknowledged (a fetch on its way must still count them). */
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly onAcknowledged: (key: string, units: number) => void = noop,
+  ) {
     const { config } = runtime;
     this.buffer = new UsageBuffer({
       store: config.store,

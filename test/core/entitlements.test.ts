@@ -586,7 +586,7 @@ describe('lifecycle', () => {
     expect(() => entitlements.acquire({ customerId: 'basic', featureId: TEMPLATES })).toThrow(EntitlementsClosedError);
     expect(() => entitlements.check({ customerId: 'basic', featureId: TEMPLATES })).toThrow(EntitlementsClosedError);
     expect(() => entitlements.report({ customerId: 'basic', featureId: TEMPLATES, value: 1 })).toThrow(EntitlementsClosedError);
-    await expect(entitlements.close()).resolves.toBeUndefined();
+    await expect(entitlements.close()).resolves.toEqual({ undelivered: [] });
   });
 
   test('close() resolves after every store write it started: commits on their way, the flush, its cache updates', async () => {

@@ -203,6 +203,7 @@ test('close() reaching its deadline before any call to Stigg (the store hanging)
   const entitlements = createEntitlements({ client: rig.client, store: new HangingStore(), usage: { flushIntervalMs: 60_000 } });
   entitlements.on('usage:undelivered', (reports) => undelivered.push(...reports));
   void entitlements.report({ customerId: 'pin-hold', featureId: TEMPLATES, value: 7 });
-  await expect(entitlements.close({ timeoutMs: 50 })).resolves.toBeUndefined();
+  const closed = await entitlements.close({ timeoutMs: 50 });
   expect(undelivered.map((report) => report.value)).toEqual([7]);
+  expect(closed.undelivered).toEqual(undelivered);
 });

@@ -71,10 +71,10 @@ export function settleResponse<Req>(
   return watchBody(response, settlement, settled, unreadWatch, started);
 }
 
-/** The runtime's waitUntil, read through `read` (Hono's executionCtx getter throws where there is none: Node). */
-export function waitUntilOf(read: () => unknown): WaitUntil | undefined {
+/** The runtime's waitUntil, from the context's ExecutionContext (Workers'; Hono's executionCtx getter throws where there is none: Node). */
+export function waitUntilOf(context: { readonly executionCtx: unknown }): WaitUntil | undefined {
   try {
-    const ctx = read() as Partial<WaitUntil> | undefined;
+    const ctx = context.executionCtx as Partial<WaitUntil> | undefined;
     return typeof ctx?.waitUntil === 'function' ? (ctx as WaitUntil) : undefined;
   } catch {
     return undefined;
@@ -85,6 +85,18 @@ export function waitUntilOf(read: () => unknown): WaitUntil | undefined {
 export interface Exchange {
   readonly error?: unknown;
   res: Response;
+}
+
+/** What settleAround reads of a Fetch framework's context `X`: one static object per adapter, nothing made per request. */
+export interface FetchSide<X extends Exchange> {
+  /** The runtime that may end the request's work once the response is out (Workers, Next's after()), if any. */
+  runtime(x: X): WaitUntil | undefined;
+  /** Where the usage is delivered: the request's gate. */
+  delivery(x: X): Delivery;
+  /** Whether the client is known to have left (Workers' request.signal, with the enable_request_signal flag). */
+  gone?(x: X): boolean;
+  /** Where the host knows it (@hono/node-server): whether the runtime sent the response's head yet. */
+  started?(x: X): boolean | undefined;
 }
 
 /**
@@ -107,20 +119,17 @@ function holdUntilSettled<Req>(settlement: Settlement<Req>, runtime: WaitUntil |
 
 /**
  * Runs the handler (`next`), then settles by its Response, whether or not the client is still there.
- * `gone` tells whether the client is known to have left (Workers' request.signal, with the
- * enable_request_signal compatibility flag); read only where there is a `runtime`. `started` tells,
- * where the host knows it (@hono/node-server), whether the runtime sent the response's head yet: a
- * body that breaks before it did is answered 500 by the runtime, a failed answer (./fetch-body).
+ * `side.gone` is read only where there is a runtime. A body that breaks before the runtime sent the
+ * response's head (`side.started`) is answered 500 by the runtime, a failed answer (./fetch-body).
  */
-export async function settleAround<Req>(
-  exchange: Exchange,
+export async function settleAround<X extends Exchange, Req>(
+  side: FetchSide<X>,
+  exchange: X,
   next: () => Promise<unknown>,
   settlement: Settlement<Req>,
-  runtime: WaitUntil | undefined,
-  delivery: Delivery,
-  gone?: () => boolean,
-  started?: () => boolean | undefined,
 ): Promise<void> {
+  const runtime = side.runtime(exchange);
+  const delivery = side.delivery(exchange);
   const settled = holdUntilSettled(settlement, runtime, delivery);
   try {
     await next();
@@ -138,8 +147,10 @@ export async function settleAround<Req>(
       return;
     }
     const unread = runtime?.dropsUnreadBodies !== false;
+    const started = side.started === undefined ? undefined : () => side.started?.(exchange);
     try {
-      exchange.res = settleResponse(settlement, exchange.res, settled, settled !== undefined && gone?.() === true, unread, started);
+      const gone = settled !== undefined && side.gone?.(exchange) === true;
+      exchange.res = settleResponse(settlement, exchange.res, settled, gone, unread, started);
     } catch (error) {
       // A body nobody can read (already read or locked by the handler): the runtime cannot send it
       // either, a failed answer. Left unsettled, its units were held until reservationMaxMs.

@@ -26,9 +26,44 @@ export function sendProblem(res: ProblemTarget, problem: ProblemDetails, retryAf
   res.end(body);
 }
 
-/** An app's onDenied returned `rendered`: a rejection goes to the framework's error path (`fail`). */
-export function failOnRejection(rendered: unknown, fail: (error: unknown) => void): void {
-  if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => fail(toThrowable(error)));
+/** An app's onDenied returned `rendered`: a rejection goes to the framework's error path (`fail`: next, done). */
+export function failOnRejection(rendered: unknown, fail: (error: Error) => void): void {
+  if (isThenable(rendered)) rendered.then(undefined, (error: unknown) => fail(toThrowable(error) as Error));
+}
+
+/**
+ * Host.proceed where the handler ends the http.ServerResponse `res` itself (Express, Fastify): its
+ * 'close' settles the grant (Settlement.watch), then the handler runs (`next`).
+ */
+export function watchAndContinue<Req>(res: NodeResponse, next: () => void, settlement: Settlement<Req> | undefined): void {
+  settlement?.watch(res);
+  next();
+}
+
+/** What Koa's context shows of the answer the handler set, written to `res` once the middleware returned. */
+interface AnswerSet {
+  readonly res: NodeResponse;
+  readonly body: unknown;
+  readonly status: number;
+}
+
+/**
+ * Host.proceed of a metered grant where the handler sets its answer instead of writing it (Koa): the
+ * answer set when `next` resolves settles (its status, and its body stream: watchBodyStream); a
+ * rejection is a failed answer, except what the handler wrote to ctx.res itself (Settlement.failed).
+ */
+export function settleAnswer<Req>(ctx: AnswerSet, next: () => Promise<unknown>, settlement: Settlement<Req>): Promise<void> {
+  settlement.watch(ctx.res);
+  return next().then(
+    function bodySet() {
+      watchBodyStream(ctx.body, ctx.res, settlement);
+      settlement.answered(ctx.status, ctx.res);
+    },
+    function settleAndRethrow(error: unknown) {
+      settlement.failed(ctx.res);
+      throw error;
+    },
+  );
 }
 
 /**

@@ -1,9 +1,12 @@
 import { isThenable } from '../util/maybe-promise';
-import type { Decision, MaybePromise } from '../core';
+import type { Decision, MaybePromise, RequestContext, StatusMapping } from '../core';
+import { isRequestContextEnabled, requestContextStorage } from '../core/internal';
 import { releaseQuietly, toThrowable, type Outcome, type RequestGate, type RouteConfig } from './gate';
+import { missingStiggError, type Flavor, type StiggConfig } from './options';
 import type { ProblemDetails } from './problem';
 import { rateLimitFields } from './rate-limit-headers';
 import { settleable, type Settlement } from './settle';
+import { renderThrown } from './warnings';
 
 /*
  * The request pipeline, once for every adapter: requireFeature() = a host (what the framework calls a
@@ -39,7 +42,8 @@ export interface Host<Req, Deny, A, B, C, R> {
   record(a: A, b: B, decision: Decision): void;
   /** Runs the handler; tells `settlement` (when there is one to settle) how it ended. */
   proceed(a: A, b: B, c: C, settlement: Settlement<Req> | undefined): R;
-  send(a: A, b: B, c: C, problem: ProblemDetails, retryAfterSeconds: number | undefined): R;
+  /** Answers `problem` (also entitlementErrorHandler's answer, through answerThrown). */
+  send(a: A, b: B, problem: ProblemDetails, retryAfterSeconds: number | undefined): R;
   deny(onDenied: Deny, decision: Decision, a: A, b: B, c: C, problem: ProblemDetails): R;
   /** An error of the app's resolvers (or its onDenied): to the framework's error handling. */
   fail(a: A, b: B, c: C, error: unknown, gate: RequestGate<Req, Deny>): R;
@@ -47,9 +51,40 @@ export interface Host<Req, Deny, A, B, C, R> {
   header(a: A, b: B, name: string, value: string): void;
 }
 
-/** Host.fail of frameworks whose middleware rejects to the app's error handling (Koa, Hono). */
+/** Host.fail of frameworks whose middleware rejects to the app's error handling (Koa, Hono, Next). */
 export function rethrow(_a: unknown, _b: unknown, _c: unknown, error: unknown): never {
   throw error;
+}
+
+/** Host.missing of those frameworks: the TypeError naming the fix, thrown. One function per adapter, made at load. */
+export function throwsMissing(flavor: Flavor): (a: unknown, b: unknown, c: unknown, featureId: string) => never {
+  return function missing(_a, _b, _c, featureId) {
+    throw missingStiggError(flavor, featureId);
+  };
+}
+
+/** stigg()'s last step: the rest of the request runs in `gate`'s request context, where decorated methods find it (once enabled). */
+export function enterRequest<T>(gate: RequestContext, next: () => T): T {
+  return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
+}
+
+/**
+ * entitlementErrorHandler()'s answer: `error`, when it is one of stigg-gate's (a decorated method's
+ * denial, ./warnings), answered through host.send unless the response `started`. Whether it was.
+ */
+export function answerThrown<Req, Deny, A, B, C, R>(
+  host: Host<Req, Deny, A, B, C, R>,
+  a: A,
+  b: B,
+  started: boolean,
+  error: unknown,
+  mapping: StatusMapping | undefined,
+  config: StiggConfig<Req, Deny> | undefined,
+): boolean {
+  const rendered = started ? undefined : renderThrown(error, mapping, config);
+  if (rendered === undefined) return false;
+  host.send(a, b, rendered.problem, rendered.retryAfterSeconds);
+  return true;
 }
 
 /** requireFeature()'s middleware: finds the request's gate and runs it. */
@@ -127,13 +162,13 @@ function apply<Req, Deny, A, B, C, R>(
     host.record(a, b, settleable(settlement));
     return host.proceed(a, b, c, settlement);
   }
-  if (outcome.kind === 'problem') return host.send(a, b, c, outcome.problem, outcome.retryAfterSeconds);
+  if (outcome.kind === 'problem') return host.send(a, b, outcome.problem, outcome.retryAfterSeconds);
   releaseQuietly(outcome.lease, gate.config.logger);
   if (route.rateLimitHeaders ?? gate.config.rateLimitHeaders) rateLimit(host, outcome.lease.decision, a, b);
   // The handler will not run: what earlier gates granted goes back, whatever status onDenied answers.
   gate.abandon();
   const onDenied = gate.onDenied(route);
-  if (onDenied === undefined) return host.send(a, b, c, outcome.problem, undefined);
+  if (onDenied === undefined) return host.send(a, b, outcome.problem, undefined);
   return host.deny(onDenied, outcome.lease.decision, a, b, c, outcome.problem);
 }
 

@@ -1,10 +1,9 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { StatusMapping, Decision } from '../../core';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
 import { refuseUncalledMount } from '../uncalled';
-import { failOnRejection, sendProblem } from '../node-host';
-import { gatedMiddleware, type Host } from '../pipeline';
+import { failOnRejection, sendProblem, watchAndContinue } from '../node-host';
+import { answerThrown, enterRequest, gatedMiddleware, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
 
 export * from '../adapter-exports';
@@ -39,11 +38,8 @@ const host: Host<Request, OnDenied, Request, Response, NextFunction, void> = {
   gone: (_req, res) => g.isResponseGone(res),
   left: () => undefined,
   record: (_req, res, decision) => g.recordDecision(res.locals, decision),
-  proceed(_req, res, next, settlement) {
-    settlement?.watch(res);
-    next();
-  },
-  send: (_req, res, _next, problem, retryAfterSeconds) => sendProblem(res, problem, retryAfterSeconds),
+  proceed: (_req, res, next, settlement) => watchAndContinue(res, next, settlement),
+  send: (_req, res, problem, retryAfterSeconds) => sendProblem(res, problem, retryAfterSeconds),
   deny: (onDenied, decision, req, res, next, problem) => failOnRejection(onDenied(decision, req, res, problem), next),
   fail: (_req, _res, next, error) => next(error),
   header: (_req, res, name, value) => void res.setHeader(name, value),
@@ -55,8 +51,7 @@ export function stigg(options: StiggOptions): RequestHandler {
   return function stiggMiddleware(req, res, next) {
     const gate = new g.RequestGate(config, req, req.method, res);
     holder(req, res)[kGate] = gate;
-    if (isRequestContextEnabled()) requestContextStorage.run(gate, next);
-    else next();
+    enterRequest(gate, next);
   };
 }
 
@@ -77,9 +72,7 @@ export function requireFeature(
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): ErrorRequestHandler {
   const { statusMapping: mapping } = g.resolveErrorHandlerOptions(flavor, options, 'app.use(entitlementErrorHandler()) after your routes');
   return function entitlementErrorHandlerMiddleware(err: unknown, req, res, next) {
-    const rendered = res.headersSent ? undefined : g.renderThrown(err, mapping, holder(req, res)[kGate]?.config);
-    if (rendered === undefined) next(err);
-    else sendProblem(res, rendered.problem, rendered.retryAfterSeconds);
+    if (!answerThrown(host, req, res, res.headersSent, err, mapping, holder(req, res)[kGate]?.config)) next(err);
   };
 }
 

@@ -2,12 +2,12 @@ import type { FastifyError, FastifyReply, FastifyRequest, HookHandlerDoneFunctio
 import type { StatusMapping, Decision } from '../../core';
 import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
-import { failOnRejection } from '../node-host';
-import { gatedMiddleware, type Host } from '../pipeline';
-import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
+import { failOnRejection, watchAndContinue } from '../node-host';
+import { answerThrown, gatedMiddleware, type Host } from '../pipeline';
+import { PROBLEM_CONTENT_TYPE, retryAfterHeader } from '../problem';
 import { refuseUncalledMount } from '../uncalled';
 import { HANDLER_NAME, INTERNAL_PROBLEM, isClientError, outsidePluginError, reachesDefaultHandler } from './errors';
-import { configOf, flavor, gateOf, type OnDenied } from './plugin';
+import { configOf, flavor, scopedGate, type OnDenied } from './plugin';
 
 export * from '../adapter-exports';
 export { stiggPlugin, type OnDenied, type StiggPluginOptions } from './plugin';
@@ -28,36 +28,25 @@ export type EntitlementErrorHandlerOptions = { statusMapping?: StatusMapping | u
 export type RequireFeatureHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 export type EntitlementErrorHandler = (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => void;
 
-function send(reply: FastifyReply, problem: ProblemDetails, retryAfterSeconds?: number): void {
-  reply.code(problem.status).header('content-type', PROBLEM_CONTENT_TYPE);
-  if (retryAfterSeconds !== undefined) reply.header('retry-after', retryAfterHeader(retryAfterSeconds));
-  reply.send(JSON.stringify(problem));
-}
-
 const host: Host<FastifyRequest, OnDenied, FastifyRequest, FastifyReply, HookHandlerDoneFunction, void> = {
-  gate(request, reply) {
-    const config = configOf(request);
-    return config === undefined ? undefined : gateOf(request, reply, config);
-  },
+  gate: scopedGate,
   missing: (_request, _reply, done, featureId) => done(outsidePluginError(featureId)),
   gone: (_request, reply) => g.isResponseGone(reply.raw),
   left: () => undefined,
   record: (request, _reply, decision) => g.recordDecision(request as g.DecisionBag, decision),
   // 'close' of the raw response, not onResponse: Fastify skips onResponse when the client went away first.
-  proceed(_request, reply, done, settlement) {
-    settlement?.watch(reply.raw);
-    done();
+  proceed: (_request, reply, done, settlement) => watchAndContinue(reply.raw, done, settlement),
+  send(_request, reply, problem, retryAfterSeconds) {
+    reply.code(problem.status).header('content-type', PROBLEM_CONTENT_TYPE);
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', retryAfterHeader(retryAfterSeconds));
+    reply.send(JSON.stringify(problem));
   },
-  send: (_request, reply, _done, problem, retryAfterSeconds) => send(reply, problem, retryAfterSeconds),
-  deny: (onDenied, decision, request, reply, done, problem) =>
-    failOnRejection(onDenied(decision, request, reply, problem), (error) => done(error as Error)),
+  deny: (onDenied, decision, request, reply, done, problem) => failOnRejection(onDenied(decision, request, reply, problem), done),
   fail(request, reply, done, error, gate) {
     // Fastify's default error handler echoes error.message in its body: a resolver's error stays in the log.
-    if (isClientError(error) || !reachesDefaultHandler(request.server)) done(error as Error);
-    else {
-      gate.config.logger.error({ error }, 'stigg-gate: a resolver of requireFeature() failed; answered 500 without its message');
-      send(reply, INTERNAL_PROBLEM);
-    }
+    if (isClientError(error) || !reachesDefaultHandler(request.server)) return done(error as Error);
+    gate.config.logger.error({ error }, 'stigg-gate: a resolver of requireFeature() failed; answered 500 without its message');
+    host.send(request, reply, INTERNAL_PROBLEM, undefined);
   },
   header: (_request, reply, name, value) => void reply.header(name, value),
 };
@@ -88,9 +77,7 @@ export function requireFeature(
 export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions): EntitlementErrorHandler {
   const { statusMapping: mapping } = g.resolveErrorHandlerOptions(flavor, options, 'app.setErrorHandler(entitlementErrorHandler())');
   const handler: EntitlementErrorHandler = (error, request, reply) => {
-    const rendered = reply.sent ? undefined : g.renderThrown(error, mapping, configOf(request));
-    if (rendered === undefined) throw error;
-    send(reply, rendered.problem, rendered.retryAfterSeconds);
+    if (!answerThrown(host, request, reply, reply.sent, error, mapping, configOf(request))) throw error;
   };
   return Object.defineProperty(handler, 'name', { value: HANDLER_NAME });
 }

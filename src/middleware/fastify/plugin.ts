@@ -44,7 +44,13 @@ export function configOf(request: FastifyRequest): Config | undefined {
   return (request.server as ConfiguredInstance)[kConfig];
 }
 
-export function gateOf(request: FastifyRequest, reply: FastifyReply, config: Config): Gate {
+/** The request's gate, made on first use, when its route is in a stiggPlugin scope (else undefined). */
+export function scopedGate(request: FastifyRequest, reply: FastifyReply): Gate | undefined {
+  const config = configOf(request);
+  return config === undefined ? undefined : gateOf(request, reply, config);
+}
+
+function gateOf(request: FastifyRequest, reply: FastifyReply, config: Config): Gate {
   const held = (request as GatedRequest)[kGate];
   if (held !== null && held !== undefined && held.config === config) return held;
   const gate: Gate = new g.RequestGate<FastifyRequest, OnDenied>(config, request, request.method, reply);

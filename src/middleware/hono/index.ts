@@ -1,11 +1,11 @@
 import type { Context, ErrorHandler, MiddlewareHandler, Next } from 'hono';
 import type { StatusMapping, Decision } from '../../core';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import { isThenable } from '../../util/maybe-promise';
-import { goneResponse, problemResponse, settleAround, waitUntilOf } from '../fetch-host';
+import { goneResponse, problemResponse, settleAround, waitUntilOf, type FetchSide } from '../fetch-host';
 import * as g from '../gate';
-import { gatedMiddleware, rethrow, type Host } from '../pipeline';
+import { enterRequest, gatedMiddleware, rethrow, throwsMissing, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
+import { connectionGone, responseStarted } from './node-server';
 
 export * from '../adapter-exports';
 export { stiggWebhook } from './webhook';
@@ -31,31 +31,17 @@ const kGate = Symbol.for('stigg-gate.hono.gate');
 type Gate = g.RequestGate<Context, OnDenied>;
 type GatedContext = Context & { [kGate]?: Gate };
 
-/**
- * On @hono/node-server, whether the request's connection is gone: its AbortSignal follows the
- * response's 'close', which Node never emits for a response queued behind an earlier one of its
- * connection (pipelining), so a client that left while such a request was decided looked present.
- */
-function connectionGone(c: Context): boolean {
-  const env = c.env as { incoming?: { socket?: { destroyed?: unknown } | null } } | undefined;
-  return env?.incoming?.socket?.destroyed === true;
-}
-
-/**
- * On @hono/node-server, whether the response's head went out (undefined elsewhere): it reads up to
- * three chunks of a body before writing it, and a body that breaks before then is answered 500.
- */
-function responseStarted(c: Context): boolean | undefined {
-  const env = c.env as { outgoing?: { headersSent?: unknown } } | undefined;
-  const sent = env?.outgoing?.headersSent;
-  return typeof sent === 'boolean' ? sent : undefined;
-}
+/** What settleAround reads of c (../fetch-host): Workers' waitUntil and signal, @hono/node-server's response. */
+const side: FetchSide<Context> = {
+  runtime: waitUntilOf,
+  delivery: (c) => (c as GatedContext)[kGate] as Gate,
+  gone: (c) => c.req.raw.signal.aborted,
+  started: responseStarted,
+};
 
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   gate: (c) => (c as GatedContext)[kGate],
-  missing(_c, _next, _none, featureId) {
-    throw g.missingStiggError(flavor, featureId);
-  },
+  missing: throwsMissing(flavor),
   // Only where usage is at stake: on @hono/node-server, reading the signal creates an AbortController.
   gone: (c, _next, metered) => c.finalized || (metered && (c.req.raw.signal.aborted || connectionGone(c))),
   left: goneResponse,
@@ -65,19 +51,8 @@ const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
     if (all === undefined) c.set('entitlements', (all = {}));
     all[decision.featureId] = decision; // a keyed store: a computed key in a literal is a runtime call in V8
   },
-  proceed: (c, next, _none, settlement) =>
-    settlement === undefined
-      ? next()
-      : settleAround(
-          c,
-          next,
-          settlement,
-          waitUntilOf(() => c.executionCtx),
-          (c as GatedContext)[kGate] as Gate,
-          () => c.req.raw.signal.aborted,
-          () => responseStarted(c),
-        ),
-  send(c, _next, _none, problem, retryAfterSeconds) {
+  proceed: (c, next, _none, settlement) => (settlement === undefined ? next() : settleAround(side, c, next, settlement)),
+  send(c, _next, problem, retryAfterSeconds) {
     // Through the context: headers set before (RateLimit fields, an earlier middleware's CORS) stay on the answer.
     const response = problemResponse(problem, retryAfterSeconds);
     return c.newResponse(response.body, response);
@@ -94,8 +69,7 @@ export function stigg(options: StiggOptions): MiddlewareHandler {
   return async function stiggMiddleware(c, next) {
     const gate = new g.RequestGate<Context, OnDenied>(config, c, c.req.method);
     (c as GatedContext)[kGate] = gate;
-    if (isRequestContextEnabled()) await requestContextStorage.run(gate, next);
-    else await next();
+    await enterRequest(gate, next);
   };
 }
 

@@ -1,10 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { StatusMapping, Decision } from '../../core';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
 import * as g from '../gate';
 import { refuseUncalledMount } from '../uncalled';
-import { watchBodyStream } from '../node-host';
-import { gatedMiddleware, rethrow, type Host } from '../pipeline';
+import { settleAnswer } from '../node-host';
+import { answerThrown, enterRequest, gatedMiddleware, rethrow, throwsMissing, type Host } from '../pipeline';
 import { PROBLEM_CONTENT_TYPE, retryAfterHeader, type ProblemDetails } from '../problem';
 
 /** Renders a denial yourself instead of the default problem+json response (set ctx.status and ctx.body). */
@@ -22,37 +21,19 @@ const flavor: g.Flavor = { module: 'stigg-gate/koa', arg: 'ctx', customerExample
 const kGate = Symbol.for('stigg-gate.koa.gate');
 type GatedContext = Context & { [kGate]?: g.RequestGate<Context, OnDenied> };
 
-function send(ctx: Context, problem: ProblemDetails, retryAfterSeconds?: number): void {
-  ctx.status = problem.status;
-  ctx.body = problem;
-  ctx.type = PROBLEM_CONTENT_TYPE;
-  if (retryAfterSeconds !== undefined) ctx.set('Retry-After', retryAfterHeader(retryAfterSeconds));
-}
-
 const host: Host<Context, OnDenied, Context, Next, undefined, unknown> = {
   gate: (ctx) => (ctx as GatedContext)[kGate],
-  missing(_ctx, _next, _none, featureId) {
-    throw g.missingStiggError(flavor, featureId);
-  },
+  missing: throwsMissing(flavor),
   gone: (ctx) => g.isResponseGone(ctx.res),
   left: () => undefined,
   record: (ctx, _next, decision) => g.recordDecision(ctx.state, decision),
-  proceed(ctx, next, _none, settlement) {
-    if (settlement === undefined) return next();
-    settlement.watch(ctx.res);
-    return next().then(
-      function bodySet() {
-        watchBodyStream(ctx.body, ctx.res, settlement);
-        settlement.answered(ctx.status, ctx.res);
-      },
-      function settleAndRethrow(error: unknown) {
-        // What the handler wrote to ctx.res itself before it threw still decides (Settlement.failed).
-        settlement.failed(ctx.res);
-        throw error;
-      },
-    );
+  proceed: (ctx, next, _none, settlement) => (settlement === undefined ? next() : settleAnswer(ctx, next, settlement)),
+  send(ctx, _next, problem, retryAfterSeconds) {
+    ctx.status = problem.status;
+    ctx.body = problem;
+    ctx.type = PROBLEM_CONTENT_TYPE;
+    if (retryAfterSeconds !== undefined) ctx.set('Retry-After', retryAfterHeader(retryAfterSeconds));
   },
-  send: (ctx, _next, _none, problem, retryAfterSeconds) => send(ctx, problem, retryAfterSeconds),
   deny: (onDenied, decision, ctx, _next, _none, problem) => onDenied(decision, ctx, problem),
   fail: rethrow,
   header: (ctx, _next, name, value) => ctx.set(name, value),
@@ -64,7 +45,7 @@ export function stigg(options: StiggOptions): Middleware {
   return function stiggMiddleware(ctx: Context, next: Next) {
     const gate = new g.RequestGate(config, ctx, ctx.method);
     (ctx as GatedContext)[kGate] = gate;
-    return isRequestContextEnabled() ? requestContextStorage.run(gate, next) : next();
+    return enterRequest(gate, next);
   };
 }
 
@@ -84,9 +65,7 @@ export function entitlementErrorHandler(options?: EntitlementErrorHandlerOptions
     try {
       await next();
     } catch (error) {
-      const rendered = ctx.headerSent ? undefined : g.renderThrown(error, mapping, (ctx as GatedContext)[kGate]?.config);
-      if (rendered === undefined) throw error;
-      send(ctx, rendered.problem, rendered.retryAfterSeconds);
+      if (!answerThrown(host, ctx, next, ctx.headerSent, error, mapping, (ctx as GatedContext)[kGate]?.config)) throw error;
     }
   };
 }

@@ -1,9 +1,8 @@
 import type { StatusMapping, Decision } from '../../core';
-import { isRequestContextEnabled, requestContextStorage } from '../../core/internal';
-import { goneResponse, problemResponse, settleAround, type WaitUntil } from '../fetch-host';
+import { goneResponse, problemResponse, settleAround, type FetchSide, type WaitUntil } from '../fetch-host';
 import { afterResponse } from './after';
 import * as g from '../gate';
-import { runGate, rethrow, type Host } from '../pipeline';
+import { enterRequest, runGate, rethrow, throwsMissing, type Host } from '../pipeline';
 import type { ProblemDetails } from '../problem';
 
 export * from '../adapter-exports';
@@ -59,20 +58,21 @@ interface Call {
 type Next = () => Promise<unknown>;
 type Answer = Response | undefined;
 
+/** What settleAround reads of a call (../fetch-host): after() as the runtime, the call's gate. */
+const side: FetchSide<Call> = { runtime: () => runtime, delivery: (call) => call.gate };
+
 const host: Host<Request, OnDenied, Call, Next, undefined, Answer | Promise<Answer>> = {
   gate: (call) => call.gate,
-  missing(_call, _next, _none, featureId) {
-    throw g.missingStiggError(flavor, featureId);
-  },
+  missing: throwsMissing(flavor),
   gone: (call, _next, metered) => metered && call.request.signal.aborted,
   left: goneResponse,
   record: (call, _next, decision) => g.recordDecision(call.bag, decision),
   async proceed(call, next, _none, settlement) {
     if (settlement === undefined) await next();
-    else await settleAround(call, next, settlement, runtime, call.gate);
+    else await settleAround(side, call, next, settlement);
     return undefined;
   },
-  send: (_call, _next, _none, problem, retryAfterSeconds) => problemResponse(problem, retryAfterSeconds),
+  send: (_call, _next, problem, retryAfterSeconds) => problemResponse(problem, retryAfterSeconds),
   deny: (onDenied, decision, call, _next, _none, problem) => onDenied(decision, call.request, problem),
   fail: rethrow,
   header(call, _next, name, value) {
@@ -134,7 +134,7 @@ export function stigg(options: StiggOptions): StiggRoute {
       };
       const run = () => pass(call, routes, 0, () => Promise.resolve(gated(request, context, call.bag)));
       try {
-        const response = await (isRequestContextEnabled() ? requestContextStorage.run(call.gate, run) : run());
+        const response = await enterRequest(call.gate, run);
         return withHeaders(response, call.headers);
       } catch (error) {
         const rendered = g.renderThrown(error, undefined, config);

@@ -192,33 +192,16 @@ export interface FallbackTake {
 }
 
 /**
- * Where the cache, the reservations and the outbox of pending usage live. The memory store answers
- * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
- * method may return either.
- */
-/**
  * Who read a usage mark, an opaque id: one engine's refreshes of entitlements, or its usage deliveries
  * (whose answers reconcile the cache). Each reader has at most one read of a key on its way.
  */
 export type UsageMarkReader = string;
 
-export interface Store {
-  readonly name: string;
-  /**
-   * True for a store shared by processes (Redis) whose setEntitlement itself adds the units still in
-   * its outbox, from every process, to value.currentUsage. The core then passes Stigg's usage as is,
-   * without adding the units only this process knows it has not reported yet.
-   */
-  readonly countsUnreportedUsage?: boolean;
-  /**
-   * Optional, with countsUnreportedUsage: a mark of `key`'s acknowledged units (all processes; it
-   * only grows by what ackUsage removes from the outbox). The core reads one before it asks Stigg
-   * (a refresh, or a report whose answer reconciles the cache) and passes it to setEntitlement.
-   * `reader` says who: a store that refuses writes of data read before an invalidation (Redis)
-   * pairs each setEntitlement with the mark of the same reader, never with another's read since
-   * (another engine on the same store, or the same engine's deliveries).
-   */
-  usageMark?(key: string, reader?: UsageMarkReader): MaybePromise<number>;
+/**
+ * A store's cache role: Stigg's answers per key (customer, resource, feature), with the usage
+ * committed since. Optional members are for a store shared by processes.
+ */
+export interface StoreCache {
   getEntitlement(key: string): MaybePromise<CachedEntitlement | undefined>;
   /**
    * With countsUnreportedUsage, `usageMark` (from usageMark(), read before Stigg's usage was) makes
@@ -235,6 +218,32 @@ export interface Store {
   ): MaybePromise<void>;
   invalidateCustomer(customerId: string): MaybePromise<void>;
   /**
+   * True for a store shared by processes (Redis) whose setEntitlement itself adds the units still in
+   * its outbox, from every process, to value.currentUsage. The core then passes Stigg's usage as is,
+   * without adding the units only this process knows it has not reported yet.
+   */
+  readonly countsUnreportedUsage?: boolean;
+  /**
+   * Optional, with countsUnreportedUsage: a mark of `key`'s acknowledged units (all processes; it
+   * only grows by what ackUsage removes from the outbox). The core reads one before it asks Stigg
+   * (a refresh, or a report whose answer reconciles the cache) and passes it to setEntitlement.
+   * `reader` says who: a store that refuses writes of data read before an invalidation (Redis)
+   * pairs each setEntitlement with the mark of the same reader, never with another's read since
+   * (another engine on the same store, or the same engine's deliveries).
+   */
+  usageMark?(key: string, reader?: UsageMarkReader): MaybePromise<number>;
+  /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
+  acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
+  /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
+  releaseFetchLock?(key: string): MaybePromise<void>;
+}
+
+/**
+ * A store's reservation role: units held for requests at work, checked against the limit atomically
+ * (across processes for a shared store), given back by release or expiry.
+ */
+export interface StoreReservations {
+  /**
    * Atomically reserve `amount` when currentUsage + reserved + amount <= limit. `limit` is Infinity
    * for a soft limit: never refused, the units are held so concurrent requests count them.
    * `cachedUsage`: the usage of the entry the caller decided with, for a store that no longer holds
@@ -242,8 +251,33 @@ export interface Store {
    */
   reserve(key: string, amount: number, limit: number, ttlMs: number, cachedUsage?: number): MaybePromise<ReserveResult>;
   release(key: string, reservationId: string): MaybePromise<void>;
-  /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */
-  commit(key: string, reservationId: string, report: PendingUsage): MaybePromise<void>;
+  /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
+  reservedUsage?(key: string): MaybePromise<number>;
+  /**
+   * Optional: extend a reservation still held by a request at work to `ttlMs` from now; false
+   * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
+   */
+  renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
+  /**
+   * Optional: puts back a reservation a request at work still holds (an error with `dataLost: true`
+   * from onError said the store lost it, or a renewal found it gone), or extends it when it is there.
+   */
+  reassertReservation?(key: string, reservationId: string, amount: number, ttlMs: number): MaybePromise<boolean>;
+  /**
+   * Optional, for a store shared by processes: a feature's fallback `usageLimit` counted for the whole
+   * fleet. Takes `amount` units from `key`'s fallback total when used + amount stays within `limit`
+   * (`consume` false: only looks). A total lasts until setEntitlement writes the key (Stigg answered).
+   */
+  takeFallback?(key: string, amount: number, limit: number, consume: boolean): MaybePromise<FallbackTake>;
+  /** Optional, with takeFallback: `amount` units back to the total `total` (negative: taken), if it is still the key's. */
+  giveBackFallback?(key: string, amount: number, total: string): MaybePromise<void>;
+}
+
+/**
+ * A store's outbox role: usage reports on their way to Stigg, leased to one deliverer at a time and
+ * removed once Stigg acknowledged them.
+ */
+export interface StoreOutbox {
   /**
    * Put a report in the outbox without a reservation (metering, unlimited features, fallback grants),
    * and apply it to the cached currentUsage of `key` when cached (DELTA adds, SET replaces).
@@ -256,41 +290,28 @@ export interface Store {
   /** Stigg acknowledged these: remove them for good. */
   ackUsage(ids: string[]): MaybePromise<void>;
   /**
+   * Optional: claimed reports this process could not deliver go back to the outbox for any process
+   * to claim now (not after their lease). Never removes a report.
+   */
+  releaseUsage?(ids: string[]): MaybePromise<void>;
+  /**
    * Optional: why a usage report for `key` would be refused now (a bounded outbox that is full), or
    * undefined. A metered request is then not granted on the store's account: the failure policy decides.
    * `unsettled`: granted metered requests of this process still at work, whose reports will come too.
    */
   usageRefusal?(key: string, unsettled?: number): Error | undefined;
-  /**
-   * Optional, for a store shared by processes: a feature's fallback `usageLimit` counted for the whole
-   * fleet. Takes `amount` units from `key`'s fallback total when used + amount stays within `limit`
-   * (`consume` false: only looks). A total lasts until setEntitlement writes the key (Stigg answered).
-   */
-  takeFallback?(key: string, amount: number, limit: number, consume: boolean): MaybePromise<FallbackTake>;
-  /** Optional, with takeFallback: `amount` units back to the total `total` (negative: taken), if it is still the key's. */
-  giveBackFallback?(key: string, amount: number, total: string): MaybePromise<void>;
-  /** Optional: units of `key` currently reserved by unfinished requests (check() adds them to currentUsage). */
-  reservedUsage?(key: string): MaybePromise<number>;
-  /** Optional cross-process coalescing: true when this caller should fetch `key` from Stigg. */
-  acquireFetchLock?(key: string, ttlMs: number): MaybePromise<boolean>;
-  close?(): Promise<void>;
-  /**
-   * Optional: extend a reservation still held by a request at work to `ttlMs` from now; false
-   * when it already expired. Without it a request longer than reservationTtlMs loses its hold.
-   */
-  renewReservation?(key: string, reservationId: string, ttlMs: number): MaybePromise<boolean>;
-  /**
-   * Optional: puts back a reservation a request at work still holds (an error with `dataLost: true`
-   * from onError said the store lost it, or a renewal found it gone), or extends it when it is there.
-   */
-  reassertReservation?(key: string, reservationId: string, amount: number, ttlMs: number): MaybePromise<boolean>;
-  /** Optional, with acquireFetchLock: the fetch this process made failed; the next caller fetches at once. */
-  releaseFetchLock?(key: string): MaybePromise<void>;
-  /**
-   * Optional: claimed reports this process could not deliver go back to the outbox for any process
-   * to claim now (not after their lease). Never removes a report.
-   */
-  releaseUsage?(ids: string[]): MaybePromise<void>;
+}
+
+/**
+ * Where the cache, the reservations and the outbox of pending usage live. The memory store answers
+ * synchronously (the hot path stays a Map lookup); the Redis store answers with promises. Every
+ * method may return either. Three roles (docs/stores.md); `commit` is the one step across them (a
+ * reservation dropped, its units added to the cache's usage, the report queued), and must be atomic.
+ */
+export interface Store extends StoreCache, StoreReservations, StoreOutbox {
+  readonly name: string;
+  /** Atomically: drop the reservation, add its units to currentUsage, and put the report in the outbox. */
+  commit(key: string, reservationId: string, report: PendingUsage): MaybePromise<void>;
   /**
    * Optional, cheap and synchronous (for health()): whether the store answers now and, for a store
    * that can tell without a round trip, the depth of its outbox and when its oldest report was made.
@@ -303,6 +324,7 @@ export interface Store {
    * and queue again at once the commits the store refused.
    */
   onError?(listener: (error: Error) => void): () => void;
+  close?(): Promise<void>;
 }
 
 /** Events emitted by `Entitlements` (an EventEmitter). Listeners must not throw. */

@@ -70,7 +70,7 @@ test("Redis restarted without persistence: the engine reports RedisDataLostError
     expect(storeErrors).toEqual([]);
     await stopRedis(server);
     server = await startRedis(port);
-    expect(await waitFor(() => storeErrors.some((error) => error instanceof RedisDataLostError), 5_000)).toBe(true);
+    expect(await waitFor(() => storeErrors.some((error) => error instanceof RedisDataLostError), 20_000)).toBe(true);
     // Later commands do not report it again: the marker was written anew and is read as known.
     for (let i = 0; i < 3; i++) {
       try {
@@ -100,7 +100,7 @@ test("an app's own ioredis client: FLUSHALL and SCRIPT FLUSH are seen at the nex
     await admin.flushall();
     await admin.script('FLUSH');
     await store.reservedUsage('k');
-    expect(await waitFor(() => logger.errors.length > 0, 2_000)).toBe(true);
+    expect(await waitFor(() => logger.errors.length > 0, 15_000)).toBe(true);
     expect(logger.errors[0]).toMatch(/Redis lost its data/);
   } finally {
     await store.close();
@@ -154,7 +154,7 @@ test('an onError listener that throws is caught and logged: no unhandled rejecti
     await admin.flushall();
     await admin.script('FLUSH');
     await store.reservedUsage('k');
-    expect(await waitFor(() => logger.errors.length > 0, 2_000)).toBe(true);
+    expect(await waitFor(() => logger.errors.length > 0, 15_000)).toBe(true);
     expect(logger.errors[0]).toMatch(/onError listener threw.*listener bug/);
     // The listeners after the throwing one still hear of it.
     expect(told.some((error) => error instanceof RedisDataLostError)).toBe(true);

@@ -92,12 +92,14 @@ function holderOf(request: object, response: { locals?: unknown }): Holder {
   return typeof locals === 'object' && locals !== null ? locals : request;
 }
 
-/** The request's context, shared by the guard and the interceptor. */
+/**
+ * The request's context, shared by the guard and the interceptor. The request and the response are
+ * read as the HTTP context's arguments: switchToHttp() assigns three new closures to the context on every call.
+ */
 export function contextOf(config: StiggNestConfig, executionContext: ExecutionContext): NestRequestContext {
   if (executionContext.getType() !== 'http') return new NestRequestContext(config, executionContext);
-  const http = executionContext.switchToHttp();
-  const request = http.getRequest<{ method?: unknown }>();
-  const response = http.getResponse<{ locals?: unknown }>();
+  const request = executionContext.getArgByIndex<{ method?: unknown }>(0);
+  const response = executionContext.getArgByIndex<{ locals?: unknown }>(1);
   const holder = holderOf(request, response);
   let context = holder[kContext];
   if (context === undefined) {
@@ -111,6 +113,5 @@ export function contextOf(config: StiggNestConfig, executionContext: ExecutionCo
 /** The request's context when StiggGuard or StiggInterceptor made one (for parameter decorators, which have no injector). */
 export function existingContextOf(executionContext: ExecutionContext): NestRequestContext | undefined {
   if (executionContext.getType() !== 'http') return undefined;
-  const http = executionContext.switchToHttp();
-  return holderOf(http.getRequest(), http.getResponse())[kContext];
+  return holderOf(executionContext.getArgByIndex(0), executionContext.getArgByIndex(1))[kContext];
 }

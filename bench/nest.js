@@ -5,7 +5,9 @@
 //   node bench/nest.js                      the comparison (also part of `npm run bench`)
 //   node bench/nest.js server <platform> <variant> <apiUrl> <apiKey> <customerId>   one server under test
 // Variants: ungated (no StiggModule), floor (a global guard doing a Map lookup and a pass-through
-// interceptor: what any such Nest enhancer costs), module (StiggModule installed, this route not gated: what every
+// interceptor: what any such Nest enhancer costs), floor-als (the floor whose interceptor subscribes inside an
+// AsyncLocalStorage run, as any request-context interceptor does: on Node 20 an active AsyncLocalStorage puts
+// hooks on every promise of the process, which the gate's request context pays too; opt-in), module (StiggModule installed, this route not gated: what every
 // route of an app using it pays), gated (@RequireFeature on a boolean feature, memory store, warm).
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -15,6 +17,14 @@ const dist = process.env.BENCH_NEST_DIST ? path.resolve(process.env.BENCH_NEST_D
 const { ROUNDS, SECONDS, CONNECTIONS, PIPELINE, CUSTOMER, runLoad, median } = require('./load');
 
 const FEATURE = 'feature-04-analytics';
+
+/** A pass-through interceptor that runs the handler inside an AsyncLocalStorage context (the floor-als variant). */
+function alsIntercept() {
+  const { AsyncLocalStorage } = require('node:async_hooks');
+  const { Observable } = require('rxjs');
+  const storage = new AsyncLocalStorage();
+  return (ctx, next) => new Observable((subscriber) => storage.run(ctx, () => next.handle().subscribe(subscriber)));
+}
 
 async function serve(platform, variant, apiUrl, apiKey, customerId) {
   require('reflect-metadata');
@@ -42,7 +52,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
   let entitlements;
   const imports = [];
   const providers = [];
-  if (variant === 'floor') {
+  if (variant === 'floor' || variant === 'floor-als') {
     // Nest's own price for a global guard and interceptor: a Map lookup and a comparison, and a pass-through.
     const { APP_GUARD, APP_INTERCEPTOR } = require('@nestjs/core');
     const floorMap = new Map([[`${customerId}:${FEATURE}`, { limit: 1e9, used: 0 }]]);
@@ -56,7 +66,7 @@ async function serve(platform, variant, apiUrl, apiKey, customerId) {
           },
         },
       },
-      { provide: APP_INTERCEPTOR, useValue: { intercept: (_ctx, next) => next.handle() } },
+      { provide: APP_INTERCEPTOR, useValue: { intercept: variant === 'floor' ? (_ctx, next) => next.handle() : alsIntercept() } },
     );
   } else if (variant !== 'ungated') {
     entitlements = createEntitlements({ client: new StiggClient({ apiKey, apiUrl }) });
@@ -168,6 +178,7 @@ async function main() {
         ratios: {
           gatedVsUngated: ratio('gated', 'ungated'),
           gatedVsFloor: ratio('gated', 'floor'),
+          gatedVsFloorAls: ratio('gated', 'floor-als'),
           floorVsUngated: ratio('floor', 'ungated'),
           moduleVsUngated: ratio('module', 'ungated'),
           gatedVsModule: ratio('gated', 'module'),
@@ -175,6 +186,7 @@ async function main() {
         cpuEfficiencyRatios: {
           gatedVsUngated: cpuRatio('gated', 'ungated'),
           gatedVsFloor: cpuRatio('gated', 'floor'),
+          gatedVsFloorAls: cpuRatio('gated', 'floor-als'),
           floorVsUngated: cpuRatio('floor', 'ungated'),
           moduleVsUngated: cpuRatio('module', 'ungated'),
           gatedVsModule: cpuRatio('gated', 'module'),

@@ -244,14 +244,33 @@ function lazyResult(state: WrapperState): TypeError {
 }
 
 /**
+ * What a decorated method's wrapper runs. The request's handler whose every requirement its framework
+ * already enforced (the Nest guard), with nothing to report, is the method itself: no promise of ours
+ * around it, whose every turn costs each request the AsyncLocalStorage hooks. Anything else: invoke().
+ */
+export function enforce(state: WrapperState, thisArg: unknown, args: unknown[]): unknown {
+  const { requirements, reports } = specsOf(state);
+  const context = currentRequestContext();
+  if (reports.length === 0 && requirements.length > 0) {
+    const enforced = context?.enforcedFeatures?.(state.wrapper);
+    if (enforced !== undefined && coversAll(enforced, requirements)) return state.original.apply(thisArg, args);
+  }
+  return invoke(state, thisArg, args, context);
+}
+
+function coversAll(enforced: ReadonlySet<string>, requirements: readonly FeatureRequirement[]): boolean {
+  for (const requirement of requirements) if (!enforced.has(requirement.featureId)) return false;
+  return true;
+}
+
+/**
  * The one place the decorators' metadata is enforced: resolve the customer, acquire every required
  * feature (denied → EntitlementDeniedError, the method does not run), run the method, then commit
  * (success) or release (throw/reject), and queue the @ReportUsage reports. Awaits only real promises,
  * so a cached decision on the memory store adds no turn of the event loop.
  */
-export async function invoke(state: WrapperState, thisArg: unknown, args: unknown[]): Promise<unknown> {
-  const { requirements: declared, reports, original } = specsOf(state);
-  const context = currentRequestContext();
+async function invoke(state: WrapperState, thisArg: unknown, args: unknown[], context: RequestContext | undefined): Promise<unknown> {
+  const { requirements: declared, reports, original } = state;
   const enforced = declared.length === 0 ? undefined : context?.enforcedFeatures?.(state.wrapper);
   const requirements = enforced === undefined ? declared : declared.filter((requirement) => !enforced.has(requirement.featureId));
   const needed = requirements.length;

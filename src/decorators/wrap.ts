@@ -1,5 +1,5 @@
 import { FEATURE_REQUIREMENTS_METADATA, USAGE_REPORTS_METADATA } from './constants';
-import { invoke } from './enforce';
+import { enforce } from './enforce';
 import type { ReflectMetadataApi } from './metadata';
 import type { Method, WrapperState } from './state';
 
@@ -18,8 +18,8 @@ export function wrapMethod(api: ReflectMetadataApi, original: Method, methodName
 
   const state: WrapperState = {
     original,
-    wrapper: function stiggGatedMethod(this: unknown, ...args: unknown[]): Promise<unknown> {
-      return invoke(state, this, args);
+    wrapper: function stiggGatedMethod(this: unknown, ...args: unknown[]): unknown {
+      return enforce(state, this, args);
     },
     api,
     methodName: typeof methodName === 'symbol' ? `[${methodName.description ?? ''}]` : methodName,

@@ -4,7 +4,7 @@ import { valuesProblem } from '../core/internal';
 import { describeValue as describe } from '../util/describe-value';
 import { isThenable } from '../util/maybe-promise';
 import { type ReportWhen, type Resolver, type RouteConfig, type StiggConfig } from './options';
-import { Settlement, settleable } from './settle';
+import { Settlement, settleable, type NodeResponse } from './settle';
 import { warnAboutReason, warnOnce } from './warnings';
 import { isUnitCount } from '../util/unit-count';
 import {
@@ -347,10 +347,11 @@ export class RequestGate<Req, Deny> implements RequestContext {
 
   /**
    * The client left before a later gate of the same request decided: the handler will never run, so
-   * what earlier gates granted goes back (their response never gets a handler's answer).
+   * what earlier gates granted goes back (their response never gets a handler's answer). Given the
+   * Node response `res` a failed handler had written to itself, what it sent decides (Settlement.failed).
    */
-  abandon(): void {
-    for (const settlement of this.settlements ?? []) settlement.failed();
+  abandon(res?: NodeResponse): void {
+    for (const settlement of this.settlements ?? []) settlement.failed(res);
   }
 
   onDenied(route: RouteConfig<Req, Deny>): Deny | undefined {

@@ -5,7 +5,7 @@ import type { NodeResponse, Settlement } from './settle';
 
 /*
  * The Node host: what Express, Koa and Fastify share once the pipeline (./pipeline) decided (Nest
- * uses RequestGate and Settlement directly, from its guard: ARCHITECTURE.md). The grant settles by how the http.ServerResponse ends (Settlement.watch,
+ * runs the pipeline too, but answers by throwing to its exception filters: ../nest/guard). The grant settles by how the http.ServerResponse ends (Settlement.watch,
  * ./settle); these are the pieces of answering on it.
  */
 

@@ -1,15 +1,54 @@
-import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { isRequestContextEnabled, requestContextStorage } from '../core/internal';
-import { isThenable } from '../util/maybe-promise';
-import type { MaybePromise, Decision } from '../core';
-import { isResponseGone, releaseQuietly, type Outcome } from '../middleware/gate';
-import { rateLimitFields } from '../middleware/rate-limit-headers';
-import { EntitlementProblemException, deniedException, rawResponse } from './exception';
-import type { StiggNestConfig } from './options';
-import { planOf, type Plan, type Route } from './plan';
+import type { MaybePromise } from '../core';
+import { runGate, type Host } from '../middleware/pipeline';
+import { EntitlementProblemException, deniedException } from './exception';
+import type { NestDeniedHandler, StiggNestConfig } from './options';
+import { planOf } from './plan';
 import { contextOf, type NestRequestContext } from './request-context';
 import { STIGG_CONFIG } from './tokens';
+
+type Verdict = MaybePromise<boolean>;
+
+/**
+ * Nest as a host of the shared pipeline (../middleware/pipeline: runGate, the one outcome rule). The
+ * middleware's arguments are the ExecutionContext, the request's context and the index of the route
+ * being checked in context.routes. A grant goes on to the next route (the handler runs after the
+ * last); anything else throws, so that the answer goes through Nest's exception filters (an app-wide
+ * filter can restyle it): the problem as an EntitlementProblemException, a denial through onDenied.
+ */
+const host: Host<ExecutionContext, NestDeniedHandler, ExecutionContext, NestRequestContext, number, Verdict> = {
+  gate: (_executionContext, context) => context,
+  missing(_executionContext, _context, _index, featureId) {
+    throw new TypeError(`stigg-gate/nest: no request context for ${featureId}`);
+  },
+  gone: (_executionContext, context) => context.gone(),
+  // The handler does not run (Nest answers 403 on a response nobody reads); the gate gave back what it held.
+  left: () => false,
+  record: (_executionContext, context, decision) => context.granted(decision),
+  proceed(executionContext, context, index, settlement) {
+    // Settles by how the response ends, whoever ends it (the handler's answer, an exception filter).
+    if (settlement !== undefined && context.raw !== undefined) settlement.watch(context.raw);
+    const next = index + 1;
+    const route = context.routes[next];
+    return route === undefined ? true : (runGate(host, context, route, executionContext, context, next) as Verdict);
+  },
+  send(_executionContext, context, problem, retryAfterSeconds) {
+    context.abandon();
+    throw new EntitlementProblemException(problem, retryAfterSeconds);
+  },
+  deny(_onDenied, decision, executionContext, context, _index, problem) {
+    throw deniedException(context.config, decision, executionContext, problem);
+  },
+  fail(_executionContext, context, _index, error) {
+    context.abandon();
+    throw error;
+  },
+  header(_executionContext, context, name, value) {
+    const res = context.raw;
+    if (res !== undefined && !res.headersSent) res.setHeader(name, value);
+  },
+};
 
 /**
  * Enforces the `@RequireFeature(featureId, usage?)` metadata of a controller method (or its class)
@@ -30,85 +69,19 @@ export class StiggGuard implements CanActivate {
     if (executionContext.getType() !== 'http') return true;
     const handler = executionContext.getHandler();
     const plan = planOf(executionContext.getClass(), handler);
-    if (plan.routes.length === 0) return true;
-    const res = rawResponse(executionContext.switchToHttp().getResponse());
-    // A client that left while an earlier middleware or guard worked (slow authentication): not checked at all.
-    if (res !== undefined && isResponseGone(res)) return false;
+    const first = plan.routes[0];
+    if (first === undefined) return true;
     const context = contextOf(this.config, executionContext);
     // Registered twice (globally and with @UseGuards): the first run already holds the units.
     if (context.enforcedFeatures(handler) !== undefined) return true;
     context.markEnforced(handler, plan.features);
+    context.routes = plan.routes;
     // Inside the request context, as under stigg() on the other adapters: the customer resolver and the
     // entitlements' own code see it (the interceptor enters it again for the handler, after the guards).
-    const done = isRequestContextEnabled()
-      ? requestContextStorage.run(context, () => this.evaluateFrom(context, executionContext, plan, 0))
-      : this.evaluateFrom(context, executionContext, plan, 0);
-    if (isThenable(done)) return done.then(() => this.proceed(context, res));
-    return this.proceed(context, res);
+    return (
+      isRequestContextEnabled()
+        ? requestContextStorage.run(context, () => runGate(host, context, first, executionContext, context, 0))
+        : runGate(host, context, first, executionContext, context, 0)
+    ) as boolean | Promise<boolean>;
   }
-
-  /** The handler runs unless the client already left (its units are given back then). */
-  private proceed(context: NestRequestContext, res: ServerResponse | undefined): boolean {
-    if (res === undefined) return true;
-    if (isResponseGone(res)) {
-      context.releaseAll();
-      return false;
-    }
-    context.settleWhenDone(res);
-    return true;
-  }
-
-  /** Evaluates plan.routes[index…] in order; anything but a grant releases what this request already holds. */
-  private evaluateFrom(context: NestRequestContext, executionContext: ExecutionContext, plan: Plan, index: number): MaybePromise<void> {
-    for (let i = index; i < plan.routes.length; i += 1) {
-      let outcome: MaybePromise<Outcome>;
-      try {
-        outcome = context.evaluate(plan.routes[i] as Route);
-      } catch (error) {
-        context.releaseAll();
-        throw error;
-      }
-      if (isThenable(outcome)) {
-        return outcome.then(
-          (value) => {
-            this.take(context, executionContext, value);
-            return this.evaluateFrom(context, executionContext, plan, i + 1);
-          },
-          (error: unknown) => {
-            context.releaseAll();
-            throw error;
-          },
-        );
-      }
-      this.take(context, executionContext, outcome);
-    }
-    return undefined;
-  }
-
-  private take(context: NestRequestContext, executionContext: ExecutionContext, outcome: Outcome): void {
-    if (outcome.kind === 'granted') {
-      // Only metered grants hold units; a boolean grant has nothing to commit or release.
-      if (outcome.lease.decision.metered) {
-        context.hold(outcome.lease);
-        if (this.config.rateLimitHeaders === true) rateLimit(executionContext, outcome.lease.decision);
-      } else context.granted(outcome.lease.decision);
-      return;
-    }
-    context.releaseAll();
-    if (outcome.kind === 'denied') {
-      releaseQuietly(outcome.lease, this.config.logger);
-      if (this.config.rateLimitHeaders === true) rateLimit(executionContext, outcome.lease.decision);
-      throw deniedException(this.config, outcome.lease.decision, executionContext, outcome.problem);
-    }
-    throw new EntitlementProblemException(outcome.problem, outcome.retryAfterSeconds);
-  }
-}
-
-/** The RateLimit fields of a metered decision (../middleware/rate-limit-headers), set on the raw response the exception filter or the handler's answer then carries. */
-function rateLimit(executionContext: ExecutionContext, decision: Decision): void {
-  const fields = rateLimitFields(decision, Date.now());
-  const res = fields === undefined ? undefined : rawResponse(executionContext.switchToHttp().getResponse());
-  if (fields === undefined || res === undefined || res.headersSent) return;
-  res.setHeader('RateLimit-Policy', fields.policy);
-  res.setHeader('RateLimit', fields.state);
 }

@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { isRequestContextEnabled, requestContextStorage } from '../core/internal';
 import { warnAboutReason, warnOnce } from '../middleware/gate';
 import { isEntitlementError, type RenderableError } from '../middleware/problem';
-import { deniedException, problemException, rawResponse } from './exception';
+import { deniedException, problemException } from './exception';
 import type { StiggNestConfig } from './options';
 import { planOf } from './plan';
 import { contextOf, type NestRequestContext } from './request-context';
@@ -33,7 +33,7 @@ export class StiggInterceptor implements NestInterceptor {
             subscriber.next(value);
           },
           error(error: unknown) {
-            context.releaseAll(rawResponse(executionContext.switchToHttp().getResponse()));
+            context.abandon(context.raw);
             subscriber.error(isEntitlementError(error) ? rendered(config, executionContext, error) : error);
           },
           complete() {

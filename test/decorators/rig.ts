@@ -31,7 +31,7 @@ export interface Rig {
 
 export async function startRig(): Promise<Rig> {
   const emulator = await startEmulator({ port: 0, catalog: { ...defaultCatalog, customers } });
-  const client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2_000 });
+  const client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0, timeoutMs: 10_000 });
   const make = (): Entitlements => createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });
   const rig: Rig = {
     emulator,

@@ -379,6 +379,9 @@ export class RedisStore implements Store {
 
   /** Stops the store; quits the client only when the store created it from a URL. */
   close(): Promise<void> {
+    // Writes and marks called before close() are sent, not failed as closed.
+    this.entitlementWrites.flush();
+    this.usageMarks.flush();
     this.closing ??= this.shutdown();
     return this.closing;
   }

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { CachedEntitlement } from '../../src/core/types';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from './helpers';
+import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 
 requireRedis();
 
@@ -98,4 +98,18 @@ it('a commit called after a write adds its units to what was written (countsUnre
   } finally {
     await store.close();
   }
+});
+
+it('a write called before close() is sent: it resolves rather than failing as closed', async () => {
+  const store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
+  const written = store.setEntitlement('a||f', 'a', entitlement(2), 60_000);
+  await store.close();
+  await expect(written).resolves.toBeUndefined();
+  expect(await redis.hget(`${prefix}ent:a||f`, 'usage')).toBe('2');
+  // A store that owns its client quits it on close(): the write still goes first.
+  const owning = new RedisStore({ redis: REDIS_URL, prefix, nearCacheMs: 0 });
+  const sent = owning.setEntitlement('b||f', 'b', entitlement(3), 60_000);
+  await owning.close();
+  await expect(sent).resolves.toBeUndefined();
+  expect(await redis.hget(`${prefix}ent:b||f`, 'usage')).toBe('3');
 });

@@ -113,3 +113,21 @@ it('a write called before close() is sent: it resolves rather than failing as cl
   await expect(sent).resolves.toBeUndefined();
   expect(await redis.hget(`${prefix}ent:b||f`, 'usage')).toBe('3');
 });
+
+it('a reserve called right after the write of its entry finds it; of two writes of one key in one turn the last one called stays (holds)', async () => {
+  const store = new RedisStore({ redis, prefix, nearCacheMs: 0 });
+  try {
+    const written = store.setEntitlement('a\u001f\u001ff', 'a', entitlement(9), 60_000);
+    const reserved = await store.reserve('a\u001f\u001ff', 2, 10, 30_000);
+    await written;
+    expect(reserved).toEqual({ ok: false, currentUsage: 9 });
+    const both = [
+      store.setEntitlement('b\u001f\u001ff', 'b', entitlement(4), 60_000),
+      store.setEntitlement('b\u001f\u001ff', 'b', entitlement(2), 60_000),
+    ];
+    await Promise.all(both);
+    await expect(store.getEntitlement('b\u001f\u001ff')).resolves.toMatchObject({ currentUsage: 2 });
+  } finally {
+    await store.close();
+  }
+});

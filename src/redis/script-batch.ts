@@ -36,7 +36,8 @@ export class ScriptBatch {
     });
   }
 
-  private readonly flush = (): void => {
+  /** Sends the calls queued so far now (RedisStore: before any later command, which must not overtake them). */
+  readonly flush = (): void => {
     const calls = this.calls;
     if (calls.length === 0) return;
     this.calls = [];

@@ -379,6 +379,9 @@ export class RedisStore implements Store {
 
   /** Stops the store; quits the client only when the store created it from a URL. */
   close(): Promise<void> {
+    // Writes and marks called before close() are sent, not failed as closed.
+    this.entitlementWrites.flush();
+    this.usageMarks.flush();
     this.closing ??= this.shutdown();
     return this.closing;
   }
@@ -421,6 +424,9 @@ export class RedisStore implements Store {
   private readonly usageMarks = new ScriptBatch((...call) => this.run(...call), 'usageMark', USAGE_MARK, 2);
 
   private readonly run: RunScript = (operation, script, keys, args) => {
+    // Commands leave in the order they were called: a write held for its batch goes before this one
+    // (an invalidation, a read or a commit called after it would otherwise reach Redis first).
+    this.entitlementWrites.flush();
     if (this.closing !== undefined) {
       return Promise.reject(new RedisStoreError(operation, 'the store is closed; create a new RedisStore'));
     }

@@ -10,7 +10,7 @@ import * as fa from '../../src/middleware/fastify';
 
 // settle(units) before the response ends reports those units; once the handler ended the response
 // (res.json, reply.send) it comes too late: the completed answer settled the request (the
-// reservation), whatever the client's reading speed (test/attack/settle-after-end-read-speed.test.ts),
+// reservation), whatever the client's reading speed (test/middleware/settle-after-end.test.ts),
 // and a warning says so once per feature.
 
 const TEMPLATES = 'feature-01-templates'; // plan-revvenu-essentials: 10 a month

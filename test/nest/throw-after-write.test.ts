@@ -8,7 +8,7 @@ import { StiggModule } from 'stigg-gate/nest';
 import { TEMPLATES, startRig, type Rig } from '../decorators/rig';
 import { createApp, customerFromHeader } from './app';
 
-// The rule of the other adapters (test/attack/koa-throw-after-write.test.ts) on Nest: a handler that
+// The rule of the other adapters (test/middleware/throw-after-write.test.ts) on Nest: a handler that
 // writes to the response itself (server-sent events through @Res()) and then throws is settled by
 // what it sent — cut short: onAbort (default commit, 1 unit); ended: its status. It was released (0).
 

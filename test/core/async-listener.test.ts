@@ -1,15 +1,12 @@
 import type { Logger } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
 // entitlements.on('cache:miss' | 'decision' | 'usage:undelivered' ..., async (x) => { await db.save(x) }):
 // an async listener is assignable to a void one, and its rejection was an unhandled rejection (a
 // crash on Node >= 15; 1 per event before the fix), where a throwing listener was caught and logged.
-let rig: Rig;
 
-beforeAll(async () => {
-  rig = await startRig([customer('async-listener', 'plan-revvenu-growth')]);
-});
-afterAll(() => rig.stop());
+const rig = forSuite(() => startRig([customer('async-listener', 'plan-revvenu-growth')]));
 
 test('a listener that returns a rejected promise is logged like one that throws: no unhandled rejection, the others still hear', async () => {
   const errors: string[] = [];

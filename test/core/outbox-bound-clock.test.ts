@@ -1,6 +1,8 @@
 import { MemoryStore } from '../../src/core';
 import type { Lease } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig } from './helpers';
+import { forSuite } from '../support/suite';
+import { random } from '../support/time';
 
 // The outbox bound counts granted metered leases per time bucket and stops counting a bucket older
 // than reservationMaxMs. A clock stepped back (NTP, a VM resumed) used to count new leases into a
@@ -10,15 +12,8 @@ const IDS = ['clk-1', 'clk-2', 'clk-3', 'clk-4', 'clk-5'];
 const SEEDS = Array.from({ length: 16 }, (_, index) => 1_000 + index);
 /** Each random run has customers of its own: the usage it delivers does not bring the next to its limit. */
 const idsOf = (seed: number): string[] => Array.from({ length: 32 }, (_, index) => `clk-${seed}-${index}`);
-let rig: Rig;
 
-beforeAll(async () => {
-  rig = await startRig([...IDS, ...SEEDS.flatMap(idsOf)].map((id) => customer(id, 'plan-revvenu-growth')));
-});
-
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig([...IDS, ...SEEDS.flatMap(idsOf)].map((id) => customer(id, 'plan-revvenu-growth'))));
 
 function engine(clock: { now: number }, maxPendingUsage: number) {
   const entitlements = rig.make({
@@ -66,17 +61,6 @@ test('a clock stepped back does not count new leases into an expired bucket: the
     await entitlements.close();
   }
 });
-
-/** mulberry32: a seeded generator, so a failing run names its seed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Live {
   lease: Lease;

@@ -1,7 +1,8 @@
 import { MemoryStore } from '../../src/core';
 import type { EntitlementsOptions } from '../../src/core/entitlements';
 import type { Lease } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig } from './helpers';
+import { forSuite } from '../support/suite';
 
 // The memory outbox bound (maxPendingUsage) promises no metered unit served and then dropped: during
 // an outage a full outbox refuses metered requests (503) rather than serving units it cannot keep. With a
@@ -10,19 +11,14 @@ import { CAMPAIGNS, customer, startRig, type Rig } from './helpers';
 // bound at all. Room for 3 reports, Stigg down: 6 served, 3 reports dropped. A full outbox answers
 // 503 whatever the policy; the policy serves only what the outbox can keep.
 const CUSTOMERS = ['fb-1', 'fb-2', 'fb-3', 'fb-4', 'fb-5', 'fb-6'];
-let rig: Rig;
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')),
     {},
     { maxRetries: 0 },
-  );
-});
-
-afterAll(async () => {
-  await rig.stop();
-});
+  ),
+);
 
 afterEach(() => rig.emulator.setFaults({ failureRate: 0 }));
 

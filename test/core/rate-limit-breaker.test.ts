@@ -3,17 +3,17 @@
  * wedge the shared circuit breaker nor keep sending reads while it is held.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import type { Entitlements } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { TEMPLATES } from './helpers';
+import { sleep } from '../support/time';
+import { forwardTo, graphqlUrlOf } from '../support/http';
 
 let emulator: Emulator;
 const made: Entitlements[] = [];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   emulator = await startEmulator({
@@ -60,20 +60,12 @@ async function proxy(limited: string, retryAfter: string, delayMs: number): Prom
         setTimeout(() => res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'text/plain' }).end('rate limited'), delayMs);
         return;
       }
-      void fetch(emulator.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-        body,
-      }).then(
-        async (upstream) => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text()),
-        () => res.destroy(),
-      );
+      forwardTo(emulator.url, req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await graphqlUrlOf(server);
   return {
-    url: `http://127.0.0.1:${port}/graphql`,
+    url,
     limitedReads: () => limitedReads,
     get down() {
       return state.down;

@@ -1,7 +1,8 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 (a request at work keeps its units: its reservation is renewed up to
 // reservationMaxMs). Reservations.renew timed reservationMaxMs on the engine's wall clock: a step of
@@ -13,16 +14,13 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 // follow Redis's own clock (TIME), which a step on the Redis host moves the same way.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'renew-step', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 test('a wall-clock step of 2 h while 3 requests hold the limit of 3: their renewals go on, nothing more granted', async () => {
   const warnings: string[] = [];

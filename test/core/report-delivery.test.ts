@@ -3,21 +3,13 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import { MemoryStore } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES, usageKey, reportsThrough } from './helpers';
+import { forSuite } from '../support/suite';
 
-/** Adversarial pass over the core: each test is an attack that once broke something, or could have. */
+/** Usage delivery against hostile conditions: each test is a case that once broke something, or could have. */
 
 const HOUR = 60 * 60_000;
-let rig: Rig;
 const opened: Entitlements[] = [];
-
-type Bulk = EntitlementsUpstream['reportUsageBulk'];
-function clientWith(hook: (input: Parameters<Bulk>[0], send: () => ReturnType<Bulk>) => ReturnType<Bulk>): EntitlementsUpstream {
-  return {
-    getEntitlement: (query) => rig.client.getEntitlement(query),
-    reportUsageBulk: (input) => hook(input, () => rig.client.reportUsageBulk(input)),
-  };
-}
 
 function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> & { client?: EntitlementsUpstream }): Entitlements {
   const entitlements = createEntitlements({ client: rig.client, ...options });
@@ -29,26 +21,25 @@ const applied = (customerId: string): number => rig.emulator.stats().usage[usage
 const validationFailure = (): StiggGraphQLError =>
   new StiggGraphQLError('reportUsageBulk', 400, [{ message: 'Cannot query field "x"', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [
       ...['storm', 'mates', 'poison', 'replay', 'rotated', '__proto__', 'constructor'].map((id) => customer(id, 'plan-revvenu-growth')),
       customer('capped', 'plan-revvenu-essentials'),
     ],
     {},
     { maxRetries: 0 },
-  );
-});
+  ),
+);
 afterEach(async () => {
   rig.emulator.setFaults({ failureRate: 0, latencyMs: 0 });
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 1_000 })));
 });
-afterAll(() => rig.stop());
 
 test('a failure that hits every report alike (an API change) does not turn each batch into 100 single calls', async () => {
   let failing = true;
   let calls = 0;
-  const client = clientWith((_input, send) => {
+  const client = reportsThrough(rig, (_input, send) => {
     calls += 1;
     return failing ? Promise.reject(validationFailure()) : send();
   });
@@ -69,7 +60,7 @@ test('a failure that hits every report alike (an API change) does not turn each 
 
 test('a poison report does not take its batch-mates with it, even when all of them are past maxAgeMs', async () => {
   let now = Date.now();
-  const client = clientWith((input, send) =>
+  const client = reportsThrough(rig, (input, send) =>
     input.usages.some((usage) => usage.customerId === 'poison') ? Promise.reject(validationFailure()) : send(),
   );
   const dropped: PendingUsage[] = [];
@@ -88,7 +79,7 @@ test('a poison report does not take its batch-mates with it, even when all of th
 test('a rotated API key for more than maxAgeMs never gives usage up: it is delivered with the new key', async () => {
   let now = Date.now();
   let rotated = true;
-  const client = clientWith((_input, send) =>
+  const client = reportsThrough(rig, (_input, send) =>
     rotated
       ? Promise.reject(
           Object.assign(new Error('Stigg rejected the API key (HTTP 401)'), { name: 'StiggAuthError', status: 401, transient: false }),
@@ -113,7 +104,7 @@ test('a rotated API key for more than maxAgeMs never gives usage up: it is deliv
 
 test('lost responses during an outage, then close() at its deadline: the handed-over reports, sent again, count once', async () => {
   let mode: 'lose-answer' | 'down' | 'up' = 'lose-answer';
-  const client = clientWith(async (_input, send) => {
+  const client = reportsThrough(rig, async (_input, send) => {
     if (mode === 'down') throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const answer = await send();
     if (mode === 'lose-answer') {

@@ -1,6 +1,7 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type UsageOverrun } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 (the reservation of a request at work holds its units until it
 // settles; renewed while it works). The memory store timed its reservations on Date.now: a step of the
@@ -11,16 +12,13 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 // Date.now is mocked because the wall clock is what must jump; timers stay real.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'clock-step', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 test('a wall-clock step of 90 s while 3 requests hold the limit of 3: the next 3 are denied, 3 counted', async () => {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });

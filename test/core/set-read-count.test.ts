@@ -7,26 +7,23 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, entitlementReads, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
-let emulator: Emulator;
 let entitlements: Entitlements;
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-});
+  }),
+);
 beforeEach(() => {
   entitlements = createEntitlements({ client: new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }) });
 });
 afterEach(async () => {
   await entitlements.close();
-});
-afterAll(async () => {
-  await emulator.stop();
 });
 
 async function readsFor(customerId: string, features: string[]): Promise<{ reads: number; reasons: Array<string | null> }> {

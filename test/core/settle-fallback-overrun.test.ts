@@ -1,6 +1,7 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type Lease } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass on issue 23: settle() past the reservation on a fallback grant (Stigg down). The
 // units are reported, and must count against the fallback's usageLimit like any grant's units, or
@@ -9,18 +10,13 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 const CAMPAIGNS = 'feature-02-campaigns';
 const CUSTOMER = 'c-basic';
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 test('a fallback grant settled above its reservation takes the extra units from the fallback total', async () => {
   const down = createEntitlements({ client, fallback: { [CAMPAIGNS]: { hasAccess: true, usageLimit: 4 } } });

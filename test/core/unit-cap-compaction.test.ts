@@ -1,7 +1,8 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type EntitlementsUpstream } from '../../src/core';
 import { MemoryStore } from '../../src/core/memory-store';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite } from '../support/suite';
 
 /*
  * Attack (unit counts capped at Number.MAX_SAFE_INTEGER): each report is checked, but the memory
@@ -10,14 +11,12 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
  * cap, the count no longer exact, sent to Stigg.
  */
 const FEATURE = 'feature-02-campaigns';
-let emulator: Emulator;
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: 'cap-1', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
-afterAll(() => emulator.stop());
+  }),
+);
 
 it('a compacted outbox never sends a report value past Number.MAX_SAFE_INTEGER', async () => {
   const real = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });

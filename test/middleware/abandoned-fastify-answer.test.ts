@@ -3,10 +3,11 @@ import Fastify, { type FastifyReply } from 'fastify';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as fa from '../../src/middleware/fastify';
 import { deferred } from './harness';
 import { rawPost, watched } from './hangup';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass on issue 23, Fastify: a client leaves while the handler works, then the handler
 // answers with a stream body, or hijacks the reply and writes the raw response itself.
@@ -15,16 +16,9 @@ const TEMPLATES = 'feature-01-templates';
 const CUSTOMER = 'cust-basic';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
 let real: Entitlements;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 beforeEach(() => {
   emu.reset();
   real = createEntitlements({ client });

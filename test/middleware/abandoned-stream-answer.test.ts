@@ -4,10 +4,11 @@ import express from 'express';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import { close, deferred, listen } from './harness';
 import { rawPost, watched } from './hangup';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass on issue 23: a client leaves while the handler works, and the handler then answers
 // with a stream (stream.pipeline(src, res), res.sendFile). Neither ends the abandoned response with
@@ -17,17 +18,10 @@ const TEMPLATES = 'feature-01-templates';
 const CUSTOMER = 'cust-basic';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
 let real: Entitlements;
 let server: http.Server | undefined;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 beforeEach(() => {
   emu.reset();
   real = createEntitlements({ client });

@@ -5,10 +5,12 @@ import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
 import { InvalidUsageError, ReportUsage, RequireFeature, withCustomer } from '../../src/decorators';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import { close, listen } from './harness';
 import { rawPost } from './hangup';
+import { forSuite, onFirstUse } from '../support/suite';
+import { sleep } from '../support/time';
 
 // Adversarial pass 4 on issue 23: an onAbort function (or a decorator's settle / @ReportUsage value
 // function) written `async` returns a promise, which is no unit count: the reservation is reported and
@@ -19,22 +21,18 @@ import { rawPost } from './hangup';
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
 const CAMPAIGNS = 'feature-02-campaigns'; // basic plan: 4 a month
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
       customers: ['ar-1', 'ar-2', 'ar-3'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
     },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 const usage = (id: string, featureId: string): number => emu.stats().usage[`${id}||${featureId}`] ?? 0;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A rejected promise that records whether anyone handles its rejection. */
 function rejected(): { promise: Promise<number>; handled: () => boolean } {

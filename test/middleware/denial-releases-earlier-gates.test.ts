@@ -3,8 +3,9 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, close, type Adapter } from './harness';
+import { forSuite } from '../support/suite';
 
 // Adversarial pass on issue 23: a route gated on a metered feature A, then on a feature B the
 // customer lacks, with an onDenied that answers below 400 (a redirect to the pricing page, a 200
@@ -17,13 +18,7 @@ const DOMAIN = 'feature-03-custom-domain'; // not on plan-revvenu-basic
 const CUSTOMER = 'cust-basic';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
 
 describe.each(adapters)('$name', (adapter: Adapter) => {
   let real: Entitlements;

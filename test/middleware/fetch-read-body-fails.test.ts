@@ -3,9 +3,10 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ho from '../../src/middleware/hono';
 import { close, listen } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 ("released when the handler failed"). A Hono handler that returns a
 // Response whose body it already read (logged it, say): the Fetch host's body watch could not take a
@@ -15,16 +16,13 @@ import { close, listen } from './harness';
 // answers that all failed. Such a body is now a failed answer (released), as in settleAround's catch.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'read-body', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 function status(url: string): Promise<number | string> {
   return new Promise((resolve) => {

@@ -2,17 +2,16 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, type RouteSpec } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 3 on 16bf748 (HEAD metered like GET): HEAD on a streamed GET, on a GET whose
 // handler reports its units through settle(), and on a GET answering 4xx.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3 (see faults.test.ts)
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
@@ -20,10 +19,9 @@ beforeAll(async () => {
         adapters.map((a) => ({ id: `${p}${a.name}`, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
       ),
     },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 const routes: RouteSpec[] = [
   {

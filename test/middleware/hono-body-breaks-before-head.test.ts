@@ -3,9 +3,11 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ho from '../../src/middleware/hono';
 import { close, listen } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
+import { sleep } from '../support/time';
 
 // Adversarial pass 4 on issue 23 ("the handler failed ... its body stream broke before the response
 // started: none"). @hono/node-server reads up to three chunks of a body before it writes the head; a
@@ -16,18 +18,14 @@ import { close, listen } from './harness';
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
 const ids = ['hb-first', 'hb-second', 'hb-after'];
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: ids.map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })) },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 const bodies: Record<string, () => ReadableStream<Uint8Array>> = {

@@ -5,8 +5,9 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as ko from '../../src/middleware/koa';
+import { forSuite } from '../support/suite';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Koa2 = require('koa2') as typeof Koa3;
@@ -21,14 +22,8 @@ const TEMPLATES = 'feature-01-templates';
 const CUSTOMER = 'cust-basic';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
 let real: Entitlements;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
 beforeEach(() => {
   emu.reset();
   real = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }) });

@@ -3,46 +3,19 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import request from 'supertest';
-import { StiggClient } from '../../src/client';
-import { createEntitlements, type Entitlements, type Logger } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import * as fa from '../../src/middleware/fastify';
 import * as ko from '../../src/middleware/koa';
+import { TEMPLATES, lateSettleSuite } from './late-settle-suite';
 
 /*
- * Attack (a settle() after the handler ended the Node response is ignored): the cases that must not
+ * The rule (a settle() after the handler ended the Node response is ignored) and the cases that must not
  * be caught by it. Koa sets ctx.body and ends the response only after the middleware returns: a
  * settle() after `ctx.body = …` is honoured. A Fastify async handler settling before `return x` is
  * honoured. Express ending a 4xx and then settling: the reservation is released, never committed.
  */
-const TEMPLATES = 'feature-01-templates'; // plan-revvenu-essentials: 10 a month
 const CUSTOMER = 'late-settle-fw';
-let emu: Emulator;
-let entitlements: Entitlements;
-const warnings: string[] = [];
-const logger: Logger = {
-  debug() {},
-  info() {},
-  warn: (_meta: unknown, message?: string) => void warnings.push(String(message)),
-  error() {},
-};
-
-beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-essentials' }] }] },
-  });
-  entitlements = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }), logger });
-});
-afterAll(async () => {
-  await entitlements.close();
-  await emu.stop();
-});
-beforeEach(() => {
-  emu.reset();
-  warnings.length = 0;
-});
+const { emu, entitlements, warnings, logger } = lateSettleSuite(CUSTOMER);
 
 async function counted(): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 50));

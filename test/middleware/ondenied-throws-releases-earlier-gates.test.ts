@@ -2,8 +2,9 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, type RouteSpec } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 3: a route gated on two features, the first granted (reserved), the second denied,
 // and an onDenied that throws. The handler never runs: the first gate's units must be neither
@@ -11,19 +12,16 @@ import { CUSTOMER_HEADER, adapters, type RouteSpec } from './harness';
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
 const ANALYTICS = 'feature-04-analytics'; // not on the basic plan: denied
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
       customers: adapters.map((a) => ({ id: `od-${a.name}`, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
     },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 const routes: RouteSpec[] = [
   { method: 'post', path: '/both', gates: [{ featureId: TEMPLATES, usage: 1 }, { featureId: ANALYTICS }] },

@@ -2,10 +2,11 @@ import type http from 'node:http';
 import net from 'node:net';
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type Entitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, close, deferred, listen, type Adapter } from './harness';
 import { watched } from './hangup';
 import { TEMPLATES, goneBeforeDecision, within } from './pipelined';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass on issue 23 (usage follows the work, on every adapter): keep-alive pipelining.
 // A client writes three requests at once on one connection, the first on a slow handler, and hangs
@@ -20,13 +21,8 @@ import { TEMPLATES, goneBeforeDecision, within } from './pipelined';
 const CUSTOMER = 'cust-pipelined';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(() => emu.stop());
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 describe.each(adapters)('$name', (adapter: Adapter) => {
   let real: Entitlements;

@@ -4,8 +4,9 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 ("committed when the handler completed its response with a status
 // reportWhen accepts; released when it failed"). A reportWhen that threw (a metrics lookup down) was
@@ -17,16 +18,13 @@ import * as ex from '../../src/middleware/express';
 
 const TEMPLATES = 'feature-01-templates'; // essentials plan: limit 10
 const ids = ['rw-throws', 'rw-async-500', 'rw-rejects'];
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: ids.map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-essentials' }] })) },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 test('a reportWhen that throws or answers a promise: the status decides (< 400 reported), logged', async () => {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });

@@ -3,9 +3,11 @@ import net from 'node:net';
 import express from 'express';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import { close, listen } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
+import { sleep } from '../support/time';
 
 // Adversarial pass 4 on issue 23 ("committed when the handler completed its response, whether or not
 // the client read it"): a handler that ended its response and then settled (res.end(body); await <the
@@ -16,18 +18,13 @@ import { close, listen } from './harness';
 
 const TEMPLATES = 'feature-01-templates'; // essentials plan: limit 10
 const ids = ['read-fast', 'read-slow'];
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: ids.map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-essentials' }] })) },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(() => emu.stop());
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 test("a settle after res.end(): the same units whatever the client's reading speed (the response settled it)", async () => {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 } });

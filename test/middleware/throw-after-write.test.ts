@@ -3,10 +3,11 @@ import Koa from 'koa';
 import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as ko from '../../src/middleware/koa';
 import { close, listen } from './harness';
 import { watched } from './hangup';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass on issue 23 (one rule, the same units everywhere): a Koa handler that writes to
 // ctx.res itself (server-sent events: ctx.respond = false) and then throws. Express and Fastify see a
@@ -21,13 +22,8 @@ const TEMPLATES = 'feature-01-templates';
 const CUSTOMER = 'cust-koa-sse';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(() => emu.stop());
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 describe.each([
   ['koa 3', Koa],

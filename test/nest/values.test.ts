@@ -13,8 +13,9 @@ import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { createApp, customerFromHeader, platforms } from '../nest/app';
+import { forSuite } from '../support/suite';
 
 const MODEL = 'feature-09-model';
 const catalog: Catalog = {
@@ -48,13 +49,7 @@ class ChatController {
   }
 }
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
 
 describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
   let entitlements: Entitlements;

@@ -5,10 +5,10 @@ import type { Entitlements } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CAMPAIGNS = 'feature-02-campaigns';
 
 let redis: Redis;

@@ -5,10 +5,10 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 import { startRedisProxy, type RedisProxy } from './proxy';
+import { sleep } from '../support/time';
 
 requireRedis();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CUSTOMER = 'customer-commit-outage';
 const USAGE_KEY = `${CUSTOMER}||feature-02-campaigns`;
 

@@ -3,16 +3,17 @@ import { Redis } from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
 import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis } from './helpers';
+import { forSuite } from '../support/suite';
+import { sleep } from '../support/time';
 
 // A Redis without persistence that restarts (or is flushed) loses the outbox and the reservations:
 // usage Stigg had not taken is gone and limits may be exceeded. Nothing brings it back; the app must
 // be told. Each test runs its own redis-server, as it restarts and flushes it.
 requireRedis();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FEATURE = 'feature-02-campaigns';
 
 async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
@@ -29,19 +30,14 @@ function recordingLogger(): Logger & { errors: string[] } {
   return { errors, warn: () => undefined, error: (meta, message) => errors.push(`${message} ${JSON.stringify(meta)}`) };
 }
 
-let emulator: Emulator;
 let port: number;
 let server: ChildProcess;
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: 'loss', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-});
-
-afterAll(async () => {
-  await emulator.stop();
-});
+  }),
+);
 
 beforeEach(async () => {
   port = await closedPort();

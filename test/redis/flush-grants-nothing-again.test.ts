@@ -2,9 +2,10 @@ import Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Lease } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { closedPort, startRedisServer, stopRedisServer } from './helpers';
+import { forSuite } from '../support/suite';
 
 // Adversarial pass on issue 26, fix 3 (Redis that forgets): docs/redis.md lists FLUSHALL among the
 // losses the marker key finds, but the marker was read only at first use, on a reconnect and on
@@ -18,13 +19,11 @@ import { closedPort, startRedisServer, stopRedisServer } from './helpers';
 const FEATURE = 'feature-02-campaigns'; // 4 a month on plan-revvenu-basic
 const CUSTOMER = 'cust-flushed';
 
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-});
-afterAll(() => emulator.stop());
+  }),
+);
 
 test.each(['FLUSHDB', 'FLUSHALL'] as const)('%s while 4 of 4 units are held: nothing granted again, the loss reported', async (flush) => {
   emulator.reset();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisStore } from '../../src/redis';
 import { closedPort, requireRedisBinaries, startRedisServer, stopRedisServer } from './helpers';
+import { sleep } from '../support/time';
 
 // Adversarial pass 3 on src/redis/handed-over.ts: Redis emptied under a live connection (FLUSHALL, or
 // an allkeys-* eviction of the outbox) with no reconnect and no NOSCRIPT. The sweep's script saw the
@@ -11,7 +12,6 @@ import { closedPort, requireRedisBinaries, startRedisServer, stopRedisServer } f
 // 6 s of claims every 200 ms); with the sweep asking for a marker check, back within the first second.
 requireRedisBinaries();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();

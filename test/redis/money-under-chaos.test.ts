@@ -9,11 +9,11 @@ import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middle
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 import { startRedisProxy, type RedisProxy } from './proxy';
+import { sleep } from '../support/time';
 
 requireRedis();
 
 const errors: string[] = [];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CUSTOMER = 'customer-chaos';
 const LIMIT = 20;
 const START = 5;

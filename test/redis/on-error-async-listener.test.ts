@@ -3,14 +3,13 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../../src/core/types';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
 import { closedPort, requireRedis, startRedisServer, stopRedisServer } from './helpers';
+import { sleep } from '../support/time';
 
 // store.onError(async (error) => { await pager.alert(error) }): an async listener is assignable to
 // `(error) => void`, and the pager failing made a rejected promise nobody handled — an unhandled
 // rejection, a crash on Node >= 15 (1 unhandled before the fix; the sync throw of finding 9 was
 // caught). Its own redis-server: the test flushes it.
 requireRedis();
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;

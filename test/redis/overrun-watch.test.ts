@@ -4,6 +4,7 @@ import { createEntitlements, type Entitlements } from '../../src/core';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 /*
  * Attack (Overruns' watch): a settle within the limit while others hold units is watched and judged
@@ -19,7 +20,6 @@ import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from 
 requireRedis();
 
 const FEATURE = 'feature-02-campaigns';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let emulator: Emulator;
 let redis: Redis;
 let prefix: string;

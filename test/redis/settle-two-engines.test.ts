@@ -4,6 +4,7 @@ import { createEntitlements, type Entitlements, type Lease, type UsageOverrun } 
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { random } from '../support/time';
 
 requireRedis();
 
@@ -40,17 +41,6 @@ afterAll(async () => {
   await deleteKeys(redis, prefix);
   await redis.quit();
 });
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function turns(n: number): Promise<void> {
   let p = Promise.resolve();

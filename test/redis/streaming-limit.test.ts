@@ -8,10 +8,10 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CUSTOMER = 'customer-streaming';
 
 let redis: Redis;

@@ -1,17 +1,16 @@
 import { EntitlementUnavailableError, MemoryStore } from '../../src/core';
 import type { Lease } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, type Rig } from '../core/helpers';
+import { CAMPAIGNS, customer, startRig } from '../core/helpers';
+import { forSuite } from '../support/suite';
 
 // Adversarial pass 3: shadow mode serves a would-be denial past the limit (RequestedUsageExceedingLimit)
 // and reports its units. The full-outbox 503 (aced799) covered only enforcement's 503: with customers at
 // their limit, Stigg up and room for 3 reports, 6 metered requests were served and 3 reports dropped.
 
 const CUSTOMERS = ['so-1', 'so-2', 'so-3', 'so-4', 'so-5', 'so-6'];
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth', { usage: [{ featureId: CAMPAIGNS, value: 100 }] })));
-});
-afterAll(() => rig.stop());
+const rig = forSuite(() =>
+  startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth', { usage: [{ featureId: CAMPAIGNS, value: 100 }] }))),
+);
 
 test('shadow mode, customers at their limit, a full memory outbox: nothing served is dropped', async () => {
   const entitlements = rig.make({ store: new MemoryStore({ maxPendingUsage: 3 }), usage: { flushIntervalMs: 60_000 }, mode: 'shadow' });

@@ -1,7 +1,6 @@
-import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
-import type { Emulator } from '../../src/emulator';
-import { customer, startRig, type Rig } from './helpers';
+import { customer, startRig } from './helpers';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 (settle(units): "a count that is not a finite number >= 0 throws a
 // TypeError"). 1e308 was taken; two of them (two processes, or a count read from the request) added up
@@ -10,18 +9,15 @@ import { customer, startRig, type Rig } from './helpers';
 // (settle, requestedUsage) is now at most Number.MAX_SAFE_INTEGER, a report's value within ±that.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let emu: Emulator;
-let client: StiggClient;
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     ['huge-units', 'bystander'].map((id) => customer(id, 'plan-revvenu-basic')),
     {},
     { maxRetries: 0 },
-  );
-  ({ emulator: emu, client } = rig);
-});
-afterAll(() => rig.stop());
+  ),
+);
+const emu = onFirstUse(() => rig.emulator);
+const client = onFirstUse(() => rig.client);
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> =>
   Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { Observable } from 'rxjs';
-import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { RequireFeature, withCustomer } from '../../src/decorators';
-import type { Emulator } from '../../src/emulator';
-import { customer, startRig, type Rig } from '../core/helpers';
+import { customer, startRig } from '../core/helpers';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 (decorators: "a method that throws reports nothing"). docs/decorators.md
 // says decorated methods must return a promise, and the TypeScript signature refuses others, but
@@ -18,18 +17,15 @@ import { customer, startRig, type Rig } from '../core/helpers';
 // released: 0 counted.
 
 const CAMPAIGNS = 'feature-02-campaigns'; // basic plan: 4 a month
-let emu: Emulator;
-let client: StiggClient;
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     ['lazy-gen', 'lazy-obs'].map((id) => customer(id, 'plan-revvenu-basic')),
     {},
     { maxRetries: 0 },
-  );
-  ({ emulator: emu, client } = rig);
-});
-afterAll(() => rig.stop());
+  ),
+);
+const emu = onFirstUse(() => rig.emulator);
+const client = onFirstUse(() => rig.client);
 
 const decorate = RequireFeature(CAMPAIGNS, 2) as unknown as MethodDecorator;
 

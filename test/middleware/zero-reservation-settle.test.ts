@@ -8,12 +8,11 @@ import 'reflect-metadata';
 import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
-import type { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { RequireFeature, withCustomer } from '../../src/decorators';
-import type { Emulator } from '../../src/emulator';
-import { customer, startRig, type Rig } from '../core/helpers';
+import { customer, startRig } from '../core/helpers';
 import * as ex from '../../src/middleware/express';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Adversarial pass 4 on issue 23 (settle(units) reports the actual units). docs/usage.md's streaming
 // route reserves what the client asks for, `requireFeature('ai-tokens', (req) => Number(req.body?.max_tokens
@@ -30,18 +29,15 @@ import * as ex from '../../src/middleware/express';
 // example must not let 0 through (Math.max(1, …)).
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let emu: Emulator;
-let client: StiggClient;
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     ['zero-http', 'zero-dec'].map((id) => customer(id, 'plan-revvenu-basic')),
     {},
     { maxRetries: 0 },
-  );
-  ({ emulator: emu, client } = rig);
-});
-afterAll(() => rig.stop());
+  ),
+);
+const emu = onFirstUse(() => rig.emulator);
+const client = onFirstUse(() => rig.client);
 
 const counted = (id: string): number => emu.stats().usage[`${id}||${TEMPLATES}`] ?? 0;
 

@@ -5,9 +5,9 @@ import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
-import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis } from './helpers';
+import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis, loseEverythingUnder } from './helpers';
 import { forSuite } from '../support/suite';
-import { sleep } from '../support/time';
+import { sleep, waitFor } from '../support/time';
 
 // A Redis without persistence that restarts (or is flushed) loses the outbox and the reservations:
 // usage Stigg had not taken is gone and limits may be exceeded. Nothing brings it back; the app must
@@ -15,15 +15,6 @@ import { sleep } from '../support/time';
 requireRedis();
 
 const FEATURE = 'feature-02-campaigns';
-
-async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (condition()) return true;
-    await sleep(25);
-  }
-  return condition();
-}
 
 function recordingLogger(): Logger & { errors: string[] } {
   const errors: string[] = [];
@@ -145,11 +136,7 @@ test('an onError listener that throws is caught and logged: no unhandled rejecti
   });
   store.onError((error) => told.push(error));
   try {
-    await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
-    await sleep(100);
-    await admin.flushall();
-    await admin.script('FLUSH');
-    await store.reservedUsage('k');
+    await loseEverythingUnder(store, admin);
     expect(await waitFor(() => logger.errors.length > 0, 2_000)).toBe(true);
     expect(logger.errors[0]).toMatch(/onError listener threw.*listener bug/);
     // The listeners after the throwing one still hear of it.

@@ -162,3 +162,21 @@ export function stopRedisServer(server: ChildProcess): Promise<void> {
   server.kill('SIGKILL');
   return exited;
 }
+
+/**
+ * Writes an entry through `store`, then empties its Redis (data and scripts) under the live connection through
+ * `admin`, and has the store use it once more: the loss a FLUSHALL makes, for the store to find.
+ */
+export async function loseEverythingUnder(
+  store: {
+    setEntitlement(key: string, customerId: string, entry: never, ttlMs: number): Promise<unknown>;
+    reservedUsage(key: string): Promise<unknown>;
+  },
+  admin: Redis,
+): Promise<void> {
+  await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await admin.flushall();
+  await admin.script('FLUSH');
+  await store.reservedUsage('k');
+}

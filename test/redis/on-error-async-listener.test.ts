@@ -2,23 +2,14 @@ import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../src/core/types';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
-import { closedPort, requireRedis, startRedisServer, stopRedisServer } from './helpers';
-import { sleep } from '../support/time';
+import { closedPort, requireRedis, startRedisServer, stopRedisServer, loseEverythingUnder } from './helpers';
+import { sleep, waitFor } from '../support/time';
 
 // store.onError(async (error) => { await pager.alert(error) }): an async listener is assignable to
 // `(error) => void`, and the pager failing made a rejected promise nobody handled — an unhandled
 // rejection, a crash on Node >= 15 (1 unhandled before the fix; the sync throw of finding 9 was
 // caught). Its own redis-server: the test flushes it.
 requireRedis();
-
-async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (condition()) return true;
-    await sleep(25);
-  }
-  return condition();
-}
 
 let port: number;
 let server: ChildProcess;
@@ -48,11 +39,7 @@ test('an onError listener returning a rejected promise is caught and logged: no 
   });
   store.onError((error) => told.push(error));
   try {
-    await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
-    await sleep(100);
-    await admin.flushall();
-    await admin.script('FLUSH');
-    await store.reservedUsage('k');
+    await loseEverythingUnder(store, admin);
     expect(await waitFor(() => errors.length > 0, 5_000)).toBe(true);
     expect(errors[0]).toMatch(/onError listener (threw|failed).*pager down/);
     expect(told.some((error) => error instanceof RedisDataLostError)).toBe(true);

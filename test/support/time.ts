@@ -13,3 +13,13 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Polls `condition` every 25 ms for up to `ms`; resolves to whether it came true. */
+export async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (condition()) return true;
+    await sleep(25);
+  }
+  return condition();
+}

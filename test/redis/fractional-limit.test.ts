@@ -1,9 +1,9 @@
-import type Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements, type Entitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { REDIS_URL, requireRedis, redisForSuite } from './helpers';
+import { forSuite } from '../support/suite';
 
 requireRedis();
 
@@ -16,24 +16,15 @@ requireRedis();
 // memory 30 granted, Redis 29. RESERVE now refuses by the same rule.
 
 const TEMPLATES = 'feature-01-templates'; // basic plan: limit 3
-let redis: Redis;
-let prefix: string;
-let emulator: Emulator;
-beforeAll(async () => {
-  redis = await connectRedis();
-  prefix = uniquePrefix();
-  emulator = await startEmulator({
+const { prefix } = redisForSuite();
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: {
       ...defaultCatalog,
       customers: ['tenths-memory', 'tenths-redis'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-basic' }] })),
     },
-  });
-});
-afterAll(async () => {
-  await emulator.stop();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+  }),
+);
 
 test.each([['memory'], ['redis']])('%s: 33 requests of 0.1 at a limit of 3: 30 granted', async (kind) => {
   const client = Stigg.createClient(emulator.apiKey, { apiUrl: emulator.url, maxRetries: 0 });

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import { forSuite } from '../support/suite';
 
 /** Every Redis suite talks to this server: REDIS_URL, else the local default. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -179,4 +180,17 @@ export async function loseEverythingUnder(
   await admin.flushall();
   await admin.script('FLUSH');
   await store.reservedUsage('k');
+}
+
+/**
+ * The suite's Redis connection and a key prefix of its own: connected before the suite, its keys deleted and
+ * the connection closed after it.
+ */
+export function redisForSuite(): { redis: Redis; prefix: string } {
+  const prefix = uniquePrefix();
+  const redis = forSuite(connectRedis, async (connection) => {
+    await deleteKeys(connection, prefix);
+    await connection.quit();
+  });
+  return { redis, prefix };
 }

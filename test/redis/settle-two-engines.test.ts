@@ -1,10 +1,10 @@
-import type Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements, type Entitlements, type Lease, type UsageOverrun } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { REDIS_URL, requireRedis, redisForSuite } from './helpers';
 import { random } from '../support/time';
+import { forSuite } from '../support/suite';
 
 requireRedis();
 
@@ -16,14 +16,9 @@ const CUSTOMER = 'customer-tokens';
 const TOKENS = 'feature-tokens';
 const LIMIT = 20_000;
 
-let redis: Redis;
-let prefix: string;
-let emulator: Emulator;
-
-beforeAll(async () => {
-  redis = await connectRedis();
-  prefix = uniquePrefix();
-  emulator = await startEmulator({
+const { prefix } = redisForSuite();
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: {
       ...defaultCatalog,
       features: [...defaultCatalog.features, { id: TOKENS, displayName: 'Tokens', featureType: 'NUMBER', meterType: 'Incremental' }],
@@ -33,14 +28,8 @@ beforeAll(async () => {
       ],
       customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-tokens' }] }],
     },
-  });
-});
-
-afterAll(async () => {
-  await emulator.stop();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+  }),
+);
 
 function turns(n: number): Promise<void> {
   let p = Promise.resolve();

@@ -1,36 +1,25 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements, type Entitlements } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
 import { RedisStore } from '../../src/redis';
-import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { REDIS_URL, requireRedis, redisForSuite } from './helpers';
 import { sleep } from '../support/time';
+import { forSuite } from '../support/suite';
 
 requireRedis();
 
 const CUSTOMER = 'customer-streaming';
 
-let redis: Redis;
-let prefix: string;
-let emulator: Emulator;
-
-beforeAll(async () => {
-  redis = await connectRedis();
-  prefix = uniquePrefix();
-  emulator = await startEmulator({
+const { prefix } = redisForSuite();
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-});
-
-afterAll(async () => {
-  await emulator.stop();
-  await deleteKeys(redis, prefix);
-  await redis.quit();
-});
+  }),
+);
 
 async function startApp(): Promise<{ entitlements: Entitlements; store: RedisStore; server: http.Server; port: number }> {
   const store = new RedisStore({ redis: REDIS_URL, prefix });

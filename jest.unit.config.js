@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const base = require('./jest.config.js');
 
-const FOLDERS = ['attack', 'bundle', 'conformance', 'edge', 'example', 'nest', 'process', 'readme', 'redis', 'shadow'];
+const FOLDERS = ['bundle', 'conformance', 'edge', 'example', 'nest', 'process', 'readme', 'redis', 'shadow'];
 /**
  * The suites that cost the loop most (measured on 2 cores under load, 2026-12-07): the HTTP
  * tables run on every adapter and framework major, real-timer waits, the emulator served over HTTP.
@@ -21,10 +21,13 @@ const SLOW = [
   'core/check-reports',
   'core/entitlement-set',
   'core/entitlements',
+  'core/fallback-limit-many-keys',
   'core/flapping-refusal',
   'core/health',
   'core/loss-warnings',
   'core/metered-path',
+  'core/outbox-bound-clock',
+  'core/read-bound-never-fails-open',
   'core/stranded-pins',
   'core/usage',
   'core/usage-batching',
@@ -33,13 +36,24 @@ const SLOW = [
   'emulator/customers-subscriptions',
   'emulator/entitlements',
   'emulator/server',
+  'middleware/abandoned-fastify-answer',
+  'middleware/abandoned-handler-lapses',
+  'middleware/abandoned-stream-answer',
   'middleware/after-close',
   'middleware/context',
   'middleware/decisions',
+  'middleware/denial-releases-earlier-gates',
   'middleware/edge',
   'middleware/faults',
+  'middleware/fetch-read-body-fails',
+  'middleware/head-metered',
+  'middleware/hono-body-breaks-before-head',
   'middleware/hono-wait-until',
+  'middleware/koa-body-fails-before-headers',
+  'middleware/late-settle-frameworks',
+  'middleware/ondenied-throws-releases-earlier-gates',
   'middleware/rate-limit-headers',
+  'middleware/settle-after-end',
   'middleware/settlement',
   'middleware/table',
   'middleware/uncalled-factory',

@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, '..');
 const THRESHOLD = 90;
 
 const core = (...names) => names.map((name) => `test/core/${name}.test.ts`);
-const attack = (...names) => names.map((name) => `test/attack/${name}.test.ts`);
+const redis = (...names) => names.map((name) => `test/redis/${name}.test.ts`);
 const middleware = (...names) => names.map((name) => `test/middleware/${name}.test.ts`);
 
 /**
@@ -40,29 +40,30 @@ const TARGETS = [
     file: 'src/core/failure-policy.ts',
     tests: [
       ...core('policies', 'fallback-pins', 'logging', 'entitlements'),
-      ...attack('fallback-limit-late-release', 'settle-fallback-overrun', 'fallback-limit-many-keys', 'read-bound-fail-open'),
+      ...core('fallback-limit-late-release', 'settle-fallback-overrun', 'fallback-limit-many-keys', 'read-bound-never-fails-open'),
       // The only suite that reaches the fleet's total (Store.takeFallback): a unique key prefix, so it may share a Redis.
       'test/redis/fallback-fleet.test.ts',
     ],
   },
-  { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
-  { file: 'src/core/overrun.ts', tests: [...core('settle'), ...attack('settle-overrun-signal', 'settle-fallback-overrun')] },
+  { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...core('unsettled-lease-lapses')] },
+  { file: 'src/core/overrun.ts', tests: [...core('settle'), ...redis('settle-overrun-signal'), ...core('settle-fallback-overrun')] },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },
   { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
   { file: 'src/util/id-table.ts', tests: core('metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
-  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...attack('outbox-bound')] },
+  { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...core('outbox-bound')] },
   {
     file: 'src/core/stranded.ts',
     tests: [
       ...core('stranded-pins', 'usage', 'loss-warnings'),
-      ...attack('commit-after-close', 'redis-commit-outage', 'late-commit-redis'),
+      ...core('commit-after-close'),
+      ...redis('commit-outage', 'late-commit-handed-over'),
     ],
   },
   { file: 'src/core/refusals.ts', tests: core('systemic-refusal', 'usage-buffer-pins', 'flapping-refusal') },
   {
     file: 'src/middleware/settle.ts',
-    tests: [...middleware('settlement'), ...attack('abandoned-stream-answer', 'denied-later-gate-redirect')],
+    tests: [...middleware('settlement'), ...middleware('abandoned-stream-answer', 'denial-releases-earlier-gates')],
   },
 ];
 

@@ -1,4 +1,5 @@
 import type { Catalog, CatalogCustomer, CatalogEntitlement, CatalogPlan, CatalogPromotionalEntitlement } from '../../src/emulator';
+import { random } from '../support/time';
 
 /** The features of the differential suite; f-ghost is in no catalog (FeatureNotFound), f-extra only in promotions. */
 export const FEATURES = ['f-bool', 'f-inc', 'f-flu', 'f-cfg', 'f-enum', 'f-extra', 'f-ghost'] as const;
@@ -16,18 +17,6 @@ export function requestVariants(): readonly Variant[] {
     ...[['a'], ['a', 'b'], ['z'], ['c', 'd']].map((values) => ({ usage: 0, values })),
     { usage: 1, values: ['a'] },
   ];
-}
-
-/** mulberry32: a small seeded generator, so a failing case can be found again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function generateCatalog(seed: number): Catalog {

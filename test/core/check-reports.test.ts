@@ -2,24 +2,23 @@ import express from 'express';
 import type { Decision, Entitlements } from '../../src/core/types';
 import { requireFeature, stigg } from '../../src/middleware/express';
 import { MAX_WAITING_CHECKS } from '../../src/core/check-reports';
-import { customer, startRig, TEMPLATES, ANALYTICS, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES, ANALYTICS } from './helpers';
+import { forSuite } from '../support/suite';
 
 // reportChecks: each decision it covers becomes exactly one reportEntitlementCheckRequested at the
 // emulator (over HTTP), batched: at most one call per second of the engine's clock, never awaited by
 // the check itself. The clock is injected and frozen, so when a call may go is the test's to say.
-let rig: Rig;
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [
       customer('eight', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 8 }] }),
       customer('basic', 'plan-revvenu-basic'),
     ],
     {},
     { maxRetries: 0 },
-  );
-});
-afterAll(() => rig.stop());
+  ),
+);
 beforeEach(() => rig.emulator.reset());
 
 function sleep(ms: number): Promise<void> {

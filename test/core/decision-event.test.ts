@@ -1,18 +1,17 @@
 import type { Decision } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
 // 'decision': one event per decision check() and acquire() return, whatever its source, carrying
 // the decision the caller got (the seam telemetry and check reports hang on).
-let rig: Rig;
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [customer('ten', 'plan-revvenu-essentials', { usage: [{ featureId: TEMPLATES, value: 8 }] }), customer('basic', 'plan-revvenu-basic')],
     {},
     { maxRetries: 0 },
-  );
-});
-afterAll(() => rig.stop());
+  ),
+);
 
 function recorder(): { decisions: Decision[]; listener: (decision: Decision) => void } {
   const decisions: Decision[] = [];

@@ -5,23 +5,14 @@ import { MemoryStore, OutboxFullError } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, uniquePrefix } from '../redis/helpers';
-import { CAMPAIGNS, customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig, TEMPLATES, usageKey, reportsThrough } from './helpers';
+import { forSuite } from '../support/suite';
 
 const HOUR = 60 * 60_000;
-let rig: Rig;
 const opened: Entitlements[] = [];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-type Bulk = EntitlementsUpstream['reportUsageBulk'];
-
-function clientWith(hook: (input: Parameters<Bulk>[0], send: () => ReturnType<Bulk>) => ReturnType<Bulk>): EntitlementsUpstream {
-  return {
-    getEntitlement: (query) => rig.client.getEntitlement(query),
-    reportUsageBulk: (input) => hook(input, () => rig.client.reportUsageBulk(input)),
-  };
 }
 
 function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> & { client?: EntitlementsUpstream }): Entitlements {
@@ -33,18 +24,17 @@ function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> 
 const applied = (customerId: string, featureId = TEMPLATES): number | undefined =>
   rig.emulator.stats().usage[usageKey(customerId, featureId)];
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     ['outage', 'poison', 'internal', 'close-mem', 'close-hang', 'shared', 'late', 'bound'].map((id) => customer(id, 'plan-revvenu-growth')),
     {},
     { maxRetries: 0, timeoutMs: 2000 },
-  );
-});
+  ),
+);
 afterEach(async () => {
   rig.emulator.setFaults({ latencyMs: 0, failureRate: 0 });
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 2000 })));
 });
-afterAll(() => rig.stop());
 
 test('an outage of 30 hours (fake clock) loses no unit: reports are retried until Stigg is back', async () => {
   let now = Date.parse('2026-11-26T00:00:00Z');
@@ -74,7 +64,7 @@ test('a report Stigg keeps failing without saying it is transient is retried, no
   let now = Date.parse('2026-11-26T00:00:00Z');
   let failing = true;
   const dropped: Array<[PendingUsage, Error]> = [];
-  const client = clientWith((input, send) => {
+  const client = reportsThrough(rig, (input, send) => {
     if (failing && input.usages.some((usage) => usage.customerId === 'poison')) {
       // An HTTP-200 answer with an Apollo INTERNAL_SERVER_ERROR, from a client that calls it permanent.
       return Promise.reject(
@@ -105,7 +95,7 @@ test('a report Stigg keeps failing without saying it is transient is retried, no
 
 test('the same failure recovers before maxAgeMs: the report is delivered once Stigg takes it', async () => {
   let failing = true;
-  const client = clientWith((_input, send) =>
+  const client = reportsThrough(rig, (_input, send) =>
     failing
       ? Promise.reject(new StiggGraphQLError('reportUsageBulk', 200, [{ message: 'boom', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]))
       : send(),

@@ -3,13 +3,13 @@
  * every feature; and one customer's misses, answered 429, fall on that customer alone.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import type { Decision, Entitlements } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
 import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, entitlementReads, TEMPLATES } from './helpers';
+import { forwardTo, graphqlUrlOf } from '../support/http';
 
 const TEN = Array.from({ length: 10 }, (_, i) => `feature-x${i}`);
 
@@ -106,20 +106,12 @@ async function rateLimitingProxy(
         }, 20);
         return;
       }
-      void fetch(emulator.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) },
-        body,
-      }).then(
-        async (upstream) => res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text()),
-        () => res.destroy(),
-      );
+      forwardTo(emulator.url, req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await graphqlUrlOf(server);
   return {
-    url: `http://127.0.0.1:${port}/graphql`,
+    url,
     limitedReads: () => limitedReads,
     maxInFlight: () => maxInFlight,
     answered: () => answered,

@@ -4,7 +4,8 @@ import { EntitlementsClosedError, EntitlementUnavailableError } from '../../src/
 import { MemoryStore } from '../../src/core/memory-store';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
 import type { Decision, Entitlements, Lease, Logger } from '../../src/core/types';
-import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, customer, entitlementReads, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, customer, entitlementReads, startRig, TEMPLATES, usageKey } from './helpers';
+import { forSuite } from '../support/suite';
 
 function isThenable(value: unknown): boolean {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -16,10 +17,8 @@ function recordingLogger(): Logger & { warnings: string[]; errors: string[] } {
   return { warnings, errors, warn: (_meta, message) => warnings.push(message), error: (_meta, message) => errors.push(message) };
 }
 
-let rig: Rig;
-
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [
       customer('basic', 'plan-revvenu-basic'),
       customer('growth', 'plan-revvenu-growth'),
@@ -48,12 +47,8 @@ beforeAll(async () => {
     ],
     {},
     { maxRetries: 0, timeoutMs: 2000 },
-  );
-});
-
-afterAll(async () => {
-  await rig.stop();
-});
+  ),
+);
 
 beforeEach(() => {
   rig.emulator.setFaults({ latencyMs: 0, failureRate: 0 });

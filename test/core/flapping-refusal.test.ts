@@ -1,7 +1,7 @@
-import { StiggGraphQLError } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES, usageKey, closedAfterEach, badUserInput } from './helpers';
+import { forSuite } from '../support/suite';
 
 // A Stigg that refuses calls whatever the reports (a flapping deployment: every other reportUsageBulk
 // answered BAD_USER_INPUT) is not a Stigg refusing bad reports. A report refused, then refused again
@@ -9,26 +9,15 @@ import { customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
 // were dropped. Stigg taking a report (or a batch's every report) it had just refused is a refusal
 // it contradicted: for a while no refusal drops anything, and what it refused is tried again later.
 
-let rig: Rig;
-const opened: Entitlements[] = [];
-beforeAll(async () => {
-  rig = await startRig(
+const opened = closedAfterEach({ timeoutMs: 1_000 });
+const rig = forSuite(() =>
+  startRig(
     ['flap', 'flap-bad', 'steady'].map((id) => customer(id, 'plan-revvenu-growth')),
     {},
     { maxRetries: 0 },
-  );
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 1_000 })));
-});
-afterAll(() => rig.stop());
-
+  ),
+);
 const applied = (customerId: string): number => rig.emulator.stats().usage[usageKey(customerId, TEMPLATES)] ?? 0;
-const badUserInput = (): StiggGraphQLError =>
-  new StiggGraphQLError('reportUsageBulk', 200, [
-    { message: 'Variable "$input" got invalid value', extensions: { code: 'BAD_USER_INPUT' } },
-  ]);
-
 /** Stigg (the emulator) refusing a call when `refuses(call)` (1-based), and always a report of customer "nobody". */
 function flapping(refuses: (call: number) => boolean): EntitlementsUpstream {
   let calls = 0;

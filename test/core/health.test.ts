@@ -1,16 +1,13 @@
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import type { Entitlements, UpstreamCall } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
 // health(): a synchronous snapshot for a readiness probe, read from the engine (breaker, store,
 // outbox), and 'upstream:call': one event per call to Stigg with its duration and outcome.
-let rig: Rig;
 let clock = 0;
 
-beforeAll(async () => {
-  rig = await startRig([customer('ten', 'plan-revvenu-essentials')], {}, { maxRetries: 0, timeoutMs: 5_000 });
-});
-afterAll(() => rig.stop());
+const rig = forSuite(() => startRig([customer('ten', 'plan-revvenu-essentials')], {}, { maxRetries: 0, timeoutMs: 5_000 }));
 beforeEach(() => {
   clock = Date.parse('2026-12-07T12:00:00.000Z');
 });

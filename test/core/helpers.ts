@@ -1,6 +1,6 @@
-import { StiggClient } from '../../src/client';
+import { StiggClient, StiggGraphQLError } from '../../src/client';
 import { createEntitlements, type EntitlementsOptions } from '../../src/core/entitlements';
-import type { Entitlements } from '../../src/core/types';
+import type { Entitlements, EntitlementsUpstream } from '../../src/core/types';
 import { defaultCatalog, startEmulator, type Catalog, type CatalogCustomer, type Emulator } from '../../src/emulator';
 
 export const TEMPLATES = 'feature-01-templates';
@@ -57,3 +57,31 @@ export function entitlementReads(emulator: { stats(): { operations: Record<strin
   const { operations } = emulator.stats();
   return (operations['entitlement'] ?? 0) + (operations['entitlementsState'] ?? 0);
 }
+
+type Bulk = EntitlementsUpstream['reportUsageBulk'];
+
+/** The rig's client, its usage reports passed through `hook` (which sends them with send(), or answers itself). */
+export function reportsThrough(
+  rig: Pick<Rig, 'client'>,
+  hook: (input: Parameters<Bulk>[0], send: () => ReturnType<Bulk>) => ReturnType<Bulk>,
+): EntitlementsUpstream {
+  return {
+    getEntitlement: (query) => rig.client.getEntitlement(query),
+    reportUsageBulk: (input) => hook(input, () => rig.client.reportUsageBulk(input)),
+  };
+}
+
+/** The engines a suite opens (pushed here), closed after each test. */
+export function closedAfterEach(options?: { timeoutMs?: number }): Entitlements[] {
+  const opened: Entitlements[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((entitlements) => entitlements.close(options)));
+  });
+  return opened;
+}
+
+/** Stigg refusing a usage report as bad input (GraphQL BAD_USER_INPUT, HTTP 200). */
+export const badUserInput = (): StiggGraphQLError =>
+  new StiggGraphQLError('reportUsageBulk', 200, [
+    { message: 'Variable "$input" got invalid value', extensions: { code: 'BAD_USER_INPUT' } },
+  ]);

@@ -1,20 +1,15 @@
 import { StiggGraphQLError } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { InvalidIdError, MAX_ID_LENGTH, validateId } from '../../src/core/input';
-import type { Entitlements, EntitlementsUpstream } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
+import type { EntitlementsUpstream } from '../../src/core/types';
+import { CAMPAIGNS, customer, startRig, TEMPLATES, closedAfterEach } from './helpers';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
-const opened: Entitlements[] = [];
+const opened = closedAfterEach();
 
-beforeAll(async () => {
-  rig = await startRig([customer('basic', 'plan-revvenu-basic'), customer('other', 'plan-revvenu-basic')], {}, { maxRetries: 0 });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close()));
-});
-afterAll(() => rig.stop());
-
+const rig = forSuite(() =>
+  startRig([customer('basic', 'plan-revvenu-basic'), customer('other', 'plan-revvenu-basic')], {}, { maxRetries: 0 }),
+);
 const HOSTILE = [
   ...[' ', '\u00a0', '\t\n', ' basic', 'basic ', 'a\u001fb', 'a\u0000', 'x'.repeat(MAX_ID_LENGTH + 1), 42, null, {}],
   // Lone surrogates: encoded to UTF-8 (the wire, Redis) they become U+FFFD, so "x\uD800" would be "x\uFFFD"'s key.

@@ -8,12 +8,11 @@ import pino from 'pino';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementUnavailableError } from '../../src/core/errors';
-import type { Entitlements } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig, TEMPLATES, closedAfterEach } from './helpers';
+import { forSuite } from '../support/suite';
 
 const run = promisify(execFile);
-let rig: Rig;
-const opened: Entitlements[] = [];
+const opened = closedAfterEach({ timeoutMs: 200 });
 
 /** A real pino logger writing its JSON lines here. */
 function capturedPino(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -30,14 +29,7 @@ function attempt<T>(call: () => T | Promise<T>): Promise<T> {
   return Promise.resolve().then(call);
 }
 
-beforeAll(async () => {
-  rig = await startRig([customer('logged', 'plan-revvenu-basic')], {}, { maxRetries: 0 });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 200 })));
-});
-afterAll(() => rig.stop());
-
+const rig = forSuite(() => startRig([customer('logged', 'plan-revvenu-basic')], {}, { maxRetries: 0 }));
 test('a rejected API key is logged once at error through pino, with its cause and fix as fields, then rate-limited', async () => {
   const { logger, lines } = capturedPino();
   let now = Date.now();

@@ -2,18 +2,13 @@ import { StiggGraphQLError } from '../../src/client/errors';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { TEMPLATES, customer, startRig, type Rig } from './helpers';
+import { forSuite } from '../support/suite';
 
 // Usage that will not reach Stigg is never lost in silence: with neither a logger nor a listener,
 // 'usage:undelivered' and 'usage:dropped' become process warnings that give the counts.
 
-let rig: Rig;
 let warnings: jest.SpyInstance;
-beforeAll(async () => {
-  rig = await startRig([customer('growth', 'plan-revvenu-growth')]);
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig([customer('growth', 'plan-revvenu-growth')]));
 beforeEach(() => {
   rig.emulator.reset();
   rig.emulator.setFaults({ failureRate: 0 });

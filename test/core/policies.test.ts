@@ -3,9 +3,9 @@ import { EntitlementUnavailableError, statusForReason } from '../../src/core/err
 import { KeyCache } from '../../src/core/key-cache';
 import { MemoryStore } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
-import { ANALYTICS, CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { ANALYTICS, CAMPAIGNS, customer, startRig, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
 const opened: Entitlements[] = [];
 
 function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> & { client?: EntitlementsUpstream } = {}): Entitlements {
@@ -18,18 +18,17 @@ function attempt<T>(call: () => T | Promise<T>): Promise<T> {
   return Promise.resolve().then(call);
 }
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [customer('fb-a', 'plan-revvenu-basic'), customer('fb-b', 'plan-revvenu-basic'), customer('future', 'plan-revvenu-basic')],
     {},
     { maxRetries: 0 },
-  );
-});
+  ),
+);
 afterEach(async () => {
   rig.emulator.setFaults({ failureRate: 0 });
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 500 })));
 });
-afterAll(() => rig.stop());
 
 describe('fallback during an outage', () => {
   test('usageLimit caps the total a key is granted, not each request; released units come back', async () => {

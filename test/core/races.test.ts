@@ -2,9 +2,9 @@ import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream, Lease } from '../../src/core/types';
 import { defaultCatalog, startEmulator } from '../../src/emulator';
-import { CAMPAIGNS, customer, startRig, TEMPLATES, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig, TEMPLATES } from './helpers';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
 const opened: Entitlements[] = [];
 
 function sleep(ms: number): Promise<void> {
@@ -17,8 +17,8 @@ function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> 
   return entitlements;
 }
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     [
       customer('at-three', 'plan-revvenu-basic', { usage: [{ featureId: CAMPAIGNS, value: 3 }] }),
       customer('stream', 'plan-revvenu-basic'),
@@ -26,13 +26,12 @@ beforeAll(async () => {
     ],
     {},
     { maxRetries: 0 },
-  );
-});
+  ),
+);
 afterEach(async () => {
   jest.useRealTimers();
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 2_000 })));
 });
-afterAll(() => rig.stop());
 
 test('invalidate() during a cold fetch: its waiters ask Stigg again rather than reserve against nothing', async () => {
   let release = (): void => {};

@@ -4,20 +4,17 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { EntitlementsClosedError } from '../../src/core/errors';
 import { NotReadyError } from '../../src/core/readiness';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite } from '../support/suite';
 
 // ready(): one cheap read against the real client and emulator over HTTP, and each way it can fail.
-let emulator: Emulator;
 const opened: Entitlements[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: defaultCatalog });
-});
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: defaultCatalog }));
 afterEach(async () => {
   emulator.setFaults({ latencyMs: 0, failureRate: 0 });
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 100 })));
 });
-afterAll(() => emulator.stop());
 
 function gate(apiKey: string, apiUrl: string): Entitlements {
   const entitlements = createEntitlements({ client: new StiggClient({ apiKey, apiUrl, maxRetries: 0 }) });

@@ -1,6 +1,7 @@
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig, closedAfterEach } from './helpers';
+import { forSuite } from '../support/suite';
 
 /*
  * Stigg answers a bulk report with the usage after each report. When a batch is replayed (a lost
@@ -8,19 +9,11 @@ import { CAMPAIGNS, customer, startRig, type Rig } from './helpers';
  * applied answer with the usage of their first application: older, lower values, possibly last in
  * the answer. The cached usage must follow the newest state Stigg reported, not the last row.
  */
-let rig: Rig;
-const opened: Entitlements[] = [];
+const opened = closedAfterEach();
 
-beforeAll(async () => {
-  rig = await startRig([customer('ordered', 'plan-revvenu-growth'), customer('mixed', 'plan-revvenu-growth')], {}, { maxRetries: 0 });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close()));
-});
-afterAll(async () => {
-  await rig.stop();
-});
-
+const rig = forSuite(() =>
+  startRig([customer('ordered', 'plan-revvenu-growth'), customer('mixed', 'plan-revvenu-growth')], {}, { maxRetries: 0 }),
+);
 /** The real client, whose bulk answers come back in reverse order (as a replay can produce them). */
 function reversing(): EntitlementsUpstream {
   return {

@@ -2,7 +2,8 @@
 // out) is asked again, at most twice (test/redis/invalidation-generation-race.test.ts). A store that
 // FAILS is not a refusal: during a store outage each miss must cost one read of Stigg, not three.
 import { MemoryStore } from '../../src/core';
-import { CAMPAIGNS, customer, entitlementReads, startRig, type Rig } from './helpers';
+import { CAMPAIGNS, customer, entitlementReads, startRig } from './helpers';
+import { forSuite } from '../support/suite';
 
 /** A shared-store stand-in (marks, counts unreported usage) whose writes and reads fail: Redis down. */
 class DownCountingStore extends MemoryStore {
@@ -18,11 +19,7 @@ class DownCountingStore extends MemoryStore {
   }
 }
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig([customer('down-store', 'plan-revvenu-growth')]);
-});
-afterAll(() => rig.stop());
+const rig = forSuite(() => startRig([customer('down-store', 'plan-revvenu-growth')]));
 
 test('a store that fails its write is not a refusal: one read of Stigg per miss', async () => {
   const logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,7 +1,8 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type Entitlements, type UsageOverrun } from '../../src/core';
 import type { Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Issue 23: Lease.settle(actualUnits) reports what the work used instead of the reservation.
 // c-basic has 4 campaigns a month.
@@ -9,18 +10,13 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 const CAMPAIGNS = 'feature-02-campaigns';
 const CUSTOMER = 'c-basic';
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }));
 
 let entitlements: Entitlements;
 let warnings: Array<Record<string, unknown>>;

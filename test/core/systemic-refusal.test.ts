@@ -1,32 +1,22 @@
 import { StiggGraphQLError } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
-import { customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { customer, startRig, TEMPLATES, usageKey, closedAfterEach, badUserInput } from './helpers';
+import { forSuite } from '../support/suite';
 
 // Stigg refusing EVERY usage report alike (BAD_USER_INPUT: what a change of an input type would do)
 // is not 200 bad reports: nothing is dropped, delivery is parked and alerts, and everything is
 // delivered once Stigg takes reports again. Only a report refused while others are taken is dropped.
 
-let rig: Rig;
-const opened: Entitlements[] = [];
-beforeAll(async () => {
-  rig = await startRig(
+const opened = closedAfterEach({ timeoutMs: 1_000 });
+const rig = forSuite(() =>
+  startRig(
     ['storm', 'mixed', 'quiet'].map((id) => customer(id, 'plan-revvenu-growth')),
     {},
     { maxRetries: 0 },
-  );
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((entitlements) => entitlements.close({ timeoutMs: 1_000 })));
-});
-afterAll(() => rig.stop());
-
+  ),
+);
 const applied = (customerId: string): number => rig.emulator.stats().usage[usageKey(customerId, TEMPLATES)] ?? 0;
-const badUserInput = (): StiggGraphQLError =>
-  new StiggGraphQLError('reportUsageBulk', 200, [
-    { message: 'Variable "$input" got invalid value', extensions: { code: 'BAD_USER_INPUT' } },
-  ]);
-
 /** Stigg (the emulator) behind a switch: while `refusing()`, every reportUsageBulk is refused with BAD_USER_INPUT. */
 function switchable(refusing: () => boolean, calls: { count: number }): EntitlementsUpstream {
   return {

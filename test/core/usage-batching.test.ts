@@ -1,5 +1,6 @@
 import type { Entitlements } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, usageKey, type Rig } from './helpers';
+import { CAMPAIGNS, customer, startRig, usageKey } from './helpers';
+import { forSuite } from '../support/suite';
 
 const CUSTOMERS = Array.from({ length: 500 }, (_, i) => `stream-${i}`);
 
@@ -7,15 +8,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-let rig: Rig;
-
-beforeAll(async () => {
-  rig = await startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')));
-});
-
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig(CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth'))));
 
 const bulkCalls = () => rig.emulator.stats().operations['reportUsageBulk'] ?? 0;
 const applied = (customerId: string) => rig.emulator.stats().usage[usageKey(customerId, CAMPAIGNS)] ?? 0;

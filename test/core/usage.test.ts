@@ -2,6 +2,7 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { MemoryStore } from '../../src/core/memory-store';
 import type { Entitlements, EntitlementsUpstream, Lease, PendingUsage } from '../../src/core/types';
 import { CAMPAIGNS, customer, startRig, TEMPLATES, usageKey, type Rig } from './helpers';
+import { forSuite } from '../support/suite';
 
 type BulkInput = Parameters<EntitlementsUpstream['reportUsageBulk']>[0];
 
@@ -31,7 +32,6 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
   }
 }
 
-let rig: Rig;
 const opened: Entitlements[] = [];
 
 function make(options: Omit<Parameters<typeof createEntitlements>[0], 'client'> & { client?: EntitlementsUpstream } = {}): Entitlements {
@@ -49,23 +49,19 @@ async function grant(entitlements: Entitlements, customerId: string, units = 1, 
 const bulkCalls = () => rig.emulator.stats().operations['reportUsageBulk'] ?? 0;
 const applied = (customerId: string, featureId = TEMPLATES) => rig.emulator.stats().usage[usageKey(customerId, featureId)];
 
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     ['batch', 'interval', 'closing', 'lost', 'bad-mix', 'exhaust', 'serial', 'faulty', 'meter'].map((id) =>
       customer(id, 'plan-revvenu-growth'),
     ),
     {},
     { maxRetries: 0, timeoutMs: 2000 },
-  );
-});
+  ),
+);
 
 afterEach(async () => {
   rig.emulator.setFaults({ latencyMs: 0, failureRate: 0 });
   await Promise.all(opened.splice(0).map((entitlements) => entitlements.close()));
-});
-
-afterAll(async () => {
-  await rig.stop();
 });
 
 test('a full batch is sent at once, one reportUsageBulk per batch', async () => {

@@ -8,8 +8,9 @@ import * as ex from '../../src/middleware/express';
 import * as ko from '../../src/middleware/koa';
 import type { Entitlements } from '../../src/core/types';
 import { ReportUsage, RequireFeature } from '../../src/decorators';
-import { CAMPAIGNS, startRig, type Rig } from './rig';
+import { CAMPAIGNS, startRig } from './rig';
 import { MAX_ID_LENGTH } from '../../src/core/input';
+import { forSuite } from '../support/suite';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;
@@ -82,15 +83,9 @@ const frameworks: Array<[string, (service: CampaignService, entitlements: Entitl
   ['koa 2', (s, e) => koaApp(Koa2, s, e)],
 ];
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
+const rig = forSuite(() => startRig());
 afterEach(async () => {
   await rig.next();
-});
-afterAll(async () => {
-  await rig.stop();
 });
 
 describe.each(frameworks)('%s: a decorated service called from a route', (_name, makeApp) => {

@@ -1,19 +1,14 @@
 import 'reflect-metadata';
 import { EntitlementDeniedError, EntitlementUnavailableError } from '../../src/core/errors';
 import { InvalidUsageError, MissingCustomerError, ReportUsage, RequireFeature, withCustomer } from '../../src/decorators';
-import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, TEMPLATES, startRig, type Rig } from './rig';
+import { ANALYTICS, CAMPAIGNS, CUSTOM_DOMAIN, TEMPLATES, startRig } from './rig';
 import { loadStandard } from './tc39';
 import { MAX_ID_LENGTH } from '../../src/core/input';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
+const rig = forSuite(() => startRig());
 afterEach(async () => {
   await rig.next();
-});
-afterAll(async () => {
-  await rig.stop();
 });
 
 function as<T>(customerId: string, fn: () => T): T {

@@ -1,19 +1,14 @@
 import 'reflect-metadata';
 import { InvalidUsageError, RequireFeature, withCustomer } from '../../src/decorators';
-import { CAMPAIGNS, startRig, type Rig } from './rig';
+import { CAMPAIGNS, startRig } from './rig';
+import { forSuite } from '../support/suite';
 
 // Issue 23: @RequireFeature(featureId, reserve, { settle: (result, ...args) => units }) reports what
 // the call used. c-basic has 4 campaigns a month.
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
+const rig = forSuite(() => startRig());
 afterEach(async () => {
   await rig.next();
-});
-afterAll(async () => {
-  await rig.stop();
 });
 
 function as<T>(fn: () => T): T {

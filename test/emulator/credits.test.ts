@@ -1,6 +1,7 @@
 import Stigg from '@stigg/node-server-sdk';
 import { StiggClient, StiggGraphQLError } from '../../src/client';
-import { defaultCatalog, startEmulator, validateCatalog, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, validateCatalog, type Catalog } from '../../src/emulator';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Credits in the emulator (issue 31, the wire): our client and Stigg's own node SDK against the
 // emulator over HTTP. Burn order, idempotency, overdraft, expiry and voids as Stigg documents them.
@@ -19,17 +20,12 @@ const catalog: Catalog = {
 };
 
 let now = START;
-let emulator: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog, now: () => now });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
+const emulator = forSuite(() => startEmulator({ port: 0, catalog, now: () => now }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 beforeEach(() => {
   now = START;
   emulator.reset();
 });
-afterAll(() => emulator.stop());
 
 const balanceOf = async (customerId: string) =>
   (await client.getCreditBalance({ customerId, currencyId: CREDITS })).balances[0] ?? {

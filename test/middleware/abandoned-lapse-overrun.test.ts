@@ -12,7 +12,7 @@ import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from '../redis/h
 import { close, deferred, listen } from './harness';
 import { rawPost } from './hangup';
 
-// Issue 23, adversarial pass (was test/attack/repro/abandoned-slow-handler-past-limit.repro.ts): a
+// Issue 23, adversarial pass (once the repro abandoned-slow-handler-past-limit): a
 // lease whose client left mid-work is no longer renewed (so a handler that gives up with its client
 // does not lock the customer out until reservationMaxMs), and lapses after reservationTtlMs. A
 // handler that does NOT stop with its client and works past that commits after its room was

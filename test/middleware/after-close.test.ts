@@ -8,9 +8,10 @@ import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
 import { RequireFeature, withCustomer } from '../../src/decorators';
 import { EntitlementsClosedError } from '../../src/core/errors';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import { CUSTOMER_HEADER, adapters, close } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // After entitlements.close() (a process shutting down), a gated request answers 503 problem+json
 // with Retry-After on every adapter and through the decorators: never a 500 or an HTML error page.
@@ -18,19 +19,14 @@ import { CUSTOMER_HEADER, adapters, close } from './harness';
 const TEMPLATES = 'feature-01-templates';
 const PROBLEM = /^application\/problem\+json/;
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 beforeEach(() => emu.reset());
-afterAll(async () => {
-  await emu.stop();
-});
 
 function expectClosedProblem(response: request.Response, featureId: string): void {
   expect(response.status).toBe(503);

@@ -3,9 +3,10 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
 import { CUSTOMER_HEADER, adapters, close } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Stigg's decision rules through every adapter: ENUM values asked per route (a list, or a function of
 // the request), and a soft limit granted past its limit and still reported.
@@ -35,15 +36,8 @@ const catalog: Catalog = {
   customers: [{ id: 'cust-ai', subscriptions: [{ planId: 'plan-ai' }] }],
 };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 describe.each(adapters)('$name: Stigg decision rules through requireFeature', (adapter) => {
   let entitlements: Entitlements;

@@ -199,7 +199,7 @@ describe.each(chains)('$name: adapter edge cases', (adapter) => {
     });
     await request(app.server).post('/metered').set(CUSTOMER_HEADER, 'c1').expect(200);
     await new Promise((r) => setImmediate(r));
-    // Released, a completed answer's work was free (test/attack/report-when-fails.test.ts).
+    // Released, a completed answer's work was free (test/middleware/report-when-fails.test.ts).
     expect(fake.settled).toEqual([{ featureId: 'f-metered', how: 'commit' }]);
     expect(logger.errorsLogged).toHaveLength(1);
     expect(String(logger.errorsLogged[0]![1])).toMatch(/reportWhen failed/);

@@ -6,10 +6,11 @@ import { createEntitlements } from '../../src/core';
 import { EntitlementDeniedError } from '../../src/core/errors';
 import { MAX_ID_LENGTH } from '../../src/core/input';
 import type { CheckInput, Entitlements, Lease, Logger, MaybePromise } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
 import { FakeEntitlements } from './fake';
 import { CUSTOMER_HEADER, adapters, close, deferred, listen, type BuildOptions, type RouteSpec } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Hostile input and faults, as a second table over every adapter of the harness (issue 12: 1, 8, 18,
 // 19; issue 13: 5), with the real core talking to the emulator over loopback HTTP.
@@ -26,15 +27,8 @@ const catalog: Catalog = {
   ],
 };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 function usage(customerId: string, featureId: string, resourceId = ''): number {
   return emu.stats().usage[`${customerId}|${resourceId}|${featureId}`] ?? 0;
@@ -107,6 +101,15 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
   async function expectFullQuota(server: http.Server, customer = 'cust-basic'): Promise<void> {
     for (let i = 0; i < 3; i += 1) await request(server).post('/templates').set(CUSTOMER_HEADER, customer).expect(200);
     await request(server).post('/templates').set(CUSTOMER_HEADER, customer).expect(402);
+  }
+
+  /** A request given up before its handler: the handler never ran, nothing was counted, cust-basic's quota is whole. */
+  async function expectNothingDone(app: { server: http.Server; runs: Map<string, number> }, path: string): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(app.runs.get(path)).toBeUndefined();
+    await entitlements.flush();
+    expect(usage('cust-basic', TEMPLATES)).toBe(0);
+    await expectFullQuota(app.server);
   }
 
   describe('ids (12.1): checked before any work', () => {
@@ -201,11 +204,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       });
       await disconnectDuring(app, '/templates', arrived.promise);
       gate.resolve();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(app.runs.get('/templates')).toBeUndefined();
-      await entitlements.flush();
-      expect(usage('cust-basic', TEMPLATES)).toBe(0);
-      await expectFullQuota(app.server);
+      await expectNothingDone(app, '/templates');
     });
 
     test('while Stigg is answering the entitlement check', async () => {
@@ -223,11 +222,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       const app = build({ entitlements: slow });
       await disconnectDuring(app, '/templates', arrived.promise);
       gate.resolve();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(app.runs.get('/templates')).toBeUndefined();
-      await entitlements.flush();
-      expect(usage('cust-basic', TEMPLATES)).toBe(0);
-      await expectFullQuota(app.server);
+      await expectNothingDone(app, '/templates');
     });
 
     // On Nest the second requirement (a usage function of the request) is decided by the method's
@@ -343,11 +338,7 @@ describe.each(adapters)('$name: hostile input and faults', (adapter) => {
       });
       await entitlements.check({ customerId: 'cust-basic', featureId: TEMPLATES }); // warm: the decision then comes before 'close'
       await request(app.server).post('/timed-out').set(CUSTOMER_HEADER, 'cust-basic').set('x-wait', '1').expect(503);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(app.runs.get('/timed-out')).toBeUndefined();
-      await entitlements.flush();
-      expect(usage('cust-basic', TEMPLATES)).toBe(0);
-      await expectFullQuota(app.server);
+      await expectNothingDone(app, '/timed-out');
     });
 
     test('a request whose client left before requireFeature ran is not checked at all', async () => {

@@ -15,6 +15,7 @@ import { nestAdapter } from './adapters/nest';
 import { nextAdapter } from './adapters/next';
 import { valuesFor } from './values';
 import { STREAM_FIRST, STREAM_LAST } from './stream';
+import { plainRouteOptions, plainStiggOptions } from './plain-options';
 
 export { STREAM_FIRST, STREAM_LAST } from './stream';
 
@@ -143,11 +144,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
             entitlements: options.entitlements,
             customer: (req) => (s.customer ?? defaultCustomer)(view(req)),
             ...(s.resource ? { resource: (req: Request) => s.resource!(view(req)) } : {}),
-            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-            ...(s.logger ? { logger: s.logger } : {}),
+            ...plainStiggOptions(s),
             ...(onDenied
               ? {
                   onDenied: (d: Decision, req: Request, res: Response) => {
@@ -166,10 +163,7 @@ function expressAdapter(name: string, factory: typeof express5): Adapter {
           const routeOptions: ex.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (req: Request) => o.resource!(view(req)) } : {}),
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (req: Request) => view(req)) } : {}),
-            ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
-            ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.mode ? { mode: o.mode } : {}),
-            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
+            ...plainRouteOptions(o),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, req: Request, res: Response) => {
@@ -275,11 +269,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
             entitlements: options.entitlements,
             customer: (ctx) => (s.customer ?? defaultCustomer)(view(ctx)),
             ...(s.resource ? { resource: (ctx: Context) => s.resource!(view(ctx)) } : {}),
-            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-            ...(s.logger ? { logger: s.logger } : {}),
+            ...plainStiggOptions(s),
             ...(onDenied
               ? {
                   onDenied: (d: Decision, ctx: Context) => {
@@ -307,10 +297,7 @@ function koaAdapter(name: string, Factory: typeof Koa): Adapter {
           const routeOptions: ko.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (ctx: Context) => o.resource!(view(ctx)) } : {}),
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (ctx: Context) => view(ctx)) } : {}),
-            ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
-            ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.mode ? { mode: o.mode } : {}),
-            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
+            ...plainRouteOptions(o),
             ...(o.onDenied
               ? {
                   onDenied: (d: Decision, ctx: Context) => {

@@ -3,9 +3,10 @@ import { stream } from 'hono/streaming';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as ho from '../../src/middleware/hono';
 import type { OnAbort } from '../../src/middleware/options';
+import { forSuite } from '../support/suite';
 
 // Issue 23 on the Fetch host: the streaming route of docs/usage.md (reserve max_tokens, settle the final
 // usage frame from inside the stream) written with Hono's streaming helper, which returns the Response at
@@ -16,14 +17,8 @@ const CAMPAIGNS = 'feature-02-campaigns'; // 100 a month on plan-revvenu-growth
 const CUSTOMER = 'cust-growth';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-growth' }] }] };
 
-let emu: Emulator;
 let real: Entitlements;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
 beforeEach(() => {
   emu.reset();
   real = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }) });

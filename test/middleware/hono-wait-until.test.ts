@@ -2,30 +2,27 @@ import { Hono } from 'hono';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements, Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { requireFeature, stigg } from '../../src/middleware/hono';
+import { forSuite } from '../support/suite';
 
 // Where the runtime passes an execution context (Workers), a request that commits usage hands its
 // delivery to waitUntil; the periodic flush is an hour away here, so only waitUntil can deliver.
 
 const TEMPLATES = 'feature-01-templates';
-let emu: Emulator;
 let entitlements: Entitlements;
 const errors: unknown[][] = [];
 const logger: Logger = { warn: () => {}, error: (...args: unknown[]) => void errors.push(args) };
 
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
       customers: [{ id: 'cust-basic', subscriptions: [{ planId: 'plan-revvenu-basic' }] }],
     },
-  });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+  }),
+);
 beforeEach(() => {
   emu.reset();
   errors.length = 0;

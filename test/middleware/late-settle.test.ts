@@ -2,44 +2,17 @@ import http from 'node:http';
 import express from 'express';
 import Fastify from 'fastify';
 import request from 'supertest';
-import { StiggClient } from '../../src/client';
-import { createEntitlements, type Entitlements, type Logger } from '../../src/core';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import * as fa from '../../src/middleware/fastify';
+import { TEMPLATES, lateSettleSuite } from './late-settle-suite';
 
 // settle(units) before the response ends reports those units; once the handler ended the response
 // (res.json, reply.send) it comes too late: the completed answer settled the request (the
-// reservation), whatever the client's reading speed (test/attack/settle-after-end-read-speed.test.ts),
+// reservation), whatever the client's reading speed (test/middleware/settle-after-end.test.ts),
 // and a warning says so once per feature.
 
-const TEMPLATES = 'feature-01-templates'; // plan-revvenu-essentials: 10 a month
 const CUSTOMER = 'late-settle';
-let emu: Emulator;
-let entitlements: Entitlements;
-const warnings: string[] = [];
-const logger: Logger = {
-  debug() {},
-  info() {},
-  warn: (_meta: unknown, message?: string) => void warnings.push(String(message)),
-  error() {},
-};
-
-beforeAll(async () => {
-  emu = await startEmulator({
-    port: 0,
-    catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-essentials' }] }] },
-  });
-  entitlements = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url, maxRetries: 0 }), logger });
-});
-afterAll(async () => {
-  await entitlements.close();
-  await emu.stop();
-});
-beforeEach(() => {
-  emu.reset();
-  warnings.length = 0;
-});
+const { emu, entitlements, warnings, logger } = lateSettleSuite(CUSTOMER);
 
 async function counted(): Promise<number> {
   await entitlements.flush();

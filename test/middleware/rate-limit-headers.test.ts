@@ -3,8 +3,9 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, close, type Adapter, type BuildOptions, type Gate } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Opt-in IETF RateLimit fields (issue 27): on every adapter, the same fields for the same decisions;
 // none unless asked for. plan-revvenu-basic: 3 templates (no reset), 4 campaigns a month, no analytics.
@@ -17,13 +18,8 @@ const MONTH_S = 31 * 86_400;
 
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(() => emu.stop());
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 /** RateLimit's policy, remaining units and seconds to the reset (absent: no reset), read back from the field. */
 function parse(field: unknown): { policy: string; r: number; t: number | undefined } | undefined {

@@ -3,9 +3,10 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { CUSTOMER_HEADER, STREAM_FIRST, adapters, close, deferred, type Adapter, type BuildOptions, type HandlerSpec } from './harness';
 import { rawPost, watched } from './hangup';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Issue 23: usage follows the work, on every adapter, by the one rule of src/middleware/settle.ts.
 // Every hang-up is triggered by an event (the handler started, the first chunk arrived), never a timer.
@@ -15,15 +16,8 @@ const CUSTOMER = 'cust-basic';
 
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 function reported(): number {
   return emu.stats().usage[`${CUSTOMER}||${TEMPLATES}`] ?? 0;

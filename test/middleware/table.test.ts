@@ -5,9 +5,10 @@ import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import { EntitlementDeniedError, EntitlementUnavailableError } from '../../src/core/errors';
 import type { AccessDeniedReason, Entitlements, Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import { PROBLEM_TYPE_PREFIX } from '../../src/middleware/problem';
 import { CUSTOMER_HEADER, adapters, close, deferred, listen, type BuildOptions, type HandlerSpec, type RouteSpec } from './harness';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // One table of HTTP cases, run against every adapter of the harness (./harness.ts), with the real core
 // (createEntitlements) talking to the emulator over loopback HTTP.
@@ -29,15 +30,8 @@ const catalog: Catalog = {
   ],
 };
 
-let emu: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-  client = new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }));
 
 function usage(customerId: string, featureId: string, resourceId = ''): number {
   return emu.stats().usage[`${customerId}|${resourceId}|${featureId}`] ?? 0;

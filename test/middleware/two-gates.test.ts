@@ -6,9 +6,10 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Decision, Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Catalog, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator, type Catalog } from '../../src/emulator';
 import * as ex from '../../src/middleware/express';
 import * as ho from '../../src/middleware/hono';
+import { forSuite } from '../support/suite';
 
 // Issue 26: two gates for one feature on one request (a router-level requireFeature and the route's own)
 // reserve once. The later gate is let through on the earlier one's grant and reserves nothing more;
@@ -18,14 +19,8 @@ const TEMPLATES = 'feature-01-templates'; // 3 a month on plan-revvenu-basic
 const CUSTOMER = 'cust-basic';
 const catalog: Catalog = { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-basic' }] }] };
 
-let emu: Emulator;
 let entitlements: Entitlements;
-beforeAll(async () => {
-  emu = await startEmulator({ port: 0, catalog });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+const emu = forSuite(() => startEmulator({ port: 0, catalog }));
 beforeEach(() => {
   emu.reset();
   entitlements = createEntitlements({ client: new StiggClient({ apiKey: emu.apiKey, apiUrl: emu.url }) });

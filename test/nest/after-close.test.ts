@@ -3,19 +3,14 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createEntitlements } from 'stigg-gate';
 import { StiggModule } from 'stigg-gate/nest';
-import { ANALYTICS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, TEMPLATES, startRig } from '../decorators/rig';
 import { GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
+import { forSuite } from '../support/suite';
 
 // After entitlements.close() (the app shutting down), the guard and decorated service methods
 // answer 503 problem+json with Retry-After, as the other adapters do: never a 500.
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s after close()', (platform) => {
   let app: INestApplication;

@@ -18,16 +18,11 @@ import { createEntitlements } from 'stigg-gate';
 import type { Logger } from 'stigg-gate';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
-import { TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { TEMPLATES, startRig } from '../decorators/rig';
 import { GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 beforeEach(async () => {
   runs.clear();
   await rig.next();

@@ -4,21 +4,16 @@ import { Controller, Post, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
-import { TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { TEMPLATES, startRig } from '../decorators/rig';
 import { rawPost, watched } from '../middleware/hangup';
 import { deferred } from '../middleware/harness';
 import { createApp, customerFromHeader, platforms } from './app';
+import { forSuite } from '../support/suite';
 
 // Issue 23 on Nest (the guard + interceptor, same rule as the middleware): a client that hangs up
 // after the grant is charged for the work its handler did. c-basic has 3 templates.
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 beforeEach(async () => {
   await rig.next();
 });

@@ -2,18 +2,13 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { StiggModule } from 'stigg-gate/nest';
-import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig } from '../decorators/rig';
 import { CatchEverythingFilter, GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
+import { forSuite } from '../support/suite';
 
 const PROBLEM = /^application\/problem\+json/;
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
   let app: INestApplication;

@@ -16,16 +16,11 @@ import request from 'supertest';
 import { StiggClient, type Entitlements } from 'stigg-gate';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { STIGG_ENTITLEMENTS, StiggGuard, StiggModule } from 'stigg-gate/nest';
-import { ANALYTICS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, TEMPLATES, startRig } from '../decorators/rig';
 import { GatedController, ReportService, createApp, customerFromHeader, platforms, runs } from './app';
+import { forSuite } from '../support/suite';
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 beforeEach(async () => {
   runs.clear();
   await rig.next();

@@ -15,8 +15,9 @@ import request from 'supertest';
 import type { Logger } from 'stigg-gate';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { EntitlementDecision, SkipEntitlements, StiggModule, type Decision, type StiggModuleOptions } from 'stigg-gate/nest';
-import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig } from '../decorators/rig';
 import { createApp, customerFromHeader, platforms, runs } from './app';
+import { forSuite } from '../support/suite';
 
 /*
  * What the other adapters do, on Nest: a usage function failing on the request is a 400, a denial can
@@ -179,13 +180,7 @@ class HouseStyleFilter implements ExceptionFilter {
   }
 }
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('Nest parity on %s', (platform) => {
   let app: INestApplication | undefined;

@@ -4,8 +4,9 @@ import { Controller, Get, Post, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
-import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, CAMPAIGNS, TEMPLATES, startRig } from '../decorators/rig';
 import { createApp, customerFromHeader, platforms } from './app';
+import { forSuite } from '../support/suite';
 
 // Opt-in IETF RateLimit fields on Nest (issue 27): the same fields as on the other adapters
 // (test/middleware/rate-limit-headers.test.ts), for the routes the guard checks, on both platforms.
@@ -40,13 +41,7 @@ function parse(field: unknown): { policy: string; r: number; t: number | undefin
   return match === null ? undefined : { policy: match[1]!, r: Number(match[2]), t: match[3] === undefined ? undefined : Number(match[3]) };
 }
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s: RateLimit fields (opt-in)', (platform) => {
   let app: INestApplication | undefined;

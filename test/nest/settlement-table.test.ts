@@ -6,10 +6,11 @@ import request from 'supertest';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
 import type { OnAbort } from '../../src/middleware/gate';
-import { TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { TEMPLATES, startRig } from '../decorators/rig';
 import { rawPost, watched } from '../middleware/hangup';
 import { deferred } from '../middleware/harness';
 import { createApp, customerFromHeader, platforms } from './app';
+import { forSuite } from '../support/suite';
 
 // Issue 23's settlement table (test/middleware/settlement.test.ts) on Nest, on both platforms: the
 // same cases, the same units reported. c-basic has 3 templates; each case reserves 1. Every hang-up
@@ -212,13 +213,7 @@ const cases: Array<{ name: string; units: number; runs: 0 | 1; run: (start: Star
   })),
 ];
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s: the settlement table of every adapter (issue 23)', (platform) => {
   let app: INestApplication | undefined;

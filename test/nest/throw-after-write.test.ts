@@ -5,10 +5,11 @@ import { Controller, Post, Res, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
-import { TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { TEMPLATES, startRig } from '../decorators/rig';
 import { createApp, customerFromHeader } from './app';
+import { forSuite } from '../support/suite';
 
-// The rule of the other adapters (test/attack/koa-throw-after-write.test.ts) on Nest: a handler that
+// The rule of the other adapters (test/middleware/throw-after-write.test.ts) on Nest: a handler that
 // writes to the response itself (server-sent events through @Res()) and then throws is settled by
 // what it sent — cut short: onAbort (default commit, 1 unit); ended: its status. It was released (0).
 
@@ -33,18 +34,12 @@ class SseController {
   }
 }
 
-let rig: Rig;
 let app: INestApplication | undefined;
-beforeAll(async () => {
-  rig = await startRig();
-});
+const rig = forSuite(() => startRig());
 afterEach(async () => {
   await app?.close();
   app = undefined;
   await rig.next();
-});
-afterAll(async () => {
-  await rig.stop();
 });
 
 test.each([

@@ -4,8 +4,9 @@ import { Controller, Inject, Post, Req, Res, type INestApplication } from '@nest
 import request from 'supertest';
 import { STIGG_ENTITLEMENTS, SkipEntitlements, StiggModule, stiggWebhook } from 'stigg-gate/nest';
 import type { Entitlements } from '../../src/core/types';
-import { startRig, type Rig } from '../decorators/rig';
+import { startRig } from '../decorators/rig';
 import { createApp, customerFromHeader, platforms } from './app';
+import { forSuite } from '../support/suite';
 
 // stigg-gate/nest's stiggWebhook (issue 24: every adapter exports one), on both platforms: the
 // secret before the body, the customer invalidated, problems for the rest, as the other adapters.
@@ -35,13 +36,7 @@ class WebhookController {
   }
 }
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s: stiggWebhook', (platform) => {
   let app: INestApplication | undefined;

@@ -3,10 +3,11 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Decision } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { instrument } from '../../src/otel';
 import { CUSTOMER_HEADER, adapters, close, type Adapter, type RouteSpec } from '../middleware/harness';
 import { telemetry, valueOf, type Telemetry } from './helpers';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Issue 27: every decision of the shared HTTP cases yields exactly one feature_flag.evaluation
 // event, with the documented attributes, on every adapter of the harness (Express 4/5, Koa 2/3,
@@ -16,10 +17,8 @@ const TEMPLATES = 'feature-01-templates';
 const CAMPAIGNS = 'feature-02-campaigns';
 const ANALYTICS = 'feature-04-analytics';
 
-let emulator: Emulator;
-let client: StiggClient;
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
@@ -29,10 +28,9 @@ beforeAll(async () => {
         { id: 'cust-none' },
       ],
     },
-  });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 
 const routes: RouteSpec[] = [
   { method: 'post', path: '/templates', gates: [{ featureId: TEMPLATES, usage: 1 }] },

@@ -5,22 +5,21 @@ import request from 'supertest';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Decision, Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
 import { instrument } from '../../src/otel';
 import { telemetry, valueOf, type Telemetry } from './helpers';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // stigg-gate/otel against the OTel SDK's in-memory exporters: one feature_flag.evaluation event per
 // decision (on the active span, else on a short span of its own), and the decisions counter.
 const TEMPLATES = 'feature-01-templates';
 const ANALYTICS = 'feature-04-analytics';
-let emulator: Emulator;
-let client: StiggClient;
 let otel: Telemetry;
 const cleanups: Array<() => unknown> = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: {
       ...defaultCatalog,
@@ -30,10 +29,9 @@ beforeAll(async () => {
         { id: 'cust-none' },
       ],
     },
-  });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+  }),
+);
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 beforeEach(() => {
   otel = telemetry();
 });

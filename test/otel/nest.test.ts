@@ -6,9 +6,10 @@ import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggModule } from 'stigg-gate/nest';
 import type { Decision } from '../../src/core/types';
 import { instrument } from '../../src/otel';
-import { ANALYTICS, TEMPLATES, startRig, type Rig } from '../decorators/rig';
+import { ANALYTICS, TEMPLATES, startRig } from '../decorators/rig';
 import { createApp, customerFromHeader, platforms } from '../nest/app';
 import { telemetry, valueOf, type Telemetry } from './helpers';
+import { forSuite } from '../support/suite';
 
 // Issue 27 on Nest, both platforms: exactly one feature_flag.evaluation event per decision of the
 // guard, with the decision's attributes (test/otel/adapters.test.ts does the other adapters).
@@ -28,13 +29,7 @@ class GatedController {
   }
 }
 
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig();
-});
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = forSuite(() => startRig());
 
 describe.each(platforms)('stigg-gate/nest on %s', (platform) => {
   let otel: Telemetry;

@@ -1,22 +1,19 @@
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import type { Entitlements, PendingUsage } from '../../src/core/types';
 import { instrument } from '../../src/otel';
-import { customer, startRig, TEMPLATES, type Rig } from '../core/helpers';
+import { customer, startRig, TEMPLATES } from '../core/helpers';
 import { telemetry, valueOf, type Telemetry } from './helpers';
+import { forSuite } from '../support/suite';
 
 // The pipeline's metrics with the SDK's in-memory metric exporter: a 60 s outage on the injected
 // clock (the breaker gauge opens, the outbox's oldest-age gauge rises, both recover), latency and
 // errors per call, cache hits and misses, and usage units delivered, dropped and undelivered.
 const CAMPAIGNS = 'feature-02-campaigns';
-let rig: Rig;
 let otel: Telemetry;
 let clock = 0;
 const quiet = { warn: () => undefined, error: () => undefined };
 
-beforeAll(async () => {
-  rig = await startRig([customer('ten', 'plan-revvenu-growth')], {}, { maxRetries: 0, timeoutMs: 5_000 });
-});
-afterAll(() => rig.stop());
+const rig = forSuite(() => startRig([customer('ten', 'plan-revvenu-growth')], {}, { maxRetries: 0, timeoutMs: 5_000 }));
 beforeEach(() => {
   otel = telemetry();
   clock = Date.parse('2026-12-07T12:00:00.000Z');

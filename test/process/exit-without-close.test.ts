@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite } from '../support/suite';
 import { runScript } from './script';
 
 // A job or script that ends without close() delivers its usage before the process exits (the
@@ -18,17 +19,13 @@ function nightlyJobExample(): string {
   return block;
 }
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'cust-job', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
+  }),
+);
 beforeEach(() => emu.reset());
-afterAll(async () => {
-  await emu.stop();
-});
 
 function env(): Record<string, string> {
   return { STIGG_SERVER_API_KEY: emu.apiKey, STIGG_API_URL: emu.url };

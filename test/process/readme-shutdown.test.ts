@@ -2,8 +2,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { runScript } from './script';
+import { forSuite } from '../support/suite';
 
 // The README's first snippet, run as a server: on SIGTERM it stops accepting connections, lets the
 // request in flight finish, delivers the usage and exits within close()'s timeoutMs (+ 1 s).
@@ -18,16 +19,12 @@ function readmeSnippet(): string {
   return block;
 }
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'cust-readme', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+  }),
+);
 
 /** Resolves once nothing listens on `port` any more (the server stopped accepting connections). */
 async function refused(port: number): Promise<void> {

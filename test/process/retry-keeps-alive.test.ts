@@ -1,4 +1,5 @@
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
+import { forSuite } from '../support/suite';
 import { runScript } from './script';
 
 // While a flush() is waited for, the delay before a delivery is retried holds the process open. A
@@ -11,16 +12,12 @@ import { runScript } from './script';
 
 const CAMPAIGNS = 'feature-02-campaigns';
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({
+const emu = forSuite(() =>
+  startEmulator({
     port: 0,
     catalog: { ...defaultCatalog, customers: [{ id: 'cust-retry', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
-afterAll(async () => {
-  await emu.stop();
-});
+  }),
+);
 
 it('SIGTERM awaiting flush() while Stigg asks twice to retry in 8 s: the process waits for both retries and Stigg counts the units', async () => {
   const code = `

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { CachedEntitlement } from '../../src/core/types';
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 // A RedisStore on the app's own ioredis client whose retryStrategy gave up after a blip ('end'), and
 // which the app then connect()s again. The store closed itself for good on 'end' (finding 8's fix):
@@ -22,7 +23,6 @@ const BOOLEAN: CachedEntitlement = {
   resetPeriod: null,
   fetchedAt: Date.now(),
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
   for (const started = Date.now(); !(await condition()); await sleep(20)) {

@@ -8,6 +8,7 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { buildToTemp } from './build';
 import { childNodePath, closedPort, requireRedisBinaries } from './helpers';
 import { OwnRedis } from './own-redis';
+import { random, sleep } from '../support/time';
 
 // Issue 26's chaos run: 3 app processes (Express, RedisStore with a journal, Stigg through the
 // emulator) on a redis-server of the test's own, a driver sending metered requests for 5 customers
@@ -23,7 +24,6 @@ const FEATURE = 'feature-chaos';
 const SMALL = 150;
 const CUSTOMERS = ['chaos-small-0', 'chaos-small-1', 'chaos-large-0', 'chaos-large-1', 'chaos-large-2'];
 const LANES = 6;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let emulator: Emulator;
 let redis: OwnRedis;
@@ -178,17 +178,6 @@ function journalUnits(index: number): number {
     }
   }
   return [...pending.values()].reduce((sum, units) => sum + units, 0);
-}
-
-/** A seeded generator (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 it('3 processes through Stigg failing and down, Redis hung, killed and restarted with and without persistence, workers SIGTERMed and SIGKILLed: served = counted by Stigg, nobody past a limit', async () => {

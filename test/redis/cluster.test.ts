@@ -7,11 +7,11 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { RedisStore } from '../../src/redis';
 import { startCluster, type LocalCluster } from './cluster';
 import { requireRedisBinaries } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedisBinaries();
 
 const KEY = 'customer-1\u001f\u001ffeature-02-campaigns';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function entitlement(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {
   return {

@@ -4,14 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { closedPort } from './helpers';
+import { sleep } from '../support/time';
 
 export interface LocalCluster {
   readonly ports: number[];
   connect(): Promise<Cluster>;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A loopback port whose cluster bus port (+10000) is free too. */
 async function clusterPort(): Promise<number> {

@@ -3,9 +3,11 @@ import Redis from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements, EntitlementUnavailableError } from '../../src/core';
 import type { Entitlements, Lease } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { closedPort, requireRedisBinaries, startRedisServer, stopRedisServer } from './helpers';
+import { forSuite } from '../support/suite';
+import { sleep } from '../support/time';
 
 // Found by the chaos run (test/redis/chaos.test.ts): Redis restarted without persistence while its
 // outbox held usage Stigg had not taken yet (Stigg down, or simply not flushed yet) lost those
@@ -16,27 +18,21 @@ import { closedPort, requireRedisBinaries, startRedisServer, stopRedisServer } f
 requireRedisBinaries();
 
 const FEATURE = 'feature-02-campaigns';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let emulator: Emulator;
 const cleanups: Array<() => unknown> = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: {
       ...defaultCatalog,
       customers: ['outbox-lost', 'outbox-taken'].map((id) => ({ id, subscriptions: [{ planId: 'plan-revvenu-growth' }] })),
     },
-  });
-});
+  }),
+);
 
 afterEach(async () => {
   emulator.setFaults({ failureRate: 0 });
   for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-afterAll(async () => {
-  await emulator.stop();
 });
 
 /** Nothing is delivered but by flush(): what a commit puts in the outbox stays there, unclaimed, until then. */

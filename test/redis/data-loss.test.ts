@@ -3,45 +3,32 @@ import { Redis } from 'ioredis';
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Logger } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisDataLostError, RedisStore } from '../../src/redis';
-import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis } from './helpers';
+import { closedPort, requireRedis, startRedisServer as startRedis, stopRedisServer as stopRedis, loseEverythingUnder } from './helpers';
+import { forSuite } from '../support/suite';
+import { sleep, waitFor } from '../support/time';
 
 // A Redis without persistence that restarts (or is flushed) loses the outbox and the reservations:
 // usage Stigg had not taken is gone and limits may be exceeded. Nothing brings it back; the app must
 // be told. Each test runs its own redis-server, as it restarts and flushes it.
 requireRedis();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FEATURE = 'feature-02-campaigns';
-
-async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (condition()) return true;
-    await sleep(25);
-  }
-  return condition();
-}
 
 function recordingLogger(): Logger & { errors: string[] } {
   const errors: string[] = [];
   return { errors, warn: () => undefined, error: (meta, message) => errors.push(`${message} ${JSON.stringify(meta)}`) };
 }
 
-let emulator: Emulator;
 let port: number;
 let server: ChildProcess;
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: 'loss', subscriptions: [{ planId: 'plan-revvenu-basic' }] }] },
-  });
-});
-
-afterAll(async () => {
-  await emulator.stop();
-});
+  }),
+);
 
 beforeEach(async () => {
   port = await closedPort();
@@ -149,11 +136,7 @@ test('an onError listener that throws is caught and logged: no unhandled rejecti
   });
   store.onError((error) => told.push(error));
   try {
-    await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
-    await sleep(100);
-    await admin.flushall();
-    await admin.script('FLUSH');
-    await store.reservedUsage('k');
+    await loseEverythingUnder(store, admin);
     expect(await waitFor(() => logger.errors.length > 0, 15_000)).toBe(true);
     expect(logger.errors[0]).toMatch(/onError listener threw.*listener bug/);
     // The listeners after the throwing one still hear of it.

@@ -6,11 +6,11 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 import { startRedisProxy, type RedisProxy } from './proxy';
+import { sleep } from '../support/time';
 
 requireRedis();
 
 const KEY = 'customer-1||feature-02-campaigns';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function entitlement(): CachedEntitlement {
   return {

@@ -4,11 +4,11 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { buildToTemp } from './build';
 import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from './helpers';
 import { CUSTOMER, FEATURE, startWorker, workers, type Worker } from './workers';
+import { sleep } from '../support/time';
 
 requireRedis();
 
 const USAGE_KEY = `${CUSTOMER}||${FEATURE}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dist: string;
 let emulator: Emulator;

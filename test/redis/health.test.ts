@@ -1,22 +1,21 @@
 import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { closedPort, REDIS_URL } from './helpers';
+import { forSuite } from '../support/suite';
 
 // health() with the Redis store: reachability from the store's own fail-fast state (no round trip),
 // and the outbox as this process's share of the fleet's.
-let emulator: Emulator;
 const cleanups: Array<() => unknown> = [];
 const quiet = { warn: () => undefined, error: () => undefined };
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: 'c1', subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
-afterAll(() => emulator.stop());
+  }),
+);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });

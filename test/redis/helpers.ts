@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import { forSuite } from '../support/suite';
 
 /** Every Redis suite talks to this server: REDIS_URL, else the local default. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -161,4 +162,35 @@ export function stopRedisServer(server: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   server.kill('SIGKILL');
   return exited;
+}
+
+/**
+ * Writes an entry through `store`, then empties its Redis (data and scripts) under the live connection through
+ * `admin`, and has the store use it once more: the loss a FLUSHALL makes, for the store to find.
+ */
+export async function loseEverythingUnder(
+  store: {
+    setEntitlement(key: string, customerId: string, entry: never, ttlMs: number): Promise<unknown>;
+    reservedUsage(key: string): Promise<unknown>;
+  },
+  admin: Redis,
+): Promise<void> {
+  await store.setEntitlement('k', 'c', { currentUsage: 0 } as never, 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await admin.flushall();
+  await admin.script('FLUSH');
+  await store.reservedUsage('k');
+}
+
+/**
+ * The suite's Redis connection and a key prefix of its own: connected before the suite, its keys deleted and
+ * the connection closed after it.
+ */
+export function redisForSuite(): { redis: Redis; prefix: string } {
+  const prefix = uniquePrefix();
+  const redis = forSuite(connectRedis, async (connection) => {
+    await deleteKeys(connection, prefix);
+    await connection.quit();
+  });
+  return { redis, prefix };
 }

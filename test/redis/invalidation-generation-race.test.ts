@@ -12,9 +12,9 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { RedisStore } from '../../src/redis';
 import { MOVER_FEATURE as CAMPAIGNS, startMoverStage } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('a read sent before a downgrade, answered after another process invalidated the customer, is not cached', async () => {
   const redis: Redis = await connectRedis();

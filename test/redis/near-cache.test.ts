@@ -6,12 +6,12 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { RedisStore } from '../../src/redis';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
 import { startRedisProxy } from './proxy';
+import { sleep } from '../support/time';
 
 requireRedis();
 
 const BOOLEAN_KEY = 'customer-1\u001f\u001ffeature-04-analytics';
 const LIMITED_KEY = 'customer-1\u001f\u001ffeature-02-campaigns';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function entitlement(overrides: Partial<CachedEntitlement>): CachedEntitlement {
   return {

@@ -1,25 +1,25 @@
 import { Stigg } from '../../src/client';
 import { createEntitlements, EntitlementUnavailableError } from '../../src/core';
 import type { Entitlements, Lease } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { RedisStore } from '../../src/redis';
 import { closedPort, startRedisServer, stopRedisServer } from './helpers';
 import { startRedisProxy } from './proxy';
+import { forSuite } from '../support/suite';
+import { sleep } from '../support/time';
 
 // Issue 26, finding 3: a redis-server of this file's own, without persistence, killed and restarted
 // while granted requests hold every unit. The reservations went with it, and the next requests were
 // granted the same units again (8 granted at limit 4). Now every process puts back the reservations
 // it holds once it finds the loss, and reservations wait (dataLossWaitMs) until it has.
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FEATURE = 'feature-02-campaigns';
 const USAGE_KEY = (customer: string) => `${customer}||${FEATURE}`;
 
-let emulator: Emulator;
 const cleanups: Array<() => unknown> = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: {
       ...defaultCatalog,
       customers: ['restart-one', 'restart-fleet', 'restart-late', 'restart-skew'].map((id) => ({
@@ -27,15 +27,11 @@ beforeAll(async () => {
         subscriptions: [{ planId: 'plan-revvenu-basic' }],
       })),
     },
-  });
-});
+  }),
+);
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-afterAll(async () => {
-  await emulator.stop();
 });
 
 function process(port: number, dataLossWaitMs?: number): Entitlements {

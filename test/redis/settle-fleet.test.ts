@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
 import { buildToTemp } from './build';
 import { childNodePath, connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { random } from '../support/time';
 
 requireRedis();
 
@@ -89,17 +90,6 @@ function startWorker(): Promise<Worker> {
       });
     });
   });
-}
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 // No keep-alive: on a busy machine a request sent on an idle socket the server is just closing ends in "socket hang up".

@@ -11,9 +11,9 @@ import { createEntitlements } from '../../src/core/entitlements';
 import { RedisStore } from '../../src/redis';
 import { MOVER_FEATURE as CAMPAIGNS, startMoverStage } from './slow-reads';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('two engines on one RedisStore: a plan read before another process invalidated the customer is not cached', async () => {
   const redis: Redis = await connectRedis();

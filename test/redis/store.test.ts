@@ -4,10 +4,9 @@ import type { CachedEntitlement, PendingUsage } from '../../src/core/types';
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { RESERVE } from '../../src/redis/scripts';
 import { closedPort, connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function entitlement(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {
   return {

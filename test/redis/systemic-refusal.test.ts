@@ -1,10 +1,10 @@
 import type Redis from 'ioredis';
-import { StiggGraphQLError } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements, EntitlementsUpstream, PendingUsage } from '../../src/core/types';
 import { RedisStore } from '../../src/redis';
-import { customer, startRig, TEMPLATES, usageKey, type Rig } from '../core/helpers';
+import { customer, startRig, TEMPLATES, usageKey, type Rig, badUserInput } from '../core/helpers';
 import { connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { sleep } from '../support/time';
 
 requireRedis();
 
@@ -29,13 +29,6 @@ afterAll(async () => {
   await redis.quit();
   await rig.stop();
 });
-
-const badUserInput = (): StiggGraphQLError =>
-  new StiggGraphQLError('reportUsageBulk', 200, [
-    { message: 'Variable "$input" got invalid value', extensions: { code: 'BAD_USER_INPUT' } },
-  ]);
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('BAD_USER_INPUT for every report for 5 s, then a healthy Stigg: 0 of 200 dropped, 200 delivered, one alert', async () => {
   let refusing = true;

@@ -5,14 +5,14 @@ import { Stigg } from '../../src/client';
 import { createEntitlements } from '../../src/core';
 import type { EntitlementsOptions } from '../../src/core/entitlements';
 import type { Entitlements } from '../../src/core/types';
-import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator';
+import { defaultCatalog, startEmulator } from '../../src/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from '../../src/middleware/express';
 import { RedisStore, RedisStoreError } from '../../src/redis';
 import { closedPort } from './helpers';
+import { forSuite } from '../support/suite';
 
 const CUSTOMER = 'customer-down';
 
-let emulator: Emulator;
 const cleanups: Array<() => unknown> = [];
 
 function appWith(entitlements: Entitlements): express.Express {
@@ -37,19 +37,15 @@ function gate(store: RedisStore, options: Partial<EntitlementsOptions> = {}): { 
   return { app: appWith(entitlements), storeErrors };
 }
 
-beforeAll(async () => {
-  emulator = await startEmulator({
+const emulator = forSuite(() =>
+  startEmulator({
     catalog: { ...defaultCatalog, customers: [{ id: CUSTOMER, subscriptions: [{ planId: 'plan-revvenu-growth' }] }] },
-  });
-});
+  }),
+);
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
   emulator.setFaults({ latencyMs: 0, failureRate: 0 });
-});
-
-afterAll(async () => {
-  await emulator.stop();
 });
 
 it('Redis refusing connections: no reservation can be made, so the failure policy answers (fail-closed 503), fast, with store:error', async () => {

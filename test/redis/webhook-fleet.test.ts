@@ -5,12 +5,12 @@ import { defaultCatalog, startEmulator, type Emulator } from '../../src/emulator
 import { buildToTemp } from './build';
 import { closedPort, connectRedis, deleteKeys, requireRedis, uniquePrefix } from './helpers';
 import { CUSTOMER, startWorker, workers, type Worker } from './workers';
+import { sleep } from '../support/time';
 
 requireRedis();
 
 /** Well under the 30 s cache TTL: an upgrade seen by then came through the webhook. */
 const WEBHOOK_BOUND_MS = 15_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let dist: string;
 let emulator: Emulator;

@@ -1,9 +1,10 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Entitlements } from '../../src/core/types';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import { CUSTOMER_HEADER, adapters, close, listen, type RouteSpec, type View } from '../middleware/harness';
 import { denials, makeTrace, replay, total, traceCatalog, wouldDeny, type Kind, type Result, type TraceRequest } from './trace';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // The recorded trace through every adapter, over loopback HTTP against the emulator: the routes
 // enforcing, then the same routes with `mode: 'shadow'` (one option per route). Shadow answers
@@ -13,14 +14,9 @@ import { denials, makeTrace, replay, total, traceCatalog, wouldDeny, type Kind, 
 const SIZE = Number(process.env['SHADOW_TRACE_SIZE'] ?? 1_500);
 /** Two replays per stack; 10,000 a replay takes minutes on a busy machine. */
 const TIMEOUT_MS = Math.max(300_000, SIZE * 200);
-let emulator: Emulator;
-let client: StiggClient;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: traceCatalog });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: traceCatalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 
 const PATHS: Record<Kind, { method: 'get' | 'post'; path: string }> = {
   templates: { method: 'post', path: '/templates' },

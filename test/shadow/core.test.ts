@@ -1,22 +1,18 @@
 import { StiggClient } from '../../src/client';
 import { createEntitlements, type EntitlementsOptions } from '../../src/core/entitlements';
 import type { Decision, ShadowCounts } from '../../src/core/types';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import { CAMPAIGNS, TEMPLATES, denials, makeTrace, replay, total, traceCatalog, wouldDeny, type Result, type TraceRequest } from './trace';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // The engine (createEntitlements) replays a 10,000-request trace against the emulator over HTTP, once
 // enforcing and once in shadow mode: shadow serves every request, and its would-be denials are the
 // enforced run's denials, request for request and reason for reason.
 
 const SIZE = 10_000;
-let emulator: Emulator;
-let client: StiggClient;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: traceCatalog });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: traceCatalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 
 interface Run {
   results: Result[];

@@ -4,7 +4,7 @@ import { createEntitlements, type EntitlementsOptions } from '../../src/core/ent
 import { EntitlementDeniedError } from '../../src/core/errors';
 import type { Decision, EnforcementMode, ShadowCounts } from '../../src/core/types';
 import { RequireFeature, withCustomer } from '../../src/decorators';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import {
   ANALYTICS,
   CAMPAIGNS,
@@ -22,19 +22,15 @@ import {
   type Result,
   type TraceRequest,
 } from './trace';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // The 10,000-request trace through decorated service methods (@RequireFeature), against the emulator
 // over HTTP: enforcing, in shadow mode from the engine, and in shadow mode from the decorator's option.
 
 const SIZE = 10_000;
-let emulator: Emulator;
-let client: StiggClient;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: traceCatalog });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: traceCatalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 
 /** The same service twice: its decorators without a mode, and with `mode: 'shadow'`. */
 function serviceFor(mode: EnforcementMode | undefined): Record<string, (request: TraceRequest) => Promise<string>> {

@@ -1,6 +1,7 @@
 import { EntitlementUnavailableError, MemoryStore } from '../../src/core';
 import type { Lease } from '../../src/core/types';
-import { CAMPAIGNS, customer, startRig, type Rig } from '../core/helpers';
+import { CAMPAIGNS, customer, startRig } from '../core/helpers';
+import { forSuite } from '../support/suite';
 
 // Found by the adversarial pass (issues 26 and 27): shadow mode turned the 503 of a full outbox into a
 // served request like any would-be 503, and the same full outbox then refused its report — room for 3
@@ -10,15 +11,13 @@ import { CAMPAIGNS, customer, startRig, type Rig } from '../core/helpers';
 // whose units it could only drop.
 
 const CUSTOMERS = ['sh-1', 'sh-2', 'sh-3', 'sh-4', 'sh-5', 'sh-6'];
-let rig: Rig;
-beforeAll(async () => {
-  rig = await startRig(
+const rig = forSuite(() =>
+  startRig(
     CUSTOMERS.map((id) => customer(id, 'plan-revvenu-growth')),
     {},
     { maxRetries: 0 },
-  );
-});
-afterAll(() => rig.stop());
+  ),
+);
 
 test.each([
   ['entitlements cached', true],

@@ -2,20 +2,17 @@ import { StiggClient } from '../../src/client';
 import { createEntitlements, type EntitlementsOptions } from '../../src/core/entitlements';
 import { EntitlementUnavailableError } from '../../src/core/errors';
 import type { Decision, Entitlements, Logger } from '../../src/core/types';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import { ANALYTICS, CAMPAIGNS, MODEL, SEATS, TEMPLATES, traceCatalog } from './trace';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // Shadow mode's rules on the engine, against the emulator over HTTP: where the mode comes from, what
 // a would-be denial reports, an outage, and that enforcement is untouched.
 
-let emulator: Emulator;
-let client: StiggClient;
 const made: Entitlements[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: traceCatalog });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2_000 });
-});
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: traceCatalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0, timeoutMs: 2_000 }));
 beforeEach(() => {
   emulator.setFaults({ failureRate: 0 });
   emulator.reset();
@@ -23,7 +20,6 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(made.splice(0).map((entitlements) => entitlements.close()));
 });
-afterAll(() => emulator.stop());
 
 function make(options: Omit<EntitlementsOptions, 'client'> = {}): Entitlements {
   const entitlements = createEntitlements({ client, usage: { flushIntervalMs: 60_000 }, ...options });

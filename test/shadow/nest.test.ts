@@ -5,7 +5,7 @@ import { RequireFeature } from 'stigg-gate/decorators';
 import { StiggClient } from '../../src/client';
 import { createEntitlements } from '../../src/core/entitlements';
 import type { Decision, EnforcementMode, Entitlements } from '../../src/core/types';
-import { startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import { createApp, customerFromHeader, platforms } from '../nest/app';
 import {
   ANALYTICS,
@@ -24,6 +24,7 @@ import {
   type Kind,
   type Result,
 } from './trace';
+import { forSuite, onFirstUse } from '../support/suite';
 
 // The recorded trace through NestJS (guard, and the method wrapper for usage taken from the body) on
 // Express and Fastify, over loopback HTTP against the emulator: the controller enforcing, then the
@@ -32,14 +33,9 @@ import {
 const SIZE = Number(process.env['SHADOW_TRACE_SIZE'] ?? 1_500);
 /** Two replays per stack; 10,000 a replay takes minutes on a busy machine. */
 const TIMEOUT_MS = Math.max(300_000, SIZE * 200);
-let emulator: Emulator;
-let client: StiggClient;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: traceCatalog });
-  client = new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 });
-});
-afterAll(() => emulator.stop());
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: traceCatalog }));
+const client = onFirstUse(() => new StiggClient({ apiKey: emulator.apiKey, apiUrl: emulator.url, maxRetries: 0 }));
 
 interface Ask {
   count?: number;

@@ -1,4 +1,5 @@
 import { defaultCatalog, type Catalog } from '../../src/emulator';
+import { random } from '../support/time';
 
 // A recorded trace of gated requests (a seeded generator: the same trace on every run), replayed in
 // enforce mode and in shadow mode. Several customers cross their limits (templates, campaigns),
@@ -106,18 +107,6 @@ function pick<T>(next: () => number, weighted: ReadonlyArray<readonly [T, number
     if (at < 0) return value;
   }
   return (weighted[weighted.length - 1] as readonly [T, number])[0];
-}
-
-/** mulberry32: a small seeded generator, so the trace is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

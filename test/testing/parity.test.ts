@@ -1,11 +1,12 @@
 import express from 'express';
 import type { Entitlements } from 'stigg-gate';
 import { StiggClient, createEntitlements } from 'stigg-gate';
-import { startEmulator, type Emulator } from 'stigg-gate/emulator';
+import { startEmulator } from 'stigg-gate/emulator';
 import { entitlementErrorHandler, requireFeature, stigg } from 'stigg-gate/express';
 import { createTestEntitlements, inject } from 'stigg-gate/testing';
 import { CASES, CUSTOMERS, RESOURCES, START, type Case, type RequestStep } from './parity/cases';
 import { catalogOf } from './parity/catalog';
+import { forSuite } from '../support/suite';
 
 /*
  * The parity suite: every case runs through the same gated Express route twice, once on the kit
@@ -95,13 +96,7 @@ async function run(backend: Backend, testCase: Case): Promise<{ outcomes: Outcom
   return { outcomes, usage };
 }
 
-let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, catalog: catalogOf(CUSTOMERS, RESOURCES, START), now: () => START });
-});
-
-afterAll(() => emulator.stop());
+const emulator = forSuite(() => startEmulator({ port: 0, catalog: catalogOf(CUSTOMERS, RESOURCES, START), now: () => START }));
 
 function kitBackend(): Backend & { close(): Promise<void> } {
   const kit = createTestEntitlements({ customers: CUSTOMERS, resources: RESOURCES, start: START });

@@ -6,6 +6,7 @@ import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
 import { STREAM_FIRST, STREAM_LAST } from '../stream';
 import { valuesFor } from '../values';
+import { plainRouteOptions, plainStiggOptions } from '../plain-options';
 
 type Factory = (options?: object) => FastifyInstance;
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -46,11 +47,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             entitlements: options.entitlements,
             customer: (request) => (s.customer ?? defaultCustomer)(view(request)),
             ...(s.resource ? { resource: (request: FastifyRequest) => s.resource!(view(request)) } : {}),
-            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-            ...(s.logger ? { logger: s.logger } : {}),
+            ...plainStiggOptions(s),
             ...(onDenied
               ? {
                   onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) => sendRendered(reply, onDenied(d, view(request))),
@@ -66,10 +63,7 @@ export function fastifyAdapter(name: string, factory: Factory, defaultCustomer: 
             const routeOptions: fa.RequireFeatureOptions | undefined = o && {
               ...(o.resource ? { resource: (request: FastifyRequest) => o.resource!(view(request)) } : {}),
               ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (request: FastifyRequest) => view(request)) } : {}),
-              ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
-              ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-              ...(o.mode ? { mode: o.mode } : {}),
-              ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
+              ...plainRouteOptions(o),
               ...(o.onDenied
                 ? {
                     onDenied: (d: Decision, request: FastifyRequest, reply: FastifyReply) =>

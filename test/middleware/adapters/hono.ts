@@ -7,6 +7,7 @@ import type { Decision } from '../../../src/core/types';
 import type { Adapter, View } from '../harness';
 import { streamBody } from '../stream';
 import { valuesFor } from '../values';
+import { plainRouteOptions, plainStiggOptions } from '../plain-options';
 
 type Env = { Variables: { body?: unknown } };
 
@@ -48,11 +49,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
             entitlements: options.entitlements,
             customer: (c) => (s.customer ?? defaultCustomer)(view(c)),
             ...(s.resource ? { resource: (c: Context) => s.resource!(view(c)) } : {}),
-            ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-            ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-            ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-            ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-            ...(s.logger ? { logger: s.logger } : {}),
+            ...plainStiggOptions(s),
             ...(onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, onDenied(d, view(c))) } : {}),
           }),
         );
@@ -64,10 +61,7 @@ export function honoAdapter(name: string, defaultCustomer: (v: View) => string |
           const routeOptions: ho.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (c: Context) => o.resource!(view(c)) } : {}),
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (c: Context) => view(c)) } : {}),
-            ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
-            ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.mode ? { mode: o.mode } : {}),
-            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
+            ...plainRouteOptions(o),
             ...(o.onDenied ? { onDenied: (d: Decision, c: Context) => rendered(c, o.onDenied!(d, view(c))) } : {}),
           };
           const mw = ho.requireFeature(g.featureId, usage, routeOptions);

@@ -18,6 +18,7 @@ import { StiggModule, type StiggModuleOptions } from 'stigg-gate/nest';
 import type { Decision } from '../../../src/core/types';
 import type { Adapter, BuildOptions, View } from '../harness';
 import { controllerFor, viewOf } from './nest-routes';
+import { plainStiggOptions } from '../plain-options';
 
 // stigg-gate/nest in the shared tables: each RouteSpec becomes a controller (./nest-routes), the
 // BuildOptions' stigg options StiggModule.forRoot()'s, on @nestjs/platform-express or -fastify. The
@@ -73,11 +74,7 @@ function stiggModule(options: BuildOptions, defaultCustomer: (v: View) => string
     entitlements: options.entitlements,
     customer: (context) => (s.customer ?? defaultCustomer)(viewOf(context)),
     ...(s.resource ? { resource: (context) => s.resource!(viewOf(context)) } : {}),
-    ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-    ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-    ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-    ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-    ...(s.logger ? { logger: s.logger } : {}),
+    ...plainStiggOptions(s),
     ...(onDenied
       ? {
           onDenied: (d: Decision, context) => {

@@ -5,6 +5,7 @@ import * as nx from '../../../src/middleware/next';
 import type { Adapter, BuildOptions, View } from '../harness';
 import { streamBody } from '../stream';
 import { valuesFor } from '../values';
+import { plainRouteOptions, plainStiggOptions } from '../plain-options';
 
 // stigg-gate/next's route handlers in the shared tables: each RouteSpec becomes `route(...gates,
 // handler)` as an App Router route file would export it, and a Request -> route dispatcher stands in
@@ -44,11 +45,7 @@ function stiggOptions(options: BuildOptions, defaultCustomer: (v: View) => strin
     entitlements: options.entitlements,
     customer: (request) => (s.customer ?? defaultCustomer)(view(request)),
     ...(s.resource ? { resource: (request: Request) => s.resource!(view(request)) } : {}),
-    ...(s.statusMapping ? { statusMapping: s.statusMapping } : {}),
-    ...(s.reportWhen ? { reportWhen: s.reportWhen } : {}),
-    ...(s.onAbort ? { onAbort: s.onAbort } : {}),
-    ...(s.rateLimitHeaders !== undefined ? { rateLimitHeaders: s.rateLimitHeaders } : {}),
-    ...(s.logger ? { logger: s.logger } : {}),
+    ...plainStiggOptions(s),
     ...(onDenied ? { onDenied: (d: Decision, request: Request) => rendered(onDenied(d, view(request))) } : {}),
   };
 }
@@ -77,10 +74,7 @@ export function nextAdapter(name: string, defaultCustomer: (v: View) => string |
           const routeOptions: nx.RequireFeatureOptions | undefined = o && {
             ...(o.resource ? { resource: (request: Request) => o.resource!(view(request)) } : {}),
             ...(o.requestedValues ? { requestedValues: valuesFor(o.requestedValues, (request: Request) => view(request)) } : {}),
-            ...(o.statusMapping ? { statusMapping: o.statusMapping } : {}),
-            ...(o.reportWhen ? { reportWhen: o.reportWhen } : {}),
-            ...(o.mode ? { mode: o.mode } : {}),
-            ...(o.rateLimitHeaders !== undefined ? { rateLimitHeaders: o.rateLimitHeaders } : {}),
+            ...plainRouteOptions(o),
             ...(o.onDenied ? { onDenied: (d: Decision, request: Request) => rendered(o.onDenied!(d, view(request))) } : {}),
           };
           return nx.requireFeature(g.featureId, usage, routeOptions);

@@ -45,7 +45,7 @@ const TARGETS = [
       'test/redis/fallback-fleet.test.ts',
     ],
   },
-  { file: 'src/core/leases.ts', tests: [...core('metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
+  { file: 'src/core/leases.ts', tests: [...core('lease-pins', 'metered-path', 'settle', 'fallback-pins'), ...attack('unsettled-leak')] },
   // The end-to-end overrun suites (attack settle-overrun-signal, settle-fallback-overrun, overrun-watch) wait on the
   // 2 s watch in real time: about 2 h under Stryker on 2 cores. overrun-pins drives the same rule on a fake clock.
   { file: 'src/core/overrun.ts', tests: core('overrun-pins', 'settle') },

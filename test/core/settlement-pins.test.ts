@@ -22,7 +22,10 @@ class RecordingLease implements Lease {
   readonly calls: Call[] = [];
   failCommit = false;
   failRelease = false;
-  readonly decision = { featureId: 'f', requestedUsage: 2, granted: true, metered: true } as unknown as Decision;
+  readonly decision: Decision;
+  constructor(featureId = 'f') {
+    this.decision = { featureId, requestedUsage: 2, granted: true, metered: true } as unknown as Decision;
+  }
   commit(): void {
     this.calls.push('commit');
     if (this.failCommit) throw new Error('commit failed');
@@ -65,7 +68,9 @@ interface Logged {
   message: string;
 }
 
-function rig(options: { reportWhen?: (status: number) => unknown; onAbort?: OnAbort<string>; warned?: Set<string> | null } = {}) {
+function rig(
+  options: { reportWhen?: (status: number) => unknown; onAbort?: OnAbort<string>; warned?: Set<string> | null; featureId?: string } = {},
+) {
   const logged: Logged[] = [];
   const logger = {
     warn: (fields: Record<string, unknown>, message: string) => logged.push({ level: 'warn', fields, message }),
@@ -79,7 +84,7 @@ function rig(options: { reportWhen?: (status: number) => unknown; onAbort?: OnAb
     logger,
     warned: options.warned === null ? undefined : (options.warned ?? new Set<string>()),
   };
-  const lease = new RecordingLease();
+  const lease = new RecordingLease(options.featureId);
   const settlement = new Settlement(lease, rules, 'the request');
   return { lease, settlement, logged, rules };
 }
@@ -121,16 +126,16 @@ describe('the handler answers', () => {
   // Mutants: the thrown or promised answer taken as the answer (a promise is truthy: a failed request charged), the
   // error log dropped or its fields emptied, the rejection unhandled.
   test.each([
-    ['throws', () => { throw new Error('policy broke'); }], // prettier-ignore
-    ['answers a promise', () => Promise.resolve(false)],
-  ])('a reportWhen that %s is no answer: the status decides (reported below 400), and it is logged', async (_name, reportWhen) => {
+    ['throws', () => { throw new Error('policy broke'); }, new Error('policy broke')], // prettier-ignore
+    ['answers a promise', () => Promise.resolve(false), expect.any(Promise)],
+  ])('a reportWhen that %s is no answer: the status decides (reported below 400), and it is logged', async (_name, reportWhen, error) => {
     const failed = rig({ reportWhen });
     failed.settlement.answered(500);
     expect(failed.lease.calls).toEqual(['release']);
     expect(failed.logged).toMatchObject([
       {
         level: 'error',
-        fields: { featureId: 'f', status: 500 },
+        fields: { featureId: 'f', status: 500, error },
         message: expect.stringMatching(/reportWhen failed or answered a promise/),
       },
     ]);
@@ -346,13 +351,14 @@ describe('the response closes', () => {
     ['commit', ['commit'], true],
     ['release', ['release'], false],
   ] as const)('cut off after its headers went out: onAbort %s', (onAbort, calls, committed) => {
-    const { lease, settlement } = rig({ onAbort });
+    const { lease, settlement, logged } = rig({ onAbort });
     const res = new FakeResponse();
     settlement.watch(res);
     res.headersSent = true;
     res.emit('close');
     expect(lease.calls).toEqual(calls);
     expect(settlement.committed).toBe(committed);
+    expect(logged).toEqual([]); // a policy named, not a function that failed
   });
 
   test('onAbort as a function: its count, told the decision, the time since and the request', () => {
@@ -570,4 +576,62 @@ test("settleable(): the lease's decision, whose settle() reaches the settlement"
   expect(decision.featureId).toBe('f');
   decision.settle(2);
   expect(lease.calls).toEqual([['settle', 2]]);
+});
+
+// Mutants: the late-settle warning's key emptied (one warning per process, not per feature), closed() and completed()
+// not final once settled, the optional abandoned() called as if every lease had it, the request's socket read when the
+// response has none.
+test('the late-settle warning is given once per feature, not once per process', () => {
+  const warned = new Set<string>();
+  for (const featureId of ['f', 'g', 'f']) {
+    const { settlement } = rig({ warned, featureId });
+    const res = new FakeResponse();
+    settlement.watch(res);
+    res.end();
+    settlement.settle(1);
+  }
+  expect([...warned]).toEqual(['f\0late-settle', 'g\0late-settle']);
+});
+
+test('once settled, the response closing or the handler ending it later changes nothing', () => {
+  const { lease, settlement } = rig();
+  const res = new FakeResponse();
+  settlement.watch(res);
+  settlement.settle(3);
+  res.emit('close'); // the client left afterwards, nothing ended
+  expect(lease.calls).toEqual([['settle', 3]]);
+  const gone = rig();
+  const abandoned = new FakeResponse();
+  gone.settlement.watch(abandoned);
+  abandoned.emit('close'); // gone while the handler works
+  gone.settlement.failed(); // it fails: released
+  abandoned.end(); // and still ends the response
+  expect(gone.lease.calls).toEqual(['abandoned', 'release']);
+});
+
+test('a lease without abandoned() (optional in Lease) is left to its end when the client leaves', () => {
+  const lease = new RecordingLease();
+  const bare: Lease = {
+    decision: lease.decision,
+    commit: () => lease.commit(),
+    release: () => lease.release(),
+    settle: (n) => lease.settle(n),
+  };
+  const settlement = new Settlement(bare, rig().rules, 'the request');
+  const res = new FakeResponse();
+  settlement.watch(res);
+  expect(() => res.emit('close')).not.toThrow();
+  res.end();
+  expect(lease.calls).toEqual(['commit']);
+});
+
+test('a response queued with no request attached watches its own close', () => {
+  const { lease, settlement } = rig();
+  const res = new FakeResponse();
+  res.socket = null;
+  res.req = undefined;
+  expect(() => settlement.watch(res)).not.toThrow();
+  res.end();
+  res.emit('close');
+  expect(lease.calls).toEqual(['commit']);
 });

@@ -13,6 +13,8 @@ interface Rig {
   usage: number | undefined;
   held: number;
   asynchronous: boolean;
+  /** Only the store's count of units held answers asynchronously (a cache read in memory, the store remote). */
+  heldAsynchronous: boolean;
   now: number;
   signalled: UsageOverrun[];
   warnings: Array<[Record<string, unknown>, string]>;
@@ -25,6 +27,7 @@ function rig(options: { reservedUsage?: boolean } = {}): Rig {
     usage: undefined,
     held: 0,
     asynchronous: false,
+    heldAsynchronous: false,
     now: 1_000_000,
     signalled: [],
     warnings: [],
@@ -40,7 +43,10 @@ function rig(options: { reservedUsage?: boolean } = {}): Rig {
       logger: { warn: (fields: Record<string, unknown>, message: string) => state.warnings.push([fields, message]) },
     },
     readCache: () => answer(state.usage === undefined ? undefined : { currentUsage: state.usage }),
-    store: options.reservedUsage === false ? {} : { reservedUsage: () => answer(state.held) },
+    store:
+      options.reservedUsage === false
+        ? {}
+        : { reservedUsage: () => (state.heldAsynchronous ? Promise.resolve(state.held) : answer(state.held)) },
     emit: (event: string, overrun: UsageOverrun) => {
       if (event === 'usage:overrun') state.signalled.push(overrun);
     },
@@ -335,4 +341,77 @@ test('a failure while judging is a store error, never thrown into the commit', a
   await Promise.all(r.background);
   await flush();
   expect(r.errors.map((error) => error.message)).toEqual(['cache broke', 'cache broke']);
+});
+
+// Mutants: the settled usage judged with the units held (`cause === 'lapsed'` → true), and after() treating a judgement
+// that answered at once as a promise (`isThenable(done)` → true: a TypeError reported as a store error).
+test('a settle past the limit is signalled with the store usage alone (what others hold is theirs), and no store error', () => {
+  const r = rig();
+  r.usage = 5;
+  r.held = 1;
+  judge(r, 'settled', 3);
+  expect(r.signalled).toMatchObject([{ usage: 5 }]);
+  expect(r.errors).toEqual([]);
+});
+
+// Mutant: watch()'s `usage <= usageLimit` → `<`: a settle landing exactly on the limit while others hold units was not
+// watched, and their commits past it went unsignalled.
+test('a settle landing exactly on the limit while others hold units is watched', () => {
+  const r = rig();
+  r.usage = 4;
+  r.held = 1;
+  judge(r, 'settled', 3);
+  expect(r.overruns.watching('k')).toBe(true);
+  r.usage = 5;
+  r.overruns.committed('k', undefined);
+  expect(r.signalled).toMatchObject([{ usage: 5, usageLimit: 4 }]);
+  expect(r.warnings[0]?.[1]).toMatch(/settled more units than it reserved/);
+});
+
+// Mutants: again()'s `watch === undefined` → false (a TypeError as a store error), its cause 'settled' emptied (an
+// evicted entry then unwatched at once, though what is held can still pass the limit).
+test('a commit of a key no longer watched is nothing; a watched key whose entry was evicted is judged by the decision usage plus its units', () => {
+  const r = rig();
+  r.overruns.committed('k', undefined);
+  expect(r.errors).toEqual([]);
+  r.usage = 3;
+  r.held = 2;
+  judge(r, 'settled', 3, decision({ currentUsage: 1 }));
+  r.usage = undefined; // evicted: 1 + 3 = 4, and 2 held can still pass 4
+  r.overruns.committed('k', undefined);
+  expect(r.overruns.watching('k')).toBe(true);
+  expect(r.errors).toEqual([]);
+});
+
+// Mutants: watch() starting a new timer for each key (`timer !== undefined` → false: the earlier ones never cleared);
+// unwatch() clearing the timer while other keys are watched (`size === 0` → true, `&&` → `||`).
+test('one timer judges every watched key, and it runs until the last watch ends', () => {
+  jest.useFakeTimers();
+  const r = rig();
+  r.usage = 3;
+  r.held = 2;
+  r.overruns.judge('a', decision(), 3, undefined, 'settled');
+  r.overruns.judge('b', decision(), 3, undefined, 'settled');
+  expect(jest.getTimerCount()).toBe(1);
+  r.held = 1; // 'a' judged again: can no longer pass
+  r.overruns.committed('a', undefined);
+  expect(r.overruns.watching('a')).toBe(false);
+  expect(jest.getTimerCount()).toBe(1);
+  r.usage = 5;
+  jest.advanceTimersByTime(2_000);
+  expect(r.signalled).toHaveLength(1);
+  expect(r.overruns.watching('b')).toBe(false);
+  expect(jest.getTimerCount()).toBe(0);
+});
+
+// Mutant: usage()'s `!isThenable(entry) && !isThenable(held)` → `||`: a cache read answering at once with the store's
+// count of units held on its way added a promise to the usage.
+test('the cache answering at once and the store later: the usage is judged once both are in', async () => {
+  const r = rig();
+  r.heldAsynchronous = true;
+  r.usage = 3;
+  r.held = 2;
+  judge(r, 'lapsed', 2);
+  await flush();
+  expect(r.signalled).toMatchObject([{ usage: 5, usageLimit: 4 }]);
 });

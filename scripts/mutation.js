@@ -51,7 +51,7 @@ const TARGETS = [
   { file: 'src/core/overrun.ts', tests: core('overrun-pins', 'settle') },
   { file: 'src/core/circuit-breaker.ts', tests: core('circuit-breaker', 'retry-backoff-pins', 'usage-buffer-pins') },
   { file: 'src/core/retry-delay.ts', tests: core('retry-backoff-pins') },
-  { file: 'src/util/id-table.ts', tests: core('metered-path', 'races', 'memory-store') },
+  { file: 'src/util/id-table.ts', tests: core('id-table-pins', 'metered-path', 'races', 'memory-store') },
   { file: 'src/core/usage-ledger.ts', tests: core('usage', 'usage-buffer-pins', 'metered-path', 'settle') },
   { file: 'src/core/memory-outbox.ts', tests: [...core('memory-outbox-pins', 'memory-store', 'usage'), ...attack('outbox-bound')] },
   {

@@ -168,3 +168,30 @@ test('a request at work past reservationTtlMs keeps its units: its reservation i
   lease.release();
   expect((await acquire(entitlements, id, CAMPAIGNS, 1)).decision.granted).toBe(true);
 });
+
+// Mutants: the lease's `live` starting true (settling a lease never held cut the list of held leases at its head:
+// the others were no longer renewed and their units lapsed to the next request); reservedLease()'s hold for a denied
+// lease (`granted && …` → true, `||`: a denied request renewed as if at work, and warned about as a reservation lost).
+test("settling a lease that holds no reservation leaves the others' renewals alone, and a denial is never renewed", async () => {
+  const warnings: Array<Record<string, unknown>> = [];
+  const entitlements = rig.make({
+    usage: { flushIntervalMs: 60_000 },
+    reservationTtlMs: 150,
+    logger: { warn: (meta) => warnings.push(meta), error: () => undefined },
+  });
+  const id = GROWTH[2] as string; // campaigns 100 (with the add-on, 110), templates unlimited
+  const held = await acquire(entitlements, id, CAMPAIGNS, 100);
+  expect(held.decision.granted).toBe(true);
+  const limit = held.decision.usageLimit as number;
+  const rest = await acquire(entitlements, id, CAMPAIGNS, limit - 100);
+  expect(rest.decision.granted).toBe(true);
+  const denied = await acquire(entitlements, id, CAMPAIGNS, 1);
+  expect(denied.decision.granted).toBe(false);
+  (await acquire(entitlements, id, TEMPLATES, 5)).commit(); // unlimited: no reservation
+  (await acquire(entitlements, id, CUSTOM_DOMAIN)).commit(); // boolean
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect((await acquire(entitlements, id, CAMPAIGNS, 1)).decision.granted).toBe(false);
+  expect(warnings).toEqual([]);
+  held.release();
+  rest.release();
+});

@@ -358,3 +358,21 @@ test('a claim with no lease run out leaves the queue array as it is', () => {
   expect(requeue).toHaveBeenCalledTimes(1);
   expect(inside(outbox).queue).toBe(queue);
 });
+
+// Mutants: the exact-ack fast path missed (sameIds' checks, `exact !== -1`), and the general ack scanning the queue when
+// every acked report was leased (`removed < acked.size` → true, `<=`): a new array per ack, and the queue copied.
+test('the usual ack (exactly a claimed batch) removes it in place, and an ack found wholly in the leases leaves the queue as it is', () => {
+  const outbox = new MemoryOutbox(10);
+  for (let i = 0; i < 6; i += 1) outbox.enqueue(report(1), 0);
+  const first = outbox.claim(2, 1_000, 0);
+  const second = outbox.claim(2, 1_000, 0);
+  const leased = inside(outbox).leased;
+  const queue = inside(outbox).queue;
+  outbox.ack(ids(second));
+  expect(inside(outbox).leased).toBe(leased);
+  expect(ids(inside(outbox).leased[0]?.reports ?? [])).toEqual(ids(first));
+  outbox.ack(ids(first).reverse()); // not the batch as claimed: the general ack
+  expect(inside(outbox).leased).toHaveLength(0);
+  expect(inside(outbox).queue).toBe(queue);
+  expect(outbox.count).toBe(2);
+});

@@ -23,6 +23,7 @@ const SLOW = [
   'core/entitlements',
   'core/flapping-refusal',
   'core/health',
+  'core/lease-pins',
   'core/loss-warnings',
   'core/metered-path',
   'core/stranded-pins',

@@ -24,6 +24,7 @@ const SLOW = [
   'core/fallback-limit-many-keys',
   'core/flapping-refusal',
   'core/health',
+  'core/lease-pins',
   'core/loss-warnings',
   'core/metered-path',
   'core/outbox-bound-clock',

@@ -266,3 +266,113 @@ test('after a partial claim, claiming the rest and then a report queued later se
   expect(ids(outbox.claim(10, 1_000, 0))).toEqual([later.id]);
   expect(outbox.count).toBe(4);
 });
+
+// The outbox's memory and work, read from its private fields: the survivors of issue 25 that change neither which
+// report is sent nor how often, but how much the outbox keeps and how often it copies or scans its queue (a process
+// that reports every request lives with it for days).
+interface Inside {
+  queue: PendingUsage[];
+  head: number;
+  leased: Array<{ reports: PendingUsage[] }>;
+}
+const inside = (outbox: MemoryOutbox): Inside => outbox as unknown as Inside;
+
+// Mutants: the trim's `head >= 1024` (→ `>`, true), `head * 2 >= length` (→ `>`, true), `&&` → `||`, the trim never
+// done; the fully claimed queue not dropped (`head === length` → false).
+test('the claimed head of the queue is trimmed once it is 1,024 reports and half the array, never before: memory bounded, no copy per claim', () => {
+  const outbox = new MemoryOutbox(10_000);
+  for (let i = 0; i < 2_048; i += 1) outbox.enqueue(report(1), 0);
+  outbox.claim(1_023, 1_000, 0);
+  expect(inside(outbox).queue).toHaveLength(2_048);
+  outbox.claim(1, 1_000, 0); // head 1,024, half of 2,048
+  expect(inside(outbox).queue).toHaveLength(1_024);
+  expect(inside(outbox).head).toBe(0);
+  const long = new MemoryOutbox(10_000);
+  for (let i = 0; i < 4_000; i += 1) long.enqueue(report(1), 0);
+  long.claim(1_024, 1_000, 0); // 1,024 claimed, under half
+  expect(inside(long).queue).toHaveLength(4_000);
+  const short = new MemoryOutbox(10);
+  short.enqueue(report(1), 0);
+  short.enqueue(report(1), 0);
+  short.claim(1, 1_000, 0); // half, far from 1,024
+  expect(inside(short).queue).toHaveLength(2);
+  short.claim(1, 1_000, 0); // all claimed: the array is dropped
+  expect(inside(short).queue).toHaveLength(0);
+  expect(inside(short).head).toBe(0);
+});
+
+// Mutants: claim()'s early return (`available <= 0` → `< 0`, `max <= 0` → `< 0`, `||` → `&&`, dropped): an empty
+// leased batch kept until its lease ran out.
+test('a claim of nothing (nothing queued, or max 0) leases no batch', () => {
+  const outbox = new MemoryOutbox(10);
+  expect(outbox.claim(5, 1_000, 0)).toEqual([]);
+  expect(inside(outbox).leased).toHaveLength(0);
+  outbox.enqueue(report(1), 0);
+  expect(outbox.claim(0, 1_000, 0)).toEqual([]);
+  expect(inside(outbox).leased).toHaveLength(0);
+  expect(outbox.claim(5, 1_000, 0)).toHaveLength(1);
+  expect(outbox.claim(5, 1_000, 0)).toEqual([]);
+  expect(inside(outbox).leased).toHaveLength(1);
+});
+
+// Mutants: the general ack keeping emptied batches (the filter's `length > 0` → `>= 0`, true, dropped).
+test('a batch acked in another order than it was claimed is gone, not kept empty', () => {
+  const outbox = new MemoryOutbox(10);
+  outbox.enqueue(report(1), 0);
+  outbox.enqueue(report(2), 0);
+  const first = outbox.claim(2, 1_000, 0);
+  outbox.enqueue(report(3), 0);
+  outbox.claim(1, 1_000, 0);
+  outbox.ack(ids(first).reverse());
+  expect(inside(outbox).leased).toHaveLength(1);
+  expect(outbox.count).toBe(1);
+});
+
+// Mutants: `compacted` left false after a compaction, or compacting when already compacted: a full outbox scanned its
+// whole queue again for every refused report (nothing new to merge).
+test('a full outbox compacts once until a report is queued again', () => {
+  const outbox = new MemoryOutbox(2);
+  outbox.enqueue(report(1, { customerId: 'a' }), 0);
+  outbox.enqueue(report(1, { customerId: 'b' }), 0);
+  const compact = jest.spyOn(outbox as unknown as { compact(): void }, 'compact');
+  expect(outbox.refusal(0)).toBeInstanceOf(OutboxFullError);
+  expect(outbox.refusal(0)).toBeInstanceOf(OutboxFullError);
+  expect(() => outbox.enqueue(report(1, { customerId: 'c' }), 0)).toThrow(OutboxFullError);
+  expect(compact).toHaveBeenCalledTimes(1);
+  outbox.ack(ids(outbox.claim(1, 1_000, 0)));
+  outbox.enqueue(report(1, { customerId: 'a' }), 0);
+  expect(outbox.refusal(0)).toBeInstanceOf(OutboxFullError);
+  expect(compact).toHaveBeenCalledTimes(2);
+});
+
+// Mutants: requeueExpired() called with no lease (`leased.length > 0` → `>= 0`, true), and rebuilding the queue with
+// nothing expired (`expired.length === 0` → false): a copy of the queue on every claim.
+test('a claim with no lease run out leaves the queue array as it is', () => {
+  const outbox = new MemoryOutbox(10);
+  const requeue = jest.spyOn(outbox as unknown as { requeueExpired(now: number): void }, 'requeueExpired');
+  for (let i = 0; i < 4; i += 1) outbox.enqueue(report(1), 0);
+  outbox.claim(1, 1_000, 0);
+  expect(requeue).not.toHaveBeenCalled();
+  const queue = inside(outbox).queue;
+  outbox.claim(1, 1_000, 500); // the first lease still runs
+  expect(requeue).toHaveBeenCalledTimes(1);
+  expect(inside(outbox).queue).toBe(queue);
+});
+
+// Mutants: the exact-ack fast path missed (sameIds' checks, `exact !== -1`), and the general ack scanning the queue when
+// every acked report was leased (`removed < acked.size` → true, `<=`): a new array per ack, and the queue copied.
+test('the usual ack (exactly a claimed batch) removes it in place, and an ack found wholly in the leases leaves the queue as it is', () => {
+  const outbox = new MemoryOutbox(10);
+  for (let i = 0; i < 6; i += 1) outbox.enqueue(report(1), 0);
+  const first = outbox.claim(2, 1_000, 0);
+  const second = outbox.claim(2, 1_000, 0);
+  const leased = inside(outbox).leased;
+  const queue = inside(outbox).queue;
+  outbox.ack(ids(second));
+  expect(inside(outbox).leased).toBe(leased);
+  expect(ids(inside(outbox).leased[0]?.reports ?? [])).toEqual(ids(first));
+  outbox.ack(ids(first).reverse()); // not the batch as claimed: the general ack
+  expect(inside(outbox).leased).toHaveLength(0);
+  expect(inside(outbox).queue).toBe(queue);
+  expect(outbox.count).toBe(2);
+});

@@ -127,3 +127,49 @@ test(`held commits are bounded at ${MAX_STRANDED}: metered grants are refused fr
   expect(state.dropped[0]?.[1].message).toMatch(/store refused this report \(store down\) and 100000 others wait/);
   expect(stranded.take()).toHaveLength(MAX_STRANDED);
 });
+
+/** The memory store whose next enqueueUsage answers only when the test opens it (a slow Redis). */
+class GatedStore extends MemoryStore {
+  private open: (() => void) | undefined;
+  gated = false;
+  override enqueueUsage(key: string, pending: PendingUsage, held = 0): void {
+    if (!this.gated) return super.enqueueUsage(key, pending, held);
+    this.gated = false;
+    const answer = new Promise<void>((resolve) => (this.open = resolve)).then(() => super.enqueueUsage(key, pending, held));
+    return answer as unknown as void;
+  }
+  answer(): void {
+    this.open?.();
+  }
+}
+
+// Mutant 51: requeue's `held[0] === next` → true. close() takes the held reports (take()) while one of them is being
+// queued again; a commit held after that is at the head when the store answers, and the mutant shifted it out: a
+// served unit neither held, queued, nor handed to the app.
+test('a commit held while close() takes the others, one of them on its way to the store, is still queued', async () => {
+  const store = new GatedStore();
+  const stranded = new StrandedReports(
+    store,
+    () => undefined,
+    (error) => {
+      throw error;
+    },
+    () => {
+      throw new Error('nothing is dropped');
+    },
+  );
+  const first = report(1);
+  stranded.add('k', first, new Error('store down'));
+  store.gated = true;
+  const retrying = stranded.retry(); // first is on its way, the store slow to answer
+  await sleep(0);
+  expect(stranded.take()).toEqual([first]); // close() hands it to the app (the same idempotency key if it lands too)
+  const late = report(7);
+  stranded.add('k', late, new Error('store down')); // a commit refused after that
+  store.answer();
+  await retrying;
+  const queued = store.claimUsage(10, 60_000);
+  expect(queued.map((pending) => pending.id).sort()).toEqual([first.id, late.id].sort());
+  expect(stranded.size).toBe(0);
+  expect(stranded.take()).toEqual([]);
+});

@@ -66,6 +66,8 @@ export class RedisStore implements Store {
   private closing: Promise<void> | undefined;
   /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
   private readonly writes = new Map<string, Promise<unknown>>();
+  /** The same writes by customer: an invalidation waits for them (see invalidateCustomer). */
+  private readonly customerWrites = new Map<string, Set<Promise<unknown>>>();
   private readonly breaker: RedisBreaker;
   private readonly near: NearCache;
   /** Hears invalidations for the near cache (nearCacheMs > 0). */
@@ -205,12 +207,17 @@ export class RedisStore implements Store {
         customerId,
       ],
     );
-    const { writes } = this;
+    const { writes, customerWrites } = this;
     writes.set(key, written);
+    let ofCustomer = customerWrites.get(customerId);
+    if (ofCustomer === undefined) customerWrites.set(customerId, (ofCustomer = new Set()));
+    ofCustomer.add(written);
     try {
       await written;
     } finally {
       if (writes.get(key) === written) writes.delete(key);
+      ofCustomer.delete(written);
+      if (ofCustomer.size === 0 && customerWrites.get(customerId) === ofCustomer) customerWrites.delete(customerId);
     }
   }
 
@@ -227,6 +234,11 @@ export class RedisStore implements Store {
   async invalidateCustomer(customerId: string): Promise<void> {
     assertKey('invalidateCustomer', customerId, 'customerId');
     this.near.deleteCustomer(customerId);
+    // After this customer's writes on their way: one answered NOSCRIPT (Redis lost its scripts) is sent
+    // again later, and would otherwise land after the invalidation and outlive it.
+    this.entitlementWrites.flush();
+    const writing = this.customerWrites.get(customerId);
+    if (writing !== undefined) await Promise.all([...writing].map((written) => written.catch(noop)));
     const p = this.prefix;
     await this.run(
       'invalidateCustomer',

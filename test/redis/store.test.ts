@@ -2,11 +2,22 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { CachedEntitlement, PendingUsage } from '../../src/core/types';
 import { RedisStore, RedisStoreError } from '../../src/redis';
-import { RESERVE } from '../../src/redis/scripts';
-import { closedPort, connectRedis, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers';
+import { INVALIDATE_CUSTOMER, RESERVE } from '../../src/redis/scripts';
+import {
+  closedPort,
+  connectRedis,
+  deleteKeys,
+  REDIS_URL,
+  requireRedis,
+  requireRedisBinaries,
+  startRedisServer,
+  stopRedisServer,
+  uniquePrefix,
+} from './helpers';
 import { sleep } from '../support/time';
 
 requireRedis();
+requireRedisBinaries();
 
 function entitlement(overrides: Partial<CachedEntitlement> = {}): CachedEntitlement {
   return {
@@ -382,18 +393,55 @@ describe('close()', () => {
     await expect(new RedisStore({ redis, prefix, nearCacheMs: 0 }).getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 3 });
   });
 
+  // SCRIPT FLUSH empties the script cache of the whole server: on a redis-server of their own, so that
+  // no suite running beside these finds its scripts gone (a write sent again after NOSCRIPT lands late).
+  async function withOwnServer(run: (own: Redis, store: RedisStore) => Promise<void>): Promise<void> {
+    const port = await closedPort();
+    const server = await startRedisServer(port);
+    const own = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    const ownStore = new RedisStore({ redis: own, prefix, nearCacheMs: 0 });
+    try {
+      await run(own, ownStore);
+    } finally {
+      await ownStore.close();
+      own.disconnect();
+      await stopRedisServer(server);
+    }
+  }
+
   it('does not let a reserve overtake the write it depends on when Redis lost its scripts', async () => {
-    await redis.script('FLUSH');
-    await redis.script('LOAD', RESERVE.source);
-    const written = store.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 8 }), 10_000);
-    const reserved = store.reserve(KEY, 2, 10, 10_000);
-    await written;
-    await expect(reserved).resolves.toMatchObject({ ok: true, currentUsage: 10 });
+    await withOwnServer(async (own, ownStore) => {
+      await own.script('FLUSH');
+      await own.script('LOAD', RESERVE.source);
+      const written = ownStore.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 8 }), 10_000);
+      const reserved = ownStore.reserve(KEY, 2, 10, 10_000);
+      await written;
+      await expect(reserved).resolves.toMatchObject({ ok: true, currentUsage: 10 });
+    });
+  });
+
+  it('does not let an invalidation overtake a write of that customer when Redis lost its scripts', async () => {
+    await withOwnServer(async (own) => {
+      // Without a usage mark the write is not checked against the generation: only the order keeps it from outliving the invalidation.
+      const unmarked = new RedisStore({ redis: own, prefix: `${prefix}unmarked:`, nearCacheMs: 0, countsUnreportedUsage: false });
+      try {
+        await own.script('FLUSH');
+        await own.script('LOAD', INVALIDATE_CUSTOMER.source);
+        const written = unmarked.setEntitlement(KEY, 'customer-1', entitlement({ currentUsage: 3 }), 60_000);
+        await unmarked.invalidateCustomer('customer-1');
+        await written;
+        await expect(unmarked.getEntitlement(KEY)).resolves.toBeUndefined();
+      } finally {
+        await unmarked.close();
+      }
+    });
   });
 
   it('loads its scripts again after SCRIPT FLUSH', async () => {
-    await store.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
-    await redis.script('FLUSH');
-    await expect(store.reserve(KEY, 1, 10, 10_000)).resolves.toMatchObject({ ok: true, currentUsage: 1 });
+    await withOwnServer(async (own, ownStore) => {
+      await ownStore.setEntitlement(KEY, 'customer-1', entitlement(), 10_000);
+      await own.script('FLUSH');
+      await expect(ownStore.reserve(KEY, 1, 10, 10_000)).resolves.toMatchObject({ ok: true, currentUsage: 1 });
+    });
   });
 });

@@ -45,7 +45,7 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
  * yet acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none):
  * the acknowledged-units counter read before Stigg's usage was; units acknowledged since are added
  * too, since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is
- * not); then the customer's generation read with that mark ('' for none), customer id. Returns, per
+ * not), unless the usage the entry holds now is lower (it counts every unit too); then the customer's generation read with that mark ('' for none), customer id. Returns, per
  * entry, 0 when it was not written because the customer was invalidated since (the data predates the
  * invalidation), else 1.
  */
@@ -61,14 +61,27 @@ local function set(k, a)
   local ttl = tonumber(ARGV[a + 3])
   local life = ttl + tonumber(ARGV[a + 4])
   local pending = 0
+  local twice = false
   if ARGV[a + 6] == '1' then
     pending = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
     if ARGV[a + 7] ~= '' then
       local since = tonumber(redis.call('GET', KEYS[k + 5]) or '0') - tonumber(ARGV[a + 7])
-      if since > 0 then pending = pending + since end
+      if since > 0 then
+        pending = pending + since
+        twice = true
+      end
     end
   end
-  redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 1], 'usage', tonumber(ARGV[a + 2]) + pending, 'exp', now + ttl, 'cust', ARGV[a + 9])
+  local usage = tonumber(ARGV[a + 2]) + pending
+  if twice then
+    -- Units acknowledged since the mark may be in Stigg's answer already (another process's batch
+    -- that Stigg applied first): both this sum and the usage held now (every commit added to it) count
+    -- every unit at least once, so the lower one stands. Without it, two processes delivering one key
+    -- together left a count above the truth until the key's next write.
+    local held = tonumber(redis.call('HGET', KEYS[k + 1], 'usage') or '')
+    if held and held < usage then usage = held end
+  end
+  redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 1], 'usage', usage, 'exp', now + ttl, 'cust', ARGV[a + 9])
   redis.call('PEXPIRE', KEYS[k + 1], life)
   redis.call('SADD', KEYS[k + 2], ARGV[a + 5])
   extend(KEYS[k + 2], life)

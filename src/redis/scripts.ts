@@ -38,14 +38,16 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 );
 
 /**
- * Writes one entry or several (a delivery reconciles every key of its batch): per entry, 7 KEYS and 9
+ * Writes one entry or several (a delivery reconciles every key of its batch): per entry, 7 KEYS and 10
  * ARGV. KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged
  * units of the key, the customer's invalidation generation, the key's fallback total (Stigg answered:
  * it ends). ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not
  * yet acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none):
  * the acknowledged-units counter read before Stigg's usage was; units acknowledged since are added
  * too, since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is
- * not), unless the usage the entry holds now is lower (it counts every unit too); then the customer's generation read with that mark ('' for none), customer id. Returns, per
+ * not); then the customer's generation read with that mark ('' for none), customer id, and '1' for a
+ * delivery's reconcile: with units acknowledged since its mark, it keeps the usage the entry holds now
+ * when that is lower (it counts every unit too). Returns, per
  * entry, 0 when it was not written because the customer was invalidated since (the data predates the
  * invalidation), else 1.
  */
@@ -73,11 +75,12 @@ local function set(k, a)
     end
   end
   local usage = tonumber(ARGV[a + 2]) + pending
-  if twice then
-    -- Units acknowledged since the mark may be in Stigg's answer already (another process's batch
-    -- that Stigg applied first): both this sum and the usage held now (every commit added to it) count
-    -- every unit at least once, so the lower one stands. Without it, two processes delivering one key
-    -- together left a count above the truth until the key's next write.
+  if twice and ARGV[a + 10] == '1' then
+    -- A delivery's reconcile: units acknowledged since the mark may be in Stigg's answer already
+    -- (another process's batch that Stigg applied first). Both this sum and the usage held now (every
+    -- commit added to it) count every unit at least once, so the lower one stands. Without it, two
+    -- processes delivering one key together left a count above the truth until the key's next write.
+    -- Not for a refresh: it is how usage reported to Stigg from outside the fleet reaches the count.
     local held = tonumber(redis.call('HGET', KEYS[k + 1], 'usage') or '')
     if held and held < usage then usage = held end
   end
@@ -89,7 +92,7 @@ local function set(k, a)
   return 1
 end
 local written = {}
-for i = 0, math.floor(#KEYS / 7) - 1 do written[i + 1] = set(i * 7, i * 9) end
+for i = 0, math.floor(#KEYS / 7) - 1 do written[i + 1] = set(i * 7, i * 10) end
 return written
 `,
 );

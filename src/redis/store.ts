@@ -205,6 +205,7 @@ export class RedisStore implements Store {
         usageMark === undefined ? '' : String(usageMark),
         generation ?? '',
         customerId,
+        reader.endsWith(':delivery') ? '1' : '0',
       ],
     );
     const { writes, customerWrites } = this;

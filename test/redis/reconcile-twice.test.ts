@@ -42,17 +42,17 @@ it("a reconcile whose answer already counts another process's acknowledged units
     // A queues 5 and reads its mark before sending them.
     await a.enqueueUsage(KEY, report(5));
     const [mine] = await a.claimUsage(10, 60_000);
-    const markA = await a.usageMark(KEY, 'delivery');
+    const markA = await a.usageMark(KEY, '1:delivery');
     // B queues 10; Stigg applies B's first (60), and B gets them acknowledged and reconciles, exactly.
     await b.enqueueUsage(KEY, report(10));
     const [theirs] = await b.claimUsage(10, 60_000);
-    const markB = await b.usageMark(KEY, 'delivery');
+    const markB = await b.usageMark(KEY, '1:delivery');
     await b.ackUsage([theirs?.id as string]);
-    await b.setEntitlement(KEY, 'acct', entitlement(60), 60_000, markB + 10, 'delivery');
+    await b.setEntitlement(KEY, 'acct', entitlement(60), 60_000, markB + 10, '1:delivery');
     await expect(a.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 65 });
     // Then A's: Stigg says 65 (B's 10 in it), and B's 10 were acknowledged after A's mark.
     await a.ackUsage([mine?.id as string]);
-    await a.setEntitlement(KEY, 'acct', entitlement(65), 60_000, markA + 5, 'delivery');
+    await a.setEntitlement(KEY, 'acct', entitlement(65), 60_000, markA + 5, '1:delivery');
     await expect(a.getEntitlement(KEY)).resolves.toMatchObject({ currentUsage: 65 });
   } finally {
     await a.close();
@@ -65,7 +65,7 @@ it('a reconcile whose answer predates the units another process got acknowledged
   const b = new RedisStore({ redis: suite.redis, prefix: suite.prefix, nearCacheMs: 0 });
   try {
     await a.setEntitlement(KEY2, 'acct', entitlement(50), 60_000);
-    const markA = await a.usageMark(KEY2, 'delivery');
+    const markA = await a.usageMark(KEY2, '1:delivery');
     // B's 10 acknowledged after A's mark, and Stigg's answer to A predates them (A's 5 only: 55).
     await b.enqueueUsage(KEY2, report(10));
     const [theirs] = await b.claimUsage(10, 60_000);
@@ -73,11 +73,29 @@ it('a reconcile whose answer predates the units another process got acknowledged
     await a.enqueueUsage(KEY2, report(5));
     const [mine] = await a.claimUsage(10, 60_000);
     await a.ackUsage([mine?.id as string]);
-    await a.setEntitlement(KEY2, 'acct', entitlement(55), 60_000, markA + 5, 'delivery');
+    await a.setEntitlement(KEY2, 'acct', entitlement(55), 60_000, markA + 5, '1:delivery');
     // 55 + B's 10 = 65: the units Stigg's answer missed are counted (never below the truth).
     await expect(a.getEntitlement(KEY2)).resolves.toMatchObject({ currentUsage: 65 });
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+it("a refresh still takes Stigg's answer plus the units acknowledged since its mark: usage reported from outside the fleet reaches the count", async () => {
+  const KEY3 = 'acct\u001f\u001fcalls';
+  const a = new RedisStore({ redis: suite.redis, prefix: suite.prefix, nearCacheMs: 0 });
+  try {
+    await a.setEntitlement(KEY3, 'acct', entitlement(50), 60_000);
+    const mark = await a.usageMark(KEY3, '1:fetch');
+    // This fleet's 10 acknowledged after the mark; another system reported 30 straight to Stigg.
+    await a.enqueueUsage(KEY3, report(10));
+    const [ours] = await a.claimUsage(10, 60_000);
+    await a.ackUsage([ours?.id as string]);
+    // Stigg's answer to the refresh predates the 10 and has the 30: 80. Counted: 80 + 10 (perhaps twice, never missed).
+    await a.setEntitlement(KEY3, 'acct', entitlement(80), 60_000, mark, '1:fetch');
+    await expect(a.getEntitlement(KEY3)).resolves.toMatchObject({ currentUsage: 90 });
+  } finally {
+    await a.close();
   }
 });

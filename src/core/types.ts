@@ -192,9 +192,8 @@ export interface FallbackTake {
 }
 
 /**
- * Who read a usage mark: one engine's refreshes of entitlements (`<engine>:fetch`), or its usage
- * deliveries, whose answers reconcile the cache (`<engine>:delivery`). Each reader has at most one read
- * of a key on its way. A store may treat a delivery's write apart (Redis: see SET_ENTITLEMENT).
+ * Who read a usage mark, an opaque id: one engine's refreshes of entitlements, or its usage deliveries
+ * (whose answers reconcile the cache). Each reader has at most one read of a key on its way.
  */
 export type UsageMarkReader = string;
 

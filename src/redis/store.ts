@@ -41,10 +41,11 @@ import { followAppClient, InvalidationLink } from './invalidation-link';
 import { openJournal, type UsageJournal } from './journal';
 import { HandedOver } from './handed-over';
 import { assertFinite, assertKey, toTtl } from './validate';
-import { customerOf, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
+import { customerOf, entitlementWriteKeys, outboxKeys, resolvePrefix, type OutboxKeys } from './prefix';
 import { GRACE_MS, NEAR_CACHE_MAX_ENTRIES, resolveStoreOptions, type RedisStoreOptions } from './options';
 import { ReadGenerations } from './read-generations';
 import { ScriptBatch } from './script-batch';
+import { PendingWrites } from './pending-writes';
 
 export type { RedisClientLike } from './connection';
 export type { RedisStoreOptions } from './options';
@@ -64,10 +65,7 @@ export class RedisStore implements Store {
   private readonly outbox: OutboxKeys;
   private readonly channel: string;
   private closing: Promise<void> | undefined;
-  /** setEntitlement calls still on their way, by key: a reserve waits for them (see reserve()). */
-  private readonly writes = new Map<string, Promise<unknown>>();
-  /** The same writes by customer: an invalidation waits for them (see invalidateCustomer). */
-  private readonly customerWrites = new Map<string, Set<Promise<unknown>>>();
+  private readonly writes = new PendingWrites();
   private readonly breaker: RedisBreaker;
   private readonly near: NearCache;
   /** Hears invalidations for the near cache (nearCacheMs > 0). */
@@ -185,40 +183,18 @@ export class RedisStore implements Store {
     const generation = usageMark === undefined ? undefined : this.generations.take(reader, key);
     this.near.deleteKey(key);
     this.locks.delete(key);
-    const written = this.entitlementWrites.call(
-      [
-        this.entitlementKey(key),
-        `${p}cust:${customerId}`,
-        `${p}pend:${key}`,
-        `${p}lock:${key}`,
-        `${p}acked:${key}`,
-        `${p}gen:${customerId}`,
-        `${p}fb:${key}`,
-      ],
-      [
-        JSON.stringify(value),
-        String(value.currentUsage),
-        ttl,
-        GRACE_MS,
-        key,
-        this.countsUnreportedUsage ? '1' : '0',
-        usageMark === undefined ? '' : String(usageMark),
-        generation ?? '',
-        customerId,
-      ],
-    );
-    const { writes, customerWrites } = this;
-    writes.set(key, written);
-    let ofCustomer = customerWrites.get(customerId);
-    if (ofCustomer === undefined) customerWrites.set(customerId, (ofCustomer = new Set()));
-    ofCustomer.add(written);
-    try {
-      await written;
-    } finally {
-      if (writes.get(key) === written) writes.delete(key);
-      ofCustomer.delete(written);
-      if (ofCustomer.size === 0 && customerWrites.get(customerId) === ofCustomer) customerWrites.delete(customerId);
-    }
+    const written = this.entitlementWrites.call(entitlementWriteKeys(p, key, customerId), [
+      JSON.stringify(value),
+      String(value.currentUsage),
+      ttl,
+      GRACE_MS,
+      key,
+      this.countsUnreportedUsage ? '1' : '0',
+      usageMark === undefined ? '' : String(usageMark),
+      generation ?? '',
+      customerId,
+    ]);
+    await this.writes.track(key, customerId, written);
   }
 
   /** Units of `key` acknowledged so far, from every process: see Store.usageMark. */
@@ -234,11 +210,10 @@ export class RedisStore implements Store {
   async invalidateCustomer(customerId: string): Promise<void> {
     assertKey('invalidateCustomer', customerId, 'customerId');
     this.near.deleteCustomer(customerId);
-    // After this customer's writes on their way: one answered NOSCRIPT (Redis lost its scripts) is sent
-    // again later, and would otherwise land after the invalidation and outlive it.
+    // After this customer's writes on their way (see PendingWrites).
     this.entitlementWrites.flush();
-    const writing = this.customerWrites.get(customerId);
-    if (writing !== undefined) await Promise.all([...writing].map((written) => written.catch(noop)));
+    const writing = this.writes.ofCustomer(customerId);
+    if (writing !== undefined) await writing;
     const p = this.prefix;
     await this.run(
       'invalidateCustomer',
@@ -275,10 +250,9 @@ export class RedisStore implements Store {
       throw new TypeError(`RedisStore.reserve: limit must be a number (Infinity for none), got ${String(limit)}.`);
     }
     const ttl = toTtl('reserve', ttlMs);
-    // Commands leave in order, but one answered NOSCRIPT (Redis restarted or flushed its scripts) is
-    // sent again later: without this wait, a reserve could overtake the write of the entry it needs.
-    const writing = this.writes.get(key);
-    if (writing !== undefined) await writing.catch(noop);
+    // After the write of the entry it needs (see PendingWrites).
+    const writing = this.writes.ofKey(key);
+    if (writing !== undefined) await writing;
     const reservationId = randomUUID();
     const args = [String(amount), limit === Infinity ? 'inf' : String(limit), ttl, reservationId];
     const keys = [...this.reservationKeys(key, true), this.recoveryKey, this.dataLoss.marker];
